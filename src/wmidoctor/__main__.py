@@ -1,0 +1,3 @@
+from wmidoctor.cli import main
+
+main()

@@ -1,0 +1,28 @@
+"""Small helpers every verb shares for writing results: JSON for machines, colour only on a terminal."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any, TextIO
+
+
+def dumps_json(data: Any) -> str:
+    """Indented JSON in field order (the order is part of the documented shape), UTF-8 kept as is."""
+    return json.dumps(data, indent=2, ensure_ascii=False, default=str)
+
+
+def use_colour(stream: TextIO | None = None) -> bool:
+    """Colour on a terminal only, and never when NO_COLOR is set (https://no-color.org)."""
+    stream = stream or sys.stdout
+    return stream.isatty() and not os.environ.get("NO_COLOR")
+
+
+def write_output(text: str, out: str | None) -> None:
+    """Write to --out FILE (refusing to overwrite an input is the caller's job) or to stdout."""
+    if out and out != "-":
+        Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+    else:
+        sys.stdout.write(text if text.endswith("\n") else text + "\n")
