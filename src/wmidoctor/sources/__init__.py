@@ -1,0 +1,1 @@
+"""Fill Evidence sections from artifacts (bundles, mounted volumes, live collection)."""
