@@ -1,0 +1,24 @@
+"""The checks: one module per concern, each check registered with its id, title, severity and needed evidence.
+
+Importing this package registers every check; `run_checks(evidence, only=[groups])` runs them.
+"""
+
+from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
+    autorecover,
+    connectivity,
+    dcom,
+    events,
+    firewall,
+    namespaces,
+    providers,
+    quotas,
+    remote_uac,
+    repository,
+    rpc_policy,
+    services,
+    subscriptions,
+)
+from wmidoctor.checks.registry import CHECKS, CheckSpec
+from wmidoctor.checks.runner import CheckRun, groups, run_checks, select
+
+__all__ = ["CHECKS", "CheckRun", "CheckSpec", "groups", "run_checks", "select"]

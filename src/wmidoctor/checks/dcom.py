@@ -1,0 +1,210 @@
+"""DCOM: enabled, machine-wide limits and defaults vs Windows' defaults ACE by ACE, legacy levels, hardening."""
+
+from __future__ import annotations
+
+from wmidoctor.checks.acl import com_rights, compare, describe
+from wmidoctor.checks.fixes import add_to_distributed_com_users, backup_key, edit_com_security
+from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.evidence.model import Evidence, Setting
+from wmidoctor.evidence.security import SecurityDescriptor
+from wmidoctor.findings import Finding, Fix
+from wmidoctor.knowledge.defaults import (
+    ACCESS_REMOTE,
+    ADMINISTRATORS,
+    AUTHENTICATED_USERS,
+    AUTHENTICATION_LEVELS,
+    DCOM_ACLS,
+    EVERYONE,
+    HARDENING_DISABLE_LOG,
+    HARDENING_EVENTS,
+    HARDENING_REQUIRE_INTEGRITY,
+    IMPERSONATION_LEVELS,
+    LAUNCH_REMOTE,
+    LEGACY_AUTHENTICATION_LEVEL,
+    LEGACY_IMPERSONATION_LEVEL,
+    NEVER_GRANT,
+    OLE_KEY,
+    REMOTE_COM_RIGHTS,
+    WMI_APPID,
+    WMI_APPID_LAUNCH,
+)
+
+# Who stands for "administrators" when deciding whether remote use is still possible (groups not expanded).
+_ADMIN_PATHS = (ADMINISTRATORS, EVERYONE, AUTHENTICATED_USERS)
+
+
+@check("dcom.enabled", "DCOM is enabled (EnableDCOM=Y)", severity="critical", needs=("dcom",))
+def enabled(ev: Evidence, v: Verdict) -> Finding:
+    setting = ev.dcom.enable_dcom
+    if setting is None or setting.value is None:
+        return v.ok("EnableDCOM is not set; Windows enables DCOM by default.")
+    evidence = [ref(setting.source, f"EnableDCOM={setting.value}")]
+    if str(setting.value).strip().upper() == "Y":
+        return v.ok("DCOM is enabled.", evidence)
+    return v.fail("DCOM is disabled machine-wide: no remote WMI over DCOM in or out of this host.", evidence,
+                  causes=["a hardening baseline or script set EnableDCOM=N",
+                          "someone disabled it in Component Services > My Computer > Default Properties"],
+                  fixes=[backup_key(OLE_KEY, "ole"),
+                         Fix(step="Enable DCOM again, then restart the host (DCOM reads the value at boot)",
+                             command=f'reg add "{OLE_KEY}" /v EnableDCOM /t REG_SZ /d Y /f', risk="low",
+                             undo=f'reg add "{OLE_KEY}" /v EnableDCOM /t REG_SZ /d N /f')],
+                  codes=["0x80070005", "0x800706BA"])
+
+
+def _grants_remote(sd: SecurityDescriptor, needed: int) -> bool:
+    return any(sd.allowed_mask(sid) & needed == needed for sid in _ADMIN_PATHS)
+
+
+def _acl_check(attribute: str, value_name: str, label: str, defaults) -> None:
+    limit = attribute.startswith("machine_")
+    launch = "launch" in attribute
+    needed = LAUNCH_REMOTE if launch else ACCESS_REMOTE
+    severity = "error" if limit else "warning"
+
+    @check(f"dcom.{attribute.replace('_', '-')}", f"DCOM {label} match the Windows defaults", severity=severity,
+           needs=("dcom",))
+    def run(ev: Evidence, v: Verdict) -> Finding:
+        sd: SecurityDescriptor | None = getattr(ev.dcom, attribute)
+        if sd is None:
+            return v.ok(f"{value_name} is not set: Windows' built-in default applies.")
+        diff = compare(sd, defaults)
+        lines = describe(diff, com_rights)
+        evidence = [ref(sd.source or f"registry:{OLE_KEY}!{value_name}", line) for line in lines]
+        if not diff.changed:
+            return v.ok(f"{value_name} holds exactly the default ACEs.",
+                        [ref(sd.source or f"registry:{OLE_KEY}!{value_name}", sd.sddl)])
+        fixes = [backup_key(OLE_KEY, "ole"), add_to_distributed_com_users(),
+                 edit_com_security(f"{'Launch and Activation' if launch else 'Access'} Permissions > "
+                                   f"{'Edit Limits' if limit else 'Edit Default'}",
+                                   "give BUILTIN\\Administrators (and Distributed COM Users) "
+                                   + ("Local and Remote Launch and Activation" if launch else
+                                      "Local and Remote Access") + " back")]
+        if limit and (diff.breaks_required or not _grants_remote(sd, needed)):
+            return v.fail(f"{value_name} ({label}) no longer lets administrators "
+                          + ("launch and activate WMI remotely" if launch else "call WMI remotely")
+                          + ": remote WMI over DCOM fails with access denied (0x80070005).", evidence,
+                          causes=["a hardening baseline or Group Policy (DCOM: Machine "
+                                  f"{'Launch' if launch else 'Access'} Restrictions in SDDL) replaced the ACL",
+                                  "an edit in Component Services removed the default entries"],
+                          fixes=fixes, codes=["0x80070005"])
+        risky = [a for a in sd.dacl or [] if a.type == "allow" and a.sid in NEVER_GRANT and a.mask & REMOTE_COM_RIGHTS
+                 and not any(d.sid == a.sid and d.mask & REMOTE_COM_RIGHTS for d in defaults)]
+        if diff.no_dacl or risky:
+            return v.warn(f"{value_name} grants remote DCOM rights to anonymous or every caller: any network "
+                          "user can reach COM servers on this host.", evidence,
+                          causes=["legacy advice to open DCOM to ANONYMOUS LOGON or Everyone for monitoring",
+                                  "a tool that wrote a permissive descriptor"],
+                          fixes=[backup_key(OLE_KEY, "ole"),
+                                 edit_com_security(f"{'Launch and Activation' if launch else 'Access'} Permissions",
+                                                   "remove the remote rights of Everyone and ANONYMOUS LOGON that "
+                                                   "the default does not have"),
+                                 add_to_distributed_com_users()])
+        if not limit and (diff.breaks_required or diff.denies):
+            return v.warn(f"{value_name} lost default entries or holds deny entries: COM servers that rely on "
+                          "the default permissions refuse those callers.", evidence, fixes=fixes,
+                          codes=["0x80070005"])
+        return v.info(f"{value_name} differs from the default but still lets administrators in remotely.",
+                      evidence)
+
+
+for _attribute, (_value, _label, _defaults) in DCOM_ACLS.items():
+    _acl_check(_attribute, _value, _label, _defaults)
+
+
+def _level(setting: Setting | None, default: int) -> int:
+    return int(setting.value) if setting is not None and isinstance(setting.value, int) else default
+
+
+@check("dcom.legacy-levels", "DCOM legacy authentication and impersonation levels are usable by WMI",
+       severity="warning", needs=("dcom",))
+def legacy_levels(ev: Evidence, v: Verdict) -> Finding:
+    auth = _level(ev.dcom.legacy_authentication_level, LEGACY_AUTHENTICATION_LEVEL)
+    imp = _level(ev.dcom.legacy_impersonation_level, LEGACY_IMPERSONATION_LEVEL)
+    evidence = [ref(s.source, f"{name}={s.value}") for name, s in (
+        ("LegacyAuthenticationLevel", ev.dcom.legacy_authentication_level),
+        ("LegacyImpersonationLevel", ev.dcom.legacy_impersonation_level)) if s is not None]
+    summary = (f"authentication {AUTHENTICATION_LEVELS.get(auth, auth)}, impersonation "
+               f"{IMPERSONATION_LEVELS.get(imp, imp)}")
+    problems = []
+    if auth == 1:
+        problems.append("authentication level None lets clients that do not set their own level call without "
+                        "any authentication")
+    if imp == 1:
+        problems.append("impersonation level Anonymous makes WMI calls from clients that rely on the default fail")
+    if not problems:
+        return v.ok(f"Machine defaults: {summary} (clients should still set Impersonate themselves).", evidence)
+    return v.warn("; ".join(problems).capitalize() + ".", evidence,
+                  causes=["the value was changed from its default (2) by a tool or a hardening guide"],
+                  fixes=[backup_key(OLE_KEY, "ole"),
+                         Fix(step="Return both values to their default by deleting them",
+                             command=f'reg delete "{OLE_KEY}" /v LegacyAuthenticationLevel /f & '
+                                     f'reg delete "{OLE_KEY}" /v LegacyImpersonationLevel /f',
+                             risk="low", undo="reg import the saved Ole key")])
+
+
+@check("dcom.hardening", "DCOM authentication hardening does not reject WMI clients", severity="error",
+       needs=("dcom",))
+def hardening(ev: Evidence, v: Verdict) -> Finding:
+    keys = ev.dcom.hardening
+    evidence = [ref(s.source, f"{name}={s.value}") for name, s in keys.items()]
+    rejected = []
+    if ev.events.collected:
+        for group in ev.events.of(*HARDENING_EVENTS, provider="DistributedCOM"):
+            rejected.append(group)
+            evidence.append(ref(group.source, f"event {group.event_id} x{group.count} ({group.last_seen}): "
+                                              f"{HARDENING_EVENTS[group.event_id]}"))
+    upgrade = Fix(step="Make the failing clients authenticate at Packet Integrity or above (modern Windows does; "
+                       "for impacket add -rpc-auth-level integrity or privacy; retire Samba wmic and old SDKs)",
+                  command="", risk="none", undo="nothing to undo")
+    if any(g.event_id == 10036 for g in rejected):
+        return v.fail("This host rejected DCOM activations below Packet Integrity (event 10036): clients that "
+                      "authenticate at Connect level, such as old Linux wmic or legacy agents, cannot use WMI.",
+                      evidence, causes=["DCOM hardening (KB5004442, CVE-2021-26414) enforced since the 2023 "
+                                        "updates; the client still uses a lower authentication level"],
+                      fixes=[upgrade], codes=["0x80070005"])
+    disable_log = keys.get(HARDENING_DISABLE_LOG)
+    require = keys.get(HARDENING_REQUIRE_INTEGRITY)
+    if rejected:
+        return v.warn("Clients on this host failed DCOM activation because their authentication level is too low "
+                      "(events 10037/10038).", evidence,
+                      causes=["an application on this host uses a low authentication level towards hardened "
+                              "servers"], fixes=[upgrade], codes=["0x80070005"])
+    if disable_log is not None and disable_log.value == 1:
+        return v.warn(f"{HARDENING_DISABLE_LOG}=1: rejected activations are no longer logged, so this failure "
+                      "cannot be seen in the System log.", evidence,
+                      fixes=[Fix(step="Turn hardening logging back on",
+                                 command=f'reg delete "{OLE_KEY}\\AppCompat" /v {HARDENING_DISABLE_LOG} /f',
+                                 risk="none", undo=f'reg add "{OLE_KEY}\\AppCompat" /v {HARDENING_DISABLE_LOG} '
+                                                   '/t REG_DWORD /d 1 /f')])
+    if require is not None and require.value == 0:
+        return v.info(f"{HARDENING_REQUIRE_INTEGRITY}=0 asks to turn hardening off; updates since March 2023 "
+                      "ignore it, so do not count on it for old clients.", evidence)
+    scope = "" if ev.events.collected else " (the System log was not read, so rejections could not be counted)"
+    return v.ok("No DCOM hardening rejections seen" + scope + ".", evidence)
+
+
+@check("dcom.wmi-appid", "The WMI DCOM application grants administrators remote launch", severity="error",
+       needs=("dcom",))
+def wmi_appid(ev: Evidence, v: Verdict) -> Finding:
+    sd = ev.dcom.wmi_appid_launch_permission
+    if sd is None:
+        return v.ok(f"The WMI application ({WMI_APPID}) has no own launch permission; the defaults apply.")
+    diff = compare(sd, WMI_APPID_LAUNCH)
+    source = sd.source or f"registry:HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}!LaunchPermission"
+    evidence = [ref(source, line) for line in describe(diff, com_rights)] or [ref(source, sd.sddl)]
+    if diff.breaks_required or not _grants_remote(sd, LAUNCH_REMOTE):
+        return v.fail("The Windows Management Instrumentation DCOM application does not let administrators "
+                      "launch and activate it remotely: remote WMI fails with 0x80070005.", evidence,
+                      causes=["an edit in Component Services > DCOM Config > Windows Management Instrumentation",
+                              "a hardening script that rewrote the AppID's LaunchPermission"],
+                      fixes=[backup_key(f"HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}", "wmi-appid"),
+                             Fix(step="Component Services > DCOM Config > Windows Management Instrumentation > "
+                                      "Properties > Security > Launch and Activation > Customize > Edit: give "
+                                      "BUILTIN\\Administrators Local and Remote Launch and Activation",
+                                 command="dcomcnfg", risk="low", undo="reg import the saved AppID key"),
+                             add_to_distributed_com_users()],
+                      codes=["0x80070005"])
+    if diff.changed:
+        return v.info("The WMI DCOM application's launch permission differs from the default but still admits "
+                      "administrators.", evidence)
+    return v.ok("The WMI DCOM application's launch permission is the default.", evidence)

@@ -1,0 +1,119 @@
+"""The event logs folded into the diagnosis: failing client operations by result code, provider load failures."""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+
+from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.evidence.model import EventGroup, Evidence
+from wmidoctor.findings import Finding, Fix
+from wmidoctor.knowledge.defaults import BENIGN_CLIENT_CODES
+
+_TOP = 10
+_NAMESPACE = re.compile(r"\s-\s(root[\\/][^\s:]*|root)\b", re.IGNORECASE)
+
+
+def short_meaning(code: int) -> str:
+    """One line from the explain catalogue (wmidoctor.knowledge.codes), or "" for a code it does not know."""
+    try:
+        from wmidoctor.knowledge.codes import short_meaning as catalogue_meaning
+    except ImportError:  # the catalogue is written alongside the checks; until it lands codes stay unexplained
+        return ""
+    return catalogue_meaning(code) or ""
+
+
+def field(group: EventGroup, *names: str) -> str:
+    """The first of `names` found in the group's key or example record (names compared case-insensitively)."""
+    for mapping in (group.key, group.example):
+        lowered = {k.lower(): v for k, v in mapping.items()}
+        for name in names:
+            value = lowered.get(name.lower())
+            if value not in (None, ""):
+                return str(value)
+    return ""
+
+
+def parse_code(text: str) -> int | None:
+    text = text.strip()
+    try:
+        value = int(text, 16) if text.lower().startswith("0x") else int(text)
+    except ValueError:
+        return None
+    return value & 0xFFFFFFFF
+
+
+def hex_code(value: int) -> str:
+    return f"0x{value:08X}"
+
+
+def client_failures(ev: Evidence) -> list[tuple[int, EventGroup]]:
+    """WMI-Activity 5858 groups with their result code, in the evidence's order."""
+    failures = []
+    for group in ev.events.of(5858, provider="WMI-Activity"):
+        code = parse_code(field(group, "ResultCode"))
+        if code is not None:
+            failures.append((code, group))
+    return failures
+
+
+def operation_namespace(group: EventGroup) -> str:
+    """The namespace named in a 5858 Operation ("Start IWbemServices::ExecQuery - root\\cimv2 : SELECT ...")."""
+    match = _NAMESPACE.search(field(group, "Operation", "NamespaceName"))
+    return match.group(1).replace("/", "\\").lower() if match else ""
+
+
+@check("events.client-failures", "WMI client operations succeed (WMI-Activity 5858)", severity="warning",
+       needs=("events",))
+def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
+    failures = client_failures(ev)
+    if not failures:
+        return v.ok("No failed client operation in the WMI-Activity log.")
+    by_code: dict[int, list[EventGroup]] = defaultdict(list)
+    for code, group in failures:
+        by_code[code].append(group)
+    ranked = sorted(by_code.items(), key=lambda item: -sum(g.count for g in item[1]))
+    evidence = []
+    for code, groups in ranked[:_TOP]:
+        worst = max(groups, key=lambda g: g.count)
+        evidence.append(ref(worst.source, f"{hex_code(code)} {short_meaning(code)} - x{sum(g.count for g in groups)};"
+                                          f" e.g. {field(worst, 'Operation')[:160]} (client PID "
+                                          f"{field(worst, 'ClientProcessId') or '?'}, {field(worst, 'User') or '?'})"))
+    serious = [code for code, _ in ranked if code not in BENIGN_CLIENT_CODES]
+    codes = [hex_code(code) for code, _ in ranked[:_TOP]]
+    total = sum(g.count for _, g in failures)
+    if not serious:
+        return v.info(f"{total} failed client operations, all usually harmless (cancelled calls, probes for "
+                      "absent objects).", evidence, codes=codes)
+    top = serious[0]
+    return v.warn(f"{total} client operations failed; the most frequent real failure is {hex_code(top)} "
+                  f"({short_meaning(top)}). Run `wmidoctor explain {hex_code(top)}` for causes and fixes.", evidence,
+                  causes=["each result code points to its own layer: see the codes below and explain them one by one",
+                          "a single client process often causes most failures: compare the client PIDs"],
+                  fixes=[Fix(step="Identify the client process behind the top failures (ClientProcessId) on the host",
+                             command="Get-Process -Id <ClientProcessId> | Select-Object Id, Path, StartTime",
+                             risk="none", undo="nothing to undo")],
+                  codes=codes)
+
+
+@check("events.provider-load", "Providers load without error (WMI-Activity 5857)", severity="error",
+       needs=("events",))
+def provider_load(ev: Evidence, v: Verdict) -> Finding:
+    failed = [(code, g) for g in ev.events.of(5857, provider="WMI-Activity")
+              if (code := parse_code(field(g, "Code", "ResultCode"))) not in (None, 0)]
+    loads = ev.events.of(5857, provider="WMI-Activity")
+    if not failed:
+        return v.ok(f"{sum(g.count for g in loads)} provider loads logged, none failed.")
+    evidence = [ref(g.source, f"{field(g, 'ProviderName')} in {field(g, 'HostProcess') or '?'} "
+                              f"({field(g, 'ProviderPath') or '?'}): {hex_code(code)} {short_meaning(code)} x{g.count}")
+                for code, g in failed[:_TOP]]
+    return v.fail(f"{len(failed)} providers failed to load: every class they serve fails.", evidence,
+                  causes=["the provider DLL or one of its dependencies is missing or damaged",
+                          "the COM registration of the provider is missing (see providers.com-registration)",
+                          "a 32/64-bit mismatch, or a broken .NET installation for managed providers"],
+                  fixes=[Fix(step="Re-register the failing provider's DLL from an elevated prompt",
+                             command='regsvr32 /s "<ProviderPath>"', risk="low",
+                             undo='regsvr32 /u /s "<ProviderPath>"'),
+                         Fix(step="Repair or reinstall the product that owns the provider", command="", risk="low",
+                             undo="nothing to undo")],
+                  codes=[hex_code(code) for code, _ in failed])

@@ -1,0 +1,111 @@
+"""Permanent event subscriptions: inventory, script and command-line consumers, orphans, dead filters."""
+
+from __future__ import annotations
+
+import re
+
+from wmidoctor.checks.events import field
+from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.evidence.model import Binding, EventConsumer, Evidence
+from wmidoctor.findings import Finding, Fix
+
+_REVIEW = ("commandlineeventconsumer", "activescripteventconsumer")
+_NAME = re.compile(r'Name\s*=\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
+_KNOWN_MICROSOFT = ("scm event log consumer", "scm event log filter")
+
+
+def _name_in(path: str) -> str:
+    match = _NAME.search(path)
+    return match.group(1).replace('\\"', '"') if match else path
+
+
+def _consumer_key(c: EventConsumer) -> tuple[str, str, str]:
+    return c.namespace.lower(), c.class_name.lower(), c.name.lower()
+
+
+def _binding_consumer(b: Binding) -> tuple[str, str, str]:
+    return b.namespace.lower(), b.consumer.split(".", 1)[0].strip().lower(), _name_in(b.consumer).lower()
+
+
+def _remove(kind_path: str, namespace: str) -> Fix:
+    return Fix(step=f"After you have confirmed nobody needs it, export and remove {kind_path} in {namespace}",
+               command=f"Get-CimInstance -Namespace {namespace} -ClassName {kind_path.split('.', 1)[0]} | "
+                       f"Where-Object Name -eq '{_name_in(kind_path)}' | Tee-Object -Variable saved | "
+                       "Remove-CimInstance",
+               risk="low", undo="recreate it from the exported properties ($saved) with New-CimInstance, or "
+                                "recompile the MOF of the product that created it")
+
+
+@check("subscriptions.inventory", "Permanent event subscriptions on this host", severity="info",
+       needs=("subscriptions",))
+def inventory(ev: Evidence, v: Verdict) -> Finding:
+    s = ev.subscriptions
+    evidence = [ref(f.source, f"filter {f.namespace}:{f.name}: {f.query}") for f in s.filters]
+    evidence += [ref(c.source, f"consumer {c.namespace}:{c.class_name}.{c.name}") for c in s.consumers]
+    evidence += [ref(b.source, f"binding {b.namespace}: {b.filter} -> {b.consumer}") for b in s.bindings]
+    evidence += [ref(t.source, f"timer {t.namespace}:{t.class_name} {t.timer_id} every {t.interval_ms} ms")
+                 for t in s.timers]
+    counts = (f"{len(s.filters)} filters, {len(s.consumers)} consumers, {len(s.bindings)} bindings, "
+              f"{len(s.timers)} timers")
+    if not evidence:
+        return v.ok("No permanent event subscription.")
+    return v.info(f"Permanent subscriptions: {counts}.", evidence)
+
+
+@check("subscriptions.script-consumers", "No command-line or script consumers to review", severity="warning",
+       needs=("subscriptions",))
+def script_consumers(ev: Evidence, v: Verdict) -> Finding:
+    flagged = [c for c in ev.subscriptions.consumers if c.class_name.lower() in _REVIEW]
+    if not flagged:
+        return v.ok("No CommandLineEventConsumer or ActiveScriptEventConsumer.")
+    bound = {_binding_consumer(b) for b in ev.subscriptions.bindings}
+    evidence = []
+    for c in flagged:
+        payload = (c.properties.get("CommandLineTemplate") or c.properties.get("ExecutablePath")
+                   or c.properties.get("ScriptText") or c.properties.get("ScriptFileName") or "")
+        state = "bound" if _consumer_key(c) in bound else "not bound"
+        evidence.append(ref(c.source, f"{c.class_name} '{c.name}' in {c.namespace} ({state}): {payload[:300]}"))
+    return v.warn(f"{len(flagged)} consumers run commands or scripts when their filter fires: legitimate in a few "
+                  "management products, and a classic persistence technique. Review each one.", evidence,
+                  causes=["a management or monitoring product that uses WMI to react to events",
+                          "persistence planted by an attacker (MITRE ATT&CK T1546.003)"],
+                  fixes=[Fix(step="Identify the owner of each consumer (creator SID, product, install date); treat "
+                                  "an unknown one as a security incident before removing anything", command="",
+                             risk="none", undo="nothing to undo"),
+                         _remove(f"{flagged[0].class_name}.Name=\"{flagged[0].name}\"", flagged[0].namespace)])
+
+
+@check("subscriptions.orphans", "Every binding points to an existing filter and consumer", severity="warning",
+       needs=("subscriptions",))
+def orphans(ev: Evidence, v: Verdict) -> Finding:
+    s = ev.subscriptions
+    filters = {(f.namespace.lower(), f.name.lower()) for f in s.filters}
+    consumers = {_consumer_key(c) for c in s.consumers}
+    broken = [b for b in s.bindings
+              if (b.namespace.lower(), _name_in(b.filter).lower()) not in filters
+              or _binding_consumer(b) not in consumers]
+    evidence = [ref(b.source, f"binding {b.filter} -> {b.consumer}: "
+                              + ("filter missing" if (b.namespace.lower(), _name_in(b.filter).lower()) not in filters
+                                 else "consumer missing")) for b in broken]
+    dead = []
+    if ev.events.collected:
+        for group in ev.events.of(10, provider="WMI"):
+            dead.append(group)
+            evidence.append(ref(group.source, f"event 10 x{group.count}: filter could not be reactivated "
+                                              f"(namespace {field(group, 'param1', 'Namespace')}, query "
+                                              f"{field(group, 'param2', 'Query')}, error "
+                                              f"{field(group, 'param3', 'Error')})"))
+    if not broken and not dead:
+        return v.ok(f"All {len(s.bindings)} bindings resolve" + ("" if ev.events.collected else
+                    " (the Application log was not read for event 10)") + ".")
+    fixes = [_remove(f"__FilterToConsumerBinding.Name=\"{broken[0].filter}\"", broken[0].namespace)] if broken else []
+    return v.warn(f"{len(broken)} bindings point to a missing filter or consumer and {len(dead)} filters could not "
+                  "be reactivated: leftovers of uninstalled software, or filters on classes that are gone.",
+                  evidence,
+                  causes=["a product was uninstalled without removing its subscription",
+                          "the filter's class or namespace no longer exists (0x80041010) or its owner lost rights "
+                          "(0x80041003)"],
+                  fixes=[Fix(step="Find the product that created each leftover (names usually tell); reinstalling "
+                                  "and uninstalling it cleanly is the safest removal", command="", risk="none",
+                             undo="nothing to undo"), *fixes],
+                  codes=["0x80041010", "0x80041003"] if dead else [])

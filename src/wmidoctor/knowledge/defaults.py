@@ -1,0 +1,217 @@
+"""What a healthy Windows host looks like: the default tables the checks compare evidence against.
+
+Every value is a fact from public documentation or from real exports in the shared corpus; where
+the documents disagree (wmi-facts.md c.2), the table follows what current Windows writes (the
+corpus export of HKLM\\SOFTWARE\\Microsoft\\Ole, Windows 10 era) and says so.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from wmidoctor.knowledge.rights import (
+    COM_RIGHTS_ACTIVATE_LOCAL,
+    COM_RIGHTS_ACTIVATE_REMOTE,
+    COM_RIGHTS_EXECUTE,
+    COM_RIGHTS_EXECUTE_LOCAL,
+    COM_RIGHTS_EXECUTE_REMOTE,
+    READ_CONTROL,
+    WBEM_ENABLE,
+    WBEM_METHOD_EXECUTE,
+    WBEM_WRITE_PROVIDER,
+    WRITE_DAC,
+)
+
+# --- well-known SIDs the tables use --------------------------------------------------------------
+EVERYONE = "S-1-1-0"
+ANONYMOUS = "S-1-5-7"
+INTERACTIVE = "S-1-5-4"
+AUTHENTICATED_USERS = "S-1-5-11"
+SYSTEM = "S-1-5-18"
+LOCAL_SERVICE = "S-1-5-19"
+NETWORK_SERVICE = "S-1-5-20"
+ADMINISTRATORS = "S-1-5-32-544"
+PERFORMANCE_LOG_USERS = "S-1-5-32-559"
+DISTRIBUTED_COM_USERS = "S-1-5-32-562"
+ALL_APPLICATION_PACKAGES = "S-1-15-2-1"
+
+# Principals to which a fix must never hand out DCOM or namespace rights.
+NEVER_GRANT = (EVERYONE, ANONYMOUS)
+
+# --- rights the tables use (bit names live in wmidoctor.knowledge.rights) ---------------------------
+LAUNCH_REMOTE = COM_RIGHTS_EXECUTE | COM_RIGHTS_EXECUTE_REMOTE | COM_RIGHTS_ACTIVATE_REMOTE  # remote WMI, launch ACL
+ACCESS_REMOTE = COM_RIGHTS_EXECUTE | COM_RIGHTS_EXECUTE_REMOTE  # remote WMI, access ACL
+REMOTE_COM_RIGHTS = COM_RIGHTS_EXECUTE_REMOTE | COM_RIGHTS_ACTIVATE_REMOTE
+LOCAL_ONLY_LAUNCH = COM_RIGHTS_EXECUTE | COM_RIGHTS_EXECUTE_LOCAL | COM_RIGHTS_ACTIVATE_LOCAL
+ALL_COM_RIGHTS = 0x1F
+
+
+@dataclass(frozen=True)
+class DefaultAce:
+    """One allow ACE of a default ACL; `required` ACEs break documented WMI use when removed."""
+
+    sid: str
+    mask: int
+    required: bool = False
+    optional: bool = False  # present on some builds only (never reported as removed)
+
+
+# DCOM machine-wide limits and defaults as current Windows writes them (corpus: HKLM_SOFTWARE_Microsoft_Ole.reg).
+# The registry pages document shorter lists; the XP SP2-era list gave Everyone remote access - see c.2.
+MACHINE_LAUNCH_RESTRICTION = (
+    DefaultAce(ADMINISTRATORS, ALL_COM_RIGHTS, required=True),
+    DefaultAce(EVERYONE, LOCAL_ONLY_LAUNCH),
+    DefaultAce(DISTRIBUTED_COM_USERS, ALL_COM_RIGHTS),
+    DefaultAce(PERFORMANCE_LOG_USERS, ALL_COM_RIGHTS),
+    DefaultAce(ALL_APPLICATION_PACKAGES, LOCAL_ONLY_LAUNCH, optional=True),
+)
+MACHINE_ACCESS_RESTRICTION = (
+    # Administrators reach WMI remotely through this Everyone ACE: removing it breaks remote WMI for them
+    # unless another ACE grants remote access.
+    DefaultAce(EVERYONE, ACCESS_REMOTE | COM_RIGHTS_EXECUTE_LOCAL),
+    DefaultAce(ANONYMOUS, 0x3),
+    DefaultAce(DISTRIBUTED_COM_USERS, 0x7),
+    DefaultAce(PERFORMANCE_LOG_USERS, 0x7),
+    DefaultAce(ALL_APPLICATION_PACKAGES, 0x3, optional=True),
+)
+DEFAULT_LAUNCH_PERMISSION = (
+    DefaultAce(ADMINISTRATORS, ALL_COM_RIGHTS, required=True),
+    DefaultAce(INTERACTIVE, ALL_COM_RIGHTS),
+    DefaultAce(SYSTEM, ALL_COM_RIGHTS),
+)
+# DefaultAccessPermission is absent by default: then only the server's own principal and SYSTEM may call.
+DEFAULT_ACCESS_PERMISSION: tuple[DefaultAce, ...] = ()
+
+DCOM_ACLS = {
+    "machine_launch_restriction": ("MachineLaunchRestriction", "Launch and Activation Limits",
+                                   MACHINE_LAUNCH_RESTRICTION),
+    "machine_access_restriction": ("MachineAccessRestriction", "Access Limits", MACHINE_ACCESS_RESTRICTION),
+    "default_launch_permission": ("DefaultLaunchPermission", "default Launch and Activation Permissions",
+                                  DEFAULT_LAUNCH_PERMISSION),
+    "default_access_permission": ("DefaultAccessPermission", "default Access Permissions", DEFAULT_ACCESS_PERMISSION),
+}
+
+OLE_KEY = "HKLM\\SOFTWARE\\Microsoft\\Ole"
+LEGACY_AUTHENTICATION_LEVEL = 2  # RPC_C_AUTHN_LEVEL_CONNECT when the value is absent
+LEGACY_IMPERSONATION_LEVEL = 2  # RPC_C_IMP_LEVEL_IDENTIFY when the value is absent
+AUTHENTICATION_LEVELS = {0: "Default", 1: "None", 2: "Connect", 3: "Call", 4: "Packet", 5: "Packet Integrity",
+                         6: "Packet Privacy"}
+IMPERSONATION_LEVELS = {0: "Default", 1: "Anonymous", 2: "Identify", 3: "Impersonate", 4: "Delegate"}
+
+# DCOM hardening (KB5004442, CVE-2021-26414) values under HKLM\SOFTWARE\Microsoft\Ole\AppCompat.
+HARDENING_REQUIRE_INTEGRITY = "RequireIntegrityActivationAuthenticationLevel"
+HARDENING_RAISE_LEVEL = "RaiseActivationAuthenticationLevel"
+HARDENING_DISABLE_LOG = "DisableAuthenticationLevelHardeningLog"
+HARDENING_EVENTS = {10036: "the server rejected an activation below Packet Integrity",
+                    10037: "a client on this host failed activation: authentication level too low",
+                    10038: "a client on this host failed activation: authentication level too low (anonymous)"}
+
+# The WMI DCOM application (WbemLevel1Login / Winmgmt).
+WMI_APPID = "{8BC3F05E-D86B-11D0-A075-00C04FB68820}"
+WMI_APPID_LAUNCH = (
+    DefaultAce(ADMINISTRATORS, ALL_COM_RIGHTS, required=True),
+    DefaultAce(AUTHENTICATED_USERS, ALL_COM_RIGHTS),
+)
+
+# --- WMI namespace security ----------------------------------------------------------------------
+_ALL_NAMESPACE_RIGHTS = 0x3F | READ_CONTROL | WRITE_DAC
+_USER_NAMESPACE_RIGHTS = WBEM_ENABLE | WBEM_METHOD_EXECUTE | WBEM_WRITE_PROVIDER  # 0x13
+# Default DACL of root and root\cimv2 (inherited by their children); Remote Enable is admin-only.
+NAMESPACE_DEFAULT = (
+    DefaultAce(ADMINISTRATORS, _ALL_NAMESPACE_RIGHTS, required=True),
+    DefaultAce(AUTHENTICATED_USERS, _USER_NAMESPACE_RIGHTS, required=True),
+    DefaultAce(LOCAL_SERVICE, _USER_NAMESPACE_RIGHTS, required=True),
+    DefaultAce(NETWORK_SERVICE, _USER_NAMESPACE_RIGHTS, required=True),
+)
+NAMESPACES_WITH_DEFAULT_SECURITY = ("root", "root\\cimv2")
+# Namespaces that require encryption on a standard install (event 5605 there is expected noise if queries work).
+ENCRYPTED_BY_DESIGN = ("root\\mscluster", "root\\cimv2\\terminalservices")
+
+# --- provider host quotas (__ProviderHostQuotaConfiguration=@ in root), wmi-facts e.3 ------------
+QUOTA_DEFAULTS = {
+    "threads_per_host": ("ThreadsPerHost", 256),
+    "handles_per_host": ("HandlesPerHost", 4096),
+    "memory_per_host": ("MemoryPerHost", 536_870_912),
+    "memory_all_hosts": ("MemoryAllHosts", 1_073_741_824),
+    "process_limit_all_hosts": ("ProcessLimitAllHosts", 32),
+}
+QUOTA_NAMES_IN_5612 = {"PrivatePageCount": "MemoryPerHost", "HandleCount": "HandlesPerHost",
+                       "ThreadCount": "ThreadsPerHost"}
+
+
+# --- services ------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class ServiceDefault:
+    name: str
+    display_name: str
+    start_type: str
+    account: str
+    svchost_group: str
+    what_breaks: str
+
+
+SERVICES = (
+    ServiceDefault("Winmgmt", "Windows Management Instrumentation", "auto", "LocalSystem", "netsvcs",
+                   "every WMI client, local and remote (0x80070422 when disabled)"),
+    ServiceDefault("RpcSs", "Remote Procedure Call (RPC)", "auto", "NT AUTHORITY\\NetworkService", "rpcss",
+                   "all COM/DCOM and RPC, hence WMI"),
+    ServiceDefault("DcomLaunch", "DCOM Server Process Launcher", "auto", "LocalSystem", "DcomLaunch",
+                   "activation of COM servers, including WMI and its provider hosts"),
+    ServiceDefault("RpcEptMapper", "RPC Endpoint Mapper", "auto", "NT AUTHORITY\\NetworkService", "RPCSS",
+                   "remote clients finding WMI's dynamic port (0x800706BA)"),
+)
+
+# --- repository -----------------------------------------------------------------------------------
+OBJECTS_DATA_WARN = 500 * 1024 * 1024
+OBJECTS_DATA_ERROR = 1024 * 1024 * 1024
+REPOSITORY_DIRECTORY = "%windir%\\System32\\wbem\\Repository"
+
+# --- providers ------------------------------------------------------------------------------------
+DEFAULT_HOSTING_MODEL = "NetworkServiceHostOrSelfHost"  # what a NULL HostingModel means on Vista and later
+LOCAL_SYSTEM_HOSTING = ("LocalSystemHost", "LocalSystemHostOrSelfHost")
+COM_LESS_HOSTING = ("Decoupled", "WmiCore")  # hosting models whose CLSID is not a registered COM server
+
+
+@dataclass(frozen=True)
+class KnownProvider:
+    name: str
+    clsid: str
+    hosting_model: str
+    binary: str
+
+
+# In-box providers whose registration is known; a LocalSystem hosting model on these is by design.
+KNOWN_PROVIDERS = (
+    KnownProvider("CIMWin32", "{D63A5850-8F16-11CF-9F47-00AA00BF345C}", "NetworkServiceHost",
+                  "%systemroot%\\system32\\wbem\\cimwin32.dll"),
+    KnownProvider("RegProv", "{FE9AF5C0-D3B6-11CE-A5B6-00AA00680C3F}", "NetworkServiceHost:LocalServiceHost",
+                  "%systemroot%\\system32\\wbem\\stdprov.dll"),
+    KnownProvider("MS_NT_EVENTLOG_PROVIDER", "{F55C5B4C-517D-11D1-AB57-00C04FD9159E}", "LocalSystemHost",
+                  "%systemroot%\\system32\\wbem\\ntevt.dll"),
+    KnownProvider("CommandLineEventConsumer", "{266C72E5-62E8-11D1-AD89-00C04FD8FDFF}", "LocalSystemHost",
+                  "%systemroot%\\system32\\wbem\\wbemcons.dll"),
+    KnownProvider("ActiveScriptEventConsumer", "{266C72E7-62E8-11D1-AD89-00C04FD8FDFF}", "SelfHost",
+                  "%systemroot%\\system32\\wbem\\scrcons.exe"),
+)
+KNOWN_PROVIDER_BY_NAME = {p.name.lower(): p for p in KNOWN_PROVIDERS}
+
+# --- firewall, RPC --------------------------------------------------------------------------------
+WMI_RULE_GROUP = "Windows Management Instrumentation (WMI)"
+LEGACY_RULE_GROUP = "Remote Administration"
+FIREWALL_PROFILES = ("domain", "private", "public")
+RPC_DYNAMIC_PORTS = (49152, 16384)  # start and count of the default TCP dynamic port range
+RESTRICT_REMOTE_CLIENTS = {0: "none (no restriction)", 1: "authenticated (the default on clients)",
+                           2: "authenticated without exceptions"}
+
+# --- events ---------------------------------------------------------------------------------------
+# 5858 result codes that are usually noise: a cancelled call, or a probe for an object that is absent.
+BENIGN_CLIENT_CODES = (0x80041032, 0x80041002)
+REPOSITORY_HISTORY_EVENTS = {
+    5600: "the repository was found inconsistent, deleted and rebuilt from the autorecover MOFs",
+    5601: "the repository files could not be loaded",
+    5614: "the repository files were missing at start; a new repository was built",
+    5616: "the repository was recreated by auto-recovery",
+    66: "the service recovered from a backup repository",
+    28: "a WMI subsystem failed to initialise",
+    29: "the WMI service failed to initialise",
+}
