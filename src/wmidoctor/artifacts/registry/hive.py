@@ -14,14 +14,11 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
-from wmidoctor.artifacts.registry.model import (
-    TYPE_CODES,
-    RegKey,
-    RegValue,
-    canonical_path,
-)
+from wmidoctor.artifacts.registry.model import RegKey, RegValue, canonical_path
+from wmidoctor.artifacts.registry.regfile import decode_data
 
 REGF_MAGIC = b"regf"
+HBIN_BASE = 4096  # cell offsets count from the first hive bin, after the 4 KiB base block
 HEADER_CHECKSUM_SPAN = 508  # the checksum covers the first 508 bytes and sits right after them
 
 # Where a hive is mounted in the one namespace, by the name stored in its header or its file name.
@@ -188,22 +185,45 @@ class Hive:
                       last_written=written)
 
     def _values(self, record: object, path: str) -> list[RegValue]:
+        """The key's values, read straight from the hive buffer (regipy's value reader copies the rest of
+        the file for every inline value, which makes it a thousand times slower)."""
+        header = record.header  # type: ignore[attr-defined]
         values: list[RegValue] = []
         try:
-            for value in record.iter_values(trim_values=False):  # type: ignore[attr-defined]
-                name = "" if value.name == "(default)" else value.name
-                type_code = TYPE_CODES.get(value.value_type)
-                if type_code is None:
-                    type_code = int(value.value_type) if str(value.value_type).isdigit() else 0
-                values.append(RegValue(name, type_code, _normalise(value.value)))
-        except Exception as exc:
+            data = self._hive._stream.getbuffer()
+            offsets = _cell(data, header.values_list_offset, 4 * header.values_count)
+            for (vk_offset,) in struct.iter_unpack("<I", offsets):
+                values.append(_read_vk(data, vk_offset))
+        except (ValueError, struct.error) as exc:
             self.problems.append(f"{self.path.name}: values of {path} unreadable: {exc}")
         return values
 
 
-def _normalise(data: object) -> str | int | list[str] | bytes:
-    if isinstance(data, (str, int, bytes)):
-        return data
-    if isinstance(data, (list, tuple)):
-        return [str(item) for item in data]
-    return str(data)
+BIG_DATA_THRESHOLD = 16344  # larger values of hive format 1.4+ are split into "db" segments
+
+
+def _cell(data: memoryview, offset: int, size: int) -> bytes:
+    """`size` bytes of the cell at hive-bin `offset` (past its 4-byte size field)."""
+    start = HBIN_BASE + offset + 4
+    if offset < 0 or start + size > len(data):
+        raise ValueError(f"cell at offset 0x{offset:x} lies outside the hive")
+    return bytes(data[start:start + size])
+
+
+def _read_vk(data: memoryview, offset: int) -> RegValue:
+    fixed = _cell(data, offset, 20)
+    signature, name_size, size, data_offset, type_code, flags = struct.unpack("<2sHIIIH", fixed[:18])
+    if signature != b"vk":
+        raise ValueError(f"no value record at offset 0x{offset:x}")
+    raw_name = _cell(data, offset, 20 + name_size)[20:]
+    name = raw_name.decode("latin-1") if flags & 1 else raw_name.decode("utf-16-le", errors="replace")
+    if size & 0x80000000:
+        raw = struct.pack("<I", data_offset)[:size & 0x7FFFFFFF]
+    elif size > BIG_DATA_THRESHOLD and _cell(data, data_offset, 2) == b"db":
+        count, list_offset = struct.unpack("<HI", _cell(data, data_offset, 8)[2:8])
+        segments = struct.unpack(f"<{count}I", _cell(data, list_offset, 4 * count))
+        raw = b"".join(_cell(data, seg, min(BIG_DATA_THRESHOLD, size - i * BIG_DATA_THRESHOLD))
+                       for i, seg in enumerate(segments) if size > i * BIG_DATA_THRESHOLD)
+    else:
+        raw = _cell(data, data_offset, size) if size else b""
+    return RegValue(name, type_code, decode_data(type_code, raw))
