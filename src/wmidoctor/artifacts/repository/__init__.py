@@ -1,0 +1,1 @@
+"""WMI repository reader (public API assembled below once complete)."""

@@ -1,0 +1,384 @@
+"""Decode class definitions and instances from record bytes (the object encoding Microsoft documents
+publicly as [MS-WMIO]: class part, qualifier sets, property lookup table, null/default table, value
+table, heap; plus the repository's own record headers).
+
+Everything here raises DecodeError on malformed input; the reader turns that into a Problem.
+"""
+
+from __future__ import annotations
+
+import struct
+from dataclasses import dataclass, field
+from typing import Any
+
+from wmidoctor.artifacts.repository.model import NOT_SET, Method, Property, Qualifier
+
+CIM_TYPES = {
+    0x02: ("sint16", "<h", 2), 0x03: ("sint32", "<i", 4), 0x04: ("real32", "<f", 4), 0x05: ("real64", "<d", 8),
+    0x08: ("string", None, 4), 0x0B: ("boolean", "<H", 2), 0x0D: ("object", None, 4),
+    0x10: ("sint8", "<b", 1), 0x11: ("uint8", "<B", 1), 0x12: ("uint16", "<H", 2), 0x13: ("uint32", "<I", 4),
+    0x14: ("sint64", "<q", 8), 0x15: ("uint64", "<Q", 8), 0x65: ("datetime", None, 4),
+    0x66: ("reference", None, 4), 0x67: ("char16", "<H", 2),
+}
+ARRAY_FLAG = 0x2000
+BASE_TYPE_MASK = 0xFFF
+HEAP_REF_DICTIONARY = 0x80000000
+# Names the encoding stores as an index instead of a heap string (the high bit of the reference set).
+DICTIONARY = {0: '"', 1: "key", 2: "", 3: "read", 4: "write", 5: "volatile", 6: "provider", 7: "dynamic",
+              8: "cimwin32", 9: "DWORD", 10: "CIMTYPE"}
+U8, U16, U32, U64 = struct.Struct("<B"), struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<Q")
+QUALIFIER_HEADER = struct.Struct("<IBI")
+PROPERTY_INFO = struct.Struct("<IHII")
+METHOD_DESCRIPTION = struct.Struct("<IB3xIIII")
+FLAVOR_PROPAGATED = 0x20  # the qualifier was inherited from a superclass, not declared here
+
+
+class DecodeError(Exception):
+    """Record bytes that do not decode (truncated, offsets outside the record, unknown types)."""
+
+
+def type_name(code: int) -> str:
+    base = CIM_TYPES.get(code & BASE_TYPE_MASK)
+    if base is None:
+        raise DecodeError(f"unknown CIM type 0x{code:X}")
+    return base[0] + ("[]" if code & ARRAY_FLAG else "")
+
+
+class Heap:
+    """A heap region: strings, arrays and nested structures addressed by offsets."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: bytes):
+        self.data = data
+
+    def u32(self, offset: int) -> int:
+        try:
+            return U32.unpack_from(self.data, offset)[0]
+        except struct.error:
+            raise DecodeError(f"heap offset {offset} outside the heap") from None
+
+    def string(self, ref: int) -> str:
+        if ref & HEAP_REF_DICTIONARY:
+            return DICTIONARY.get(ref & 0x7FFFFFFF, f"#dictionary{ref & 0x7FFFFFFF}")
+        data = self.data
+        if ref >= len(data):
+            raise DecodeError(f"string offset {ref} outside the heap")
+        if data[ref] == 0:  # one-byte characters
+            end = data.find(b"\0", ref + 1)
+            if end < 0:
+                raise DecodeError("unterminated string")
+            return data[ref + 1:end].decode("latin-1")
+        end = ref + 1
+        while True:
+            end = data.find(b"\0\0", end)
+            if end < 0:
+                raise DecodeError("unterminated UTF-16 string")
+            if (end - ref - 1) % 2 == 0:
+                break
+            end += 1
+        return data[ref + 1:end].decode("utf-16-le", "replace")
+
+
+def read_value(code: int, data: bytes, offset: int, heap: Heap) -> Any:
+    """The value of type `code` stored at data[offset] (inline, or a heap offset for strings/arrays)."""
+    base = code & BASE_TYPE_MASK
+    info = CIM_TYPES.get(base)
+    if info is None:
+        raise DecodeError(f"unknown CIM type 0x{code:X}")
+    try:
+        if code & ARRAY_FLAG:
+            ref = U32.unpack_from(data, offset)[0]
+            count = heap.u32(ref)
+            size = info[2]
+            if count > len(heap.data):
+                raise DecodeError(f"array of {count} elements cannot fit in the heap")
+            return [_scalar(base, info, heap.data, ref + 4 + i * size, heap) for i in range(count)]
+        return _scalar(base, info, data, offset, heap)
+    except struct.error:
+        raise DecodeError(f"value at offset {offset} outside its table") from None
+
+
+def _scalar(base: int, info: tuple, data: bytes, offset: int, heap: Heap) -> Any:
+    if base in (0x08, 0x65, 0x66):
+        return heap.string(U32.unpack_from(data, offset)[0])
+    if base == 0x0D:
+        ref = U32.unpack_from(data, offset)[0]
+        return EmbeddedObject(heap.data, ref)
+    value = struct.unpack_from(info[1], data, offset)[0]
+    if base == 0x0B:
+        return value != 0
+    if base == 0x67:
+        return chr(value)
+    return value
+
+
+@dataclass(frozen=True)
+class EmbeddedObject:
+    """An object stored inside a property value; kept as bytes (decoded on demand by callers)."""
+
+    heap: bytes
+    offset: int
+
+    def __str__(self) -> str:
+        return "<embedded object>"
+
+
+def read_qualifiers(data: bytes, offset: int, heap: Heap) -> tuple[list[Qualifier], int]:
+    """A qualifier set (length-prefixed) at data[offset]; returns the qualifiers and the offset after."""
+    try:
+        (length,) = U32.unpack_from(data, offset)
+    except struct.error:
+        raise DecodeError("qualifier set outside the record") from None
+    end = offset + length
+    if length < 4 or end > len(data):
+        raise DecodeError(f"qualifier set of {length} bytes runs past the record")
+    qualifiers = []
+    position = offset + 4
+    while position < end:
+        try:
+            name_ref, flavor, code = QUALIFIER_HEADER.unpack_from(data, position)
+        except struct.error:
+            raise DecodeError("qualifier runs past the record") from None
+        position += QUALIFIER_HEADER.size
+        size = 4 if code & ARRAY_FLAG else CIM_TYPES.get(code & BASE_TYPE_MASK, (None, None, 0))[2]
+        if not size:
+            raise DecodeError(f"qualifier of unknown type 0x{code:X}")
+        value = read_value(code, data, position, heap)
+        qualifiers.append(Qualifier(heap.string(name_ref), type_name(code), value, flavor))
+        position += size
+    return qualifiers, end
+
+
+@dataclass
+class ClassPart:
+    """One decoded class part: the class's own view of every property (inherited ones included)."""
+
+    name: str
+    superclass: str
+    qualifiers: list[Qualifier]
+    properties: dict[str, Property]
+    nd_value: bytes  # the null/default table then the value table; where one ends depends on the
+    heap: Heap       # property count of the whole chain, so `split_nd_value` cuts it once that is known
+    end: int
+    methods: list[Method] = field(default_factory=list)
+
+
+def read_class_part(data: bytes, offset: int) -> ClassPart:
+    try:
+        length, _reserved, name_ref, nd_value_length = struct.unpack_from("<IBII", data, offset)
+        end = offset + length
+        if length < 13 or end > len(data):
+            raise DecodeError(f"class part of {length} bytes runs past the record")
+        position = offset + 13
+        (derivation_length,) = U32.unpack_from(data, position)
+        derivation = data[position + 4:position + derivation_length]
+        position += derivation_length
+        qualifier_offset = position
+        (qualifier_length,) = U32.unpack_from(data, position)
+        position += qualifier_length
+        (count,) = U32.unpack_from(data, position)
+        position += 4
+        if count > 0x10000:
+            raise DecodeError(f"{count} properties cannot be right")
+        lookups = struct.unpack_from(f"<{count * 2}I", data, position)
+        position += count * 8
+        nd_value = data[position:position + nd_value_length]
+        position += nd_value_length
+        (heap_length,) = U32.unpack_from(data, position)
+        heap_length &= 0x7FFFFFFF
+        heap = Heap(data[position + 4:position + 4 + heap_length])
+        if position + 4 + heap_length > end:
+            raise DecodeError("class heap runs past the class part")
+    except struct.error:
+        raise DecodeError("class part cut short") from None
+    name = heap.string(name_ref) if name_ref != 0xFFFFFFFF else ""
+    superclass = _first_derivation(derivation)
+    qualifiers, _ = read_qualifiers(data, qualifier_offset, heap)
+    properties: dict[str, Property] = {}
+    heap_data = heap.data
+    for i in range(count):
+        prop_name = heap.string(lookups[2 * i])
+        info_offset = lookups[2 * i + 1]
+        try:
+            code, order, value_offset, origin = PROPERTY_INFO.unpack_from(heap_data, info_offset)
+        except struct.error:
+            raise DecodeError(f"property {prop_name} description outside the heap") from None
+        prop_qualifiers, _ = read_qualifiers(heap_data, info_offset + PROPERTY_INFO.size, heap)
+        properties[prop_name] = Property(prop_name, type_name(code), order, value_offset, origin, prop_qualifiers,
+                                         type_code=code)
+    return ClassPart(name, superclass, qualifiers, properties, nd_value, heap, end)
+
+
+def nd_length(property_count: int) -> int:
+    """Bytes of the null/default table: two bits per property of the whole class chain."""
+    return (property_count * 2 + 7) // 8
+
+
+def split_nd_value(part: ClassPart, property_count: int) -> tuple[bytes, bytes]:
+    cut = nd_length(property_count)
+    return part.nd_value[:cut], part.nd_value[cut:]
+
+
+def default_of(nd_table: bytes, value_table: bytes, heap: Heap, prop: Property, inherited: Any) -> Any:
+    """The default a class gives `prop`: NOT_SET when it has none, `inherited` (the superclass's default)
+    when the table says the default comes from the superclass (its slot then points into the
+    superclass's heap, not this one)."""
+    bits = _nd_bits(nd_table, prop.index)
+    if bits & 1:
+        return NOT_SET
+    if bits & 2:
+        return inherited
+    return read_value(prop.type_code, value_table, prop.offset, heap)
+
+
+def _first_derivation(derivation: bytes) -> str:
+    """The nearest superclass from a derivation list (flag byte, NUL-terminated name, length word)."""
+    if not derivation:
+        return ""
+    if derivation[0] == 0:
+        end = derivation.find(b"\0", 1)
+        return derivation[1:end].decode("latin-1") if end > 0 else ""
+    end = 1
+    while True:
+        end = derivation.find(b"\0\0", end)
+        if end < 0:
+            return ""
+        if (end - 1) % 2 == 0:
+            return derivation[1:end].decode("utf-16-le", "replace")
+        end += 1
+
+
+def _nd_bits(nd_table: bytes, order: int) -> int:
+    byte = order // 4
+    if byte >= len(nd_table):
+        return 1  # outside the table: treat as null
+    return (nd_table[byte] >> ((order % 4) * 2)) & 3
+
+
+def read_methods(data: bytes, offset: int) -> tuple[list[Method], int]:
+    """A methods part: count, descriptions (name, flags, origin, qualifiers, in/out signatures), heap."""
+    try:
+        length, count = struct.unpack_from("<IH", data, offset)
+        end = offset + length
+        if length < 8 or end > len(data):
+            raise DecodeError(f"methods part of {length} bytes runs past the record")
+        position = offset + 8
+        descriptions = [METHOD_DESCRIPTION.unpack_from(data, position + i * METHOD_DESCRIPTION.size)
+                        for i in range(count)]
+        position += count * METHOD_DESCRIPTION.size
+        (heap_length,) = U32.unpack_from(data, position)
+        heap = Heap(data[position + 4:position + 4 + (heap_length & 0x7FFFFFFF)])
+    except struct.error:
+        raise DecodeError("methods part cut short") from None
+    methods = []
+    for name_ref, _flags, _origin, qualifiers_ref, in_ref, out_ref in descriptions:
+        qualifiers = read_qualifiers(heap.data, qualifiers_ref, heap)[0] if qualifiers_ref != 0xFFFFFFFF else []
+        methods.append(Method(heap.string(name_ref), qualifiers, _signature(heap, in_ref),
+                              _signature(heap, out_ref)))
+    return methods, end
+
+
+def _signature(heap: Heap, ref: int) -> list[Property]:
+    """Parameters of a method: an embedded __PARAMETERS class (parent part + own part) in the heap."""
+    if ref == 0xFFFFFFFF:
+        return []
+    data = heap.data
+    length = heap.u32(ref)
+    if length == 0:
+        return []
+    position = ref + 4
+    flags = data[position]
+    position += 1
+    if flags & 0x04:  # decorated: server and namespace names precede the encoding
+        for _ in range(2):
+            position = _skip_encoded_string(data, position)
+    parent = read_class_part(data, position)
+    _, position = read_methods(data, parent.end)
+    own = read_class_part(data, position)
+    return sorted(own.properties.values(), key=lambda p: (p.qualifier("ID") is None, p.qualifier("ID") or 0))
+
+
+def _skip_encoded_string(data: bytes, position: int) -> int:
+    if data[position] == 0:
+        return data.index(b"\0", position + 1) + 1
+    end = position + 1
+    while True:
+        end = data.index(b"\0\0", end)
+        if (end - position - 1) % 2 == 0:
+            return end + 2
+        end += 1
+
+
+@dataclass
+class ClassRecord:
+    superclass: str
+    timestamp: int
+    part: ClassPart
+
+
+def read_class_record(record: bytes) -> ClassRecord:
+    """A repository class-definition record: superclass name (UTF-16), timestamp, class part, methods."""
+    try:
+        (super_length,) = U32.unpack_from(record, 0)
+        position = 4 + super_length * 2
+        superclass = record[4:position].decode("utf-16-le", "replace")
+        (timestamp,) = U64.unpack_from(record, position)
+    except struct.error:
+        raise DecodeError("class record header cut short") from None
+    part = read_class_part(record, position + 8)
+    if part.end + 8 <= len(record):
+        part.methods, _ = read_methods(record, part.end)
+    return ClassRecord(superclass, timestamp, part)
+
+
+@dataclass
+class InstanceRecord:
+    class_hash: str
+    created: int
+    modified: int
+    values: dict[str, Any]
+
+
+def read_instance_record(record: bytes, properties: dict[str, Property], value_size: int,
+                         hash_chars: int) -> InstanceRecord:
+    """A repository instance record: the class hash (UTF-16 hex), two FILETIMEs, then the instance part
+    (class-name reference, a reserved byte, null/default table, value table, qualifiers, heap).
+    `properties` is the class's full property set (inherited ones included), each with its default."""
+    try:
+        position = hash_chars * 2
+        class_hash = record[:position].decode("utf-16-le", "replace")
+        created, modified, _length = struct.unpack_from("<QQI", record, position)
+        position += 20
+        count = len(properties)
+        table_length = nd_length(count)
+        nd_start = position + 5
+        nd_table = record[nd_start:nd_start + table_length]
+        values_start = nd_start + table_length
+        values_end = values_start + value_size
+        (qualifier_length,) = U32.unpack_from(record, values_end)
+        position = values_end + qualifier_length
+        kind = record[position]
+        position += 1
+        if kind == 2:  # dynamic properties follow: a count, then length-prefixed entries
+            (dynamic_count,) = U32.unpack_from(record, position)
+            position += 4
+            for _ in range(dynamic_count):
+                position += U32.unpack_from(record, position)[0]
+        (heap_length,) = U32.unpack_from(record, position)
+        heap = Heap(record[position + 4:position + 4 + (heap_length & 0x7FFFFFFF)])
+    except (struct.error, IndexError):
+        raise DecodeError("instance record cut short") from None
+    if len(nd_table) != table_length or values_end > len(record):
+        raise DecodeError("instance value table runs past the record")
+    value_table = record[values_start:values_end]
+    values: dict[str, Any] = {}
+    for prop in properties.values():
+        bits = _nd_bits(nd_table, prop.index)
+        if bits & 1:
+            values[prop.name] = NOT_SET
+        elif bits & 2:
+            values[prop.name] = prop.default
+        else:
+            values[prop.name] = read_value(prop.type_code, value_table, prop.offset, heap)
+    return InstanceRecord(class_hash, created, modified, values)
