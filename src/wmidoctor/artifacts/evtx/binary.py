@@ -1,0 +1,147 @@
+"""Read .evtx files through the `evtx` package (Rust core), decoding only the records asked for.
+
+Every record arrives as a JSON string. A few string searches pull provider, event id and channel out
+of its System block, which is enough to count it; only records the selector wants go through `json.loads`
+and normalisation. Damage never stops reading: with `skip_errors` the parser steps over broken records
+and chunks and says so in a RuntimeWarning, which we count and keep as the file's problems.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import warnings
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+
+from wmidoctor.artifacts.evtx.event import Event, LogStats
+from wmidoctor.artifacts.evtx.normalise import from_json, iso_utc
+
+# The head of the System block as the `evtx` package writes it (indent off): Provider with Name first
+# among its attributes, then EventID as a number or as an object with Qualifiers and #text; Channel
+# (a string, or null on some records) follows a little later.
+_HEAD = re.compile(r'"Provider":\{"#attributes":\{"Name":"([^"\\]*)"(?:,"[^"]*":"[^"\\]*")*\}\},'
+                   r'"EventID":(?:(\d+)|\{"#attributes":\{[^{}"]*(?:"[^"]*"[^{}"]*)*\},"#text":(\d+)\})')
+_CHANNEL = re.compile(r'"Channel":(?:"([^"\\]*)"|null)')
+
+
+def system_summary(data: str) -> tuple[str, int, str] | None:
+    """(provider, event id, channel) from a record's JSON text without decoding it; None when the
+    System block is laid out otherwise (escaped characters, attribute order), and the caller decodes."""
+    head = _HEAD.search(data)
+    if head is None:
+        return None
+    channel = _CHANNEL.search(data, head.end())
+    if channel is None:
+        return None
+    return head[1], int(head[2] or head[3]), channel[1] or ""
+
+
+_WARNING_PREFIX = re.compile(r"^Skipping EVTX data:\s*(?:RuntimeError:\s*)?")
+# Records stamped before this (zero FILETIMEs read as 1601) do not move a file's first/last seen.
+_PLAUSIBLE = "1980"
+_BATCH = 4096  # records parsed per warnings trap; the selected ones are held until yielded
+
+
+def _note_damage(stats: LogStats, caught: list[warnings.WarningMessage]) -> None:
+    for warning in caught:
+        text = str(warning.message)
+        if not _WARNING_PREFIX.match(text):
+            continue
+        message = _WARNING_PREFIX.sub("", text)
+        lowered = message.lower()
+        if "chunk number" in lowered or "chunk header" in lowered:
+            stats.chunks_skipped += 1
+        else:
+            stats.records_skipped += 1
+        stats.add_problem(message)
+    caught.clear()
+
+
+class _Window:
+    """Filters records by time and remembers the first and last record time seen inside the window."""
+
+    def __init__(self, since: str, until: str) -> None:
+        self.since, self.until = since, until
+        self.first = self.last = ""
+
+    def admits(self, stamp: str) -> bool:
+        second = stamp[:19]
+        if (self.since and second < self.since) or (self.until and second > self.until):
+            return False
+        if stamp < _PLAUSIBLE:
+            return True
+        if not self.first or stamp < self.first:
+            self.first = stamp
+        if stamp > self.last:
+            self.last = stamp
+        return True
+
+
+def read_evtx(source: str | BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool],
+              since: str = "", until: str = "") -> Iterator[Event]:
+    """Yield the selected events of one .evtx file; count every record in `stats`.
+
+    `since`/`until` are UTC ISO prefixes ('2024-05-01T13:00:00'); records outside them are neither
+    counted nor yielded (but are part of `records_read`). The parser runs in batches inside a warnings
+    trap, and the batch's events are yielded outside it, so the caller's own warnings are never
+    mistaken for damage.
+    """
+    import evtx
+
+    try:
+        records = evtx.PyEvtxParser(source, skip_errors=True, indent=False).records_json()
+    except (OSError, RuntimeError, ValueError) as exc:
+        stats.unreadable = True
+        stats.add_problem(f"not readable as an event log: {exc}")
+        return
+    window = _Window(since, until)
+    locator = f"evtx:{name}"
+    while True:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            batch, exhausted = _read_batch(records, stats, select, window, locator)
+            _note_damage(stats, caught)
+        yield from batch
+        if exhausted:
+            break
+    if window.first:
+        stats.see_time(iso_utc(window.first))
+        stats.see_time(iso_utc(window.last))
+
+
+def _read_batch(records: Iterator[dict], stats: LogStats, select: Callable[[str, int], bool],
+                window: _Window, locator: str) -> tuple[list[Event], bool]:
+    counts = stats.counts
+    batch: list[Event] = []
+    read = 0
+    for record in records:
+        read += 1
+        if window.admits(record["timestamp"]):
+            data = record["data"]
+            summary = system_summary(data)
+            if summary:
+                provider, event_id, channel = summary
+                counts[(channel, provider, event_id)] += 1
+                if select(provider, event_id):
+                    _decode(data, locator, stats, batch, None)
+            else:  # an unusual System layout: decode to count it
+                _decode(data, locator, stats, batch, select)
+        if read == _BATCH:
+            stats.records_read += read
+            return batch, False
+    stats.records_read += read
+    return batch, True
+
+
+def _decode(data: str, locator: str, stats: LogStats, batch: list[Event],
+            select: Callable[[str, int], bool] | None) -> None:
+    event = from_json(json.loads(data, strict=False), locator)
+    if event is None:
+        stats.add_problem("a record without a System block was ignored")
+        return
+    if select is not None:
+        stats.counts[(event.channel, event.provider, event.event_id)] += 1
+        if not select(event.provider, event.event_id):
+            return
+    batch.append(event)

@@ -1,0 +1,62 @@
+"""The normalised event and the per-file reading statistics every reader produces."""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+@dataclass(slots=True)
+class Event:
+    """One event record, whatever format it came from.
+
+    `fields` holds the event's data by name: EventData `<Data Name=...>` values, the children of the
+    UserData wrapper element (WMI-Activity 5857-5861), or `param1..paramN` for unnamed insertion
+    strings. Values are strings exactly as an XML rendering of the record shows them.
+    """
+
+    channel: str
+    provider: str
+    event_id: int
+    record_id: int
+    time: str  # UTC, ISO 8601 with microseconds: 2022-06-08T23:46:23.894581Z
+    computer: str
+    level: int | None
+    fields: dict[str, str]
+    source: str  # evtx:System.evtx#record 812
+
+
+@dataclass
+class LogStats:
+    """What reading one file gave: volume, damage, time span and a count of records per event kind."""
+
+    path: str
+    kind: str = "evtx"  # evtx | xml
+    records_read: int = 0  # records the file yielded (before any time window)
+    records_skipped: int = 0  # damaged records the parser stepped over
+    chunks_skipped: int = 0  # damaged 64 KiB chunks the parser stepped over (each held many records)
+    unreadable: bool = False  # nothing could be read (not an event log, destroyed header, I/O error)
+    problems: list[str] = field(default_factory=list)
+    first_seen: str = ""
+    last_seen: str = ""
+    # (channel, provider, event id) -> records inside the time window
+    counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+
+    MAX_PROBLEMS = 20
+
+    def add_problem(self, message: str) -> None:
+        """Keep the first distinct messages; a badly damaged file must not grow this list without bound."""
+        if message not in self.problems and len(self.problems) < self.MAX_PROBLEMS:
+            self.problems.append(message)
+
+    def see_time(self, iso: str) -> None:
+        if iso < "1980":  # a zero FILETIME (1601) says nothing about when the log was written
+            return
+        if not self.first_seen or iso < self.first_seen:
+            self.first_seen = iso
+        if iso > self.last_seen:
+            self.last_seen = iso
+
+    @property
+    def damaged(self) -> bool:
+        return self.unreadable or self.records_skipped > 0 or self.chunks_skipped > 0

@@ -1,0 +1,159 @@
+"""Turn one decoded record (the `evtx` package's JSON, or an XML element) into an `Event`.
+
+Both forms land on the same strings: numbers and booleans as XML writes them, CR LF as LF (an XML
+parser normalises line ends, so the JSON form does the same), unnamed insertion strings as
+`param1..paramN`, and UserData wrapper children by their element names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+from xml.etree.ElementTree import Element
+
+from wmidoctor.artifacts.evtx.event import Event
+
+
+def iso_utc(text: str) -> str:
+    """'2022-06-08T23:46:23.8945818Z' (or '... UTC', or no fraction) -> '2022-06-08T23:46:23.894581Z'."""
+    text = text.strip().removesuffix(" UTC").rstrip("Z")
+    base, _, fraction = text.partition(".")
+    return f"{base[:19]}.{(fraction + '000000')[:6]}Z" if base else ""
+
+
+def _text(value: Any) -> str:
+    if value is None:
+        return ""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return value.replace("\r\n", "\n")
+    if isinstance(value, dict):
+        return _text(value.get("#text"))
+    if isinstance(value, list):
+        return "\n".join(_text(v) for v in value)
+    return str(value)
+
+
+def _int(value: Any, default: int = 0) -> int:
+    if isinstance(value, dict):
+        value = value.get("#text")
+    try:
+        return int(value)
+    except (TypeError, ValueError):
+        return default
+
+
+def _attrs(value: Any) -> dict[str, Any]:
+    return value.get("#attributes") or {} if isinstance(value, dict) else {}
+
+
+def _json_fields(event: dict[str, Any]) -> dict[str, str]:
+    data = event.get("EventData")
+    if isinstance(data, dict):
+        fields: dict[str, str] = {}
+        for name, value in data.items():
+            if name == "#attributes":
+                continue
+            if name == "Data":  # unnamed insertion strings: one string or a list under #text
+                texts = value.get("#text") if isinstance(value, dict) else value
+                texts = texts if isinstance(texts, list) else [texts]
+                if texts != [""] and texts != [None]:
+                    fields.update((f"param{i}", _text(t)) for i, t in enumerate(texts, 1))
+            else:
+                fields[name] = _text(value)
+        return fields
+    user_data = event.get("UserData")
+    if isinstance(user_data, dict):
+        for wrapper in user_data.values():
+            if isinstance(wrapper, dict):
+                return {name: _text(value) for name, value in wrapper.items() if name != "#attributes"}
+    return {}
+
+
+def from_json(record: dict[str, Any], locator: str) -> Event | None:
+    """Normalise the `evtx` package's JSON form; None when the record has no System block."""
+    event = record.get("Event") or {}
+    system = event.get("System")
+    if not isinstance(system, dict):
+        return None
+    record_id = _int(system.get("EventRecordID"))
+    return Event(
+        channel=_text(system.get("Channel")),
+        provider=_text(_attrs(system.get("Provider")).get("Name")),
+        event_id=_int(system.get("EventID"), -1),
+        record_id=record_id,
+        time=iso_utc(_text(_attrs(system.get("TimeCreated")).get("SystemTime"))),
+        computer=_text(system.get("Computer")),
+        level=_int(system.get("Level"), -1) if system.get("Level") is not None else None,
+        fields=_json_fields(event),
+        source=f"{locator}#record {record_id}",
+    )
+
+
+def _local(tag: str) -> str:
+    return tag.rpartition("}")[2]
+
+
+def _child(parent: Element | None, name: str) -> Element | None:
+    if parent is None:
+        return None
+    for child in parent:
+        if _local(child.tag) == name:
+            return child
+    return None
+
+
+def _element_text(element: Element | None) -> str:
+    return (element.text or "").strip() if element is not None else ""
+
+
+def _data_text(element: Element) -> str:
+    """Text of a Data element; an empty element (only layout whitespace inside) reads as ''."""
+    text = element.text or ""
+    return "" if not text.strip() and "\n" in text else text
+
+
+def _xml_fields(root: Element) -> dict[str, str]:
+    event_data = _child(root, "EventData")
+    if event_data is not None:
+        fields: dict[str, str] = {}
+        unnamed = 0
+        for item in event_data:
+            name = item.get("Name")
+            if name:
+                fields[name] = _data_text(item)
+            elif _local(item.tag) == "Data":
+                unnamed += 1
+                fields[f"param{unnamed}"] = _data_text(item)
+            else:  # Binary and friends
+                fields[_local(item.tag)] = _data_text(item)
+        if unnamed == 1 and fields.get("param1") == "" and len(fields) <= 2:
+            del fields["param1"]  # one empty <Data/> is how classic events say "no inserts"
+        return fields
+    user_data = _child(root, "UserData")
+    if user_data is not None:
+        for wrapper in user_data:
+            return {_local(child.tag): _data_text(child) for child in wrapper}
+    return {}
+
+
+def from_element(root: Element, locator: str) -> Event | None:
+    """Normalise an <Event> element of an XML export; None when it has no System block."""
+    system = _child(root, "System")
+    if system is None:
+        return None
+    provider = _child(system, "Provider")
+    created = _child(system, "TimeCreated")
+    level_text = _element_text(_child(system, "Level"))
+    record_id = _int(_element_text(_child(system, "EventRecordID")))
+    return Event(
+        channel=_element_text(_child(system, "Channel")),
+        provider=provider.get("Name", "") if provider is not None else "",
+        event_id=_int(_element_text(_child(system, "EventID")), -1),
+        record_id=record_id,
+        time=iso_utc(created.get("SystemTime", "") if created is not None else ""),
+        computer=_element_text(_child(system, "Computer")),
+        level=_int(level_text, -1) if level_text else None,
+        fields=_xml_fields(root),
+        source=f"{locator}#record {record_id}",
+    )

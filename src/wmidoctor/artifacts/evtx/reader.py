@@ -1,0 +1,47 @@
+"""Open one event log (a .evtx file or an XML export, by content) and stream its selected events."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import BinaryIO
+
+from wmidoctor.artifacts.evtx.binary import read_evtx
+from wmidoctor.artifacts.evtx.event import Event, LogStats
+from wmidoctor.artifacts.evtx.xmlexport import looks_like_xml, read_xml
+
+# (provider, event id) -> decode this record fully?
+Selector = Callable[[str, int], bool]
+
+EVTX_MAGIC = b"ElfFile\x00"
+
+
+def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "", until: str = "",
+             stream: BinaryIO | None = None) -> Iterator[Event]:
+    """Yield the selected events of the log at `path` (or in `stream`, named by `path`), filling `stats`.
+
+    The format is told by content: the .evtx file magic, else XML if the text starts with '<'.
+    Unreadable input never raises: it is marked in `stats` (unreadable, with the reason).
+    """
+    name = Path(path).name
+    try:
+        handle = stream if stream is not None else open(path, "rb")  # noqa: SIM115 (closed below)
+    except OSError as exc:
+        stats.unreadable = True
+        stats.add_problem(f"cannot open: {exc.strerror or exc}")
+        return
+    try:
+        head = handle.read(4096)
+        handle.seek(0)
+        if head.startswith(EVTX_MAGIC) or (not looks_like_xml(head) and str(path).lower().endswith(".evtx")):
+            stats.kind = "evtx"
+            yield from read_evtx(handle if stream is not None else str(path), name, stats, select, since, until)
+        elif looks_like_xml(head):
+            stats.kind = "xml"
+            yield from read_xml(handle, name, stats, select, since, until)
+        else:
+            stats.unreadable = True
+            stats.add_problem("neither an .evtx file nor an XML event export")
+    finally:
+        if stream is None:
+            handle.close()

@@ -1,0 +1,96 @@
+"""Read XML exports of event logs (`wevtutil qe /f:xml`, Event Viewer "Save as XML") as a stream.
+
+Exports come as a bare sequence of <Event> elements or wrapped in a root (<Events>); either way the
+text is fed to an incremental parser inside a synthetic root, and each <Event> is normalised and
+dropped as soon as it closes, so memory does not grow with the file. XML declarations anywhere in the
+stream (concatenated exports) are removed first.
+"""
+
+from __future__ import annotations
+
+import codecs
+import re
+from collections.abc import Callable, Iterator
+from typing import BinaryIO
+from xml.etree.ElementTree import ParseError, XMLPullParser
+
+from wmidoctor.artifacts.evtx.event import Event, LogStats
+from wmidoctor.artifacts.evtx.normalise import from_element
+
+_DECLARATION = re.compile(r"<\?xml[^>]*\?>")
+_BLOCK = 1 << 20
+
+
+def _decoder(head: bytes) -> codecs.IncrementalDecoder:
+    if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        return codecs.getincrementaldecoder("utf-16")(errors="replace")
+    return codecs.getincrementaldecoder("utf-8-sig")(errors="replace")
+
+
+def _texts(stream: BinaryIO) -> Iterator[str]:
+    """Decoded text without XML declarations (a declaration split across blocks is held back)."""
+    head = stream.read(_BLOCK)
+    decoder = _decoder(head)
+    carry = ""
+    block = head
+    while block:
+        text = carry + decoder.decode(block)
+        cut = text.rfind("<?")
+        if cut != -1 and "?>" not in text[cut:]:
+            text, carry = text[:cut], text[cut:]
+        else:
+            carry = ""
+        yield _DECLARATION.sub("", text)
+        block = stream.read(_BLOCK)
+    yield _DECLARATION.sub("", carry + decoder.decode(b"", final=True))
+
+
+def looks_like_xml(head: bytes) -> bool:
+    text = head.lstrip(codecs.BOM_UTF8).replace(b"\x00", b"").lstrip()
+    return text.startswith(b"<")
+
+
+def read_xml(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool],
+             since: str = "", until: str = "") -> Iterator[Event]:
+    """Yield the selected events of one XML export; count every event in `stats`."""
+    locator = f"xml:{name}"
+    parser = XMLPullParser(events=("start", "end"))
+    parser.feed("<wmidoctor-export>")
+    root = None
+    depth = 0
+    try:
+        for text in _texts(stream):
+            parser.feed(text)
+            for kind, element in parser.read_events():
+                if kind == "start":
+                    depth += 1
+                    root = root if root is not None else element
+                    continue
+                depth -= 1
+                if element.tag.rpartition("}")[2] != "Event":
+                    continue
+                stats.records_read += 1
+                event = from_element(element, locator)
+                element.clear()
+                if root is not None and depth == 1:
+                    root.clear()
+                elif root is not None:
+                    for parent in root:  # an <Events> wrapper: drop finished events from it too
+                        parent.clear()
+                if event is None:
+                    stats.records_skipped += 1
+                    stats.add_problem("an <Event> without a <System> block was skipped")
+                    continue
+                second = event.time[:19]
+                if (since and second < since) or (until and second > until):
+                    continue
+                stats.counts[(event.channel, event.provider, event.event_id)] += 1
+                stats.see_time(event.time)
+                if select(event.provider, event.event_id):
+                    yield event
+        parser.feed("</wmidoctor-export>")
+        parser.close()
+    except ParseError as exc:
+        stats.add_problem(f"XML is malformed from here on, reading stopped: {exc}")
+        if stats.records_read == 0:
+            stats.unreadable = True

@@ -1,0 +1,115 @@
+"""Streaming aggregation: events go in one by one, groups and tallies come out; no event list is kept.
+
+Memory grows with the variety of what happened (distinct groups, distinct process ids), not with the
+number of records; both are capped so that a pathological log (a unique query per record) cannot
+exhaust memory - the overflow is counted in one catch-all group per event id.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+from wmidoctor.artifacts.evtx import Event, LogStats
+from wmidoctor.logs.selection import PROCESS_NAMING, SECURITY, SYSMON, WMI_ACTIVITY, scm_service
+from wmidoctor.logs.shapes import SCM, group_key, named_fields, shape_of
+
+MAX_GROUPS_PER_ID = 2000
+MAX_PROCESS_IDS = 50_000
+OVERFLOW_KEY = (("overflow", "more distinct groups than kept; counted here"),)
+
+
+@dataclass
+class Group:
+    channel: str
+    provider: str
+    event_id: int
+    kind: str
+    key: dict[str, str]
+    count: int = 0
+    first_seen: str = ""
+    last_seen: str = ""
+    example: dict[str, str] = field(default_factory=dict)
+    source: str = ""
+
+    def see(self, event: Event) -> None:
+        self.count += 1
+        if event.time:
+            if not self.first_seen or event.time < self.first_seen:
+                self.first_seen = event.time
+            if event.time > self.last_seen:
+                self.last_seen = event.time
+
+
+class Analysis:
+    """Feed `add_log` with each file's stats and `add` with each selected event, then read the fields."""
+
+    def __init__(self) -> None:
+        self.logs: list[LogStats] = []
+        self.groups: dict[tuple, Group] = {}
+        self.hourly: Counter[str] = Counter()
+        self.process_names: dict[str, Counter[str]] = {}  # process id (decimal) -> image names seen
+        self.host_providers: dict[str, set[str]] = {}  # provider host process id -> providers loaded (5857)
+        self._groups_per_id: Counter[tuple[str, int]] = Counter()
+
+    def add_log(self, stats: LogStats) -> None:
+        self.logs.append(stats)
+
+    def add(self, event: Event) -> None:
+        provider, event_id = event.provider, event.event_id
+        if (provider, event_id) in PROCESS_NAMING:
+            self._name_process(event)
+            return
+        if provider == SCM and not scm_service(event.fields):
+            return
+        named = named_fields(provider, event_id, event.fields)
+        if provider == WMI_ACTIVITY and event_id == 5857:
+            self._note_host(named)
+        shape = shape_of(provider, event_id)
+        identity = (event.channel, provider, event_id, group_key(shape, named))
+        group = self.groups.get(identity)
+        if group is None:
+            if self._groups_per_id[(provider, event_id)] >= MAX_GROUPS_PER_ID:
+                identity = (event.channel, provider, event_id, OVERFLOW_KEY)
+                group = self.groups.get(identity)
+            if group is None:
+                self._groups_per_id[(provider, event_id)] += 1
+                group = self.groups[identity] = Group(event.channel, provider, event_id, shape.kind,
+                                                      dict(identity[3]), example=named, source=event.source)
+        group.see(event)
+        if event.time >= "1980":
+            self.hourly[event.time[:13]] += 1
+
+    def _remember(self, pid: str, name: str) -> None:
+        if not pid or not name:
+            return
+        names = self.process_names.get(pid)
+        if names is None:
+            if len(self.process_names) >= MAX_PROCESS_IDS:
+                return
+            names = self.process_names[pid] = Counter()
+        names[name.rpartition("\\")[2]] += 1
+
+    def _name_process(self, event: Event) -> None:
+        fields = event.fields
+        if event.provider == SYSMON:
+            self._remember(fields.get("ProcessId", ""), fields.get("Image", ""))
+        elif event.provider == SECURITY:  # 4688: NewProcessId is hexadecimal
+            try:
+                pid = str(int(fields.get("NewProcessId", ""), 16))
+            except ValueError:
+                return
+            self._remember(pid, fields.get("NewProcessName", ""))
+
+    def _note_host(self, named: dict[str, str]) -> None:
+        pid = named.get("ProcessID", "")
+        self._remember(pid, named.get("HostProcess", ""))
+        if pid and named.get("ProviderName") and len(self.host_providers) < MAX_PROCESS_IDS:
+            self.host_providers.setdefault(pid, set()).add(named["ProviderName"])
+
+    def of_kind(self, *kinds: str) -> list[Group]:
+        return [g for g in self.groups.values() if g.kind in kinds]
+
+    def names_of(self, pid: str) -> list[str]:
+        """Image names seen for a process id, most frequent first (ids are reused, so maybe several)."""
+        return [name for name, _ in self.process_names.get(pid, Counter()).most_common(3)]
