@@ -1,0 +1,70 @@
+"""What a probe produces: one StageResult per stage, one ProbeResult per transport, and a Verdict."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+
+OK = "ok"
+FAILED = "failed"
+SKIPPED = "skipped"
+NOT_REACHED = "not_reached"
+
+
+@dataclass
+class StageResult:
+    name: str
+    status: str  # ok | failed | skipped | not_reached
+    elapsed_ms: float = 0.0
+    code: int | None = None  # the status the wire carried (HRESULT, Win32, NTSTATUS, RPC, Kerberos, HTTP)
+    detail: str = ""
+    layer: str = ""  # network | rpc | dcom | authentication | wmi | wsman | http
+    reason: str = ""  # a short tag for the verdict rules: refused, no_answer, bind_nak, logon_failure, ...
+
+
+@dataclass
+class FixStep:
+    step: str
+    command: str = ""
+
+
+@dataclass
+class Verdict:
+    """Why a transport failed and what to change, on which machine (`where`: target | client | network)."""
+
+    stage: str
+    layer: str
+    code: int | None
+    code_hex: str
+    symbol: str
+    meaning: str
+    cause: str
+    where: str
+    fixes: list[FixStep] = field(default_factory=list)
+
+
+@dataclass
+class ProbeResult:
+    target: str
+    transport: str  # dcom | wsman
+    stages: list[StageResult] = field(default_factory=list)
+    verdict: Verdict | None = None
+    first_row: str = ""  # a short summary of the first object the query returned
+
+    @property
+    def failing_stage(self) -> StageResult | None:
+        return next((s for s in self.stages if s.status == FAILED), None)
+
+    @property
+    def passed(self) -> bool:
+        return self.failing_stage is None
+
+    @property
+    def elapsed_ms(self) -> float:
+        return sum(s.elapsed_ms for s in self.stages)
+
+    def to_data(self) -> dict:
+        data = asdict(self)
+        failing = self.failing_stage
+        data["failing_stage"] = failing.name if failing else None
+        data["code"] = failing.code if failing else None
+        return data
