@@ -140,7 +140,8 @@ class Hive:
 
     # --- reading ---------------------------------------------------------------------------------
 
-    def _children_of(self, rel: str, record: object) -> dict[str, object]:
+    def _children_of(self, parts: list[str], record: object) -> dict[str, object]:
+        rel = "\\".join(parts).lower()
         children = self._children.get(rel)
         if children is None:
             children = {}
@@ -148,7 +149,8 @@ class Hive:
                 for sub in record.iter_subkeys() or ():  # type: ignore[attr-defined]
                     children[sub.name.lower()] = sub
             except Exception as exc:
-                self.problems.append(f"{self.path.name}: subkeys of {self.mount}\\{rel} unreadable: {exc}")
+                where = printable("\\".join([self.mount, *parts]))
+                self.problems.append(f"{self.path.name}: subkeys of {where} unreadable: {printable(str(exc))}")
             self._children[rel] = children
         return children
 
@@ -159,7 +161,7 @@ class Hive:
         parent = self._record(parts[:-1])
         record = None
         if parent is not None:
-            record = self._children_of("\\".join(parts[:-1]).lower(), parent).get(parts[-1].lower())
+            record = self._children_of(parts[:-1], parent).get(parts[-1].lower())
         self._keys[rel] = record
         return record
 
@@ -177,9 +179,8 @@ class Hive:
         record = self._record(parts)
         if record is None:
             return None
-        rel = "\\".join(parts).lower()
         values = self._values(record, path)
-        subkeys = [sub.name for sub in self._children_of(rel, record).values()]  # type: ignore[attr-defined]
+        subkeys = [sub.name for sub in self._children_of(parts, record).values()]  # type: ignore[attr-defined]
         written = _filetime_iso(getattr(record.header, "last_modified", 0))  # type: ignore[attr-defined]
         return RegKey(path=canonical_path(path), values=values, subkeys=subkeys, source=self.name,
                       last_written=written)
@@ -189,14 +190,22 @@ class Hive:
         the file for every inline value, which makes it a thousand times slower)."""
         header = record.header  # type: ignore[attr-defined]
         values: list[RegValue] = []
+        if not header.values_count:
+            return values
         try:
             data = self._hive._stream.getbuffer()
             offsets = _cell(data, header.values_list_offset, 4 * header.values_count)
             for (vk_offset,) in struct.iter_unpack("<I", offsets):
                 values.append(_read_vk(data, vk_offset))
         except (ValueError, struct.error) as exc:
-            self.problems.append(f"{self.path.name}: values of {path} unreadable: {exc}")
+            self.problems.append(f"{self.path.name}: values of {printable(path)} unreadable: {exc}")
         return values
+
+
+def printable(text: str, limit: int = 120) -> str:
+    """Damaged hives yield key names of binary garbage: keep messages on one readable line."""
+    cleaned = "".join(c if c.isprintable() and ord(c) < 0x2000 else "?" for c in text)
+    return cleaned if len(cleaned) <= limit else cleaned[:limit] + "..."
 
 
 BIG_DATA_THRESHOLD = 16344  # larger values of hive format 1.4+ are split into "db" segments
