@@ -14,13 +14,19 @@ _TOP = 10
 _NAMESPACE = re.compile(r"\s-\s(root[\\/][^\s:]*|root)\b", re.IGNORECASE)
 
 
-def short_meaning(code: int) -> str:
-    """One line from the explain catalogue (wmidoctor.knowledge.codes), or "" for a code it does not know."""
+def describe_code(code: int) -> tuple[str, str]:
+    """(symbol, one-line meaning) from the explain catalogue (wmidoctor.knowledge.codes); ("", "") if unknown."""
     try:
-        from wmidoctor.knowledge.codes import short_meaning as catalogue_meaning
+        from wmidoctor.knowledge.codes import lookup
     except ImportError:  # the catalogue is written alongside the checks; until it lands codes stay unexplained
-        return ""
-    return catalogue_meaning(code) or ""
+        return "", ""
+    explanation = lookup(code)
+    return (explanation.symbol, explanation.meaning) if explanation is not None else ("", "")
+
+
+def short_meaning(code: int) -> str:
+    symbol, meaning = describe_code(code)
+    return f"{symbol}: {meaning}" if symbol and meaning else symbol or meaning
 
 
 def field(group: EventGroup, *names: str) -> str:

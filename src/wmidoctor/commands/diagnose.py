@@ -1,0 +1,89 @@
+"""`wmidoctor diagnose [PATH]`: run every check over a host's evidence and report findings with fixes.
+
+PATH is a saved evidence file (*.json, as `Evidence.to_json` writes it: handy to attach to a ticket) or
+a bundle (folder, .zip or mounted Windows volume) read by wmidoctor.sources.bundle.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from wmidoctor import __version__
+from wmidoctor.errors import InputError
+from wmidoctor.evidence.model import Evidence
+from wmidoctor.output import use_colour, write_output
+from wmidoctor.report import FORMATS, CheckTiming, CodeCount, Report, render
+
+
+def load_evidence(path: Path, quick: bool = False) -> Evidence:
+    """Evidence from a saved evidence JSON file, or from a bundle through the bundle loader."""
+    if path.is_file() and path.suffix.lower() == ".json":
+        try:
+            return Evidence.from_json(path.read_text(encoding="utf-8"))
+        except (ValueError, TypeError) as exc:
+            raise InputError(f"{path}: not a wmidoctor evidence file ({exc})") from exc
+    try:
+        from wmidoctor.sources.bundle import load
+    except ImportError as exc:
+        raise InputError(f"{path}: this build cannot read bundles yet; pass a saved evidence .json") from exc
+    return load(path, quick=quick)
+
+
+def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None = None,
+                      quick: bool = False) -> Report:
+    """Run the checks (all, or the groups in `only`) and assemble the report."""
+    from wmidoctor.checks import run_checks
+    from wmidoctor.checks.events import describe_code, hex_code
+    from wmidoctor.checks.tally import code_tally
+
+    start = time.perf_counter()
+    try:
+        runs = run_checks(evidence, only)
+    except ValueError as exc:  # an unknown group in --only
+        raise InputError(str(exc)) from exc
+    tally = [CodeCount(hex_code(code), count, *describe_code(code), seen_in=where)
+             for code, count, where in code_tally(evidence)]
+    return Report(tool_version=__version__,
+                  generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                  target=evidence.identity.host, source=source, findings=[r.finding for r in runs],
+                  evidence=evidence.summary(), code_tally=tally,
+                  timings=[CheckTiming(r.finding.check, round(r.elapsed_ms, 3)) for r in runs],
+                  total_ms=(time.perf_counter() - start) * 1000, quick=quick)
+
+
+def _refuse_overwriting_input(out: Path, path: Path | None) -> None:
+    if path is None:
+        return
+    target, source = out.resolve(), path.resolve()
+    if target == source or source in target.parents:
+        raise InputError(f"--out {out} would write into the evidence being read ({path}); choose another file")
+
+
+@click.command(help="Run every check over a host's evidence and report findings with ordered fixes. PATH: a bundle "
+                    "folder, .zip, mounted Windows volume, or a saved evidence .json.")
+@click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), html for a "
+                   "self-contained page.")
+@click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
+@click.option("--only", metavar="GROUP[,GROUP]", help="Run only these check groups (e.g. dcom,firewall).")
+@click.option("--quick", is_flag=True,
+              help="Skip the expensive reading: the bundle loader skips the full repository read and verification "
+                   "and bounds the event logs; checks that need what was skipped report `skipped`.")
+def command(path: Path | None, fmt: str, out: Path | None, only: str | None, quick: bool) -> int:
+    if path is None:
+        raise InputError("pass what to diagnose: a bundle folder, a .zip, a mounted Windows volume or an evidence "
+                         ".json (make a bundle on the Windows host with collect/Collect-WmiDoctor.ps1)")
+    if out is not None:
+        _refuse_overwriting_input(out, path)
+    groups = [g.strip() for g in only.split(",") if g.strip()] if only else None
+    evidence = load_evidence(path, quick=quick)
+    report = diagnose_evidence(evidence, source=str(path), only=groups, quick=quick)
+    colour = fmt == "text" and out is None and use_colour(sys.stdout)
+    write_output(render(report, fmt, colour=colour), str(out) if out else None)
+    return report.exit_code

@@ -1,0 +1,28 @@
+"""Reports: renderers of a diagnosis (findings plus metadata) as text, JSON or one self-contained HTML page.
+
+They know findings, not WMI: everything they show comes from the Report they are given.
+"""
+
+from wmidoctor.report.model import REPORT_SCHEMA, CheckTiming, CodeCount, Report
+
+FORMATS = ("text", "json", "html")
+
+
+def render(report: Report, fmt: str, colour: bool = False) -> str:
+    """The report in `fmt` (text, json or html); renderers are imported only when used."""
+    if fmt == "json":
+        from wmidoctor.report.json_report import render_json
+
+        return render_json(report)
+    if fmt == "html":
+        from wmidoctor.report.html import render_html
+
+        return render_html(report)
+    if fmt == "text":
+        from wmidoctor.report.text import render_text
+
+        return render_text(report, colour=colour)
+    raise ValueError(f"unknown report format {fmt!r} (formats: {', '.join(FORMATS)})")
+
+
+__all__ = ["FORMATS", "REPORT_SCHEMA", "CheckTiming", "CodeCount", "Report", "render"]
