@@ -1,0 +1,56 @@
+"""`wmidoctor logs PATH...`: what the WMI, DCOM and service event logs say went wrong."""
+
+from __future__ import annotations
+
+import click
+
+from wmidoctor.errors import InputError
+
+FORMATS = ("text", "json", "csv", "html")
+
+
+@click.command(name="logs", context_settings={"help_option_names": ["-h", "--help"]})
+@click.argument("paths", nargs=-1, required=True, metavar="PATH...")
+@click.option("--since", metavar="TIME", help="Only events at or after TIME: 2024-05-01, 2024-05-01T13:00 "
+              "(UTC unless an offset is given) or an age such as 24h, 7d.")
+@click.option("--until", metavar="TIME", help="Only events at or before TIME (a bare date means its end).")
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
+              help="text for people; json (schema wmidoctor.logs/1) for machines; csv: one row per event "
+                   "group; html: one self-contained file.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
+def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: str, as_json: bool,
+            out: str | None) -> None:
+    """Analyse WMI, DCOM and service event logs (.evtx files or XML exports).
+
+    PATH is a log file, a folder (searched recursively for *.evtx and *.xml) or a .zip bundle.
+    Reads WMI-Activity/Operational (5857-5861, Trace 11/12), Application (Microsoft-Windows-WMI /
+    WinMgmt), System (DCOM; Service Control Manager events about Winmgmt, RpcSs, DcomLaunch,
+    RpcEptMapper, wmiApSrv, WinRM) and, to name client processes, Sysmon 1 and Security 4688.
+
+    Exit codes: 0 nothing at warning level; 1 a warning was found - a client failure other than a
+    cancelled call (0x80041032) or a not-found/invalid-class probe (0x80041002, 0x80041010), a
+    provider that failed to start, a quota kill, a WMI service error event, a non-default permanent
+    event consumer, DCOM hardening or WMI-component permission events, a WMI-related service failure,
+    or a damaged or unreadable log; 2 usage error or no readable log at all.
+    """
+    from wmidoctor.logs.render import render
+    from wmidoctor.logs.report import build_report
+    from wmidoctor.logs.run import analyse
+    from wmidoctor.logs.window import parse_time
+    from wmidoctor.output import use_colour, write_output
+
+    fmt = "json" if as_json else fmt
+    start = parse_time(since) if since else ""
+    end = parse_time(until, end_of_day=True) if until else ""
+    if start and end and start > end:
+        raise InputError(f"--since ({start}) is after --until ({end})")
+    analysis = analyse(list(paths), start, end)
+    if not analysis.logs:
+        raise InputError("no event logs (.evtx or XML exports) found in " + ", ".join(paths))
+    if all(stats.unreadable for stats in analysis.logs):
+        first = analysis.logs[0]
+        raise InputError(f"cannot read {first.path}: {first.problems[0] if first.problems else 'unreadable'}")
+    report = build_report(analysis, start, end)
+    write_output(render(report, fmt, colour=not out and fmt == "text" and use_colour()), out)
+    raise SystemExit(1 if report["summary"]["warnings"] else 0)
