@@ -193,8 +193,7 @@ def probe_dcom(host: str, address: str, creds: Credentials, options: DcomOptions
 
 
 def new_walk(host: str, options: DcomOptions) -> Walk:
-    plan = [("tcp_135" if n == "tcp_135" else n, layer) for n, layer in PLAN]
-    return Walk(host, "dcom", plan, options.timeout, _Classifier())
+    return Walk(host, "dcom", PLAN, options.timeout, _Classifier())
 
 
 def _connect(address: str, port: int, timeout: float, sockets: list[socket.socket]) -> socket.socket:
@@ -210,14 +209,12 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
         sock = _connect(address, port, step.timeout, sockets)
         step.detail = f"TCP {port} open"
 
-    computer_names: set[str] = set()
     with walk.stage("endpoint_mapper") as step:
         sock.settimeout(step.timeout)
         dce, classify.transport = open_dce(sock, host, port, None, rpcrt.RPC_C_AUTHN_LEVEL_NONE)
         dce.bind(dcomrt.IID_IObjectExporter)
         alive = dce.request(dcomrt.ServerAlive2())
         names = _string_bindings(alive["ppdsaOrBindings"])
-        computer_names = {n.split("[")[0] for n in names if not network.is_ip(n.split("[")[0])}
         version = alive["pComVersion"]
         step.detail = (f"RPCSS answered (COM {version['MajorVersion']}.{version['MinorVersion']}); "
                        f"it calls itself {', '.join(names[:4]) or '(no TCP bindings)'}")
@@ -228,7 +225,6 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
     level = AUTHN_LEVEL_PRIVACY if options.privacy else AUTHN_LEVEL_INTEGRITY
 
     activated = _authenticate_and_activate(host, address, creds, options, walk, classify, sockets, level)
-    _record_uac_hint(walk, creds, computer_names)
 
     dyn_port = activated.ports[0] if activated.ports else None
     with walk.stage("dynamic_port") as step:
@@ -292,13 +288,6 @@ def _authenticate_and_activate(host: str, address: str, creds: Credentials, opti
     walk.record("activation", "ok", activation_ms,
                 f"IWbemLevel1Login activated; bindings {', '.join(bindings[:3]) or '(none)'}")
     return activated
-
-
-def _record_uac_hint(walk: Walk, creds: Credentials, computer_names: set[str]) -> None:
-    """Remembered for the verdict: a local account that authenticated but is then refused is the
-    signature of remote UAC filtering its administrator token."""
-    if creds.is_local_account(computer_names):
-        walk.result.stages[-1].detail += "; account is local to the target"
 
 
 def _namespace_login(host: str, address: str, creds: Credentials, options: DcomOptions, walk: Walk,

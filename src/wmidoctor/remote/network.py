@@ -78,7 +78,8 @@ def resolve(host: str, timeout: float, reverse: bool) -> Resolution:
             name, aliases, _ = _bounded(lambda: socket.gethostbyaddr(address), timeout, f"reverse lookup of {address}")
             resolution.names = [name, *aliases]
             resolution.detail += f"; reverse {address} -> {name}"
-            if not is_ip(host) and host.lower().split(".")[0] not in {n.lower().split(".")[0] for n in resolution.names}:
+            short_names = {n.lower().split(".")[0] for n in resolution.names}
+            if not is_ip(host) and host.lower().split(".")[0] not in short_names:
                 resolution.detail += f" (does not match {host}: Kerberos will ask for a ticket to the wrong name)"
         except (socket.herror, socket.gaierror):
             resolution.detail += f"; no reverse record for {address} (Kerberos SPN checks may fail)"

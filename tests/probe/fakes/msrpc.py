@@ -13,6 +13,7 @@ unseal sealed requests (at packet privacy it answers from the opnum alone), or K
 
 from __future__ import annotations
 
+import contextlib
 import socket
 import struct
 import threading
@@ -399,10 +400,8 @@ class FakeRpcServer:
     def close(self) -> None:
         self.listener.close()
         for sock in self._open:
-            try:
+            with contextlib.suppress(OSError):
                 sock.shutdown(socket.SHUT_RDWR)
-            except OSError:
-                pass
 
     def _accept(self) -> None:
         while True:
