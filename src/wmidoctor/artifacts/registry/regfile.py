@@ -23,6 +23,7 @@ from wmidoctor.artifacts.registry.model import (
     RegData,
     RegValue,
     canonical_path,
+    is_under,
 )
 from wmidoctor.artifacts.registry.tree import RegTree
 
@@ -244,9 +245,12 @@ LONG_ROOTS = {"HKLM": "HKEY_LOCAL_MACHINE", "HKU": "HKEY_USERS", "HKCU": "HKEY_C
 
 
 def write_reg_text(tree: RegTree) -> str:
-    """Export text (Version 5.00, CRLF) for every key of `tree`, parents first."""
+    """Export text (Version 5.00, CRLF), parents first: the subtrees of `tree.roots`, or when it has none
+    every key below the hive roots."""
     blocks = [HEADER_V5]
     for key in tree.iter_keys():
+        if "\\" not in key.path or (tree.roots and not any(is_under(key.path, r) for r in tree.roots)):
+            continue
         root, separator, rest = key.path.partition("\\")
         lines = [f"[{LONG_ROOTS.get(root, root)}{separator}{rest}]"]
         lines.extend(format_value(value) for value in key.values)

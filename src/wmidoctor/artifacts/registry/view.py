@@ -77,10 +77,8 @@ class Registry:
     def covers(self, path: str) -> bool:
         """True when some artifact holds the part of the namespace where `path` lies (so absence means
         the key is absent on the host, not that it was not collected)."""
-        path = canonical_path(path)
-        ccs_free = _without_current_control_set(path)
         roots = [h.mount for h in self.hives] + self.exports.roots
-        return any(is_under(candidate, root) for root in roots for candidate in {path, ccs_free})
+        return any(is_under(candidate, root) for root in roots for candidate in self._candidates(canonical_path(path)))
 
     def key(self, path: str) -> RegKey | None:
         path = canonical_path(path)
@@ -128,12 +126,6 @@ class Registry:
         for hive in self.hives:
             seen.extend(p for p in hive.problems if p not in seen)
         return seen
-
-
-def _without_current_control_set(path: str) -> str:
-    if is_under(path, CURRENT_CONTROL_SET):
-        return "HKLM\\SYSTEM" + path[len(CURRENT_CONTROL_SET):]
-    return path
 
 
 def _hive_candidate(name: str) -> bool:
