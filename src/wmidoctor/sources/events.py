@@ -1,0 +1,41 @@
+"""Fill the Evidence `events` section from event logs, through the same analysis `wmidoctor logs` uses."""
+
+from __future__ import annotations
+
+from wmidoctor.evidence.model import EventGroup, Events, LogFile
+from wmidoctor.logs.analysis import Analysis
+
+
+def events_section(analysis: Analysis) -> Events:
+    """The analysed logs as evidence: per-file reading facts, event groups and the hourly histogram."""
+    section = Events()
+    damaged = [s.path for s in analysis.logs if s.damaged]
+    partial = f"damaged or unreadable logs: {', '.join(damaged)}" if damaged else None
+    for stats in analysis.logs:
+        section.logs.append(LogFile(
+            path=stats.path, records_read=stats.records_read, records_skipped=stats.records_skipped,
+            chunks_skipped=stats.chunks_skipped, problems=list(stats.problems), first_seen=stats.first_seen,
+            last_seen=stats.last_seen,
+            counts={f"{channel}/{provider}/{event_id}": n for (channel, provider, event_id), n in stats.counts.items()},
+        ))
+        section.mark_collected(f"evtx:{stats.path}", partial=partial)
+        section.problems += [f"{stats.path}: {problem}" for problem in stats.problems]
+    section.groups = [EventGroup(channel=g.channel, provider=g.provider, event_id=g.event_id, key=dict(g.key),
+                                 count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
+                                 example=dict(g.example), source=g.source)
+                      for g in sorted(analysis.groups.values(),
+                                      key=lambda g: (g.channel, g.provider, g.event_id, -g.count, g.first_seen))]
+    section.hourly = dict(sorted(analysis.hourly.items()))
+    return section
+
+
+def collect_events(paths: list[str], since: str = "", until: str = "") -> Events:
+    """Read the logs under `paths` (files, folders, zips) into an Events section; none found: not collected."""
+    from wmidoctor.logs.run import analyse
+
+    analysis = analyse(paths, since, until)
+    if not analysis.logs:
+        section = Events()
+        section.reason = "no event logs in " + ", ".join(paths)
+        return section
+    return events_section(analysis)
