@@ -147,7 +147,7 @@ def walk_index(data: bytes | memoryview, table: PageTable, layout: str) -> Index
                                          f"0x{page.signature:X}, not an active page (0xACCC)",
                                          file=INDEX_FILE, page=logical))
             continue
-        if any(a >= b for a, b in zip(page.keys, page.keys[1:])):
+        if any(a >= b for a, b in zip(page.keys, page.keys[1:], strict=False)):
             walk.problems.append(Problem("index-key-order", "keys on the page are not in ascending order",
                                          file=INDEX_FILE, page=logical))
         walk.keys.extend(page.keys)

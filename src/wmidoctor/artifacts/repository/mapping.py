@@ -152,7 +152,7 @@ def _differences(current: PageTable, other: PageTable) -> int:
     longest = max(len(current.pages), len(other.pages))
     a = current.pages + (UNMAPPED,) * (longest - len(current.pages))
     b = other.pages + (UNMAPPED,) * (longest - len(other.pages))
-    return sum(1 for x, y in zip(a, b) if x != y)
+    return sum(1 for x, y in zip(a, b, strict=True) if x != y)
 
 
 @dataclass

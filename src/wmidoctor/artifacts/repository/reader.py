@@ -11,6 +11,7 @@ Instances are enumerated from the CI/IL keys, one per key, so instances of class
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import mmap
 from collections import defaultdict
@@ -21,9 +22,9 @@ from pathlib import Path
 from wmidoctor.artifacts.repository.decode import (
     DecodeError,
     default_of,
-    split_nd_value,
     read_class_record,
     read_instance_record,
+    split_nd_value,
 )
 from wmidoctor.artifacts.repository.index import INDEX_FILE, IndexWalk, walk_index
 from wmidoctor.artifacts.repository.locate import OBJECTS_FILE, find_repository, repository_files
@@ -226,13 +227,15 @@ class Repository:
     def subclasses(self, namespace: str, class_name: str, deep: bool = True) -> list[str]:
         """Names of the classes deriving from `class_name` in the namespace (from the derivation keys)."""
         self.walk  # noqa: B018
-        ns_hash = self.hash(namespace)
+        # System classes derive from each other in __SystemClass; the namespace adds its own subclasses.
+        ns_hashes = (self.hash(namespace), self.hash(SYSTEM_CLASS_NAMESPACE))
         names: list[str] = []
         pending = [self.hash(class_name)]
         visited: set[str] = set()
         while pending:
             current = pending.pop()
-            for child in self._subclasses.get((ns_hash, current), []):
+            children = [c for h in ns_hashes for c in self._subclasses.get((h, current), [])]
+            for child in children:
                 if child in visited:
                     continue
                 visited.add(child)
@@ -312,10 +315,8 @@ class Repository:
     def close(self) -> None:
         for data in (self.index_data, self.objects_data):
             if isinstance(data, mmap.mmap):
-                try:
+                with contextlib.suppress(BufferError):  # a view still refers to it: the GC closes it
                     data.close()
-                except BufferError:  # a memoryview still refers to it: let the GC close it
-                    pass
 
     def __enter__(self) -> Repository:
         return self
@@ -329,4 +330,4 @@ def open_repository(path: str | Path) -> Repository:
     return Repository(find_repository(path))
 
 
-__all__ = ["Repository", "open_repository", "VISTA", "XP"]
+__all__ = ["VISTA", "XP", "Repository", "open_repository"]

@@ -1,0 +1,64 @@
+"""A decoded class written back as MOF text, and values written as MOF literals."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from wmidoctor.artifacts.repository.decode import FLAVOR_PROPAGATED
+from wmidoctor.artifacts.repository.model import NOT_SET, ClassDef, Property, Qualifier
+
+IMPLICIT_QUALIFIERS = {"cimtype"}  # implied by the declared type
+
+
+def literal(value: Any) -> str:
+    if value is NOT_SET or value is None:
+        return "NULL"
+    if isinstance(value, bool):
+        return "TRUE" if value else "FALSE"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, list):
+        return "{" + ", ".join(literal(v) for v in value) + "}"
+    return str(value)
+
+
+def _qualifiers(qualifiers: list[Qualifier]) -> str:
+    shown = []
+    for q in qualifiers:
+        if q.name.lower() in IMPLICIT_QUALIFIERS or q.flavor & FLAVOR_PROPAGATED:
+            continue
+        shown.append(q.name if q.value is True else f"{q.name}({literal(q.value)})")
+    return f"[{', '.join(shown)}] " if shown else ""
+
+
+def _declaration(prop: Property) -> str:
+    base = prop.type.removesuffix("[]")
+    if base == "reference":
+        reference_type = prop.qualifier("CIMTYPE")
+        base = reference_type.split(":", 1)[1] + " ref" if isinstance(reference_type, str) and ":" in reference_type \
+            else "object ref"
+    suffix = "[]" if prop.type.endswith("[]") else ""
+    default = "" if prop.default is NOT_SET else f" = {literal(prop.default)}"
+    return f"{_qualifiers(prop.qualifiers)}{base} {prop.name}{suffix}{default};"
+
+
+def class_mof(class_def: ClassDef, inherited: bool = False) -> str:
+    """MOF for the class; its own properties only unless `inherited`."""
+    header = f"{_qualifiers(class_def.qualifiers)}class {class_def.name}"
+    if class_def.superclass:
+        header += f" : {class_def.superclass}"
+    lines = [header.strip(), "{"]
+    own_level = len(class_def.derivation)
+    for prop in sorted(class_def.properties.values(), key=lambda p: p.index):
+        if inherited or prop.level >= own_level:
+            lines.append(f"  {_declaration(prop)}")
+    for method in class_def.methods:
+        returns = next((p for p in method.parameters_out if p.name == "ReturnValue"), None)
+        params = [f"[in] {p.type.removesuffix('[]')} {p.name}{'[]' if p.type.endswith('[]') else ''}"
+                  for p in method.parameters_in]
+        params += [f"[out] {p.type.removesuffix('[]')} {p.name}{'[]' if p.type.endswith('[]') else ''}"
+                   for p in method.parameters_out if p.name != "ReturnValue"]
+        lines.append(f"  {_qualifiers(method.qualifiers)}{returns.type if returns else 'void'} "
+                     f"{method.name}({', '.join(params)});")
+    lines.append("};")
+    return "\n".join(lines)

@@ -1,0 +1,243 @@
+"""`wmidoctor repo`: read and verify an offline WMI (CIM) repository, on any OS.
+
+PATH may be the repository folder, a bundle holding one, or a mounted Windows volume
+(Windows/System32/wbem/Repository is found case-insensitively). Nothing is ever written to it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import asdict
+from typing import Any
+
+import click
+
+from wmidoctor.errors import InputError
+from wmidoctor.output import dumps_json
+
+FIRST_PROBLEMS_SHOWN = 10
+# Consumer classes that run code: their payload is what an attacker plants (and what an admin audits).
+CODE_CONSUMERS = {"commandlineeventconsumer": ("CommandLineTemplate", "ExecutablePath"),
+                  "activescripteventconsumer": ("ScriptText", "ScriptFileName")}
+# The subscription Windows itself installs (Service Control Manager events to the event log).
+DEFAULT_SUBSCRIPTION = {"filter": "SCM Event Log Filter", "consumer": "SCM Event Log Consumer"}
+INSTANCE_PATH = re.compile(r"^(?P<class>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\.(?P<keys>.+)|=\s*@)?$")
+
+json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
+path_argument = click.argument("path", type=click.Path(path_type=str))
+
+
+def _open(path: str) -> Any:
+    from wmidoctor.artifacts.repository import NotARepository, open_repository
+
+    try:
+        return open_repository(path)
+    except NotARepository as exc:
+        raise InputError(str(exc)) from None
+
+
+def _emit(data: Any, text: str, as_json: bool) -> None:
+    click.echo(dumps_json(data) if as_json else text)
+
+
+@click.group("repo")
+def command() -> None:
+    """Read and verify an offline WMI (CIM) repository (INDEX.BTR, OBJECTS.DATA, MAPPING*.MAP)."""
+
+
+@command.command("verify")
+@path_argument
+@json_option
+def verify_command(path: str, as_json: bool) -> None:
+    """Integrity pass: mappings, page signatures, every index reference, record bounds, orphan pages.
+
+    Exit 0 when CONSISTENT, 1 when INCONSISTENT, 2 when PATH holds no repository.
+    """
+    from wmidoctor.artifacts.repository import verify
+
+    repository = _open(path)
+    report = verify(repository)
+    lines = [f"{report.verdict}: {report.path} ({report.layout} layout, {report.seconds:.2f} s)"]
+    lines.append("  " + ", ".join(f"{k.replace('_', ' ')} {v}" for k, v in report.counts.items()))
+    if report.problems:
+        tally = ", ".join(f"{kind} {n}" for kind, n in report.problem_counts().items())
+        lines.append(f"  {len(report.problems)} problems: {tally}")
+        lines.extend(f"  - {p}" for p in report.problems[:FIRST_PROBLEMS_SHOWN])
+        if len(report.problems) > FIRST_PROBLEMS_SHOWN:
+            lines.append(f"  ... {len(report.problems) - FIRST_PROBLEMS_SHOWN} more (--json lists all)")
+    lines.extend(f"  note: {note}" for note in report.notes)
+    _emit(report.to_data(), "\n".join(lines), as_json)
+    raise SystemExit(0 if report.consistent else 1)
+
+
+@command.command("ls")
+@path_argument
+@click.argument("namespace", required=False)
+@json_option
+def ls_command(path: str, namespace: str | None, as_json: bool) -> None:
+    """The namespace tree; with NAMESPACE, its classes with their stored instance counts."""
+    repository = _open(path)
+    if namespace is None:
+        names = repository.namespaces()
+        text = "\n".join("  " * name.count("\\") + name.rsplit("\\", 1)[-1] for name in names)
+        _emit({"namespaces": names}, text, as_json)
+        return
+    canonical = repository.canonical_namespace(namespace)
+    if canonical is None:
+        raise InputError(f"namespace {namespace} is not in this repository (try 'wmidoctor repo ls {path}')")
+    rows = [{"class": c.name, "superclass": c.superclass, "instances": repository.instance_count(canonical, c.name)}
+            for c in repository.classes(canonical)]
+    text = "\n".join(f"{r['instances']:>6}  {r['class']}" + (f" : {r['superclass']}" if r["superclass"] else "")
+                     for r in rows)
+    _emit({"namespace": canonical, "classes": rows}, f"{canonical}: {len(rows)} classes\n{text}", as_json)
+
+
+def _split_target(target: str) -> tuple[str, str]:
+    if ":" not in target:
+        raise InputError(f"'{target}' names no namespace: write NAMESPACE:CLASS or NAMESPACE:CLASS.Key=\"value\"")
+    namespace, rest = target.split(":", 1)
+    return namespace, rest.strip()
+
+
+def _parse_keys(text: str) -> dict[str, str]:
+    """`Name="x",Id=3` -> {"name": "x", "id": "3"} (keys lower-cased for matching)."""
+    keys: dict[str, str] = {}
+    for match in re.finditer(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,]*)\s*,?', text):
+        raw = match.group(2)
+        if raw.startswith('"'):
+            raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
+        keys[match.group(1).lower()] = raw
+    return keys
+
+
+def _plain(value: Any) -> Any:
+    from wmidoctor.artifacts.repository.model import NOT_SET
+
+    if value is NOT_SET:
+        return None
+    if isinstance(value, list):
+        return [_plain(v) for v in value]
+    return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+
+
+@command.command("show")
+@path_argument
+@click.argument("target")
+@json_option
+def show_command(path: str, target: str, as_json: bool) -> None:
+    """A class as MOF (root\\cimv2:Win32_Service) or an instance's values
+    (root\\subscription:__EventFilter.Name="x"; Class=@ for a singleton)."""
+    from wmidoctor.artifacts.repository.model import NOT_SET
+    from wmidoctor.artifacts.repository.mof_text import class_mof, literal
+
+    repository = _open(path)
+    namespace_text, rest = _split_target(target)
+    namespace = repository.canonical_namespace(namespace_text)
+    if namespace is None:
+        raise InputError(f"namespace {namespace_text} is not in this repository")
+    match = INSTANCE_PATH.match(rest)
+    if not match:
+        raise InputError(f"cannot read '{rest}' as CLASS or CLASS.Key=\"value\"")
+    class_def = repository.class_def(namespace, match.group("class"))
+    if class_def is None:
+        raise InputError(f"class {match.group('class')} is not in {namespace}")
+    if match.group("keys") is None and "=" not in rest:
+        data = {"namespace": namespace, "class": class_def.name, "superclass": class_def.superclass,
+                "derivation": class_def.derivation,
+                "qualifiers": {q.name: _plain(q.value) for q in class_def.qualifiers},
+                "properties": [{"name": p.name, "type": p.type, "key": p.is_key, "default": _plain(p.default),
+                                "qualifiers": {q.name: _plain(q.value) for q in p.qualifiers}}
+                               for p in sorted(class_def.properties.values(), key=lambda p: p.index)],
+                "methods": [m.name for m in class_def.methods],
+                "instances": repository.instance_count(namespace, class_def.name)}
+        _emit(data, f"// {namespace}\n{class_mof(class_def)}", as_json)
+        return
+    wanted = _parse_keys(match.group("keys") or "")
+    for instance in repository.instances(namespace, class_def.name):
+        actual = {k.lower(): instance.values.get(k) for k in instance.keys}
+        if all(str(_plain(actual.get(k))) == v for k, v in wanted.items()) and len(wanted) == len(actual):
+            lines = [f"instance of {instance.class_name}  // {namespace}:{instance.path()}", "{"]
+            lines += [f"  {name} = {literal(value)};" for name, value in instance.values.items()
+                      if value is not NOT_SET]
+            unset = [name for name, value in instance.values.items() if value is NOT_SET]
+            lines.append("};")
+            if unset:
+                lines.append(f"// not set: {', '.join(unset)}")
+            _emit({"namespace": namespace, "path": instance.path(),
+                   "values": {k: _plain(v) for k, v in instance.values.items()}, "not_set": unset},
+                  "\n".join(lines), as_json)
+            return
+    raise InputError(f"no instance {rest} in {namespace}")
+
+
+@command.command("providers")
+@path_argument
+@json_option
+def providers_command(path: str, as_json: bool) -> None:
+    """Every __Win32Provider with its CLSID, HostingModel and registrations."""
+    from wmidoctor.sources.repository import providers
+
+    found = providers(_open(path))
+    lines = []
+    for namespace in dict.fromkeys(p.namespace for p in found):
+        lines.append(namespace)
+        for p in (p for p in found if p.namespace == namespace):
+            registrations = ", ".join(r.removeprefix("__").removesuffix("ProviderRegistration")
+                                      for r in p.registrations)
+            lines.append(f"  {p.name:<40} {p.clsid or '(no CLSID)':<40} {p.hosting_model or '(default)':<28} "
+                         f"{registrations or '(no registration)'}")
+    _emit({"providers": [asdict(p) for p in found]}, "\n".join(lines) or "no providers", as_json)
+
+
+def _assess(subs: Any) -> list[dict[str, Any]]:
+    """Each consumer with its binding and whether it runs code (flagged) or is the Windows default."""
+    bound: dict[tuple[str, str], list[str]] = {}
+    for binding in subs.bindings:
+        consumer_name = _parse_keys(binding.consumer.split(".", 1)[-1]).get("name", "")
+        filter_name = _parse_keys(binding.filter.split(".", 1)[-1]).get("name", "")
+        bound.setdefault((binding.namespace.lower(), consumer_name.lower()), []).append(filter_name)
+    rows = []
+    for consumer in subs.consumers:
+        filters = bound.get((consumer.namespace.lower(), consumer.name.lower()), [])
+        default = (consumer.name == DEFAULT_SUBSCRIPTION["consumer"]
+                   and filters in ([], [DEFAULT_SUBSCRIPTION["filter"]]))
+        payload_fields = CODE_CONSUMERS.get(consumer.class_name.lower(), ())
+        payload = {k: v for k, v in consumer.properties.items() if k in payload_fields and v}
+        rows.append({"namespace": consumer.namespace, "class": consumer.class_name, "name": consumer.name,
+                     "filters": filters, "payload": payload or consumer.properties,
+                     "runs_code": bool(payload_fields), "default": default,
+                     "flagged": bool(payload_fields) and not default, "creator_sid": consumer.creator_sid})
+    return rows
+
+
+@command.command("persistence")
+@path_argument
+@json_option
+def persistence_command(path: str, as_json: bool) -> None:
+    """Permanent event subscriptions: filters, consumers (every class), bindings, timers.
+
+    Consumers that run code (CommandLine, ActiveScript) are flagged; exit 1 when any is found.
+    """
+    from wmidoctor.sources.repository import subscriptions
+
+    subs = subscriptions(_open(path))
+    consumers = _assess(subs)
+    lines = [f"{len(subs.filters)} filters, {len(consumers)} consumers, {len(subs.bindings)} bindings, "
+             f"{len(subs.timers)} timers"]
+    for f in subs.filters:
+        lines.append(f"filter   {f.namespace}:{f.name}  [{f.query_language}] {f.query}  (creator {f.creator_sid})")
+    for c in consumers:
+        mark = "FLAGGED " if c["flagged"] else ("default " if c["default"] else "consumer")
+        lines.append(f"{mark} {c['namespace']}:{c['class']}.Name=\"{c['name']}\"  bound to: "
+                     f"{', '.join(c['filters']) or '(no binding)'}"
+                     + ("  (installed by Windows: normal)" if c["default"] else ""))
+        for key, value in c["payload"].items():
+            lines.append(f"           {key}: " + value.replace("\n", "\n             "))
+    for b in subs.bindings:
+        lines.append(f"binding  {b.namespace}: {b.filter} -> {b.consumer}")
+    for t in subs.timers:
+        lines.append(f"timer    {t.namespace}:{t.class_name} {t.timer_id} every {t.interval_ms} ms")
+    data = {"filters": [asdict(f) for f in subs.filters], "consumers": consumers,
+            "bindings": [asdict(b) for b in subs.bindings], "timers": [asdict(t) for t in subs.timers]}
+    _emit(data, "\n".join(lines), as_json)
+    raise SystemExit(1 if any(c["flagged"] for c in consumers) else 0)
