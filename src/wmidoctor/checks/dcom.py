@@ -102,6 +102,8 @@ def _acl_check(attribute: str, value_name: str, label: str, defaults) -> None:
         if not limit and (diff.breaks_required or diff.denies):
             return v.warn(f"{value_name} lost default entries or holds deny entries: COM servers that rely on "
                           "the default permissions refuse those callers.", evidence, fixes=fixes,
+                          causes=["an edit in Component Services (Edit Default) or a hardening script",
+                                  "a deny entry meant for one account that also matches others"],
                           codes=["0x80070005"])
         return v.info(f"{value_name} differs from the default but still lets administrators in remotely.",
                       evidence)
