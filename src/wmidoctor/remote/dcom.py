@@ -115,7 +115,8 @@ class _Classifier:
         if pdu and pdu.kind == "bind_nak":
             text = BIND_NAK_REASONS.get(pdu.code, f"reason {pdu.code}")
             reason = "bind_nak_auth" if pdu.code in (8, 9) else "bind_nak"
-            return StageFailure(f"the server refused the bind (bind_nak: {text})", reason=reason, code=pdu.code,
+            # The reject reason is not a status code; it stays in the detail.
+            return StageFailure(f"the server refused the bind (bind_nak reason {pdu.code}: {text})", reason=reason,
                                 layer="rpc")
         if pdu and pdu.kind == "fault":
             code = hresult(pdu.code)

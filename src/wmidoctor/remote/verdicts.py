@@ -195,6 +195,4 @@ def catalogue_entry(code: int | None) -> tuple[str, str]:
     from wmidoctor.knowledge.codes import explain
 
     entry = explain(code)
-    if not entry.known:
-        return "", ""
     return entry.symbol, entry.meaning

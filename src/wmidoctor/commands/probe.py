@@ -1,0 +1,119 @@
+"""`wmidoctor probe`: test remote WMI on one host (or a fleet) stage by stage, over DCOM and WS-Man."""
+
+from __future__ import annotations
+
+import click
+
+from wmidoctor.errors import InputError
+from wmidoctor.output import dumps_json
+from wmidoctor.remote.credentials import Credentials, parse_hashes, read_password, split_user
+from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
+
+
+@click.command(name="probe")
+@click.argument("host", required=False)
+@click.option("-u", "--user", default="", help="Account: USER, DOMAIN\\USER or USER@DOMAIN.")
+@click.option("--domain", default="", help="Domain of the account ('.' or the host name for a local account).")
+@click.option("--password-env", metavar="VAR", help="Read the password from this environment variable.")
+@click.option("--password-file", metavar="FILE", help="Read the password from the first line of FILE.")
+@click.option("--hashes", metavar="LM:NT", help="NTLM hashes instead of a password (DCOM only).")
+@click.option("--kerberos", is_flag=True, help="Authenticate with Kerberos (needs a domain and a reachable KDC).")
+@click.option("--namespace", default="root\\cimv2", show_default=True, help="WMI namespace to log on to.")
+@click.option("--query", default="SELECT * FROM Win32_OperatingSystem", show_default=True,
+              help="WQL query whose first row is fetched.")
+@click.option("--privacy", is_flag=True, help="Use packet privacy (encryption) from the start.")
+@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
+              help="Seconds each stage may take (a transport's whole walk is bounded at 3x this).")
+@click.option("--transport", type=click.Choice(["dcom", "wsman", "both"]), default="both", show_default=True)
+@click.option("--hosts", "hosts_file", metavar="FILE", help="Probe every host in FILE (one per line, # comments).")
+@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1024),
+              help="Hosts probed at once (with --hosts).")
+@click.option("--db", metavar="FILE", help="SQLite file the fleet results are added to (with --hosts).")
+@click.option("--format", "fmt", type=click.Choice(["text", "json", "table", "csv"]), default=None,
+              help="text|json for one host (default text); table|json|csv for --hosts (default table).")
+def command(host: str | None, user: str, domain: str, password_env: str | None, password_file: str | None,
+            hashes: str | None, kerberos: bool, namespace: str, query: str, privacy: bool, timeout: float,
+            transport: str, hosts_file: str | None, concurrency: int, db: str | None, fmt: str | None) -> None:
+    """Walk remote WMI to HOST one stage at a time and say which stage fails, why, and what to change.
+
+    DCOM: name resolution, TCP 135, endpoint mapper, authentication, activation of the WMI login object,
+    the dynamic RPC port, namespace login, the query. WS-Man: TCP 5985/5986, Identify, authentication,
+    Enumerate through the WMI resource URI. Exit 0 when every stage passed, 1 when one failed.
+    """
+    if bool(host) == bool(hosts_file):
+        raise InputError("give either HOST or --hosts FILE")
+    if hosts_file is None and fmt in ("table", "csv"):
+        raise InputError(f"--format {fmt} is for --hosts; use text or json for one host")
+    if hosts_file is not None and fmt == "text":
+        raise InputError("--format text is for one host; use table, json or csv with --hosts")
+    if (db or concurrency != 32) and hosts_file is None:
+        raise InputError("--db and --concurrency go with --hosts")
+    creds = _credentials(user, domain, password_env, password_file, hashes, kerberos)
+    options = ProbeOptions(transports=TRANSPORTS if transport == "both" else (transport,), namespace=namespace,
+                           query=query, privacy=privacy, timeout=timeout)
+    if hosts_file:
+        _fleet(hosts_file, creds, options, concurrency, db, fmt or "table")
+    else:
+        _single(host or "", creds, options, fmt or "text")
+
+
+def _credentials(user: str, domain: str, password_env: str | None, password_file: str | None, hashes: str | None,
+                 kerberos: bool) -> Credentials:
+    if not user:
+        if password_env or password_file or hashes:
+            raise InputError("a password or hashes were given without -u USER")
+        return Credentials(kerberos=kerberos)
+    name, dom = split_user(user, domain)
+    if kerberos and not dom:
+        raise InputError("--kerberos needs the account's domain (--domain D or USER@DOMAIN)")
+    lm, nt = parse_hashes(hashes) if hashes else ("", "")
+    password = ""
+    if not hashes:
+        found = read_password(password_env, password_file, f"{dom}\\{name}" if dom else name)
+        if found is None:
+            raise InputError("no password source: use --password-env VAR or --password-file FILE "
+                             "(or run on a terminal to be prompted)")
+        password = found
+    return Credentials(user=name, domain=dom, password=password, lmhash=lm, nthash=nt, kerberos=kerberos)
+
+
+def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str) -> None:
+    from wmidoctor.remote.probe import probe_host
+    from wmidoctor.remote.render import probe_text
+
+    results = probe_host(parse_target(host), creds, options)
+    if fmt == "json":
+        click.echo(dumps_json({"host": host, "results": [r.to_data() for r in results]}))
+    else:
+        click.echo(probe_text(results), nl=False)
+    raise SystemExit(0 if all(r.passed for r in results) else 1)
+
+
+def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurrency: int, db: str | None,
+           fmt: str) -> None:
+    from wmidoctor.remote.fleet import Progress, probe_fleet, read_hosts
+    from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_rows, summary_rows, table
+    from wmidoctor.remote.store import FleetStore
+
+    targets = read_hosts(hosts_file)
+    store = FleetStore(db) if db else None
+    results = []
+    try:
+        for host_results in probe_fleet(targets, creds, options, concurrency, store, Progress(len(targets))):
+            results.extend(host_results)
+    finally:
+        if store:
+            store.close()
+    order = {t.label: i for i, t in enumerate(targets)}
+    results.sort(key=lambda r: (order.get(r.target, 0), r.transport))
+    rows = fleet_rows(results)
+    summary = summary_rows(rows)
+    if fmt == "json":
+        click.echo(dumps_json({"hosts": len(targets), "summary": summary, "results": [r.to_data() for r in results]}))
+    elif fmt == "csv":
+        click.echo(csv_text(rows, FLEET_COLUMNS), nl=False)
+    else:
+        click.echo(table(rows, FLEET_COLUMNS, {"cause": 70}), nl=False)
+        click.echo("\nsummary by failing stage and code")
+        click.echo(table(summary, ("transport", "status", "failing_stage", "code", "hosts")), nl=False)
+    raise SystemExit(0 if all(r.passed for r in results) else 1)

@@ -1,0 +1,128 @@
+"""Fleet results in SQLite (stdlib): runs, results (one per host and transport), stages.
+
+Created on first use; each run adds rows and never rewrites earlier runs. No secret is ever stored:
+not the password, not the hashes, not even the account name.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+import time
+from pathlib import Path
+
+from wmidoctor.remote.model import ProbeResult
+
+SCHEMA = """
+CREATE TABLE IF NOT EXISTS runs (
+    id INTEGER PRIMARY KEY,
+    started_at TEXT NOT NULL,
+    finished_at TEXT,
+    hosts INTEGER NOT NULL DEFAULT 0,
+    options TEXT NOT NULL DEFAULT '{}'
+);
+CREATE TABLE IF NOT EXISTS results (
+    id INTEGER PRIMARY KEY,
+    run_id INTEGER NOT NULL REFERENCES runs(id),
+    host TEXT NOT NULL,
+    transport TEXT NOT NULL,
+    status TEXT NOT NULL,
+    failing_stage TEXT,
+    code INTEGER,
+    reason TEXT,
+    layer TEXT,
+    cause TEXT,
+    fix_where TEXT,
+    elapsed_ms REAL NOT NULL,
+    first_row TEXT
+);
+CREATE INDEX IF NOT EXISTS results_run ON results(run_id, host, transport);
+CREATE TABLE IF NOT EXISTS stages (
+    result_id INTEGER NOT NULL REFERENCES results(id),
+    seq INTEGER NOT NULL,
+    name TEXT NOT NULL,
+    status TEXT NOT NULL,
+    elapsed_ms REAL NOT NULL,
+    code INTEGER,
+    reason TEXT,
+    layer TEXT,
+    detail TEXT,
+    PRIMARY KEY (result_id, seq)
+);
+"""
+
+
+def _now() -> str:
+    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+
+
+class FleetStore:
+    def __init__(self, path: str | Path):
+        self.db = sqlite3.connect(str(path))
+        self.db.executescript(SCHEMA)
+
+    def close(self) -> None:
+        self.db.close()
+
+    def start_run(self, options: dict) -> int:
+        cursor = self.db.execute("INSERT INTO runs (started_at, options) VALUES (?, ?)",
+                                 (_now(), json.dumps(options, sort_keys=True)))
+        self.db.commit()
+        return int(cursor.lastrowid or 0)
+
+    def add(self, run_id: int, results: list[ProbeResult]) -> None:
+        for result in results:
+            failing = result.failing_stage
+            verdict = result.verdict
+            cursor = self.db.execute(
+                "INSERT INTO results (run_id, host, transport, status, failing_stage, code, reason, layer, cause,"
+                " fix_where, elapsed_ms, first_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (run_id, result.target, result.transport, "failed" if failing else "ok",
+                 failing.name if failing else None, failing.code if failing else None,
+                 failing.reason if failing else None, failing.layer if failing else None,
+                 verdict.cause if verdict else None, verdict.where if verdict else None,
+                 round(result.elapsed_ms, 2), result.first_row or None))
+            self.db.executemany(
+                "INSERT INTO stages (result_id, seq, name, status, elapsed_ms, code, reason, layer, detail)"
+                " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                [(cursor.lastrowid, i, s.name, s.status, s.elapsed_ms, s.code, s.reason, s.layer, s.detail)
+                 for i, s in enumerate(result.stages)])
+
+    def finish_run(self, run_id: int, hosts: int) -> None:
+        self.db.execute("UPDATE runs SET finished_at = ?, hosts = ? WHERE id = ?", (_now(), hosts, run_id))
+        self.db.commit()
+
+    def commit(self) -> None:
+        self.db.commit()
+
+
+def open_existing(path: str | Path) -> sqlite3.Connection:
+    """Open a fleet database for reading; refuses a file that is not one."""
+    from wmidoctor.errors import InputError
+
+    if not Path(path).is_file():
+        raise InputError(f"{path}: no such file")
+    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+    try:
+        tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError as exc:
+        raise InputError(f"{path}: not a SQLite database ({exc})") from exc
+    if not {"runs", "results", "stages"} <= tables:
+        raise InputError(f"{path}: not a wmidoctor fleet database (no runs/results/stages tables)")
+    return db
+
+
+def run_ids(db: sqlite3.Connection) -> list[int]:
+    return [row[0] for row in db.execute("SELECT id FROM runs ORDER BY id")]
+
+
+def run_rows(db: sqlite3.Connection, run_id: int) -> list[dict[str, str]]:
+    """One row per host and transport of a run, in the shape the fleet table uses."""
+    rows = []
+    for host, transport, status, stage, code, reason, cause, elapsed in db.execute(
+            "SELECT host, transport, status, failing_stage, code, reason, cause, elapsed_ms FROM results"
+            " WHERE run_id = ? ORDER BY id", (run_id,)):
+        rows.append({"host": host, "transport": transport, "status": status, "failing_stage": stage or "",
+                     "code": f"0x{code:08X}" if code is not None else (reason or ""), "cause": cause or "",
+                     "elapsed_ms": f"{elapsed:.1f}"})
+    return rows
