@@ -54,8 +54,8 @@ def _json_fields(event: dict[str, Any]) -> dict[str, str]:
         for name, value in data.items():
             if name == "#attributes":
                 continue
-            if name == "Data":  # unnamed insertion strings: one string or a list under #text
-                texts = value.get("#text") if isinstance(value, dict) else value
+            if name == "Data" and isinstance(value, dict):  # unnamed inserts: a string or a list under #text
+                texts = value.get("#text")
                 texts = texts if isinstance(texts, list) else [texts]
                 if texts != [""] and texts != [None]:
                     fields.update((f"param{i}", _text(t)) for i, t in enumerate(texts, 1))
@@ -107,10 +107,11 @@ def _element_text(element: Element | None) -> str:
     return (element.text or "").strip() if element is not None else ""
 
 
-def _data_text(element: Element) -> str:
-    """Text of a Data element; an empty element (only layout whitespace inside) reads as ''."""
+def _data_text(element: Element, unnamed: bool = False) -> str:
+    """Text of a Data element exactly as written; an unnamed one holding only line-break-and-indent
+    reads as '' (the `evtx` package's XML writes empty unnamed inserts that way)."""
     text = element.text or ""
-    return "" if not text.strip() and "\n" in text else text
+    return "" if unnamed and "\n" in text and not text.strip() else text
 
 
 def _xml_fields(root: Element) -> dict[str, str]:
@@ -124,7 +125,7 @@ def _xml_fields(root: Element) -> dict[str, str]:
                 fields[name] = _data_text(item)
             elif _local(item.tag) == "Data":
                 unnamed += 1
-                fields[f"param{unnamed}"] = _data_text(item)
+                fields[f"param{unnamed}"] = _data_text(item, unnamed=True)
             else:  # Binary and friends
                 fields[_local(item.tag)] = _data_text(item)
         if unnamed == 1 and fields.get("param1") == "" and len(fields) <= 2:

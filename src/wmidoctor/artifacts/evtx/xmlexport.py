@@ -46,7 +46,9 @@ def _texts(stream: BinaryIO) -> Iterator[str]:
 
 
 def looks_like_xml(head: bytes) -> bool:
-    text = head.lstrip(codecs.BOM_UTF8).replace(b"\x00", b"").lstrip()
+    for bom in (codecs.BOM_UTF8, codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE):
+        head = head.removeprefix(bom)
+    text = head.replace(b"\x00", b"").lstrip()
     return text.startswith(b"<")
 
 
