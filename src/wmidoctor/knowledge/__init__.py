@@ -1,0 +1,1 @@
+"""What wmidoctor knows about WMI, in our own words: the error-code catalogue and default tables."""

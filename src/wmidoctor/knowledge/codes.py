@@ -1,0 +1,373 @@
+"""The catalogue of error codes: any pasted form of a code in, a full explanation out.
+
+The catalogue itself is data (`codes.json` beside this module, one entry per 32-bit value), read once on
+first use. Everything here is standard library only, so `wmidoctor explain` starts fast and checks, log
+tallies and probes can call `short_meaning` freely.
+
+Numbers are kept as 32-bit unsigned values. A code is one of:
+- an HRESULT (WMI's own 0x8004xxxx / 0x0004xxxx, COM, DCOM, SSPI, Win32 errors as 0x8007xxxx),
+- an NTSTATUS (0xCxxxxxxx, what impacket and Samba print as STATUS_* / NT_STATUS_*),
+- a DCE RPC fault (0x1C0xxxxx, impacket's nca_s_* names).
+A bare Win32 error number (5, 1722) is read as the HRESULT Windows makes of it (0x80070005, 0x800706BA),
+keeping its Win32 meaning.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field, replace
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from wmidoctor.errors import InputError
+
+CATALOGUE_FILE = Path(__file__).with_name("codes.json")
+
+# The layer vocabulary every entry uses (also the enum in explain.schema.json).
+LAYERS = ("network/RPC", "DCOM/COM", "authentication", "WMI service", "WMI core", "provider", "repository",
+          "MOF compiler", "event subsystem", "client", "system")
+
+# HRESULT facility numbers (winerror.h) named where WMI users meet them.
+_HRESULT_FACILITIES = {
+    0: "NULL", 1: "RPC", 2: "DISPATCH", 3: "STORAGE", 4: "ITF", 7: "WIN32", 8: "WINDOWS", 9: "SECURITY",
+    10: "CONTROL", 11: "CERT", 12: "INTERNET", 19: "URT", 25: "HTTP", 36: "WINDOWSUPDATE", 51: "WINRM",
+}
+# NTSTATUS facility numbers (ntstatus.h) that show up in remote WMI failures.
+_NTSTATUS_FACILITIES = {0: "none", 1: "DEBUGGER", 2: "RPC_RUNTIME", 3: "RPC_STUBS", 4: "IO_ERROR_CODE", 7: "NTWIN32"}
+_NTSTATUS_SEVERITIES = ("success", "informational", "warning", "error")
+
+_WIN32_HRESULT = 0x80070000
+_NT_BIT = 0x10000000  # HRESULT_FROM_NT sets it on an NTSTATUS
+_DECIMAL = re.compile(r"[+-]?\d+")
+_HEX8 = re.compile(r"[0-9a-fA-F]{8}")
+_HEX_DIGITS = re.compile(r"[0-9a-fA-F]{1,8}")
+_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
+_PUNCTUATION = "()[]{}<>,;:'\"`."
+
+
+@dataclass(frozen=True)
+class Fix:
+    """One step of a remedy; `command` is what to type (may be empty), `risk` is none|low|high."""
+
+    step: str
+    command: str = ""
+    risk: str = "none"
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """Everything known about one code; `known` is False when only the number's structure was decoded."""
+
+    input: str
+    symbol: str
+    names: tuple[str, ...]
+    hex: str
+    unsigned: int
+    signed: int
+    facility: str
+    severity: str
+    layer: str
+    meaning: str
+    causes: tuple[str, ...]
+    fixes: tuple[Fix, ...]
+    related: tuple[str, ...]
+    references: tuple[str, ...]
+    known: bool
+    kind: str = "hresult"  # hresult | ntstatus | dce
+    win32: int | None = None  # the Win32 error number inside a 0x8007xxxx HRESULT
+    caution: str = ""  # what not to do (e.g. never grant Everyone DCOM rights)
+    note: str = ""  # how the input was read (e.g. Win32 5 read as HRESULT 0x80070005)
+    links: tuple[str, ...] = field(default=())
+
+    def to_dict(self) -> dict[str, Any]:
+        """The documented `--json` object (src/wmidoctor/knowledge/explain.schema.json)."""
+        return {
+            "input": self.input,
+            "symbol": self.symbol,
+            "names": list(self.names),
+            "hex": self.hex,
+            "unsigned": self.unsigned,
+            "signed": self.signed,
+            "kind": self.kind,
+            "win32": self.win32,
+            "facility": self.facility,
+            "severity": self.severity,
+            "layer": self.layer,
+            "meaning": self.meaning,
+            "causes": list(self.causes),
+            "fixes": [{"step": f.step, "command": f.command, "risk": f.risk} for f in self.fixes],
+            "caution": self.caution,
+            "related": list(self.related),
+            "references": list(self.references),
+            "links": list(self.links),
+            "known": self.known,
+            "note": self.note,
+        }
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    by_value: dict[int, dict[str, Any]]
+    by_name: dict[str, int]  # upper-cased name -> value
+
+
+@lru_cache(maxsize=1)
+def _catalogue() -> _Catalogue:
+    with CATALOGUE_FILE.open(encoding="utf-8") as handle:
+        entries = json.load(handle)["codes"]
+    by_value: dict[int, dict[str, Any]] = {}
+    by_name: dict[str, int] = {}
+    for entry in entries:
+        value = int(entry["value"], 16)
+        by_value[value] = entry
+        for name in (entry["symbol"], *entry.get("aliases", ())):
+            by_name.setdefault(name.upper(), value)
+    return _Catalogue(by_value, by_name)
+
+
+def catalogue_values() -> tuple[int, ...]:
+    """Every value the catalogue describes, ascending (for tests and listings)."""
+    return tuple(sorted(_catalogue().by_value))
+
+
+def to_signed(value: int) -> int:
+    return value - (1 << 32) if value & 0x80000000 else value
+
+
+def _from_number(number: int) -> int | None:
+    """A parsed integer as a 32-bit value; a bare Win32 error number becomes its HRESULT."""
+    if number < 0:
+        return number & 0xFFFFFFFF if number >= -(1 << 31) else None
+    if number >= 1 << 32:
+        return None
+    if 0 < number <= 0xFFFF and number not in _catalogue().by_value:
+        return _WIN32_HRESULT | number
+    return number
+
+
+def _lookup_name(token: str) -> int | None:
+    key = token.upper()
+    if key.startswith("NT_STATUS_"):  # Samba spelling of NTSTATUS names
+        key = key[3:]
+    return _catalogue().by_name.get(key)
+
+
+def parse_code(text: str) -> int | None:
+    """Read any pasted form of one code: 0x80041003, 80041003, &H80041003, -2147217405, 2147749891,
+    WBEM_E_ACCESS_DENIED, wbemErrAccessDenied, rpc_s_access_denied, NT_STATUS_LOGON_FAILURE, a Win32
+    number such as 5 or 1722 (returned as its HRESULT 0x80070005). None when it is not a code."""
+    token = text.strip().strip(_PUNCTUATION)
+    if not token:
+        return None
+    lower = token.lower()
+    if lower.startswith(("0x", "&h")):
+        digits = lower[2:]
+        if len(digits) == 16 and digits.startswith("ffffffff"):  # a sign-extended 64-bit print
+            digits = digits[8:]
+        return _from_number(int(digits, 16)) if _HEX_DIGITS.fullmatch(digits) else None
+    if _HEX8.fullmatch(token):  # eight hex digits without 0x: an HRESULT, even when all are decimal digits
+        return _from_number(int(token, 16))
+    if _DECIMAL.fullmatch(token):
+        return _from_number(int(token))
+    if _NAME.fullmatch(token):
+        return _lookup_name(token)
+    return None
+
+
+def _is_strong_token(token: str) -> bool:
+    """In a pasted sentence, only tokens that cannot be an ordinary word or count are codes."""
+    stripped = token.strip(_PUNCTUATION)
+    if _DECIMAL.fullmatch(stripped):
+        return abs(int(stripped)) > 0xFFFF
+    return bool(stripped)
+
+
+def find_codes(text: str) -> list[int]:
+    """Codes inside a pasted message ("Exception from HRESULT: 0x800706BA"); small bare numbers are skipped."""
+    found = []
+    for token in re.split(r"[\s,;=]+", text):
+        value = parse_code(token) if _is_strong_token(token) else None
+        if value is not None and value not in found:
+            found.append(value)
+    return found
+
+
+def explain(text_or_value: str | int) -> Explanation:
+    """Explain one code given in any form; raises InputError when the input is not a code at all."""
+    if isinstance(text_or_value, int):
+        value = _from_number(text_or_value)
+        if value is None:
+            raise InputError(f"{text_or_value} does not fit in 32 bits, so it is not an error code")
+        text = str(text_or_value)
+    else:
+        text = text_or_value.strip()
+        value = parse_code(text)
+        if value is None:
+            raise InputError(f"not an error code or known code name: {text!r}")
+    explanation = lookup(value)
+    note = _input_note(text, value)
+    return replace(explanation, input=text, note=" ".join(n for n in (note, explanation.note) if n))
+
+
+def _input_note(text: str, value: int) -> str:
+    """Say so when a bare Win32 number was read as its HRESULT."""
+    token = text.strip().strip(_PUNCTUATION)
+    if value >> 16 == 0x8007 and not _HEX8.fullmatch(token) and not _NAME.fullmatch(token):
+        return f"Read as Win32 error {value & 0xFFFF}, which COM and WMI report as HRESULT 0x{value:08X}."
+    return ""
+
+
+def lookup(value: int) -> Explanation:
+    """Explain a 32-bit value: the catalogue entry when there is one, else a generic decode (known=False)."""
+    if not 0 <= value <= 0xFFFFFFFF:
+        raise ValueError(f"{value} is not a 32-bit value")
+    entry = _catalogue().by_value.get(value)
+    if entry is not None:
+        return _from_entry(value, entry)
+    inner = value & ~_NT_BIT
+    if value & 0xF0000000 == 0xD0000000 and inner in _catalogue().by_value:
+        wrapped = _from_entry(inner, _catalogue().by_value[inner])
+        kind, facility, severity = _structure(value)
+        return replace(wrapped, symbol=f"HRESULT_FROM_NT({wrapped.symbol})", hex=f"0x{value:08X}", unsigned=value,
+                        signed=to_signed(value), kind=kind, facility=facility, severity=severity,
+                        note=f"An HRESULT wrapping NTSTATUS 0x{inner:08X} ({wrapped.symbol}).",
+                        related=(f"0x{inner:08X}", *wrapped.related))
+    return _generic(value)
+
+
+def _from_entry(value: int, entry: dict[str, Any]) -> Explanation:
+    kind, facility, severity = _structure(value)
+    references = tuple(entry.get("references", ()))
+    return Explanation(
+        input=f"0x{value:08X}",
+        symbol=entry["symbol"],
+        names=(entry["symbol"], *entry.get("aliases", ())),
+        hex=f"0x{value:08X}",
+        unsigned=value,
+        signed=to_signed(value),
+        facility=facility,
+        severity=severity,
+        layer=entry["layer"],
+        meaning=entry["meaning"],
+        causes=tuple(entry.get("causes", ())),
+        fixes=tuple(Fix(*fix) for fix in entry.get("fixes", ())),
+        related=tuple(entry.get("related", ())),
+        references=references,
+        known=True,
+        kind=kind,
+        win32=value & 0xFFFF if value & 0xFFFF0000 == _WIN32_HRESULT else None,
+        caution=entry.get("caution", ""),
+        links=tuple(reference_url(r) for r in references),
+    )
+
+
+def _structure(value: int) -> tuple[str, str, str]:
+    """(kind, facility, severity) read from the bits of the value."""
+    if 0x1C000000 <= value <= 0x1C01FFFF:
+        return "dce", "DCE RPC fault (nca_s_*)", "error"
+    if value >> 30 in (1, 3) and value & 0xF0000000 != 0xD0000000:
+        number = (value >> 16) & 0xFFF
+        name = _NTSTATUS_FACILITIES.get(number, "facility")
+        return "ntstatus", f"{name} ({number})", _NTSTATUS_SEVERITIES[value >> 30]
+    number = (value >> 16) & 0x7FF
+    name = _HRESULT_FACILITIES.get(number, "facility")
+    return "hresult", f"{name} ({number})", "error" if value & 0x80000000 else "success"
+
+
+def _range_meaning(value: int) -> tuple[str, str]:
+    """(layer, meaning) for a value the catalogue does not list, from the range it falls in."""
+    high, low = value >> 16, value & 0xFFFF
+    known_wmi = "not an assigned constant in the catalogue (unassigned or newer than the catalogue)"
+    if high == 0x8007:
+        return "system", (f"Win32 error {low} carried as an HRESULT. The catalogue does not describe it; "
+                          f"on Windows `net helpmsg {low}` prints its text.")
+    if high == 0x8004:
+        if 0x1000 <= low <= 0x10FF:
+            return "WMI core", f"In WMI's own core range (0x80041xxx), but {known_wmi}."
+        if 0x2000 <= low <= 0x2FFF:
+            return "event subsystem", f"In WMI's event subsystem range (0x80042xxx), but {known_wmi}."
+        if 0x3000 <= low <= 0x3FFF:
+            return "provider", f"In WMI's provider extra range (0x80043xxx), but {known_wmi}."
+        if 0x4000 <= low <= 0x4FFF:
+            return "MOF compiler", f"In the MOF compiler range (0x80044xxx), but {known_wmi}."
+        if low < 0x1000:
+            return "DCOM/COM", ("An interface-specific (FACILITY_ITF) code in the range COM and OLE use for "
+                                "activation, registration and marshaling; not in the catalogue.")
+        return "client", ("An interface-specific (FACILITY_ITF) code: its meaning is defined by the interface "
+                          "that returned it, outside WMI's own ranges; not in the catalogue.")
+    if 0x80005000 <= value <= 0x80005FFF:
+        return "provider", "An ADSI (Active Directory Service Interfaces) error, e.g. from the directory provider."
+    if high == 0x8001:
+        return "DCOM/COM", "A COM/DCOM runtime (FACILITY_RPC) error; not in the catalogue."
+    if high == 0x8008:
+        return "DCOM/COM", "A COM activation (FACILITY_WINDOWS) error; not in the catalogue."
+    if high == 0x8009:
+        return "authentication", "A security package (SSPI: Kerberos, NTLM, Negotiate) error; not in the catalogue."
+    if high == 0x8033:
+        return "network/RPC", "A WinRM / WS-Management error (FACILITY_WINRM); not in the catalogue."
+    if value & 0xFFFF0000 == 0x00040000:
+        return "WMI core", "A WMI success or status code (0x0004xxxx); not in the catalogue."
+    if 0x16C9A000 <= value <= 0x16C9AFFF:
+        return "network/RPC", "A DCE RPC runtime status (rpc_s_*), as impacket prints them; not in the catalogue."
+    kind, _, severity = _structure(value)
+    if kind == "ntstatus":
+        return "system", f"An NTSTATUS code ({severity}); not in the catalogue."
+    if kind == "dce":
+        return "network/RPC", "A DCE RPC fault code returned by the RPC server; not in the catalogue."
+    return "system", f"An HRESULT ({severity}) that is not in the catalogue."
+
+
+def _generic(value: int) -> Explanation:
+    kind, facility, severity = _structure(value)
+    layer, meaning = _range_meaning(value)
+    win32 = value & 0xFFFF if value >> 16 == 0x8007 else None
+    return Explanation(
+        input=f"0x{value:08X}", symbol="", names=(), hex=f"0x{value:08X}", unsigned=value, signed=to_signed(value),
+        facility=facility, severity=severity, layer=layer, meaning=meaning, causes=(), fixes=(), related=(),
+        references=("desktop-src/WmiSdk/wmi-error-constants.md",), known=False, kind=kind, win32=win32,
+        links=(reference_url("desktop-src/WmiSdk/wmi-error-constants.md"),),
+    )
+
+
+def reference_url(reference: str) -> str:
+    """The public URL of a MicrosoftDocs source path (win32 desktop-src or SupportArticles); URLs pass through."""
+    if reference.startswith("desktop-src/"):
+        folder, _, page = reference[len("desktop-src/"):].rpartition("/")
+        return f"https://learn.microsoft.com/windows/win32/{folder.lower()}/{page.removesuffix('.md')}"
+    if reference.startswith("support/"):
+        return f"https://learn.microsoft.com/troubleshoot/{reference[len('support/'):].removesuffix('.md')}"
+    return reference
+
+
+def short_meaning(value: int) -> str:
+    """One line for tallies: 'WBEM_E_ACCESS_DENIED: <first sentence of the meaning>'."""
+    explanation = lookup(value & 0xFFFFFFFF)
+    first = explanation.meaning.split(". ")[0].rstrip(".")
+    return f"{explanation.symbol}: {first}" if explanation.symbol else first
+
+
+def _words(text: str) -> str:
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)  # wbemErrAccessDenied -> wbem Err Access Denied
+    return " " + " ".join(re.findall(r"[a-z0-9]+", spaced.lower())) + " "
+
+
+def search(text: str) -> list[Explanation]:
+    """Entries whose names, meaning or causes contain every word of `text`, best match first."""
+    words = re.findall(r"[a-z0-9]+", text.lower())
+    if not words:
+        return []
+    phrase = " " + " ".join(words) + " "
+    scored = []
+    for value, entry in _catalogue().by_value.items():
+        names = _words(" ".join((entry["symbol"], *entry.get("aliases", ()))))
+        meaning = _words(entry["meaning"])
+        causes = _words(" ".join(entry.get("causes", ())))
+        everything = names + meaning + causes
+        if not all(word in everything for word in words):
+            continue
+        score = (4 * (phrase in meaning) + 3 * (phrase in names) + 2 * (phrase in causes)
+                 + bool(entry.get("fixes")) + (value & 0x80000000 != 0))
+        scored.append((-score, value))
+    return [lookup(value) for _, value in sorted(scored)]
