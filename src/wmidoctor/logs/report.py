@@ -44,10 +44,8 @@ def describe_code(code: str) -> tuple[str, str]:
     value = code_value(code)
     if value is None:
         return "", ""
-    try:
-        from wmidoctor.knowledge.codes import lookup
-    except ImportError:  # the catalogue is optional for this view: codes are shown without meanings
-        return "", ""
+    from wmidoctor.knowledge.codes import lookup
+
     explanation = lookup(value)
     if explanation is None:
         return "", ""
