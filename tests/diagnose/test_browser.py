@@ -1,0 +1,96 @@
+"""The HTML report of a sick host, opened in headless Chromium: a real, non-blank page whose DOM holds the
+summary and the failing finding's fix command."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import struct
+import subprocess
+import zlib
+from pathlib import Path
+
+import pytest
+from diagnose_factories import sick
+
+pytestmark = pytest.mark.browser
+
+FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="module")
+def chromium() -> str:
+    path = shutil.which("chromium") or shutil.which("chromium-browser")
+    if path:
+        return path
+    if os.environ.get("CI") == "true":
+        pytest.fail("chromium is missing, and CI must run the browser test (apt-get install chromium)")
+    pytest.skip("chromium is not installed (apt-get install chromium to run this test)")
+    raise AssertionError("unreachable")
+
+
+def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
+    """Width, height and the raw scanlines of an 8-bit RGB/RGBA PNG (enough to judge a screenshot)."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n", "not a PNG"
+    pos, idat, width, height = 8, b"", 0, 0
+    channels = 4
+    while pos < len(data):
+        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
+        body = data[pos + 8:pos + 8 + length]
+        if kind == b"IHDR":
+            width, height, depth, colour = struct.unpack(">IIBB", body[:10])
+            assert depth == 8 and colour in (2, 6)
+            channels = 3 if colour == 2 else 4
+        elif kind == b"IDAT":
+            idat += body
+        pos += 12 + length
+    raw = zlib.decompress(idat)
+    stride = width * channels
+    rows, previous = [], bytearray(stride)
+    for y in range(height):
+        filter_type, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        for x in range(stride):
+            left = line[x - channels] if x >= channels else 0
+            up, up_left = previous[x], previous[x - channels] if x >= channels else 0
+            if filter_type == 1:
+                line[x] = (line[x] + left) & 0xFF
+            elif filter_type == 2:
+                line[x] = (line[x] + up) & 0xFF
+            elif filter_type == 3:
+                line[x] = (line[x] + (left + up) // 2) & 0xFF
+            elif filter_type == 4:
+                p = left + up - up_left
+                pa, pb, pc = abs(p - left), abs(p - up), abs(p - up_left)
+                line[x] = (line[x] + (left if pa <= pb and pa <= pc else up if pb <= pc else up_left)) & 0xFF
+        rows.append(bytes(line))
+        previous = line
+    return width, height, rows
+
+
+def test_html_report_renders_in_chromium(chromium, cli, tmp_path):
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(sick("firewall.wmi-rules").to_json(), encoding="utf-8")
+    page = tmp_path / "report.html"
+    assert cli("diagnose", str(evidence), "--format", "html", "--out", str(page)).returncode == 1
+    screenshot = tmp_path / "report.png"
+    base = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    subprocess.run([*base, f"--screenshot={screenshot}", "--window-size=1280,2000", page.as_uri()],
+                   capture_output=True, timeout=120, check=True)
+    dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
+                         check=True).stdout
+
+    width, height, rows = png_pixels(screenshot.read_bytes())
+    assert (width, height) == (1280, 2000)
+    sample = [row[i] for row in rows[::20] for i in range(0, len(row), 97)]
+    mean = sum(sample) / len(sample)
+    variance = sum((v - mean) ** 2 for v in sample) / len(sample)
+    assert variance > 200, "the screenshot is (nearly) blank"
+    assert len(set(sample)) > 20
+
+    assert 'id="summary"' in dom and "1 problem found (1 error)" in dom
+    assert 'id="firewall.wmi-rules"' in dom
+    assert "Get-NetFirewallRule -DisplayGroup 'Windows Management Instrumentation (WMI)'" in dom
+    assert dom.index('id="summary"') < dom.index('id="firewall.wmi-rules"'), "summary first"
+    # keep the page for a person to look at when the test is run by hand
+    shutil.copy(screenshot, Path(os.environ.get("WMIDOCTOR_SCREENSHOT", tmp_path / "kept.png")))
