@@ -354,6 +354,7 @@ class EventGroup:
     provider: str
     event_id: int
     key: dict[str, str] = field(default_factory=dict)  # e.g. {"ResultCode": "0x80041003", "Operation": ...}
+    kind: str = ""  # what the reader calls this event: "client-failure", "provider-started", "quota-kill", ...
     count: int = 0
     first_seen: str = ""
     last_seen: str = ""
@@ -366,6 +367,7 @@ class Events(Section):
     logs: list[LogFile] = field(default_factory=list)
     groups: list[EventGroup] = field(default_factory=list)
     hourly: dict[str, int] = field(default_factory=dict)  # "2024-05-01T13" -> WMI-relevant events
+    process_names: dict[str, list[str]] = field(default_factory=dict)  # process id -> image names seen
 
     def of(self, *event_ids: int, provider: str | None = None) -> list[EventGroup]:
         wanted = set(event_ids)
