@@ -1,0 +1,18 @@
+"""Parsers of Windows command outputs the collector saves: `winmgmt /verifyrepository`, `sc qc`,
+`sc queryex`, `sc sdshow`, `netsh advfirewall`. They read the English output and say when the text is
+in another language (so callers can fall back on exit codes); what the values mean for WMI is decided
+elsewhere.
+"""
+
+from wmidoctor.artifacts.commands.netsh import (
+    FirewallProfileState,
+    NetshRule,
+    RulesOutput,
+    parse_profiles,
+    parse_rules,
+)
+from wmidoctor.artifacts.commands.sc import ScError, ServiceConfig, ServiceStatus, parse_qc, parse_queryex, parse_sdshow
+from wmidoctor.artifacts.commands.verify import VerifyOutput, parse_verify
+
+__all__ = ["FirewallProfileState", "NetshRule", "RulesOutput", "ScError", "ServiceConfig", "ServiceStatus",
+           "VerifyOutput", "parse_profiles", "parse_qc", "parse_queryex", "parse_rules", "parse_sdshow", "parse_verify"]

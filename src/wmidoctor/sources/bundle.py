@@ -1,0 +1,346 @@
+"""Load a bundle into Evidence: a collector folder or .zip, a mounted Windows volume, or saved evidence JSON.
+
+`load(path)` finds the artifacts (sources.layout), hands each to its reader once, and records in
+`evidence.collection` what every artifact gave: parsed, present but not read (and why), damaged (with
+the reason; the rest still loads) or missing (with the collector's reason when its manifest gives one).
+The bundle is only read: a zip is extracted, under safety limits, into a private temporary folder.
+
+Order matters: the live WMI query results and the repository give the providers whose CLSIDs the
+registry step then looks up; the registry gives the Autorecover MOFs list the volume step checks.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import tempfile
+import zipfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from wmidoctor.errors import InputError
+from wmidoctor.evidence import Evidence
+from wmidoctor.evidence.model import ArtifactStatus, Repository
+from wmidoctor.sources import commands, listings, wmi_queries
+from wmidoctor.sources.artifacts import (
+    COMMAND,
+    EVENT_LOG,
+    HIVE,
+    LISTING,
+    QUERY,
+    REG_EXPORT,
+    REPOSITORY_COPY,
+    Artifact,
+)
+from wmidoctor.sources.layout import VOLUME, ZIP, Layout, detect, find, forget_listings
+from wmidoctor.sources.manifest import Manifest, read_manifest
+
+PRESENT, PARSED, DAMAGED, MISSING, SKIPPED = "present", "parsed", "damaged", "missing", "skipped"
+EVIDENCE_SCHEMA = re.compile(r'"schema"\s*:\s*"wmidoctor\.evidence/')
+MAX_JSON_BYTES = 256 * 1024 * 1024
+
+
+def load(path: str | Path, quick: bool = False) -> Evidence:
+    """Evidence from a bundle folder, .zip, mounted Windows volume or saved evidence JSON.
+
+    `quick` skips reading the repository (its listing and the live verdict are still used).
+    Raises InputError (one line) when PATH is none of these or the zip is unsafe.
+    """
+    path = Path(path)
+    if not path.exists():
+        raise InputError(f"no such file or folder: {path}")
+    forget_listings()
+    if path.is_dir():
+        layout = detect(path)
+        if layout is None:
+            raise InputError(f"{path}: neither a wmidoctor bundle (no manifest.json or known artifacts) nor a "
+                             "Windows volume (no Windows/System32/config)")
+        return Loader(layout, path, quick).load()
+    if path.suffix.lower() == ".json":
+        return _saved_evidence(path)
+    if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
+        return _load_zip(path, quick)
+    raise InputError(f"{path}: not a bundle (expected a folder, a .zip, a mounted Windows volume or evidence .json)")
+
+
+def _saved_evidence(path: Path) -> Evidence:
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise InputError(f"{path}: too large for an evidence file")
+    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    if not EVIDENCE_SCHEMA.search(text[:4096]):
+        raise InputError(f"{path}: not a wmidoctor evidence file (no schema wmidoctor.evidence/N)")
+    try:
+        return Evidence.from_json(text)
+    except (ValueError, TypeError) as exc:
+        raise InputError(f"{path}: not a readable wmidoctor evidence file ({exc})") from None
+
+
+def _load_zip(path: Path, quick: bool) -> Evidence:
+    from wmidoctor.sources.safezip import extract
+
+    with tempfile.TemporaryDirectory(prefix="wmidoctor-bundle-") as scratch:
+        root = Path(scratch)
+        damaged = extract(path, root)
+        layout = detect(root, ZIP)
+        if layout is None:
+            raise InputError(f"{path}: the zip holds no wmidoctor bundle and no Windows volume")
+        return Loader(layout, path, quick, damaged_members=damaged).load()
+
+
+def _relative_sources(evidence: Evidence, root: Path) -> Evidence:
+    """Locators relative to the bundle (`evtx:logs/System.evtx`), whatever folder it was read from."""
+    text = evidence.to_json()
+    for prefix in {str(root), str(root.resolve())}:
+        escaped = json.dumps(prefix + os.sep)[1:-1]
+        text = text.replace(escaped, "")
+    return Evidence.from_json(text)
+
+
+class Loader:
+    """One load of one layout: fills a fresh Evidence and the status of every expected artifact."""
+
+    def __init__(self, layout: Layout, shown_path: Path, quick: bool,
+                 damaged_members: dict[str, str] | None = None) -> None:
+        self.layout = layout
+        self.quick = quick
+        self.evidence = Evidence()
+        self.manifest: Manifest | None = None
+        collection = self.evidence.collection
+        collection.path, collection.kind = str(shown_path), layout.kind
+        self.status = {a.key: ArtifactStatus(a.name, "", MISSING, "not in the bundle") for a in layout.expected}
+        for key, found in layout.found.items():
+            self.status[key].path = self._relative(found)
+            self.status[key].status, self.status[key].reason = PRESENT, ""
+        self._damaged_members(damaged_members or {})
+
+    def _relative(self, path: Path) -> str:
+        try:
+            return path.relative_to(self.layout.root).as_posix()
+        except ValueError:
+            return str(path)
+
+    def _damaged_members(self, members: dict[str, str]) -> None:
+        for artifact in self.layout.expected:
+            for name in artifact.names:
+                reason = next((r for m, r in members.items() if m.lower().endswith(name.lower())), None)
+                if reason and artifact.key not in self.layout.found:
+                    self.status[artifact.key] = ArtifactStatus(artifact.name, name, DAMAGED, f"in the zip: {reason}")
+
+    def _set(self, key: str, status: str, reason: str = "") -> None:
+        entry = self.status[key]
+        entry.status, entry.reason = status, reason
+
+    def _artifacts(self, *kinds: str) -> list[tuple[Artifact, Path]]:
+        return [(a, self.layout.found[a.key]) for a in self.layout.expected
+                if a.kind in kinds and a.key in self.layout.found]
+
+    def _source(self, path: Path) -> str:
+        return self._relative(path)
+
+    # --- the load --------------------------------------------------------------------------------
+
+    def load(self) -> Evidence:
+        self.read_manifest()
+        self.read_json(QUERY, wmi_queries.FILLERS)
+        self.read_repository()
+        self.read_registry()
+        self.read_json(LISTING, listings.FILLERS)
+        self.read_commands()
+        self.check_volume_autorecover()
+        self.read_events()
+        self.finish()
+        return _relative_sources(self.evidence, self.layout.root)
+
+    def read_manifest(self) -> None:
+        path = self.layout.path("Manifest")
+        if path is None:
+            return
+        try:
+            self.manifest = read_manifest(path)
+        except ValueError as exc:
+            self._set("Manifest", DAMAGED, str(exc))
+            return
+        self.manifest.fill(self.evidence, self._source(path))
+        self._set("Manifest", PARSED)
+        for artifact in self.layout.expected:
+            entry = self.manifest.entry(artifact.names)
+            if entry is None or artifact.key in self.layout.found:
+                continue
+            self.status[artifact.key].status, self.status[artifact.key].reason = entry.missing_status()
+
+    def _read_json_file(self, path: Path) -> Any:
+        if path.stat().st_size > MAX_JSON_BYTES:
+            raise ValueError("too large")
+        return json.loads(path.read_bytes().decode("utf-8-sig"))
+
+    def read_json(self, kind: str, fillers: dict[str, Callable[[Evidence, Any, str], None]]) -> None:
+        for artifact, path in self._artifacts(kind):
+            try:
+                fillers[artifact.key](self.evidence, self._read_json_file(path), self._source(path))
+            except (ValueError, UnicodeDecodeError, AttributeError, TypeError) as exc:
+                self._set(artifact.key, DAMAGED, f"{type(exc).__name__}: {exc}"[:300])
+                continue
+            self._set(artifact.key, PARSED)
+
+    # --- repository ------------------------------------------------------------------------------
+
+    def read_repository(self) -> None:
+        for artifact, path in self._artifacts(REPOSITORY_COPY):
+            if self.quick:
+                self._set(artifact.key, SKIPPED, "not read with --quick")
+                continue
+            self._set(artifact.key, *self._read_repository(path))
+
+    def _read_repository(self, path: Path) -> tuple[str, str]:
+        """Read and verify the repository into a scratch Evidence, then take what the live queries did not
+        give (the live view wins; the repository adds files, the offline verdict and the rest)."""
+        from wmidoctor.artifacts.repository import NotARepository, open_repository
+        from wmidoctor.sources.repository import fill_evidence
+
+        try:
+            repository = open_repository(path)
+        except (NotARepository, OSError, ValueError) as exc:
+            return DAMAGED, str(exc)
+        scratch = Evidence()
+        with repository:
+            fill_evidence(scratch, repository)
+        for name in ("providers", "namespaces", "subscriptions", "quotas"):
+            if not getattr(self.evidence, name).collected:
+                setattr(self.evidence, name, getattr(scratch, name))
+        merge_repository(self.evidence.repository, scratch.repository)
+        verdicts = [v.verdict for v in scratch.repository.verifications]
+        if "inconsistent" in verdicts:
+            return DAMAGED, f"the offline reader finds it inconsistent ({len(scratch.repository.problems)} problems)"
+        return PARSED, ""
+
+    # --- registry --------------------------------------------------------------------------------
+
+    def read_registry(self) -> None:
+        found = self._artifacts(REG_EXPORT, HIVE)
+        absent = [a for a in self.layout.expected
+                  if a.kind == REG_EXPORT and self.manifest and (e := self.manifest.entry(a.names)) and e.absent]
+        if not found and not absent:
+            return
+        from wmidoctor.artifacts.registry import Registry
+        from wmidoctor.sources.registry import fill_evidence
+
+        registry = Registry.open([path for _, path in found])
+        for artifact in absent:  # the key does not exist on the host: an empty subtree, not "not collected"
+            registry.exports.add_root(artifact.registry_key)
+        fill_evidence(registry, self.evidence)
+        problems = registry.all_problems()
+        for artifact, path in found:
+            own = [p for p in problems if p.startswith(path.name)]
+            self._set(artifact.key, DAMAGED if own else PARSED, "; ".join(own)[:500])
+
+    # --- command outputs -------------------------------------------------------------------------
+
+    def _exit_code(self, artifact: Artifact) -> int | None:
+        entry = self.manifest.entry(artifact.names) if self.manifest else None
+        return entry.exit_code if entry else None
+
+    def read_commands(self) -> None:
+        from wmidoctor.artifacts.commands.text import decode_output
+
+        for artifact, path in self._artifacts(COMMAND):
+            text = decode_output(path.read_bytes())
+            source = self._source(path)
+            try:
+                if artifact.key == "VerifyRepository":
+                    commands.fill_verify(self.evidence, text, source, self._exit_code(artifact))
+                elif artifact.key in commands.FIREWALL_FILLERS:
+                    commands.FIREWALL_FILLERS[artifact.key](self.evidence, text, source)
+                else:
+                    prefix, service = _service_artifact(artifact.key)
+                    commands.SERVICE_FILLERS[prefix](self.evidence, service, text, source)
+            except commands.CommandOutputError as exc:
+                self._set(artifact.key, DAMAGED, str(exc))
+                continue
+            self._set(artifact.key, PARSED)
+
+    # --- volume: Autorecover MOFs looked up on the disk ------------------------------------------
+
+    def check_volume_autorecover(self) -> None:
+        if self.layout.kind != VOLUME or "AutorecoverFiles" not in self.layout.found:
+            return
+        section = self.evidence.repository
+        if not section.autorecover_mofs:
+            self._set("AutorecoverFiles", PRESENT, "no Autorecover MOFs list (SOFTWARE hive not read)")
+            return
+        for mof in section.autorecover_mofs:
+            relative = volume_relative(mof.path)
+            if relative is not None:
+                mof.exists = find(self.layout.root, relative) is not None
+        section.mark_collected(f"volume:{section.autorecover_source or 'Autorecover MOFs'}")
+        self._set("AutorecoverFiles", PARSED)
+
+    # --- event logs ------------------------------------------------------------------------------
+
+    def read_events(self) -> None:
+        logs = self._artifacts(EVENT_LOG)
+        if not logs:
+            return
+        from wmidoctor.logs.run import analyse
+        from wmidoctor.sources.events import events_section
+
+        analysis = analyse([str(path) for _, path in logs])
+        self.evidence.events = events_section(analysis)
+        by_path = {stats.path: stats for stats in analysis.logs}
+        for artifact, path in logs:
+            stats = by_path.get(str(path))
+            if stats is None:
+                self._set(artifact.key, PRESENT, "no events in the file")
+            elif stats.damaged:
+                self._set(artifact.key, DAMAGED, "; ".join(stats.problems[:3]) or "damaged")
+            else:
+                self._set(artifact.key, PARSED)
+
+    # --- summary ---------------------------------------------------------------------------------
+
+    def finish(self) -> None:
+        collection = self.evidence.collection
+        collection.artifacts = list(self.status.values())
+        counts = {s: sum(1 for a in collection.artifacts if a.status == s) for s in (PARSED, DAMAGED, PRESENT)}
+        read = counts[PARSED] + counts[DAMAGED]
+        if not read:
+            collection.reason = "no artifact could be read"
+            return
+        collection.mark_collected(f"{self.layout.kind}:{collection.path}",
+                                  f"{counts[DAMAGED]} damaged artifacts" if counts[DAMAGED] else None)
+
+
+def merge_repository(target: Repository, read: Repository) -> None:
+    target.files = target.files or read.files
+    target.verifications.extend(read.verifications)
+    if target.corrupted_rec is None:
+        target.corrupted_rec = read.corrupted_rec
+    target.problems.extend(read.problems)
+    for source in read.sources:
+        target.mark_collected(source)
+
+
+def _service_artifact(key: str) -> tuple[str, str]:
+    """`ScQueryExWinmgmt` -> ("ScQueryEx", "Winmgmt")."""
+    for prefix in sorted(commands.SERVICE_FILLERS, key=len, reverse=True):
+        if key.startswith(prefix):
+            return prefix, key[len(prefix):]
+    raise KeyError(key)
+
+
+WINDOWS_PREFIXES = re.compile(r"^(%windir%|%systemroot%|[a-z]:\\windows)\\", re.I)
+DRIVE = re.compile(r"^[a-z]:\\", re.I)
+
+
+def volume_relative(windows_path: str) -> str | None:
+    """`%windir%\\system32\\wbem\\cimwin32.mof` -> `Windows/system32/wbem/cimwin32.mof` (the volume's
+    own spelling is matched case-insensitively); None for paths not on the system volume."""
+    path = windows_path.strip().strip('"')
+    match = WINDOWS_PREFIXES.match(path)
+    if match:
+        return "Windows/" + path[match.end():].replace("\\", "/")
+    if DRIVE.match(path) and path[0].lower() == "c":
+        return path[3:].replace("\\", "/")
+    return None
+

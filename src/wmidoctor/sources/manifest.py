@@ -1,0 +1,86 @@
+"""The collector's manifest.json: who collected what, when, and how each step went.
+
+Shape (written by collect/Collect-WmiDoctor.ps1):
+`{"schema": "wmidoctor.bundle/1", "tool": "Collect-WmiDoctor", "version": "0.1.0", "host": "PC01",
+  "collected_at": "2024-05-01T13:02:11Z", "ui_culture": "en-US", "elevated": true,
+  "personal_data": ["host name", ...],
+  "artifacts": [{"name": "logs/System.evtx", "status": "ok", "error": "", "duration_ms": 812, "exit_code": 0}]}`
+Artifact status: ok | failed | timeout | absent (the key or file does not exist on the host) | skipped.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from wmidoctor.evidence import Evidence
+
+MAX_MANIFEST_BYTES = 8 * 1024 * 1024
+
+
+@dataclass
+class ManifestEntry:
+    name: str
+    status: str
+    error: str = ""
+    duration_ms: int | None = None
+    exit_code: int | None = None
+
+    @property
+    def absent(self) -> bool:
+        return self.status == "absent"
+
+    def missing_status(self) -> tuple[str, str]:
+        """(status, reason) for an artifact the manifest names but the bundle does not hold."""
+        if self.status == "skipped":
+            return "skipped", self.error or "skipped by the collector"
+        if self.absent:
+            return "missing", "absent on the host" + (f" ({self.error})" if self.error else "")
+        why = self.error or "no reason given"
+        return "missing", f"collector step {self.status}: {why}"
+
+
+@dataclass
+class Manifest:
+    data: dict[str, Any]
+    entries: dict[str, ManifestEntry] = field(default_factory=dict)  # lower-case name -> entry
+
+    def entry(self, names: tuple[str, ...]) -> ManifestEntry | None:
+        return next((self.entries[n.lower()] for n in names if n.lower() in self.entries), None)
+
+    def fill(self, evidence: Evidence, source: str) -> None:
+        collection, identity = evidence.collection, evidence.identity
+        collection.collector_version = str(self.data.get("version") or "")
+        collection.collected_at = str(self.data.get("collected_at") or "")
+        collection.personal_data = [str(p) for p in self.data.get("personal_data") or []]
+        collection.sources.append(source)
+        if self.data.get("host"):
+            identity.host = str(self.data["host"])
+            identity.language = str(self.data.get("ui_culture") or "")
+            identity.mark_collected(source, "host name only (WMI identity not read)")
+
+
+def _int(value: Any) -> int | None:
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def read_manifest(path: Path) -> Manifest:
+    """Raise ValueError when the file is not a manifest in the collector's shape."""
+    if path.stat().st_size > MAX_MANIFEST_BYTES:
+        raise ValueError("manifest.json is too large")
+    try:
+        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise ValueError(f"manifest.json is not JSON: {exc}") from None
+    if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("wmidoctor.bundle/"):
+        raise ValueError("manifest.json has no schema wmidoctor.bundle/N")
+    manifest = Manifest(data)
+    items = data.get("artifacts") or []
+    for item in items if isinstance(items, list) else [items]:
+        if isinstance(item, dict) and item.get("name"):
+            entry = ManifestEntry(str(item["name"]), str(item.get("status") or ""), str(item.get("error") or ""),
+                                  _int(item.get("duration_ms")), _int(item.get("exit_code")))
+            manifest.entries[entry.name.lower()] = entry
+    return manifest
