@@ -44,7 +44,7 @@ def encode_instance(class_name: str, values: dict[str, str], server: str, namesp
     body = derivation + qualifiers + lookup_table + class_values + _heap(bytes(class_heap))
     header_len = 4 + 1 + 4 + 4
     class_part = struct.pack("<LBLL", header_len + len(body), 0, 0, len(class_values)) + body
-    current_class = class_part + struct.pack("<L", 4)  # no methods part: an empty MethodsPart
+    current_class = class_part  # an instance carries the class part without its methods
 
     instance_heap = bytearray(_encoded_string(class_name))
     refs = []

@@ -1,0 +1,165 @@
+"""The DCOM walk against fake hosts that fail at each stage on purpose (real MSRPC on loopback)."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+import uuid
+
+import pytest
+from tests.probe.fakes.msrpc import Scenario
+
+from wmidoctor.remote.credentials import Credentials
+from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
+
+pytestmark = pytest.mark.network
+
+GOOD = Credentials(user="probe", password="Secret-1")
+DOMAIN_USER = Credentials(user="probe", domain="CORP", password="Secret-1")
+
+
+def dcom(port: int, creds: Credentials = GOOD, **options):
+    opts = ProbeOptions(transports=("dcom",), timeout=options.pop("timeout", 3.0), **options)
+    (result,) = probe_host(Target("127.0.0.1", port), creds, opts)
+    return result
+
+
+def statuses(result) -> dict[str, str]:
+    return {s.name: s.status for s in result.stages}
+
+
+def test_healthy_host_passes_every_stage_and_returns_a_row(fake_host):
+    result = dcom(fake_host().port)
+    assert all(s.status == "ok" for s in result.stages), result.stages
+    assert result.verdict is None
+    assert "Win32_OperatingSystem" in result.first_row and "Caption=Microsoft Windows Server 2022" in result.first_row
+
+
+def test_closed_port_is_refused_not_timed_out(closed_port):
+    result = dcom(closed_port)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == ("tcp_135", "refused", 0x800706BA)
+    assert statuses(result)["endpoint_mapper"] == "not_reached"
+    assert result.verdict.where == "target" and "Enable-NetFirewallRule" in result.verdict.fixes[1].command
+
+
+def test_port_that_accepts_and_never_answers_times_out_at_the_endpoint_mapper(fake_host):
+    result = dcom(fake_host(Scenario(silent=True)).port, timeout=0.5)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason) == ("endpoint_mapper", "no_answer")
+    assert statuses(result)["tcp_135"] == "ok"
+
+
+def test_bind_refused_names_the_reject_reason(fake_host):
+    result = dcom(fake_host(Scenario(bind_nak=4)).port)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason) == ("endpoint_mapper", "bind_nak")
+    assert "protocol version not supported" in stage.detail
+
+
+def test_wrong_password_fails_authentication_with_the_servers_fault(fake_host):
+    result = dcom(fake_host().port, Credentials(user="probe", domain="CORP", password="wrong"))
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == ("authentication", "logon_failure", 0x80070005)
+    assert "rpc_s_access_denied" in stage.detail
+    assert statuses(result)["activation"] == "not_reached"
+    assert any("Get-ADUser" in f.command for f in result.verdict.fixes)
+
+
+def test_activation_access_denied_for_a_domain_account_points_at_dcom_permissions(fake_host):
+    result = dcom(fake_host(Scenario(activation_error=0x80070005)).port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == ("activation", "activation_denied", 0x80070005)
+    assert statuses(result)["authentication"] == "ok"
+    assert result.verdict.symbol == "E_ACCESSDENIED"
+    assert "Distributed COM Users" in result.verdict.fixes[0].command
+    assert "remote UAC" not in result.verdict.cause
+
+
+def test_activation_denied_for_a_local_account_is_read_as_remote_uac(fake_host):
+    local = Credentials(user="probe", domain="FAKEWMI", password="Secret-1")  # the target's own name
+    result = dcom(fake_host(Scenario(activation_error=0x80070005)).port, local)
+    assert result.verdict.cause.startswith("the account is local to the target: remote UAC")
+    assert any("LocalAccountTokenFilterPolicy" in f.command for f in result.verdict.fixes)
+
+
+def test_dynamic_port_blocked_after_135_is_open(fake_host, closed_port):
+    result = dcom(fake_host(Scenario(advertised_port=closed_port)).port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason) == ("dynamic_port", "refused")
+    assert statuses(result)["activation"] == "ok"
+    assert "49152-65535" in result.verdict.fixes[0].step
+
+
+def test_namespace_access_denied_at_both_levels(fake_host):
+    result = dcom(fake_host(Scenario(login_error=0x80041003)).port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == ("namespace_login", "access_denied", 0x80041003)
+    assert "wmimgmt.msc" in result.verdict.fixes[0].command
+
+
+def test_namespace_requiring_encryption_is_told_apart_by_the_privacy_retry(fake_host):
+    server = fake_host(Scenario(encryption_required=True))
+    result = dcom(server.port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason) == ("namespace_login", "encryption_required")
+    assert result.verdict.where == "client" and "--privacy" in result.verdict.fixes[0].command
+    assert dcom(server.port, DOMAIN_USER, privacy=True).passed
+
+
+def test_invalid_namespace(fake_host):
+    result = dcom(fake_host().port, DOMAIN_USER, namespace="root\\nosuch")
+    stage = result.failing_stage
+    assert (stage.name, stage.code) == ("namespace_login", 0x8004100E)
+    assert result.verdict.symbol == "WBEM_E_INVALID_NAMESPACE"
+
+
+def test_query_invalid_class(fake_host):
+    result = dcom(fake_host(Scenario(query_error=0x80041010)).port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.code) == ("query", 0x80041010)
+    assert result.verdict.symbol == "WBEM_E_INVALID_CLASS"
+    assert statuses(result)["namespace_login"] == "ok"
+
+
+def test_without_credentials_the_walk_stops_after_the_endpoint_mapper(fake_host):
+    result = dcom(fake_host().port, Credentials())
+    assert statuses(result)["endpoint_mapper"] == "ok"
+    assert statuses(result)["authentication"] == "skipped"
+    assert result.passed and result.verdict is None
+
+
+def test_unresolvable_name_fails_dns_for_every_transport():
+    results = probe_host(Target("no-such-host.invalid"), GOOD, ProbeOptions(timeout=3.0))
+    assert [r.failing_stage.name for r in results] == ["dns", "dns"]
+    assert all(s.status == "not_reached" for r in results for s in r.stages[1:])
+
+
+def test_silent_drop_in_a_network_namespace(cli):
+    """A SYN that nothing answers, in a network namespace made for the test: the neighbour behind a veth
+    pair never answers, so the connection attempt gets no reply at all."""
+    if shutil.which("ip") is None:
+        pytest.skip("no `ip` command to make a network namespace")
+    name = f"wmidoctor-{uuid.uuid4().hex[:8]}"
+    if subprocess.run(["ip", "netns", "add", name], capture_output=True, timeout=10).returncode != 0:
+        pytest.skip("cannot create a network namespace here (needs root and netns support)")
+    try:
+        made = subprocess.run(["ip", "netns", "exec", name, "sh", "-c",
+                               "ip link set lo up && ip link add v0 type veth peer name v1 && "
+                               "ip addr add 10.9.9.2/24 dev v0 && ip link set v0 up && ip link set v1 up"],
+                              capture_output=True, text=True, timeout=10)
+        if made.returncode != 0:
+            pytest.skip(f"cannot build a veth pair in the namespace: {made.stderr.strip()}")
+        out = subprocess.run(["ip", "netns", "exec", name, sys.executable, "-m", "wmidoctor", "probe", "10.9.9.1",
+                              "--transport", "both", "--timeout", "0.5", "--format", "json"],
+                             capture_output=True, text=True, timeout=30)
+        assert out.returncode == 1, out.stderr
+        results = json.loads(out.stdout)["results"]
+        failing = {r["transport"]: next(s for s in r["stages"] if s["status"] == "failed") for r in results}
+        assert (failing["dcom"]["name"], failing["dcom"]["reason"]) == ("tcp_135", "no_answer")
+        assert (failing["wsman"]["name"], failing["wsman"]["reason"]) == ("tcp", "no_answer")
+        assert results[0]["verdict"]["where"] == "network"
+    finally:
+        subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10)
