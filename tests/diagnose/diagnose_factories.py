@@ -203,9 +203,9 @@ SICK: dict[str, Mutation] = {
         [a for a in d.NAMESPACE_DEFAULT if a.sid != d.AUTHENTICATED_USERS], "wmi:root\\cimv2:__SystemSecurity")),
     "namespaces.remote-denied": lambda ev: _events(ev, group(
         "Microsoft-Windows-WMI-Activity", 5858, 30, ResultCode="0x80041003", User="CONTOSO\\monitor",
-        ClientMachine="POLLER01", Operation="Start IWbemServices::ExecQuery - root\\cimv2 : select * from "
-                                            "Win32_OperatingSystem")),
-    "namespaces.encryption": lambda ev: _events(ev, group("Microsoft-Windows-WMI", 5605, 3, param1="root\\cimv2")),
+        ClientMachine="POLLER01", Namespace="root\\cimv2", Method="ExecQuery",
+        Target="select * from Win32_OperatingSystem")),
+    "namespaces.encryption": lambda ev: _events(ev, group("Microsoft-Windows-WMI", 5605, 3, Namespace="root\\cimv2")),
     "firewall.wmi-rules": lambda ev: setattr(ev.firewall.rules[0], "enabled", False),
     "remote-uac.token-filter": lambda ev: setattr(ev.remote_uac, "local_account_token_filter_policy",
                                                   Setting(1, "registry:...\\Policies\\System!"
@@ -216,9 +216,9 @@ SICK: dict[str, Mutation] = {
         ["5000-5100"], "registry:HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet!Ports")),
     "quotas.configuration": lambda ev: setattr(ev.quotas, "handles_per_host", Setting(
         1024, "wmi:root:__ProviderHostQuotaConfiguration")),
-    "quotas.host-kills": lambda ev: _events(ev, group("Microsoft-Windows-WMI", 5612, 4, param1="PrivatePageCount",
-                                                      param2="536956928", param3="536870912", param4="3124",
-                                                      param5="%systemroot%\\system32\\wbem\\cimwin32.dll")),
+    "quotas.host-kills": lambda ev: _events(ev, group("Microsoft-Windows-WMI", 5612, 4, Quota="PrivatePageCount",
+                                                      Value="536956928", Maximum="536870912", ProcessId="3124",
+                                                      Providers="%systemroot%\\system32\\wbem\\cimwin32.dll")),
     "events.client-failures": lambda ev: _events(ev, group(
         "Microsoft-Windows-WMI-Activity", 5858, 55, ResultCode="0x80041010", User="CONTOSO\\agent",
         ClientProcessId="777", Operation="Start IWbemServices::ExecQuery - root\\cimv2 : select * from "

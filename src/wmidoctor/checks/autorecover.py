@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
+from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -30,8 +31,8 @@ def files(ev: Evidence, v: Verdict) -> Finding:
     evidence = [ref(m.source or ev.repository.autorecover_source, f"missing: {m.path}") for m in missing]
     if ev.events.collected:
         evidence += [ref(g.source, f"event 4 x{g.count}: an autorecover MOF failed to compile during a rebuild "
-                                   f"({g.key.get('MOF') or g.example.get('MOF', '')})")
-                     for g in ev.events.of(4, provider="WMI")]
+                                   f"({field(g, 'MOF', 'param2')})")
+                     for g in winmgmt_events(ev, 4)]
     return v.warn(f"{len(missing)} of {len(mofs)} autorecover MOFs are missing: after a repository rebuild their "
                   "classes would not come back (Application event 4 at rebuild time).", evidence,
                   causes=["the product that registered the MOF was uninstalled without cleaning the list",

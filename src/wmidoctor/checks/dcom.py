@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wmidoctor.checks.acl import com_rights, compare, describe
+from wmidoctor.checks.events import dcom_events
 from wmidoctor.checks.fixes import add_to_distributed_com_users, backup_key, edit_com_security
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence, Setting
@@ -151,7 +152,7 @@ def hardening(ev: Evidence, v: Verdict) -> Finding:
     evidence = [ref(s.source, f"{name}={s.value}") for name, s in keys.items()]
     rejected = []
     if ev.events.collected:
-        for group in ev.events.of(*HARDENING_EVENTS, provider="DistributedCOM"):
+        for group in dcom_events(ev, *HARDENING_EVENTS):
             rejected.append(group)
             evidence.append(ref(group.source, f"event {group.event_id} x{group.count} ({group.last_seen}): "
                                               f"{HARDENING_EVENTS[group.event_id]}"))

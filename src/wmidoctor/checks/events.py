@@ -9,9 +9,29 @@ from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import BENIGN_CLIENT_CODES
+from wmidoctor.logs.selection import DCOM, DCOM_SOURCE, WINMGMT_SOURCE, WMI_ACTIVITY, WMI_CORE
 
 _TOP = 10
 _NAMESPACE = re.compile(r"\s-\s(root[\\/][^\s:]*|root)\b", re.IGNORECASE)
+
+
+def _published_by(ev: Evidence, providers: tuple[str, ...], event_ids: tuple[int, ...]) -> list[EventGroup]:
+    wanted = {p.lower() for p in providers}
+    return [g for g in ev.events.of(*event_ids) if g.provider.lower() in wanted]
+
+
+def activity_events(ev: Evidence, *event_ids: int) -> list[EventGroup]:
+    """WMI-Activity (Operational/Trace) events."""
+    return _published_by(ev, (WMI_ACTIVITY,), event_ids)
+
+
+def winmgmt_events(ev: Evidence, *event_ids: int) -> list[EventGroup]:
+    """The WMI service's own Application-log events (publisher Microsoft-Windows-WMI, source WinMgmt)."""
+    return _published_by(ev, (WMI_CORE, WINMGMT_SOURCE), event_ids)
+
+
+def dcom_events(ev: Evidence, *event_ids: int) -> list[EventGroup]:
+    return _published_by(ev, (DCOM, DCOM_SOURCE), event_ids)
 
 
 def describe_code(code: int) -> tuple[str, str]:
@@ -56,7 +76,7 @@ def hex_code(value: int) -> str:
 def client_failures(ev: Evidence) -> list[tuple[int, EventGroup]]:
     """WMI-Activity 5858 groups with their result code, in the evidence's order."""
     failures = []
-    for group in ev.events.of(5858, provider="WMI-Activity"):
+    for group in activity_events(ev, 5858):
         code = parse_code(field(group, "ResultCode"))
         if code is not None:
             failures.append((code, group))
@@ -64,9 +84,21 @@ def client_failures(ev: Evidence) -> list[tuple[int, EventGroup]]:
 
 
 def operation_namespace(group: EventGroup) -> str:
-    """The namespace named in a 5858 Operation ("Start IWbemServices::ExecQuery - root\\cimv2 : SELECT ...")."""
-    match = _NAMESPACE.search(field(group, "Operation", "NamespaceName"))
-    return match.group(1).replace("/", "\\").lower() if match else ""
+    """The namespace of a 5858 group: its Namespace field, else parsed from the Operation text."""
+    namespace = field(group, "Namespace", "NamespaceName")
+    if not namespace:
+        match = _NAMESPACE.search(" " + field(group, "Operation"))
+        namespace = match.group(1) if match else ""
+    return namespace.replace("/", "\\").lower()
+
+
+def operation(group: EventGroup) -> str:
+    """What a 5858 group's client tried: the Operation text, or Method, Namespace and Target put together."""
+    text = field(group, "Operation")
+    if text:
+        return text
+    return " ".join(part for part in (field(group, "Method"), operation_namespace(group), field(group, "Target"))
+                    if part)
 
 
 @check("events.client-failures", "WMI client operations succeed (WMI-Activity 5858)", severity="warning",
@@ -83,7 +115,7 @@ def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
     for code, groups in ranked[:_TOP]:
         worst = max(groups, key=lambda g: g.count)
         evidence.append(ref(worst.source, f"{hex_code(code)} {short_meaning(code)} - x{sum(g.count for g in groups)};"
-                                          f" e.g. {field(worst, 'Operation')[:160]} (client PID "
+                                          f" e.g. {operation(worst)[:160]} (client PID "
                                           f"{field(worst, 'ClientProcessId') or '?'}, {field(worst, 'User') or '?'})"))
     serious = [code for code, _ in ranked if code not in BENIGN_CLIENT_CODES]
     codes = [hex_code(code) for code, _ in ranked[:_TOP]]
@@ -105,9 +137,9 @@ def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
 @check("events.provider-load", "Providers load without error (WMI-Activity 5857)", severity="error",
        needs=("events",))
 def provider_load(ev: Evidence, v: Verdict) -> Finding:
-    failed = [(code, g) for g in ev.events.of(5857, provider="WMI-Activity")
+    failed = [(code, g) for g in activity_events(ev, 5857)
               if (code := parse_code(field(g, "Code", "ResultCode"))) not in (None, 0)]
-    loads = ev.events.of(5857, provider="WMI-Activity")
+    loads = activity_events(ev, 5857)
     if not failed:
         return v.ok(f"{sum(g.count for g in loads)} provider loads logged, none failed.")
     evidence = [ref(g.source, f"{field(g, 'ProviderName')} in {field(g, 'HostProcess') or '?'} "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wmidoctor.checks.acl import compare, describe, namespace_rights
-from wmidoctor.checks.events import client_failures, operation_namespace
+from wmidoctor.checks.events import client_failures, field, operation, operation_namespace, winmgmt_events
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -92,11 +92,11 @@ def remote_denied(ev: Evidence, v: Verdict) -> Finding:
     by_who = Counter()
     evidence = []
     for _, group in denied:
-        user = group.key.get("User") or group.example.get("User", "?")
+        user = field(group, "User") or "?"
         namespace = operation_namespace(group) or "?"
         by_who[(user, namespace)] += group.count
-        evidence.append(ref(group.source, f"{user} -> {namespace} from {group.key.get('ClientMachine') or '?'}: "
-                                          f"x{group.count} ({group.key.get('Operation') or ''})"))
+        evidence.append(ref(group.source, f"{user} -> {namespace} from {field(group, 'ClientMachine') or '?'}: "
+                                          f"x{group.count} ({operation(group)})"))
     first_user, first_ns = by_who.most_common(1)[0][0]
     target = first_ns if first_ns != "?" else "root\\cimv2"
     return v.fail(f"{sum(by_who.values())} WMI operations were refused by namespace security; most for "
@@ -122,9 +122,8 @@ def encryption(ev: Evidence, v: Verdict) -> Finding:
     evidence = [ref(n.source, f"{n.name} requires encryption") for n in required]
     refused = []
     if ev.events.collected:
-        for group in ev.events.of(5605, 5606, provider="WMI"):
-            namespace = (group.key.get("Namespace") or group.example.get("Namespace")
-                         or next(iter(group.key.values()), "")).lower()
+        for group in winmgmt_events(ev, 5605, 5606):
+            namespace = field(group, "Namespace", "param1").lower()
             evidence.append(ref(group.source, f"event {group.event_id} x{group.count}: {namespace}"))
             if namespace not in ENCRYPTED_BY_DESIGN:
                 refused.append(namespace or "?")

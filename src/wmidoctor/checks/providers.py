@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import ComServer, Evidence, Provider
 from wmidoctor.findings import EvidenceRef, Finding, Fix
@@ -129,8 +130,9 @@ def hosting(ev: Evidence, v: Verdict) -> Finding:
     foreign = [p for p in system if p.name.lower() not in KNOWN_PROVIDER_BY_NAME]
     evidence = [ref(p.source, f"{_label(p)} HostingModel={p.hosting_model}") for p in foreign]
     if ev.events.collected:
-        evidence += [ref(g.source, f"event 63 x{g.count}: provider registered to run as LocalSystem "
-                                   f"({', '.join(g.key.values())})") for g in ev.events.of(63, provider="WMI")]
+        evidence += [ref(g.source, f"event 63 x{g.count}: {field(g, 'Namespace', 'param2')}:"
+                                   f"{field(g, 'Provider', 'param1')} registered to run as LocalSystem")
+                     for g in winmgmt_events(ev, 63)]
     if not foreign:
         return v.ok(f"{len(system)} providers run as LocalSystem, all of them Windows components.")
     return v.warn(f"{len(foreign)} non-Windows providers are hosted as LocalSystem: any flaw in them runs with "

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wmidoctor.checks.events import field
+from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -50,15 +50,16 @@ def configuration(ev: Evidence, v: Verdict) -> Finding:
 @check("quotas.host-kills", "No WMI provider host was stopped for exceeding a quota (event 5612)", severity="error",
        needs=("events",))
 def host_kills(ev: Evidence, v: Verdict) -> Finding:
-    kills = ev.events.of(5612, provider="WMI")
+    kills = winmgmt_events(ev, 5612)
     if not kills:
         return v.ok("No provider host was stopped for a quota (no event 5612).")
     hosts = {h.pid: h for h in ev.provider_hosts.hosts} if ev.provider_hosts.collected else {}
     evidence, quotas, fixes = [], [], []
     for group in kills:
-        quota = field(group, "param1", "QuotaName")
-        value, maximum, pid = field(group, "param2"), field(group, "param3"), field(group, "param4")
-        providers = field(group, "param5")
+        quota = field(group, "Quota", "param1")
+        value, maximum = field(group, "Value", "param2"), field(group, "Maximum", "param3")
+        pid = field(group, "ProcessId", "param4")
+        providers = field(group, "Providers", "param5")
         if not providers and pid.isdigit() and int(pid) in hosts:
             providers = ", ".join(hosts[int(pid)].providers)
         quotas.append(QUOTA_NAMES_IN_5612.get(quota, quota))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wmidoctor.checks.events import winmgmt_events
 from wmidoctor.checks.fixes import repository_ladder
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
@@ -66,7 +67,7 @@ def history(ev: Evidence, v: Verdict) -> Finding:
     if ev.repository.corrupted_rec:
         evidence.append(ref((ev.repository.sources or [""])[0], "Corrupted.rec is present in the repository folder"))
     if ev.events.collected:
-        for group in ev.events.of(*REPOSITORY_HISTORY_EVENTS, provider="WMI"):
+        for group in winmgmt_events(ev, *REPOSITORY_HISTORY_EVENTS):
             evidence.append(ref(group.source, f"event {group.event_id} x{group.count} ({group.first_seen} .. "
                                               f"{group.last_seen}): {REPOSITORY_HISTORY_EVENTS[group.event_id]}"))
     if not evidence:

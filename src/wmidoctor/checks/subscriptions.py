@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 
-from wmidoctor.checks.events import field
+from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Binding, EventConsumer, Evidence
 from wmidoctor.findings import Finding, Fix
@@ -89,12 +89,12 @@ def orphans(ev: Evidence, v: Verdict) -> Finding:
                                  else "consumer missing")) for b in broken]
     dead = []
     if ev.events.collected:
-        for group in ev.events.of(10, provider="WMI"):
+        for group in winmgmt_events(ev, 10):
             dead.append(group)
             evidence.append(ref(group.source, f"event 10 x{group.count}: filter could not be reactivated "
-                                              f"(namespace {field(group, 'param1', 'Namespace')}, query "
-                                              f"{field(group, 'param2', 'Query')}, error "
-                                              f"{field(group, 'param3', 'Error')})"))
+                                              f"(namespace {field(group, 'Namespace', 'param1')}, query "
+                                              f"{field(group, 'Query', 'param2')}, error "
+                                              f"{field(group, 'Error', 'param3')})"))
     if not broken and not dead:
         return v.ok(f"All {len(s.bindings)} bindings resolve" + ("" if ev.events.collected else
                     " (the Application log was not read for event 10)") + ".")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections import Counter
 
-from wmidoctor.checks.events import client_failures, field, parse_code
+from wmidoctor.checks.events import activity_events, client_failures, field, parse_code
 from wmidoctor.evidence.model import Evidence
 
 
@@ -14,7 +14,7 @@ def code_tally(ev: Evidence) -> list[tuple[int, int, str]]:
     if ev.events.collected:
         for code, group in client_failures(ev):
             counts[(code, "WMI-Activity 5858")] += group.count
-        for group in ev.events.of(5857, provider="WMI-Activity"):
+        for group in activity_events(ev, 5857):
             code = parse_code(field(group, "Code", "ResultCode"))
             if code:
                 counts[(code, "WMI-Activity 5857")] += group.count
