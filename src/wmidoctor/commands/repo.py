@@ -86,7 +86,7 @@ def ls_command(path: str, namespace: str | None, as_json: bool) -> None:
     if canonical is None:
         raise InputError(f"namespace {namespace} is not in this repository (try 'wmidoctor repo ls {path}')")
     rows = [{"class": c.name, "superclass": c.superclass, "instances": repository.instance_count(canonical, c.name)}
-            for c in repository.classes(canonical)]
+            for c in repository.classes(canonical, with_instances=True)]
     text = "\n".join(f"{r['instances']:>6}  {r['class']}" + (f" : {r['superclass']}" if r["superclass"] else "")
                      for r in rows)
     _emit({"namespace": canonical, "classes": rows}, f"{canonical}: {len(rows)} classes\n{text}", as_json)

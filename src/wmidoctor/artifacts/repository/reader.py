@@ -215,10 +215,15 @@ class Repository:
         """The class with every inherited property, or None when absent or unreadable."""
         return self._class_by_hash(namespace, self.hash(class_name))
 
-    def classes(self, namespace: str) -> list[ClassDef]:
-        """Every class stored in the namespace, decoded (unreadable ones are left out and recorded)."""
+    def classes(self, namespace: str, with_instances: bool = False) -> list[ClassDef]:
+        """Every class stored in the namespace, decoded (unreadable ones are left out and recorded);
+        `with_instances` adds the system classes (stored once, in __SystemClass) that have instances here."""
         found = []
-        for class_hash in self.class_refs(namespace):
+        hashes = list(self.class_refs(namespace))
+        if with_instances:
+            ns_hash = self.hash(namespace)
+            hashes += [c for (n, c) in self._instance_refs if n == ns_hash and c not in set(hashes)]
+        for class_hash in hashes:
             class_def = self._class_by_hash(namespace, class_hash)
             if class_def is not None:
                 found.append(class_def)

@@ -1,0 +1,75 @@
+"""The `wmidoctor repo` verbs, run as a user runs them."""
+
+from __future__ import annotations
+
+import json
+
+from .conftest import APTSIM, WIN10, XP
+
+
+def test_verify_clean(cli, repositories):
+    result = cli("repo", "verify", str(repositories / WIN10))
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith("CONSISTENT")
+
+
+def test_verify_damaged_json(cli, damaged_copy):
+    folder = damaged_copy()
+    (folder / "MAPPING3.MAP").unlink()
+    result = cli("repo", "verify", str(folder), "--json")
+    assert result.returncode == 1
+    data = json.loads(result.stdout)
+    assert data["verdict"] == "INCONSISTENT" and data["problem_counts"]["mapping-missing"] == 1
+
+
+def test_not_a_repository_is_an_input_error(cli, tmp_path):
+    for verb in ("verify", "ls", "providers", "persistence"):
+        result = cli("repo", verb, str(tmp_path))
+        assert result.returncode == 2
+        assert len(result.stderr.strip().splitlines()) == 1 and "not a WMI repository" in result.stderr
+
+
+def test_ls_tree_and_namespace(cli, repositories):
+    result = cli("repo", "ls", str(repositories / XP))
+    assert result.returncode == 0 and "CIMV2" in result.stdout
+    result = cli("repo", "ls", str(repositories / WIN10), "root\\cimv2", "--json")
+    rows = {r["class"]: r["instances"] for r in json.loads(result.stdout)["classes"]}
+    assert rows["__Win32Provider"] == 47 and "Win32_Service" in rows
+
+
+def test_show_class_and_instance(cli, repositories):
+    result = cli("repo", "show", str(repositories / WIN10), "root\\cimv2:Win32_Service")
+    assert result.returncode == 0 and "class Win32_Service : Win32_BaseService" in result.stdout
+    result = cli("repo", "show", str(repositories / WIN10),
+                 'root\\subscription:__EventFilter.Name="SCM Event Log Filter"', "--json")
+    data = json.loads(result.stdout)
+    assert data["values"]["Query"] == "select * from MSFT_SCMEventLogEvent"
+    result = cli("repo", "show", str(repositories / WIN10), "root:__ProviderHostQuotaConfiguration=@")
+    assert "MemoryPerHost = 536870912;" in result.stdout
+    result = cli("repo", "show", str(repositories / WIN10), "root\\cimv2:NoSuchClass")
+    assert result.returncode == 2
+
+
+def test_providers(cli, repositories):
+    result = cli("repo", "providers", str(repositories / WIN10), "--json")
+    providers = json.loads(result.stdout)["providers"]
+    cimwin32 = next(p for p in providers if p["name"] == "CIMWin32" and p["namespace"].upper() == "ROOT\\CIMV2")
+    assert cimwin32["hosting_model"] == "NetworkServiceHost"
+    assert "__InstanceProviderRegistration" in cimwin32["registrations"]
+    assert sum(1 for p in providers if p["namespace"].upper() == "ROOT\\CIMV2") == 47
+
+
+def test_persistence_finds_the_aptsimulator_subscription(cli, repositories):
+    result = cli("repo", "persistence", str(repositories / APTSIM))
+    assert result.returncode == 1
+    assert 'FLAGGED  ROOT\\subscription:ActiveScriptEventConsumer.Name="KillProcess"' in result.stdout
+    assert "installed by Windows: normal" in result.stdout
+    data = json.loads(cli("repo", "persistence", str(repositories / APTSIM), "--json").stdout)
+    flagged = [c for c in data["consumers"] if c["flagged"]]
+    assert [c["filters"] for c in flagged] == [["ProcessStartTrigger"]]
+    assert "oProcess.Terminate()" in flagged[0]["payload"]["ScriptText"]
+
+
+def test_persistence_clean_sample_has_only_the_default(cli, repositories):
+    result = cli("repo", "persistence", str(repositories / WIN10))
+    assert result.returncode == 0 and "FLAGGED" not in result.stdout
