@@ -14,6 +14,7 @@ from wmidoctor.knowledge.defaults import (
 )
 
 _MAX_LISTED = 25
+_WINDOWS_DIRS = ("%systemroot%", "%windir%", "c:\\windows\\")
 
 
 def _label(p: Provider) -> str:
@@ -120,6 +121,12 @@ def registrations(ev: Evidence, v: Verdict) -> Finding:
                   codes=["0x80041012"])
 
 
+def _outside_windows(server: ComServer | None) -> bool:
+    """True when the provider's COM server is known and does not live in the Windows directory."""
+    binary = (server.inproc_server or server.local_server or "") if server else ""
+    return bool(binary) and not binary.lower().lstrip('"').startswith(_WINDOWS_DIRS)
+
+
 @check("providers.hosting", "Providers do not run as LocalSystem without need", severity="warning",
        needs=("providers",))
 def hosting(ev: Evidence, v: Verdict) -> Finding:
@@ -127,17 +134,22 @@ def hosting(ev: Evidence, v: Verdict) -> Finding:
     if not providers:
         return v.skip("no __Win32Provider instances in the evidence")
     system = [p for p in providers if (p.hosting_model or DEFAULT_HOSTING_MODEL).split(":")[0] in LOCAL_SYSTEM_HOSTING]
-    foreign = [p for p in system if p.name.lower() not in KNOWN_PROVIDER_BY_NAME]
-    evidence = [ref(p.source, f"{_label(p)} HostingModel={p.hosting_model}") for p in foreign]
+    foreign = [p for p in system if p.name.lower() not in KNOWN_PROVIDER_BY_NAME and _outside_windows(
+        _com_server(ev, p))]
+    evidence = [ref(p.source, f"{_label(p)} HostingModel={p.hosting_model}") for p in foreign or system]
     if ev.events.collected:
         evidence += [ref(g.source, f"event 63 x{g.count}: {field(g, 'Namespace', 'param2')}:"
                                    f"{field(g, 'Provider', 'param1')} registered to run as LocalSystem")
                      for g in winmgmt_events(ev, 63)]
+    if not system:
+        return v.ok("No provider is hosted as LocalSystem.")
     if not foreign:
-        return v.ok(f"{len(system)} providers run as LocalSystem, all of them Windows components.")
-    return v.warn(f"{len(foreign)} non-Windows providers are hosted as LocalSystem: any flaw in them runs with "
-                  "full control of the host, and they share a WmiPrvSE with other LocalSystem providers.",
-                  _listed(evidence),
+        how = ("all of them served from the Windows directory" if ev.providers.com_servers else
+               "the COM registrations were not collected, so their binaries' locations are unknown")
+        return v.info(f"{len(system)} providers are hosted as LocalSystem; {how}.", _listed(evidence))
+    return v.warn(f"{len(foreign)} providers from outside the Windows directory are hosted as LocalSystem: any flaw "
+                  "in them runs with full control of the host, and they share a WmiPrvSE with other LocalSystem "
+                  "providers.", _listed(evidence),
                   causes=["the vendor registered LocalSystemHost for convenience",
                           "an old provider written before Vista relied on running as LocalSystem"],
                   fixes=[Fix(step="Ask the vendor for a version registered as NetworkServiceHost or LocalServiceHost "
