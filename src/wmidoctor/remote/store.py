@@ -1,7 +1,7 @@
 """Fleet results in SQLite (stdlib): runs, results (one per host and transport), stages.
 
-Created on first use; each run adds rows and never rewrites earlier runs. No secret is ever stored:
-not the password, not the hashes, not even the account name.
+Created on first use; each run adds rows and never rewrites earlier runs. No secret is ever stored
+(password, hashes, tickets); the account name appears only where a stage says who was accepted.
 """
 
 from __future__ import annotations

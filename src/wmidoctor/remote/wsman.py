@@ -60,9 +60,9 @@ def decode_fault(xml_text: str) -> Fault:
         with suppress(ValueError, TypeError):
             code = int(wsman_fault.get("Code", ""), 0)
         message = (wsman_fault.findtext("f:Message", default="", namespaces=NS) or message).strip()
-        provider = wsman_fault.find(".//f:ProviderFault", NS)
-        if provider is not None:
-            message = " ".join(t.strip() for t in provider.itertext() if t.strip()) or message
+        inner = wsman_fault.find(".//f:ProviderFault/f:WSManFault/f:Message", NS)
+        if inner is not None and (inner.text or "").strip():
+            message = inner.text.strip()
     for element in root.iter():  # MSFT_WmiError (CIM_Error) carries the WMI status as error_Code
         if element.tag.rsplit("}", 1)[-1] in ("error_Code", "ErrorCode") and (element.text or "").strip():
             with suppress(ValueError):

@@ -1,0 +1,113 @@
+"""`wmidoctor probe` and `wmidoctor fleet report` as a user runs them (subprocess, loopback only)."""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import sqlite3
+
+import pytest
+from tests.probe.fakes.msrpc import Scenario
+
+pytestmark = pytest.mark.network
+
+SECRET = "Secret-1"
+PW_ENV = {"PROBE_PW": SECRET}
+
+
+def test_one_host_text_output_lines_per_stage_then_verdict_exit_1(cli, fake_host):
+    server = fake_host(Scenario(query_error=0x80041010))
+    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "CORP\\probe", "--password-env", "PROBE_PW",
+              "--transport", "dcom", "--timeout", "3", env=PW_ENV)
+    assert out.returncode == 1, out.stderr
+    lines = out.stdout.splitlines()
+    assert lines[0].endswith("over DCOM")
+    assert [line.split()[0] for line in lines[1:9]] == ["dns", "tcp_135", "endpoint_mapper", "authentication",
+                                                        "activation", "dynamic_port", "namespace_login", "query"]
+    assert "query            FAILED" in out.stdout
+    assert "verdict: query failed (wmi layer): 0x80041010 WBEM_E_INVALID_CLASS" in out.stdout
+    assert SECRET not in out.stdout + out.stderr
+
+
+def test_healthy_host_exits_0_and_json_has_every_stage(cli, fake_host):
+    server = fake_host()
+    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "probe", "--domain", "CORP", "--password-env", "PROBE_PW",
+              "--transport", "dcom", "--format", "json", env=PW_ENV)
+    assert out.returncode == 0, out.stderr
+    data = json.loads(out.stdout)
+    (result,) = data["results"]
+    assert result["failing_stage"] is None and result["verdict"] is None
+    assert {s["status"] for s in result["stages"]} == {"ok"}
+    assert SECRET not in out.stdout
+
+
+def test_password_file_is_read(cli, fake_host, tmp_path):
+    server = fake_host()
+    secret = tmp_path / "pw"
+    secret.write_text(SECRET + "\n")
+    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "probe", "--domain", "CORP", "--password-file", str(secret),
+              "--transport", "dcom")
+    assert out.returncode == 0, out.stdout + out.stderr
+
+
+def test_user_without_password_source_and_no_terminal_is_a_usage_error(cli):
+    out = cli("probe", "127.0.0.1", "-u", "probe", input="")
+    assert out.returncode == 2
+    assert out.stderr.count("\n") == 1 and "no password source" in out.stderr
+
+
+@pytest.mark.parametrize("args", [
+    ("probe",),
+    ("probe", "127.0.0.1", "--hosts", "x"),
+    ("probe", "127.0.0.1", "--format", "csv"),
+    ("probe", "127.0.0.1", "--hashes", "zz"),
+    ("probe", "127.0.0.1:99999"),
+    ("probe", "127.0.0.1", "--password-env", "NOPE_NOT_SET", "-u", "a"),
+])
+def test_bad_usage_exits_2_with_one_line(cli, args):
+    out = cli(*args)
+    assert out.returncode == 2, out.stdout
+    assert out.stderr.startswith("wmidoctor: error:") and out.stderr.count("\n") == 1
+
+
+def test_fleet_run_writes_runs_and_report_compares_them(cli, fake_host, closed_port, tmp_path):
+    healthy, denied = fake_host(), fake_host(Scenario(activation_error=0x80070005))
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text(f"# lab\n127.0.0.1:{healthy.port}\n\n127.0.0.1:{denied.port}  # denied\n127.0.0.1:{closed_port}\n")
+    db = tmp_path / "fleet.sqlite"
+    args = ("probe", "--hosts", str(hosts), "-u", "probe", "--domain", "CORP", "--password-env", "PROBE_PW",
+            "--transport", "dcom", "--timeout", "2", "--concurrency", "3", "--db", str(db))
+    first = cli(*args, "--format", "csv", env=PW_ENV)
+    assert first.returncode == 1, first.stderr
+    rows = list(csv.DictReader(io.StringIO(first.stdout)))
+    assert [(r["status"], r["failing_stage"], r["code"]) for r in rows] == [
+        ("ok", "", ""), ("failed", "activation", "0x80070005"), ("failed", "tcp_135", "0x800706BA")]
+    assert first.stderr == ""  # no progress bar when stderr is not a terminal
+
+    healthy.close()  # the first host goes down between runs
+    second = cli(*args, env=PW_ENV)
+    assert second.returncode == 1
+    assert "summary by failing stage and code" in second.stdout
+
+    with sqlite3.connect(db) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
+        assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 6
+        assert conn.execute("SELECT COUNT(*) FROM stages").fetchone()[0] == 6 * 8
+        dumped = "\n".join(conn.iterdump())
+    assert SECRET not in dumped
+
+    report = cli("fleet", "report", str(db), "--format", "json")
+    assert report.returncode == 1
+    assert json.loads(report.stdout)["run"] == 2
+    compare = cli("fleet", "report", str(db), "--compare", "1", "2", "--format", "json")
+    changed = json.loads(compare.stdout)["changed"]
+    assert [(c["before"], c["after"].split()[0]) for c in changed] == [("ok", "tcp_135")]
+    assert compare.returncode == 1
+
+
+def test_fleet_report_refuses_a_file_that_is_not_a_fleet_db(cli, tmp_path):
+    other = tmp_path / "x.sqlite"
+    sqlite3.connect(other).execute("CREATE TABLE t (a)").connection.commit()
+    out = cli("fleet", "report", str(other))
+    assert out.returncode == 2 and "not a wmidoctor fleet database" in out.stderr

@@ -1,0 +1,82 @@
+"""The WS-Man walk against a fake WinRM listener on loopback (real NTLM and message encryption)."""
+
+from __future__ import annotations
+
+import pytest
+from tests.probe.fakes.wsman import FAULT, FakeWsman, WsmanScenario
+
+from wmidoctor.remote.credentials import Credentials
+from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
+from wmidoctor.remote.wsman import WsmanOptions, decode_fault, resource_for
+
+pytestmark = pytest.mark.network
+
+GOOD = Credentials(user="probe", password="Secret-1")
+
+
+def wsman(port: int, creds: Credentials = GOOD):
+    (result,) = probe_host(Target("127.0.0.1", port), creds, ProbeOptions(transports=("wsman",), timeout=5.0))
+    return result
+
+
+def test_healthy_listener_identifies_authenticates_and_returns_a_row():
+    with FakeWsman() as fake:
+        result = wsman(fake.port)
+    assert [s.status for s in result.stages] == ["ok"] * 5, result.stages
+    assert "Microsoft Corporation" in result.stages[2].detail
+    assert result.first_row.startswith("Win32_OperatingSystem Caption=Microsoft Windows Server 2022")
+
+
+def test_wrong_password_fails_authentication_not_enumerate():
+    with FakeWsman() as fake:
+        result = wsman(fake.port, Credentials(user="probe", password="nope"))
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == ("authentication", "logon_failure", 0x80070005)
+    assert result.stages[-1].status == "not_reached"
+    assert "winrm get winrm/config/service/auth" in result.verdict.fixes[0].command
+
+
+def test_wmi_fault_inside_the_soap_fault_is_decoded_and_explained():
+    scenario = WsmanScenario(fault_code=0x80041010, fault_reason="The WMI service returned an 'invalid class' error.")
+    with FakeWsman(scenario) as fake:
+        result = wsman(fake.port)
+    stage = result.failing_stage
+    assert (stage.name, stage.code, stage.layer) == ("enumerate", 0x80041010, "wmi")
+    assert "invalid class" in stage.detail
+    assert result.verdict.symbol == "WBEM_E_INVALID_CLASS"
+
+
+def test_access_denied_fault_is_recognised():
+    scenario = WsmanScenario(fault_code=0x80070005, fault_subcode="w:AccessDenied", fault_reason="Access is denied.")
+    with FakeWsman(scenario) as fake:
+        result = wsman(fake.port)
+    assert (result.failing_stage.name, result.failing_stage.reason) == ("enumerate", "access_denied")
+    assert any("Remote Management Users" in f.command for f in result.verdict.fixes)
+    assert "remote UAC" in result.verdict.cause  # no domain given: a local account
+
+
+def test_closed_winrm_port_is_refused(closed_port):
+    result = wsman(closed_port)
+    assert (result.failing_stage.name, result.failing_stage.reason) == ("tcp", "refused")
+    assert "winrm quickconfig" in result.verdict.fixes[0].command
+
+
+def test_anonymous_probe_stops_after_identify():
+    with FakeWsman() as fake:
+        result = wsman(fake.port, Credentials())
+    assert [s.status for s in result.stages] == ["ok", "ok", "ok", "skipped", "not_reached"]
+    assert result.passed
+
+
+def test_decode_fault_reads_the_wsman_code_and_the_wmi_error_code():
+    body = FAULT.format(code=2150858778, subcode="w:InvalidSelectors", reason="bad selector")
+    envelope = f'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body>{body}</s:Body></s:Envelope>'
+    fault = decode_fault(envelope)
+    assert (fault.code, fault.subcode, fault.message) == (2150858778, "InvalidSelectors", "bad selector")
+
+
+def test_resource_uri_from_namespace_and_query():
+    assert resource_for(WsmanOptions()) == (
+        "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_OperatingSystem", None)
+    uri, wql = resource_for(WsmanOptions(namespace="root\\StandardCimv2", query="SELECT Name FROM MSFT_NetAdapter"))
+    assert uri.endswith("/root/StandardCimv2/*") and wql == "SELECT Name FROM MSFT_NetAdapter"
