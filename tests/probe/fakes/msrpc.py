@@ -398,6 +398,8 @@ class FakeRpcServer:
         self.close()
 
     def close(self) -> None:
+        with contextlib.suppress(OSError):
+            self.listener.shutdown(socket.SHUT_RDWR)  # wakes the accepting thread; close alone does not
         self.listener.close()
         for sock in self._open:
             with contextlib.suppress(OSError):

@@ -58,10 +58,10 @@ class WsmanScenario:
 class FakeWsman:
     def __init__(self, scenario: WsmanScenario | None = None):
         self.scenario = scenario or WsmanScenario()
-        self.users = tempfile.NamedTemporaryFile("w", suffix=".ntlm", delete=False)
-        self.users.write(f":{self.scenario.user}:{self.scenario.password}\n")
-        self.users.close()
-        os.environ["NTLM_USER_FILE"] = self.users.name  # pyspnego's acceptor reads its accounts from here
+        handle, self.users = tempfile.mkstemp(suffix=".ntlm")
+        with os.fdopen(handle, "w") as users:
+            users.write(f":{self.scenario.user}:{self.scenario.password}\n")
+        os.environ["NTLM_USER_FILE"] = self.users  # pyspnego's acceptor reads its accounts from here
         scenario = self.scenario
 
         class Handler(_Handler):
@@ -80,7 +80,7 @@ class FakeWsman:
     def __exit__(self, *exc: object) -> None:
         self.server.shutdown()
         self.server.server_close()
-        os.unlink(self.users.name)
+        os.unlink(self.users)
 
 
 class _Handler(BaseHTTPRequestHandler):
