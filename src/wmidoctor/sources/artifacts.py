@@ -114,16 +114,16 @@ ARTIFACTS: tuple[Artifact, ...] = (
     Artifact("AutorecoverListing", ("files/autorecover-mofs.json",), LISTING, ("repository",),
              "the Autorecover MOFs list and which of the files exist"),
     Artifact("WmiIdentity", ("wmi/identity.json",), QUERY, ("identity",),
-             "Win32_OperatingSystem and Win32_ComputerSystem identity", ("host name", "domain name")),
+             "Win32_OperatingSystem and Win32_ComputerSystem identity", personal=("host name", "domain name")),
     Artifact("WmiNamespaces", ("wmi/namespaces.json",), QUERY, ("namespaces",),
-             "every namespace with its security descriptor (SDDL)", ("account SIDs",)),
+             "every namespace with its security descriptor (SDDL)", personal=("account SIDs",)),
     Artifact("WmiProviders", ("wmi/providers.json",), QUERY, ("providers",),
              "__Win32Provider and provider registrations per namespace"),
     Artifact("WmiQuotas", ("wmi/quotas.json",), QUERY, ("quotas",), "__ProviderHostQuotaConfiguration"),
     Artifact("WmiProviderHosts", ("wmi/provider-hosts.json",), QUERY, ("provider_hosts",),
-             "MSFT_Providers joined with WmiPrvSE process figures", ("user names",)),
+             "MSFT_Providers joined with WmiPrvSE process figures", personal=("user names",)),
     Artifact("WmiSubscriptions", ("wmi/subscriptions.json",), QUERY, ("subscriptions",),
-             "permanent event subscriptions and timers in every namespace", ("account SIDs", "command lines")),
+             "permanent event subscriptions and timers in every namespace", personal=("account SIDs", "command lines")),
     Artifact("RepositoryCopy", ("repository",), REPOSITORY_COPY,
              ("repository", "providers", "namespaces", "subscriptions", "quotas"),
              "the repository copied through a volume shadow copy (-ShadowCopy)",
@@ -158,11 +158,19 @@ BEGIN_MARK = "# BEGIN ARTIFACTS (generated from src/wmidoctor/sources/artifacts.
 END_MARK = "# END ARTIFACTS"
 
 
+def _ps(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
+
+
 def powershell_table() -> str:
-    """The collector's artifact table, as it must appear in the script (markers included)."""
+    """The collector's artifact table, as it must appear in the script (markers included): per key the
+    bundle name, the registry key a .reg export holds, and the personal data the artifact may carry."""
     width = max(len(a.key) for a in ARTIFACTS)
     lines = [BEGIN_MARK, "$Artifacts = [ordered]@{"]
-    lines += [f"    {a.key.ljust(width)} = '{a.name}'" for a in ARTIFACTS]
+    for a in ARTIFACTS:
+        personal = ", ".join(_ps(p) for p in a.personal)
+        lines.append(f"    {a.key.ljust(width)} = @{{ Name = {_ps(a.name)}; RegistryKey = {_ps(a.registry_key)}; "
+                     f"Personal = @({personal}) }}")
     lines += ["}", END_MARK]
     return "\n".join(lines)
 

@@ -300,6 +300,7 @@ class Loader:
     # --- summary ---------------------------------------------------------------------------------
 
     def finish(self) -> None:
+        self.explain_not_collected()
         collection = self.evidence.collection
         collection.artifacts = list(self.status.values())
         counts = {s: sum(1 for a in collection.artifacts if a.status == s) for s in (PARSED, DAMAGED, PRESENT)}
@@ -309,6 +310,22 @@ class Loader:
             return
         collection.mark_collected(f"{self.layout.kind}:{collection.path}",
                                   f"{counts[DAMAGED]} damaged artifacts" if counts[DAMAGED] else None)
+
+
+    def explain_not_collected(self) -> None:
+        """A section left empty says which artifacts would have fed it and what became of them."""
+        for name, section in self.evidence.sections().items():
+            if section.collected or name == "collection":
+                continue
+            feeders = [a for a in self.layout.expected if name in a.feeds]
+            if not feeders:
+                section.reason = f"a {self.layout.kind} bundle holds nothing for it"
+                continue
+            parts = []
+            for artifact in feeders:
+                entry = self.status[artifact.key]
+                parts.append(f"{artifact.name} {entry.status}" + (f" ({entry.reason})" if entry.reason else ""))
+            section.reason = "; ".join(parts)[:400]
 
 
 def merge_repository(target: Repository, read: Repository) -> None:
