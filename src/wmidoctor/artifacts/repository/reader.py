@@ -28,7 +28,7 @@ from wmidoctor.artifacts.repository.decode import (
 )
 from wmidoctor.artifacts.repository.index import INDEX_FILE, IndexWalk, walk_index
 from wmidoctor.artifacts.repository.locate import OBJECTS_FILE, find_repository, repository_files
-from wmidoctor.artifacts.repository.mapping import VISTA, XP, Mappings, detect_layout, read_mappings
+from wmidoctor.artifacts.repository.mapping import XP, Mappings, detect_layout, read_mappings
 from wmidoctor.artifacts.repository.model import NOT_SET, ClassDef, Instance, ObjectRef, Problem
 from wmidoctor.artifacts.repository.objects import ObjectStore, RecordError
 
@@ -310,9 +310,6 @@ class Repository:
             self._namespaces = found
         return self._namespaces
 
-    def namespace_exists(self, namespace: str) -> bool:
-        return namespace.upper() in {n.upper() for n in self.namespaces()}
-
     def canonical_namespace(self, namespace: str) -> str | None:
         wanted = namespace.replace("/", "\\").strip("\\").upper()
         return next((n for n in self.namespaces() if n.upper() == wanted), None)
@@ -333,6 +330,3 @@ class Repository:
 def open_repository(path: str | Path) -> Repository:
     """Open the repository at or below `path` (folder, bundle, mounted volume); NotARepository if none."""
     return Repository(find_repository(path))
-
-
-__all__ = ["VISTA", "XP", "Repository", "open_repository"]
