@@ -1,0 +1,264 @@
+"""The parsed shape of a MOF file: statements with their positions, and the reader's diagnostics.
+
+Plain data only: what the file says, where, and what could not be read. Whether a registration
+is right is the linter's business (wmidoctor.moflint), not this model's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+# Registration classes whose `Provider` property names the provider they register.
+REGISTRATION_CLASSES = (
+    "__InstanceProviderRegistration",
+    "__MethodProviderRegistration",
+    "__EventProviderRegistration",
+    "__EventConsumerProviderRegistration",
+    "__PropertyProviderRegistration",
+    "__ClassProviderRegistration",
+)
+_REGISTRATION_LOWER = {name.lower() for name in REGISTRATION_CLASSES}
+
+
+@dataclass(frozen=True)
+class Position:
+    line: int
+    column: int
+
+    def __str__(self) -> str:
+        return f"{self.line}:{self.column}"
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something the reader could not take as MOF: a syntax error, a preprocessor line, an encoding."""
+
+    code: str  # MOF-SYNTAX, MOF-PREPROCESSOR, MOF-ENCODING
+    severity: str  # error | warning | info
+    message: str
+    position: Position
+    source_line: str = ""
+
+    def excerpt(self) -> str:
+        """The offending line and a caret under the column (empty when the line is unknown)."""
+        if not self.source_line:
+            return ""
+        prefix = self.source_line[: max(self.position.column - 1, 0)]
+        pad = "".join(ch if ch == "\t" else " " for ch in prefix)
+        return f"{self.source_line}\n{pad}^"
+
+
+@dataclass(frozen=True)
+class AliasRef:
+    """`$Name` used as a value: a reference to the instance declared `as $Name`."""
+
+    name: str
+    position: Position
+
+
+@dataclass(frozen=True)
+class Qualifier:
+    name: str
+    value: Any  # None for a bare qualifier such as [key]; True/False/str/int/float/list/AliasRef
+    flavors: tuple[str, ...]
+    position: Position
+    has_value: bool = False
+
+    @property
+    def enabled(self) -> bool:
+        """A bare qualifier, or one set to TRUE, is on (mofcomp's rule for [Key] and [Static])."""
+        return not self.has_value or self.value is True
+
+
+@dataclass(frozen=True)
+class TypeRef:
+    name: str  # a data type (uint32, string, object...) or, for embedded objects and refs, a class name
+    is_ref: bool = False
+    is_datatype: bool = True
+
+    def __str__(self) -> str:
+        return f"{self.name} ref" if self.is_ref else self.name
+
+
+@dataclass(frozen=True)
+class Property:
+    name: str
+    type: TypeRef
+    qualifiers: tuple[Qualifier, ...]
+    position: Position
+    array: int | None = None  # None: scalar; 0: variable-length array; N: fixed size N
+    default: Any = None
+    has_default: bool = False
+
+    def qualifier(self, name: str) -> Qualifier | None:
+        return _find_qualifier(self.qualifiers, name)
+
+    @property
+    def is_key(self) -> bool:
+        q = self.qualifier("key")
+        return q is not None and q.enabled
+
+
+@dataclass(frozen=True)
+class Method:
+    name: str
+    return_type: TypeRef
+    parameters: tuple[Property, ...]
+    qualifiers: tuple[Qualifier, ...]
+    position: Position
+
+    def qualifier(self, name: str) -> Qualifier | None:
+        return _find_qualifier(self.qualifiers, name)
+
+
+@dataclass
+class ClassDecl:
+    name: str
+    superclass: str | None
+    qualifiers: tuple[Qualifier, ...]
+    properties: tuple[Property, ...]
+    methods: tuple[Method, ...]
+    position: Position
+    namespace: str | None = None  # as set by the #pragma namespace in force; None: mofcomp's -N or default
+
+    def qualifier(self, name: str) -> Qualifier | None:
+        return _find_qualifier(self.qualifiers, name)
+
+    @property
+    def provider(self) -> str | None:
+        q = self.qualifier("provider")
+        return q.value if q is not None and isinstance(q.value, str) else None
+
+    @property
+    def is_dynamic(self) -> bool:
+        q = self.qualifier("dynamic")
+        return q is not None and q.enabled
+
+
+@dataclass(frozen=True)
+class Assignment:
+    name: str
+    value: Any
+    qualifiers: tuple[Qualifier, ...]
+    position: Position
+
+
+@dataclass
+class Instance:
+    class_name: str
+    alias: str | None
+    assignments: tuple[Assignment, ...]
+    qualifiers: tuple[Qualifier, ...]
+    position: Position
+    namespace: str | None = None
+
+    def get(self, name: str, default: Any = None) -> Any:
+        """The value assigned to property `name` (case-insensitive), or `default`."""
+        found = self.assignment(name)
+        return found.value if found is not None else default
+
+    def assignment(self, name: str) -> Assignment | None:
+        lower = name.lower()
+        return next((a for a in self.assignments if a.name.lower() == lower), None)
+
+    @property
+    def is_provider(self) -> bool:
+        return self.class_name.lower() == "__win32provider"
+
+    @property
+    def is_registration(self) -> bool:
+        return self.class_name.lower() in _REGISTRATION_LOWER
+
+
+@dataclass(frozen=True)
+class QualifierDecl:
+    name: str
+    type: TypeRef
+    position: Position
+    array: int | None = None
+    default: Any = None
+    scopes: tuple[str, ...] = ()
+    flavors: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Pragma:
+    name: str  # lower-cased: namespace, autorecover, classflags, deleteclass, include, locale, ...
+    arguments: tuple[Any, ...]
+    position: Position
+    raw_arguments: tuple[str, ...] = ()  # string arguments as written, escapes not yet applied
+
+
+Statement = Pragma | ClassDecl | Instance | QualifierDecl
+
+
+@dataclass
+class MofDocument:
+    """One MOF file as read: its statements in order, and what could not be read."""
+
+    path: str
+    encoding: str = "utf-8"
+    statements: list[Statement] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        """True when the whole file was read as MOF (no error-level diagnostic)."""
+        return not any(d.severity == "error" for d in self.diagnostics)
+
+    @property
+    def pragmas(self) -> list[Pragma]:
+        return [s for s in self.statements if isinstance(s, Pragma)]
+
+    @property
+    def classes(self) -> list[ClassDecl]:
+        return [s for s in self.statements if isinstance(s, ClassDecl)]
+
+    @property
+    def instances(self) -> list[Instance]:
+        return [s for s in self.statements if isinstance(s, Instance)]
+
+    @property
+    def qualifier_decls(self) -> list[QualifierDecl]:
+        return [s for s in self.statements if isinstance(s, QualifierDecl)]
+
+    @property
+    def autorecover(self) -> bool:
+        return any(p.name == "autorecover" for p in self.pragmas)
+
+    @property
+    def namespaces(self) -> list[str]:
+        """Every namespace the file switches to, in order (duplicates removed)."""
+        seen: dict[str, None] = {}
+        for p in self.pragmas:
+            if p.name == "namespace" and p.arguments and isinstance(p.arguments[0], str):
+                seen.setdefault(p.arguments[0], None)
+        return list(seen)
+
+    @property
+    def providers(self) -> list[Instance]:
+        """The `__Win32Provider` instances the file registers."""
+        return [i for i in self.instances if i.is_provider]
+
+    @property
+    def registrations(self) -> list[Instance]:
+        return [i for i in self.instances if i.is_registration]
+
+    def summary(self) -> dict[str, Any]:
+        """What `diagnose` wants from an autorecover MOF: what it registers, and whether it read."""
+        return {
+            "path": self.path,
+            "encoding": self.encoding,
+            "parsed": self.ok,
+            "autorecover": self.autorecover,
+            "namespaces": self.namespaces,
+            "classes": [c.name for c in self.classes],
+            "providers": [p.get("Name") for p in self.providers],
+            "diagnostics": [f"{d.position}: {d.code} {d.message}" for d in self.diagnostics],
+        }
+
+
+def _find_qualifier(qualifiers: tuple[Qualifier, ...], name: str) -> Qualifier | None:
+    lower = name.lower()
+    return next((q for q in qualifiers if q.name.lower() == lower), None)
