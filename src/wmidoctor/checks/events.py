@@ -8,7 +8,8 @@ from collections import defaultdict
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
-from wmidoctor.knowledge.defaults import BENIGN_CLIENT_CODES
+from wmidoctor.knowledge.codes import parse_code, short_meaning
+from wmidoctor.knowledge.defaults import is_benign_client_failure
 from wmidoctor.logs.selection import DCOM, DCOM_SOURCE, WINMGMT_SOURCE, WMI_ACTIVITY, WMI_CORE
 
 _TOP = 10
@@ -34,21 +35,6 @@ def dcom_events(ev: Evidence, *event_ids: int) -> list[EventGroup]:
     return _published_by(ev, (DCOM, DCOM_SOURCE), event_ids)
 
 
-def describe_code(code: int) -> tuple[str, str]:
-    """(symbol, one-line meaning) from the explain catalogue (wmidoctor.knowledge.codes); ("", "") if unknown."""
-    try:
-        from wmidoctor.knowledge.codes import lookup
-    except ImportError:  # the catalogue is written alongside the checks; until it lands codes stay unexplained
-        return "", ""
-    explanation = lookup(code)
-    return (explanation.symbol, explanation.meaning) if explanation is not None else ("", "")
-
-
-def short_meaning(code: int) -> str:
-    symbol, meaning = describe_code(code)
-    return f"{symbol}: {meaning}" if symbol and meaning else symbol or meaning
-
-
 def field(group: EventGroup, *names: str) -> str:
     """The first of `names` found in the group's key or example record (names compared case-insensitively)."""
     for mapping in (group.key, group.example):
@@ -58,15 +44,6 @@ def field(group: EventGroup, *names: str) -> str:
             if value not in (None, ""):
                 return str(value)
     return ""
-
-
-def parse_code(text: str) -> int | None:
-    text = text.strip()
-    try:
-        value = int(text, 16) if text.lower().startswith("0x") else int(text)
-    except ValueError:
-        return None
-    return value & 0xFFFFFFFF
 
 
 def hex_code(value: int) -> str:
@@ -117,7 +94,8 @@ def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
         evidence.append(ref(worst.source, f"{hex_code(code)} {short_meaning(code)} - x{sum(g.count for g in groups)};"
                                           f" e.g. {operation(worst)[:160]} (client PID "
                                           f"{field(worst, 'ClientProcessId') or '?'}, {field(worst, 'User') or '?'})"))
-    serious = [code for code, _ in ranked if code not in BENIGN_CLIENT_CODES]
+    serious = [code for code, groups in ranked
+               if not is_benign_client_failure(code, sum(g.count for g in groups))]
     codes = [hex_code(code) for code, _ in ranked[:_TOP]]
     total = sum(g.count for _, g in failures)
     if not serious:

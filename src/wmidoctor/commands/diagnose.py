@@ -38,15 +38,16 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
                       quick: bool = False) -> Report:
     """Run the checks (all, or the groups in `only`) and assemble the report."""
     from wmidoctor.checks import run_checks
-    from wmidoctor.checks.events import describe_code, hex_code
+    from wmidoctor.checks.events import hex_code
     from wmidoctor.checks.tally import code_tally
+    from wmidoctor.knowledge.codes import lookup
 
     start = time.perf_counter()
     try:
         runs = run_checks(evidence, only)
     except ValueError as exc:  # an unknown group in --only
         raise InputError(str(exc)) from exc
-    tally = [CodeCount(hex_code(code), count, *describe_code(code), seen_in=where)
+    tally = [CodeCount(hex_code(code), count, lookup(code).symbol, lookup(code).meaning, seen_in=where)
              for code, count, where in code_tally(evidence)]
     return Report(tool_version=__version__,
                   generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),

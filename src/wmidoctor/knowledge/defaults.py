@@ -204,8 +204,18 @@ RESTRICT_REMOTE_CLIENTS = {0: "none (no restriction)", 1: "authenticated (the de
                            2: "authenticated without exceptions"}
 
 # --- events ---------------------------------------------------------------------------------------
-# 5858 result codes that are usually noise: a cancelled call, or a probe for an object that is absent.
-BENIGN_CLIENT_CODES = (0x80041032, 0x80041002)
+# 5858 result codes that are usually noise: a call the client cancelled, or a few probes for an object or
+# class that is absent (scripts and agents test for optional classes all the time). The same "not found" or
+# "invalid class" repeated many times is a client that depends on something missing: a real failure.
+CANCELLED_CALL_CODES = frozenset({0x80041032})
+ABSENT_OBJECT_PROBE_CODES = frozenset({0x80041002, 0x80041010})
+ABSENT_OBJECT_PROBE_NOISE_LIMIT = 10  # fewer failures than this with such a code count as probing
+
+
+def is_benign_client_failure(code: int, count: int) -> bool:
+    """Whether `count` client failures with `code` are usually harmless (see the tables above)."""
+    return code in CANCELLED_CALL_CODES or (code in ABSENT_OBJECT_PROBE_CODES
+                                            and count < ABSENT_OBJECT_PROBE_NOISE_LIMIT)
 REPOSITORY_HISTORY_EVENTS = {
     5600: "the repository was found inconsistent, deleted and rebuilt from the autorecover MOFs",
     5601: "the repository files could not be loaded",

@@ -18,15 +18,14 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from wmidoctor.knowledge.defaults import CANCELLED_CALL_CODES, is_benign_client_failure
 from wmidoctor.logs.analysis import Analysis, Group
 from wmidoctor.logs.shapes import code_value
 
 SCHEMA = "wmidoctor.logs/1"
 
 # Client failures that say nothing is wrong: the client cancelled the call itself.
-HARMLESS_CODES = frozenset({"0x80041032"})
 # Usually software probing for an object or class that is optional on this host: reported, not alarming.
-PROBE_CODES = frozenset({"0x80041002", "0x80041010"})
 # The default binding every Windows has (root\subscription, writes service events to the System log).
 DEFAULT_BINDING = ("SCM Event Log Filter", 'NTEventLogEventConsumer="SCM Event Log Consumer"')
 # DCOM identities that belong to WMI: Winmgmt AppID/CLSID, the WmiPrvSE AppIDs and CLSID.
@@ -47,9 +46,7 @@ def describe_code(code: str) -> tuple[str, str]:
     from wmidoctor.knowledge.codes import lookup
 
     explanation = lookup(value)
-    if explanation is None:
-        return "", ""
-    return getattr(explanation, "symbol", "") or "", getattr(explanation, "meaning", "") or ""
+    return explanation.symbol, explanation.meaning
 
 
 def _order(rows: list[dict[str, Any]], count: str = "count") -> list[dict[str, Any]]:
@@ -105,8 +102,9 @@ class _Views:
             rows.append({"code": code, "symbol": symbol, "meaning": meaning, "count": count,
                          "first_seen": first, "last_seen": last})
             label = f"{code} {symbol}".strip()
-            if code not in HARMLESS_CODES:
-                level = "info" if code in PROBE_CODES else "warning"
+            value = code_value(code)
+            if value not in CANCELLED_CALL_CODES:
+                level = "info" if value is not None and is_benign_client_failure(value, count) else "warning"
                 self.note(level, "client-failure", f"{count} client operation(s) failed with {label}"
                           + (f" ({meaning})" if meaning else ""), min(groups, key=lambda g: g.first_seen).source)
         return _order(rows)
