@@ -8,7 +8,7 @@ line after the output and the exit code is 2.
 
 from __future__ import annotations
 
-import shutil
+import os
 import textwrap
 from dataclasses import replace
 
@@ -37,7 +37,7 @@ class _Text:
 
     def __init__(self, colour: bool) -> None:
         self.colour = colour
-        self.width = max(60, min(110, shutil.get_terminal_size((100, 24)).columns))
+        self.width = max(60, min(110, _terminal_columns()))
 
     def style(self, text: str, **styles: object) -> str:
         return click.style(text, **styles) if self.colour else text
@@ -81,11 +81,21 @@ class _Text:
                     lines.append("         " + self.style(f"> {command_line}", fg="cyan"))
         if item.caution:
             lines += self.field("caution", item.caution)
-        if item.related:
-            lines += self.field("related", "   ".join(_related_label(code) for code in item.related))
-        if item.links:
-            lines += self.field("read", "   ".join(item.links))
+        lines += self.listing("related", [_related_label(code) for code in item.related])
+        lines += self.listing("read", list(item.links))
         return "\n".join(lines)
+
+    def listing(self, label: str, items: list[str]) -> list[str]:
+        """One item per line (URLs and 'code symbol' pairs must not be broken by wrapping)."""
+        return [f"  {self.style(label.ljust(14), bold=True) if index == 0 else ' ' * 14}{entry}"
+                for index, entry in enumerate(items)]
+
+
+def _terminal_columns() -> int:
+    try:
+        return os.get_terminal_size().columns
+    except OSError:  # not a terminal
+        return 100
 
 
 def _related_label(hex_code: str) -> str:

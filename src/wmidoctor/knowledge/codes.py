@@ -15,15 +15,18 @@ keeping its Win32 meaning.
 from __future__ import annotations
 
 import json
+import os
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
-from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING
 
 from wmidoctor.errors import InputError
 
-CATALOGUE_FILE = Path(__file__).with_name("codes.json")
+if TYPE_CHECKING:
+    from typing import Any
+
+CATALOGUE_FILE = os.path.join(os.path.dirname(__file__), "codes.json")
 
 # The layer vocabulary every entry uses (also the enum in explain.schema.json).
 LAYERS = ("network/RPC", "DCOM/COM", "authentication", "WMI service", "WMI core", "provider", "repository",
@@ -107,15 +110,19 @@ class Explanation:
         }
 
 
-@dataclass(frozen=True)
 class _Catalogue:
-    by_value: dict[int, dict[str, Any]]
-    by_name: dict[str, int]  # upper-cased name -> value
+    """The loaded catalogue: entries by value, and values by upper-cased name."""
+
+    __slots__ = ("by_name", "by_value")
+
+    def __init__(self, by_value: dict[int, dict[str, Any]], by_name: dict[str, int]) -> None:
+        self.by_value = by_value
+        self.by_name = by_name
 
 
 @lru_cache(maxsize=1)
 def _catalogue() -> _Catalogue:
-    with CATALOGUE_FILE.open(encoding="utf-8") as handle:
+    with open(CATALOGUE_FILE, encoding="utf-8") as handle:
         entries = json.load(handle)["codes"]
     by_value: dict[int, dict[str, Any]] = {}
     by_name: dict[str, int] = {}
@@ -272,14 +279,28 @@ def _structure(value: int) -> tuple[str, str, str]:
         name = _NTSTATUS_FACILITIES.get(number, "facility")
         return "ntstatus", f"{name} ({number})", _NTSTATUS_SEVERITIES[value >> 30]
     number = (value >> 16) & 0x7FF
-    name = _HRESULT_FACILITIES.get(number, "facility")
-    return "hresult", f"{name} ({number})", "error" if value & 0x80000000 else "success"
+    facility = f"{_HRESULT_FACILITIES.get(number, 'facility')} ({number})"
+    if number == 4 and value >> 16 in (0x8004, 0x0004):
+        facility += f", {_wmi_range(value)}"
+    return "hresult", facility, "error" if value & 0x80000000 else "success"
+
+
+def _wmi_range(value: int) -> str:
+    """Which part of WMI (or COM) owns a FACILITY_ITF value."""
+    low = value & 0xFFFF
+    if value >> 16 == 0x0004:
+        return "WMI status range 0x0004xxxx"
+    for start, name in ((0x4000, "WMI MOF compiler"), (0x3000, "WMI provider extras"),
+                        (0x2000, "WMI event subsystem"), (0x1000, "WMI core")):
+        if low >= start and low < start + 0x1000:
+            return f"{name} range 0x8004{start >> 12}xxx"
+    return "interface-specific (COM/OLE below 0x80041000)" if low < 0x1000 else "interface-specific"
 
 
 def _range_meaning(value: int) -> tuple[str, str]:
     """(layer, meaning) for a value the catalogue does not list, from the range it falls in."""
     high, low = value >> 16, value & 0xFFFF
-    known_wmi = "not an assigned constant in the catalogue (unassigned or newer than the catalogue)"
+    known_wmi = "not a constant the catalogue knows. It may be unassigned, or newer than the catalogue"
     if high == 0x8007:
         return "system", (f"Win32 error {low} carried as an HRESULT. The catalogue does not describe it; "
                           f"on Windows `net helpmsg {low}` prints its text.")
@@ -345,6 +366,9 @@ def short_meaning(value: int) -> str:
     """One line for tallies: 'WBEM_E_ACCESS_DENIED: <first sentence of the meaning>'."""
     explanation = lookup(value & 0xFFFFFFFF)
     first = explanation.meaning.split(". ")[0].rstrip(".")
+    if len(first) > 100:
+        head = re.split(r"[:;] ", first)[0]
+        first = head if len(head) >= 12 else first[:99].rstrip() + "…"
     return f"{explanation.symbol}: {first}" if explanation.symbol else first
 
 

@@ -1,0 +1,147 @@
+"""The catalogue: every reference constant resolves, numbers agree, entries are complete and safe."""
+
+from __future__ import annotations
+
+import csv
+import re
+from pathlib import Path
+
+import pytest
+
+from wmidoctor.knowledge.codes import LAYERS, catalogue_values, explain, lookup, parse_code, to_signed
+
+
+def _rows(reference: Path, name: str) -> list[dict[str, str]]:
+    with (reference / name).open(newline="", encoding="utf-8") as handle:
+        return list(csv.DictReader(handle, delimiter="\t"))
+
+
+def test_every_wmi_constant_resolves_by_symbol_scripting_name_and_number(reference):
+    rows = _rows(reference, "wmi-error-constants.tsv")
+    assert len(rows) > 200
+    for row in rows:
+        value = int(row["hex"], 16)
+        for form in (row["symbol"], row["hex"], row["unsigned_decimal"], row["signed_decimal"]):
+            assert parse_code(form) == value, (form, row["symbol"])
+        if row["wbemerrorenum_name"]:
+            assert parse_code(row["wbemerrorenum_name"]) == value, row["wbemerrorenum_name"]
+        assert lookup(value).known
+        assert row["symbol"] in lookup(value).names
+
+
+def test_every_related_hresult_resolves(reference):
+    rows = _rows(reference, "related-hresults.tsv")
+    assert len(rows) > 100
+    for row in rows:
+        value = int(row["hex"], 16)
+        for form in (row["symbol"], row["hex"], row["unsigned_decimal"], row["signed_decimal"]):
+            assert parse_code(form) == value, (form, row["symbol"])
+        if row["win32_code"]:
+            assert parse_code(row["win32_code"]) == value
+            assert lookup(value).win32 == int(row["win32_code"])
+
+
+@pytest.mark.parametrize("value", catalogue_values())
+def test_numeric_forms_agree(value):
+    item = lookup(value)
+    assert int(item.hex, 16) == item.unsigned == value
+    assert item.signed == to_signed(value)
+    assert item.signed & 0xFFFFFFFF == item.unsigned
+    assert re.fullmatch(r"0x[0-9A-F]{8}", item.hex)
+    for form in (item.hex, item.hex.lower(), item.hex[2:], str(item.unsigned), str(item.signed)):
+        assert parse_code(form) == value, form
+    for name in item.names:
+        assert parse_code(name) == value, name
+        assert parse_code(name.lower()) == value, name
+
+
+@pytest.mark.parametrize("value", catalogue_values())
+def test_entries_are_complete(value):
+    item = lookup(value)
+    assert item.symbol and item.meaning.strip()
+    assert item.layer in LAYERS
+    assert item.references, "every entry names the page to read"
+    for code in item.related:
+        assert lookup(int(code, 16)).known, f"{item.symbol} relates to {code}, which the catalogue lacks"
+    for fix in item.fixes:
+        assert fix.step and fix.risk in ("none", "low", "high")
+
+
+def test_names_are_unambiguous():
+    """No name (case-insensitive) may point at two different values."""
+    owner: dict[str, int] = {}
+    for value in catalogue_values():
+        for name in lookup(value).names:
+            assert owner.setdefault(name.upper(), value) == value, name
+
+
+EVERYONE = re.compile(r"\b(everyone|anonymous)\b", re.IGNORECASE)
+DELETES_REPOSITORY = re.compile(r"(rd|rmdir|del|remove-item|ren|rename|move)\b.*repository", re.IGNORECASE)
+
+
+@pytest.mark.parametrize("value", catalogue_values())
+def test_no_fix_grants_everyone_or_anonymous(value):
+    for fix in lookup(value).fixes:
+        assert not EVERYONE.search(fix.step + " " + fix.command), (lookup(value).symbol, fix.step)
+
+
+@pytest.mark.parametrize("value", catalogue_values())
+def test_no_fix_deletes_or_resets_the_repository_first(value):
+    fixes = lookup(value).fixes
+    for index, fix in enumerate(fixes):
+        text = fix.step + " " + fix.command
+        assert not DELETES_REPOSITORY.search(fix.command), (lookup(value).symbol, fix.command)
+        if re.search(r"/(reset|salvage)repository", fix.command, re.IGNORECASE):
+            earlier = " ".join(f.command for f in fixes[:index])
+            assert "/verifyrepository" in earlier, f"{lookup(value).symbol}: repair before verification"
+            assert "/backup" in earlier, f"{lookup(value).symbol}: repair before a backup"
+            assert fix.risk == "high", text
+    if fixes:
+        assert not re.search(r"repository", fixes[0].command) or "/verifyrepository" in fixes[0].command
+
+
+def test_the_three_access_denied_seeds_differ_by_layer():
+    firewall, dcom, wmi = lookup(0x800706BA), lookup(0x80070005), lookup(0x80041003)
+    assert (firewall.layer, dcom.layer, wmi.layer) == ("network/RPC", "DCOM/COM", "WMI core")
+    for seed in (firewall, dcom, wmi):
+        assert len(seed.causes) >= 4 and len(seed.fixes) >= 5 and seed.known
+
+
+def test_seed_0x800706ba_firewall_or_host():
+    item = explain("0x800706BA")
+    assert item.symbol == "RPC_S_SERVER_UNAVAILABLE" and item.win32 == 1722
+    assert "firewall" in item.causes[0].lower()
+    assert any("down" in c or "unreachable" in c for c in item.causes[:2])
+    commands = " ".join(f.command for f in item.fixes)
+    assert 'group="windows management instrumentation (wmi)" new enable=yes' in commands
+    assert "Test-NetConnection HOST -Port 135" in commands
+
+
+def test_seed_0x80070005_dcom_launch_and_activation():
+    item = explain("0x80070005")
+    assert item.symbol == "E_ACCESSDENIED" and "RPC_S_ACCESS_DENIED" in item.names
+    text = " ".join(item.causes[:4]).lower()
+    assert "remote launch" in text and "activat" in text and "uac" in text
+    steps = [f.step + " " + f.command for f in item.fixes]
+    assert any("dcomcnfg" in s and "Edit Limits" in s for s in steps)
+    assert any("Windows Management Instrumentation" in s and "Remote Activation" in s for s in steps)
+    uac = next(i for i, s in enumerate(steps) if "LocalAccountTokenFilterPolicy" in s)
+    assert uac == len(steps) - 1 and item.fixes[uac].risk == "high", "remote UAC off is the last resort"
+    assert "Everyone" in item.caution
+
+
+def test_seed_0x80041003_namespace_permission_or_encryption():
+    item = explain("0x80041003")
+    assert item.symbol == "WBEM_E_ACCESS_DENIED" and "wbemErrAccessDenied" in item.names
+    assert "Remote Enable" in item.causes[0]
+    assert any("encrypt" in c for c in item.causes)
+    steps = " ".join(f.step + " " + f.command for f in item.fixes)
+    assert "wmimgmt.msc" in steps and "Remote Enable" in steps
+    assert "PacketPrivacy" in steps or "pktPrivacy" in steps
+
+
+def test_repository_inconsistency_orders_verify_backup_salvage_reset():
+    commands = [f.command for f in explain("0x8007054E").fixes]
+    order = [next(i for i, c in enumerate(commands) if key in c)
+             for key in ("/verifyrepository", "/backup", "/salvagerepository", "/resetrepository")]
+    assert order == sorted(order)
