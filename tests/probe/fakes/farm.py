@@ -11,9 +11,10 @@ import sys
 from tests.probe.fakes.msrpc import FakeRpcServer, Scenario
 
 SCENARIOS = {
-    "healthy": Scenario(),
-    "activation_denied": Scenario(activation_error=0x80070005),
-    "invalid_class": Scenario(query_error=0x80041010),
+    "healthy": Scenario(reuse_replies=True),
+    "activation_denied": Scenario(activation_error=0x80070005, reuse_replies=True),
+    "invalid_class": Scenario(query_error=0x80041010, reuse_replies=True),
+    "bind_refused": Scenario(bind_nak=0),
 }
 
 
