@@ -111,6 +111,8 @@ def _open_port(address: str, options: WsmanOptions, timeout: float) -> tuple[int
         except StageFailure as exc:
             failure = exc
     assert failure is not None
+    if len(ports) > 1:
+        failure.detail = f"TCP {HTTP_PORT} and {HTTPS_PORT}: " + failure.detail.split(": ", 1)[-1]
     raise failure
 
 
