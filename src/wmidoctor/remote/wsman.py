@@ -112,7 +112,7 @@ def _open_port(address: str, options: WsmanOptions, timeout: float) -> tuple[int
             failure = exc
     assert failure is not None
     if len(ports) > 1:
-        failure.detail = f"TCP {HTTP_PORT} and {HTTPS_PORT}: " + failure.detail.split(": ", 1)[-1]
+        failure.detail = failure.detail.replace(f"TCP {HTTPS_PORT}", f"TCP {HTTP_PORT} and {HTTPS_PORT}", 1)
     raise failure
 
 
