@@ -391,7 +391,9 @@ def search(text: str) -> list[Explanation]:
         everything = names + meaning + causes
         if not all(word in everything for word in words):
             continue
-        score = (4 * (phrase in meaning) + 3 * (phrase in names) + 2 * (phrase in causes)
-                 + bool(entry.get("fixes")) + (value & 0x80000000 != 0))
+        fixes, causes_count = len(entry.get("fixes", ())), len(entry.get("causes", ()))
+        richness = (fixes > 0) + (causes_count >= 3) + 2 * (fixes >= 5)  # the hand-written entries first
+        score = (4 * (phrase in meaning) + 3 * (phrase in names) + 2 * (phrase in causes) + richness
+                 + (value & 0x80000000 != 0))
         scored.append((-score, value))
     return [lookup(value) for _, value in sorted(scored)]
