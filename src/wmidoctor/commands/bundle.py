@@ -43,10 +43,11 @@ def render_text(data: dict) -> str:
     head += f", collected {data['collected_at']}" if data["collected_at"] else ""
     head += f", host {data['host']}" if data["host"] else ""
     lines = [head + ")", "", "Artifacts:"]
-    width = max((len(a["name"]) for a in data["artifacts"]), default=10)
+    width = max((len(a["path"] or a["name"]) for a in data["artifacts"]), default=10)
     for artifact in data["artifacts"]:
         reason = f"  ({artifact['reason']})" if artifact["reason"] else ""
-        lines.append(f"  [{MARKS.get(artifact['status'], '??')}] {artifact['name'].ljust(width)}  "
+        shown = artifact["path"] or artifact["name"]
+        lines.append(f"  [{MARKS.get(artifact['status'], '??')}] {shown.ljust(width)}  "
                      f"{artifact['status']}{reason}")
     lines += ["", "Evidence sections:"]
     for section in data["sections"]:

@@ -22,7 +22,7 @@ from typing import Any
 
 from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
-from wmidoctor.evidence.model import ArtifactStatus, Repository
+from wmidoctor.evidence.model import COLLECTED, PARTIAL, ArtifactStatus, Repository
 from wmidoctor.sources import commands, listings, wmi_queries
 from wmidoctor.sources.artifacts import (
     COMMAND,
@@ -142,8 +142,8 @@ class Loader:
     # --- the load --------------------------------------------------------------------------------
 
     def load(self) -> Evidence:
-        self.read_manifest()
         self.read_json(QUERY, wmi_queries.FILLERS)
+        self.read_manifest()
         self.read_repository()
         self.read_registry()
         self.read_json(LISTING, listings.FILLERS)
@@ -300,6 +300,7 @@ class Loader:
     # --- summary ---------------------------------------------------------------------------------
 
     def finish(self) -> None:
+        self.settle_repository()
         self.explain_not_collected()
         collection = self.evidence.collection
         collection.artifacts = list(self.status.values())
@@ -312,6 +313,13 @@ class Loader:
                                   f"{counts[DAMAGED]} damaged artifacts" if counts[DAMAGED] else None)
 
 
+    def settle_repository(self) -> None:
+        """The registry step marks the repository section partial when it comes first; a live verdict and
+        a file listing read later complete it as far as a bundle without a repository copy can."""
+        section = self.evidence.repository
+        if section.status == PARTIAL and section.files and section.verifications:
+            section.status, section.reason = COLLECTED, ""
+
     def explain_not_collected(self) -> None:
         """A section left empty says which artifacts would have fed it and what became of them."""
         for name, section in self.evidence.sections().items():
@@ -319,7 +327,7 @@ class Loader:
                 continue
             feeders = [a for a in self.layout.expected if name in a.feeds]
             if not feeders:
-                section.reason = f"a {self.layout.kind} bundle holds nothing for it"
+                section.reason = f"not part of a {self.layout.kind} bundle"
                 continue
             parts = []
             for artifact in feeders:

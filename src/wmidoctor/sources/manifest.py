@@ -51,12 +51,13 @@ class Manifest:
         return next((self.entries[n.lower()] for n in names if n.lower() in self.entries), None)
 
     def fill(self, evidence: Evidence, source: str) -> None:
+        """Collection facts; the host name as identity when the WMI identity query did not fill it."""
         collection, identity = evidence.collection, evidence.identity
         collection.collector_version = str(self.data.get("version") or "")
         collection.collected_at = str(self.data.get("collected_at") or "")
         collection.personal_data = [str(p) for p in self.data.get("personal_data") or []]
         collection.sources.append(source)
-        if self.data.get("host"):
+        if self.data.get("host") and not identity.collected:
             identity.host = str(self.data["host"])
             identity.language = str(self.data.get("ui_culture") or "")
             identity.mark_collected(source, "host name only (WMI identity not read)")
