@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from wmidoctor.knowledge.codes import LAYERS, catalogue_values, explain, lookup, parse_code, to_signed
+from wmidoctor.knowledge.codes import LAYERS, Fix, catalogue_values, explain, lookup, parse_code, to_signed
 
 
 def _rows(reference: Path, name: str) -> list[dict[str, str]]:
@@ -16,26 +16,29 @@ def _rows(reference: Path, name: str) -> list[dict[str, str]]:
         return list(csv.DictReader(handle, delimiter="\t"))
 
 
+def _assert_row_resolves(row: dict[str, str]) -> int:
+    """The row's symbol and its three printed numbers all read as the row's value, which is catalogued."""
+    value = int(row["hex"], 16)
+    for form in (row["symbol"], row["hex"], row["unsigned_decimal"], row["signed_decimal"]):
+        assert parse_code(form) == value, (form, row["symbol"])
+    assert lookup(value).known and row["symbol"] in lookup(value).names
+    return value
+
+
 def test_every_wmi_constant_resolves_by_symbol_scripting_name_and_number(reference):
     rows = _rows(reference, "wmi-error-constants.tsv")
     assert len(rows) > 200
     for row in rows:
-        value = int(row["hex"], 16)
-        for form in (row["symbol"], row["hex"], row["unsigned_decimal"], row["signed_decimal"]):
-            assert parse_code(form) == value, (form, row["symbol"])
+        value = _assert_row_resolves(row)
         if row["wbemerrorenum_name"]:
             assert parse_code(row["wbemerrorenum_name"]) == value, row["wbemerrorenum_name"]
-        assert lookup(value).known
-        assert row["symbol"] in lookup(value).names
 
 
 def test_every_related_hresult_resolves(reference):
     rows = _rows(reference, "related-hresults.tsv")
     assert len(rows) > 100
     for row in rows:
-        value = int(row["hex"], 16)
-        for form in (row["symbol"], row["hex"], row["unsigned_decimal"], row["signed_decimal"]):
-            assert parse_code(form) == value, (form, row["symbol"])
+        value = _assert_row_resolves(row)
         if row["win32_code"]:
             assert parse_code(row["win32_code"]) == value
             assert lookup(value).win32 == int(row["win32_code"])
@@ -76,28 +79,42 @@ def test_names_are_unambiguous():
 
 
 EVERYONE = re.compile(r"\b(everyone|anonymous)\b", re.IGNORECASE)
-DELETES_REPOSITORY = re.compile(r"(rd|rmdir|del|remove-item|ren|rename|move)\b.*repository", re.IGNORECASE)
+DELETES_REPOSITORY = re.compile(r"\b(rd|rmdir|del|remove-item|ren|rename|move)\b.*repository", re.IGNORECASE)
+REPAIRS_REPOSITORY = re.compile(r"/(reset|salvage)repository", re.IGNORECASE)
 
 
-@pytest.mark.parametrize("value", catalogue_values())
-def test_no_fix_grants_everyone_or_anonymous(value):
-    for fix in lookup(value).fixes:
-        assert not EVERYONE.search(fix.step + " " + fix.command), (lookup(value).symbol, fix.step)
-
-
-@pytest.mark.parametrize("value", catalogue_values())
-def test_no_fix_deletes_or_resets_the_repository_first(value):
-    fixes = lookup(value).fixes
+def unsafe_fixes(fixes: tuple[Fix, ...]) -> list[str]:
+    """Why an ordered list of fixes breaks the project's rules: no Everyone/Anonymous grants, never delete
+    the repository, never salvage or reset it before a verification and a backup (and only as high risk)."""
+    problems = []
     for index, fix in enumerate(fixes):
-        text = fix.step + " " + fix.command
-        assert not DELETES_REPOSITORY.search(fix.command), (lookup(value).symbol, fix.command)
-        if re.search(r"/(reset|salvage)repository", fix.command, re.IGNORECASE):
+        if EVERYONE.search(f"{fix.step} {fix.command}"):
+            problems.append(f"fix {index + 1} mentions Everyone/Anonymous")
+        if DELETES_REPOSITORY.search(fix.command):
+            problems.append(f"fix {index + 1} deletes or moves the repository")
+        if REPAIRS_REPOSITORY.search(fix.command):
             earlier = " ".join(f.command for f in fixes[:index])
-            assert "/verifyrepository" in earlier, f"{lookup(value).symbol}: repair before verification"
-            assert "/backup" in earlier, f"{lookup(value).symbol}: repair before a backup"
-            assert fix.risk == "high", text
-    if fixes:
-        assert not re.search(r"repository", fixes[0].command) or "/verifyrepository" in fixes[0].command
+            if "/verifyrepository" not in earlier or "/backup" not in earlier:
+                problems.append(f"fix {index + 1} repairs the repository before verifying and backing it up")
+            if fix.risk != "high":
+                problems.append(f"fix {index + 1} repairs the repository but is not marked high risk")
+    return problems
+
+
+def test_the_safety_scan_catches_violations():
+    assert unsafe_fixes((Fix("Give Everyone Remote Launch in dcomcnfg", "dcomcnfg", "low"),))
+    assert unsafe_fixes((Fix("Start over", "rd /s /q %windir%\\System32\\wbem\\Repository", "high"),))
+    assert unsafe_fixes((Fix("Reset", "winmgmt /resetrepository", "high"),))
+    assert unsafe_fixes((Fix("Verify", "winmgmt /verifyrepository"), Fix("Salvage", "winmgmt /salvagerepository",
+                                                                          "high")))
+    safe = (Fix("Verify", "winmgmt /verifyrepository"), Fix("Copy", "winmgmt /backup F", "low"),
+            Fix("Salvage", "winmgmt /salvagerepository", "high"))
+    assert unsafe_fixes(safe) == []
+
+
+@pytest.mark.parametrize("value", catalogue_values())
+def test_no_fix_grants_everyone_or_touches_the_repository_unsafely(value):
+    assert unsafe_fixes(lookup(value).fixes) == [], lookup(value).symbol
 
 
 def test_the_three_access_denied_seeds_differ_by_layer():
