@@ -166,7 +166,7 @@ class Loader:
         self._set("Manifest", PARSED)
         for artifact in self.layout.expected:
             entry = self.manifest.entry(artifact.names)
-            if entry is None or artifact.key in self.layout.found:
+            if entry is None or artifact.key in self.layout.found or self.status[artifact.key].status == DAMAGED:
                 continue
             self.status[artifact.key].status, self.status[artifact.key].reason = entry.missing_status()
 

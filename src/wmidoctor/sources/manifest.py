@@ -38,6 +38,8 @@ class ManifestEntry:
             return "skipped", self.error or "skipped by the collector"
         if self.absent:
             return "missing", "absent on the host" + (f" ({self.error})" if self.error else "")
+        if self.status == "ok":
+            return "missing", "the collector wrote it but the bundle does not hold it"
         why = self.error or "no reason given"
         return "missing", f"collector step {self.status}: {why}"
 

@@ -1,0 +1,42 @@
+"""`wmidoctor bundle inspect` and `wmidoctor collect` as a user runs them."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import sys
+from pathlib import Path
+
+import pytest
+
+
+def test_inspect_text(cli, examples: Path) -> None:
+    result = cli("bundle", "inspect", str(examples / "repository-inconsistent"))
+    assert result.returncode == 0, result.stderr
+    assert "[ok] commands/winmgmt-verifyrepository.txt" in result.stdout
+    assert "registry/rpc-policy.reg" in result.stdout and "absent on the host" in result.stdout
+    assert "connectivity    not collected" in result.stdout and "Personal data" in result.stdout
+
+
+def test_inspect_json_and_damage_exit_code(cli, examples: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "b"
+    shutil.copytree(examples / "wmiprvse-quota-kill", bundle)
+    (bundle / "wmi" / "quotas.json").write_text("[1, 2]")
+    result = cli("bundle", "inspect", "--json", str(bundle))
+    assert result.returncode == 1, result.stderr
+    data = json.loads(result.stdout)
+    quota = next(a for a in data["artifacts"] if a["name"] == "wmi/quotas.json")
+    assert quota["status"] == "damaged" and "expected a JSON object" in quota["reason"]
+    assert {s["section"]: s["status"] for s in data["sections"]}["quotas"] == "not_collected"
+    assert data["host"] == "PC-0417" and data["kind"] == "folder"
+
+
+def test_inspect_bad_path(cli, tmp_path: Path) -> None:
+    result = cli("bundle", "inspect", str(tmp_path))
+    assert result.returncode == 2 and "neither a wmidoctor bundle" in result.stderr
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="checks the refusal on other systems")
+def test_collect_outside_windows(cli) -> None:
+    result = cli("collect")
+    assert result.returncode == 2 and "Windows only" in result.stderr and "Traceback" not in result.stderr

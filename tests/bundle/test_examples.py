@@ -1,0 +1,46 @@
+"""The sample bundles: reproducible from their script, and each diagnoses as the sick host it depicts."""
+
+from __future__ import annotations
+
+import importlib.util
+import sys
+from pathlib import Path
+
+import pytest
+
+from wmidoctor.sources.bundle import load
+
+
+def _builder():
+    spec = importlib.util.spec_from_file_location("make_examples", Path(__file__).with_name("make_examples.py"))
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module  # dataclasses look their module up while being defined
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_committed_examples_are_what_the_script_writes(examples: Path, tmp_path: Path) -> None:
+    written = _builder().write_all(tmp_path)
+    assert sorted(p.name for p in written) == sorted(p.name for p in examples.iterdir() if p.is_dir())
+    for bundle in written:
+        fresh = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
+        committed = {p.relative_to(examples / bundle.name): p.read_bytes()
+                     for p in (examples / bundle.name).rglob("*") if p.is_file()}
+        assert fresh.keys() == committed.keys(), bundle.name
+        assert [k for k in fresh if fresh[k] != committed[k]] == [], "run tests/bundle/make_examples.py"
+
+
+@pytest.mark.parametrize(("bundle", "failing"), [
+    ("dcom-remote-launch-denied", "dcom.machine-launch-restriction"),
+    ("wmi-firewall-disabled", "firewall.wmi-rules"),
+    ("repository-inconsistent", "repository.integrity"),
+    ("provider-clsid-missing", "providers.com-registration"),
+    ("wmiprvse-quota-kill", "quotas.host-kills"),
+])
+def test_each_example_shows_its_problem(examples: Path, bundle: str, failing: str) -> None:
+    from wmidoctor.checks import run_checks
+
+    evidence = load(examples / bundle)
+    assert all(a.status in ("parsed", "missing", "skipped") for a in evidence.collection.artifacts)
+    failed = {r.finding.check for r in run_checks(evidence) if r.finding.status == "fail"}
+    assert failed == {failing}

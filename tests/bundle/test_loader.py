@@ -1,0 +1,141 @@
+"""The bundle loader: folders, zips, volumes and saved evidence into Evidence, with per-artifact status."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from wmidoctor.errors import InputError
+from wmidoctor.evidence import Evidence
+from wmidoctor.sources.bundle import load, volume_relative
+
+
+def statuses(evidence: Evidence) -> dict[str, tuple[str, str]]:
+    return {a.name: (a.status, a.reason) for a in evidence.collection.artifacts}
+
+
+def test_example_bundle_fills_every_section_it_can(examples: Path) -> None:
+    evidence = load(examples / "dcom-remote-launch-denied")
+    collection = evidence.collection
+    assert collection.kind == "folder" and collection.collector_version == "0.1.0"
+    assert "IP addresses" in collection.personal_data
+    summary = {s["section"]: s["status"] for s in evidence.summary()}
+    assert summary.pop("connectivity") == "not_collected"
+    assert set(summary.values()) == {"collected"}, summary
+    assert evidence.identity.host == "PC-0417" and evidence.identity.domain_role == "member-workstation"
+    winmgmt = evidence.services.get("winmgmt")
+    assert winmgmt and winmgmt.state == "running" and winmgmt.pid == 1168 and winmgmt.start_type == "auto"
+    assert winmgmt.sddl and winmgmt.sddl.startswith("D:")
+    assert evidence.dcom.machine_launch_restriction is not None
+    assert evidence.namespaces.get("root\\cimv2").security.dacl
+    assert evidence.repository.verifications[0].verdict == "consistent"
+    assert evidence.repository.autorecover_mofs and all(m.exists for m in evidence.repository.autorecover_mofs)
+    assert evidence.events.of(10016) and evidence.events.of(5858)
+    # locators are relative to the bundle, whatever folder it was read from
+    assert all(not s.startswith("/") for section in evidence.sections().values() for s in section.sources
+               if section is not collection)
+    absent = statuses(evidence)["registry/rpc-policy.reg"]
+    assert absent[0] == "missing" and "absent on the host" in absent[1]
+    assert evidence.rpc_policy.collected and evidence.rpc_policy.restrict_remote_clients is None
+
+
+def test_zip_loads_like_the_folder(examples: Path, tmp_path: Path) -> None:
+    folder = examples / "wmi-firewall-disabled"
+    archive = tmp_path / "bundle.zip"
+    with zipfile.ZipFile(archive, "w", zipfile.ZIP_DEFLATED) as out:
+        for path in sorted(folder.rglob("*")):
+            if path.is_file():  # a top folder inside the zip, Windows separators: as .NET 4.5 writes them
+                out.write(path, "WMI-BUNDLE\\" + str(path.relative_to(folder)).replace("/", "\\"))
+    from_zip, from_folder = load(archive), load(folder)
+    assert from_zip.collection.kind == "zip" and from_zip.collection.path == str(archive)
+    for name in ("services", "firewall", "events", "dcom", "providers"):
+        assert getattr(from_zip, name).to_data() if hasattr(getattr(from_zip, name), "to_data") else True
+        assert Evidence.to_data(from_zip)[name] == Evidence.to_data(from_folder)[name]
+    assert not any("wmidoctor-bundle-" in s for s in from_zip.to_json().split('"'))
+
+
+def test_damaged_artifacts_are_reported_and_the_rest_loads(examples: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "b"
+    shutil.copytree(examples / "provider-clsid-missing", bundle)
+    (bundle / "wmi" / "providers.json").write_text("{not json", encoding="utf-8")
+    (bundle / "commands" / "sc-qc-winmgmt.txt").write_text("[SC] OpenService FAILED 5:\n\nAccess is denied.\n")
+    (bundle / "logs" / "System.xml").unlink()
+    manifest = json.loads((bundle / "manifest.json").read_text())
+    for entry in manifest["artifacts"]:
+        if entry["name"] == "logs/System.xml":
+            entry.update(status="timeout", error="wevtutil epl did not finish within 120 s")
+    (bundle / "manifest.json").write_text(json.dumps(manifest))
+    evidence = load(bundle)
+    found = statuses(evidence)
+    assert found["wmi/providers.json"][0] == "damaged" and "JSONDecodeError" in found["wmi/providers.json"][1]
+    assert found["commands/sc-qc-winmgmt.txt"] == ("damaged", "OpenService failed with 5: Access is denied.")
+    assert found["logs/System.evtx"] == ("missing", "collector step timeout: wevtutil epl did not finish within 120 s")
+    assert found["wmi/namespaces.json"][0] == "parsed"
+    assert not evidence.providers.providers and evidence.events.collected and evidence.services.collected
+    assert evidence.collection.status == "partial"
+
+
+def test_case_insensitive_names(examples: Path, tmp_path: Path) -> None:
+    bundle = tmp_path / "B"
+    shutil.copytree(examples / "repository-inconsistent", bundle)
+    (bundle / "commands").rename(bundle / "COMMANDS")
+    (bundle / "COMMANDS" / "winmgmt-verifyrepository.txt").rename(bundle / "COMMANDS" / "WinMgmt-VerifyRepository.TXT")
+    evidence = load(bundle)
+    assert [v.verdict for v in evidence.repository.verifications] == ["inconsistent"]
+    assert evidence.repository.corrupted_rec is True
+
+
+def test_saved_evidence_json_round_trips(examples: Path, tmp_path: Path) -> None:
+    evidence = load(examples / "wmiprvse-quota-kill")
+    saved = tmp_path / "evidence.json"
+    saved.write_text(evidence.to_json(), encoding="utf-8")
+    assert load(saved) == evidence
+    other = tmp_path / "other.json"
+    other.write_text('{"hello": 1}')
+    with pytest.raises(InputError, match="not a wmidoctor evidence file"):
+        load(other)
+
+
+def test_not_a_bundle(tmp_path: Path) -> None:
+    (tmp_path / "notes.txt").write_text("hello")
+    with pytest.raises(InputError, match="neither a wmidoctor bundle"):
+        load(tmp_path)
+    with pytest.raises(InputError, match="not a bundle"):
+        load(tmp_path / "notes.txt")
+    with pytest.raises(InputError, match="no such file"):
+        load(tmp_path / "absent")
+
+
+def test_volume_relative_paths() -> None:
+    assert volume_relative("%SystemRoot%\\system32\\wbem\\cimwin32.mof") == "Windows/system32/wbem/cimwin32.mof"
+    assert volume_relative("C:\\Program Files\\Vendor\\x.mof") == "Program Files/Vendor/x.mof"
+    assert volume_relative("D:\\Apps\\x.mof") is None
+
+
+@pytest.mark.corpus
+def test_mounted_volume_from_real_artifacts(volume: Path) -> None:
+    evidence = load(volume)
+    assert evidence.collection.kind == "volume"
+    found = statuses(evidence)
+    assert found["Windows/System32/config/SYSTEM"][0] == "parsed"
+    assert found["Windows/System32/config/SOFTWARE"] == ("missing", "not in the bundle")
+    assert found["Windows/System32/wbem/Repository"][0] == "parsed"
+    assert all(found[f"Windows/System32/winevt/Logs/{n}.evtx"][0] == "parsed"
+               for n in ("Application", "System", "Microsoft-Windows-WMI-Activity%4Operational"))
+    assert {"Winmgmt", "RpcSs", "DcomLaunch", "RpcEptMapper"} <= set(evidence.services.services)
+    assert len(evidence.providers.providers) > 50 and evidence.namespaces.get("root\\cimv2") is not None
+    assert evidence.subscriptions.bindings and evidence.quotas.collected
+    assert evidence.events.groups and len(evidence.events.logs) == 3
+    assert evidence.repository.verifications[0].method == "offline reader"
+    assert not evidence.dcom.collected and "SOFTWARE missing" in evidence.dcom.reason
+
+
+@pytest.mark.corpus
+def test_quick_skips_the_repository(volume: Path) -> None:
+    evidence = load(volume, quick=True)
+    assert statuses(evidence)["Windows/System32/wbem/Repository"] == ("skipped", "not read with --quick")
+    assert not evidence.providers.collected
