@@ -120,6 +120,7 @@ def test_volume_relative_paths() -> None:
 def test_mounted_volume_from_real_artifacts(volume: Path) -> None:
     evidence = load(volume)
     assert evidence.collection.kind == "volume"
+    assert evidence.identity.host and evidence.identity.sources == ["registry:SYSTEM"]
     found = statuses(evidence)
     assert found["Windows/System32/config/SYSTEM"][0] == "parsed"
     assert found["Windows/System32/config/SOFTWARE"] == ("missing", "not in the bundle")

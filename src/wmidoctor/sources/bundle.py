@@ -230,6 +230,8 @@ class Loader:
         for artifact in absent:  # the key does not exist on the host: an empty subtree, not "not collected"
             registry.exports.add_root(artifact.registry_key)
         fill_evidence(registry, self.evidence)
+        if not self.evidence.identity.collected:
+            identity_from_registry(registry, self.evidence)
         problems = registry.all_problems()
         for artifact, path in found:
             own = [p for p in problems if p.startswith(path.name)]
@@ -334,6 +336,23 @@ class Loader:
                 entry = self.status[artifact.key]
                 parts.append(f"{artifact.name} {entry.status}" + (f" ({entry.reason})" if entry.reason else ""))
             section.reason = "; ".join(parts)[:400]
+
+
+COMPUTER_NAME_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ComputerName"
+CURRENT_VERSION_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
+
+
+def identity_from_registry(registry: Any, evidence: Evidence) -> None:
+    """Host name and OS build from the hives of a volume (bundles carry them in wmi/identity.json)."""
+    identity = evidence.identity
+    name = registry.key(COMPUTER_NAME_KEY)
+    version = registry.key(CURRENT_VERSION_KEY)
+    for key, field_name, value_name in ((name, "host", "ComputerName"), (version, "os_caption", "ProductName"),
+                                        (version, "os_build", "CurrentBuild")):
+        value = key.data(value_name) if key is not None else None
+        if isinstance(value, str) and value:
+            setattr(identity, field_name, value)
+            identity.mark_collected(f"registry:{key.source}", "from the registry (WMI identity not read)")
 
 
 def merge_repository(target: Repository, read: Repository) -> None:
