@@ -125,6 +125,10 @@ class ClassDecl:
     def qualifier(self, name: str) -> Qualifier | None:
         return _find_qualifier(self.qualifiers, name)
 
+    def find_property(self, name: str) -> Property | None:
+        lower = name.lower()
+        return next((p for p in self.properties if p.name.lower() == lower), None)
+
     @property
     def provider(self) -> str | None:
         q = self.qualifier("provider")

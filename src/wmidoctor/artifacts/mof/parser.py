@@ -362,6 +362,14 @@ class MofParser:
         else:
             found = "end of file"
         expected = self._expected_words(exc)
+        if isinstance(exc, UnexpectedToken) and "SEMICOLON" in exc.expected and exc.token.type != "$END":
+            previous = _previous_code_line(lines, line)
+            if previous is not None:
+                # The usual typo: a statement's ';' forgotten at the end of an earlier line.
+                end = len(_strip_line_comment(lines[previous - 1]).rstrip()) + 1
+                return Diagnostic("MOF-SYNTAX", "error",
+                                  f"missing ';' at the end of line {previous} (found {found} on line {line})",
+                                  Position(previous, end), _line(lines, previous))
         message = f"unexpected {found}"
         if expected:
             message += f"; expected {expected}"
@@ -378,6 +386,30 @@ class MofParser:
         if len(words) > 8:
             words = [*words[:8], "..."]
         return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else ""
+
+
+def _strip_line_comment(text: str) -> str:
+    """The line without a trailing // comment (a // inside a string is left alone)."""
+    in_string = False
+    for i, ch in enumerate(text):
+        if ch == '"' and (i == 0 or text[i - 1] != "\\"):
+            in_string = not in_string
+        elif not in_string and text.startswith("//", i):
+            return text[:i]
+    return text
+
+
+def _previous_code_line(lines: list[str], line: int) -> int | None:
+    """The nearest earlier line holding code, when the error token is the first code on its line."""
+    current = lines[line - 1] if 0 < line <= len(lines) else ""
+    before = current.lstrip()
+    if not current or before != current[len(current) - len(before):] or current.strip() == "":
+        return None
+    for number in range(line - 1, 0, -1):
+        code = _strip_line_comment(lines[number - 1]).strip()
+        if code and not code.startswith(("/*", "*")):
+            return number
+    return None
 
 
 def _clip(text: str, width: int = 40) -> str:
