@@ -199,13 +199,13 @@ class _Builder(Transformer):
     # ---- classes ---------------------------------------------------------------------------
     def type_name(self, c: list[Token]) -> TypeRef:
         token = c[0]
-        return TypeRef(str(token), False, token.type == "DATATYPE")
+        return TypeRef(str(token), False, token.type != "IDENT")
 
     def type_ref(self, c: list[TypeRef]) -> TypeRef:
         return c[0]
 
-    def ref_type(self, c: list[Any]) -> TypeRef:
-        return TypeRef(c[0].name, True, c[0].is_datatype)
+    def ref_type(self, c: list[Token]) -> TypeRef:
+        return TypeRef(str(c[0]), True, c[0].type != "IDENT")
 
     def array_spec(self, c: list[Any]) -> _ArraySize:
         return _ArraySize(0 if c[0] is None else c[0])
@@ -338,9 +338,9 @@ class MofParser:
                 self._lark.parse(source)
                 return
             except UnexpectedInput as exc:
-                diagnostic = self._syntax_diagnostic(exc, lines)
-                document.diagnostics.append(diagnostic)
-            resume = _resume_offset(text, lines, diagnostic.position.line)
+                document.diagnostics.append(self._syntax_diagnostic(exc, lines))
+                error_line = max(exc.line, document.diagnostics[-1].position.line)
+            resume = _resume_offset(text, lines, error_line)
             if resume is None:
                 return
             # Keep line numbers: the skipped part becomes empty lines.
@@ -363,7 +363,7 @@ class MofParser:
             found = "end of file"
         expected = self._expected_words(exc)
         if isinstance(exc, UnexpectedToken) and "SEMICOLON" in exc.expected and exc.token.type != "$END":
-            previous = _previous_code_line(lines, line)
+            previous = _previous_code_line(lines, line, column)
             if previous is not None:
                 # The usual typo: a statement's ';' forgotten at the end of an earlier line.
                 end = len(_strip_line_comment(lines[previous - 1]).rstrip()) + 1
@@ -382,9 +382,10 @@ class MofParser:
             names = exc.allowed or set()
         else:
             names = set()
-        words = sorted({self._terminal_words.get(n, n) for n in names if not n.startswith("__")})
-        if len(words) > 8:
-            words = [*words[:8], "..."]
+        words = sorted({self._terminal_words.get(n, n) for n in names if not n.startswith("__")},
+                       key=lambda w: (w.startswith("'"), w))
+        if len(words) > 12:
+            words = [*words[:12], "..."]
         return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else ""
 
 
@@ -399,11 +400,10 @@ def _strip_line_comment(text: str) -> str:
     return text
 
 
-def _previous_code_line(lines: list[str], line: int) -> int | None:
+def _previous_code_line(lines: list[str], line: int, column: int) -> int | None:
     """The nearest earlier line holding code, when the error token is the first code on its line."""
     current = lines[line - 1] if 0 < line <= len(lines) else ""
-    before = current.lstrip()
-    if not current or before != current[len(current) - len(before):] or current.strip() == "":
+    if current[: column - 1].strip():
         return None
     for number in range(line - 1, 0, -1):
         code = _strip_line_comment(lines[number - 1]).strip()
