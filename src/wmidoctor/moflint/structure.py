@@ -222,8 +222,7 @@ def check_methods(files: FileSet) -> Iterator[LintFinding]:
             if not cls.is_dynamic:
                 continue
             for method in cls.methods:
-                implemented = method.qualifier("implemented")
-                if implemented is None or not implemented.enabled:
+                if not method.flag("implemented"):
                     yield finding("MOF-METHOD-NOT-IMPLEMENTED", document, method.position,
                                   f"method {cls.name}.{method.name} is not marked [implemented]; WMI will not "
                                   "call the provider for it")

@@ -81,8 +81,23 @@ class TypeRef:
         return f"{self.name} ref" if self.is_ref else self.name
 
 
+class _Qualified:
+    """Qualifier lookup by name (case-insensitive) for anything that carries `qualifiers`."""
+
+    qualifiers: tuple[Qualifier, ...]
+
+    def qualifier(self, name: str) -> Qualifier | None:
+        lower = name.lower()
+        return next((q for q in self.qualifiers if q.name.lower() == lower), None)
+
+    def flag(self, name: str) -> bool:
+        """The qualifier is present and on ([key], [key(true)]; not [key(false)])."""
+        q = self.qualifier(name)
+        return q is not None and q.enabled
+
+
 @dataclass(frozen=True)
-class Property:
+class Property(_Qualified):
     name: str
     type: TypeRef
     qualifiers: tuple[Qualifier, ...]
@@ -91,29 +106,22 @@ class Property:
     default: Any = None
     has_default: bool = False
 
-    def qualifier(self, name: str) -> Qualifier | None:
-        return _find_qualifier(self.qualifiers, name)
-
     @property
     def is_key(self) -> bool:
-        q = self.qualifier("key")
-        return q is not None and q.enabled
+        return self.flag("key")
 
 
 @dataclass(frozen=True)
-class Method:
+class Method(_Qualified):
     name: str
     return_type: TypeRef
     parameters: tuple[Property, ...]
     qualifiers: tuple[Qualifier, ...]
     position: Position
 
-    def qualifier(self, name: str) -> Qualifier | None:
-        return _find_qualifier(self.qualifiers, name)
-
 
 @dataclass
-class ClassDecl:
+class ClassDecl(_Qualified):
     name: str
     superclass: str | None
     qualifiers: tuple[Qualifier, ...]
@@ -121,9 +129,6 @@ class ClassDecl:
     methods: tuple[Method, ...]
     position: Position
     namespace: str | None = None  # as set by the #pragma namespace in force; None: mofcomp's -N or default
-
-    def qualifier(self, name: str) -> Qualifier | None:
-        return _find_qualifier(self.qualifiers, name)
 
     def find_property(self, name: str) -> Property | None:
         lower = name.lower()
@@ -136,8 +141,7 @@ class ClassDecl:
 
     @property
     def is_dynamic(self) -> bool:
-        q = self.qualifier("dynamic")
-        return q is not None and q.enabled
+        return self.flag("dynamic")
 
 
 @dataclass(frozen=True)
@@ -261,8 +265,3 @@ class MofDocument:
             "providers": [p.get("Name") for p in self.providers],
             "diagnostics": [f"{d.position}: {d.code} {d.message}" for d in self.diagnostics],
         }
-
-
-def _find_qualifier(qualifiers: tuple[Qualifier, ...], name: str) -> Qualifier | None:
-    lower = name.lower()
-    return next((q for q in qualifiers if q.name.lower() == lower), None)
