@@ -18,6 +18,23 @@ class Credentials:
     lmhash: str = field(default="", repr=False)
     nthash: str = field(default="", repr=False)
     kerberos: bool = False
+    _ntlm_keys: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)
+
+    def ntlm_secret(self) -> tuple[str, str, str]:
+        """(password, LM hash, NT hash) to hand to impacket for NTLM: the NT hash derived once.
+
+        NTLMv2 needs only the NT hash of the password. Given the password, impacket derives it anew
+        (MD4) and also computes NTLMv1 LM and NT responses (DES) that it then discards, on every
+        handshake; a fleet run does several handshakes per host, so the hash is derived here once and
+        passed instead. The bytes on the wire are the same.
+        """
+        if self.lmhash or self.nthash or not self.password:
+            return self.password, self.lmhash, self.nthash
+        if self._ntlm_keys is None:
+            from impacket.ntlm import compute_nthash
+
+            self._ntlm_keys = ("", compute_nthash(self.password).hex())
+        return "", *self._ntlm_keys
 
     @property
     def anonymous(self) -> bool:

@@ -32,8 +32,10 @@ from wmidoctor.remote.rpc import (
     BIND_NAK_REASONS,
     ConnectionClosed,
     SocketTransport,
+    add_context,
     last_pdu_status,
     open_dce,
+    request_on,
 )
 from wmidoctor.remote.walk import StageFailure, Stopped, Walk
 
@@ -335,21 +337,21 @@ def _ntlm_login(host: str, creds: Credentials, options: DcomOptions, classify: _
 def _query(walk: Walk, dce: rpcrt.DCERPC_v5, options: DcomOptions, services_ipid: bytes,
            activated: _Activated) -> None:
     with walk.stage("query") as step:
-        services = dce.alter_ctx(wmi.IID_IWbemServices)
+        services = add_context(dce, wmi.IID_IWbemServices)
         request = wmi.IWbemServices_ExecQuery()
         request["ORPCthis"] = _orpcthis()
         request["strQueryLanguage"]["asData"] = "WQL"
         request["strQuery"]["asData"] = options.query
         request["lFlags"] = wmi.WBEM_FLAG_FORWARD_ONLY | wmi.WBEM_FLAG_RETURN_IMMEDIATELY
         request["pCtx"] = NULL
-        response = services.request(request, uuid=services_ipid)
+        response = request_on(dce, services, request, uuid=services_ipid)
         enum_ipid = dcomrt.OBJREF_STANDARD(b"".join(response["ppEnum"]["abData"]))["std"]["ipid"]
-        enum = services.alter_ctx(wmi.IID_IEnumWbemClassObject)
+        enum = add_context(dce, wmi.IID_IEnumWbemClassObject)
         next_request = wmi.IEnumWbemClassObject_Next()
         next_request["ORPCthis"] = _orpcthis()
         next_request["lTimeout"] = max(1, int(step.timeout * 1000))
         next_request["uCount"] = 1
-        reply = enum.request(next_request, uuid=enum_ipid, checkError=False)
+        reply = request_on(dce, enum, next_request, uuid=enum_ipid, check_error=False)
         status = reply["ErrorCode"]
         if status == WBEM_S_TIMEDOUT:
             raise StageFailure(f"no row within {step.timeout:g} s (WBEM_S_TIMEDOUT): the provider is slow or hung",
