@@ -6,6 +6,7 @@ PATH may be the repository folder, a bundle holding one, or a mounted Windows vo
 
 from __future__ import annotations
 
+import inspect
 import re
 from dataclasses import asdict
 from typing import Any
@@ -40,9 +41,32 @@ def _emit(data: Any, text: str, as_json: bool) -> None:
     click.echo(dumps_json(data) if as_json else text)
 
 
-@click.group("repo")
+def _emit_read(repository: Any, path: str, data: dict[str, Any], text: str, as_json: bool,
+               found_problem: bool = False) -> None:
+    """Print a read-only view, warn when the repository was damaged, and exit 1 if either found a problem.
+
+    Damage met while reading must not pass for an empty answer ('no persistence') from a repository
+    that could not be read.
+    """
+    problems = repository.problems
+    _emit({**data, "read_problems": [p.to_data() for p in problems]}, text, as_json)
+    if problems:
+        click.echo(f"wmidoctor: warning: {len(problems)} problem(s) reading this repository, so the above may be "
+                   f"incomplete (first: {problems[0]}); run 'wmidoctor repo verify {path}'", err=True)
+    raise SystemExit(1 if problems or found_problem else 0)
+
+
+@click.group("repo", context_settings={"help_option_names": ["-h", "--help"]})
 def command() -> None:
-    """Read and verify an offline WMI (CIM) repository (INDEX.BTR, OBJECTS.DATA, MAPPING*.MAP)."""
+    """Read and verify an offline WMI (CIM) repository (INDEX.BTR, OBJECTS.DATA, MAPPING*.MAP).
+
+    PATH is the repository folder, a folder holding one, or a mounted Windows volume. Nothing is
+    written to it. Every subcommand takes --json.
+
+    Exit codes: 0 nothing wrong; 1 the repository is inconsistent or was damaged where it was read
+    (a warning on standard error says so), or persistence found a consumer that runs code;
+    2 usage error or no repository at PATH.
+    """
 
 
 @command.command("verify")
@@ -80,8 +104,7 @@ def ls_command(path: str, namespace: str | None, as_json: bool) -> None:
     if namespace is None:
         names = repository.namespaces()
         text = "\n".join("  " * name.count("\\") + name.rsplit("\\", 1)[-1] for name in names)
-        _emit({"namespaces": names}, text, as_json)
-        return
+        _emit_read(repository, path, {"namespaces": names}, text, as_json)
     canonical = repository.canonical_namespace(namespace)
     if canonical is None:
         raise InputError(f"namespace {namespace} is not in this repository (try 'wmidoctor repo ls {path}')")
@@ -89,7 +112,8 @@ def ls_command(path: str, namespace: str | None, as_json: bool) -> None:
             for c in repository.classes(canonical, with_instances=True)]
     text = "\n".join(f"{r['instances']:>6}  {r['class']}" + (f" : {r['superclass']}" if r["superclass"] else "")
                      for r in rows)
-    _emit({"namespace": canonical, "classes": rows}, f"{canonical}: {len(rows)} classes\n{text}", as_json)
+    _emit_read(repository, path, {"namespace": canonical, "classes": rows},
+               f"{canonical}: {len(rows)} classes\n{text}", as_json)
 
 
 def _split_target(target: str) -> tuple[str, str]:
@@ -150,8 +174,7 @@ def show_command(path: str, target: str, as_json: bool) -> None:
                                for p in sorted(class_def.properties.values(), key=lambda p: p.index)],
                 "methods": [m.name for m in class_def.methods],
                 "instances": repository.instance_count(namespace, class_def.name)}
-        _emit(data, f"// {namespace}\n{class_mof(class_def)}", as_json)
-        return
+        _emit_read(repository, path, data, f"// {namespace}\n{class_mof(class_def)}", as_json)
     wanted = _parse_keys(match.group("keys") or "")
     for instance in repository.instances(namespace, class_def.name):
         actual = {k.lower(): instance.values.get(k) for k in instance.keys}
@@ -163,10 +186,9 @@ def show_command(path: str, target: str, as_json: bool) -> None:
             lines.append("};")
             if unset:
                 lines.append(f"// not set: {', '.join(unset)}")
-            _emit({"namespace": namespace, "path": instance.path(),
-                   "values": {k: _plain(v) for k, v in instance.values.items()}, "not_set": unset},
-                  "\n".join(lines), as_json)
-            return
+            _emit_read(repository, path, {"namespace": namespace, "path": instance.path(),
+                                          "values": {k: _plain(v) for k, v in instance.values.items()},
+                                          "not_set": unset}, "\n".join(lines), as_json)
     raise InputError(f"no instance {rest} in {namespace}")
 
 
@@ -177,7 +199,8 @@ def providers_command(path: str, as_json: bool) -> None:
     """Every __Win32Provider with its CLSID, HostingModel and registrations."""
     from wmidoctor.sources.repository import providers
 
-    found = providers(_open(path))
+    repository = _open(path)
+    found = providers(repository)
     lines = []
     for namespace in dict.fromkeys(p.namespace for p in found):
         lines.append(namespace)
@@ -186,7 +209,8 @@ def providers_command(path: str, as_json: bool) -> None:
                                       for r in p.registrations)
             lines.append(f"  {p.name:<40} {p.clsid or '(no CLSID)':<40} {p.hosting_model or '(default)':<28} "
                          f"{registrations or '(no registration)'}")
-    _emit({"providers": [asdict(p) for p in found]}, "\n".join(lines) or "no providers", as_json)
+    _emit_read(repository, path, {"providers": [asdict(p) for p in found]}, "\n".join(lines) or "no providers",
+               as_json)
 
 
 def _assess(subs: Any) -> list[dict[str, Any]]:
@@ -220,7 +244,8 @@ def persistence_command(path: str, as_json: bool) -> None:
     """
     from wmidoctor.sources.repository import subscriptions
 
-    subs = subscriptions(_open(path))
+    repository = _open(path)
+    subs = subscriptions(repository)
     consumers = _assess(subs)
     lines = [f"{len(subs.filters)} filters, {len(consumers)} consumers, {len(subs.bindings)} bindings, "
              f"{len(subs.timers)} timers"]
@@ -232,12 +257,14 @@ def persistence_command(path: str, as_json: bool) -> None:
                      f"{', '.join(c['filters']) or '(no binding)'}"
                      + ("  (installed by Windows: normal)" if c["default"] else ""))
         for key, value in c["payload"].items():
-            lines.append(f"           {key}: " + value.replace("\n", "\n             "))
+            # Scripts are stored with their editor's indentation and blank lines: show them left-aligned.
+            text = inspect.cleandoc(value) if isinstance(value, str) else str(value)
+            lines.append(f"           {key}: " + "\n".join(f"             {line}".rstrip() if n else line
+                                                          for n, line in enumerate(text.splitlines())))
     for b in subs.bindings:
         lines.append(f"binding  {b.namespace}: {b.filter} -> {b.consumer}")
     for t in subs.timers:
         lines.append(f"timer    {t.namespace}:{t.class_name} {t.timer_id} every {t.interval_ms} ms")
     data = {"filters": [asdict(f) for f in subs.filters], "consumers": consumers,
             "bindings": [asdict(b) for b in subs.bindings], "timers": [asdict(t) for t in subs.timers]}
-    _emit(data, "\n".join(lines), as_json)
-    raise SystemExit(1 if any(c["flagged"] for c in consumers) else 0)
+    _emit_read(repository, path, data, "\n".join(lines), as_json, found_problem=any(c["flagged"] for c in consumers))
