@@ -19,6 +19,8 @@ from wmidoctor.evidence.model import Evidence
 from wmidoctor.output import use_colour, write_output
 from wmidoctor.report import FORMATS, CheckTiming, CodeCount, Report, render
 
+DEFAULT = click.core.ParameterSource.DEFAULT  # an option the user did not pass
+
 
 def load_evidence(path: Path, quick: bool = False) -> Evidence:
     """Evidence from a saved evidence JSON file, or from a bundle through the bundle loader."""
@@ -66,17 +68,22 @@ def _refuse_overwriting_input(out: Path, path: Path | None) -> None:
 
 
 @click.command(help="Run every check over a host's evidence and report findings with ordered fixes. PATH: a bundle "
-                    "folder, .zip, mounted Windows volume, or a saved evidence .json.")
+                    "folder, .zip, mounted Windows volume, or a saved evidence .json.\n\nExit codes: 0 no finding at warning "
+                    "level or above; 1 problems found; 2 usage error or unreadable PATH.")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), html for a "
                    "self-contained page.")
+@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--only", metavar="GROUP[,GROUP]", help="Run only these check groups (e.g. dcom,firewall).")
 @click.option("--quick", is_flag=True,
               help="Skip the expensive reading: the bundle loader skips the full repository read and verification "
                    "and bounds the event logs; checks that need what was skipped report `skipped`.")
-def command(path: Path | None, fmt: str, out: Path | None, only: str | None, quick: bool) -> int:
+def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, quick: bool) -> int:
+    if as_json and fmt != "json" and click.get_current_context().get_parameter_source("fmt") is not DEFAULT:
+        raise InputError(f"--json and --format {fmt} conflict: pass one of them")
+    fmt = "json" if as_json else fmt
     if path is None:
         raise InputError("pass what to diagnose: a bundle folder, a .zip, a mounted Windows volume or an evidence "
                          ".json (make a bundle on the Windows host with collect/Collect-WmiDoctor.ps1)")

@@ -6,6 +6,8 @@ import click
 
 from wmidoctor.errors import InputError
 
+DEFAULT = click.core.ParameterSource.DEFAULT  # an option the user did not pass
+
 FORMATS = ("text", "json", "csv", "html")
 
 
@@ -40,6 +42,8 @@ def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: s
     from wmidoctor.logs.window import parse_time
     from wmidoctor.output import use_colour, write_output
 
+    if as_json and fmt != "json" and click.get_current_context().get_parameter_source("fmt") is not DEFAULT:
+        raise InputError(f"--json and --format {fmt} conflict: pass one of them")
     fmt = "json" if as_json else fmt
     start = parse_time(since) if since else ""
     end = parse_time(until, end_of_day=True) if until else ""
