@@ -37,7 +37,7 @@ def report() -> Report:
 def test_text_has_a_verdict_line_per_check_and_details_only_under_failures():
     text = render(report(), "text")
     assert "Verdict: 1 problem found (1 critical)" in text
-    assert re.search(r"^\[FAIL\] critical demo\.broken\s+The demo thing works$", text, re.M)
+    assert re.search(r"^\[FAIL\] critical demo\.broken\s+not met: The demo thing works$", text, re.M)
     assert re.search(r"^\[PASS\]\s+demo\.fine\s+Another thing works$", text, re.M)
     assert "[SKIP]" in text and "skipped: evidence section 'x' was not collected" in text
     assert '> reg add "HKLM\\X" /v Y /t REG_DWORD /d 1 /f' in text and "undo: reg add" in text

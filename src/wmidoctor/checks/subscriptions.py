@@ -64,7 +64,8 @@ def script_consumers(ev: Evidence, v: Verdict) -> Finding:
         payload = (c.properties.get("CommandLineTemplate") or c.properties.get("ExecutablePath")
                    or c.properties.get("ScriptText") or c.properties.get("ScriptFileName") or "")
         state = "bound" if _consumer_key(c) in bound else "not bound"
-        evidence.append(ref(c.source, f"{c.class_name} '{c.name}' in {c.namespace} ({state}): {payload[:300]}"))
+        excerpt = " ".join(str(payload).split())[:300]  # a script's indentation and line breaks, folded
+        evidence.append(ref(c.source, f"{c.class_name} '{c.name}' in {c.namespace} ({state}): {excerpt}"))
     return v.warn(f"{len(flagged)} consumers run commands or scripts when their filter fires: legitimate in a few "
                   "management products, and a classic persistence technique. Review each one.", evidence,
                   causes=["a management or monitoring product that uses WMI to react to events",

@@ -68,8 +68,9 @@ def _refuse_overwriting_input(out: Path, path: Path | None) -> None:
 
 
 @click.command(help="Run every check over a host's evidence and report findings with ordered fixes. PATH: a bundle "
-                    "folder, .zip, mounted Windows volume, or a saved evidence .json.\n\nExit codes: 0 no finding at warning "
-                    "level or above; 1 problems found; 2 usage error or unreadable PATH.")
+                    "folder, .zip, mounted Windows volume, or a saved evidence .json.\n\n"
+                    "Exit codes: 0 no finding at warning level or above; 1 problems found; 2 usage error or "
+                    "unreadable PATH.")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), html for a "

@@ -47,7 +47,9 @@ def _details(f: Finding) -> list[str]:
 def verdict_line(f: Finding, colour: bool = False) -> str:
     label = _paint(f"[{_LABEL.get(f.status, f.status.upper())}]", _COLOUR.get(f.status, "0"), colour)
     severity = f.severity if f.status in ("fail", "warn") else ""
-    line = f"{label} {severity:<8} {f.check:<36} {f.title}"
+    # A title states what a healthy host looks like; on a problem say it does not hold.
+    title = f"not met: {f.title}" if f.status in ("fail", "warn") else f.title
+    line = f"{label} {severity:<8} {f.check:<36} {title}"
     if f.status == "skipped":
         line += f" -- skipped: {f.summary}"
     return line
@@ -78,6 +80,6 @@ def render_text(report: Report, colour: bool = False) -> str:
         for s in missing:
             lines.append(f"  {s['section']:<14} {s['status']}" + (f": {s['reason']}" if s.get("reason") else ""))
     slowest = sorted(report.timings, key=lambda t: -t.ms)[:3]
-    lines += ["", f"Time: {report.total_ms:.0f} ms in total; slowest checks: "
+    lines += ["", f"Checks ran in {report.total_ms:.0f} ms; slowest: "
               + ", ".join(f"{t.check} {t.ms:.1f} ms" for t in slowest)]
     return "\n".join(lines) + "\n"

@@ -194,6 +194,10 @@ class RegistryEvidence:
         wanted.discard("")
         if not wanted or not self.registry.covers(CLSID_KEY):
             return
+        if self.registry.key(CLSID_KEY) is None and not any(self.registry.key(f"{CLSID_KEY}\\{c}") for c in wanted):
+            # A hive with no COM class table at all (a partial or mislabelled SOFTWARE) says nothing about
+            # the providers: reading it as "no provider is registered" would accuse every one of them.
+            return
         for clsid in sorted(wanted):
             path = f"{CLSID_KEY}\\{clsid}"
             key = self.registry.key(path)
