@@ -70,9 +70,12 @@ def render_text(report: dict[str, Any], colour: bool = False) -> str:
            lambda r: f"{r['count']:>6}  {r['namespace']}  {_short(r['filter'], 40)} -> {_short(r['consumer'], 50)}"
                      f"  ({r['verdict']})", style)
     _table(lines, "DCOM (System log)", report["dcom"],
-           lambda r: f"{r['count']:>6}  {r['event_id']}  {r['permission'] or r['kind']} {r['locality']}  "
-                     f"CLSID {r['clsid'] or '-'} AppID {r['appid'] or '-'}  {r['account']}"
-                     + ("  [WMI]" if r["wmi_related"] else ""), style)
+           lambda r: f"{r['count']:>6}  {r['event_id']}  "
+                     + (f"no {r['locality']} {r['permission']} permission".replace("  ", " ") if r["permission"]
+                        else r["kind"])
+                     + f"  CLSID {r['clsid'] or '-'}" + (f"  AppID {r['appid']}" if r["appid"] else "")
+                     + (f"  for {r['account']}" if r["account"] else "") + ("  [WMI]" if r["wmi_related"] else ""),
+           style)
     _table(lines, "Service Control Manager (WMI-related services)", report["services"],
            lambda r: f"{r['count']:>6}  {r['event_id']}  {r['service']}  "
                      f"{_short(', '.join(v for k, v in r['fields'].items() if k not in ('Service',)), 80)}", style)

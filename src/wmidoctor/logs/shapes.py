@@ -67,8 +67,11 @@ WINMGMT = {
     5606: Shape("encryption-required-async-denied", ("Namespace",)),
     5612: Shape("quota-kill", ("Quota", "Value", "Maximum", "ProcessId", "Providers"),
                 key=("Quota", "Maximum", "Providers")),
+    5611: Shape("unclean-shutdown-detected"),
     5614: Shape("repository-files-missing"),
+    5615: Shape("service-started"),
     5616: Shape("repository-recreated"),
+    5617: Shape("subsystems-initialised"),
     5631: Shape("interop-class-overwritten", ("Class",)),
 }
 
