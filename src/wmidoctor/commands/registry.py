@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import click
@@ -10,11 +11,19 @@ from wmidoctor.errors import InputError
 from wmidoctor.output import dumps_json
 
 SECTIONS = ("services", "repository", "dcom", "providers", "rpc_policy", "remote_uac", "firewall")
+# Where each section is read from, said when it was not collected so the reader knows what to add.
+NEEDS = {"services": "the SYSTEM hive (Services key)", "repository": "the SOFTWARE hive (Microsoft\\Wbem)",
+         "dcom": "the SOFTWARE hive (Microsoft\\Ole)", "providers": "the SOFTWARE hive (Classes\\CLSID) and --clsid",
+         "rpc_policy": "the SOFTWARE hive (Policies\\Microsoft\\Windows NT\\Rpc)",
+         "remote_uac": "the SOFTWARE hive (Windows\\CurrentVersion\\Policies\\System)",
+         "firewall": "the SYSTEM hive (SharedAccess firewall policy)"}
+PROBLEMS_SHOWN = 20
+CLSID_PATTERN = re.compile(r"\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?")
 
 
-def _describe_sd(label: str, sd: object | None) -> list[str]:
+def _describe_sd(label: str, sd: object | None, collected: bool = True) -> list[str]:
     if sd is None:
-        return [f"  {label}: (absent: Windows default applies)"]
+        return [f"  {label}: " + ("(absent: Windows default applies)" if collected else "(not collected)")]
     lines = [f"  {label}: {sd.sddl}"]  # type: ignore[attr-defined]
     for ace in sd.dacl or []:  # type: ignore[attr-defined]
         who = ace.account or ace.sid
@@ -26,15 +35,15 @@ def _setting_text(setting: object | None) -> str:
     return "(absent)" if setting is None else str(setting.value)  # type: ignore[attr-defined]
 
 
-def render_text(evidence: object, sources: list[str], problems: list[str]) -> str:
+def render_text(evidence: object, sources: list[str], problems: list[str], appid_collected: bool = True) -> str:
     ev = evidence
     lines = ["Registry artifacts: " + (", ".join(sources) or "none")]
     for name in SECTIONS:
         section = getattr(ev, name)
-        status = section.status + (f" ({section.reason})" if section.reason and section.collected else "")
-        lines.append(f"\n[{name}] {status}")
         if not section.collected:
+            lines.append(f"\n[{name}] not collected: needs {NEEDS[name]}")
             continue
+        lines.append(f"\n[{name}] {section.status}" + (f" ({section.reason})" if section.reason else ""))
         if name == "services":
             for svc in section.services.values():
                 lines.append(f"  {svc.name}: start={svc.start_type} type={svc.service_type} "
@@ -59,7 +68,8 @@ def render_text(evidence: object, sources: list[str], problems: list[str]) -> st
                                 ("DefaultAccessPermission", "default_access_permission"),
                                 ("WMI AppID LaunchPermission", "wmi_appid_launch_permission"),
                                 ("WMI AppID AccessPermission", "wmi_appid_access_permission")):
-                lines.extend(_describe_sd(label, getattr(section, attr)))
+                lines.extend(_describe_sd(label, getattr(section, attr),
+                                          appid_collected or not label.startswith("WMI AppID")))
         elif name == "providers":
             for server in section.com_servers.values():
                 where = server.inproc_server or server.local_server or "(no server path)"
@@ -78,8 +88,10 @@ def render_text(evidence: object, sources: list[str], problems: list[str]) -> st
                 lines.append(f"  {'on ' if rule.enabled else 'off'} {rule.direction:<3} {rule.action:<5} {rule.name} "
                              f"[{','.join(rule.profiles) or 'any'}] {rule.protocol} {rule.local_ports}".rstrip())
     if problems:
-        lines.append("\nProblems:")
-        lines.extend(f"  {problem}" for problem in problems)
+        lines.append(f"\nProblems ({len(problems)}):")
+        lines.extend(f"  {problem}" for problem in problems[:PROBLEMS_SHOWN])
+        if len(problems) > PROBLEMS_SHOWN:
+            lines.append(f"  ... {len(problems) - PROBLEMS_SHOWN} more (--json lists all)")
     return "\n".join(lines)
 
 
@@ -92,8 +104,11 @@ def command(paths: tuple[Path, ...], clsids: tuple[str, ...], as_json: bool) -> 
     """Show the WMI-relevant registry picture from hives (SYSTEM, SOFTWARE; .LOG1/.LOG2 replayed on a
     copy), .reg exports, or folders holding them (a bundle or a mounted Windows volume)."""
     from wmidoctor.artifacts.registry import Registry
-    from wmidoctor.sources.registry import fill_evidence
+    from wmidoctor.sources.registry import APPID_KEY, fill_evidence
 
+    for clsid in clsids:
+        if not CLSID_PATTERN.fullmatch(clsid.strip()):
+            raise InputError(f"--clsid {clsid}: not a CLSID (expected {{xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx}})")
     for path in paths:
         if not path.exists():
             raise InputError(f"no such file or folder: {path}")
@@ -110,5 +125,5 @@ def command(paths: tuple[Path, ...], clsids: tuple[str, ...], as_json: bool) -> 
         click.echo(dumps_json({"sources": registry.sources, "problems": problems,
                                "sections": {name: data[name] for name in SECTIONS}}))
     else:
-        click.echo(render_text(evidence, registry.sources, problems))
+        click.echo(render_text(evidence, registry.sources, problems, registry.covers(APPID_KEY)))
     click.get_current_context().exit(1 if problems else 0)

@@ -47,7 +47,8 @@ class Registry:
             raise FileNotFoundError(2, "no such file or folder", str(path))
         if path.is_dir():
             for found in find_registry_files(path):
-                self.add_file(found)
+                # A file named like a machine hive that is not one is damage worth saying, not noise.
+                self.add_file(found, explicit=_hive_candidate(found.name))
         else:
             self.add_file(path, explicit=True)
 
@@ -134,7 +135,7 @@ def _hive_candidate(name: str) -> bool:
 
 
 def find_registry_files(folder: Path) -> list[Path]:
-    """Machine hives (SYSTEM, SOFTWARE) and .reg exports in `folder`, searched a few levels deep.
+    """Files named like machine hives (SYSTEM, SOFTWARE) and .reg exports in `folder`, a few levels deep.
 
     A mounted volume's Windows/System32/config is depth 3, so it is found without walking the disk.
     """
@@ -147,6 +148,6 @@ def find_registry_files(folder: Path) -> list[Path]:
         dirs[:] = sorted(d for d in dirs if d.lower() not in {"winsxs", "regback", "systemprofile"})
         for name in sorted(files):
             path = Path(root) / name
-            if name.lower().endswith(".reg") or (_hive_candidate(name) and is_hive(path)):
+            if name.lower().endswith(".reg") or _hive_candidate(name):
                 found.append(path)
     return found
