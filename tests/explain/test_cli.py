@@ -84,3 +84,9 @@ def test_search(cli):
 def test_search_without_match(cli):
     result = cli("explain", "--search", "xyzzy plugh")
     assert result.returncode == 0 and "No catalogue entry" in result.stdout
+
+
+def test_a_code_glued_to_its_label_is_explained(cli):
+    result = cli("explain", "hr=0x80041003", "--json")
+    assert result.returncode == 0, result.stderr
+    assert [item["hex"] for item in json.loads(result.stdout)] == ["0x80041003"]

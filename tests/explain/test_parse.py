@@ -104,3 +104,54 @@ def test_short_meaning_is_one_line():
         line = short_meaning(value)
         assert "\n" not in line and len(line) < 200
     assert short_meaning(0x80041003).startswith("WBEM_E_ACCESS_DENIED: ")
+
+
+@pytest.mark.parametrize("text", ["0x800706ba", "0X800706BA", "800706BA", "RPC_S_SERVER_UNAVAILABLE", "-2147023174"])
+def test_an_hresult_is_not_said_to_be_read_as_a_win32_number(text):
+    assert explain(text).note == ""
+
+
+@pytest.mark.parametrize("text", ["1722", "0x6BA", "(1722)"])
+def test_a_small_number_is_said_to_be_read_as_a_win32_number(text):
+    assert "Read as Win32 error 1722" in explain(text).note
+
+
+@pytest.mark.parametrize(("message", "values"), [
+    ("hr=0x80041003", [0x80041003]),
+    ("HRESULT:0x80070005", [0x80070005]),
+    ("#0x80041003", [0x80041003]),
+    ("System error 5 has occurred.", [0x80070005]),
+    ("Win32 error 1722", [0x800706BA]),
+    ("Return code 2", []),
+    ("Access is denied.", []),
+])
+def test_codes_found_in_more_pasted_forms(message, values):
+    assert find_codes(message) == values
+
+
+def test_mi_result_names_read_as_the_wmi_code_of_the_same_meaning():
+    item = explain("MI_RESULT_ACCESS_DENIED")
+    assert item.hex == "0x80041003" and "MI_Result" in item.note
+    assert parse_code("mi_result_invalid_class") == 0x80041010
+    assert parse_code("2") == 0x80070002, "a bare number stays a Win32 error"
+
+
+def test_unknown_winrm_code_says_how_to_get_its_text():
+    assert "winrm helpmsg 0x80338012" in lookup(0x80338012).meaning
+
+
+@pytest.mark.parametrize(("text", "first"), [
+    ("encryption", "0x80041087"),
+    ("timeout", "0x80041069"),
+    ("timed out", "0x80041069"),
+    ("invalid class", "0x80041010"),
+    ("quota", "0x8004106C"),
+    ("rpc server unavailable", "0x800706BA"),
+    ("not found", "0x80041002"),
+])
+def test_search_puts_the_entry_about_it_first(text, first):
+    assert search(text)[0].hex == first
+
+
+def test_search_class_not_found_finds_invalid_class():
+    assert "0x80041010" in [item.hex for item in search("class not found")[:3]]

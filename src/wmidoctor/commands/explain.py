@@ -20,12 +20,12 @@ from wmidoctor.output import dumps_json, use_colour, write_output
 
 
 def _explanations_for(argument: str) -> list[Explanation]:
-    """One argument -> its explanations; a multi-word argument is read as a pasted message."""
+    """One argument -> its explanations; anything else is read as a pasted message ("hr=0x80041003",
+    "Exception from HRESULT: 0x800706BA") and the codes inside it are explained."""
     try:
         return [explain(argument)]
     except InputError:
-        if len(argument.split()) < 2:
-            raise
+        pass
     values = find_codes(argument)
     if not values:
         raise InputError(f"no error code found in {argument!r}")

@@ -19,6 +19,7 @@ import os
 import re
 from dataclasses import dataclass, field, replace
 from functools import lru_cache
+from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from wmidoctor.errors import InputError
@@ -47,7 +48,9 @@ _DECIMAL = re.compile(r"[+-]?\d+")
 _HEX8 = re.compile(r"[0-9a-fA-F]{8}")
 _HEX_DIGITS = re.compile(r"[0-9a-fA-F]{1,8}")
 _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
-_PUNCTUATION = "()[]{}<>,;:'\"`."
+_PUNCTUATION = "()[]{}<>,;:'\"`.#"
+# Words after which a small number in a pasted message is a Win32 error ("System error 5 has occurred.").
+_ERROR_WORDS = frozenset({"error", "err"})
 
 
 @dataclass(frozen=True)
@@ -113,17 +116,20 @@ class Explanation:
 class _Catalogue:
     """The loaded catalogue: entries by value, and values by upper-cased name."""
 
-    __slots__ = ("by_name", "by_value")
+    __slots__ = ("by_name", "by_value", "mi_results")
 
-    def __init__(self, by_value: dict[int, dict[str, Any]], by_name: dict[str, int]) -> None:
+    def __init__(self, by_value: dict[int, dict[str, Any]], by_name: dict[str, int],
+                 mi_results: dict[str, int]) -> None:
         self.by_value = by_value
         self.by_name = by_name
+        self.mi_results = mi_results  # MI_RESULT_* name -> value of the WMI code with the same meaning
 
 
 @lru_cache(maxsize=1)
 def _catalogue() -> _Catalogue:
     with open(CATALOGUE_FILE, encoding="utf-8") as handle:
-        entries = json.load(handle)["codes"]
+        data = json.load(handle)
+    entries = data["codes"]
     by_value: dict[int, dict[str, Any]] = {}
     by_name: dict[str, int] = {}
     for entry in entries:
@@ -131,7 +137,8 @@ def _catalogue() -> _Catalogue:
         by_value[value] = entry
         for name in (entry["symbol"], *entry.get("aliases", ())):
             by_name.setdefault(name.upper(), value)
-    return _Catalogue(by_value, by_name)
+    mi_results = {name.upper(): int(value, 16) for name, value in data.get("mi_results", {}).items()}
+    return _Catalogue(by_value, by_name, mi_results)
 
 
 def catalogue_values() -> tuple[int, ...]:
@@ -158,13 +165,15 @@ def _lookup_name(token: str) -> int | None:
     key = token.upper()
     if key.startswith("NT_STATUS_"):  # Samba spelling of NTSTATUS names
         key = key[3:]
-    return _catalogue().by_name.get(key)
+    catalogue = _catalogue()
+    return catalogue.by_name.get(key, catalogue.mi_results.get(key))
 
 
 def parse_code(text: str) -> int | None:
     """Read any pasted form of one code: 0x80041003, 80041003, &H80041003, -2147217405, 2147749891,
     WBEM_E_ACCESS_DENIED, wbemErrAccessDenied, rpc_s_access_denied, NT_STATUS_LOGON_FAILURE, a Win32
-    number such as 5 or 1722 (returned as its HRESULT 0x80070005). None when it is not a code."""
+    number such as 5 or 1722 (returned as its HRESULT 0x80070005), an MI_RESULT_* name (returned as the WMI
+    code of the same meaning; bare MI_Result numbers are read as Win32 numbers). None when it is not a code."""
     token = text.strip().strip(_PUNCTUATION)
     if not token:
         return None
@@ -192,12 +201,21 @@ def _is_strong_token(token: str) -> bool:
 
 
 def find_codes(text: str) -> list[int]:
-    """Codes inside a pasted message ("Exception from HRESULT: 0x800706BA"); small bare numbers are skipped."""
-    found = []
-    for token in re.split(r"[\s,;=]+", text):
+    """Codes inside a pasted message ("Exception from HRESULT: 0x800706BA", "hr=0x80041003"). Small bare
+    numbers are skipped, except, when nothing else is found, one right after 'error' ("System error 5 has
+    occurred.", "Win32 error 1722")."""
+    tokens = re.split(r"[\s,;=:]+", text)
+    found: list[int] = []
+    for token in tokens:
         value = parse_code(token) if _is_strong_token(token) else None
         if value is not None and value not in found:
             found.append(value)
+    if not found:
+        for previous, token in pairwise(tokens):
+            if previous.strip(_PUNCTUATION).lower() in _ERROR_WORDS and _DECIMAL.fullmatch(token.strip(_PUNCTUATION)):
+                value = parse_code(token)
+                if value is not None and value not in found:
+                    found.append(value)
     return found
 
 
@@ -219,11 +237,23 @@ def explain(text_or_value: str | int) -> Explanation:
 
 
 def _input_note(text: str, value: int) -> str:
-    """Say so when a bare Win32 number was read as its HRESULT."""
+    """Say how the input was read when that is not obvious: a bare Win32 number read as its HRESULT, or an
+    MI_Result name read as the WMI code of the same meaning."""
     token = text.strip().strip(_PUNCTUATION)
-    if value >> 16 == 0x8007 and not _HEX8.fullmatch(token) and not _NAME.fullmatch(token):
+    if token.upper() in _catalogue().mi_results and token.upper() not in _catalogue().by_name:
+        return (f"{token.upper()} is an MI_Result (CIM cmdlets, WinRM); it means the same as WMI's "
+                f"0x{value:08X}, explained here.")
+    if value >> 16 == 0x8007 and _small_number(token):
         return f"Read as Win32 error {value & 0xFFFF}, which COM and WMI report as HRESULT 0x{value:08X}."
     return ""
+
+
+def _small_number(token: str) -> bool:
+    """A number that fits in 16 bits (5, 1722, 0x6BA): what a bare Win32 error number looks like."""
+    lower = token.lower()
+    if lower.startswith(("0x", "&h")):
+        return bool(_HEX_DIGITS.fullmatch(lower[2:])) and int(lower[2:], 16) <= 0xFFFF
+    return bool(_DECIMAL.fullmatch(token)) and 0 <= int(token) <= 0xFFFF
 
 
 def lookup(value: int) -> Explanation:
@@ -327,7 +357,9 @@ def _range_meaning(value: int) -> tuple[str, str]:
     if high == 0x8009:
         return "authentication", "A security package (SSPI: Kerberos, NTLM, Negotiate) error; not in the catalogue."
     if high == 0x8033:
-        return "network/RPC", "A WinRM / WS-Management error (FACILITY_WINRM); not in the catalogue."
+        return "network/RPC", ("A WinRM / WS-Management error (FACILITY_WINRM), as CIM cmdlets and PowerShell "
+                               "remoting report them; not in the catalogue. On Windows `winrm helpmsg "
+                               f"0x{value:08X}` prints its text.")
     if value & 0xFFFF0000 == 0x00040000:
         return "WMI core", "A WMI success or status code (0x0004xxxx); not in the catalogue."
     if 0x16C9A000 <= value <= 0x16C9AFFF:
@@ -372,17 +404,34 @@ def short_meaning(value: int) -> str:
     return f"{explanation.symbol}: {first}" if explanation.symbol else first
 
 
+# Spellings of one idea that searches should treat alike ("timed out", "timeout", wbemErrTimedout).
+_SEARCH_SYNONYMS = ((re.compile(r"\btime[ds]? ?out\b"), "timeout"),)
+
+
+def _stem(word: str) -> str:
+    """A crude stem so that 'encryption' finds 'encrypted' and 'providers' finds 'provider'."""
+    for suffix in ("ion", "ing", "ed", "s"):
+        if word.endswith(suffix) and len(word) > len(suffix) + 3 and not word.endswith("ss"):
+            return word[:-len(suffix)]
+    return word
+
+
 def _words(text: str) -> str:
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text)  # wbemErrAccessDenied -> wbem Err Access Denied
-    return " " + " ".join(re.findall(r"[a-z0-9]+", spaced.lower())) + " "
+    """Lower-case stemmed words between single spaces, padded so ' word ' tests whole words."""
+    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()  # wbemErrAccessDenied -> wbem err access denied
+    spaced = re.sub(r"[^a-z0-9]+", " ", spaced)
+    for pattern, replacement in _SEARCH_SYNONYMS:
+        spaced = pattern.sub(replacement, spaced)
+    return " " + " ".join(_stem(word) for word in spaced.split()) + " "
 
 
 def search(text: str) -> list[Explanation]:
-    """Entries whose names, meaning or causes contain every word of `text`, best match first."""
-    words = re.findall(r"[a-z0-9]+", text.lower())
+    """Entries whose names, meaning or causes contain every word of `text`, best match first: the phrase in the
+    name or the meaning, then the hand-written entries, then WMI's own codes."""
+    phrase = _words(text)
+    words = phrase.split()
     if not words:
         return []
-    phrase = " " + " ".join(words) + " "
     scored = []
     for value, entry in _catalogue().by_value.items():
         names = _words(" ".join((entry["symbol"], *entry.get("aliases", ()))))
@@ -393,7 +442,8 @@ def search(text: str) -> list[Explanation]:
             continue
         fixes, causes_count = len(entry.get("fixes", ())), len(entry.get("causes", ()))
         richness = (fixes > 0) + (causes_count >= 3) + 2 * (fixes >= 5)  # the hand-written entries first
-        score = (4 * (phrase in meaning) + 3 * (phrase in names) + 2 * (phrase in causes) + richness
-                 + (value & 0x80000000 != 0))
+        wmi_own = value >> 16 in (0x8004, 0x0004) and value & 0xFFFF >= 0x1000
+        score = (4 * (phrase in meaning) + 5 * (phrase in names) + 2 * (phrase in causes) + richness
+                 + (value & 0x80000000 != 0) + wmi_own)
         scored.append((-score, value))
     return [lookup(value) for _, value in sorted(scored)]
