@@ -37,7 +37,8 @@ def render_text(report: dict[str, Any], colour: bool = False) -> str:
 
     s = report["summary"]
     lines = [style("WMI event logs", bold=True) + f": {s['files']} file(s), {s['records_read']:,} records read, "
-             f"{s['wmi_events']:,} WMI-related events, {_day(s['first_seen'])} .. {_day(s['last_seen'])} UTC"]
+             f"{s['wmi_events']:,} WMI-related events"
+             + (f", {_day(s['first_seen'])} .. {_day(s['last_seen'])} UTC" if s["first_seen"] else "")]
     window = report["window"]
     if window["since"] or window["until"]:
         lines.append(f"time window: {window['since'] or '…'} .. {window['until'] or '…'} UTC")

@@ -9,6 +9,7 @@ and chunks and says so in a RuntimeWarning, which we count and keep as the file'
 from __future__ import annotations
 
 import json
+import os
 import re
 import warnings
 from collections.abc import Callable, Iterator
@@ -16,6 +17,11 @@ from typing import BinaryIO
 
 from wmidoctor.artifacts.evtx.event import Event, LogStats
 from wmidoctor.artifacts.evtx.normalise import from_json, iso_utc
+
+# .evtx layout: a 4 KiB file header whose chunk count sits at 0x2A, then 64 KiB chunks.
+EVTX_HEADER_BLOCK = 4096
+EVTX_CHUNK_SIZE = 65536
+CHUNK_COUNT_OFFSET = 0x2A
 
 # The head of the System block as the `evtx` package writes it (indent off): Provider with Name first
 # among its attributes, then EventID as a number or as an object with Qualifiers and #text; Channel
@@ -78,6 +84,41 @@ class _Window:
         return True
 
 
+def _header_problem(source: str | BinaryIO, exc: Exception) -> str:
+    """Say in plain words why a file is not an .evtx (the parser's message is a Rust error chain)."""
+    if isinstance(source, str):
+        try:
+            with open(source, "rb") as handle:
+                head = handle.read(8)
+        except OSError:
+            head = None
+        if head == b"":
+            return "the file is empty"
+        if head is not None and head != b"ElfFile\0":
+            return "no .evtx file header (the file does not start with 'ElfFile')"
+    return str(exc).replace("An error occurred while trying to deserialize evtx stream.: ", "")
+
+
+def _note_truncation(path: str, stats: LogStats) -> None:
+    """A file shorter than the chunks its header announces was cut (a partial copy): count them as lost.
+
+    The parser reads what is there without complaint, so without this a cut log would pass as intact.
+    """
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(EVTX_HEADER_BLOCK)
+            size = os.fstat(handle.fileno()).st_size
+    except OSError:
+        return
+    if len(header) < CHUNK_COUNT_OFFSET + 2:
+        return
+    announced = int.from_bytes(header[CHUNK_COUNT_OFFSET:CHUNK_COUNT_OFFSET + 2], "little")
+    present = max(0, size - EVTX_HEADER_BLOCK) // EVTX_CHUNK_SIZE
+    if present < announced:
+        stats.chunks_skipped += announced - present
+        stats.add_problem(f"file truncated: the header announces {announced} chunk(s), the file holds {present}")
+
+
 def read_evtx(source: str | BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool],
               since: str = "", until: str = "") -> Iterator[Event]:
     """Yield the selected events of one .evtx file; count every record in `stats`.
@@ -93,8 +134,10 @@ def read_evtx(source: str | BinaryIO, name: str, stats: LogStats, select: Callab
         records = evtx.PyEvtxParser(source, skip_errors=True, indent=False).records_json()
     except (OSError, RuntimeError, ValueError) as exc:
         stats.unreadable = True
-        stats.add_problem(f"not readable as an event log: {exc}")
+        stats.add_problem(f"not readable as an event log: {_header_problem(source, exc)}")
         return
+    if isinstance(source, str):
+        _note_truncation(source, stats)
     window = _Window(since, until)
     locator = f"evtx:{name}"
     while True:
