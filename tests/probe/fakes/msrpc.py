@@ -53,7 +53,9 @@ class Scenario:
     encryption_required: bool = False  # NTLMLogin denied unless the connection is at packet privacy
     namespaces: tuple[str, ...] = ("root\\cimv2",)
     query_error: int = 0  # ErrorCode of ExecQuery
-    reuse_replies: bool = False  # serve each call's first reply again (a farm of many hosts: less CPU per call)
+    # A farm of many hosts: serve each bind's and each method's first reply again (one server challenge
+    # per listener), so that the fakes cost little CPU next to the prober. NTLM proofs are still checked.
+    reuse_replies: bool = False
     row: dict[str, str] = field(default_factory=lambda: {"Caption": "Microsoft Windows Server 2022 Standard",
                                                          "Version": "10.0.20348", "CSName": "FAKEWMI"})
 
@@ -86,16 +88,23 @@ class _Connection:
             data += chunk
         return data
 
-    def send(self, pdu: rpcrt.MSRPCHeader) -> None:
+    def send(self, pdu: rpcrt.MSRPCHeader) -> bytes:
         data = bytearray(pdu.get_packet())
         struct.pack_into("<H", data, 8, len(data))  # frag_length: impacket leaves it to the sender
+        self.sock.sendall(data)
+        return bytes(data)
+
+    def resend(self, reply: bytes, call_id: int, ctx_id: int | None = None) -> None:
+        """A reply served before, under this PDU's call id (and presentation context)."""
+        data = bytearray(reply)
+        struct.pack_into("<L", data, 12, call_id)
+        if ctx_id is not None:
+            struct.pack_into("<H", data, 20, ctx_id)
         self.sock.sendall(data)
 
     def serve(self) -> None:
         try:
             while (data := self.read_pdu()) is not None:
-                if self.scenario.silent:
-                    continue
                 self.dispatch(data)
         except OSError:
             pass
@@ -104,16 +113,32 @@ class _Connection:
 
     # --- PDUs -----------------------------------------------------------------------------------
     def dispatch(self, data: bytes) -> None:
-        header = rpcrt.MSRPCHeader(data)
-        kind = header["type"]
+        if self.scenario.silent:
+            return
+        kind = data[2]
         if kind in (rpcrt.MSRPC_BIND, rpcrt.MSRPC_ALTERCTX):
-            self.bind(header)
+            self.bind(data)
         elif kind == rpcrt.MSRPC_AUTH3:
-            self.auth3(header)
+            self.auth3(data)
         elif kind == rpcrt.MSRPC_REQUEST:
-            self.request(rpcrt.MSRPCRequestHeader(data))
+            self.request(data)
 
-    def bind(self, header: rpcrt.MSRPCHeader) -> None:
+    def bind(self, data: bytes) -> None:
+        call_id, auth_len = struct.unpack_from("<L", data, 12)[0], struct.unpack_from("<H", data, 10)[0]
+        # A farm serves the same bind (same interfaces, same NTLM negotiate) the same answer.
+        key = (data[2], data[16:])
+        cached = self.server.binds.get(key) if self.scenario.reuse_replies else None
+        if cached is None:
+            cached = self._bind_reply(rpcrt.MSRPCHeader(data))
+            self.server.binds[key] = cached
+        reply, contexts, auth_level, challenge = cached
+        self.contexts.update(contexts)
+        if auth_len:
+            self.auth_level, self.challenge = auth_level, challenge
+        self.resend(reply, call_id)
+
+    def _bind_reply(self, header: rpcrt.MSRPCHeader) -> tuple[bytes, dict[int, str], int, bytes]:
+        """bind_ack / alter_context_resp (or bind_nak), and what it changes on the connection."""
         if self.scenario.bind_nak is not None:
             nak = rpcrt.MSRPCHeader()
             nak["type"] = rpcrt.MSRPC_BINDNAK
@@ -122,8 +147,7 @@ class _Connection:
             body["RejectedReason"] = self.scenario.bind_nak
             body["SupportedVersions"] = b"\x01\x05\x00"  # one version: 5.0
             nak["pduData"] = body.getData()
-            self.send(nak)
-            return
+            return self.send_later(nak), {}, self.auth_level, self.challenge
         bind = rpcrt.MSRPCBind(header["pduData"])
         ack = rpcrt.MSRPCBindAck()
         ack["type"] = rpcrt.MSRPC_BINDACK if header["type"] == rpcrt.MSRPC_BIND else rpcrt.MSRPC_ALTERCTX_R
@@ -132,14 +156,14 @@ class _Connection:
         port = str(self.server.port).encode()
         ack["SecondaryAddr"], ack["SecondaryAddrLen"] = port, len(port) + 1
         ack["Pad"] = b"\x00" * ((4 - ((len(port) + 1 + rpcrt.MSRPCBindAck._SIZE) % 4)) % 4)
-        items, raw = b"", bind["ctx_items"]
+        items, raw, contexts = b"", bind["ctx_items"], {}
         for _ in range(bind["ctx_num"]):
             item = rpcrt.CtxItem(raw)
             raw = raw[len(item):]
             result = rpcrt.CtxItemResult()
             name = IFACES.get(item["AbstractSyntax"][:16])
             if name:
-                self.contexts[item["ContextID"]] = name
+                contexts[item["ContextID"]] = name
                 result["Result"], result["Reason"] = 0, 0
                 result["TransferSyntax"] = item["TransferSyntax"]
             else:
@@ -147,18 +171,24 @@ class _Connection:
                 result["TransferSyntax"] = b"\x00" * 20
             items += result.getData()
         ack["ctx_num"], ack["ctx_items"] = bind["ctx_num"], items
+        auth_level, challenge = self.auth_level, self.challenge
         if header["auth_len"]:
             trailer = rpcrt.SEC_TRAILER(header["sec_trailer"])
-            self.auth_level = trailer["auth_level"]
+            auth_level = trailer["auth_level"]
             negotiate = ntlm.NTLMAuthNegotiate()
             negotiate.fromString(header["auth_data"])
-            challenge = self.ntlm_challenge(negotiate)
+            challenge = self.server.challenge if self.scenario.reuse_replies else generate()[:8]
             ack["sec_trailer"] = trailer
-            ack["auth_data"] = challenge
-        self.send(ack)
+            ack["auth_data"] = self.ntlm_challenge(negotiate, challenge)
+        return self.send_later(ack), contexts, auth_level, challenge
 
-    def ntlm_challenge(self, negotiate: ntlm.NTLMAuthNegotiate) -> bytes:
-        self.challenge = generate()[:8]
+    @staticmethod
+    def send_later(pdu: rpcrt.MSRPCHeader) -> bytes:
+        data = bytearray(pdu.get_packet())
+        struct.pack_into("<H", data, 8, len(data))  # frag_length: impacket leaves it to the sender
+        return bytes(data)
+
+    def ntlm_challenge(self, negotiate: ntlm.NTLMAuthNegotiate, challenge: bytes) -> bytes:
         flags = negotiate["flags"] & (ntlm.NTLMSSP_NEGOTIATE_56 | ntlm.NTLMSSP_NEGOTIATE_128
                                       | ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH | ntlm.NTLMSSP_NEGOTIATE_UNICODE
                                       | ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
@@ -173,58 +203,61 @@ class _Connection:
         message["flags"] = flags
         message["domain_name"] = name
         message["domain_offset"] = 40 + 16
-        message["challenge"] = self.challenge
+        message["challenge"] = challenge
         message["TargetInfoFields"] = pairs.getData()
         message["TargetInfoFields_offset"] = 40 + 16 + len(name)
         message["Version"] = b"\x0a\x00\x7c\x4f\x00\x00\x00\x0f"  # 10.0 build 20348, NTLM revision 15
         return message.getData()
 
-    def auth3(self, header: rpcrt.MSRPCHeader) -> None:
+    def auth3(self, data: bytes) -> None:
         """Check the NTLMv2 proof against the account's password, as the server's LSA would."""
-        answer = ntlm.NTLMAuthChallengeResponse()
-        answer.fromString(header["auth_data"])
-        user = answer["user_name"].decode("utf-16le")
-        domain = answer["domain_name"].decode("utf-16le")
+        auth_len = struct.unpack_from("<H", data, 10)[0]
+        message = data[len(data) - auth_len:]
+
+        def field(offset: int) -> bytes:  # an NTLM AUTHENTICATE_MESSAGE payload field (len, max, offset)
+            length, _, start = struct.unpack_from("<HHL", message, offset)
+            return message[start:start + length]
+
+        nt_response = field(20)
+        domain, user = field(28).decode("utf-16le"), field(36).decode("utf-16le")
         password = self.scenario.accounts.get(user.lower())
-        nt_response = answer["ntlm"]
         if password is None or len(nt_response) <= 24:
             self.auth_failed = True
             return
-        key = ntlm.NTOWFv2(user, password, domain)
-        proof = ntlm.hmac_md5(key, self.challenge + nt_response[16:])
+        proof = ntlm.hmac_md5(self.server.response_key(user, password, domain), self.challenge + nt_response[16:])
         self.auth_failed = proof != nt_response[:16]
 
-    def request(self, request: rpcrt.MSRPCRequestHeader) -> None:
+    def request(self, data: bytes) -> None:
+        call_id = struct.unpack_from("<L", data, 12)[0]
+        ctx_id, opnum = struct.unpack_from("<HH", data, 20)
         if self.auth_failed:
-            self.fault(request, RPC_S_ACCESS_DENIED)
+            self.fault(call_id, ctx_id, RPC_S_ACCESS_DENIED)
             return
-        iface = self.contexts.get(request["ctx_id"])
-        handler = HANDLERS.get((iface, request["op_num"]))
+        iface = self.contexts.get(ctx_id)
+        handler = HANDLERS.get((iface, opnum))
         if handler is None:
-            self.fault(request, NCA_S_OP_RNG_ERROR)
+            self.fault(call_id, ctx_id, NCA_S_OP_RNG_ERROR)
             return
-        key = (iface, request["op_num"])
-        stub = self.server.replies.get(key) if self.scenario.reuse_replies else None
-        if stub is None:
-            stub = handler(self, request["pduData"])
-            self.server.replies[key] = stub
-        response = rpcrt.MSRPCRespHeader()
-        response["type"] = rpcrt.MSRPC_RESPONSE
-        response["flags"] = PFC_FIRST_LAST
-        response["call_id"] = request["call_id"]
-        response["ctx_id"] = request["ctx_id"]
-        response["alloc_hint"] = len(stub)
-        response["pduData"] = stub
-        self.send(response)
+        key = (iface, opnum)
+        reply = self.server.replies.get(key) if self.scenario.reuse_replies else None
+        if reply is None:
+            header = rpcrt.MSRPCRequestHeader(data)
+            stub = handler(self, header["pduData"])
+            response = rpcrt.MSRPCRespHeader()
+            response["type"] = rpcrt.MSRPC_RESPONSE
+            response["flags"] = PFC_FIRST_LAST
+            response["call_id"] = call_id
+            response["ctx_id"] = ctx_id
+            response["alloc_hint"] = len(stub)
+            response["pduData"] = stub
+            reply = self.server.replies[key] = self.send_later(response)
+        self.resend(reply, call_id, ctx_id)
 
-    def fault(self, request: rpcrt.MSRPCRequestHeader, status: int) -> None:
-        fault = rpcrt.MSRPCRespHeader()
-        fault["type"] = rpcrt.MSRPC_FAULT
-        fault["flags"] = PFC_FIRST_LAST | PFC_DID_NOT_EXECUTE
-        fault["call_id"] = request["call_id"]
-        fault["ctx_id"] = request["ctx_id"]
-        fault["pduData"] = struct.pack("<LL", status, 0)
-        self.send(fault)
+    def fault(self, call_id: int, ctx_id: int, status: int) -> None:
+        body = struct.pack("<LHBBLL", 0, ctx_id, 0, 0, status, 0)  # alloc_hint, context, cancel count, status
+        header = struct.pack("<BBBB4sHHL", 5, 0, rpcrt.MSRPC_FAULT, PFC_FIRST_LAST | PFC_DID_NOT_EXECUTE,
+                             b"\x10\x00\x00\x00", 16 + len(body), 0, call_id)
+        self.sock.sendall(header + body)
 
     # --- the calls ------------------------------------------------------------------------------
     @property
@@ -394,7 +427,18 @@ class FakeRpcServer:
         self.port = self.listener.getsockname()[1]
         self._thread = threading.Thread(target=self._accept, daemon=True, name=f"fake-rpc-{self.port}")
         self._open: list[socket.socket] = []
+        # Replies served before (farm mode): bind answers by request bytes, call answers by method.
+        self.binds: dict[tuple[int, bytes], tuple[bytes, dict[int, str], int, bytes]] = {}
         self.replies: dict[tuple[str | None, int], bytes] = {}
+        self.challenge = generate()[:8]  # farm mode: one server challenge per listener
+        self._keys: dict[tuple[str, str], bytes] = {}
+
+    def response_key(self, user: str, password: str, domain: str) -> bytes:
+        """The account's NTLMv2 response key (NTOWFv2), derived once per user and domain."""
+        key = self._keys.get((user, domain))
+        if key is None:
+            key = self._keys[(user, domain)] = ntlm.NTOWFv2(user, password, domain)
+        return key
 
     def __enter__(self) -> FakeRpcServer:
         self._thread.start()
