@@ -20,8 +20,21 @@ def use_colour(stream: TextIO | None = None) -> bool:
     return stream.isatty() and not os.environ.get("NO_COLOR")
 
 
+def refuse_writing_into(out: str | Path | None, inputs: list[str] | list[Path]) -> None:
+    """Raise InputError when --out is one of the inputs or lies inside an input folder (evidence is read-only)."""
+    from wmidoctor.errors import InputError
+
+    if not out or str(out) == "-":
+        return
+    target = Path(out).resolve()
+    for path in inputs:
+        source = Path(path).resolve()
+        if target == source or source in target.parents:
+            raise InputError(f"--out {out} would write into the evidence being read ({path}); choose another file")
+
+
 def write_output(text: str, out: str | None) -> None:
-    """Write to --out FILE (refusing to overwrite an input is the caller's job) or to stdout."""
+    """Write to --out FILE (call `refuse_writing_into` first) or to stdout."""
     if out and out != "-":
         Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     else:

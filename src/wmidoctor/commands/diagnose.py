@@ -16,7 +16,7 @@ import click
 from wmidoctor import __version__
 from wmidoctor.errors import InputError
 from wmidoctor.evidence.model import Evidence
-from wmidoctor.output import use_colour, write_output
+from wmidoctor.output import refuse_writing_into, use_colour, write_output
 from wmidoctor.report import FORMATS, CheckTiming, CodeCount, Report, render
 
 DEFAULT = click.core.ParameterSource.DEFAULT  # an option the user did not pass
@@ -59,14 +59,6 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
                   total_ms=(time.perf_counter() - start) * 1000, quick=quick)
 
 
-def _refuse_overwriting_input(out: Path, path: Path | None) -> None:
-    if path is None:
-        return
-    target, source = out.resolve(), path.resolve()
-    if target == source or source in target.parents:
-        raise InputError(f"--out {out} would write into the evidence being read ({path}); choose another file")
-
-
 @click.command(help="Run every check over a host's evidence and report findings with ordered fixes. PATH: a bundle "
                     "folder, .zip, mounted Windows volume, or a saved evidence .json.\n\n"
                     "Exit codes: 0 no finding at warning level or above; 1 problems found; 2 usage error or "
@@ -88,8 +80,7 @@ def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: 
     if path is None:
         raise InputError("pass what to diagnose: a bundle folder, a .zip, a mounted Windows volume or an evidence "
                          ".json (make a bundle on the Windows host with collect/Collect-WmiDoctor.ps1)")
-    if out is not None:
-        _refuse_overwriting_input(out, path)
+    refuse_writing_into(out, [path])
     groups = [g.strip() for g in only.split(",") if g.strip()] if only else None
     evidence = load_evidence(path, quick=quick)
     report = diagnose_evidence(evidence, source=str(path), only=groups, quick=quick)

@@ -40,11 +40,12 @@ def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: s
     from wmidoctor.logs.report import build_report
     from wmidoctor.logs.run import analyse
     from wmidoctor.logs.window import parse_time
-    from wmidoctor.output import use_colour, write_output
+    from wmidoctor.output import refuse_writing_into, use_colour, write_output
 
     if as_json and fmt != "json" and click.get_current_context().get_parameter_source("fmt") is not DEFAULT:
         raise InputError(f"--json and --format {fmt} conflict: pass one of them")
     fmt = "json" if as_json else fmt
+    refuse_writing_into(out, list(paths))
     start = parse_time(since) if since else ""
     end = parse_time(until, end_of_day=True) if until else ""
     if start and end and start > end:
