@@ -180,3 +180,23 @@ def test_parse_reports_errors(cli, mofs):
     result = cli("mof", "parse", str(mofs("bad.mof", BROKEN)))
     assert result.returncode == 1
     assert ":3:16: MOF-SYNTAX error" in result.stdout and "^" in result.stdout
+
+
+def test_binary_file_exits_1_with_one_line(cli, tmp_path):
+    path = tmp_path / "blob.mof"
+    path.write_bytes(bytes(range(256)) * 8)
+    result = cli("mof", "lint", str(path))
+    assert result.returncode == 1
+    findings = [line for line in result.stdout.splitlines() if "MOF-" in line]
+    assert len(findings) == 1 and "MOF-BINARY" in findings[0]
+
+
+def test_sarif_uris_are_relative_and_encoded(mofs, tmp_path, monkeypatch):
+    from wmidoctor.moflint import lint_paths
+    from wmidoctor.moflint.render import render_sarif
+
+    path = mofs("my folder/vendor.mof", NO_AUTORECOVER)
+    monkeypatch.chdir(tmp_path)
+    sarif = render_sarif(*lint_paths([path]))
+    uris = [r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"] for r in sarif["runs"][0]["results"]]
+    assert uris and set(uris) == {"my%20folder/vendor.mof"}

@@ -246,3 +246,25 @@ def test_parse_file_never_raises_on_garbage(tmp_path):
     path.write_bytes(bytes(range(256)) * 4)
     document = parse_file(path)
     assert not document.ok and document.diagnostics
+
+
+def test_binary_file_is_one_clear_error_not_garbage_syntax_errors(tmp_path):
+    path = tmp_path / "compiled.mof"
+    path.write_bytes(b"FOMB\x01\x00\x00\x00" + bytes(range(256)))
+    document = parse_file(path)
+    assert [d.code for d in document.diagnostics] == ["MOF-BINARY"] and not document.ok
+    assert document.diagnostics[0].position.line == 1
+
+
+def test_utf16_without_bom_is_not_taken_for_binary():
+    document = parse_bytes('class A { [key] string K; };\n'.encode("utf-16-le"))
+    assert document.ok and document.classes[0].name == "A"
+
+
+def test_excerpt_of_a_very_long_line_is_cut_around_the_column():
+    text = 'class A { [key] string K = "' + "x" * 100_000 + '" };\n'
+    diagnostic = parse_text(text).diagnostics[0]
+    excerpt = diagnostic.excerpt()
+    line, caret = excerpt.splitlines()
+    assert len(line) < 200 and line.startswith("...")
+    assert line[len(caret) - 1] == "}", "the caret still points at the offending character"

@@ -28,7 +28,7 @@ def reader_findings(document: MofDocument) -> Iterator[LintFinding]:
     for d in document.diagnostics:
         rule = d.code if d.code in RULES else "MOF-SYNTAX"
         yield LintFinding(rule, d.severity, d.message, document.path, d.position.line, d.position.column,
-                          d.source_line, d.excerpt())
+                          d.snippet()[0], d.excerpt())
 
 
 def lint_documents(documents: list[MofDocument]) -> list[LintFinding]:

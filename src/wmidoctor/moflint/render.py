@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import Counter
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from wmidoctor import __version__
 from wmidoctor.artifacts.mof import MofDocument
@@ -82,6 +83,12 @@ def render_sarif(documents: list[MofDocument], findings: list[LintFinding]) -> d
 
 
 def _uri(path: str) -> str:
-    """A relative path stays relative (code scanning resolves it against the checkout); others become file URIs."""
+    """A relative URI for a path inside the working folder (code scanning resolves it against the checkout),
+    percent-encoded as URIs must be; a file: URI for anything else."""
     p = Path(path)
-    return p.as_posix() if not p.is_absolute() else p.as_uri()
+    if p.is_absolute():
+        try:
+            p = p.relative_to(Path.cwd())
+        except ValueError:
+            return p.as_uri()
+    return quote(p.as_posix())

@@ -41,6 +41,9 @@ _RULES = (
     Rule("MOF-ENCODING", "warning", "File encoding guessed",
          "The file is neither UTF-8 nor UTF-16 with a byte order mark; it was read in a legacy code page. "
          "Save MOF files as UTF-8 or as UTF-16 with a BOM so mofcomp reads the same characters."),
+    Rule("MOF-BINARY", "error", "Binary file, not MOF text",
+         "The file holds NUL bytes, which MOF text (UTF-8, ANSI or UTF-16 with or without a BOM) never does: it "
+         "may be a compiled binary MOF (.bmf), an archive or a damaged copy. Lint the MOF source instead."),
     Rule("MOF-PROVIDER-MISSING", "error", "Dynamic class names a provider that is not registered",
          "A [dynamic, provider(\"X\")] class needs an instance of __Win32Provider named X in the same "
          "namespace; without it WMI answers 0x80041011 (WBEM_E_PROVIDER_NOT_FOUND). Lint the MOF that "

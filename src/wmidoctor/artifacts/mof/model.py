@@ -30,23 +30,41 @@ class Position:
         return f"{self.line}:{self.column}"
 
 
+EXCERPT_WIDTH = 160  # characters of a long source line shown around an error
+
+
 @dataclass(frozen=True)
 class Diagnostic:
     """Something the reader could not take as MOF: a syntax error, a preprocessor line, an encoding."""
 
-    code: str  # MOF-SYNTAX, MOF-PREPROCESSOR, MOF-ENCODING
+    code: str  # MOF-SYNTAX, MOF-PREPROCESSOR, MOF-ENCODING, MOF-BINARY
     severity: str  # error | warning | info
     message: str
     position: Position
     source_line: str = ""
 
+    def snippet(self) -> tuple[str, int]:
+        """The offending line, cut to EXCERPT_WIDTH characters around the column on very long lines (a
+        generated or minified MOF can hold megabytes on one line), and the column within that text."""
+        line, column = self.source_line, self.position.column
+        if len(line) <= EXCERPT_WIDTH:
+            return line, column
+        start = max(0, min(column - 1 - EXCERPT_WIDTH // 2, len(line) - EXCERPT_WIDTH))
+        text = line[start:start + EXCERPT_WIDTH]
+        column -= start
+        if start > 0:
+            text, column = "..." + text, column + 3
+        if start + EXCERPT_WIDTH < len(line):
+            text += "..."
+        return text, column
+
     def excerpt(self) -> str:
         """The offending line and a caret under the column (empty when the line is unknown)."""
         if not self.source_line:
             return ""
-        prefix = self.source_line[: max(self.position.column - 1, 0)]
-        pad = "".join(ch if ch == "\t" else " " for ch in prefix)
-        return f"{self.source_line}\n{pad}^"
+        line, column = self.snippet()
+        pad = "".join(ch if ch == "\t" else " " for ch in line[: max(column - 1, 0)])
+        return f"{line}\n{pad}^"
 
 
 @dataclass(frozen=True)

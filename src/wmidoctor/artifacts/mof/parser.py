@@ -465,6 +465,13 @@ def parse_text(text: str, path: str = "<text>") -> MofDocument:
 
 def parse_bytes(data: bytes, path: str = "<bytes>") -> MofDocument:
     text, encoding, exact = decode_mof(data)
+    nul = text.find("\0")
+    if nul >= 0:  # MOF text never holds a NUL; parsing binary would only print garbage as "syntax errors"
+        document = MofDocument(path=path, encoding=encoding)
+        document.diagnostics.append(Diagnostic(
+            "MOF-BINARY", "error", "binary data (a NUL byte), not MOF text; nothing in this file was checked",
+            Position(text.count("\n", 0, nul) + 1, nul - text.rfind("\n", 0, nul))))
+        return document
     document = default_parser().parse_text(text, path, encoding)
     if not exact:
         document.diagnostics.insert(0, Diagnostic(
