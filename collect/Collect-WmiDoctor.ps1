@@ -3,15 +3,22 @@
     Collects the evidence wmidoctor needs to diagnose WMI on this host, into a folder and a .zip.
 
 .DESCRIPTION
-    Read-only: nothing on the host is changed (the optional -ShadowCopy creates a volume shadow copy
-    to copy the repository from, and removes it afterwards). Every step runs with a time limit; a step
-    that fails or times out is recorded in manifest.json with the reason and the collection goes on,
-    so event logs, registry exports, file listings and service facts are collected even when WMI itself
-    is dead. No passwords, hashes or keys are collected; manifest.json lists the personal data the
-    bundle holds (host name, user names and SIDs in logs and security descriptors, IP addresses).
+    Read-only: nothing on the host is changed. WMI is queried only while the Winmgmt service is already
+    running (a query would start it). The optional -ShadowCopy creates one volume shadow copy to copy the
+    repository from, and removes it afterwards.
+    Bounded in time: every external program and every WMI call runs with a time limit, each step has a
+    time budget (-StepTimeoutSeconds) and the whole collection one more (-TotalTimeoutSeconds); a hung WMI
+    cannot hang the collector. A step that fails or runs out of time is recorded in manifest.json with the
+    reason, and the collection goes on, so event logs, registry exports, file listings and service facts
+    are collected even when WMI itself is dead.
+    No passwords, hashes or keys are collected (no SAM or SECURITY hive, no LSA secrets, no environment;
+    event consumer properties that hold credentials are left out and inline passwords in command lines
+    are masked). manifest.json lists the personal data the bundle holds (host name, user names and SIDs in
+    logs and security descriptors, IP addresses, command lines of event consumers).
 
     Analyse the result anywhere with:  wmidoctor diagnose <folder or .zip>
-    Requires Windows PowerShell 5.1 or later; run elevated for complete results.
+    Written for Windows PowerShell 5.1 (Windows Server 2012 R2 to 2025, Windows 10 and 11); run it
+    elevated for complete results. A 32-bit PowerShell on 64-bit Windows starts the 64-bit one.
 
 .PARAMETER OutputPath
     The bundle folder to create (it must not exist). The .zip is written beside it as <OutputPath>.zip.
@@ -20,7 +27,12 @@
     Also copy the repository (wbem\Repository) through a volume shadow copy (elevated prompt needed).
 
 .PARAMETER StepTimeoutSeconds
-    Time limit of each step (default 120 seconds).
+    Time budget of each step (default 120 seconds); the three steps that query every namespace get three
+    times as much.
+
+.PARAMETER TotalTimeoutSeconds
+    Time budget of the whole collection (default 1800 seconds); steps not started by then are recorded
+    as timed out, and the manifest and the .zip are still written.
 
 .PARAMETER NoZip
     Leave the folder only; do not write the .zip.
@@ -30,21 +42,50 @@
 #>
 [CmdletBinding()]
 param(
-    [string]$OutputPath = (Join-Path (Get-Location).Path ('wmidoctor-bundle-' + [DateTime]::UtcNow.ToString('yyyyMMddTHHmmssZ'))),
+    [string]$OutputPath = '',
     [switch]$ShadowCopy,
     [ValidateRange(5, 3600)]
     [int]$StepTimeoutSeconds = 120,
+    [ValidateRange(60, 86400)]
+    [int]$TotalTimeoutSeconds = 1800,
     [switch]$NoZip
 )
 
 $ErrorActionPreference = 'Stop'
-$CollectorVersion = '0.1.0'
+$Invariant = [System.Globalization.CultureInfo]::InvariantCulture
+$Started = [DateTime]::UtcNow
+$RunDeadline = $Started.AddSeconds($TotalTimeoutSeconds)
+
+if (-not $OutputPath) {
+    $OutputPath = Join-Path (Get-Location -PSProvider FileSystem).ProviderPath ('wmidoctor-bundle-' + $Started.ToString('yyyyMMddTHHmmssZ', $Invariant))
+}
+# A full file-system path (relative to the current location; no wildcards), without a trailing separator.
+try { $OutputPath = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutputPath).TrimEnd('\') }
+catch { $Host.UI.WriteErrorLine("-OutputPath ${OutputPath}: $($_.Exception.Message)"); exit 2 }
+
+if ([Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProcess) {
+    # A 32-bit PowerShell sees the 32-bit registry view and SysWOW64 in place of System32: run the 64-bit one.
+    $native = Join-Path $env:SystemRoot 'Sysnative\WindowsPowerShell\v1.0\powershell.exe'
+    $arguments = @('-NoProfile', '-ExecutionPolicy', 'Bypass', '-File', $PSCommandPath, '-OutputPath', $OutputPath,
+        '-StepTimeoutSeconds', $StepTimeoutSeconds, '-TotalTimeoutSeconds', $TotalTimeoutSeconds)
+    if ($ShadowCopy) { $arguments += '-ShadowCopy' }
+    if ($NoZip) { $arguments += '-NoZip' }
+    & $native @arguments
+    exit $LASTEXITCODE
+}
+
+$CollectorVersion = '0.2.0'
 $BundleSchema = 'wmidoctor.bundle/1'
-$WmiAppId = '{8BC3F05E-D86B-11D0-A075-00C04FB68820}'
+$JsonDepth = 10
 $WmiServices = @('Winmgmt', 'RpcSs', 'DcomLaunch', 'RpcEptMapper')
 $MaxNamespaces = 1000
-# Consumer properties never copied: they may hold credentials.
+$System32 = Join-Path $env:SystemRoot 'System32'
+# Event consumer properties never copied: they may hold credentials.
 $SecretPropertyPattern = 'Password|Credential|Secret|Token|Key$'
+# Inline credentials in the properties that are copied (command lines, scripts) are masked.
+$InlineSecretPattern = '(?i)((?:password|passwd|pwd|secret|token|apikey|api_key)\s*[:=]\s*|-(?:Password|Credential|Token)\s+|/p(?:assword)?:)("[^"]*"|''[^'']*''|\S+)'
+$MaxPropertyChars = 8192
+$MaxMofCopyBytes = 16MB
 
 # BEGIN ARTIFACTS (generated from src/wmidoctor/sources/artifacts.py; do not edit by hand)
 $Artifacts = [ordered]@{
@@ -79,6 +120,7 @@ $Artifacts = [ordered]@{
     FirewallProfiles      = @{ Name = 'commands/netsh-firewall-profiles.txt'; RegistryKey = ''; Personal = @() }
     RepositoryListing     = @{ Name = 'files/repository.json'; RegistryKey = ''; Personal = @() }
     AutorecoverListing    = @{ Name = 'files/autorecover-mofs.json'; RegistryKey = ''; Personal = @() }
+    ProviderBinaries      = @{ Name = 'files/provider-binaries.json'; RegistryKey = ''; Personal = @() }
     WmiIdentity           = @{ Name = 'wmi/identity.json'; RegistryKey = ''; Personal = @('host name', 'domain name') }
     WmiNamespaces         = @{ Name = 'wmi/namespaces.json'; RegistryKey = ''; Personal = @('account SIDs') }
     WmiProviders          = @{ Name = 'wmi/providers.json'; RegistryKey = ''; Personal = @() }
@@ -90,19 +132,25 @@ $Artifacts = [ordered]@{
 # END ARTIFACTS
 
 $script:Entries = New-Object System.Collections.ArrayList
+$script:StepDeadline = $RunDeadline
+$script:QueryRunspace = $null
 $script:WmiAlive = $false
 $script:WmiError = ''
 $script:Namespaces = @()
+$script:ProviderClsids = @()
 
 # --- helpers -------------------------------------------------------------------------------------
+
+function Exit-WithUsageError {
+    param([string]$Message)
+    $Host.UI.WriteErrorLine($Message)
+    exit 2
+}
 
 function Get-ArtifactPath {
     param([Parameter(Mandatory = $true)][string]$Key)
     $path = Join-Path $OutputPath ($Artifacts[$Key].Name -replace '/', '\')
-    $parent = Split-Path -Parent $path
-    if (-not (Test-Path -LiteralPath $parent)) {
-        New-Item -ItemType Directory -Path $parent -Force | Out-Null
-    }
+    [void][System.IO.Directory]::CreateDirectory((Split-Path -Parent $path))
     return $path
 }
 
@@ -116,7 +164,12 @@ function Add-Entry {
     }
     if ($null -ne $ExitCode) { $entry.exit_code = [int]$ExitCode }
     [void]$script:Entries.Add($entry)
-    Write-Verbose ("{0,-45} {1} {2}" -f $Artifacts[$Key].Name, $Status, $Message)
+    Write-Verbose ('{0,-45} {1} {2}' -f $Artifacts[$Key].Name, $Status, $Message)
+}
+
+function Format-Time {
+    param([DateTime]$Time)
+    return $Time.ToUniversalTime().ToString('yyyy-MM-ddTHH:mm:ssZ', $Invariant)
 }
 
 function Write-Utf8File {
@@ -126,17 +179,37 @@ function Write-Utf8File {
 
 function Write-JsonArtifact {
     param([string]$Key, $Data)
-    Write-Utf8File -Path (Get-ArtifactPath $Key) -Text (ConvertTo-Json -InputObject $Data -Depth 8)
+    Write-Utf8File -Path (Get-ArtifactPath $Key) -Text (ConvertTo-Json -InputObject $Data -Depth $JsonDepth)
+}
+
+function Get-TimeLimitMs {
+    <# Milliseconds left in the current step (at most $Seconds when given); throws when none are left. #>
+    param([int]$Seconds = 0)
+    $left = ($script:StepDeadline - [DateTime]::UtcNow).TotalMilliseconds
+    if ($Seconds -gt 0 -and $Seconds * 1000 -lt $left) { $left = $Seconds * 1000 }
+    if ($left -lt 1) { throw 'timeout: the time budget of this step was used up' }
+    return [int]$left
+}
+
+function Test-TimeLeft {
+    return [DateTime]::UtcNow -lt $script:StepDeadline
 }
 
 function Invoke-Step {
-    <# Run one collection step; any error is recorded against the artifact, never stops the collection. #>
-    param([string]$Key, [scriptblock]$Body)
+    <# Run one collection step within its time budget; an error is recorded against the artifact and never
+       stops the collection. The body may return @{ Status; Message; ExitCode } to qualify an 'ok'. #>
+    param([string]$Key, [scriptblock]$Body, [int]$TimeoutSeconds = $StepTimeoutSeconds)
+    if ([DateTime]::UtcNow -ge $RunDeadline) {
+        Add-Entry -Key $Key -Status 'timeout' -Message ('not run: the collection used up its time budget of {0} s (-TotalTimeoutSeconds)' -f $TotalTimeoutSeconds)
+        return
+    }
+    $script:StepDeadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
+    if ($script:StepDeadline -gt $RunDeadline) { $script:StepDeadline = $RunDeadline }
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
     try {
-        $result = & $Body
+        $result = @(& $Body) | Where-Object { $_ -is [hashtable] } | Select-Object -Last 1
         $status = 'ok'; $message = ''; $exitCode = $null
-        if ($result -is [hashtable]) {
+        if ($null -ne $result) {
             if ($result.ContainsKey('Status')) { $status = $result.Status }
             if ($result.ContainsKey('Message')) { $message = $result.Message }
             if ($result.ContainsKey('ExitCode')) { $exitCode = $result.ExitCode }
@@ -145,56 +218,95 @@ function Invoke-Step {
     }
     catch {
         $text = ($_.Exception.Message -replace '\s+', ' ').Trim()
-        $status = if ($text -like 'timeout*') { 'timeout' } else { 'failed' }
+        $status = if ($text -like 'timeout*' -or $text -match 'timed out') { 'timeout' } else { 'failed' }
         Add-Entry -Key $Key -Status $status -Message $text -DurationMs $watch.ElapsedMilliseconds
+    }
+    finally {
+        $script:StepDeadline = $RunDeadline
     }
 }
 
+function Get-ConsoleEncoding {
+    <# The encoding console programs write in: the console's output code page (PowerShell reads native
+       output the same way), else the OEM code page. #>
+    try { return [Console]::OutputEncoding }
+    catch { return [System.Text.Encoding]::GetEncoding([System.Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage) }
+}
+
 function Invoke-Native {
-    <# Run an external program with a time limit; returns @{ ExitCode; Output } (stdout then stderr). #>
-    param([string]$FilePath, [string]$Arguments, [int]$TimeoutSeconds = $StepTimeoutSeconds)
+    <# Run a program (full path) within the step's time budget; returns @{ ExitCode; Output } (stdout then
+       stderr). A program still running at the limit is stopped. #>
+    param([string]$FilePath, [string]$Arguments, [int]$TimeoutSeconds = 0)
+    $limitMs = Get-TimeLimitMs $TimeoutSeconds
     $info = New-Object System.Diagnostics.ProcessStartInfo
     $info.FileName = $FilePath
     $info.Arguments = $Arguments
     $info.UseShellExecute = $false
-    $info.CreateNoWindow = $true
+    $info.CreateNoWindow = ($Host.Name -ne 'ConsoleHost')  # share the console when there is one
+    $info.RedirectStandardInput = $true
     $info.RedirectStandardOutput = $true
     $info.RedirectStandardError = $true
-    $oem = [System.Text.Encoding]::GetEncoding([System.Globalization.CultureInfo]::CurrentCulture.TextInfo.OEMCodePage)
-    $info.StandardOutputEncoding = $oem
-    $info.StandardErrorEncoding = $oem
+    $info.StandardOutputEncoding = Get-ConsoleEncoding
+    $info.StandardErrorEncoding = $info.StandardOutputEncoding
     $process = [System.Diagnostics.Process]::Start($info)
-    $stdout = $process.StandardOutput.ReadToEndAsync()
-    $stderr = $process.StandardError.ReadToEndAsync()
-    if (-not $process.WaitForExit($TimeoutSeconds * 1000)) {
-        try { $process.Kill() } catch { Write-Verbose "could not stop $FilePath" }
-        throw "timeout: $FilePath $Arguments did not finish within $TimeoutSeconds s"
+    try {
+        $process.StandardInput.Close()  # a program that prompts gets end-of-input, not the keyboard
+        $stdout = $process.StandardOutput.ReadToEndAsync()
+        $stderr = $process.StandardError.ReadToEndAsync()
+        if (-not $process.WaitForExit($limitMs)) {
+            try { $process.Kill() } catch { Write-Verbose "could not stop $FilePath" }
+            throw ('timeout: {0} {1} did not finish within {2} s' -f [System.IO.Path]::GetFileName($FilePath), $Arguments, [int]($limitMs / 1000))
+        }
+        $process.WaitForExit()
+        return @{ ExitCode = $process.ExitCode; Output = ($stdout.Result + $stderr.Result) }
     }
-    $process.WaitForExit()
-    return @{ ExitCode = $process.ExitCode; Output = ($stdout.Result + $stderr.Result) }
+    finally {
+        $process.Dispose()
+    }
 }
 
 function Invoke-Bounded {
-    <# Run a script block in its own runspace with a time limit (WMI calls can hang). #>
-    param([scriptblock]$ScriptBlock, [object[]]$ArgumentList = @(), [int]$TimeoutSeconds = $StepTimeoutSeconds)
+    <# Run a self-contained script block in a separate runspace and wait at most the step's remaining time
+       (or TimeoutSeconds): a WMI call can hang whatever its own timeout says. A runspace left hanging is
+       abandoned and the next call gets a fresh one. -Cleanup waits TimeoutSeconds even when the step's
+       budget is used up (removing what the collector created must not be skipped). #>
+    param([scriptblock]$ScriptBlock, [object[]]$ArgumentList = @(), [int]$TimeoutSeconds = 0, [switch]$Cleanup)
+    $limitMs = if ($Cleanup) { $TimeoutSeconds * 1000 } else { Get-TimeLimitMs $TimeoutSeconds }
+    if ($null -eq $script:QueryRunspace) {
+        $script:QueryRunspace = [RunspaceFactory]::CreateRunspace()
+        $script:QueryRunspace.Open()
+    }
     $shell = [PowerShell]::Create()
+    $shell.Runspace = $script:QueryRunspace
+    [void]$shell.AddScript($ScriptBlock.ToString())
+    foreach ($argument in $ArgumentList) { [void]$shell.AddArgument($argument) }
+    $handle = $shell.BeginInvoke()
+    if (-not $handle.AsyncWaitHandle.WaitOne($limitMs)) {
+        [void]$shell.BeginStop($null, $null)
+        $script:QueryRunspace = $null
+        throw ('timeout: no answer within {0} s' -f [int]($limitMs / 1000))
+    }
     try {
-        [void]$shell.AddScript($ScriptBlock.ToString())
-        foreach ($argument in $ArgumentList) { [void]$shell.AddArgument($argument) }
-        $handle = $shell.BeginInvoke()
-        if (-not $handle.AsyncWaitHandle.WaitOne($TimeoutSeconds * 1000)) {
-            [void]$shell.BeginStop($null, $null)
-            throw "timeout: no answer within $TimeoutSeconds s"
-        }
-        $output = $shell.EndInvoke($handle)
-        if ($shell.HadErrors -and $output.Count -eq 0) {
-            throw ($shell.Streams.Error | Select-Object -First 1).Exception.Message
+        $output = @($shell.EndInvoke($handle))
+        if ($shell.HadErrors -and $output.Count -eq 0 -and $shell.Streams.Error.Count -gt 0) {
+            throw $shell.Streams.Error[0].Exception.Message
         }
         return $output
     }
-    finally {
-        if ($shell.InvocationStateInfo.State -ne 'Running') { $shell.Dispose() }
+    catch {
+        $problem = $_.Exception
+        if ($problem -is [System.Management.Automation.MethodInvocationException] -and $problem.InnerException) { $problem = $problem.InnerException }
+        if ($problem -is [System.Management.Automation.IContainsErrorRecord] -and $problem.ErrorRecord.Exception) { $problem = $problem.ErrorRecord.Exception }
+        throw $problem.Message
     }
+    finally {
+        $shell.Dispose()
+    }
+}
+
+function Get-SystemProgram {
+    param([string]$Name)
+    return Join-Path $System32 $Name
 }
 
 # --- event logs ----------------------------------------------------------------------------------
@@ -204,7 +316,7 @@ function Export-EventLog {
     Invoke-Step $Key {
         $target = Get-ArtifactPath $Key
         $channel = [System.IO.Path]::GetFileNameWithoutExtension($Artifacts[$Key].Name) -replace '%4', '/'
-        $run = Invoke-Native 'wevtutil.exe' ('epl "{0}" "{1}" /ow:true' -f $channel, $target)
+        $run = Invoke-Native (Get-SystemProgram 'wevtutil.exe') ('epl "{0}" "{1}" /ow:true' -f $channel, $target)
         if ($run.ExitCode -ne 0) { throw ('wevtutil epl exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
         @{ ExitCode = $run.ExitCode }
     }
@@ -212,9 +324,14 @@ function Export-EventLog {
 
 # --- registry ------------------------------------------------------------------------------------
 
+function Get-RegistryProviderPath {
+    param([string]$Key)
+    return 'Registry::' + ($Key -replace '^HKLM\\', 'HKEY_LOCAL_MACHINE\')
+}
+
 function Test-RegistryKey {
     param([string]$Key)
-    return Test-Path -LiteralPath ('Registry::' + ($Key -replace '^HKLM\\', 'HKEY_LOCAL_MACHINE\'))
+    return Test-Path -LiteralPath (Get-RegistryProviderPath $Key)
 }
 
 function Export-RegistryKeys {
@@ -222,21 +339,21 @@ function Export-RegistryKeys {
        saying the export vouches for that key's subtree (only the listed subkeys exist in it). #>
     param([string]$Target, [string[]]$Keys, [string]$CoverKey = '')
     $scratch = Join-Path $OutputPath '.scratch'
-    New-Item -ItemType Directory -Path $scratch -Force | Out-Null
+    [void][System.IO.Directory]::CreateDirectory($scratch)
     $body = New-Object System.Text.StringBuilder
     $failures = @()
     $index = 0
     foreach ($key in $Keys) {
         $index++
         $part = Join-Path $scratch ('part{0}.reg' -f $index)
-        $run = Invoke-Native 'reg.exe' ('export "{0}" "{1}" /y' -f $key, $part)
+        $run = Invoke-Native (Get-SystemProgram 'reg.exe') ('export "{0}" "{1}" /y' -f $key, $part)
         if ($run.ExitCode -ne 0) { $failures += ('{0}: {1}' -f $key, $run.Output.Trim()); continue }
         $text = [System.IO.File]::ReadAllText($part, [System.Text.Encoding]::Unicode)
         $lines = $text -split "`r`n", 2
-        [void]$body.Append($lines[1])
+        if ($lines.Count -gt 1) { [void]$body.Append($lines[1]) }
         Remove-Item -LiteralPath $part -Force
     }
-    if ($failures.Count -eq $Keys.Count) { throw ($failures -join '; ') }
+    if ($Keys.Count -gt 0 -and $failures.Count -eq $Keys.Count) { throw ($failures -join '; ') }
     $head = "Windows Registry Editor Version 5.00`r`n`r`n"
     if ($CoverKey) { $head += ('[{0}]' -f ($CoverKey -replace '^HKLM\\', 'HKEY_LOCAL_MACHINE\')) + "`r`n`r`n" }
     [System.IO.File]::WriteAllText($Target, $head + $body.ToString().TrimStart("`r", "`n"), [System.Text.Encoding]::Unicode)
@@ -258,13 +375,14 @@ function Export-ServiceKeys {
         $root = $Artifacts['RegServices'].RegistryKey
         $names = New-Object System.Collections.ArrayList
         foreach ($name in $WmiServices) { [void]$names.Add($name) }
-        foreach ($service in Get-ChildItem -LiteralPath ('Registry::HKEY_LOCAL_MACHINE\SYSTEM\CurrentControlSet\Services')) {
+        foreach ($service in Get-ChildItem -LiteralPath (Get-RegistryProviderPath $root) -ErrorAction SilentlyContinue) {
             $depends = (Get-ItemProperty -LiteralPath $service.PSPath -Name DependOnService -ErrorAction SilentlyContinue).DependOnService
             if ($depends -and ($depends -contains 'Winmgmt') -and -not ($names -contains $service.PSChildName)) {
                 [void]$names.Add($service.PSChildName)
             }
         }
         $keys = @($names | ForEach-Object { "$root\$_" } | Where-Object { Test-RegistryKey $_ })
+        if ($keys.Count -eq 0) { throw "none of the service keys under $root could be read" }
         Export-RegistryKeys -Target (Get-ArtifactPath 'RegServices') -Keys $keys -CoverKey $root
     }
 }
@@ -272,15 +390,55 @@ function Export-ServiceKeys {
 function Export-ProviderClsids {
     param([string[]]$Clsids)
     Invoke-Step 'RegProviderClsids' {
-        if (-not $script:WmiAlive) { throw "the provider list comes from WMI, which did not answer: $script:WmiError" }
+        if (-not $script:WmiAlive) { throw "the provider list comes from WMI, which was not queried: $script:WmiError" }
         $root = $Artifacts['RegProviderClsids'].RegistryKey
         $keys = @($Clsids | Sort-Object -Unique | ForEach-Object { "$root\$_" } | Where-Object { Test-RegistryKey $_ })
         if ($keys.Count -eq 0) {
-            $head = "Windows Registry Editor Version 5.00`r`n`r`n[" + ($root -replace '^HKLM\\', 'HKEY_LOCAL_MACHINE\') + "]`r`n"
-            [System.IO.File]::WriteAllText((Get-ArtifactPath 'RegProviderClsids'), $head, [System.Text.Encoding]::Unicode)
+            Export-RegistryKeys -Target (Get-ArtifactPath 'RegProviderClsids') -Keys @() -CoverKey $root
             return @{ Status = 'ok'; Message = 'no provider CLSID is registered' }
         }
         Export-RegistryKeys -Target (Get-ArtifactPath 'RegProviderClsids') -Keys $keys -CoverKey $root
+    }
+}
+
+function Resolve-ServerFile {
+    <# The file a COM server registration names: quotes and command-line arguments dropped, environment
+       variables expanded; a bare file name is looked up in System32 and System32\wbem. #>
+    param([string]$Value)
+    $text = [Environment]::ExpandEnvironmentVariables($Value.Trim())
+    if ($text.StartsWith('"')) { $text = $text.Substring(1).Split('"')[0] }
+    elseif (-not (Test-Path -LiteralPath $text -PathType Leaf) -and $text -match '^(.+?\.(exe|dll))(\s|$)') { $text = $Matches[1] }
+    if (-not [System.IO.Path]::IsPathRooted($text)) {
+        foreach ($folder in $System32, (Get-WbemFolder)) {
+            if (Test-Path -LiteralPath (Join-Path $folder $text) -PathType Leaf) { return Join-Path $folder $text }
+        }
+    }
+    return $text
+}
+
+function Save-ProviderBinaries {
+    <# Per provider CLSID and server kind: the registered value, the file it names, and whether it exists. #>
+    param([string[]]$Clsids)
+    Invoke-Step 'ProviderBinaries' {
+        if (-not $script:WmiAlive) { throw "the provider list comes from WMI, which was not queried: $script:WmiError" }
+        $root = $Artifacts['RegProviderClsids'].RegistryKey
+        $servers = New-Object System.Collections.ArrayList
+        $errors = New-Object System.Collections.ArrayList
+        foreach ($clsid in @($Clsids | Sort-Object -Unique)) {
+            foreach ($kind in 'InprocServer32', 'LocalServer32') {
+                $key = Get-RegistryProviderPath ('{0}\{1}\{2}' -f $root, $clsid, $kind)
+                try {
+                    if (-not (Test-Path -LiteralPath $key)) { continue }
+                    $value = (Get-Item -LiteralPath $key).GetValue('', $null, 'DoNotExpandEnvironmentNames')
+                    if (-not $value) { continue }
+                    $file = Resolve-ServerFile ([string]$value)
+                    [void]$servers.Add([ordered]@{ clsid = $clsid; kind = $kind; path = [string]$value; file = $file
+                            exists = [bool](Test-Path -LiteralPath $file -PathType Leaf) })
+                }
+                catch { [void]$errors.Add(('{0} {1}: {2}' -f $clsid, $kind, $_.Exception.Message)) }
+            }
+        }
+        Write-JsonArtifact 'ProviderBinaries' ([ordered]@{ servers = @($servers); errors = @($errors) })
     }
 }
 
@@ -298,7 +456,7 @@ function Save-CommandOutput {
 # --- files ---------------------------------------------------------------------------------------
 
 function Get-WbemFolder {
-    return Join-Path $env:windir 'System32\wbem'
+    return Join-Path $System32 'wbem'
 }
 
 function Get-RepositoryFolder {
@@ -306,7 +464,7 @@ function Get-RepositoryFolder {
     $folder = $null
     if ($cimom -and $cimom.'Repository Directory') { $folder = [Environment]::ExpandEnvironmentVariables($cimom.'Repository Directory') }
     if (-not $folder) { $folder = Join-Path (Get-WbemFolder) 'Repository' }
-    return $folder
+    return $folder.TrimEnd('\')
 }
 
 function Save-RepositoryListing {
@@ -318,15 +476,15 @@ function Save-RepositoryListing {
             $files = @(Get-ChildItem -LiteralPath $folder -Recurse -Force -File -ErrorAction SilentlyContinue -ErrorVariable listErrors |
                 ForEach-Object {
                     [ordered]@{
-                        name     = $_.FullName.Substring($folder.TrimEnd('\').Length + 1)
+                        name     = $_.FullName.Substring($folder.Length + 1)
                         size     = $_.Length
-                        modified = $_.LastWriteTimeUtc.ToString('yyyy-MM-ddTHH:mm:ssZ')
+                        modified = Format-Time $_.LastWriteTimeUtc
                     }
                 })
             $errors = @($listErrors | ForEach-Object { $_.Exception.Message })
         }
         else {
-            $errors += "$folder does not exist"
+            $errors += "$folder does not exist or cannot be read"
         }
         $marker = @($folder, (Get-WbemFolder)) | Where-Object { Test-Path -LiteralPath (Join-Path $_ 'Corrupted.rec') }
         Write-JsonArtifact 'RepositoryListing' ([ordered]@{
@@ -338,31 +496,73 @@ function Save-RepositoryListing {
     }
 }
 
+function Copy-AutorecoverMof {
+    <# A copy of an Autorecover MOF that is not one of Windows' own (outside System32\wbem) in the bundle, named
+       <position>-<file name>; returns its bundle path, '' when not copied. #>
+    param([string]$File, [int]$Position, $Errors)
+    if ($File.StartsWith((Get-WbemFolder) + '\', [StringComparison]::OrdinalIgnoreCase)) { return '' }
+    $size = (Get-Item -LiteralPath $File -Force).Length
+    if ($size -gt $MaxMofCopyBytes) { [void]$Errors.Add("$File not copied: $size bytes"); return '' }
+    $copy = ('{0}/autorecover/{1:D3}-{2}' -f ($Artifacts['AutorecoverListing'].Name -replace '/[^/]*$', ''), $Position, [System.IO.Path]::GetFileName($File))
+    $target = Join-Path $OutputPath ($copy -replace '/', '\')
+    [void][System.IO.Directory]::CreateDirectory((Split-Path -Parent $target))
+    [System.IO.File]::Copy($File, $target, $false)
+    return $copy
+}
+
 function Save-AutorecoverListing {
     Invoke-Step 'AutorecoverListing' {
         $cimom = Get-ItemProperty -LiteralPath 'Registry::HKEY_LOCAL_MACHINE\SOFTWARE\Microsoft\Wbem\CIMOM' -ErrorAction Stop
-        $mofs = @($cimom.'Autorecover MOFs' | Where-Object { $_ } | ForEach-Object {
-                $expanded = [Environment]::ExpandEnvironmentVariables($_)
-                [ordered]@{ path = $_; expanded = $expanded; exists = [bool](Test-Path -LiteralPath $expanded -PathType Leaf) }
+        $errors = New-Object System.Collections.ArrayList
+        if ($null -eq $cimom.'Autorecover MOFs') { [void]$errors.Add('the CIMOM key has no Autorecover MOFs value') }
+        $position = 0
+        $mofs = @($cimom.'Autorecover MOFs' | ForEach-Object {
+                $listed = $_
+                $position++
+                if ($listed) {
+                    $expanded = [Environment]::ExpandEnvironmentVariables($listed)
+                    $exists = [bool](Test-Path -LiteralPath $expanded -PathType Leaf)
+                    $copy = ''
+                    if ($exists) {
+                        try { $copy = Copy-AutorecoverMof $expanded $position $errors }
+                        catch { [void]$errors.Add(('{0} not copied: {1}' -f $expanded, $_.Exception.Message)) }
+                    }
+                    [ordered]@{ path = $listed; expanded = $expanded; exists = $exists; copy = $copy }
+                }
             })
         Write-JsonArtifact 'AutorecoverListing' ([ordered]@{
                 source = 'HKLM\SOFTWARE\Microsoft\Wbem\CIMOM!Autorecover MOFs'
                 mofs   = $mofs
-                errors = @()
+                errors = @($errors)
             })
     }
 }
 
 # --- WMI queries (only when WMI answers) ---------------------------------------------------------
+# Each query runs through Invoke-Bounded and carries its own -OperationTimeoutSec.
 
 $CimQuery = {
     param($Namespace, $ClassName, $TimeoutSec)
     Get-CimInstance -Namespace $Namespace -ClassName $ClassName -OperationTimeoutSec $TimeoutSec -ErrorAction Stop
 }
 
+# A namespace's security descriptor as SDDL (converted here rather than by Win32_SecurityDescriptorHelper,
+# so a broken root\cimv2 does not cost the namespace rights).
+$NamespaceSecurityQuery = {
+    param($Namespace, $TimeoutSec)
+    $result = Invoke-CimMethod -Namespace $Namespace -ClassName __SystemSecurity -MethodName GetSD -OperationTimeoutSec $TimeoutSec -ErrorAction Stop
+    if ($result.ReturnValue -ne 0) { throw ('__SystemSecurity.GetSD returned 0x{0:X8}' -f $result.ReturnValue) }
+    (New-Object System.Security.AccessControl.RawSecurityDescriptor -ArgumentList ([byte[]]$result.SD), 0).GetSddlForm('All')
+}
+
+function Get-QueryTimeout {
+    <# Seconds for a WMI call's own -OperationTimeoutSec: what is left of the step, at least 1. #>
+    return [Math]::Max(1, [int]((Get-TimeLimitMs) / 1000))
+}
+
 function Get-Instances {
     param([string]$Namespace, [string]$ClassName)
-    return @(Invoke-Bounded -ScriptBlock $CimQuery -ArgumentList @($Namespace, $ClassName, [Math]::Max(5, $StepTimeoutSeconds - 5)))
+    return @(Invoke-Bounded -ScriptBlock $CimQuery -ArgumentList @($Namespace, $ClassName, (Get-QueryTimeout)))
 }
 
 function ConvertTo-ReferenceText {
@@ -370,7 +570,7 @@ function ConvertTo-ReferenceText {
     param($Value)
     if ($null -eq $Value) { return '' }
     if ($Value -is [Microsoft.Management.Infrastructure.CimInstance]) {
-        $keys = @($Value.CimInstanceProperties | Where-Object { $_.Value -ne $null -and $_.Flags -match 'Key' })
+        $keys = @($Value.CimInstanceProperties | Where-Object { $null -ne $_.Value -and $_.Flags -match 'Key' })
         if ($keys.Count -eq 0) { $keys = @($Value.CimInstanceProperties | Where-Object { $_.Name -eq 'Name' }) }
         $pairs = @($keys | ForEach-Object { '{0}="{1}"' -f $_.Name, ([string]$_.Value -replace '\\', '\\' -replace '"', '\"') })
         return '{0}.{1}' -f $Value.CimClass.CimClassName, ($pairs -join ',')
@@ -381,32 +581,70 @@ function ConvertTo-ReferenceText {
 function ConvertTo-SidText {
     param($Bytes)
     if ($null -eq $Bytes -or $Bytes.Count -eq 0) { return '' }
-    try { return (New-Object System.Security.Principal.SecurityIdentifier([byte[]]$Bytes, 0)).Value } catch { return '' }
+    try { return (New-Object System.Security.Principal.SecurityIdentifier -ArgumentList ([byte[]]$Bytes), 0).Value } catch { return '' }
+}
+
+function ConvertTo-SafeText {
+    <# A consumer property as text with inline credentials masked, cut at $MaxPropertyChars. #>
+    param($Value)
+    $text = if ($Value -is [array]) { @($Value | ForEach-Object { [string]$_ }) -join ' ' } else { [string]$Value }
+    $text = $text -replace $InlineSecretPattern, '$1<masked>'
+    if ($text.Length -gt $MaxPropertyChars) { $text = $text.Substring(0, $MaxPropertyChars) + ' <cut>' }
+    return $text
 }
 
 function Test-Wmi {
+    <# WMI is queried only when the Winmgmt service already runs (a query would start it) and answers a
+       query the CIMOM serves itself (root __NAMESPACE) within 30 seconds. #>
+    $service = Get-Service -Name 'Winmgmt' -ErrorAction SilentlyContinue
+    if ($null -eq $service) { $script:WmiError = 'the Winmgmt service does not exist'; return }
+    if ($service.Status -ne 'Running') {
+        $script:WmiError = "the Winmgmt service is $($service.Status) and the collector does not start it"
+        return
+    }
+    $script:StepDeadline = [DateTime]::UtcNow.AddSeconds(30)
+    if ($script:StepDeadline -gt $RunDeadline) { $script:StepDeadline = $RunDeadline }
     try {
-        $null = Invoke-Bounded -ScriptBlock { Get-CimInstance -ClassName Win32_OperatingSystem -OperationTimeoutSec 20 -ErrorAction Stop } -TimeoutSeconds 30
+        $null = Invoke-Bounded -ScriptBlock $CimQuery -ArgumentList @('root', '__NAMESPACE', 25)
         $script:WmiAlive = $true
     }
     catch {
         $script:WmiError = ($_.Exception.Message -replace '\s+', ' ').Trim()
     }
+    finally {
+        $script:StepDeadline = $RunDeadline
+    }
 }
 
 function Invoke-WmiStep {
-    param([string]$Key, [scriptblock]$Body)
+    <# A step that queries WMI; -PerNamespace steps (one query or more in every namespace) get three times
+       the step budget. #>
+    param([string]$Key, [scriptblock]$Body, [switch]$PerNamespace)
     if (-not $script:WmiAlive) {
-        Add-Entry -Key $Key -Status 'failed' -Message "WMI did not answer: $script:WmiError"
+        Add-Entry -Key $Key -Status 'failed' -Message "WMI was not queried: $script:WmiError"
         return
     }
-    Invoke-Step $Key $Body
+    $budget = if ($PerNamespace) { 3 * $StepTimeoutSeconds } else { $StepTimeoutSeconds }
+    Invoke-Step $Key $Body -TimeoutSeconds $budget
+}
+
+function Get-NamespaceList {
+    if ($script:Namespaces.Count -eq 0) { throw 'no namespace list (the wmi/namespaces.json step did not complete)' }
+    return , @($script:Namespaces)
+}
+
+function Add-TimeLimitError {
+    <# A loop over namespaces stopped by the step's time budget: one error saying how far it got. #>
+    param($Errors, [int]$Done, [int]$Total)
+    [void]$Errors.Add([ordered]@{ namespace = ''; error = ('time budget used up after {0} of {1} namespaces' -f $Done, $Total) })
+    return @{ Status = 'timeout'; Message = ('partial: {0} of {1} namespaces read' -f $Done, $Total) }
 }
 
 function Save-Identity {
     Invoke-WmiStep 'WmiIdentity' {
         $system = Get-Instances 'root\cimv2' 'Win32_ComputerSystem' | Select-Object -First 1
         $os = Get-Instances 'root\cimv2' 'Win32_OperatingSystem' | Select-Object -First 1
+        if ($null -eq $system -or $null -eq $os) { throw 'Win32_ComputerSystem or Win32_OperatingSystem returned no instance' }
         Write-JsonArtifact 'WmiIdentity' ([ordered]@{
                 ComputerSystem  = [ordered]@{ Name = $system.Name; Domain = $system.Domain; DomainRole = [int]$system.DomainRole; PartOfDomain = [bool]$system.PartOfDomain }
                 OperatingSystem = [ordered]@{ Caption = $os.Caption; Version = $os.Version; BuildNumber = $os.BuildNumber; OSLanguage = $os.OSLanguage }
@@ -417,51 +655,57 @@ function Save-Identity {
     }
 }
 
-function Find-Namespaces {
-    $found = New-Object System.Collections.ArrayList
-    $errors = New-Object System.Collections.ArrayList
-    $queue = New-Object System.Collections.Queue
-    $queue.Enqueue('root')
-    while ($queue.Count -gt 0 -and $found.Count -lt $MaxNamespaces) {
-        $namespace = $queue.Dequeue()
-        [void]$found.Add($namespace)
-        try {
-            foreach ($child in Get-Instances $namespace '__NAMESPACE') { $queue.Enqueue("$namespace\$($child.Name)") }
-        }
-        catch { [void]$errors.Add([ordered]@{ namespace = $namespace; error = $_.Exception.Message }) }
-    }
-    return @{ Names = @($found); Errors = @($errors) }
-}
-
 function Save-Namespaces {
-    Invoke-WmiStep 'WmiNamespaces' {
-        $walk = Find-Namespaces
-        $script:Namespaces = $walk.Names
-        $items = foreach ($namespace in $walk.Names) {
-            $item = [ordered]@{ name = $namespace; sddl = ''; error = '' }
+    Invoke-WmiStep 'WmiNamespaces' -PerNamespace {
+        $found = New-Object System.Collections.ArrayList
+        $errors = New-Object System.Collections.ArrayList
+        $outcome = @{ Status = 'ok' }
+        $queue = New-Object System.Collections.Queue
+        $queue.Enqueue('root')
+        while ($queue.Count -gt 0 -and $found.Count -lt $MaxNamespaces) {
+            if (-not (Test-TimeLeft)) { $outcome = Add-TimeLimitError $errors $found.Count ($found.Count + $queue.Count); break }
+            $namespace = $queue.Dequeue()
+            [void]$found.Add($namespace)
             try {
-                $sd = Invoke-Bounded -ScriptBlock {
-                    param($ns)
-                    (Invoke-CimMethod -Namespace $ns -ClassName __SystemSecurity -MethodName GetSD -ErrorAction Stop).SD
-                } -ArgumentList @($namespace)
-                $sddl = Invoke-Bounded -ScriptBlock {
-                    param($bytes)
-                    (Invoke-CimMethod -Namespace 'root\cimv2' -ClassName Win32_SecurityDescriptorHelper -MethodName BinarySDToSDDL -Arguments @{ BinarySD = [byte[]]$bytes } -ErrorAction Stop).SDDL
-                } -ArgumentList @(, [byte[]]$sd)
-                $item.sddl = [string]($sddl | Select-Object -First 1)
+                foreach ($child in Get-Instances $namespace '__NAMESPACE') { $queue.Enqueue("$namespace\$($child.Name)") }
             }
-            catch { $item.error = $_.Exception.Message }
-            $item
+            catch { [void]$errors.Add([ordered]@{ namespace = $namespace; error = $_.Exception.Message }) }
         }
-        Write-JsonArtifact 'WmiNamespaces' ([ordered]@{ namespaces = @($items); errors = $walk.Errors })
+        if ($queue.Count -gt 0 -and $found.Count -ge $MaxNamespaces) {
+            [void]$errors.Add([ordered]@{ namespace = ''; error = ('more than {0} namespaces: the rest were not read' -f $MaxNamespaces) })
+        }
+        $script:Namespaces = @($found)
+        $items = New-Object System.Collections.ArrayList
+        foreach ($namespace in $found) {
+            $item = [ordered]@{ name = $namespace; sddl = ''; error = '' }
+            if (Test-TimeLeft) {
+                try {
+                    $sddl = Invoke-Bounded -ScriptBlock $NamespaceSecurityQuery -ArgumentList @($namespace, (Get-QueryTimeout))
+                    $item.sddl = [string]($sddl | Select-Object -First 1)
+                }
+                catch { $item.error = $_.Exception.Message }
+            }
+            else {
+                $item.error = 'security descriptor not read: time budget used up'
+                $outcome = @{ Status = 'timeout'; Message = 'partial: some security descriptors not read' }
+            }
+            [void]$items.Add($item)
+        }
+        Write-JsonArtifact 'WmiNamespaces' ([ordered]@{ namespaces = @($items); errors = @($errors) })
+        $outcome
     }
 }
 
 function Save-Providers {
-    Invoke-WmiStep 'WmiProviders' {
+    Invoke-WmiStep 'WmiProviders' -PerNamespace {
+        $namespaces = Get-NamespaceList
         $providers = New-Object System.Collections.ArrayList
         $errors = New-Object System.Collections.ArrayList
-        foreach ($namespace in $script:Namespaces) {
+        $outcome = @{ Status = 'ok' }
+        $done = 0
+        foreach ($namespace in $namespaces) {
+            if (-not (Test-TimeLeft)) { $outcome = Add-TimeLimitError $errors $done $namespaces.Count; break }
+            $done++
             try {
                 $instances = Get-Instances $namespace '__Win32Provider'
                 if ($instances.Count -eq 0) { continue }
@@ -487,6 +731,7 @@ function Save-Providers {
         }
         Write-JsonArtifact 'WmiProviders' ([ordered]@{ providers = @($providers); errors = @($errors) })
         $script:ProviderClsids = @($providers | ForEach-Object { $_.clsid } | Where-Object { $_ })
+        $outcome
     }
 }
 
@@ -494,8 +739,9 @@ function Save-Quotas {
     Invoke-WmiStep 'WmiQuotas' {
         $quota = Get-Instances 'root' '__ProviderHostQuotaConfiguration' | Select-Object -First 1
         $data = [ordered]@{ errors = @() }
+        if ($null -eq $quota) { $data.errors = @('root:__ProviderHostQuotaConfiguration has no instance') }
         foreach ($name in 'ThreadsPerHost', 'HandlesPerHost', 'ProcessLimitAllHosts', 'MemoryPerHost', 'MemoryAllHosts') {
-            $data[$name] = $quota.$name
+            $data[$name] = if ($null -ne $quota) { $quota.$name } else { $null }
         }
         Write-JsonArtifact 'WmiQuotas' $data
     }
@@ -527,75 +773,157 @@ function Save-ProviderHosts {
 }
 
 function Save-Subscriptions {
-    Invoke-WmiStep 'WmiSubscriptions' {
-        $data = [ordered]@{ filters = @(); consumers = @(); bindings = @(); timers = @(); errors = @() }
-        foreach ($namespace in $script:Namespaces) {
+    Invoke-WmiStep 'WmiSubscriptions' -PerNamespace {
+        $namespaces = Get-NamespaceList
+        $filters = New-Object System.Collections.ArrayList
+        $consumers = New-Object System.Collections.ArrayList
+        $bindings = New-Object System.Collections.ArrayList
+        $timers = New-Object System.Collections.ArrayList
+        $errors = New-Object System.Collections.ArrayList
+        $outcome = @{ Status = 'ok' }
+        $done = 0
+        foreach ($namespace in $namespaces) {
+            if (-not (Test-TimeLeft)) { $outcome = Add-TimeLimitError $errors $done $namespaces.Count; break }
+            $done++
             try {
                 foreach ($filter in Get-Instances $namespace '__EventFilter') {
-                    $data.filters += [ordered]@{ namespace = $namespace; name = $filter.Name; query = $filter.Query
-                        query_language = $filter.QueryLanguage; event_namespace = $filter.EventNamespace
-                        creator_sid = ConvertTo-SidText $filter.CreatorSID }
+                    [void]$filters.Add([ordered]@{ namespace = $namespace; name = $filter.Name; query = $filter.Query
+                            query_language = $filter.QueryLanguage; event_namespace = $filter.EventNamespace
+                            creator_sid = ConvertTo-SidText $filter.CreatorSID })
                 }
                 foreach ($consumer in Get-Instances $namespace '__EventConsumer') {
                     $properties = [ordered]@{}
                     foreach ($property in $consumer.CimInstanceProperties) {
                         if ($property.Name -in 'Name', 'CreatorSID', 'MachineName', 'MaximumQueueSize') { continue }
                         if ($property.Name -match $SecretPropertyPattern -or $null -eq $property.Value) { continue }
-                        $properties[$property.Name] = [string]$property.Value
+                        $properties[$property.Name] = ConvertTo-SafeText $property.Value
                     }
-                    $data.consumers += [ordered]@{ namespace = $namespace; class = $consumer.CimClass.CimClassName
-                        name = $consumer.Name; properties = $properties; creator_sid = ConvertTo-SidText $consumer.CreatorSID }
+                    [void]$consumers.Add([ordered]@{ namespace = $namespace; class = $consumer.CimClass.CimClassName
+                            name = $consumer.Name; properties = $properties; creator_sid = ConvertTo-SidText $consumer.CreatorSID })
                 }
                 foreach ($binding in Get-Instances $namespace '__FilterToConsumerBinding') {
-                    $data.bindings += [ordered]@{ namespace = $namespace; filter = ConvertTo-ReferenceText $binding.Filter
-                        consumer = ConvertTo-ReferenceText $binding.Consumer }
+                    [void]$bindings.Add([ordered]@{ namespace = $namespace; filter = ConvertTo-ReferenceText $binding.Filter
+                            consumer = ConvertTo-ReferenceText $binding.Consumer })
                 }
                 foreach ($timer in Get-Instances $namespace '__TimerInstruction') {
-                    $data.timers += [ordered]@{ namespace = $namespace; class = $timer.CimClass.CimClassName
-                        timer_id = $timer.TimerId; interval_ms = $timer.IntervalBetweenEvents }
+                    [void]$timers.Add([ordered]@{ namespace = $namespace; class = $timer.CimClass.CimClassName
+                            timer_id = $timer.TimerId; interval_ms = $timer.IntervalBetweenEvents })
                 }
             }
-            catch { $data.errors += [ordered]@{ namespace = $namespace; error = $_.Exception.Message } }
+            catch { [void]$errors.Add([ordered]@{ namespace = $namespace; error = $_.Exception.Message }) }
         }
-        Write-JsonArtifact 'WmiSubscriptions' $data
+        Write-JsonArtifact 'WmiSubscriptions' ([ordered]@{ filters = @($filters); consumers = @($consumers)
+                bindings = @($bindings); timers = @($timers); errors = @($errors) })
+        $outcome
     }
 }
 
 # --- optional: the repository through a volume shadow copy --------------------------------------
 
+$ShadowCreate = {
+    param($Volume, $TimeoutSec)
+    Invoke-CimMethod -ClassName Win32_ShadowCopy -MethodName Create -Arguments @{ Volume = $Volume; Context = 'ClientAccessible' } -OperationTimeoutSec $TimeoutSec -ErrorAction Stop
+}
+
+$ShadowFind = {
+    param($Id, $TimeoutSec)
+    Get-CimInstance -ClassName Win32_ShadowCopy -Filter ("ID='{0}'" -f $Id) -OperationTimeoutSec $TimeoutSec -ErrorAction Stop
+}
+
+$ShadowRemove = {
+    param($Id, $TimeoutSec)
+    Get-CimInstance -ClassName Win32_ShadowCopy -Filter ("ID='{0}'" -f $Id) -OperationTimeoutSec $TimeoutSec -ErrorAction Stop |
+        Remove-CimInstance -OperationTimeoutSec $TimeoutSec -ErrorAction Stop
+}
+
 function Copy-RepositoryFromShadow {
     Invoke-Step 'RepositoryCopy' {
-        if (-not $script:WmiAlive) { throw "creating a shadow copy needs WMI (Win32_ShadowCopy), which did not answer: $script:WmiError" }
+        if (-not $Elevated) { throw 'a shadow copy needs an elevated prompt ("Run as administrator")' }
+        if (-not $script:WmiAlive) { throw "a shadow copy is made through WMI (Win32_ShadowCopy), which was not queried: $script:WmiError" }
         $folder = Get-RepositoryFolder
         $volume = [System.IO.Path]::GetPathRoot($folder)
-        $created = Invoke-CimMethod -ClassName Win32_ShadowCopy -MethodName Create -Arguments @{ Volume = $volume; Context = 'ClientAccessible' } -ErrorAction Stop
+        $names = @(Get-ChildItem -LiteralPath $folder -Force -File | ForEach-Object { $_.Name })
+        $created = Invoke-Bounded -ScriptBlock $ShadowCreate -ArgumentList @($volume, (Get-QueryTimeout)) | Select-Object -First 1
         if ($created.ReturnValue -ne 0) { throw "Win32_ShadowCopy.Create returned $($created.ReturnValue)" }
+        $id = [string]$created.ShadowID
+        $failures = @()
         try {
-            $shadow = Get-CimInstance -ClassName Win32_ShadowCopy -Filter ("ID='{0}'" -f $created.ShadowID) -ErrorAction Stop
+            $shadow = Invoke-Bounded -ScriptBlock $ShadowFind -ArgumentList @($id, (Get-QueryTimeout)) | Select-Object -First 1
             $source = $shadow.DeviceObject + '\' + $folder.Substring($volume.Length)
             $target = Get-ArtifactPath 'RepositoryCopy'
-            New-Item -ItemType Directory -Path $target -Force | Out-Null
-            foreach ($name in [System.IO.Directory]::GetFiles($source)) {
-                [System.IO.File]::Copy($name, (Join-Path $target ([System.IO.Path]::GetFileName($name))), $false)
+            [void][System.IO.Directory]::CreateDirectory($target)
+            foreach ($name in $names) {
+                # cmd's copy reads \\?\GLOBALROOT paths, which .NET before 4.6.2 refuses; /d skips AutoRun commands.
+                $run = Invoke-Native (Get-SystemProgram 'cmd.exe') ('/d /c copy /b /y "{0}\{1}" "{2}"' -f $source, $name, (Join-Path $target $name))
+                if ($run.ExitCode -ne 0) { $failures += ('{0}: {1}' -f $name, $run.Output.Trim()) }
             }
         }
         finally {
-            Get-CimInstance -ClassName Win32_ShadowCopy -Filter ("ID='{0}'" -f $created.ShadowID) -ErrorAction SilentlyContinue |
-                Remove-CimInstance -ErrorAction SilentlyContinue
+            try { $null = Invoke-Bounded -ScriptBlock $ShadowRemove -ArgumentList @($id, 60) -TimeoutSeconds 90 -Cleanup }
+            catch { Write-Warning "The shadow copy $id could not be removed ($($_.Exception.Message)); remove it with: vssadmin delete shadows /shadow=$id" }
+        }
+        if ($failures.Count -gt 0) { throw ($failures -join '; ') }
+    }
+}
+
+# --- the bundle ----------------------------------------------------------------------------------
+
+function Get-PersonalData {
+    <# The personal data the written artifacts may hold (the manifest's own included). #>
+    $personal = New-Object System.Collections.ArrayList
+    foreach ($key in $Artifacts.Keys) {
+        $present = Test-Path -LiteralPath (Join-Path $OutputPath ($Artifacts[$key].Name -replace '/', '\'))
+        if ($key -eq 'Manifest' -or $present) {
+            foreach ($item in $Artifacts[$key].Personal) { if (-not $personal.Contains($item)) { [void]$personal.Add($item) } }
         }
     }
+    return $personal
+}
+
+function Write-Zip {
+    <# Zip the folder with '/' separators (ZipFile.CreateFromDirectory writes '\' on .NET before 4.6.1); a
+       file that cannot be read is left out and named in the returned list. #>
+    param([string]$Folder, [string]$ZipPath)
+    Add-Type -AssemblyName System.IO.Compression
+    $failures = New-Object System.Collections.ArrayList
+    $stream = [System.IO.File]::Open($ZipPath, [System.IO.FileMode]::CreateNew)
+    try {
+        $zip = New-Object System.IO.Compression.ZipArchive -ArgumentList $stream, ([System.IO.Compression.ZipArchiveMode]::Create)
+        try {
+            foreach ($file in Get-ChildItem -LiteralPath $Folder -Recurse -Force -File) {
+                $name = $file.FullName.Substring($Folder.Length + 1).Replace('\', '/')
+                try {
+                    $source = [System.IO.File]::Open($file.FullName, [System.IO.FileMode]::Open, [System.IO.FileAccess]::Read, [System.IO.FileShare]::ReadWrite)
+                    try {
+                        $entry = $zip.CreateEntry($name, [System.IO.Compression.CompressionLevel]::Optimal)
+                        $target = $entry.Open()
+                        try { $source.CopyTo($target) } finally { $target.Dispose() }
+                    }
+                    finally { $source.Dispose() }
+                }
+                catch { [void]$failures.Add(('{0}: {1}' -f $name, $_.Exception.Message)) }
+            }
+        }
+        finally { $zip.Dispose() }
+    }
+    finally { $stream.Dispose() }
+    return $failures
 }
 
 # --- the collection ------------------------------------------------------------------------------
 
-if (Test-Path -LiteralPath $OutputPath) {
-    Write-Error "$OutputPath exists already; name a new folder with -OutputPath"
-    exit 2
+if ($OutputPath -notmatch '^([A-Za-z]:\\|\\\\)') { Exit-WithUsageError "$OutputPath is not a file-system path; name a folder with -OutputPath" }
+if (Test-Path -LiteralPath $OutputPath) { Exit-WithUsageError "$OutputPath exists already; name a new folder with -OutputPath" }
+if (-not $NoZip -and (Test-Path -LiteralPath "$OutputPath.zip")) { Exit-WithUsageError "$OutputPath.zip exists already; name a new folder with -OutputPath" }
+try { [void][System.IO.Directory]::CreateDirectory($OutputPath) }
+catch { Exit-WithUsageError "cannot create $OutputPath`: $($_.Exception.Message)" }
+
+$Principal = New-Object System.Security.Principal.WindowsPrincipal([System.Security.Principal.WindowsIdentity]::GetCurrent())
+$Elevated = $Principal.IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)
+if (-not $Elevated) {
+    Write-Warning ('Not running elevated: winmgmt /verifyrepository, the repository listing, some event logs and ' +
+        'registry keys need "Run as administrator". Collecting what this account can read; manifest.json records what was refused.')
 }
-New-Item -ItemType Directory -Path $OutputPath -Force | Out-Null
-$OutputPath = (Resolve-Path -LiteralPath $OutputPath).Path
-$started = [DateTime]::UtcNow
-$script:ProviderClsids = @()
 
 foreach ($key in 'WmiActivityLog', 'ApplicationLog', 'SystemLog') { Export-EventLog $key }
 foreach ($key in 'RegWbem', 'RegOle', 'RegRpc', 'RegRpcPolicy', 'RegWmiAppId', 'RegUacPolicy', 'RegFirewallPolicy', 'RegFirewallGpo') {
@@ -604,12 +932,12 @@ foreach ($key in 'RegWbem', 'RegOle', 'RegRpc', 'RegRpcPolicy', 'RegWmiAppId', '
 Export-ServiceKeys
 Save-CommandOutput 'VerifyRepository' (Join-Path (Get-WbemFolder) 'winmgmt.exe') '/verifyrepository'
 foreach ($service in $WmiServices) {
-    Save-CommandOutput "ScQc$service" 'sc.exe' "qc $service 8192"
-    Save-CommandOutput "ScQueryEx$service" 'sc.exe' "queryex $service"
-    Save-CommandOutput "ScSdShow$service" 'sc.exe' "sdshow $service"
+    Save-CommandOutput "ScQc$service" (Get-SystemProgram 'sc.exe') "qc $service 8192"
+    Save-CommandOutput "ScQueryEx$service" (Get-SystemProgram 'sc.exe') "queryex $service"
+    Save-CommandOutput "ScSdShow$service" (Get-SystemProgram 'sc.exe') "sdshow $service"
 }
-Save-CommandOutput 'FirewallRules' 'netsh.exe' 'advfirewall firewall show rule name=all verbose'
-Save-CommandOutput 'FirewallProfiles' 'netsh.exe' 'advfirewall show allprofiles state'
+Save-CommandOutput 'FirewallRules' (Get-SystemProgram 'netsh.exe') 'advfirewall firewall show rule name=all verbose'
+Save-CommandOutput 'FirewallProfiles' (Get-SystemProgram 'netsh.exe') 'advfirewall show allprofiles state'
 Save-RepositoryListing
 Save-AutorecoverListing
 
@@ -621,41 +949,44 @@ Save-Quotas
 Save-ProviderHosts
 Save-Subscriptions
 Export-ProviderClsids -Clsids $script:ProviderClsids
+Save-ProviderBinaries -Clsids $script:ProviderClsids
 if ($ShadowCopy) { Copy-RepositoryFromShadow } else { Add-Entry -Key 'RepositoryCopy' -Status 'skipped' -Message 'run with -ShadowCopy to copy the repository' }
 
 $scratch = Join-Path $OutputPath '.scratch'
-if (Test-Path -LiteralPath $scratch) { Remove-Item -LiteralPath $scratch -Recurse -Force }
+try { if (Test-Path -LiteralPath $scratch) { Remove-Item -LiteralPath $scratch -Recurse -Force } }
+catch { Write-Warning "could not remove $scratch`: $($_.Exception.Message)" }
 
-$written = @($script:Entries | Where-Object { $_.status -eq 'ok' } | ForEach-Object { $_.name })
-$personal = New-Object System.Collections.ArrayList
-foreach ($key in $Artifacts.Keys) {
-    if ($key -eq 'Manifest' -or $written -contains $Artifacts[$key].Name) {
-        foreach ($item in $Artifacts[$key].Personal) { if (-not $personal.Contains($item)) { [void]$personal.Add($item) } }
-    }
-}
-$principal = New-Object System.Security.Principal.WindowsPrincipal([System.Security.Principal.WindowsIdentity]::GetCurrent())
 $manifest = [ordered]@{
-    schema         = $BundleSchema
-    tool           = 'Collect-WmiDoctor'
-    version        = $CollectorVersion
-    host           = $env:COMPUTERNAME
-    collected_at   = $started.ToString('yyyy-MM-ddTHH:mm:ssZ')
-    finished_at    = [DateTime]::UtcNow.ToString('yyyy-MM-ddTHH:mm:ssZ')
-    powershell     = $PSVersionTable.PSVersion.ToString()
-    ui_culture     = (Get-UICulture).Name
-    elevated       = $principal.IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)
-    wmi_answered   = $script:WmiAlive
-    personal_data  = @($personal)
-    artifacts      = @($script:Entries)
+    schema            = $BundleSchema
+    tool              = 'Collect-WmiDoctor'
+    version           = $CollectorVersion
+    host              = $env:COMPUTERNAME
+    collected_at      = Format-Time $Started
+    finished_at       = Format-Time ([DateTime]::UtcNow)
+    powershell        = $PSVersionTable.PSVersion.ToString()
+    ui_culture        = (Get-UICulture).Name
+    console_code_page = (Get-ConsoleEncoding).CodePage
+    elevated          = $Elevated
+    wmi_answered      = $script:WmiAlive
+    wmi_error         = $script:WmiError
+    time_budget_s     = [ordered]@{ step = $StepTimeoutSeconds; total = $TotalTimeoutSeconds }
+    personal_data     = @(Get-PersonalData)
+    artifacts         = @($script:Entries)
 }
-Write-Utf8File -Path (Get-ArtifactPath 'Manifest') -Text (ConvertTo-Json -InputObject $manifest -Depth 6)
+Write-Utf8File -Path (Get-ArtifactPath 'Manifest') -Text (ConvertTo-Json -InputObject $manifest -Depth $JsonDepth)
 
-if (-not $NoZip) {
-    Add-Type -AssemblyName System.IO.Compression.FileSystem
-    [System.IO.Compression.ZipFile]::CreateFromDirectory($OutputPath, "$OutputPath.zip")
+if ($NoZip) {
+    Write-Output "wmidoctor bundle: $OutputPath"
+    exit 0
+}
+try {
+    $left = @(Write-Zip -Folder $OutputPath -ZipPath "$OutputPath.zip")
+    foreach ($problem in $left) { Write-Warning "not in the .zip (the folder has it): $problem" }
     Write-Output "wmidoctor bundle: $OutputPath (and $OutputPath.zip)"
 }
-else {
+catch {
+    Remove-Item -LiteralPath "$OutputPath.zip" -Force -ErrorAction SilentlyContinue  # a partial one (it did not exist before)
+    Write-Warning "the .zip could not be written ($($_.Exception.Message)); the folder $OutputPath holds the bundle"
     Write-Output "wmidoctor bundle: $OutputPath"
 }
 exit 0

@@ -47,6 +47,47 @@ AUTORECOVER = [f"{WBEM}\\{name}" for name in ("cimwin32.mof", "cimwin32.mfl", "s
                                                "regevent.mof", "secrcw32.mof", "msiprov.mof", "ntevt.mof",
                                                "wmi.mof", "scrcons.mof", "wbemcons.mof")]
 VENDOR_CLSID = "{4F2E8C1A-7B3D-4E59-9A61-2C0D5B7E8F13}"
+VENDOR_HEALTH_CLSID = "{9C3B51D7-2E64-4A8F-B0C5-71E2D94A6F08}"
+BACKUP_CLSID = "{6A1D0E93-5C27-4B8E-9F34-D8B2C7105E6A}"
+BACKUP_DLL = "%ProgramFiles%\\Fabrikam\\Backup\\FabrikamBackupWmi.dll"
+BACKUP_MOF = "%ProgramFiles%\\Fabrikam\\Backup\\FabrikamBackup.mof"
+# The one third-party MOF in the list: the collector copies MOFs outside System32\wbem into the bundle.
+BACKUP_MOF_TEXT = f"""// Fabrikam Backup Agent: WMI classes of its backup jobs (written for wmidoctor's samples)
+#pragma autorecover
+#pragma namespace("\\\\\\\\.\\\\root")
+
+instance of __Namespace
+{{
+    Name = "Fabrikam";
+}};
+
+#pragma namespace("\\\\\\\\.\\\\root\\\\Fabrikam")
+
+instance of __Win32Provider as $BackupProvider
+{{
+    Name = "FabrikamBackupProvider";
+    CLSID = "{BACKUP_CLSID}";
+    HostingModel = "NetworkServiceHost";
+}};
+
+instance of __InstanceProviderRegistration
+{{
+    Provider = $BackupProvider;
+    SupportsGet = TRUE;
+    SupportsPut = FALSE;
+    SupportsDelete = FALSE;
+    SupportsEnumeration = TRUE;
+}};
+
+[dynamic, provider("FabrikamBackupProvider")]
+class Fabrikam_BackupJob
+{{
+    [key] string JobId;
+    string State;
+    datetime LastRun;
+    uint32 LastResult;
+}};
+"""
 
 
 # --- events --------------------------------------------------------------------------------------
@@ -174,6 +215,7 @@ class Host:
     corrupted_rec: bool = False
     events: list[Ev] = field(default_factory=base_events)
     provider_hosts: list[dict] = field(default_factory=list)
+    missing_binaries: set[str] = field(default_factory=set)  # CLSIDs whose server file is gone
 
 
 def healthy_host() -> Host:
@@ -183,6 +225,8 @@ def healthy_host() -> Host:
     providers += [{"namespace": "ROOT\\subscription", "name": p.name, "clsid": p.clsid,
                    "hosting_model": p.hosting_model, "registrations": ["__EventConsumerProviderRegistration"]}
                   for p in d.KNOWN_PROVIDERS if "Consumer" in p.name]
+    providers.append({"namespace": "ROOT\\Fabrikam", "name": "FabrikamBackupProvider", "clsid": BACKUP_CLSID,
+                      "hosting_model": "NetworkServiceHost", "registrations": ["__InstanceProviderRegistration"]})
     return Host(
         ole={
             "EnableDCOM": RegValue("EnableDCOM", REG_SZ, "Y"),
@@ -197,7 +241,7 @@ def healthy_host() -> Host:
         },
         firewall_enabled={"Domain": True, "PrivatePublic": False},
         providers=providers,
-        clsid_servers={p.clsid: p.binary for p in d.KNOWN_PROVIDERS},
+        clsid_servers={**{p.clsid: p.binary for p in d.KNOWN_PROVIDERS}, BACKUP_CLSID: BACKUP_DLL},
         quotas={name: value for name, value in d.QUOTA_DEFAULTS.values()},
         verify=("WMI repository is consistent\r\n", 0),
         provider_hosts=[{"pid": 3904, "process_name": "WmiPrvSE.exe", "hosting_model": "NetworkServiceHost",
@@ -217,7 +261,7 @@ def registry_trees(host: Host) -> dict[str, RegTree]:
 
     cimom = BY_KEY["RegWbem"].registry_key + "\\CIMOM"
     wbem = tree("RegWbem")
-    for value in (RegValue("Autorecover MOFs", REG_MULTI_SZ, AUTORECOVER),
+    for value in (RegValue("Autorecover MOFs", REG_MULTI_SZ, [*AUTORECOVER, BACKUP_MOF]),
                   RegValue("Repository Directory", REG_EXPAND_SZ, f"{WBEM}\\Repository"),
                   RegValue("Logging", REG_SZ, "1"), RegValue("Logging Directory", REG_EXPAND_SZ, f"{WBEM}\\Logs\\"),
                   RegValue("AutoRestoreEnabled", REG_DWORD, 1)):
@@ -327,6 +371,18 @@ NETSH_PROFILES = "".join(f"\r\n{p} Profile Settings: \r\n-----------------------
 
 # --- the bundle -----------------------------------------------------------------------------------
 
+def expand(path: str) -> str:
+    return path.replace("%SystemRoot%", "C:\\Windows").replace("%systemroot%", "C:\\Windows") \
+        .replace("%ProgramFiles%", "C:\\Program Files")
+
+
+def provider_binaries(host: Host) -> dict:
+    clsids = sorted({p["clsid"] for p in host.providers} & set(host.clsid_servers))
+    return {"servers": [{"clsid": c, "kind": "InprocServer32", "path": host.clsid_servers[c],
+                         "file": expand(host.clsid_servers[c]), "exists": c not in host.missing_binaries}
+                        for c in clsids], "errors": []}
+
+
 def write_json(path: Path, data: object) -> None:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(data, indent=4) + "\n", encoding="utf-8")
@@ -370,10 +426,14 @@ def write_bundle(host: Host, folder: Path) -> None:
         files.append({"name": "Corrupted.rec", "size": 0, "modified": "2024-05-02T06:58:31Z"})
     write_json(out("RepositoryListing"), {"directory": repository, "files": files,
                                           "corrupted_rec": host.corrupted_rec, "errors": []})
+    copy = f"{BY_KEY['AutorecoverListing'].name.rsplit('/', 1)[0]}/autorecover/{len(AUTORECOVER) + 1:03d}-" \
+           f"{BACKUP_MOF.rsplit(chr(92), 1)[1]}"
+    (folder / copy).parent.mkdir(parents=True, exist_ok=True)
+    (folder / copy).write_bytes(BACKUP_MOF_TEXT.replace("\n", "\r\n").encode("utf-8"))
     write_json(out("AutorecoverListing"), {
         "source": "HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM!Autorecover MOFs",
-        "mofs": [{"path": p, "expanded": p.replace("%SystemRoot%", "C:\\Windows"), "exists": True}
-                 for p in AUTORECOVER], "errors": []})
+        "mofs": [{"path": p, "expanded": expand(p), "exists": True, "copy": ""} for p in AUTORECOVER]
+        + [{"path": BACKUP_MOF, "expanded": expand(BACKUP_MOF), "exists": True, "copy": copy}], "errors": []})
     write_json(out("WmiIdentity"), {
         "ComputerSystem": {"Name": HOST, "Domain": DOMAIN, "DomainRole": 1, "PartOfDomain": True},
         "OperatingSystem": {"Caption": "Microsoft Windows 10 Enterprise", "Version": "10.0.19045",
@@ -387,6 +447,7 @@ def write_bundle(host: Host, folder: Path) -> None:
     write_json(out("WmiNamespaces"), {"namespaces": [{"name": n, "sddl": namespace_sddl, "error": ""} for n in names],
                                       "errors": []})
     write_json(out("WmiProviders"), {"providers": host.providers, "errors": []})
+    write_json(out("ProviderBinaries"), provider_binaries(host))
     write_json(out("WmiQuotas"), {**host.quotas, "errors": []})
     write_json(out("WmiProviderHosts"), {"hosts": host.provider_hosts, "errors": []})
     write_json(out("WmiSubscriptions"), {
@@ -461,11 +522,17 @@ def repository_inconsistent(host: Host) -> None:
 
 
 def provider_clsid_missing(host: Host) -> None:
-    """A vendor agent was uninstalled and took its COM registration with it, but its provider stayed
-    registered in WMI: every query of its classes fails to load the provider (0x80041013)."""
+    """A vendor agent was uninstalled half-way: it took one provider's COM registration with it and deleted
+    the other provider's DLL but left its registration, while both providers stayed registered in WMI.
+    Every query of their classes fails to load the provider (0x80041013)."""
     host.providers.append({"namespace": "ROOT\\Contoso", "name": "ContosoInventoryProvider", "clsid": VENDOR_CLSID,
                            "hosting_model": "NetworkServiceHost",
                            "registrations": ["__InstanceProviderRegistration"]})
+    host.providers.append({"namespace": "ROOT\\Contoso", "name": "ContosoHealthProvider",
+                           "clsid": VENDOR_HEALTH_CLSID, "hosting_model": "NetworkServiceHost",
+                           "registrations": ["__InstanceProviderRegistration"]})
+    host.clsid_servers[VENDOR_HEALTH_CLSID] = "%ProgramFiles%\\Contoso\\Agent\\ContosoHealth.dll"
+    host.missing_binaries.add(VENDOR_HEALTH_CLSID)
     for minute in ("00", "15", "30", "45"):
         host.events.append(activity_failure(f"2024-05-02T08:{minute}:09.1200000Z", "0x80041013",
                                             "Start IWbemServices::CreateInstanceEnum - root\\Contoso : "

@@ -123,7 +123,7 @@ def test_mounted_volume_from_real_artifacts(volume: Path) -> None:
     assert evidence.identity.host and evidence.identity.sources == ["registry:SYSTEM"]
     found = statuses(evidence)
     assert found["Windows/System32/config/SYSTEM"][0] == "parsed"
-    assert found["Windows/System32/config/SOFTWARE"] == ("missing", "not in the bundle")
+    assert found["Windows/System32/config/SOFTWARE"] == ("missing", "not on the volume")
     assert found["Windows/System32/wbem/Repository"][0] == "parsed"
     assert all(found[f"Windows/System32/winevt/Logs/{n}.evtx"][0] == "parsed"
                for n in ("Application", "System", "Microsoft-Windows-WMI-Activity%4Operational"))
@@ -133,6 +133,35 @@ def test_mounted_volume_from_real_artifacts(volume: Path) -> None:
     assert evidence.events.groups and len(evidence.events.logs) == 3
     assert evidence.repository.verifications[0].method == "offline reader"
     assert not evidence.dcom.collected and "SOFTWARE missing" in evidence.dcom.reason
+    # the repository copy gives providers, but their COM registrations live in the absent SOFTWARE hive
+    assert found["Windows/System32"][0] == "present" and "SOFTWARE" in found["Windows/System32"][1]
+    assert all(s.binary_exists is None for s in evidence.providers.com_servers.values())
+
+
+@pytest.mark.corpus
+def test_volume_without_software_hive_says_so(volume: Path) -> None:
+    """A volume with SYSTEM only: what comes from SOFTWARE is not collected, and the reason names the hive;
+    a .reg export lying on the volume is not taken for the hive."""
+    (volume / "registry").mkdir()
+    (volume / "registry" / "ole.reg").write_text(
+        'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Ole]\r\n'
+        '"EnableDCOM"="Y"\r\n', encoding="utf-8")
+    from wmidoctor.checks import CHECKS
+    from wmidoctor.checks.runner import run_one
+
+    evidence = load(volume)
+    assert statuses(evidence)["Windows/System32/config/SOFTWARE"] == ("missing", "not on the volume")
+    assert not any(a.name.startswith("registry/") for a in evidence.collection.artifacts)
+    for name in ("dcom", "remote_uac", "rpc_policy"):
+        section = getattr(evidence, name)
+        assert section.status == "not_collected"
+        assert "Windows/System32/config/SOFTWARE missing (not on the volume)" in section.reason, (name, section.reason)
+    assert evidence.dcom.enable_dcom is None
+    assert evidence.repository.collected and not evidence.repository.autorecover_mofs
+    for check in ("autorecover.files", "autorecover.duplicates", "autorecover.parse"):
+        finding = run_one(CHECKS[check], evidence).finding
+        assert finding.status == "skipped"
+        assert "Windows/System32/config/SOFTWARE missing: not on the volume" in finding.summary, finding.summary
 
 
 @pytest.mark.corpus
@@ -140,3 +169,23 @@ def test_quick_skips_the_repository(volume: Path) -> None:
     evidence = load(volume, quick=True)
     assert statuses(evidence)["Windows/System32/wbem/Repository"] == ("skipped", "not read with --quick")
     assert not evidence.providers.collected
+    # the corpus logs (1-2 MB) are within the quick bound: read whole, and not called partial
+    assert evidence.events.status == "collected"
+
+
+@pytest.mark.corpus
+def test_quick_reads_only_the_newest_chunks_of_large_logs(volume: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from wmidoctor.sources import quicklogs
+
+    full = load(volume)
+    monkeypatch.setattr(quicklogs, "QUICK_LOG_BYTES", quicklogs.HEADER_BYTES + 4 * quicklogs.CHUNK_BYTES)
+    quick = load(volume, quick=True)
+    assert quick.events.status == "partial" and "--quick read the newest 4 of" in quick.events.reason
+    read = {log.path.rsplit("/", 1)[-1]: log.records_read for log in quick.events.logs}
+    whole = {log.path.rsplit("/", 1)[-1]: log.records_read for log in full.events.logs}
+    assert read.keys() == whole.keys() and all(0 < read[n] <= whole[n] for n in read), (read, whole)
+    assert read["Application.evtx"] < whole["Application.evtx"] and read["System.evtx"] < whole["System.evtx"]
+    # the newest records are the ones kept
+    assert all(q.last_seen == f.last_seen for q, f in zip(quick.events.logs, full.events.logs, strict=True))
+    application = statuses(quick)["Windows/System32/winevt/Logs/Application.evtx"]
+    assert application[0] == "parsed" and application[1].startswith("--quick read the newest 4 of")

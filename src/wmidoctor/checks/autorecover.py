@@ -1,4 +1,5 @@
-"""The Autorecover MOFs list: what WMI recompiles after a rebuild (entries missing on disk, duplicates)."""
+"""The Autorecover MOFs list: what WMI recompiles after a rebuild (entries missing on disk, duplicates, files
+that do not compile)."""
 
 from __future__ import annotations
 
@@ -16,10 +17,15 @@ def _listed(ev: Evidence) -> bool:
     return bool(ev.repository.autorecover_source or ev.repository.autorecover_mofs)
 
 
+def _not_listed(ev: Evidence) -> str:
+    reason = ev.repository.autorecover_reason
+    return "the Autorecover MOFs list was not read" + (f" ({reason})" if reason else "")
+
+
 @check("autorecover.files", "Every autorecover MOF exists on disk", severity="warning", needs=("repository",))
 def files(ev: Evidence, v: Verdict) -> Finding:
     if not _listed(ev):
-        return v.skip("the Autorecover MOFs list was not read")
+        return v.skip(_not_listed(ev))
     mofs = ev.repository.autorecover_mofs
     missing = [m for m in mofs if m.exists is False]
     unknown = sum(1 for m in mofs if m.exists is None)
@@ -50,7 +56,7 @@ def files(ev: Evidence, v: Verdict) -> Finding:
        needs=("repository",))
 def duplicates(ev: Evidence, v: Verdict) -> Finding:
     if not _listed(ev):
-        return v.skip("the Autorecover MOFs list was not read")
+        return v.skip(_not_listed(ev))
     counts = Counter(m.path.lower() for m in ev.repository.autorecover_mofs)
     repeated = {path: n for path, n in counts.items() if n > 1}
     if not repeated:
@@ -61,3 +67,51 @@ def duplicates(ev: Evidence, v: Verdict) -> Finding:
                    for path, n in repeated.items()],
                   causes=["installers that append to the list without checking (a known habit of some OEM "
                           "management software)"])
+
+
+def _unlist_command(path: str) -> str:
+    """PowerShell that removes one entry from the list after saving the key (reg import undoes both)."""
+    quoted = path.replace("'", "''")
+    return (f"reg export \"{_LIST.split('!')[0]}\" \"$env:TEMP\\cimom-backup.reg\" /y; "
+            "$key = 'HKLM:\\SOFTWARE\\Microsoft\\Wbem\\CIMOM'; "
+            "$list = @((Get-ItemProperty $key).'Autorecover MOFs' | Where-Object { $_ -ne '" + quoted + "' }); "
+            "Set-ItemProperty $key -Name 'Autorecover MOFs' -Value $list -Type MultiString")
+
+
+@check("autorecover.parse", "Every autorecover MOF in the bundle compiles", severity="warning",
+       needs=("repository",))
+def parse(ev: Evidence, v: Verdict) -> Finding:
+    if not _listed(ev):
+        return v.skip(_not_listed(ev))
+    mofs = ev.repository.autorecover_mofs
+    read = [m for m in mofs if m.parsed is not None]
+    if not read:
+        why = sorted({m.problems[0] for m in mofs if m.problems})
+        return v.skip(f"none of the {len(mofs)} listed MOFs was parsed: "
+                      + ("; ".join(why) if why else "the bundle holds none of the files (a collector bundle copies "
+                                                    "those outside System32\\wbem; a mounted volume holds them all)"))
+    broken = [m for m in read if m.parsed is False]
+    unread = len(mofs) - len(read)
+    pragma = sum(1 for m in read if m.autorecover_pragma)
+    if not broken:
+        return v.ok(f"All {len(read)} autorecover MOFs read compile ({pragma} carry #pragma autorecover"
+                    + (f"; {unread} not in the bundle or not parsed)." if unread else ")."),
+                    [ref(m.copy or m.source, m.path) for m in read[:5]])
+    first = broken[0].path
+    return v.warn(f"{len(broken)} autorecover MOFs do not compile: when WMI rebuilds the repository it stops "
+                  "compiling each of them at the error, so the classes and registrations they hold do not come "
+                  "back (Application event 4 at rebuild time).",
+                  [ref(m.source or ev.repository.autorecover_source, f"{m.path}: {'; '.join(m.problems) or '?'}")
+                   for m in broken],
+                  causes=["the file was edited by hand or damaged on disk after it was compiled",
+                          "the product shipped a MOF that only its own preprocessor step made valid",
+                          "a newer version of the product replaced the file with one for another Windows version"],
+                  fixes=[Fix(step="On the host, confirm the error with the WMI compiler's syntax check (it changes "
+                                  "nothing)", command=f'mofcomp -check "{first}"', risk="none",
+                             undo="nothing to undo"),
+                         Fix(step="Repair or reinstall the product that owns the file so it puts back a valid "
+                                  "MOF, then check it again", command="", risk="low", undo="nothing to undo"),
+                         Fix(step="If the product is gone for good, take the entry out of the list, after saving "
+                                  "the CIMOM key (the command does both)", command=_unlist_command(first),
+                             risk="low", undo='reg import "$env:TEMP\\cimom-backup.reg"')])
+

@@ -96,10 +96,16 @@ def binary(ev: Evidence, v: Verdict) -> Finding:
         return v.ok(f"The server binaries of {len(checked)} providers exist.")
     evidence = [ref(s.source, f"{_label(p)}: {s.inproc_server or s.local_server or '?'} is missing")
                 for p, s in missing]
-    return v.fail(f"{len(missing)} providers are registered to a DLL or EXE that is not on disk.", _listed(evidence),
+    names = ", ".join(sorted({p.name for p, _ in missing})[:5])
+    first = missing[0][1].inproc_server or missing[0][1].local_server or "<path to provider.dll>"
+    return v.fail(f"{len(missing)} providers are registered to a DLL or EXE that is not on disk: WMI cannot load "
+                  "them and their classes fail with provider load failure.", _listed(evidence),
                   causes=["the product was partly uninstalled or its files were removed",
                           "the path in the COM registration is wrong after a move or upgrade"],
-                  fixes=_reinstall(", ".join(sorted({p.name for p, _ in missing})[:5])),
+                  fixes=[Fix(step=f"Confirm on the host that the file is gone ({names})",
+                             command="Test-Path -LiteralPath ([Environment]::ExpandEnvironmentVariables('"
+                                     + first.replace("'", "''") + "'))", risk="none", undo="nothing to undo"),
+                         *_reinstall(names)[::-1]],
                   codes=["0x80041013", "0x8007007E"])
 
 

@@ -140,6 +140,10 @@ class AutorecoverMof:
     path: str
     exists: bool | None = None  # None: the bundle does not say
     source: str = ""
+    copy: str = ""  # bundle-relative path of a copy of the file (the collector copies MOFs outside System32\wbem)
+    parsed: bool | None = None  # read through the MOF parser: True clean, False syntax errors, None not parsed
+    autorecover_pragma: bool | None = None  # the file carries #pragma autorecover (None: not parsed)
+    problems: list[str] = field(default_factory=list)  # "line:col message" syntax errors, or why it was not parsed
 
 
 @dataclass
@@ -150,6 +154,7 @@ class Repository(Section):
     corrupted_rec: bool | None = None  # a Corrupted.rec marker present in the repository folder
     autorecover_mofs: list[AutorecoverMof] = field(default_factory=list)
     autorecover_source: str = ""  # where the Autorecover MOFs list was read (empty: not read)
+    autorecover_reason: str = ""  # why the list was not read, when it was not (e.g. no SOFTWARE hive on a volume)
     logging: dict[str, Setting] = field(default_factory=dict)  # CIMOM Logging, Logging Directory, ...
 
 

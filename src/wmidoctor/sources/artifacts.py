@@ -112,7 +112,9 @@ ARTIFACTS: tuple[Artifact, ...] = (
     Artifact("RepositoryListing", ("files/repository.json",), LISTING, ("repository",),
              "repository folder listing with sizes, and whether Corrupted.rec exists"),
     Artifact("AutorecoverListing", ("files/autorecover-mofs.json",), LISTING, ("repository",),
-             "the Autorecover MOFs list and which of the files exist"),
+             "the Autorecover MOFs list, which of the files exist, and copies of those outside System32\\wbem"),
+    Artifact("ProviderBinaries", ("files/provider-binaries.json",), LISTING, ("providers",),
+             "the file each provider's COM server registration names, and whether it exists"),
     Artifact("WmiIdentity", ("wmi/identity.json",), QUERY, ("identity",),
              "Win32_OperatingSystem and Win32_ComputerSystem identity", personal=("host name", "domain name")),
     Artifact("WmiNamespaces", ("wmi/namespaces.json",), QUERY, ("namespaces",),
@@ -152,6 +154,9 @@ VOLUME_ARTIFACTS: tuple[Artifact, ...] = (
              BY_KEY["RepositoryCopy"].feeds, "the WMI repository folder", folder=True),
     Artifact("AutorecoverFiles", (f"{SYSTEM32}/wbem",), VOLUME_FILES, ("repository",),
              "the Autorecover MOFs the SOFTWARE hive lists, looked up on the volume", folder=True),
+    Artifact("ProviderServerFiles", (SYSTEM32,), VOLUME_FILES, ("providers",),
+             "the COM server files of the providers, as the SOFTWARE hive registers them, looked up on the volume",
+             folder=True),
 )
 
 BEGIN_MARK = "# BEGIN ARTIFACTS (generated from src/wmidoctor/sources/artifacts.py; do not edit by hand)"

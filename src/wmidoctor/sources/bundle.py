@@ -6,7 +6,11 @@ the reason; the rest still loads) or missing (with the collector's reason when i
 The bundle is only read: a zip is extracted, under safety limits, into a private temporary folder.
 
 Order matters: the live WMI query results and the repository give the providers whose CLSIDs the
-registry step then looks up; the registry gives the Autorecover MOFs list the volume step checks.
+registry step then looks up; the registry gives the Autorecover MOFs list and the COM server paths the
+volume step looks up on the disk, and the MOF step parses.
+
+`quick` (diagnose --quick) skips the repository read and the MOF parsing, and reads only the newest
+chunks of large .evtx logs (sources.quicklogs); each artifact and the events section say what was left out.
 """
 
 from __future__ import annotations
@@ -23,7 +27,7 @@ from typing import Any
 from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
 from wmidoctor.evidence.model import COLLECTED, PARTIAL, ArtifactStatus, Repository
-from wmidoctor.sources import commands, listings, wmi_queries
+from wmidoctor.sources import commands, listings, volume, wmi_queries
 from wmidoctor.sources.artifacts import (
     COMMAND,
     EVENT_LOG,
@@ -34,8 +38,11 @@ from wmidoctor.sources.artifacts import (
     REPOSITORY_COPY,
     Artifact,
 )
-from wmidoctor.sources.layout import VOLUME, ZIP, Layout, detect, find, forget_listings
+from wmidoctor.sources.layout import VOLUME, ZIP, Layout, detect, forget_listings
 from wmidoctor.sources.manifest import Manifest, read_manifest
+from wmidoctor.sources.winpaths import volume_relative
+
+__all__ = ["load", "volume_relative"]
 
 PRESENT, PARSED, DAMAGED, MISSING, SKIPPED = "present", "parsed", "damaged", "missing", "skipped"
 EVIDENCE_SCHEMA = re.compile(r'"schema"\s*:\s*"wmidoctor\.evidence/')
@@ -45,7 +52,8 @@ MAX_JSON_BYTES = 256 * 1024 * 1024
 def load(path: str | Path, quick: bool = False) -> Evidence:
     """Evidence from a bundle folder, .zip, mounted Windows volume or saved evidence JSON.
 
-    `quick` skips reading the repository (its listing and the live verdict are still used).
+    `quick` skips reading the repository (its listing and the live verdict are still used) and parsing the
+    Autorecover MOFs, and reads only the newest 4 MiB of each large .evtx log.
     Raises InputError (one line) when PATH is none of these or the zip is unsafe.
     """
     path = Path(path)
@@ -109,7 +117,8 @@ class Loader:
         self.manifest: Manifest | None = None
         collection = self.evidence.collection
         collection.path, collection.kind = str(shown_path), layout.kind
-        self.status = {a.key: ArtifactStatus(a.name, "", MISSING, "not in the bundle") for a in layout.expected}
+        absent = "not on the volume" if layout.kind == VOLUME else "not in the bundle"
+        self.status = {a.key: ArtifactStatus(a.name, "", MISSING, absent) for a in layout.expected}
         for key, found in layout.found.items():
             self.status[key].path = self._relative(found)
             self.status[key].status, self.status[key].reason = PRESENT, ""
@@ -148,7 +157,8 @@ class Loader:
         self.read_registry()
         self.read_json(LISTING, listings.FILLERS)
         self.read_commands()
-        self.check_volume_autorecover()
+        self.check_volume_files()
+        self.parse_autorecover_mofs()
         self.read_events()
         self.finish()
         return _relative_sources(self.evidence, self.layout.root)
@@ -262,21 +272,43 @@ class Loader:
                 continue
             self._set(artifact.key, PARSED)
 
-    # --- volume: Autorecover MOFs looked up on the disk ------------------------------------------
+    # --- volume: Autorecover MOFs and provider binaries looked up on the disk ------------------------
 
-    def check_volume_autorecover(self) -> None:
-        if self.layout.kind != VOLUME or "AutorecoverFiles" not in self.layout.found:
+    def check_volume_files(self) -> None:
+        if self.layout.kind != VOLUME:
             return
+        repository, providers = self.evidence.repository, self.evidence.providers
+        hive = self._why_not("SoftwareHive")
+        if "AutorecoverFiles" in self.layout.found:
+            if not repository.autorecover_mofs:
+                self._set("AutorecoverFiles", PRESENT, f"no Autorecover MOFs list to look up ({hive})")
+            else:
+                volume.autorecover_files(repository, self.layout.root)
+                repository.mark_collected(f"volume:{repository.autorecover_source or 'Autorecover MOFs'}")
+                self._set("AutorecoverFiles", PARSED)
+        if "ProviderServerFiles" in self.layout.found:
+            if not providers.com_servers:
+                self._set("ProviderServerFiles", PRESENT, "no provider COM registrations to look up "
+                                                         f"({hive}; providers come from the repository)")
+            else:
+                answered = volume.server_binaries(providers, self.layout.root)
+                self._set("ProviderServerFiles", PARSED, "" if answered else "no server path on the system volume")
+
+    def _why_not(self, key: str) -> str:
+        entry = self.status[key]
+        return f"{entry.name} {entry.status}" + (f": {entry.reason}" if entry.reason else "")
+
+    # --- Autorecover MOFs through the MOF parser ------------------------------------------------
+
+    def parse_autorecover_mofs(self) -> None:
+        from wmidoctor.sources.mofs import parse_autorecover
+
         section = self.evidence.repository
-        if not section.autorecover_mofs:
-            self._set("AutorecoverFiles", PRESENT, "no Autorecover MOFs list (SOFTWARE hive not read)")
+        if section.autorecover_mofs:
+            parse_autorecover(section, self.layout.root, self.layout.kind == VOLUME, self.quick)
             return
-        for mof in section.autorecover_mofs:
-            relative = volume_relative(mof.path)
-            if relative is not None:
-                mof.exists = find(self.layout.root, relative) is not None
-        section.mark_collected(f"volume:{section.autorecover_source or 'Autorecover MOFs'}")
-        self._set("AutorecoverFiles", PARSED)
+        keys = ("SoftwareHive",) if self.layout.kind == VOLUME else ("RegWbem", "AutorecoverListing")
+        section.autorecover_reason = "; ".join(self._why_not(k) for k in keys if k in self.status)
 
     # --- event logs ------------------------------------------------------------------------------
 
@@ -286,9 +318,18 @@ class Loader:
             return
         from wmidoctor.logs.run import analyse
         from wmidoctor.sources.events import events_section
+        from wmidoctor.sources.quicklogs import analyse_newest
 
-        analysis = analyse([str(path) for _, path in logs])
+        if self.quick:
+            analysis, shortened = analyse_newest([path for _, path in logs])
+        else:
+            analysis, shortened = analyse([str(path) for _, path in logs]), {}
         self.evidence.events = events_section(analysis)
+        if shortened:
+            section = self.evidence.events
+            told = [section.reason] if section.status == PARTIAL else []
+            section.status, section.reason = PARTIAL, "; ".join(
+                told + [f"{Path(label).name}: {what}" for label, what in shortened.items()])
         by_path = {stats.path: stats for stats in analysis.logs}
         for artifact, path in logs:
             stats = by_path.get(str(path))
@@ -297,7 +338,7 @@ class Loader:
             elif stats.damaged:
                 self._set(artifact.key, DAMAGED, "; ".join(stats.problems[:3]) or "damaged")
             else:
-                self._set(artifact.key, PARSED)
+                self._set(artifact.key, PARSED, shortened.get(str(path), ""))
 
     # --- summary ---------------------------------------------------------------------------------
 
@@ -371,20 +412,3 @@ def _service_artifact(key: str) -> tuple[str, str]:
         if key.startswith(prefix):
             return prefix, key[len(prefix):]
     raise KeyError(key)
-
-
-WINDOWS_PREFIXES = re.compile(r"^(%windir%|%systemroot%|[a-z]:\\windows)\\", re.I)
-DRIVE = re.compile(r"^[a-z]:\\", re.I)
-
-
-def volume_relative(windows_path: str) -> str | None:
-    """`%windir%\\system32\\wbem\\cimwin32.mof` -> `Windows/system32/wbem/cimwin32.mof` (the volume's
-    own spelling is matched case-insensitively); None for paths not on the system volume."""
-    path = windows_path.strip().strip('"')
-    match = WINDOWS_PREFIXES.match(path)
-    if match:
-        return "Windows/" + path[match.end():].replace("\\", "/")
-    if DRIVE.match(path) and path[0].lower() == "c":
-        return path[3:].replace("\\", "/")
-    return None
-
