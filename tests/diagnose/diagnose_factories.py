@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from gap_factories import GAP_SICK, complete_healthy
+
 from wmidoctor.evidence.model import (
     AutorecoverMof,
     Binding,
@@ -70,8 +72,8 @@ def healthy() -> Evidence:
                                                  source="bundle:commands/verifyrepository.txt")]
     repo.corrupted_rec = False
     repo.autorecover_source = f"{CIMOM}!Autorecover MOFs"
-    repo.autorecover_mofs = [AutorecoverMof("C:\\Windows\\system32\\wbem\\cimwin32.mof", True, parsed=True),
-                             AutorecoverMof("C:\\Windows\\system32\\wbem\\wmipcima.mof", True, parsed=True)]
+    repo.autorecover_mofs = [AutorecoverMof("C:\\Windows\\system32\\wbem\\cimwin32.mof", True),
+                             AutorecoverMof("C:\\Windows\\system32\\wbem\\wmipcima.mof", True)]
 
     cimwin32 = d.KNOWN_PROVIDER_BY_NAME["cimwin32"]
     cmdline = d.KNOWN_PROVIDER_BY_NAME["commandlineeventconsumer"]
@@ -124,6 +126,7 @@ def healthy() -> Evidence:
               User="CONTOSO\\svc", ClientProcessId="4242"),
     ]
     ev.connectivity.probes = [Probe("HEALTHY01", "dcom", [Stage("tcp135", "ok"), Stage("login", "ok")])]
+    complete_healthy(ev)
     return ev
 
 
@@ -179,9 +182,6 @@ SICK: dict[str, Mutation] = {
         AutorecoverMof("C:\\Program Files\\Gone\\gone.mof", False)),
     "autorecover.duplicates": lambda ev: ev.repository.autorecover_mofs.append(
         AutorecoverMof("C:\\WINDOWS\\system32\\wbem\\cimwin32.mof", True)),
-    "autorecover.parse": lambda ev: ev.repository.autorecover_mofs.append(AutorecoverMof(
-        "C:\\Program Files\\Contoso\\contoso.mof", True, parsed=False,
-        problems=["12:5 unexpected '}'; expected ';'"])),
     "providers.clsid": lambda ev: _add_provider(ev, clsid=None),
     "providers.com-registration": lambda ev: _add_provider(ev, com=False),
     "providers.binary": lambda ev: _add_provider(ev, binary_exists=False),
@@ -242,6 +242,8 @@ SICK: dict[str, Mutation] = {
         "SICK01", "dcom", [Stage("tcp135", "failed", code=0x800706BA)], failing_stage="tcp135", code=0x800706BA,
         source="probe:SICK01")),
 }
+
+SICK.update(GAP_SICK)
 
 
 def sick(check_id: str) -> Evidence:

@@ -5,17 +5,23 @@ Importing this package registers every check; `run_checks(evidence, only=[groups
 
 from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
     autorecover,
+    autorecover_paths,
     connectivity,
     dcom,
+    dcom_events,
     events,
+    events_client,
     firewall,
     namespaces,
     providers,
     quotas,
+    quotas_headroom,
     remote_uac,
     repository,
+    repository_files,
     rpc_policy,
     services,
+    services_health,
     subscriptions,
 )
 from wmidoctor.checks.registry import CHECKS, CheckSpec

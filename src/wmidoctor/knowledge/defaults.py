@@ -225,3 +225,69 @@ REPOSITORY_HISTORY_EVENTS = {
     28: "a WMI subsystem failed to initialise",
     29: "the WMI service failed to initialise",
 }
+
+# --- gap checks: service health, repository files, DCOM events, client errors, host headroom ------------------
+# `sc sdshow Winmgmt` on current Windows (the sample bundles carry it): SYSTEM and Administrators control the
+# service, interactive and service logons may query it.
+WINMGMT_SERVICE_SDDL = ("D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)(A;;CCLCSWLOCRRC;;;IU)"
+                        "(A;;CCLCSWLOCRRC;;;SU)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)")
+# Service rights (SDDL letters) each principal needs so WMI can be restarted and repaired.
+WINMGMT_SERVICE_NEEDS = {"SY": ("RP", "WP", "LC"), "BA": ("RP", "WP", "LC", "WD")}
+
+# Service Control Manager events that mean a service WMI depends on failed, and what each says.
+SERVICE_FAILURE_EVENTS = {
+    7000: "failed to start",
+    7001: "did not start because a service it depends on failed",
+    7009: "did not answer the service controller in time (start timeout)",
+    7011: "did not answer a control request in time (hang)",
+    7022: "hung while starting",
+    7023: "stopped with an error",
+    7024: "stopped with a service-specific error",
+    7031: "terminated unexpectedly (crash, restart action taken)",
+    7034: "terminated unexpectedly (crash)",
+    7043: "did not shut down properly",
+}
+SERVICE_CHANGE_EVENTS = {7040: "start type changed"}
+# Services WMI stands on (their failure breaks every client) vs companions (performance classes, WS-Man).
+CORE_WMI_SERVICES = ("Winmgmt", "RpcSs", "DcomLaunch", "RpcEptMapper")
+
+# Files of a Vista-and-later repository; without any of them WMI rebuilds the repository at start (event 5614).
+REPOSITORY_CORE_FILES = ("INDEX.BTR", "OBJECTS.DATA", "MAPPING1.MAP", "MAPPING2.MAP", "MAPPING3.MAP")
+
+# COM identities of WMI itself: DCOM events naming them concern WMI (wmi-facts c.3, anchors 3.2).
+WMI_COM_IDS = {
+    WMI_APPID: "Windows Management Instrumentation (Winmgmt AppID, WbemLevel1Login)",
+    "{4590F811-1D3A-11D0-891F-00AA004B2E24}": "WbemLocator",
+    "{49BD2028-1523-11D1-AD79-00C04FD8FDFF}": "UnsecuredApartment (unsecapp.exe callbacks)",
+    "{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}": "WMI provider host (WmiPrvSE.exe)",
+    "{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}": "WMI provider host (WmiPrvSE.exe)",
+}
+
+# Namespaces that exist only with a role, feature or product: 0x8004100E on them means "not installed" first.
+FEATURE_NAMESPACES = {
+    "root\\ccm": "the Configuration Manager client (removed, broken, or reset by its own health evaluation)",
+    "root\\virtualization\\v2": "the Hyper-V role or its management tools",
+    "root\\virtualization": "the pre-2012 Hyper-V namespace, gone from current Windows (use root\\virtualization\\v2)",
+    "root\\securitycenter2": "Windows Security Center, present on client editions only (not on servers)",
+    "root\\securitycenter": "the pre-Vista Security Center namespace (use root\\SecurityCenter2)",
+    "root\\cimv2\\security\\microsofttpm": "a TPM and its WMI provider",
+    "root\\cimv2\\security\\microsoftvolumeencryption": "BitLocker Drive Encryption",
+    "root\\mscluster": "the Failover Clustering feature",
+    "root\\webadministration": "IIS with its WMI scripting feature",
+    "root\\microsoft\\sqlserver": "SQL Server management tools (the namespace is versioned below this one)",
+    "root\\rsop": "Resultant Set of Policy (per-user RSoP namespaces come and go with logons)",
+}
+
+# 5858 result codes that say a provider could not serve the request, and what each means.
+PROVIDER_FAILURE_CODES = {
+    0x80041004: "the provider failed",
+    0x80041011: "the class names a provider that is not registered in its namespace",
+    0x80041012: "the provider registration is invalid",
+    0x80041013: "the provider could not be loaded",
+    0x80041014: "the provider failed to initialise",
+}
+PERF_CLASS_PREFIXES = ("win32_perfformatteddata", "win32_perfrawdata")
+CLASS_MISSING_CODES = frozenset({0x80041010, 0x80041002})
+
+# Share of a __ProviderHostQuotaConfiguration limit at which a running provider host is close to being killed.
+HOST_HEADROOM_WARN = 0.8
