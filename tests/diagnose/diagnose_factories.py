@@ -72,8 +72,8 @@ def healthy() -> Evidence:
                                                  source="bundle:commands/verifyrepository.txt")]
     repo.corrupted_rec = False
     repo.autorecover_source = f"{CIMOM}!Autorecover MOFs"
-    repo.autorecover_mofs = [AutorecoverMof("C:\\Windows\\system32\\wbem\\cimwin32.mof", True),
-                             AutorecoverMof("C:\\Windows\\system32\\wbem\\wmipcima.mof", True)]
+    repo.autorecover_mofs = [AutorecoverMof("C:\\Windows\\system32\\wbem\\cimwin32.mof", True, parsed=True),
+                             AutorecoverMof("C:\\Windows\\system32\\wbem\\wmipcima.mof", True, parsed=True)]
 
     cimwin32 = d.KNOWN_PROVIDER_BY_NAME["cimwin32"]
     cmdline = d.KNOWN_PROVIDER_BY_NAME["commandlineeventconsumer"]
@@ -182,6 +182,9 @@ SICK: dict[str, Mutation] = {
         AutorecoverMof("C:\\Program Files\\Gone\\gone.mof", False)),
     "autorecover.duplicates": lambda ev: ev.repository.autorecover_mofs.append(
         AutorecoverMof("C:\\WINDOWS\\system32\\wbem\\cimwin32.mof", True)),
+    "autorecover.parse": lambda ev: ev.repository.autorecover_mofs.append(AutorecoverMof(
+        "C:\\Program Files\\Contoso\\contoso.mof", True, parsed=False,
+        problems=["12:5 unexpected '}'; expected ';'"])),
     "providers.clsid": lambda ev: _add_provider(ev, clsid=None),
     "providers.com-registration": lambda ev: _add_provider(ev, com=False),
     "providers.binary": lambda ev: _add_provider(ev, binary_exists=False),
