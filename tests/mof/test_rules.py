@@ -89,7 +89,7 @@ def test_registration_dangling():
     found = lint(HEADER + unknown_alias)
     dangling = [f for f in found if f.rule == "MOF-REGISTRATION-DANGLING"]
     assert dangling and "$Q" in dangling[0].message and dangling[0].line == 11
-    assert "MOF-UNDECLARED-ALIAS" in [f.rule for f in found]
+    assert [f.rule for f in found if "$Q" in f.message] == ["MOF-REGISTRATION-DANGLING"], "reported once"
     no_provider = GOOD_PROVIDER.replace("Provider = $P;", "")
     assert "MOF-REGISTRATION-DANGLING" in rules(HEADER + no_provider)
 
@@ -278,3 +278,14 @@ def test_reader_diagnostics_become_findings():
 def test_info_alone_exits_zero():
     findings = lint(_hosting(None))
     assert [f.severity for f in findings] == ["info"] and exit_code(findings) == 0
+
+
+def test_file_without_namespace_pragma_may_use_a_class_of_any_namespace():
+    wdm = '[WMI, guid("{12345678-1234-1234-1234-123456789ABC}")] class Holder { [key] string K; Vendor_Base B; };'
+    assert "MOF-UNDECLARED-CLASS" not in rules(HEADER + "class Vendor_Base { [key] string K; };", wdm)
+    assert "MOF-UNDECLARED-CLASS" in rules(wdm)
+
+
+def test_missing_provider_without_namespace_pragma_reads_as_a_sentence():
+    (finding,) = [f for f in lint(GOOD_CLASS) if f.rule == "MOF-PROVIDER-MISSING"]
+    assert finding.message.endswith("declared in the same namespace (none set by #pragma namespace)")

@@ -24,7 +24,8 @@ GROUP_NAME = re.compile(r"^[A-Za-z0-9_]+$")
 
 
 def _namespace_label(namespace: str | None) -> str:
-    return namespace or "(no #pragma namespace)"
+    """'namespace ROOT\\X', or what applies when no #pragma namespace set one."""
+    return f"namespace {namespace}" if namespace else "the same namespace (none set by #pragma namespace)"
 
 
 def check_dynamic_classes(files: FileSet) -> Iterator[LintFinding]:
@@ -47,7 +48,7 @@ def check_dynamic_classes(files: FileSet) -> Iterator[LintFinding]:
             if (ns, provider.lower()) not in files.providers:
                 yield finding("MOF-PROVIDER-MISSING", document, cls.position,
                               f"class {cls.name} is served by provider \"{provider}\", but no __Win32Provider "
-                              f"named \"{provider}\" is declared in namespace {_namespace_label(cls.namespace)}")
+                              f"named \"{provider}\" is declared in {_namespace_label(cls.namespace)}")
             elif (ns, provider.lower()) not in registered:
                 yield finding("MOF-REGISTRATION-MISSING", document, cls.position,
                               f"provider \"{provider}\" of class {cls.name} has no registration object "
@@ -88,7 +89,7 @@ def check_registrations(files: FileSet) -> Iterator[LintFinding]:
             elif (ns_key(namespace), name.lower()) not in files.providers and not is_inbox_provider(name):
                 yield finding("MOF-REGISTRATION-DANGLING", document, position,
                               f"{registration.class_name} points at provider \"{name}\", but no __Win32Provider "
-                              f"of that name is declared in namespace {_namespace_label(namespace)}")
+                              f"of that name is declared in {_namespace_label(namespace)}")
     registered = _registered_providers(files)
     for (ns, name), located in files.providers.items():
         if (ns, name) not in registered:

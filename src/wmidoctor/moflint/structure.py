@@ -136,9 +136,14 @@ def check_references(files: FileSet) -> Iterator[LintFinding]:
                     yield from _undeclared(files, document, statement.namespace, instance.class_name,
                                            instance.position, f"instance of {instance.class_name}")
             for ref in _alias_refs(statement):
-                if ref.name.lower() not in aliases:
+                if ref.name.lower() not in aliases and not _registration_provider(statement, ref):
                     yield finding("MOF-UNDECLARED-ALIAS", document, ref.position,
                                   f"alias {ref.name} is not declared in this file (instance of ... as {ref.name})")
+
+
+def _registration_provider(statement: Any, ref: AliasRef) -> bool:
+    """The alias is a registration's Provider value, which MOF-REGISTRATION-DANGLING already reports."""
+    return isinstance(statement, Instance) and statement.is_registration and statement.get("Provider") is ref
 
 
 def _class_references(files: FileSet, document: MofDocument, cls: ClassDecl) -> Iterator[LintFinding]:
@@ -160,6 +165,8 @@ def _undeclared(files: FileSet, document: MofDocument, namespace: str | None, na
                 what: str) -> Iterator[LintFinding]:
     if is_external_class(name) or files.find_class(namespace, name) is not None:
         return
+    if namespace is None and name.lower() in files.class_names:
+        return  # a file without #pragma namespace lands wherever mofcomp is pointed: any namespace may be meant
     hint = TYPE_HINTS.get(name.lower())
     if hint is not None:
         message = (f"{what}: {name} is not a MOF data type" + (f" (did you mean {hint}?)" if hint else ""))
