@@ -203,7 +203,7 @@ def throttling(ev: Evidence, v: Verdict) -> Finding:
                  risk="none", undo="nothing to undo")]
     if not memory:
         return v.info(f"The arbitrator cancelled {sum(by_client.values())} idle client tasks (idle longer than "
-                      "ArbTaskMaxIdle, 20 minutes by default); mostly {top}. Harmless for WMI, a bug in the client.",
+                      f"ArbTaskMaxIdle, 20 minutes by default); mostly {top}. Harmless for WMI, a bug in the client.",
                       evidence, causes=["a client that opens queries or enumerations and leaves them idle"],
                       fixes=fixes)
     return v.warn(f"The arbitrator hit its memory limit and cancelled {sum(g.count for g in memory)} client tasks; "
