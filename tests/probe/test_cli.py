@@ -62,6 +62,7 @@ def test_user_without_password_source_and_no_terminal_is_a_usage_error(cli):
     ("probe", "127.0.0.1", "--hosts", "x"),
     ("probe", "127.0.0.1", "--format", "csv"),
     ("probe", "127.0.0.1", "--hashes", "zz"),
+    ("probe", "127.0.0.1", "--processes", "2"),
     ("probe", "127.0.0.1:99999"),
     ("probe", "127.0.0.1", "--password-env", "NOPE_NOT_SET", "-u", "a"),
 ])
@@ -86,7 +87,7 @@ def test_fleet_run_writes_runs_and_report_compares_them(cli, fake_host, closed_p
     assert first.stderr == ""  # no progress bar when stderr is not a terminal
 
     healthy.close()  # the first host goes down between runs
-    second = cli(*args, env=PW_ENV)
+    second = cli(*args, "--processes", "2", env=PW_ENV)  # probed from two worker processes
     assert second.returncode == 1
     assert "summary by failing stage and code" in second.stdout
 
@@ -94,6 +95,10 @@ def test_fleet_run_writes_runs_and_report_compares_them(cli, fake_host, closed_p
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 2
         assert conn.execute("SELECT COUNT(*) FROM results").fetchone()[0] == 6
         assert conn.execute("SELECT COUNT(*) FROM stages").fetchone()[0] == 6 * 8
+        options = [json.loads(row[0]) for row in conn.execute("SELECT options FROM runs ORDER BY id")]
+        assert [o["processes"] for o in options] == [1, 2]
+        second_run = sorted(row[0] for row in conn.execute("SELECT failing_stage FROM results WHERE run_id = 2"))
+        assert second_run == ["activation", "tcp_135", "tcp_135"]
         dumped = "\n".join(conn.iterdump())
     assert SECRET not in dumped
 

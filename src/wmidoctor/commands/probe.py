@@ -28,12 +28,16 @@ from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
 @click.option("--hosts", "hosts_file", metavar="FILE", help="Probe every host in FILE (one per line, # comments).")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1024),
               help="Hosts probed at once (with --hosts).")
+@click.option("--processes", type=click.IntRange(1, 256), default=None,
+              help="Processes the hosts are probed from (with --hosts; default: one per CPU for 100 hosts "
+                   "or more). Probing is CPU-bound in Python, and one process uses one core.")
 @click.option("--db", metavar="FILE", help="SQLite file the fleet results are added to (with --hosts).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "table", "csv"]), default=None,
               help="text|json for one host (default text); table|json|csv for --hosts (default table).")
 def command(host: str | None, user: str, domain: str, password_env: str | None, password_file: str | None,
             hashes: str | None, kerberos: bool, namespace: str, query: str, privacy: bool, timeout: float,
-            transport: str, hosts_file: str | None, concurrency: int, db: str | None, fmt: str | None) -> None:
+            transport: str, hosts_file: str | None, concurrency: int, processes: int | None, db: str | None,
+            fmt: str | None) -> None:
     """Walk remote WMI to HOST one stage at a time and say which stage fails, why, and what to change.
 
     DCOM: name resolution, TCP 135, endpoint mapper, authentication, activation of the WMI login object,
@@ -46,13 +50,13 @@ def command(host: str | None, user: str, domain: str, password_env: str | None, 
         raise InputError(f"--format {fmt} is for --hosts; use text or json for one host")
     if hosts_file is not None and fmt == "text":
         raise InputError("--format text is for one host; use table, json or csv with --hosts")
-    if (db or concurrency != 32) and hosts_file is None:
-        raise InputError("--db and --concurrency go with --hosts")
+    if (db or concurrency != 32 or processes) and hosts_file is None:
+        raise InputError("--db, --concurrency and --processes go with --hosts")
     creds = _credentials(user, domain, password_env, password_file, hashes, kerberos)
     options = ProbeOptions(transports=TRANSPORTS if transport == "both" else (transport,), namespace=namespace,
                            query=query, privacy=privacy, timeout=timeout)
     if hosts_file:
-        _fleet(hosts_file, creds, options, concurrency, db, fmt or "table")
+        _fleet(hosts_file, creds, options, concurrency, processes, db, fmt or "table")
     else:
         _single(host or "", creds, options, fmt or "text")
 
@@ -89,17 +93,20 @@ def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str) -> N
     raise SystemExit(0 if all(r.passed for r in results) else 1)
 
 
-def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurrency: int, db: str | None,
-           fmt: str) -> None:
-    from wmidoctor.remote.fleet import Progress, probe_fleet, read_hosts
+def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurrency: int, processes: int | None,
+           db: str | None, fmt: str) -> None:
+    from wmidoctor.remote.fleet import Progress, default_processes, probe_fleet, read_hosts
     from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_rows, summary_rows, table
     from wmidoctor.remote.store import FleetStore
 
     targets = read_hosts(hosts_file)
+    if processes is None:
+        processes = default_processes(len(targets))
     store = FleetStore(db) if db else None
     results = []
     try:
-        for host_results in probe_fleet(targets, creds, options, concurrency, store, Progress(len(targets))):
+        for host_results in probe_fleet(targets, creds, options, concurrency, store, Progress(len(targets)),
+                                        processes):
             results.extend(host_results)
     finally:
         if store:

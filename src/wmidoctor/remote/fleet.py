@@ -1,8 +1,18 @@
-"""Probe many hosts with bounded concurrency (a thread pool: impacket blocks) into the fleet store."""
+"""Probe many hosts with bounded concurrency into the fleet store.
+
+impacket blocks, so hosts are probed on threads. Probing is CPU-bound in Python on a fast network (NTLM,
+NDR packing and parsing: several milliseconds per host), so one process is held to one core by the
+interpreter lock; with `processes` > 1 the threads are spread over worker processes, and the results
+come back to this process, which alone writes the store.
+"""
 
 from __future__ import annotations
 
+import multiprocessing
+import os
+import queue
 import sys
+import threading
 import time
 from collections.abc import Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
@@ -58,13 +68,42 @@ class Progress:
             sys.stderr.flush()
 
 
+# Below this many hosts a second process costs more to start than it saves.
+PROCESSES_FROM_HOSTS = 100
+
+
+def default_processes(hosts: int) -> int:
+    """One process per CPU this process may use, for fleets big enough to gain from them."""
+    cpus = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    return cpus if hosts >= PROCESSES_FROM_HOSTS else 1
+
+
 def probe_fleet(targets: list[Target], creds: Credentials, options: ProbeOptions, concurrency: int,
-                store: FleetStore | None = None, progress: Progress | None = None) -> Iterator[list[ProbeResult]]:
-    """Probe every target, at most `concurrency` at a time; yields each host's results as they finish and
-    writes them to `store` (one new run) when given."""
+                store: FleetStore | None = None, progress: Progress | None = None,
+                processes: int = 1) -> Iterator[list[ProbeResult]]:
+    """Probe every target, at most `concurrency` at a time (over `processes` processes); yields each
+    host's results as they finish and writes them to `store` (one new run) when given."""
+    processes = max(1, min(processes, concurrency, len(targets)))
     run_id = store.start_run({"transports": list(options.transports), "namespace": options.namespace,
                               "query": options.query, "privacy": options.privacy, "timeout": options.timeout,
-                              "kerberos": creds.kerberos, "concurrency": concurrency}) if store else 0
+                              "kerberos": creds.kerberos, "concurrency": concurrency,
+                              "processes": processes}) if store else 0
+    if processes > 1:
+        finished = _in_processes(targets, creds, options, concurrency, processes)
+    else:
+        finished = _in_threads(targets, creds, options, concurrency)
+    for results in finished:
+        if store:
+            store.add(run_id, results)
+        if progress:
+            progress.step(any(not r.passed for r in results))
+        yield results
+    if store:
+        store.finish_run(run_id, len(targets))
+
+
+def _in_threads(targets: list[Target], creds: Credentials, options: ProbeOptions,
+                concurrency: int) -> Iterator[list[ProbeResult]]:
     pending = iter(targets)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="probe") as pool:
         running: set[Future[list[ProbeResult]]] = set()
@@ -80,11 +119,55 @@ def probe_fleet(targets: list[Target], creds: Credentials, options: ProbeOptions
             done, running = wait(running, return_when=FIRST_COMPLETED)
             for future in done:
                 submit_next()
-                results = future.result()
-                if store:
-                    store.add(run_id, results)
-                if progress:
-                    progress.step(any(not r.passed for r in results))
-                yield results
-    if store:
-        store.finish_run(run_id, len(targets))
+                yield future.result()
+
+
+def _in_processes(targets: list[Target], creds: Credentials, options: ProbeOptions, concurrency: int,
+                  processes: int) -> Iterator[list[ProbeResult]]:
+    """Worker processes, each with its share of the threads, take targets from one queue and send
+    results back on another."""
+    context = multiprocessing.get_context()
+    tasks: multiprocessing.Queue = context.Queue()
+    results: multiprocessing.Queue = context.Queue()
+    shares = [concurrency // processes + (i < concurrency % processes) for i in range(processes)]
+    for target in targets:
+        tasks.put(target)
+    for _ in range(concurrency):
+        tasks.put(None)  # one stop mark per thread
+    workers = [context.Process(target=_worker, args=(tasks, results, creds, options, threads), daemon=True,
+                               name=f"probe-{i}") for i, threads in enumerate(shares)]
+    for worker in workers:
+        worker.start()
+    try:
+        for _ in targets:
+            while True:
+                try:
+                    outcome = results.get(timeout=1.0)
+                    break
+                except queue.Empty:
+                    if not any(worker.is_alive() for worker in workers):
+                        raise RuntimeError("every probe worker process exited before the fleet was done") from None
+            if isinstance(outcome, BaseException):
+                raise outcome
+            yield outcome
+    finally:
+        for worker in workers:
+            if worker.is_alive():
+                worker.terminate()
+            worker.join()
+
+
+def _worker(tasks: multiprocessing.Queue, results: multiprocessing.Queue, creds: Credentials,
+            options: ProbeOptions, threads: int) -> None:
+    def run() -> None:
+        while (target := tasks.get()) is not None:
+            try:
+                results.put(probe_host(target, creds, options))
+            except Exception as exc:  # handed to the parent, which raises it as the thread pool would
+                results.put(exc)
+
+    pool = [threading.Thread(target=run, name=f"probe-{i}") for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
