@@ -25,6 +25,7 @@ HEADER_BYTES = 4096
 CHUNK_BYTES = 65536
 FILE_MAGIC = b"ElfFile\0"
 CHUNK_MAGIC = b"ElfChnk\0"
+MIB = 1 << 20
 
 
 def newest_chunks(path: Path, limit: int) -> tuple[bytes, int] | None:
@@ -79,7 +80,7 @@ def analyse_newest(paths: list[Path], limit: int | None = None) -> tuple[Analysi
             log = _TailInput(path, image=image)
             kept = (len(image) - HEADER_BYTES) // CHUNK_BYTES
             shortened[log.label] = (f"--quick read the newest {kept} of {total} chunks "
-                                    f"({len(image) >> 20} of {path.stat().st_size >> 20} MiB)")
+                                    f"({len(image) / MIB:.1f} of {path.stat().st_size / MIB:.1f} MiB)")
         stats = analyse_input(log, analysis)
         if stats.kind == "xml" and stats.records_read == 0 and not stats.problems:
             continue

@@ -1,0 +1,84 @@
+"""Bundle loader on a mounted Windows volume assembled from corpus links (SYSTEM hive, the aptsimulator host's
+logs, its repository): a full load and a --quick load, against what the loader is made of, measured in the
+same run: the repository verify alone, the log analysis alone, and their sum (so the reader sees what the
+loader itself adds). Also a cold `diagnose --quick` of the volume (target < 2 s) against a bare Python start.
+"""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from harness import CORPUS, best_of, corpus_available, figure
+
+HOST = CORPUS / "evtx" / "hosts" / "dfirmuseum-win10-aptsimulator"
+REPOSITORY = CORPUS / "repository" / "win10-dfirmuseum-aptsimulator"
+
+
+def assemble(root: Path) -> Path:
+    """A volume as a mounted disk image shows it: links into the corpus, nothing copied."""
+    system32 = root / "Windows" / "System32"
+    for folder in ("config", "winevt/Logs", "wbem"):
+        (system32 / folder).mkdir(parents=True)
+    (system32 / "config" / "SYSTEM").symlink_to(CORPUS / "registry" / "SYSTEM")
+    for log in HOST.iterdir():
+        (system32 / "winevt" / "Logs" / log.name).symlink_to(log)
+    (system32 / "wbem" / "Repository").symlink_to(REPOSITORY, target_is_directory=True)
+    return root
+
+
+def verify_repository() -> None:
+    from wmidoctor.artifacts.repository import open_repository, verify
+
+    with open_repository(REPOSITORY) as repository:
+        verify(repository)
+
+
+def analyse_logs() -> None:
+    from wmidoctor.logs.run import analyse
+
+    analyse([str(log) for log in sorted(HOST.iterdir())])
+
+
+def read_system_hive() -> None:
+    from wmidoctor.artifacts.registry import Registry
+    from wmidoctor.sources.registry import fill_evidence
+
+    fill_evidence(Registry.open([CORPUS / "registry" / "SYSTEM"]))
+
+
+def cold(*args: str) -> None:
+    result = subprocess.run([sys.executable, *args], capture_output=True, text=True)
+    if result.returncode not in (0, 1):
+        raise SystemExit(f"{args} failed with {result.returncode}: {result.stderr.strip()}")
+
+
+def main() -> None:
+    if not corpus_available():
+        return
+    from wmidoctor.sources.bundle import load
+
+    with tempfile.TemporaryDirectory() as tmp:
+        volume = assemble(Path(tmp) / "mnt")
+        load(volume)  # warm the imports: every figure below is in-process and warm
+        repository = best_of(verify_repository)
+        logs = best_of(analyse_logs)
+        hive = best_of(read_system_hive)
+        full = best_of(lambda: load(volume))
+        quick = best_of(lambda: load(volume, quick=True))
+        startup = best_of(lambda: cold("-c", "pass"))
+        diagnose_quick = best_of(lambda: cold("-m", "wmidoctor", "diagnose", str(volume), "--quick", "--format",
+                                              "json"))
+    parts = repository + logs + hive
+    figure("volume load, full (warm)", full, "s", parts, "verify + logs + SYSTEM hive alone")
+    figure("volume load, full vs repository verify alone", full, "s", repository, "repository verify")
+    figure("volume load, --quick (warm)", quick, "s", logs + hive, "logs + SYSTEM hive alone")
+    figure("volume load, --quick vs full", quick, "s", full, "full load")
+    figure("diagnose --quick of the volume (cold process)", diagnose_quick, "s", startup, "python startup",
+           target="< 2 s")
+
+
+if __name__ == "__main__":
+    main()
