@@ -90,3 +90,9 @@ def test_a_code_glued_to_its_label_is_explained(cli):
     result = cli("explain", "hr=0x80041003", "--json")
     assert result.returncode == 0, result.stderr
     assert [item["hex"] for item in json.loads(result.stdout)] == ["0x80041003"]
+
+
+def test_empty_search_is_a_usage_error(cli):
+    result = cli("explain", "--search", "  ")
+    assert result.returncode == 2
+    assert result.stderr.count("\n") == 1 and "--search needs words" in result.stderr

@@ -120,6 +120,8 @@ def command(codes: tuple[str, ...], search_text: str | None, as_json: bool) -> N
         raise click.UsageError("give CODEs or --search TEXT, not both")
     if search_text is None and not codes:
         raise click.UsageError("give at least one CODE to explain, or --search TEXT")
+    if search_text is not None and not search_text.strip():
+        raise click.UsageError("--search needs words to look for")
     if search_text is not None:
         results, rejected = search(search_text), []
         results = [replace(item, input=search_text) for item in results]
