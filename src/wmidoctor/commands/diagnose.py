@@ -71,8 +71,9 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--only", metavar="GROUP[,GROUP]", help="Run only these check groups (e.g. dcom,firewall).")
 @click.option("--quick", is_flag=True,
-              help="Skip the expensive reading: the bundle loader skips the full repository read and verification "
-                   "and bounds the event logs; checks that need what was skipped report `skipped`.")
+              help="Skip the expensive reading: no repository read or verification, no parsing of the Autorecover "
+                   "MOFs, and only the newest 4 MiB of each larger .evtx log. The report's evidence summary says what "
+                   "was left out; checks that need it report `skipped`.")
 def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, quick: bool) -> int:
     if as_json and fmt != "json" and click.get_current_context().get_parameter_source("fmt") is not DEFAULT:
         raise InputError(f"--json and --format {fmt} conflict: pass one of them")
