@@ -40,3 +40,16 @@ def test_inspect_bad_path(cli, tmp_path: Path) -> None:
 def test_collect_outside_windows(cli) -> None:
     result = cli("collect")
     assert result.returncode == 2 and "Windows only" in result.stderr and "Traceback" not in result.stderr
+
+
+@pytest.mark.corpus
+def test_diagnose_quick_on_a_volume_says_what_it_skipped(cli, volume: Path) -> None:
+    result = cli("diagnose", str(volume), "--quick", "--format", "json")
+    assert result.returncode in (0, 1), result.stderr
+    report = json.loads(result.stdout)
+    assert report["quick"] is True
+    sections = {s["section"]: s for s in report["evidence"]}
+    assert "not read with --quick" in sections["providers"]["reason"]
+    assert "SOFTWARE missing (not on the volume)" in sections["dcom"]["reason"]
+    parse = next(f for f in report["findings"] if f["check"] == "autorecover.parse")
+    assert parse["status"] == "skipped"

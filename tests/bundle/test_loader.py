@@ -189,3 +189,35 @@ def test_quick_reads_only_the_newest_chunks_of_large_logs(volume: Path, monkeypa
     assert all(q.last_seen == f.last_seen for q, f in zip(quick.events.logs, full.events.logs, strict=True))
     application = statuses(quick)["Windows/System32/winevt/Logs/Application.evtx"]
     assert application[0] == "parsed" and application[1].startswith("--quick read the newest 4 of")
+
+
+@pytest.mark.corpus
+def test_volume_server_binaries_are_looked_up(volume: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """With COM registrations read (a SOFTWARE hive: the corpus has none, so the registry step is given
+    two), each server file is looked up on the volume and the binary check can pass and fail."""
+    from wmidoctor.checks import CHECKS
+    from wmidoctor.checks.runner import run_one
+    from wmidoctor.evidence.model import ComServer
+    from wmidoctor.sources import registry
+
+    real = registry.fill_evidence
+
+    def with_com_servers(hive, evidence=None, clsids=()):
+        filled = real(hive, evidence, clsids)
+        by_name = {p.name.lower(): p.clsid for p in filled.providers.providers if p.clsid}
+        for name, server in (("cimwin32", "%SystemRoot%\\system32\\wbem\\cimwin32.dll"),
+                             ("regprov", '"C:\\Program Files\\Gone\\stdprov.exe" -Embedding')):
+            clsid = by_name[name].upper()
+            filled.providers.com_servers[clsid] = ComServer(clsid, True, inproc_server=server,
+                                                            source=f"registry:test\\{clsid}")
+        return filled
+
+    monkeypatch.setattr(registry, "fill_evidence", with_com_servers)
+    wbem = next(p for p in (volume / "WINDOWS" / "system32").iterdir() if p.name == "WBEM")
+    (wbem / "CimWin32.dll").write_bytes(b"MZ")
+    evidence = load(volume)
+    assert statuses(evidence)["Windows/System32"] == ("parsed", "")
+    exists = {s.inproc_server.rsplit("\\", 1)[-1]: s.binary_exists for s in evidence.providers.com_servers.values()}
+    assert exists == {"cimwin32.dll": True, 'stdprov.exe" -Embedding': False}
+    finding = run_one(CHECKS["providers.binary"], evidence).finding
+    assert finding.status == "fail" and "stdprov.exe" in finding.evidence[0].detail
