@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from wmidoctor.evidence import Evidence
+from wmidoctor.sources.wmi_queries import as_list
 
 MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 
@@ -57,7 +58,7 @@ class Manifest:
         collection, identity = evidence.collection, evidence.identity
         collection.collector_version = str(self.data.get("version") or "")
         collection.collected_at = str(self.data.get("collected_at") or "")
-        collection.personal_data = [str(p) for p in self.data.get("personal_data") or []]
+        collection.personal_data = [str(p) for p in as_list(self.data.get("personal_data"))]
         collection.sources.append(source)
         if self.data.get("host") and not identity.collected:
             identity.host = str(self.data["host"])
@@ -80,8 +81,7 @@ def read_manifest(path: Path) -> Manifest:
     if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("wmidoctor.bundle/"):
         raise ValueError("manifest.json has no schema wmidoctor.bundle/N")
     manifest = Manifest(data)
-    items = data.get("artifacts") or []
-    for item in items if isinstance(items, list) else [items]:
+    for item in as_list(data.get("artifacts")):
         if isinstance(item, dict) and item.get("name"):
             entry = ManifestEntry(str(item["name"]), str(item.get("status") or ""), str(item.get("error") or ""),
                                   _int(item.get("duration_ms")), _int(item.get("exit_code")))

@@ -27,9 +27,12 @@ class QueryFormatError(ValueError):
 
 
 def as_list(value: Any) -> list[Any]:
-    """PowerShell 5.1's ConvertTo-Json turns a one-item array into the item itself; undo that."""
+    """A JSON array as Windows PowerShell 5.1's ConvertTo-Json may write it: a one-item array piped in comes
+    out as the item itself, and an array wrapped in a PSObject as `{"value": [...], "Count": n}`."""
     if value is None:
         return []
+    if isinstance(value, dict) and set(value) == {"value", "Count"} and isinstance(value["value"], list):
+        return value["value"]
     return value if isinstance(value, list) else [value]
 
 
