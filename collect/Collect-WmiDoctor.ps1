@@ -85,7 +85,7 @@ $SecretPropertyPattern = 'Password|Credential|Secret|Token|Key$'
 # Inline credentials in the properties that are copied (command lines, scripts) are masked.
 $InlineSecretPattern = '(?i)((?:password|passwd|pwd|secret|token|apikey|api_key)\s*[:=]\s*|-(?:Password|Credential|Token)\s+|/p(?:assword)?:)("[^"]*"|''[^'']*''|\S+)'
 $MaxPropertyChars = 8192
-$MaxMofCopyBytes = 16MB
+$MaxMofCopyBytes = 16 * 1024 * 1024
 
 # BEGIN ARTIFACTS (generated from src/wmidoctor/sources/artifacts.py; do not edit by hand)
 $Artifacts = [ordered]@{
@@ -205,6 +205,7 @@ function Invoke-Step {
     }
     $script:StepDeadline = [DateTime]::UtcNow.AddSeconds($TimeoutSeconds)
     if ($script:StepDeadline -gt $RunDeadline) { $script:StepDeadline = $RunDeadline }
+    Write-Progress -Activity 'wmidoctor: collecting WMI evidence' -Status $Artifacts[$Key].Name
     $watch = [System.Diagnostics.Stopwatch]::StartNew()
     try {
         $result = @(& $Body) | Where-Object { $_ -is [hashtable] } | Select-Object -Last 1
@@ -952,6 +953,7 @@ Export-ProviderClsids -Clsids $script:ProviderClsids
 Save-ProviderBinaries -Clsids $script:ProviderClsids
 if ($ShadowCopy) { Copy-RepositoryFromShadow } else { Add-Entry -Key 'RepositoryCopy' -Status 'skipped' -Message 'run with -ShadowCopy to copy the repository' }
 
+Write-Progress -Activity 'wmidoctor: collecting WMI evidence' -Completed
 $scratch = Join-Path $OutputPath '.scratch'
 try { if (Test-Path -LiteralPath $scratch) { Remove-Item -LiteralPath $scratch -Recurse -Force } }
 catch { Write-Warning "could not remove $scratch`: $($_.Exception.Message)" }
