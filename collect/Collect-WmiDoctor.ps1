@@ -83,7 +83,7 @@ $System32 = Join-Path $env:SystemRoot 'System32'
 # Event consumer properties never copied: they may hold credentials.
 $SecretPropertyPattern = 'Password|Credential|Secret|Token|Key$'
 # Inline credentials in the properties that are copied (command lines, scripts) are masked.
-$InlineSecretPattern = '(?i)((?:password|passwd|pwd|secret|token|apikey|api_key)\s*[:=]\s*|-(?:Password|Credential|Token)\s+|/p(?:assword)?:)("[^"]*"|''[^'']*''|\S+)'
+$InlineSecretPattern = '(?i)((?:password|passwd|pwd|secret|token|apikey|api_key)\s*[:=]\s*|-(?:Password|Credential|Token|p)\s+|/p(?:assword)?:)("[^"]*"|''[^'']*''|\S+)'
 $MaxPropertyChars = 8192
 $MaxMofCopyBytes = 16 * 1024 * 1024
 
