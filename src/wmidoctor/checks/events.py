@@ -95,12 +95,12 @@ def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
                                           f" e.g. {operation(worst)[:160]} (client PID "
                                           f"{field(worst, 'ClientProcessId') or '?'}, {field(worst, 'User') or '?'})"))
     serious = [code for code, groups in ranked
-               if not is_benign_client_failure(code, sum(g.count for g in groups))]
+               if not is_benign_client_failure(code, [(field(g, "Method"), g.count) for g in groups])]
     codes = [hex_code(code) for code, _ in ranked[:_TOP]]
     total = sum(g.count for _, g in failures)
     if not serious:
-        return v.info(f"{total} failed client operations, all usually harmless (cancelled calls, probes for "
-                      "absent objects).", evidence, codes=codes)
+        return v.info(f"{total} failed client operations, all usually harmless (cancelled calls, deletes of objects "
+                      "already gone, a few probes for absent objects).", evidence, codes=codes)
     top = serious[0]
     return v.warn(f"{total} client operations failed; the most frequent real failure is {hex_code(top)} "
                   f"({short_meaning(top)}). Run `wmidoctor explain {hex_code(top)}` for causes and fixes.", evidence,

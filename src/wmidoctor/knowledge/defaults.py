@@ -7,6 +7,7 @@ corpus export of HKLM\\SOFTWARE\\Microsoft\\Ole, Windows 10 era) and says so.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wmidoctor.knowledge.rights import (
@@ -204,18 +205,24 @@ RESTRICT_REMOTE_CLIENTS = {0: "none (no restriction)", 1: "authenticated (the de
                            2: "authenticated without exceptions"}
 
 # --- events ---------------------------------------------------------------------------------------
-# 5858 result codes that are usually noise: a call the client cancelled, or a few probes for an object or
-# class that is absent (scripts and agents test for optional classes all the time). The same "not found" or
-# "invalid class" repeated many times is a client that depends on something missing: a real failure.
+# 5858 result codes that are usually noise: a call the client cancelled, a delete of an object that is
+# already gone (Group Policy clears its RSOP status records this way at every refresh), or a few probes
+# for an object or class that is absent (scripts and agents test for optional classes all the time). The
+# same "not found" or "invalid class" repeated many times is a client that depends on something missing:
+# a real failure.
 CANCELLED_CALL_CODES = frozenset({0x80041032})
-ABSENT_OBJECT_PROBE_CODES = frozenset({0x80041002, 0x80041010})
+NOT_FOUND = 0x80041002
+ABSENT_OBJECT_PROBE_CODES = frozenset({NOT_FOUND, 0x80041010})
 ABSENT_OBJECT_PROBE_NOISE_LIMIT = 10  # fewer failures than this with such a code count as probing
+DELETE_METHODS = frozenset({"DeleteInstance", "DeleteInstanceAsync", "DeleteClass", "DeleteClassAsync"})
 
 
-def is_benign_client_failure(code: int, count: int) -> bool:
-    """Whether `count` client failures with `code` are usually harmless (see the tables above)."""
-    return code in CANCELLED_CALL_CODES or (code in ABSENT_OBJECT_PROBE_CODES
-                                            and count < ABSENT_OBJECT_PROBE_NOISE_LIMIT)
+def is_benign_client_failure(code: int, failures: Iterable[tuple[str, int]]) -> bool:
+    """Whether client failures with `code`, given as (IWbemServices method, count) pairs, are harmless."""
+    if code in CANCELLED_CALL_CODES:
+        return True
+    remaining = sum(count for method, count in failures if not (code == NOT_FOUND and method in DELETE_METHODS))
+    return remaining == 0 or (code in ABSENT_OBJECT_PROBE_CODES and remaining < ABSENT_OBJECT_PROBE_NOISE_LIMIT)
 REPOSITORY_HISTORY_EVENTS = {
     5600: "the repository was found inconsistent, deleted and rebuilt from the autorecover MOFs",
     5601: "the repository files could not be loaded",

@@ -104,7 +104,9 @@ class _Views:
             label = f"{code} {symbol}".strip()
             value = code_value(code)
             if value not in CANCELLED_CALL_CODES:
-                level = "info" if value is not None and is_benign_client_failure(value, count) else "warning"
+                harmless = value is not None and is_benign_client_failure(
+                    value, [(g.key.get("Method", ""), g.count) for g in groups])
+                level = "info" if harmless else "warning"
                 self.note(level, "client-failure", f"{count} client operation(s) failed with {label}"
                           + (f" ({meaning})" if meaning else ""), min(groups, key=lambda g: g.first_seen).source)
         return _order(rows)
