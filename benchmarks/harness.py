@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import os
 import resource
-import statistics
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -25,15 +24,6 @@ def best_of(fn: Callable[[], object], repeat: int = 3) -> float:
         fn()
         times.append(time.perf_counter() - start)
     return min(times)
-
-
-def median_of(fn: Callable[[], object], repeat: int = 5) -> float:
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def peak_rss_mb() -> float:
