@@ -6,11 +6,10 @@ loader itself adds). Also a cold `diagnose --quick` of the volume (target < 2 s)
 
 from __future__ import annotations
 
-import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
+from bench_diagnose import run as cold
 from harness import CORPUS, best_of, corpus_available, figure
 
 HOST = CORPUS / "evtx" / "hosts" / "dfirmuseum-win10-aptsimulator"
@@ -47,12 +46,6 @@ def read_system_hive() -> None:
     from wmidoctor.sources.registry import fill_evidence
 
     fill_evidence(Registry.open([CORPUS / "registry" / "SYSTEM"]))
-
-
-def cold(*args: str) -> None:
-    result = subprocess.run([sys.executable, *args], capture_output=True, text=True)
-    if result.returncode not in (0, 1):
-        raise SystemExit(f"{args} failed with {result.returncode}: {result.stderr.strip()}")
 
 
 def main() -> None:
