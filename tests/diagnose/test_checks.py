@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from diagnose_factories import SICK, healthy, sick, worst
@@ -12,6 +13,7 @@ from wmidoctor.checks import CHECKS, run_checks
 from wmidoctor.checks.runner import run_one
 from wmidoctor.evidence.model import NOT_COLLECTED, Evidence
 from wmidoctor.findings import RISKS, SEVERITIES, STATUSES, Finding
+from wmidoctor.sources.bundle import load
 
 INFO_ONLY = {spec.id for spec in CHECKS.values() if spec.severity == "info"}
 
@@ -132,6 +134,16 @@ def test_dcom_diff_names_removed_and_added_aces():
     details = " ".join(e.detail for e in finding.evidence)
     assert "REMOVED default ACE: BUILTIN\\Administrators (S-1-5-32-544)" in details
     assert "0x80070005" in finding.codes
+
+
+def test_joining_distributed_com_users_is_offered_only_while_that_group_keeps_remote_rights():
+    keeps = by_check(sick("dcom.machine-launch-restriction"))["dcom.machine-launch-restriction"]
+    assert any("Add-LocalGroupMember -SID S-1-5-32-562" in f.command for f in keeps.fixes)
+    example = Path(__file__).resolve().parents[2] / "examples" / "bundles" / "dcom-remote-launch-denied"
+    lost = by_check(load(str(example)))["dcom.machine-launch-restriction"]
+    assert lost.status == "fail"
+    assert not any("S-1-5-32-562" in f.command for f in lost.fixes)
+    assert any(f.command == "dcomcnfg" for f in lost.fixes)
 
 
 def test_quota_kill_names_provider_and_process():

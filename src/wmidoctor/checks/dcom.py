@@ -15,6 +15,7 @@ from wmidoctor.knowledge.defaults import (
     AUTHENTICATED_USERS,
     AUTHENTICATION_LEVELS,
     DCOM_ACLS,
+    DISTRIBUTED_COM_USERS,
     EVERYONE,
     HARDENING_DISABLE_LOG,
     HARDENING_EVENTS,
@@ -74,7 +75,10 @@ def _acl_check(attribute: str, value_name: str, label: str, defaults) -> None:
         if not diff.changed:
             return v.ok(f"{value_name} holds exactly the default ACEs.",
                         [ref(sd.source or f"registry:{OLE_KEY}!{value_name}", sd.sddl)])
-        fixes = [backup_key(OLE_KEY, "ole"), add_to_distributed_com_users(),
+        # Joining Distributed COM Users helps only while this ACL still gives that group the remote rights.
+        group_works = sd.allowed_mask(DISTRIBUTED_COM_USERS) & needed == needed
+        via_group = [add_to_distributed_com_users()] if group_works else []
+        fixes = [backup_key(OLE_KEY, "ole"), *via_group,
                  edit_com_security(f"{'Launch and Activation' if launch else 'Access'} Permissions > "
                                    f"{'Edit Limits' if limit else 'Edit Default'}",
                                    "give BUILTIN\\Administrators (and Distributed COM Users) "
@@ -99,7 +103,7 @@ def _acl_check(attribute: str, value_name: str, label: str, defaults) -> None:
                                  edit_com_security(f"{'Launch and Activation' if launch else 'Access'} Permissions",
                                                    "remove the remote rights of Everyone and ANONYMOUS LOGON that "
                                                    "the default does not have"),
-                                 add_to_distributed_com_users()])
+                                 *via_group])
         if not limit and (diff.breaks_required or diff.denies):
             return v.warn(f"{value_name} lost default entries or holds deny entries: COM servers that rely on "
                           "the default permissions refuse those callers.", evidence, fixes=fixes,
