@@ -38,6 +38,7 @@ from wmidoctor.remote.rpc import (
     request_on,
 )
 from wmidoctor.remote.walk import StageFailure, Stopped, Walk
+from wmidoctor.remote.wmio import summary_values
 
 PLAN = [
     ("dns", "network"),
@@ -365,16 +366,26 @@ def _query(walk: Walk, dce: rpcrt.DCERPC_v5, options: DcomOptions, services_ipid
         step.detail = f"first row: {walk.result.first_row}"
 
 
+SUMMARY_PROPERTIES = ("Caption", "Version", "Name", "CSName")
+
+
 def describe_object(objref: bytes) -> str:
     """Class name and a few identifying properties of an encoded WMI object, for the first-row line."""
     try:
-        unit = wmi.ENCODING_UNIT(dcomrt.OBJREF_CUSTOM(objref)["pObjectData"])
-        block = unit["ObjectBlock"]
-        block.parseObject()
-        props = block.ctCurrent["properties"] if block.ctCurrent else {}
-        name = block.ctCurrent["name"] if block.ctCurrent else "?"
-        shown = [f"{key}={props[key]['value']}" for key in ("Caption", "Version", "Name", "CSName")
-                 if key in props and props[key].get("value") not in (None, "")]
-        return f"{name} " + ", ".join(shown[:3])
+        data = dcomrt.OBJREF_CUSTOM(objref)["pObjectData"]
     except Exception:
         return f"an object of {len(objref)} bytes (not decoded)"
+    lean = summary_values(data, SUMMARY_PROPERTIES)
+    if lean is not None:
+        name, values = lean
+    else:  # something the lean reader leaves to impacket's full decoder
+        try:
+            block = wmi.ENCODING_UNIT(data)["ObjectBlock"]
+            block.parseObject()
+            props = block.ctCurrent["properties"] if block.ctCurrent else {}
+            name = block.ctCurrent["name"] if block.ctCurrent else "?"
+            values = {key: props[key]["value"] for key in SUMMARY_PROPERTIES if key in props}
+        except Exception:
+            return f"an object of {len(objref)} bytes (not decoded)"
+    shown = [f"{key}={values[key]}" for key in SUMMARY_PROPERTIES if values.get(key) not in (None, "")]
+    return f"{name} " + ", ".join(shown[:3])
