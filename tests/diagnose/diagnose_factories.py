@@ -201,7 +201,9 @@ SICK: dict[str, Mutation] = {
         [(d.SYSTEM, 0x7)], f"{OLE}!DefaultAccessPermission", deny=[(d.AUTHENTICATED_USERS, 0x7)])),
     "dcom.legacy-levels": lambda ev: setattr(ev.dcom, "legacy_authentication_level",
                                              Setting(1, f"{OLE}!LegacyAuthenticationLevel")),
-    "dcom.hardening": lambda ev: _events(ev, group("Microsoft-Windows-DistributedCOM", 10036, 7, channel="System")),
+    "dcom.hardening": lambda ev: _events(ev, group("Microsoft-Windows-DistributedCOM", 10036, 7, channel="System",
+                                                   UserDomain="CONTOSO", UserName="monitor",
+                                                   UserSid="S-1-5-21-1-2-3-1105", Address="10.0.0.7")),
     "dcom.wmi-appid": lambda ev: setattr(ev.dcom, "wmi_appid_launch_permission", sd(
         [(d.AUTHENTICATED_USERS, d.LOCAL_ONLY_LAUNCH)], "registry:HKLM\\SOFTWARE\\Classes\\AppID\\"
                                                         f"{d.WMI_APPID}!LaunchPermission")),

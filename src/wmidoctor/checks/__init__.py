@@ -9,6 +9,7 @@ from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
     connectivity,
     dcom,
     dcom_events,
+    dcom_hardening,
     events,
     events_client,
     firewall,

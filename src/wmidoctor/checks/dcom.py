@@ -1,9 +1,8 @@
-"""DCOM: enabled, machine-wide limits and defaults vs Windows' defaults ACE by ACE, legacy levels, hardening."""
+"""DCOM: enabled, machine-wide limits and defaults vs Windows' defaults ACE by ACE, legacy levels, the WMI AppID."""
 
 from __future__ import annotations
 
 from wmidoctor.checks.acl import com_rights, compare, describe
-from wmidoctor.checks.events import dcom_events
 from wmidoctor.checks.fixes import add_to_distributed_com_users, backup_key, edit_com_security
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence, Setting
@@ -17,9 +16,6 @@ from wmidoctor.knowledge.defaults import (
     DCOM_ACLS,
     DISTRIBUTED_COM_USERS,
     EVERYONE,
-    HARDENING_DISABLE_LOG,
-    HARDENING_EVENTS,
-    HARDENING_REQUIRE_INTEGRITY,
     IMPERSONATION_LEVELS,
     LAUNCH_REMOTE,
     LEGACY_AUTHENTICATION_LEVEL,
@@ -147,47 +143,6 @@ def legacy_levels(ev: Evidence, v: Verdict) -> Finding:
                              command=f'reg delete "{OLE_KEY}" /v LegacyAuthenticationLevel /f & '
                                      f'reg delete "{OLE_KEY}" /v LegacyImpersonationLevel /f',
                              risk="low", undo="reg import the saved Ole key")])
-
-
-@check("dcom.hardening", "DCOM authentication hardening does not reject WMI clients", severity="error",
-       needs=("dcom",))
-def hardening(ev: Evidence, v: Verdict) -> Finding:
-    keys = ev.dcom.hardening
-    evidence = [ref(s.source, f"{name}={s.value}") for name, s in keys.items()]
-    rejected = []
-    if ev.events.collected:
-        for group in dcom_events(ev, *HARDENING_EVENTS):
-            rejected.append(group)
-            evidence.append(ref(group.source, f"event {group.event_id} x{group.count} ({group.last_seen}): "
-                                              f"{HARDENING_EVENTS[group.event_id]}"))
-    upgrade = Fix(step="Make the failing clients authenticate at Packet Integrity or above (modern Windows does; "
-                       "for impacket add -rpc-auth-level integrity or privacy; retire Samba wmic and old SDKs)",
-                  command="", risk="none", undo="nothing to undo")
-    if any(g.event_id == 10036 for g in rejected):
-        return v.fail("This host rejected DCOM activations below Packet Integrity (event 10036): clients that "
-                      "authenticate at Connect level, such as old Linux wmic or legacy agents, cannot use WMI.",
-                      evidence, causes=["DCOM hardening (KB5004442, CVE-2021-26414) enforced since the 2023 "
-                                        "updates; the client still uses a lower authentication level"],
-                      fixes=[upgrade], codes=["0x80070005"])
-    disable_log = keys.get(HARDENING_DISABLE_LOG)
-    require = keys.get(HARDENING_REQUIRE_INTEGRITY)
-    if rejected:
-        return v.warn("Clients on this host failed DCOM activation because their authentication level is too low "
-                      "(events 10037/10038).", evidence,
-                      causes=["an application on this host uses a low authentication level towards hardened "
-                              "servers"], fixes=[upgrade], codes=["0x80070005"])
-    if disable_log is not None and disable_log.value == 1:
-        return v.warn(f"{HARDENING_DISABLE_LOG}=1: rejected activations are no longer logged, so this failure "
-                      "cannot be seen in the System log.", evidence,
-                      fixes=[Fix(step="Turn hardening logging back on",
-                                 command=f'reg delete "{OLE_KEY}\\AppCompat" /v {HARDENING_DISABLE_LOG} /f',
-                                 risk="none", undo=f'reg add "{OLE_KEY}\\AppCompat" /v {HARDENING_DISABLE_LOG} '
-                                                   '/t REG_DWORD /d 1 /f')])
-    if require is not None and require.value == 0:
-        return v.info(f"{HARDENING_REQUIRE_INTEGRITY}=0 asks to turn hardening off; updates since March 2023 "
-                      "ignore it, so do not count on it for old clients.", evidence)
-    scope = "" if ev.events.collected else " (the System log was not read, so rejections could not be counted)"
-    return v.ok("No DCOM hardening rejections seen" + scope + ".", evidence)
 
 
 @check("dcom.wmi-appid", "The WMI DCOM application grants administrators remote launch", severity="error",

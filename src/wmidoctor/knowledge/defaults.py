@@ -298,3 +298,7 @@ CLASS_MISSING_CODES = frozenset({0x80041010, 0x80041002})
 
 # Share of a __ProviderHostQuotaConfiguration limit at which a running provider host is close to being killed.
 HOST_HEADROOM_WARN = 0.8
+
+# RaiseActivationAuthenticationLevel (Ole\AppCompat, client side): 1 raises only the default activation level to
+# Packet Integrity, 2 also raises levels applications set explicitly; absent means 2 since the November 2022 updates.
+HARDENING_RAISE_ALL = 2

@@ -75,6 +75,8 @@ WINMGMT = {
     5631: Shape("interop-class-overwritten", ("Class",)),
 }
 
+_HARDENED_CLIENT = ("Application", "ProcessId", "CLSID", "Computer", "AuthenticationLevel")
+
 DCOM_SHAPES = {
     10005: Shape("dcom-service-start-failed", ("Error", "Service", "Arguments", "CLSID")),
     10006: Shape("dcom-remote-activation-error", ("Error", "Computer", "Server")),
@@ -84,9 +86,13 @@ DCOM_SHAPES = {
                                      "UserSid", "Address", "PackageName", "PackageSid"),
                  key=("Permission", "Locality", "Scope", "CLSID", "AppID", "UserDomain", "UserName", "UserSid")),
     10028: Shape("dcom-unreachable", ("Computer", "ProcessId", "Image")),
-    10036: Shape("dcom-hardening-server-rejected"),
-    10037: Shape("dcom-hardening-client-rejected"),
-    10038: Shape("dcom-hardening-client-rejected"),
+    # KB5004442 hardening: the server names the rejected user and the client's address; a client names the
+    # application (its process id varies), the class, the target computer and the level it asked for.
+    10036: Shape("dcom-hardening-server-rejected", ("UserDomain", "UserName", "UserSid", "Address")),
+    10037: Shape("dcom-hardening-client-rejected", _HARDENED_CLIENT,
+                 key=("Application", "CLSID", "Computer", "AuthenticationLevel")),
+    10038: Shape("dcom-hardening-client-rejected", _HARDENED_CLIENT,
+                 key=("Application", "CLSID", "Computer", "AuthenticationLevel")),
 }
 
 SYSMON_SHAPES = {
