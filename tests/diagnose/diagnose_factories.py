@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from config_factories import CONFIG_SICK, complete_config
 from gap_factories import GAP_SICK, complete_healthy
 
 from wmidoctor.evidence.model import (
@@ -127,6 +128,7 @@ def healthy() -> Evidence:
     ]
     ev.connectivity.probes = [Probe("HEALTHY01", "dcom", [Stage("tcp135", "ok"), Stage("login", "ok")])]
     complete_healthy(ev)
+    complete_config(ev)
     return ev
 
 
@@ -249,6 +251,7 @@ SICK: dict[str, Mutation] = {
 }
 
 SICK.update(GAP_SICK)
+SICK.update(CONFIG_SICK)
 
 
 def sick(check_id: str) -> Evidence:

@@ -10,6 +10,7 @@ from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
     dcom,
     dcom_events,
     dcom_hardening,
+    dcom_transport,
     events,
     events_client,
     firewall,

@@ -203,6 +203,8 @@ class Dcom(Section):
     wmi_appid_launch_permission: SecurityDescriptor | None = None
     wmi_appid_access_permission: SecurityDescriptor | None = None
     wmi_appid_authentication_level: Setting | None = None
+    wmi_appid_endpoints: Setting | None = None  # AppID!Endpoints ["ncacn_ip_tcp,0,24158"]: /standalonehost
+    scm_remote_call_flags: Setting | None = None  # Ole!DCOMSCMRemoteCallFlags (absent by default)
 
 
 @dataclass
@@ -257,6 +259,7 @@ class RpcPolicy(Section):
     ports: Setting | None = None  # HKLM\SOFTWARE\Microsoft\Rpc\Internet!Ports
     ports_internet_available: Setting | None = None
     use_internet_ports: Setting | None = None
+    dcom_protocols: Setting | None = None  # HKLM\SOFTWARE\Microsoft\Rpc!DCOM Protocols (REG_MULTI_SZ)
 
 
 # --- runtime: quotas, provider hosts, subscriptions --------------------------------------------

@@ -302,3 +302,35 @@ HOST_HEADROOM_WARN = 0.8
 # RaiseActivationAuthenticationLevel (Ole\AppCompat, client side): 1 raises only the default activation level to
 # Packet Integrity, 2 also raises levels applications set explicitly; absent means 2 since the November 2022 updates.
 HARDENING_RAISE_ALL = 2
+
+# --- DCOM transport: protocol sequences, SCM remote-call flags, WMI's fixed endpoint ------------------------
+RPC_KEY = "HKLM\\SOFTWARE\\Microsoft\\Rpc"
+DCOM_TCP = "ncacn_ip_tcp"  # the only protocol sequence in HKLM\SOFTWARE\Microsoft\Rpc!DCOM Protocols by default
+# HKLM\SOFTWARE\Microsoft\Ole!DCOMSCMRemoteCallFlags bits (absent by default).
+SCM_REMOTE_CALL_FLAGS = {
+    0x1: "DCOMSCM_ACTIVATION_USE_ALL_AUTHNSERVICES",
+    0x2: "DCOMSCM_ACTIVATION_DISALLOW_UNSECURE_CALL",
+    0x4: "DCOMSCM_RESOLVE_USE_ALL_AUTHNSERVICES",
+    0x8: "DCOMSCM_RESOLVE_DISALLOW_UNSECURE_CALL",
+    0x10: "DCOMSCM_PING_USE_MID_AUTHNSERVICE",
+}
+SCM_DISALLOW_UNSECURE = 0x2 | 0x8
+# winmgmt /standalonehost: Winmgmt in its own svchost with this fixed endpoint on the WMI AppID (Endpoints value).
+WMI_FIXED_PORT = 24158
+
+
+def ports_include(ports: str, port: int) -> bool:
+    """Does a firewall rule's local-ports text ('', 'Any', '135,24158', '49152-65535', 'RPC') include `port`?"""
+    text = ports.strip().lower()
+    if text in ("", "any", "*"):
+        return True
+    for part in text.split(","):
+        low, _, high = part.strip().partition("-")
+        if low.isdigit() and (high or low).isdigit() and int(low) <= port <= int(high or low):
+            return True
+    return False
+
+
+def names_wmi_fixed_port(ports: str) -> bool:
+    """A rule that names WMI's standalone port explicitly (an 'any port' rule does not count)."""
+    return ports.strip().lower() not in ("", "any", "*") and ports_include(ports, WMI_FIXED_PORT)

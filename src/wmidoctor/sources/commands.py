@@ -19,7 +19,7 @@ from wmidoctor.artifacts.commands import (
 from wmidoctor.artifacts.commands.netsh import NetshRule
 from wmidoctor.evidence import Evidence, Setting
 from wmidoctor.evidence.model import FirewallRule, RepositoryVerification, Service
-from wmidoctor.knowledge.defaults import LEGACY_RULE_GROUP, WMI_RULE_GROUP
+from wmidoctor.knowledge.defaults import LEGACY_RULE_GROUP, WMI_RULE_GROUP, names_wmi_fixed_port
 from wmidoctor.sources.registry import SERVICE_TYPES, START_TYPES, SVCHOST_GROUP, WMI_SERVICE_NAMES
 
 STATES = {1: "stopped", 2: "start-pending", 3: "stop-pending", 4: "running", 5: "continue-pending",
@@ -100,7 +100,7 @@ def _rule(rule: NetshRule, source: str) -> FirewallRule | None:
     service = rule.get("service")
     program = rule.get("program")
     if group.lower() not in WMI_GROUPS and service.lower() not in WMI_SERVICE_NAMES \
-            and not program.lower().endswith("\\unsecapp.exe"):
+            and not program.lower().endswith("\\unsecapp.exe") and not names_wmi_fixed_port(rule.get("localport")):
         return None
     return FirewallRule(
         name=rule.name, group=group, enabled=rule.enabled,

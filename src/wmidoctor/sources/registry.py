@@ -16,6 +16,7 @@ from wmidoctor.artifacts.registry.model import RegKey
 from wmidoctor.artifacts.registry.view import Registry
 from wmidoctor.evidence import Evidence, Section, Setting
 from wmidoctor.evidence.model import AutorecoverMof, ComServer, FirewallRule, Service
+from wmidoctor.knowledge.defaults import names_wmi_fixed_port
 from wmidoctor.knowledge.rights import COM
 
 SERVICES_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services"
@@ -31,7 +32,8 @@ APPID_KEY = "HKLM\\SOFTWARE\\Classes\\AppID\\" + WMI_APPID
 CLSID_KEY = "HKLM\\SOFTWARE\\Classes\\CLSID"
 UAC_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System"
 RPC_POLICY_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc"
-RPC_INTERNET_KEY = "HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet"
+RPC_KEY = "HKLM\\SOFTWARE\\Microsoft\\Rpc"
+RPC_INTERNET_KEY = RPC_KEY + "\\Internet"
 FIREWALL_KEY = SERVICES_KEY + "\\SharedAccess\\Parameters\\FirewallPolicy"
 FIREWALL_GPO_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall"
 # profile -> key name under the local policy and under the group-policy key
@@ -173,6 +175,7 @@ class RegistryEvidence:
         section.default_access_permission = self._sd(ole, "DefaultAccessPermission", problems)
         section.legacy_authentication_level = _setting(ole, "LegacyAuthenticationLevel")
         section.legacy_impersonation_level = _setting(ole, "LegacyImpersonationLevel")
+        section.scm_remote_call_flags = _setting(ole, "DCOMSCMRemoteCallFlags")
         appcompat = self.registry.key(OLE_APPCOMPAT_KEY)
         for name in HARDENING_VALUES:
             setting = _setting(appcompat, name)
@@ -184,6 +187,7 @@ class RegistryEvidence:
         section.wmi_appid_launch_permission = self._sd(appid, "LaunchPermission", problems)
         section.wmi_appid_access_permission = self._sd(appid, "AccessPermission", problems)
         section.wmi_appid_authentication_level = _setting(appid, "AuthenticationLevel")
+        section.wmi_appid_endpoints = _setting(appid, "Endpoints")
 
     # --- COM servers of providers ----------------------------------------------------------------
 
@@ -228,6 +232,9 @@ class RegistryEvidence:
         internet = self.registry.key(RPC_INTERNET_KEY)
         held_policy = self._collect(section, RPC_POLICY_KEY, policy)
         held_internet = self._collect(section, RPC_INTERNET_KEY, internet)
+        rpc = self.registry.key(RPC_KEY)
+        if self._collect(section, RPC_KEY, rpc):
+            section.dcom_protocols = _setting(rpc, "DCOM Protocols")
         if held_policy:
             section.restrict_remote_clients = _setting(policy, "RestrictRemoteClients")
             section.enable_auth_ep_resolution = _setting(policy, "EnableAuthEpResolution")
@@ -295,14 +302,15 @@ def service_from_key(key: RegKey) -> Service:
 
 def firewall_rule(rule_id: str, text: str, source: str) -> FirewallRule | None:
     """The rule as evidence when it admits remote WMI: a rule of the WMI or Remote Administration group,
-    or a rule outside any group for winmgmt, rpcss or unsecapp.exe; None for every other rule."""
+    or a rule outside any group for winmgmt, rpcss, unsecapp.exe or WMI's standalone port; None for others."""
     rule = parse_rule(text)
     group_ref = rule.first("EmbedCtxt")
     group = WMI_RULE_GROUPS.get(group_ref.lower(), "")
     service = rule.first("Svc")
     program = rule.first("App")
     custom_wmi_rule = not group_ref and (service.lower() in WMI_SERVICE_NAMES or
-                                         program.lower().endswith("\\unsecapp.exe"))
+                                         program.lower().endswith("\\unsecapp.exe") or
+                                         names_wmi_fixed_port(",".join(rule.fields.get("LPort", []))))
     if not group and not custom_wmi_rule:
         return None
     name_ref = rule.first("Name", rule_id)
