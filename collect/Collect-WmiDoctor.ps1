@@ -118,6 +118,7 @@ $Artifacts = [ordered]@{
     ScSdShowRpcEptMapper  = @{ Name = 'commands/sc-sdshow-rpceptmapper.txt'; RegistryKey = ''; Personal = @('account SIDs') }
     FirewallRules         = @{ Name = 'commands/netsh-firewall-rules.txt'; RegistryKey = ''; Personal = @() }
     FirewallProfiles      = @{ Name = 'commands/netsh-firewall-profiles.txt'; RegistryKey = ''; Personal = @() }
+    RpcDynamicPorts       = @{ Name = 'commands/netsh-dynamicport-tcp.txt'; RegistryKey = ''; Personal = @() }
     RepositoryListing     = @{ Name = 'files/repository.json'; RegistryKey = ''; Personal = @() }
     AutorecoverListing    = @{ Name = 'files/autorecover-mofs.json'; RegistryKey = ''; Personal = @() }
     ProviderBinaries      = @{ Name = 'files/provider-binaries.json'; RegistryKey = ''; Personal = @() }
@@ -939,6 +940,7 @@ foreach ($service in $WmiServices) {
 }
 Save-CommandOutput 'FirewallRules' (Get-SystemProgram 'netsh.exe') 'advfirewall firewall show rule name=all verbose'
 Save-CommandOutput 'FirewallProfiles' (Get-SystemProgram 'netsh.exe') 'advfirewall show allprofiles state'
+Save-CommandOutput 'RpcDynamicPorts' (Get-SystemProgram 'netsh.exe') 'int ipv4 show dynamicport tcp'
 Save-RepositoryListing
 Save-AutorecoverListing
 

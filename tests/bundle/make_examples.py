@@ -271,7 +271,9 @@ def registry_trees(host: Host) -> dict[str, RegTree]:
         ole.set_value(BY_KEY["RegOle"].registry_key, value)
     ole.set_value(BY_KEY["RegOle"].registry_key + "\\AppCompat",
                   RegValue("RequireIntegrityActivationAuthenticationLevel", REG_DWORD, 1))
-    tree("RegRpc").add_key(BY_KEY["RegRpc"].registry_key + "\\ClientProtocols")
+    rpc = tree("RegRpc")
+    rpc.add_key(BY_KEY["RegRpc"].registry_key + "\\ClientProtocols")
+    rpc.set_value(BY_KEY["RegRpc"].registry_key, RegValue("DCOM Protocols", REG_MULTI_SZ, [d.DCOM_TCP]))
     appid = tree("RegWmiAppId")
     for value in (RegValue("", REG_SZ, "Windows Management Instrumentation"),
                   RegValue("LocalService", REG_SZ, "winmgmt"), RegValue("AuthenticationLevel", REG_DWORD, 2),
@@ -364,6 +366,9 @@ def netsh_rules(host: Host) -> str:
     return "\r\n" + "\r\n\r\n".join(blocks) + "\r\nOk.\r\n\r\n"
 
 
+NETSH_DYNAMIC_PORTS = ("\r\nProtocol tcp Dynamic Port Range\r\n---------------------------------\r\n"
+                       f"Start Port      : {d.RPC_DYNAMIC_PORTS[0]}\r\n"
+                       f"Number of Ports : {d.RPC_DYNAMIC_PORTS[1]}\r\n\r\n")
 NETSH_PROFILES = "".join(f"\r\n{p} Profile Settings: \r\n----------------------------------------------------------"
                          f"------------\r\nState                                 ON\r\n"
                          for p in ("Domain", "Private", "Public")) + "Ok.\r\n\r\n"
@@ -418,6 +423,8 @@ def write_bundle(host: Host, folder: Path) -> None:
             entries[-1]["exit_code"] = 0
     out("FirewallRules").write_text(netsh_rules(host), encoding="utf-8")
     out("FirewallProfiles").write_text(NETSH_PROFILES, encoding="utf-8")
+    out("RpcDynamicPorts").write_text(NETSH_DYNAMIC_PORTS, encoding="utf-8")
+    entries[-1]["exit_code"] = 0
     repository = "C:\\Windows\\system32\\wbem\\Repository"
     files = [{"name": n, "size": s, "modified": "2024-05-02T09:12:40Z"} for n, s in
              (("INDEX.BTR", 5_029_888), ("MAPPING1.MAP", 78_460), ("MAPPING2.MAP", 78_460),

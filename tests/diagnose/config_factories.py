@@ -10,6 +10,7 @@ from wmidoctor.knowledge import defaults as d
 
 RPC = "registry:HKLM\\SOFTWARE\\Microsoft\\Rpc"
 OLE = "registry:HKLM\\SOFTWARE\\Microsoft\\Ole"
+NETSH_PORTS = "bundle:commands/netsh-dynamicport-tcp.txt"
 APPID = f"registry:HKLM\\SOFTWARE\\Classes\\AppID\\{d.WMI_APPID}"
 
 
@@ -18,6 +19,12 @@ def complete_config(ev: Evidence) -> None:
     ev.rpc_policy.dcom_protocols = Setting([d.DCOM_TCP], f"{RPC}!DCOM Protocols")
     for rule in ev.firewall.rules:
         rule.protocol, rule.local_ports, rule.service = "TCP", "RPC", "winmgmt"
+    dynamic_ports(ev, *d.RPC_DYNAMIC_PORTS)
+
+
+def dynamic_ports(ev: Evidence, start: int, count: int) -> None:
+    ev.rpc_policy.dynamic_port_start = Setting(start, f"{NETSH_PORTS}#line 4")
+    ev.rpc_policy.dynamic_port_count = Setting(count, f"{NETSH_PORTS}#line 5")
 
 
 def standalone(ev: Evidence, port: int = d.WMI_FIXED_PORT) -> None:
@@ -46,4 +53,5 @@ CONFIG_SICK: dict[str, Callable[[Evidence], None]] = {
     "dcom.protocols": lambda ev: setattr(ev.rpc_policy, "dcom_protocols",
                                          Setting(["ncacn_spx", "ncacn_nb_nb"], f"{RPC}!DCOM Protocols")),
     "dcom.wmi-fixed-port": standalone_behind_port_rules,
+    "rpc.dynamic-ports": lambda ev: dynamic_ports(ev, 49152, 1000),
 }

@@ -1,11 +1,11 @@
-"""RPC policy: restrictions on unauthenticated clients and on the ports RPC servers may listen on."""
+"""RPC policy: restrictions on unauthenticated clients, the ports RPC servers may listen on, the dynamic range."""
 
 from __future__ import annotations
 
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
-from wmidoctor.knowledge.defaults import RESTRICT_REMOTE_CLIENTS
+from wmidoctor.knowledge.defaults import RESTRICT_REMOTE_CLIENTS, RPC_DYNAMIC_PORTS, RPC_DYNAMIC_PORTS_SMALL
 
 _POLICY_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc"
 
@@ -55,3 +55,58 @@ def port_range(ev: Evidence, v: Verdict) -> Finding:
                   fixes=[Fix(step="Check that the range is open from the management hosts (run from a client)",
                              command="wmidoctor probe <host>", risk="none", undo="nothing to undo")],
                   codes=["0x800706BA"])
+
+
+def port_ranges(entries: list[str]) -> list[tuple[int, int]]:
+    """Rpc\\Internet Ports entries ('5000-5100', '5200') as inclusive (low, high) pairs; others are skipped."""
+    found = []
+    for entry in entries:
+        low, _, high = entry.strip().partition("-")
+        if low.strip().isdigit() and (high or low).strip().isdigit():
+            found.append((int(low), int(high or low)))
+    return found
+
+
+@check("rpc.dynamic-ports", "The TCP dynamic port range is the default, or wide enough and clear of RPC's own ports",
+       severity="warning", needs=("rpc_policy",))
+def dynamic_ports(ev: Evidence, v: Verdict) -> Finding:
+    policy = ev.rpc_policy
+    start_setting, count_setting = policy.dynamic_port_start, policy.dynamic_port_count
+    if start_setting is None or count_setting is None or not isinstance(start_setting.value, int) \
+            or not isinstance(count_setting.value, int):
+        return v.skip("the TCP dynamic port range was not collected (netsh int ipv4 show dynamicport tcp)")
+    start, count = start_setting.value, count_setting.value
+    last = start + count - 1
+    evidence = [ref(start_setting.source, f"start port {start}"), ref(count_setting.source, f"{count} ports")]
+    default_start, default_count = RPC_DYNAMIC_PORTS
+    described = f"TCP {start}-{last} ({count} ports)"
+    restricted = port_ranges(policy.ports.value if policy.ports is not None and isinstance(policy.ports.value, list)
+                             else [str(policy.ports.value)] if policy.ports is not None else [])
+    overlap = [(low, high) for low, high in restricted if low <= last and high >= start]
+    reset = Fix(step=f"Return the range to the default ({default_start}, {default_count} ports) unless a network "
+                     "firewall needs it where it is",
+                command=f"netsh int ipv4 set dynamicport tcp start={default_start} num={default_count}", risk="low",
+                undo=f"netsh int ipv4 set dynamicport tcp start={start} num={count}")
+    if overlap:
+        evidence.append(ref(policy.ports.source, f"Ports={', '.join(f'{a}-{b}' for a, b in overlap)}"))
+        return v.warn(f"The dynamic range {described} overlaps the ports RPC servers are restricted to "
+                      f"(Rpc\\Internet Ports): outgoing connections can hold the ports WMI needs to listen on, so "
+                      "remote WMI fails now and then with 'The RPC server is unavailable'.", evidence,
+                      causes=["the RPC port restriction was chosen inside the range Windows hands out to outgoing "
+                              "connections"],
+                      fixes=[Fix(step="Move the Rpc\\Internet Ports range outside the dynamic range (or the "
+                                      "dynamic range away from it), open the new range in the firewalls, restart",
+                                 command="", risk="medium", undo="restore the previous values and restart"), reset],
+                      codes=["0x800706BA"])
+    if count <= RPC_DYNAMIC_PORTS_SMALL:
+        return v.warn(f"The dynamic range {described} is no larger than the pre-Vista range that busy hosts ran "
+                      "out of: when it is used up, outgoing connections and new RPC endpoints (WMI among them) fail.",
+                      evidence, causes=["a tuning or firewall guide narrowed the range",
+                                        "an upgrade kept a legacy range"],
+                      fixes=[reset], codes=["0x800706BA"])
+    if (start, count) != RPC_DYNAMIC_PORTS:
+        return v.info(f"The dynamic range is {described}, not the default {default_start}-"
+                      f"{default_start + default_count - 1}: network firewalls and rules written for the default "
+                      "range must admit this one for remote WMI (Winmgmt listens on a port from it).", evidence,
+                      fixes=[reset])
+    return v.ok(f"The TCP dynamic port range is the default: {described}.", evidence)

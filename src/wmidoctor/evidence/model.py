@@ -260,6 +260,8 @@ class RpcPolicy(Section):
     ports_internet_available: Setting | None = None
     use_internet_ports: Setting | None = None
     dcom_protocols: Setting | None = None  # HKLM\SOFTWARE\Microsoft\Rpc!DCOM Protocols (REG_MULTI_SZ)
+    dynamic_port_start: Setting | None = None  # netsh int ipv4 show dynamicport tcp (None: not read)
+    dynamic_port_count: Setting | None = None
 
 
 # --- runtime: quotas, provider hosts, subscriptions --------------------------------------------

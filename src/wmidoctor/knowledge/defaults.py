@@ -334,3 +334,6 @@ def ports_include(ports: str, port: int) -> bool:
 def names_wmi_fixed_port(ports: str) -> bool:
     """A rule that names WMI's standalone port explicitly (an 'any port' rule does not count)."""
     return ports.strip().lower() not in ("", "any", "*") and ports_include(ports, WMI_FIXED_PORT)
+
+# A TCP dynamic range no larger than the pre-Vista default (1025-5000, 3976 ports) risks running out of ports.
+RPC_DYNAMIC_PORTS_SMALL = 3976

@@ -109,6 +109,8 @@ ARTIFACTS: tuple[Artifact, ...] = (
              "netsh advfirewall firewall show rule name=all verbose"),
     Artifact("FirewallProfiles", ("commands/netsh-firewall-profiles.txt",), COMMAND, ("firewall",),
              "netsh advfirewall show allprofiles state"),
+    Artifact("RpcDynamicPorts", ("commands/netsh-dynamicport-tcp.txt",), COMMAND, ("rpc_policy",),
+             "netsh int ipv4 show dynamicport tcp: the TCP dynamic port range RPC servers listen in"),
     Artifact("RepositoryListing", ("files/repository.json",), LISTING, ("repository",),
              "repository folder listing with sizes, and whether Corrupted.rec exists"),
     Artifact("AutorecoverListing", ("files/autorecover-mofs.json",), LISTING, ("repository",),

@@ -262,8 +262,8 @@ class Loader:
             try:
                 if artifact.key == "VerifyRepository":
                     commands.fill_verify(self.evidence, text, source, self._exit_code(artifact))
-                elif artifact.key in commands.FIREWALL_FILLERS:
-                    commands.FIREWALL_FILLERS[artifact.key](self.evidence, text, source)
+                elif artifact.key in commands.KEYED_FILLERS:
+                    commands.KEYED_FILLERS[artifact.key](self.evidence, text, source)
                 else:
                     prefix, service = _service_artifact(artifact.key)
                     commands.SERVICE_FILLERS[prefix](self.evidence, service, text, source)

@@ -1,4 +1,5 @@
-"""Fill Evidence from saved command outputs: `sc qc/queryex/sdshow`, `winmgmt /verifyrepository`, netsh.
+"""Fill Evidence from saved command outputs: `sc qc/queryex/sdshow`, `winmgmt /verifyrepository`, netsh
+(firewall rules and profiles, the TCP dynamic port range).
 
 Service facts merge into what the registry gave (the registry knows the configuration, sc adds the
 running state, process id, exit code and the service's own security descriptor). Firewall rules from
@@ -9,6 +10,7 @@ from __future__ import annotations
 
 from wmidoctor.artifacts.commands import (
     ScError,
+    parse_dynamic_ports,
     parse_profiles,
     parse_qc,
     parse_queryex,
@@ -129,5 +131,20 @@ def fill_firewall_profiles(evidence: Evidence, text: str, source: str) -> None:
     section.mark_collected(source)
 
 
+def fill_dynamic_ports(evidence: Evidence, text: str, source: str) -> None:
+    """The TCP dynamic port range into the RPC policy section."""
+    ports = parse_dynamic_ports(text)
+    if ports.start is None or ports.count is None:
+        raise CommandOutputError("no start port and number of ports in the output")
+    section = evidence.rpc_policy
+    section.dynamic_port_start = Setting(ports.start, f"{source}#line {ports.start_line}")
+    section.dynamic_port_count = Setting(ports.count, f"{source}#line {ports.count_line}")
+    if not ports.language:
+        section.problems.append(f"{source}: labels not in English; start and count read by position")
+    section.mark_collected(source)
+
+
 SERVICE_FILLERS = {"ScQc": fill_sc_qc, "ScQueryEx": fill_sc_queryex, "ScSdShow": fill_sc_sdshow}
-FIREWALL_FILLERS = {"FirewallRules": fill_firewall_rules, "FirewallProfiles": fill_firewall_profiles}
+# Command outputs filled by artifact key alone (no service name in the key).
+KEYED_FILLERS = {"FirewallRules": fill_firewall_rules, "FirewallProfiles": fill_firewall_profiles,
+                 "RpcDynamicPorts": fill_dynamic_ports}
