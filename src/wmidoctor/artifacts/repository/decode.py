@@ -61,23 +61,27 @@ class Heap:
     def string(self, ref: int) -> str:
         if ref & HEAP_REF_DICTIONARY:
             return DICTIONARY.get(ref & 0x7FFFFFFF, f"#dictionary{ref & 0x7FFFFFFF}")
-        data = self.data
-        if ref >= len(data):
+        if ref >= len(self.data):
             raise DecodeError(f"string offset {ref} outside the heap")
-        if data[ref] == 0:  # one-byte characters
-            end = data.find(b"\0", ref + 1)
-            if end < 0:
-                raise DecodeError("unterminated string")
-            return data[ref + 1:end].decode("latin-1")
-        end = ref + 1
-        while True:
-            end = data.find(b"\0\0", end)
-            if end < 0:
-                raise DecodeError("unterminated UTF-16 string")
-            if (end - ref - 1) % 2 == 0:
-                break
-            end += 1
-        return data[ref + 1:end].decode("utf-16-le", "replace")
+        return read_encoded_string(self.data, ref)[0]
+
+
+def read_encoded_string(data: bytes, at: int) -> tuple[str, int]:
+    """The encoded string at data[at] and the offset after it: a flag byte (0: one byte per character,
+    else UTF-16 LE), then the characters up to a NUL of their width. DecodeError when it never ends."""
+    if data[at] == 0:
+        end = data.find(b"\0", at + 1)
+        if end < 0:
+            raise DecodeError("unterminated string")
+        return data[at + 1:end].decode("latin-1"), end + 1
+    end = at + 1
+    while True:
+        end = data.find(b"\0\0", end)
+        if end < 0:
+            raise DecodeError("unterminated UTF-16 string")
+        if (end - at - 1) % 2 == 0:
+            return data[at + 1:end].decode("utf-16-le", "replace"), end + 2
+        end += 1
 
 
 def read_value(code: int, data: bytes, offset: int, heap: Heap) -> Any:
@@ -236,17 +240,10 @@ def _first_derivation(derivation: bytes) -> str:
     """The nearest superclass from a derivation list (flag byte, NUL-terminated name, length word)."""
     if not derivation:
         return ""
-    if derivation[0] == 0:
-        end = derivation.find(b"\0", 1)
-        return derivation[1:end].decode("latin-1") if end > 0 else ""
-    end = 1
-    while True:
-        end = derivation.find(b"\0\0", end)
-        if end < 0:
-            return ""
-        if (end - 1) % 2 == 0:
-            return derivation[1:end].decode("utf-16-le", "replace")
-        end += 1
+    try:
+        return read_encoded_string(derivation, 0)[0]
+    except DecodeError:
+        return ""
 
 
 def _nd_bits(nd_table: bytes, order: int) -> int:
@@ -292,22 +289,11 @@ def _signature(heap: Heap, ref: int) -> list[Property]:
     position += 1
     if flags & 0x04:  # decorated: server and namespace names precede the encoding
         for _ in range(2):
-            position = _skip_encoded_string(data, position)
+            position = read_encoded_string(data, position)[1]
     parent = read_class_part(data, position)
     _, position = read_methods(data, parent.end)
     own = read_class_part(data, position)
     return sorted(own.properties.values(), key=lambda p: (p.qualifier("ID") is None, p.qualifier("ID") or 0))
-
-
-def _skip_encoded_string(data: bytes, position: int) -> int:
-    if data[position] == 0:
-        return data.index(b"\0", position + 1) + 1
-    end = position + 1
-    while True:
-        end = data.index(b"\0\0", end)
-        if (end - position - 1) % 2 == 0:
-            return end + 2
-        end += 1
 
 
 @dataclass
