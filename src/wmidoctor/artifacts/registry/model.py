@@ -50,10 +50,6 @@ def canonical_path(path: str) -> str:
     return "\\".join([root, *parts[1:]])
 
 
-def split_path(path: str) -> list[str]:
-    return canonical_path(path).split("\\")
-
-
 def is_under(path: str, root: str) -> bool:
     """True when `path` is `root` or lies below it (case-insensitive, canonical paths)."""
     path_l, root_l = path.lower(), root.lower()
