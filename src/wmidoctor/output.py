@@ -1,12 +1,18 @@
-"""Small helpers every verb shares for writing results: JSON for machines, colour only on a terminal."""
+"""Small helpers every verb shares for writing results: JSON for machines, colour only on a terminal.
+
+`wmidoctor explain` imports this at start-up, so pathlib (with urllib and ipaddress behind it, a few
+milliseconds) is imported only by the helpers that take file paths.
+"""
 
 from __future__ import annotations
 
 import json
 import os
 import sys
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from pathlib import Path
 
 
 def dumps_json(data: Any) -> str:
@@ -22,6 +28,8 @@ def use_colour(stream: TextIO | None = None) -> bool:
 
 def refuse_writing_into(out: str | Path | None, inputs: list[str] | list[Path]) -> None:
     """Raise InputError when --out is one of the inputs or lies inside an input folder (evidence is read-only)."""
+    from pathlib import Path
+
     from wmidoctor.errors import InputError
 
     if not out or str(out) == "-":
@@ -36,6 +44,8 @@ def refuse_writing_into(out: str | Path | None, inputs: list[str] | list[Path]) 
 def write_output(text: str, out: str | None) -> None:
     """Write to --out FILE (call `refuse_writing_into` first) or to stdout."""
     if out and out != "-":
+        from pathlib import Path
+
         Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
