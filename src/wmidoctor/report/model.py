@@ -6,7 +6,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from wmidoctor.evidence.codec import to_data
-from wmidoctor.findings import STATUSES, Finding, exit_code
+from wmidoctor.findings import SEVERITIES, STATUSES, Finding, exit_code
 
 REPORT_SCHEMA = "wmidoctor.report/1"
 
@@ -49,8 +49,8 @@ class Report:
 
     @property
     def problems(self) -> list[Finding]:
-        order = {"critical": 0, "error": 1, "warning": 2, "info": 3}
-        return sorted((f for f in self.findings if f.is_problem), key=lambda f: order.get(f.severity, 9))
+        rank = {severity: i for i, severity in enumerate(SEVERITIES)}  # most severe first
+        return sorted((f for f in self.findings if f.is_problem), key=lambda f: rank.get(f.severity, len(rank)))
 
     @property
     def exit_code(self) -> int:
