@@ -22,7 +22,7 @@ def command() -> None:
 def report(db: str, compare: tuple[int, int] | None, fmt: str) -> None:
     """Show the latest run in DB (or --compare two runs by id). Exit 1 when a host fails in the run shown
     (or when any verdict changed, with --compare)."""
-    from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, summary_rows, table
+    from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_text, summary_rows, table
     from wmidoctor.remote.store import open_existing, run_ids, run_rows
 
     conn = open_existing(db)
@@ -52,9 +52,7 @@ def report(db: str, compare: tuple[int, int] | None, fmt: str) -> None:
         click.echo(csv_text(rows, FLEET_COLUMNS), nl=False)
     else:
         click.echo(f"run {run} ({len(runs)} runs in {db})")
-        click.echo(table(rows, FLEET_COLUMNS, {"cause": 70}), nl=False)
-        click.echo("\nsummary by failing stage and code")
-        click.echo(table(summary, ("transport", "status", "failing_stage", "code", "hosts")), nl=False)
+        click.echo(fleet_text(rows, summary), nl=False)
     raise SystemExit(1 if any(r["status"] != "ok" for r in rows) else 0)
 
 

@@ -96,7 +96,7 @@ def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str) -> N
 def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurrency: int, processes: int | None,
            db: str | None, fmt: str) -> None:
     from wmidoctor.remote.fleet import Progress, default_processes, probe_fleet, read_hosts
-    from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_rows, summary_rows, table
+    from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_rows, fleet_text, summary_rows
     from wmidoctor.remote.store import FleetStore
 
     targets = read_hosts(hosts_file)
@@ -120,7 +120,5 @@ def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurren
     elif fmt == "csv":
         click.echo(csv_text(rows, FLEET_COLUMNS), nl=False)
     else:
-        click.echo(table(rows, FLEET_COLUMNS, {"cause": 70}), nl=False)
-        click.echo("\nsummary by failing stage and code")
-        click.echo(table(summary, ("transport", "status", "failing_stage", "code", "hosts")), nl=False)
+        click.echo(fleet_text(rows, summary), nl=False)
     raise SystemExit(0 if all(r.passed for r in results) else 1)

@@ -10,6 +10,11 @@ SKIPPED = "skipped"
 NOT_REACHED = "not_reached"
 
 
+def code_label(code: int | None, reason: str | None) -> str:
+    """A failing stage's code as fleet tables show it: 0x%08X, or the reason tag when no code came back."""
+    return f"0x{code:08X}" if code is not None else (reason or "")
+
+
 @dataclass
 class StageResult:
     name: str

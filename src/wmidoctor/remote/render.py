@@ -5,7 +5,7 @@ from __future__ import annotations
 import csv
 import io
 
-from wmidoctor.remote.model import FAILED, OK, ProbeResult
+from wmidoctor.remote.model import FAILED, OK, ProbeResult, code_label
 
 MARKS = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "not_reached": "not reached"}
 
@@ -43,10 +43,11 @@ def outcome(result: ProbeResult) -> tuple[str, str, str]:
     failing = result.failing_stage
     if failing is None:
         return "ok", "", ""
-    return "failed", failing.name, f"0x{failing.code:08X}" if failing.code is not None else failing.reason
+    return "failed", failing.name, code_label(failing.code, failing.reason)
 
 
 FLEET_COLUMNS = ("host", "transport", "status", "failing_stage", "code", "cause", "elapsed_ms")
+SUMMARY_COLUMNS = ("transport", "status", "failing_stage", "code", "hosts")
 
 
 def fleet_rows(results: list[ProbeResult]) -> list[dict[str, str]]:
@@ -78,6 +79,12 @@ def table(rows: list[dict[str, str]], columns: tuple[str, ...], widths: dict[str
     for row in rows:
         out.append("  ".join(row.get(c, "")[: size[c]].ljust(size[c]) for c in columns).rstrip())
     return "\n".join(out) + "\n"
+
+
+def fleet_text(rows: list[dict[str, str]], summary: list[dict[str, str]]) -> str:
+    """The fleet table for a terminal: one row per host and transport, then the hosts per failure."""
+    return (table(rows, FLEET_COLUMNS, {"cause": 70}) + "\nsummary by failing stage and code\n"
+            + table(summary, SUMMARY_COLUMNS))
 
 
 def csv_text(rows: list[dict[str, str]], columns: tuple[str, ...]) -> str:

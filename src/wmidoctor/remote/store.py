@@ -11,7 +11,7 @@ import sqlite3
 import time
 from pathlib import Path
 
-from wmidoctor.remote.model import ProbeResult
+from wmidoctor.remote.model import ProbeResult, code_label
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS runs (
@@ -123,6 +123,6 @@ def run_rows(db: sqlite3.Connection, run_id: int) -> list[dict[str, str]]:
             "SELECT host, transport, status, failing_stage, code, reason, cause, elapsed_ms FROM results"
             " WHERE run_id = ? ORDER BY id", (run_id,)):
         rows.append({"host": host, "transport": transport, "status": status, "failing_stage": stage or "",
-                     "code": f"0x{code:08X}" if code is not None else (reason or ""), "cause": cause or "",
+                     "code": code_label(code, reason), "cause": cause or "",
                      "elapsed_ms": f"{elapsed:.1f}"})
     return rows
