@@ -68,6 +68,32 @@ def test_wrong_password_fails_authentication_with_the_servers_fault(fake_host):
     assert any("Get-ADUser" in f.command for f in result.verdict.fixes)
 
 
+def test_no_secret_reaches_results_or_the_fleet_store(fake_host, tmp_path):
+    """Neither the password nor the NT hash derived from it (nor one given with --hashes) appears in a
+    result, its JSON form or the SQLite store, whether authentication passed or failed."""
+    from impacket.ntlm import compute_nthash
+
+    from wmidoctor.remote.store import FleetStore
+
+    derived = compute_nthash("Secret-1").hex()
+    secrets = ("Secret-1", "Wrong-2", derived, derived.upper())
+    runs = [(DOMAIN_USER, "ok"), (Credentials(user="probe", domain="CORP", password="Wrong-2"), "failed"),
+            (Credentials(user="probe", domain="CORP", nthash=derived), "ok")]
+    store = FleetStore(tmp_path / "fleet.sqlite")
+    run_id = store.start_run({})
+    for creds, expected in runs:
+        result = dcom(fake_host().port, creds)
+        assert ("ok" if result.passed else "failed") == expected, result.stages
+        store.add(run_id, [result])
+        shown = repr(result) + json.dumps(result.to_data())
+        assert all(secret not in shown for secret in secrets)
+    store.commit()
+    dumped = "\n".join(store.db.iterdump())
+    store.close()
+    assert "CORP\\probe" in dumped  # the account name is kept; its secrets are not
+    assert all(secret not in dumped for secret in secrets)
+
+
 def test_activation_access_denied_for_a_domain_account_points_at_dcom_permissions(fake_host):
     result = dcom(fake_host(Scenario(activation_error=0x80070005)).port, DOMAIN_USER)
     stage = result.failing_stage
