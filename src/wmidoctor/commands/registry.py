@@ -4,11 +4,16 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wmidoctor.errors import InputError
 from wmidoctor.output import dumps_json
+
+if TYPE_CHECKING:
+    from wmidoctor.evidence.model import Evidence, Setting
+    from wmidoctor.evidence.security import SecurityDescriptor
 
 SECTIONS = ("services", "repository", "dcom", "providers", "rpc_policy", "remote_uac", "firewall")
 # Where each section is read from, said when it was not collected so the reader knows what to add.
@@ -21,25 +26,24 @@ PROBLEMS_SHOWN = 20
 CLSID_PATTERN = re.compile(r"\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?")
 
 
-def _describe_sd(label: str, sd: object | None, collected: bool = True) -> list[str]:
+def _describe_sd(label: str, sd: SecurityDescriptor | None, collected: bool = True) -> list[str]:
     if sd is None:
         return [f"  {label}: " + ("(absent: Windows default applies)" if collected else "(not collected)")]
-    lines = [f"  {label}: {sd.sddl}"]  # type: ignore[attr-defined]
-    for ace in sd.dacl or []:  # type: ignore[attr-defined]
+    lines = [f"  {label}: {sd.sddl}"]
+    for ace in sd.dacl or []:
         who = ace.account or ace.sid
         lines.append(f"      {ace.type:<6} {who}: {', '.join(ace.rights) or hex(ace.mask)}")
     return lines
 
 
-def _setting_text(setting: object | None) -> str:
-    return "(absent)" if setting is None else str(setting.value)  # type: ignore[attr-defined]
+def _setting_text(setting: Setting | None) -> str:
+    return "(absent)" if setting is None else str(setting.value)
 
 
-def render_text(evidence: object, sources: list[str], problems: list[str], appid_collected: bool = True) -> str:
-    ev = evidence
+def render_text(evidence: Evidence, sources: list[str], problems: list[str], appid_collected: bool = True) -> str:
     lines = ["Registry artifacts: " + (", ".join(sources) or "none")]
     for name in SECTIONS:
-        section = getattr(ev, name)
+        section = getattr(evidence, name)
         if not section.collected:
             lines.append(f"\n[{name}] not collected: needs {NEEDS[name]}")
             continue
