@@ -10,7 +10,17 @@ from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.codes import parse_code, short_meaning
 from wmidoctor.knowledge.defaults import is_benign_client_failure
-from wmidoctor.logs.selection import DCOM, DCOM_SOURCE, WINMGMT_SOURCE, WMI_ACTIVITY, WMI_CORE
+from wmidoctor.logs.selection import (
+    DCOM,
+    DCOM_SOURCE,
+    PERFLIB,
+    PERFLIB_SOURCE,
+    WINMGMT_SOURCE,
+    WMI_ACTIVITY,
+    WMI_ADAPTER,
+    WMI_ADAPTER_SOURCE,
+    WMI_CORE,
+)
 
 _TOP = 10
 _NAMESPACE = re.compile(r"\s-\s(root[\\/][^\s:]*|root)\b", re.IGNORECASE)
@@ -33,6 +43,17 @@ def winmgmt_events(ev: Evidence, *event_ids: int) -> list[EventGroup]:
 
 def dcom_events(ev: Evidence, *event_ids: int) -> list[EventGroup]:
     return _published_by(ev, (DCOM, DCOM_SOURCE), event_ids)
+
+
+def perflib_events(ev: Evidence, *event_ids: int) -> list[EventGroup]:
+    """Performance counter library failures (Application log, Microsoft-Windows-Perflib / Perflib)."""
+    return _published_by(ev, (PERFLIB, PERFLIB_SOURCE), event_ids)
+
+
+def wmi_adapter_events(ev: Evidence) -> list[EventGroup]:
+    """Every event of the WMI performance adapter's own publisher."""
+    wanted = {WMI_ADAPTER.lower(), WMI_ADAPTER_SOURCE.lower()}
+    return [g for g in ev.events.groups if g.provider.lower() in wanted]
 
 
 def field(group: EventGroup, *names: str) -> str:

@@ -5,7 +5,17 @@ from __future__ import annotations
 
 from collections import defaultdict
 
-from wmidoctor.checks.events import activity_events, client_failures, field, hex_code, operation, operation_namespace
+from wmidoctor.checks.events import (
+    activity_events,
+    client_failures,
+    field,
+    hex_code,
+    operation,
+    operation_namespace,
+    perflib_events,
+    winmgmt_events,
+    wmi_adapter_events,
+)
 from wmidoctor.checks.fixes import restart_winmgmt
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence, Provider
@@ -35,34 +45,68 @@ def _line(ev: Evidence, code: int, group: EventGroup) -> EvidenceRef:
                              f" {field(group, 'User') or '?'}")
 
 
+_PERFLIB_FAILURES = {1008: "failed to open", 1009: "raised an exception when opened",
+                     1010: "failed or raised an exception when collecting", 1011: "library file could not be opened",
+                     1017: "collection disabled after errors", 1022: "64-bit library opened in a 32-bit process",
+                     1023: "library could not be loaded", 2003: "library does not match its trusted registration"}
+_ADAP_EVENTS = (43, 48, 58, 59)  # WinMgmt: ADAP could not connect, save a perf class, or create the base classes
+
+
+def _counter_evidence(ev: Evidence) -> list[EvidenceRef]:
+    """What the logs say about the counters behind the perf classes: PerfLib library failures, ADAP failures,
+    the WMI adapter's own events and the WMI Performance Adapter service's troubles."""
+    lines = []
+    for group in perflib_events(ev, *_PERFLIB_FAILURES):
+        service, library = field(group, "Service"), field(group, "Library")
+        what = " ".join(p for p in (service and f'"{service}"', library and f"({library})") if p) or "a counter library"
+        lines.append(ref(group.source, f"PerfLib {group.event_id} x{group.count} (last {group.last_seen}): {what} "
+                                       f"{_PERFLIB_FAILURES[group.event_id]}"))
+    lines += [ref(g.source, f"WinMgmt {g.event_id} x{g.count} ({g.kind or 'ADAP'}): {field(g, 'Object', 'Namespace')} "
+                            f"{field(g, 'Error')}".rstrip()) for g in winmgmt_events(ev, *_ADAP_EVENTS)]
+    lines += [ref(g.source, f"WMI adapter event {g.event_id} x{g.count} (last {g.last_seen})")
+              for g in wmi_adapter_events(ev)]
+    lines += [ref(g.source, f"WMI Performance Adapter (wmiApSrv) event {g.event_id} x{g.count}")
+              for g in ev.events.of(7000, 7009, 7023, 7024, 7031, 7034, provider=SCM)
+              if field(g, "Service").lower() == "wmiapsrv"]
+    return lines
+
+
+_PERF_FIXES = [
+    Fix(step="Save the current counter configuration first", command="lodctr /S:%TEMP%\\perf-counters-before.ini",
+        risk="none", undo="nothing to undo"),
+    Fix(step="Rebuild the counter registry from the system's backup, 64-bit then 32-bit",
+        command="cd /d %windir%\\system32 && lodctr /R && cd /d %windir%\\SysWOW64 && lodctr /R",
+        risk="low", undo="lodctr /R:%TEMP%\\perf-counters-before.ini"),
+    Fix(step="Have WMI re-read the performance libraries and refresh its performance classes",
+        command="winmgmt /resyncperf && wmiadap /f", risk="low",
+        undo="nothing to undo (the classes are regenerated from the counters)"),
+]
+
+
 @check("events.perf-classes", "Performance counter classes are available (Win32_PerfFormattedData/RawData)",
        severity="warning", needs=("events",))
 def perf_classes(ev: Evidence, v: Verdict) -> Finding:
     missing = [(code, g) for code, g in client_failures(ev)
                if code in CLASS_MISSING_CODES and any(p in operation(g).lower() for p in PERF_CLASS_PREFIXES)]
+    counters = _counter_evidence(ev)
+    if not missing and not counters:
+        return v.ok("No client failed to find a Win32_PerfFormattedData or Win32_PerfRawData class, and no "
+                    "counter library or ADAP failure was logged.")
+    causes = ["the performance counter registry is damaged or a counter library failed to load "
+              "(Application log, source PerfLib)",
+              "WMI's copy of the counters (ADAP) is out of date after an update or an application install",
+              "the counter belongs to a role or application that is not installed"]
     if not missing:
-        return v.ok("No client failed to find a Win32_PerfFormattedData or Win32_PerfRawData class.")
-    evidence = [_line(ev, code, g) for code, g in missing[:_LISTED]]
-    adapter = [g for g in ev.events.of(7000, 7009, 7023, 7024, 7031, 7034, provider=SCM)
-               if field(g, "Service").lower() == "wmiapsrv"]
-    evidence += [ref(g.source, f"WMI Performance Adapter (wmiApSrv) event {g.event_id} x{g.count}") for g in adapter]
+        return v.info(f"{len(counters)} kinds of counter-library or ADAP failure were logged: the performance "
+                      "classes built from those counters may be missing or blank, though no WMI client was seen "
+                      "failing on one.", counters, causes=causes[:2], fixes=[*_PERF_FIXES, restart_winmgmt()])
+    evidence = [_line(ev, code, g) for code, g in missing[:_LISTED]] + counters
+    backed = " The logs show counter libraries failing too (PerfLib/ADAP), which points at the counters." \
+        if counters else ""
     return v.warn(f"Clients asked {sum(g.count for _, g in missing)} times for performance classes that do not "
                   "exist: the performance counters behind them are not registered with WMI (monitoring agents "
-                  "report blanks or errors).", evidence,
-                  causes=["the performance counter registry is damaged or a counter library failed to load "
-                          "(Application log, source PerfLib)",
-                          "WMI's copy of the counters (ADAP) is out of date after an update or an application install",
-                          "the counter belongs to a role or application that is not installed"],
-                  fixes=[Fix(step="Save the current counter configuration first", command="lodctr /S:%TEMP%\\"
-                             "perf-counters-before.ini", risk="none", undo="nothing to undo"),
-                         Fix(step="Rebuild the counter registry from the system's backup, 64-bit then 32-bit",
-                             command="cd /d %windir%\\system32 && lodctr /R && cd /d %windir%\\SysWOW64 && lodctr /R",
-                             risk="low", undo="lodctr /R:%TEMP%\\perf-counters-before.ini"),
-                         Fix(step="Have WMI re-read the performance libraries and refresh its performance classes",
-                             command="winmgmt /resyncperf && wmiadap /f", risk="low",
-                             undo="nothing to undo (the classes are regenerated from the counters)"),
-                         restart_winmgmt()],
-                  codes=sorted({hex_code(code) for code, _ in missing}))
+                  "report blanks or errors)." + backed, evidence, causes=causes,
+                  fixes=[*_PERF_FIXES, restart_winmgmt()], codes=sorted({hex_code(code) for code, _ in missing}))
 
 
 def _feature(namespace: str) -> str:

@@ -15,10 +15,19 @@ DCOM_SOURCE = "DCOM"
 SCM = "Service Control Manager"
 SYSMON = "Microsoft-Windows-Sysmon"
 SECURITY = "Microsoft-Windows-Security-Auditing"
+# Performance counters, which WMI's adapter (ADAP, wmiApSrv) turns into Win32_Perf* classes: the counter
+# library loader (Application log) and the WMI adapter's own publisher, each under its manifest and its
+# classic source name.
+PERFLIB = "Microsoft-Windows-Perflib"
+PERFLIB_SOURCE = "Perflib"
+WMI_ADAPTER = "Microsoft-Windows-WMIAdapter"
+WMI_ADAPTER_SOURCE = "WMIAdapter"
 
 ACTIVITY_IDS = frozenset({5857, 5858, 5859, 5860, 5861, 11, 12})
 DCOM_IDS = frozenset({10005, 10006, 10009, 10010, 10016, 10028, 10036, 10037, 10038})
 SCM_IDS = frozenset(range(7000, 7046))
+# Counter libraries that failed to open, collect or load (their performance classes go missing or blank).
+PERFLIB_IDS = frozenset({1008, 1009, 1010, 1011, 1017, 1022, 1023, 2003})
 SYSMON_WMI_IDS = frozenset({19, 20, 21})  # WmiEventFilter / WmiEventConsumer / WmiEventConsumerToFilter
 # Events read only to name process ids (client attribution), not reported as groups.
 PROCESS_NAMING = frozenset({(SYSMON, 1), (SECURITY, 4688)})
@@ -28,9 +37,10 @@ _FIXED = (
     | {(DCOM, i) for i in DCOM_IDS} | {(DCOM_SOURCE, i) for i in DCOM_IDS}
     | {(SCM, i) for i in SCM_IDS}
     | {(SYSMON, i) for i in SYSMON_WMI_IDS}
+    | {(PERFLIB, i) for i in PERFLIB_IDS} | {(PERFLIB_SOURCE, i) for i in PERFLIB_IDS}
     | PROCESS_NAMING
 )
-_WHOLE_PROVIDERS = frozenset({WMI_CORE, WINMGMT_SOURCE})
+_WHOLE_PROVIDERS = frozenset({WMI_CORE, WINMGMT_SOURCE, WMI_ADAPTER, WMI_ADAPTER_SOURCE})
 
 # Services WMI needs or that carry it: key name -> English display name.
 WMI_SERVICES = {
@@ -49,7 +59,7 @@ _SERVICE_FIELDS = ("param1", "param2", "param4", "ServiceName")
 
 
 def wanted(provider: str, event_id: int) -> bool:
-    """Decode this record? (True for every WinMgmt event and the fixed WMI-related ids.)"""
+    """Decode this record? (True for every WinMgmt and WMI adapter event and the fixed WMI-related ids.)"""
     return provider in _WHOLE_PROVIDERS or (provider, event_id) in _FIXED
 
 

@@ -15,10 +15,14 @@ from dataclasses import dataclass
 from wmidoctor.logs.selection import (
     DCOM,
     DCOM_SOURCE,
+    PERFLIB,
+    PERFLIB_SOURCE,
     SCM,
     SYSMON,
     WINMGMT_SOURCE,
     WMI_ACTIVITY,
+    WMI_ADAPTER,
+    WMI_ADAPTER_SOURCE,
     WMI_CORE,
     scm_service,
 )
@@ -59,6 +63,9 @@ WINMGMT = {
     28: Shape("core-failure", ("Error",)),
     29: Shape("service-init-failure", ("Error",)),
     43: Shape("adap-connection-failure", ("Namespace", "Error")),
+    48: Shape("adap-class-not-saved", ("Object", "Namespace", "Error")),
+    58: Shape("adap-win32perf-not-created", ("Namespace", "Error")),
+    59: Shape("adap-win32perfrawdata-not-created", ("Namespace",)),
     63: Shape("localsystem-provider", ("Provider", "Namespace")),
     68: Shape("backup-failed", ("BackupFile", "Error")),
     5600: Shape("repository-rebuilt"),
@@ -95,6 +102,19 @@ DCOM_SHAPES = {
                  key=("Application", "CLSID", "Computer", "AuthenticationLevel")),
 }
 
+# Counter-library failures: the service whose Performance key names the library, and the library file.
+_SERVICE_LIBRARY = ("Service", "Library")
+PERFLIB_SHAPES = {
+    1008: Shape("perflib-open-failed", _SERVICE_LIBRARY),
+    1009: Shape("perflib-open-exception", _SERVICE_LIBRARY),
+    1010: Shape("perflib-collect-failed", _SERVICE_LIBRARY),
+    1011: Shape("perflib-library-not-found", _SERVICE_LIBRARY),
+    1017: Shape("perflib-collection-disabled"),
+    1022: Shape("perflib-wrong-bitness"),
+    1023: Shape("perflib-library-not-loaded", ("Library",)),
+    2003: Shape("perflib-library-not-trusted"),
+}
+
 SYSMON_SHAPES = {
     19: Shape("sysmon-wmi-filter"),
     20: Shape("sysmon-wmi-consumer"),
@@ -122,6 +142,10 @@ def shape_of(provider: str, event_id: int) -> Shape:
         return DCOM_SHAPES.get(event_id, Shape(f"dcom-{event_id}"))
     if provider == SCM:
         return Shape("service")
+    if provider in (PERFLIB, PERFLIB_SOURCE):
+        return PERFLIB_SHAPES.get(event_id, Shape(f"perflib-{event_id}"))
+    if provider in (WMI_ADAPTER, WMI_ADAPTER_SOURCE):
+        return Shape(f"wmi-adapter-{event_id}")
     if provider == SYSMON:
         return SYSMON_SHAPES.get(event_id, Shape(f"sysmon-{event_id}"))
     return Shape(f"event-{event_id}")
