@@ -80,3 +80,30 @@ def test_resource_uri_from_namespace_and_query():
         "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_OperatingSystem", None)
     uri, wql = resource_for(WsmanOptions(namespace="root\\StandardCimv2", query="SELECT Name FROM MSFT_NetAdapter"))
     assert uri.endswith("/root/StandardCimv2/*") and wql == "SELECT Name FROM MSFT_NetAdapter"
+
+
+def test_an_http_error_is_not_read_as_a_windows_error_code():
+    import threading
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    class NotWinrm(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            self.send_response(404)
+            self.send_header("Content-Length", "0")
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), NotWinrm)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        result = wsman(server.server_address[1])
+    finally:
+        server.shutdown()
+        server.server_close()
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == ("identify", "http", None)
+    assert "HTTP 404" in stage.detail
+    assert result.verdict.symbol == ""

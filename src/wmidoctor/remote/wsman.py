@@ -130,8 +130,9 @@ def _walk(host: str, address: str, creds: Credentials, options: WsmanOptions, wa
         if reply.status_code == 401:
             step.detail = "the listener answers but refuses anonymous Identify (authentication required)"
         elif reply.status_code != 200:
+            # An HTTP status is no Windows error code: it stays in the detail, never in `code`.
             raise StageFailure(f"HTTP {reply.status_code} to Identify: not a WinRM listener, or it refuses it",
-                               reason="http", code=reply.status_code, layer="http")
+                               reason="http", layer="http")
         else:
             root = ET.fromstring(reply.content)
             vendor = root.findtext(".//wsmid:ProductVendor", default="?", namespaces=NS)
