@@ -10,6 +10,7 @@ from wmidoctor.knowledge import defaults as d
 
 RPC = "registry:HKLM\\SOFTWARE\\Microsoft\\Rpc"
 OLE = "registry:HKLM\\SOFTWARE\\Microsoft\\Ole"
+CIMOM = "registry:HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM"
 NETSH_PORTS = "bundle:commands/netsh-dynamicport-tcp.txt"
 APPID = f"registry:HKLM\\SOFTWARE\\Classes\\AppID\\{d.WMI_APPID}"
 
@@ -54,4 +55,6 @@ CONFIG_SICK: dict[str, Callable[[Evidence], None]] = {
                                          Setting(["ncacn_spx", "ncacn_nb_nb"], f"{RPC}!DCOM Protocols")),
     "dcom.wmi-fixed-port": standalone_behind_port_rules,
     "rpc.dynamic-ports": lambda ev: dynamic_ports(ev, 49152, 1000),
+    "repository.cimom-settings": lambda ev: ev.repository.cimom.__setitem__(
+        "ArbTaskMaxIdle", Setting(60_000, f"{CIMOM}!ArbTaskMaxIdle")),
 }

@@ -6,6 +6,7 @@ Importing this package registers every check; `run_checks(evidence, only=[groups
 from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
     autorecover,
     autorecover_paths,
+    cimom,
     connectivity,
     dcom,
     dcom_events,

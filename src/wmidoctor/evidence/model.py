@@ -156,6 +156,7 @@ class Repository(Section):
     autorecover_source: str = ""  # where the Autorecover MOFs list was read (empty: not read)
     autorecover_reason: str = ""  # why the list was not read, when it was not (e.g. no SOFTWARE hive on a volume)
     logging: dict[str, Setting] = field(default_factory=dict)  # CIMOM Logging, Logging Directory, ...
+    cimom: dict[str, Setting] = field(default_factory=dict)  # other CIMOM values set on the host (ArbTaskMaxIdle, ...)
 
 
 # --- providers and COM -------------------------------------------------------------------------

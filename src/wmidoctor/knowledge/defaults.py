@@ -337,3 +337,9 @@ def names_wmi_fixed_port(ports: str) -> bool:
 
 # A TCP dynamic range no larger than the pre-Vista default (1025-5000, 3976 ports) risks running out of ports.
 RPC_DYNAMIC_PORTS_SMALL = 3976
+
+# CIMOM values (HKLM\SOFTWARE\Microsoft\Wbem\CIMOM) that change behaviour when set away from their defaults.
+CIMOM_KEY = "HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM"
+ARB_TASK_MAX_IDLE_MS = 1_200_000  # ArbTaskMaxIdle: the arbitrator cancels client tasks idle longer than this
+CIMOM_DEFAULTS = {"AutoRestoreEnabled": 1, "AllowAnonymousCallback": 0, "UnsecAppAccessControlDefault": 0,
+                  "ArbTaskMaxIdle": ARB_TASK_MAX_IDLE_MS}

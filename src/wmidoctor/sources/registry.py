@@ -23,6 +23,8 @@ SERVICES_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services"
 WMI_SERVICES = ("Winmgmt", "RpcSs", "DcomLaunch", "RpcEptMapper")
 CIMOM_KEY = "HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM"
 CIMOM_LOGGING_VALUES = ("Logging", "Logging Directory", "Log File Max Size")
+CIMOM_BEHAVIOUR_VALUES = ("AutoRestoreEnabled", "AllowAnonymousCallback", "UnsecAppAccessControlDefault",
+                          "ArbTaskMaxIdle")
 OLE_KEY = "HKLM\\SOFTWARE\\Microsoft\\Ole"
 OLE_APPCOMPAT_KEY = OLE_KEY + "\\AppCompat"
 HARDENING_VALUES = ("RequireIntegrityActivationAuthenticationLevel", "RaiseActivationAuthenticationLevel",
@@ -144,10 +146,11 @@ class RegistryEvidence:
             where = locator(CIMOM_KEY, "Autorecover MOFs")
             section.autorecover_mofs = [AutorecoverMof(path=m, source=where) for m in mofs]
             section.autorecover_source = where
-        for name in CIMOM_LOGGING_VALUES:
-            setting = _setting(key, name)
-            if setting is not None:
-                section.logging[name] = setting
+        for names, found in ((CIMOM_LOGGING_VALUES, section.logging), (CIMOM_BEHAVIOUR_VALUES, section.cimom)):
+            for name in names:
+                setting = _setting(key, name)
+                if setting is not None:
+                    found[name] = setting
 
     # --- DCOM ------------------------------------------------------------------------------------
 
