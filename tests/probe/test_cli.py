@@ -51,6 +51,17 @@ def test_password_file_is_read(cli, fake_host, tmp_path):
     assert out.returncode == 0, out.stdout + out.stderr
 
 
+def test_hashes_from_the_environment_authenticate_and_never_show(cli, fake_host):
+    from impacket import ntlm
+
+    server = fake_host()
+    nt = ntlm.compute_nthash(SECRET).hex()
+    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "probe", "--domain", "CORP", "--hashes-env", "PROBE_HASHES",
+              "--transport", "dcom", "--json", env={"PROBE_HASHES": f":{nt}"})
+    assert out.returncode == 0, out.stdout + out.stderr
+    assert nt not in out.stdout + out.stderr
+
+
 def test_user_without_password_source_and_no_terminal_is_a_usage_error(cli):
     out = cli("probe", "127.0.0.1", "-u", "probe", input="")
     assert out.returncode == 2
@@ -65,6 +76,10 @@ def test_user_without_password_source_and_no_terminal_is_a_usage_error(cli):
     ("probe", "127.0.0.1", "--processes", "2"),
     ("probe", "127.0.0.1:99999"),
     ("probe", "127.0.0.1", "--password-env", "NOPE_NOT_SET", "-u", "a"),
+    ("probe", "127.0.0.1", "-u", "a", "--hashes-env", "NOPE_NOT_SET"),
+    ("probe", "127.0.0.1", "-u", "a", "--hashes", ":" + "0" * 32, "--hashes-env", "X"),
+    ("probe", "127.0.0.1", "--json", "--format", "text"),
+    ("fleet", "report", "x.sqlite", "--json", "--format", "csv"),
 ])
 def test_bad_usage_exits_2_with_one_line(cli, args):
     out = cli(*args)

@@ -14,12 +14,11 @@ from pathlib import Path
 import click
 
 from wmidoctor import __version__
+from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.output import refuse_writing_into, use_colour, write_output
 from wmidoctor.report import FORMATS, CheckTiming, CodeCount, Report, render
-
-DEFAULT = click.core.ParameterSource.DEFAULT  # an option the user did not pass
 
 
 def load_evidence(path: Path, quick: bool = False) -> Evidence:
@@ -67,7 +66,7 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), html for a "
                    "self-contained page.")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_flag
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--only", metavar="GROUP[,GROUP]", help="Run only these check groups (e.g. dcom,firewall).")
 @click.option("--quick", is_flag=True,
@@ -75,9 +74,7 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
                    "MOFs, and only the newest 4 MiB of each larger .evtx log. The report's evidence summary says what "
                    "was left out; checks that need it report `skipped`.")
 def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, quick: bool) -> int:
-    if as_json and fmt != "json" and click.get_current_context().get_parameter_source("fmt") is not DEFAULT:
-        raise InputError(f"--json and --format {fmt} conflict: pass one of them")
-    fmt = "json" if as_json else fmt
+    fmt = chosen_format(fmt, as_json)
     if path is None:
         raise InputError("pass what to diagnose: a bundle folder, a .zip, a mounted Windows volume or an evidence "
                          ".json (make a bundle on the Windows host with collect/Collect-WmiDoctor.ps1)")

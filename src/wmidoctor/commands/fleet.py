@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import click
 
+from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.output import dumps_json
 
@@ -19,9 +20,11 @@ def command() -> None:
 @click.argument("db")
 @click.option("--compare", nargs=2, type=int, metavar="RUN RUN", help="Hosts whose verdict changed between runs.")
 @click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
-def report(db: str, compare: tuple[int, int] | None, fmt: str) -> None:
+@json_flag
+def report(db: str, compare: tuple[int, int] | None, fmt: str, as_json: bool) -> None:
     """Show the latest run in DB (or --compare two runs by id). Exit 1 when a host fails in the run shown
     (or when any verdict changed, with --compare)."""
+    fmt = chosen_format(fmt, as_json)
     from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_text, summary_rows, table
     from wmidoctor.remote.store import open_existing, run_ids, run_rows
 

@@ -4,9 +4,8 @@ from __future__ import annotations
 
 import click
 
+from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
-
-DEFAULT = click.core.ParameterSource.DEFAULT  # an option the user did not pass
 
 FORMATS = ("text", "json", "csv", "html")
 
@@ -19,7 +18,7 @@ FORMATS = ("text", "json", "csv", "html")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
               help="text for people; json (schema wmidoctor.logs/1) for machines; csv: one row per event "
                    "group; html: one self-contained file.")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_flag
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
 def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: str, as_json: bool,
             out: str | None) -> None:
@@ -42,9 +41,7 @@ def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: s
     from wmidoctor.logs.window import parse_time
     from wmidoctor.output import refuse_writing_into, use_colour, write_output
 
-    if as_json and fmt != "json" and click.get_current_context().get_parameter_source("fmt") is not DEFAULT:
-        raise InputError(f"--json and --format {fmt} conflict: pass one of them")
-    fmt = "json" if as_json else fmt
+    fmt = chosen_format(fmt, as_json)
     refuse_writing_into(out, list(paths))
     start = parse_time(since) if since else ""
     end = parse_time(until, end_of_day=True) if until else ""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import click
 
+from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.output import dumps_json
 
@@ -22,7 +23,7 @@ def command() -> None:
 @click.argument("paths", nargs=-1, required=True)
 @click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text",
               show_default=True, help="text: file:line:col: RULE-ID severity message; json; sarif (2.1.0).")
-@click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+@json_flag
 def lint_command(paths: tuple[str, ...], output_format: str, as_json: bool) -> None:
     """Lint MOF files: provider registration, CLSID and hosting, #pragma autorecover and namespace,
     duplicates, keys, undeclared classes and aliases, syntax.
@@ -38,7 +39,8 @@ def lint_command(paths: tuple[str, ...], output_format: str, as_json: bool) -> N
         documents, findings = lint_paths(files)
     except OSError as exc:
         raise InputError(f"{exc.filename}: {exc.strerror or exc}") from None
-    if as_json or output_format == "json":
+    output_format = chosen_format(output_format, as_json, "output_format")
+    if output_format == "json":
         click.echo(dumps_json(render_json(documents, findings)))
     elif output_format == "sarif":
         click.echo(dumps_json(render_sarif(documents, findings)))

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import os
+
 import click
 
+from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.output import dumps_json
 from wmidoctor.remote.credentials import Credentials, parse_hashes, read_password, split_user
@@ -17,6 +20,8 @@ from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
 @click.option("--password-env", metavar="VAR", help="Read the password from this environment variable.")
 @click.option("--password-file", metavar="FILE", help="Read the password from the first line of FILE.")
 @click.option("--hashes", metavar="LM:NT", help="NTLM hashes instead of a password (DCOM only).")
+@click.option("--hashes-env", metavar="VAR",
+              help="Read LM:NT from this environment variable (keeps the hashes out of process listings).")
 @click.option("--kerberos", is_flag=True, help="Authenticate with Kerberos (needs a domain and a reachable KDC).")
 @click.option("--namespace", default="root\\cimv2", show_default=True, help="WMI namespace to log on to.")
 @click.option("--query", default="SELECT * FROM Win32_OperatingSystem", show_default=True,
@@ -34,16 +39,19 @@ from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
 @click.option("--db", metavar="FILE", help="SQLite file the fleet results are added to (with --hosts).")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "table", "csv"]), default=None,
               help="text|json for one host (default text); table|json|csv for --hosts (default table).")
+@json_flag
 def command(host: str | None, user: str, domain: str, password_env: str | None, password_file: str | None,
-            hashes: str | None, kerberos: bool, namespace: str, query: str, privacy: bool, timeout: float,
+            hashes: str | None, hashes_env: str | None, kerberos: bool, namespace: str, query: str, privacy: bool,
+            timeout: float,
             transport: str, hosts_file: str | None, concurrency: int, processes: int | None, db: str | None,
-            fmt: str | None) -> None:
+            fmt: str | None, as_json: bool) -> None:
     """Walk remote WMI to HOST one stage at a time and say which stage fails, why, and what to change.
 
     DCOM: name resolution, TCP 135, endpoint mapper, authentication, activation of the WMI login object,
     the dynamic RPC port, namespace login, the query. WS-Man: TCP 5985/5986, Identify, authentication,
     Enumerate through the WMI resource URI. Exit 0 when every stage passed, 1 when one failed.
     """
+    fmt = chosen_format(fmt, as_json)
     if bool(host) == bool(hosts_file):
         raise InputError("give either HOST or --hosts FILE")
     if hosts_file is None and fmt in ("table", "csv"):
@@ -52,13 +60,24 @@ def command(host: str | None, user: str, domain: str, password_env: str | None, 
         raise InputError("--format text is for one host; use table, json or csv with --hosts")
     if (db or concurrency != 32 or processes) and hosts_file is None:
         raise InputError("--db, --concurrency and --processes go with --hosts")
-    creds = _credentials(user, domain, password_env, password_file, hashes, kerberos)
+    creds = _credentials(user, domain, password_env, password_file, _hashes(hashes, hashes_env), kerberos)
     options = ProbeOptions(transports=TRANSPORTS if transport == "both" else (transport,), namespace=namespace,
                            query=query, privacy=privacy, timeout=timeout)
     if hosts_file:
         _fleet(hosts_file, creds, options, concurrency, processes, db, fmt or "table")
     else:
         _single(host or "", creds, options, fmt or "text")
+
+
+def _hashes(hashes: str | None, hashes_env: str | None) -> str | None:
+    if hashes and hashes_env:
+        raise InputError("give --hashes or --hashes-env, not both")
+    if hashes_env is None:
+        return hashes
+    value = os.environ.get(hashes_env)
+    if not value:
+        raise InputError(f"--hashes-env {hashes_env}: that environment variable is not set")
+    return value.strip()
 
 
 def _credentials(user: str, domain: str, password_env: str | None, password_file: str | None, hashes: str | None,

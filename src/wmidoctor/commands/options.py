@@ -1,0 +1,20 @@
+"""Options several verbs share, so they read and behave the same everywhere."""
+
+from __future__ import annotations
+
+import click
+from click.core import ParameterSource
+
+from wmidoctor.errors import InputError
+
+json_flag = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
+
+
+def chosen_format(fmt: str | None, as_json: bool, param: str = "fmt") -> str | None:
+    """--json is a shortcut for --format json; given with another --format it is a usage error."""
+    if not as_json:
+        return fmt
+    if fmt not in (None, "json") and click.get_current_context().get_parameter_source(param) is not \
+            ParameterSource.DEFAULT:
+        raise InputError(f"--json and --format {fmt} conflict: pass one of them")
+    return "json"
