@@ -103,9 +103,6 @@ IMPERSONATION_LEVELS = {0: "Default", 1: "Anonymous", 2: "Identify", 3: "Imperso
 HARDENING_REQUIRE_INTEGRITY = "RequireIntegrityActivationAuthenticationLevel"
 HARDENING_RAISE_LEVEL = "RaiseActivationAuthenticationLevel"
 HARDENING_DISABLE_LOG = "DisableAuthenticationLevelHardeningLog"
-HARDENING_EVENTS = {10036: "the server rejected an activation below Packet Integrity",
-                    10037: "a client on this host failed activation: authentication level too low",
-                    10038: "a client on this host failed activation: authentication level too low (anonymous)"}
 
 # The WMI DCOM application (WbemLevel1Login / Winmgmt).
 WMI_APPID = "{8BC3F05E-D86B-11D0-A075-00C04FB68820}"
