@@ -2,21 +2,15 @@
 
 from __future__ import annotations
 
-import re
-
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Binding, EventConsumer, Evidence
 from wmidoctor.findings import Finding, Fix
-
-_REVIEW = ("commandlineeventconsumer", "activescripteventconsumer")
-_NAME = re.compile(r'Name\s*=\s*"((?:[^"\\]|\\.)*)"', re.IGNORECASE)
-_KNOWN_MICROSOFT = ("scm event log consumer", "scm event log filter")
+from wmidoctor.knowledge.subscriptions import path_class, path_keys, payload, payload_properties
 
 
 def _name_in(path: str) -> str:
-    match = _NAME.search(path)
-    return match.group(1).replace('\\"', '"') if match else path
+    return path_keys(path).get("name", path)
 
 
 def _consumer_key(c: EventConsumer) -> tuple[str, str, str]:
@@ -24,7 +18,7 @@ def _consumer_key(c: EventConsumer) -> tuple[str, str, str]:
 
 
 def _binding_consumer(b: Binding) -> tuple[str, str, str]:
-    return b.namespace.lower(), b.consumer.split(".", 1)[0].strip().lower(), _name_in(b.consumer).lower()
+    return b.namespace.lower(), path_class(b.consumer).lower(), _name_in(b.consumer).lower()
 
 
 def _remove(kind_path: str, namespace: str) -> Fix:
@@ -55,16 +49,15 @@ def inventory(ev: Evidence, v: Verdict) -> Finding:
 @check("subscriptions.script-consumers", "No command-line or script consumers to review", severity="warning",
        needs=("subscriptions",))
 def script_consumers(ev: Evidence, v: Verdict) -> Finding:
-    flagged = [c for c in ev.subscriptions.consumers if c.class_name.lower() in _REVIEW]
+    flagged = [c for c in ev.subscriptions.consumers if payload_properties(c.class_name)]
     if not flagged:
         return v.ok("No CommandLineEventConsumer or ActiveScriptEventConsumer.")
     bound = {_binding_consumer(b) for b in ev.subscriptions.bindings}
     evidence = []
     for c in flagged:
-        payload = (c.properties.get("CommandLineTemplate") or c.properties.get("ExecutablePath")
-                   or c.properties.get("ScriptText") or c.properties.get("ScriptFileName") or "")
         state = "bound" if _consumer_key(c) in bound else "not bound"
-        excerpt = " ".join(str(payload).split())[:300]  # a script's indentation and line breaks, folded
+        # a script's indentation and line breaks, folded
+        excerpt = " ".join(payload(c.class_name, c.properties).split())[:300]
         evidence.append(ref(c.source, f"{c.class_name} '{c.name}' in {c.namespace} ({state}): {excerpt}"))
     return v.warn(f"{len(flagged)} consumers run commands or scripts when their filter fires: legitimate in a few "
                   "management products, and a classic persistence technique. Review each one.", evidence,

@@ -14,14 +14,11 @@ from typing import Any
 import click
 
 from wmidoctor.errors import InputError
+from wmidoctor.knowledge.subscriptions import is_windows_default, path_keys, payload_properties
 from wmidoctor.output import dumps_json
 
 FIRST_PROBLEMS_SHOWN = 10
 # Consumer classes that run code: their payload is what an attacker plants (and what an admin audits).
-CODE_CONSUMERS = {"commandlineeventconsumer": ("CommandLineTemplate", "ExecutablePath"),
-                  "activescripteventconsumer": ("ScriptText", "ScriptFileName")}
-# The subscription Windows itself installs (Service Control Manager events to the event log).
-DEFAULT_SUBSCRIPTION = {"filter": "SCM Event Log Filter", "consumer": "SCM Event Log Consumer"}
 INSTANCE_PATH = re.compile(r"^(?P<class>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\.(?P<keys>.+)|=\s*@)?$")
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
@@ -123,17 +120,6 @@ def _split_target(target: str) -> tuple[str, str]:
     return namespace, rest.strip()
 
 
-def _parse_keys(text: str) -> dict[str, str]:
-    """`Name="x",Id=3` -> {"name": "x", "id": "3"} (keys lower-cased for matching)."""
-    keys: dict[str, str] = {}
-    for match in re.finditer(r'\s*([A-Za-z_][A-Za-z0-9_]*)\s*=\s*("(?:[^"\\]|\\.)*"|[^,]*)\s*,?', text):
-        raw = match.group(2)
-        if raw.startswith('"'):
-            raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
-        keys[match.group(1).lower()] = raw
-    return keys
-
-
 def _plain(value: Any) -> Any:
     from wmidoctor.artifacts.repository.model import NOT_SET
 
@@ -175,7 +161,7 @@ def show_command(path: str, target: str, as_json: bool) -> None:
                 "methods": [m.name for m in class_def.methods],
                 "instances": repository.instance_count(namespace, class_def.name)}
         _emit_read(repository, path, data, f"// {namespace}\n{class_mof(class_def)}", as_json)
-    wanted = _parse_keys(match.group("keys") or "")
+    wanted = path_keys(match.group("keys") or "")
     for instance in repository.instances(namespace, class_def.name):
         actual = {k.lower(): instance.values.get(k) for k in instance.keys}
         if all(str(_plain(actual.get(k))) == v for k, v in wanted.items()) and len(wanted) == len(actual):
@@ -217,15 +203,14 @@ def _assess(subs: Any) -> list[dict[str, Any]]:
     """Each consumer with its binding and whether it runs code (flagged) or is the Windows default."""
     bound: dict[tuple[str, str], list[str]] = {}
     for binding in subs.bindings:
-        consumer_name = _parse_keys(binding.consumer.split(".", 1)[-1]).get("name", "")
-        filter_name = _parse_keys(binding.filter.split(".", 1)[-1]).get("name", "")
+        consumer_name = path_keys(binding.consumer).get("name", "")
+        filter_name = path_keys(binding.filter).get("name", "")
         bound.setdefault((binding.namespace.lower(), consumer_name.lower()), []).append(filter_name)
     rows = []
     for consumer in subs.consumers:
         filters = bound.get((consumer.namespace.lower(), consumer.name.lower()), [])
-        default = (consumer.name == DEFAULT_SUBSCRIPTION["consumer"]
-                   and filters in ([], [DEFAULT_SUBSCRIPTION["filter"]]))
-        payload_fields = CODE_CONSUMERS.get(consumer.class_name.lower(), ())
+        default = is_windows_default(consumer.name, filters)
+        payload_fields = payload_properties(consumer.class_name)
         payload = {k: v for k, v in consumer.properties.items() if k in payload_fields and v}
         rows.append({"namespace": consumer.namespace, "class": consumer.class_name, "name": consumer.name,
                      "filters": filters, "payload": payload or consumer.properties,

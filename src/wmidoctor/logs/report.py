@@ -19,15 +19,13 @@ from collections import Counter
 from typing import Any
 
 from wmidoctor.knowledge.defaults import CANCELLED_CALL_CODES, is_benign_client_failure
+from wmidoctor.knowledge.subscriptions import DEFAULT_CONSUMER_CLASS, is_windows_default, path_class, path_keys
 from wmidoctor.logs.analysis import Analysis, Group
 from wmidoctor.logs.shapes import code_value
 
 SCHEMA = "wmidoctor.logs/1"
 
 # Client failures that say nothing is wrong: the client cancelled the call itself.
-# Usually software probing for an object or class that is optional on this host: reported, not alarming.
-# The default binding every Windows has (root\subscription, writes service events to the System log).
-DEFAULT_BINDING = ("SCM Event Log Filter", 'NTEventLogEventConsumer="SCM Event Log Consumer"')
 # DCOM identities that belong to WMI: Winmgmt AppID/CLSID, the WmiPrvSE AppIDs and CLSID.
 WMI_DCOM_IDS = frozenset({"{8BC3F05E-D86B-11D0-A075-00C04FB68820}", "{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}",
                           "{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}", "{4DE225BF-CF59-4CFC-85F7-68B90F185355}"})
@@ -169,7 +167,9 @@ class _Views:
         rows = []
         for g in self.analysis.of_kind("permanent-binding"):
             consumer = g.key.get("CONSUMER", "")
-            default = (g.key.get("ESS", ""), consumer) == DEFAULT_BINDING
+            default = (path_class(consumer) == DEFAULT_CONSUMER_CLASS
+                       and is_windows_default(path_keys(consumer).get(DEFAULT_CONSUMER_CLASS.lower(), ""),
+                                              [g.key.get("ESS", "")]))
             rows.append(_row(g, namespace=g.key.get("Namespace", ""), filter=g.key.get("ESS", ""),
                              consumer=consumer, consumer_class=consumer.partition("=")[0], default=default,
                              verdict="default Windows binding (normal)" if default else "possible persistence"))
