@@ -8,11 +8,12 @@ not hide the rest of the file. C-preprocessor directives are skipped and reporte
 from __future__ import annotations
 
 import re
+import sys
 import threading
 from pathlib import Path
 from typing import Any
 
-from lark import Lark, Token, Transformer, v_args
+from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
@@ -56,6 +57,20 @@ _TERMINAL_WORDS = {
 _RESYNC = re.compile(r"^(?:#[ \t]*pragma\b|class\b|instance[ \t]+of\b|qualifier\b|\[)", re.I | re.M)
 _ESCAPE = re.compile(r"\\(?:[xX]([0-9a-fA-F]{1,4})|(.))")
 _SIMPLE_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
+
+
+def grammar_text() -> str:
+    """The grammar as lark should compile it on this Python.
+
+    Strings and comments use possessive quantifiers (`*+`, `++`): they never give characters back, so
+    the regex engine keeps no backtracking state per character. Without them a 5 MB string literal
+    cost about 1.5 GB. Python 3.10's `re` lacks them; there they become plain quantifiers, which match
+    the same text (each pattern has one way to match) but keep state for each escape in a literal.
+    """
+    text = GRAMMAR.read_text(encoding="utf-8")
+    if sys.version_info < (3, 11):
+        text = text.replace("*+", "*").replace("++", "+")
+    return text
 
 
 def _unescape_match(m: re.Match[str]) -> str:
@@ -117,7 +132,6 @@ class _Qualifiers(tuple):
     pass
 
 
-@v_args(inline=False)
 class _Builder(Transformer):
     """Builds model objects as the LALR parser reduces rules; finished statements go to `sink`."""
 
@@ -296,7 +310,7 @@ class MofParser:
 
     def __init__(self) -> None:
         self._builder = _Builder()
-        self._lark = Lark(GRAMMAR.read_text(encoding="utf-8"), parser="lalr", lexer="contextual",
+        self._lark = Lark(grammar_text(), parser="lalr", lexer="contextual",
                           transformer=self._builder, maybe_placeholders=True,
                           lexer_callbacks={"CPP_DIRECTIVE": self._directive})
         self._terminal_words = {t.name: (f"'{t.pattern.value}'" if isinstance(t.pattern, PatternStr)
@@ -311,13 +325,14 @@ class MofParser:
 
     def parse_text(self, text: str, path: str = "<text>", encoding: str = "utf-8") -> MofDocument:
         document = MofDocument(path=path, encoding=encoding)
-        lines = text.splitlines()
         with self._lock:
             self._builder.sink = document.statements
             self._builder.directives = []
-            self._parse_with_recovery(text, document, lines)
+            lines = self._parse_with_recovery(text, document)
             directives = self._builder.directives
             self._builder.sink = []
+        if directives and lines is None:
+            lines = text.splitlines()
         for token in directives:
             document.diagnostics.append(Diagnostic(
                 "MOF-PREPROCESSOR", "error", f"{PREPROCESSOR_MESSAGE}: {token.split(None, 1)[0]}",
@@ -331,23 +346,29 @@ class MofParser:
         _assign_namespaces(document.statements)
         return document
 
-    def _parse_with_recovery(self, text: str, document: MofDocument, lines: list[str]) -> None:
+    def _parse_with_recovery(self, text: str, document: MofDocument) -> list[str] | None:
+        """Parse, resuming after each syntax error; return the text's lines when an error needed them
+        (the split is made only then: a clean file is never copied line by line)."""
         source = text
+        lines: list[str] | None = None
         for _ in range(MAX_SYNTAX_ERRORS):
             try:
                 self._lark.parse(source)
-                return
+                return lines
             except UnexpectedInput as exc:
+                if lines is None:
+                    lines = text.splitlines()
                 document.diagnostics.append(self._syntax_diagnostic(exc, lines))
                 error_line = max(exc.line, document.diagnostics[-1].position.line)
             resume = _resume_offset(text, lines, error_line)
             if resume is None:
-                return
+                return lines
             # Keep line numbers: the skipped part becomes empty lines.
             source = "\n" * text.count("\n", 0, resume) + text[resume:]
         document.diagnostics.append(Diagnostic(
             "MOF-SYNTAX", "error", f"too many syntax errors; stopped after {MAX_SYNTAX_ERRORS}",
             document.diagnostics[-1].position))
+        return lines
 
     def _syntax_diagnostic(self, exc: UnexpectedInput, lines: list[str]) -> Diagnostic:
         line, column = max(exc.line, 1), max(exc.column, 1)
