@@ -46,6 +46,9 @@ def test_show_class_and_instance(cli, repositories):
     assert data["values"]["Query"] == "select * from MSFT_SCMEventLogEvent"
     result = cli("repo", "show", str(repositories / WIN10), "root:__ProviderHostQuotaConfiguration=@")
     assert "MemoryPerHost = 536870912;" in result.stdout
+    result = cli("repo", "show", str(repositories / WIN10), 'root\\cli:MSFT_CliTranslateTable.Name="BasicXml"')
+    assert "instance of MSFT_CliTranslateTableEntry\n    {\n      FromValue = \"&gt;\";" in result.stdout
+    assert "embedded object" not in result.stdout
     result = cli("repo", "show", str(repositories / WIN10), "root\\cimv2:NoSuchClass")
     assert result.returncode == 2
 

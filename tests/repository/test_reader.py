@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from wmidoctor.artifacts.repository import NotARepository, find_repository, open_repository, verify
-from wmidoctor.artifacts.repository.model import NOT_SET
+from wmidoctor.artifacts.repository.model import NOT_SET, EmbeddedObject
 from wmidoctor.artifacts.repository.reader import SYSTEM_CLASS_NAMESPACE
 
 from .conftest import APTSIM, WIN10, XP
@@ -103,3 +103,48 @@ def test_finds_repository_below_a_volume_case_insensitively(repositories, tmp_pa
 def test_not_a_repository(tmp_path):
     with pytest.raises(NotARepository):
         find_repository(tmp_path)
+
+
+def test_embedded_objects_decode_with_their_nested_objects(repositories):
+    """WMIC's aliases in root\\cli hold instances inside instances (alias > format > property > qualifier)."""
+    repository = open_repository(repositories / WIN10)
+    table = next(i for i in repository.instances("root\\cli", "MSFT_CliTranslateTable")
+                 if i.values["Name"] == "NoComma")
+    [entry] = table.values["Tbl"]
+    assert isinstance(entry, EmbeddedObject) and entry.class_name == "MSFT_CliTranslateTableEntry"
+    assert entry.values == {"FromValue": ",", "ToValue": " "}
+    aliases = {i.values["FriendlyName"]: i for i in repository.instances("root\\cli", "MSFT_CliAlias")}
+    assert len(aliases) == 81 and not repository.problems
+    connection = aliases["Service"].values["Connection"]
+    assert connection.class_name == "MSFT_CliConnection" and connection.values["NameSpace"] == "ROOT\\CIMV2"
+    assert connection.values["User"] is NOT_SET
+    formats = {f.values["Name"]: f for f in aliases["Service"].values["Formats"]}
+    names = [p.values["Name"] for p in formats["BRIEF"].values["Properties"]]
+    assert all(isinstance(p, EmbeddedObject) for p in formats["BRIEF"].values["Properties"])
+    assert "Name" in names and "State" in names
+
+
+def test_xp_methods_match_the_xp_namespace_export(repositories, corpus):
+    """Every method of root\\cimv2 in a Windows XP SP3 MOF export (another XP SP3 machine): the XP-layout
+    sample declares the same methods, with the same return types and in/out parameters in order."""
+    from wmidoctor.artifacts.mof import parse_file
+
+    export = parse_file(corpus / "mof" / "kingsland.mofparser" / "WinXpProSp3CIMV2.mof")
+    repository = open_repository(repositories / XP)
+    compared = 0
+    for declared in export.classes:
+        ours = repository.class_def("root\\cimv2", declared.name)
+        if ours is None:
+            continue
+        methods = {m.name: m for m in ours.methods}
+        assert set(methods) == {m.name for m in declared.methods}, declared.name
+        for method in declared.methods:
+            decoded = methods[method.name]
+            returns = next((p.type for p in decoded.parameters_out if p.name == "ReturnValue"), "void")
+            assert returns == method.return_type.name.lower(), (declared.name, method.name)
+            for direction, params in (("in", decoded.parameters_in),
+                                      ("out", [p for p in decoded.parameters_out if p.name != "ReturnValue"])):
+                expected = [(p.name, p.array is not None) for p in method.parameters if p.flag(direction)]
+                assert [(p.name, p.type.endswith("[]")) for p in params] == expected, (declared.name, method.name)
+            compared += 1
+    assert compared > 170 and not repository.problems

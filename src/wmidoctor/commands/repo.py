@@ -121,12 +121,16 @@ def _split_target(target: str) -> tuple[str, str]:
 
 
 def _plain(value: Any) -> Any:
-    from wmidoctor.artifacts.repository.model import NOT_SET
+    from wmidoctor.artifacts.repository.model import NOT_SET, EmbeddedObject
 
     if value is NOT_SET:
         return None
     if isinstance(value, list):
         return [_plain(v) for v in value]
+    if isinstance(value, EmbeddedObject):
+        if value.is_class:
+            return {"class": value.class_name}
+        return {"instance_of": value.class_name, "values": {k: _plain(v) for k, v in value.values.items()}}
     return value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
 
 
@@ -138,7 +142,7 @@ def show_command(path: str, target: str, as_json: bool) -> None:
     """A class as MOF (root\\cimv2:Win32_Service) or an instance's values
     (root\\subscription:__EventFilter.Name="x"; Class=@ for a singleton)."""
     from wmidoctor.artifacts.repository.model import NOT_SET
-    from wmidoctor.artifacts.repository.mof_text import class_mof, literal
+    from wmidoctor.artifacts.repository.mof_text import INDENT, assignments, class_mof
 
     repository = _open(path)
     namespace_text, rest = _split_target(target)
@@ -166,8 +170,7 @@ def show_command(path: str, target: str, as_json: bool) -> None:
         actual = {k.lower(): instance.values.get(k) for k in instance.keys}
         if all(str(_plain(actual.get(k))) == v for k, v in wanted.items()) and len(wanted) == len(actual):
             lines = [f"instance of {instance.class_name}  // {namespace}:{instance.path()}", "{"]
-            lines += [f"  {name} = {literal(value)};" for name, value in instance.values.items()
-                      if value is not NOT_SET]
+            lines += [INDENT + line for line in assignments(instance.values, INDENT)]
             unset = [name for name, value in instance.values.items() if value is NOT_SET]
             lines.append("};")
             if unset:

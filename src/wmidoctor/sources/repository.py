@@ -12,7 +12,8 @@ from typing import Any
 from wmidoctor.artifacts.registry import security
 from wmidoctor.artifacts.registry.security import SecurityDescriptorError, sid_from_bytes
 from wmidoctor.artifacts.repository import Instance, Repository, VerifyReport, verify
-from wmidoctor.artifacts.repository.model import NOT_SET
+from wmidoctor.artifacts.repository.model import NOT_SET, EmbeddedObject
+from wmidoctor.artifacts.repository.mof_text import literal
 from wmidoctor.evidence import Evidence, Setting
 from wmidoctor.evidence.model import (
     Binding,
@@ -51,6 +52,8 @@ def text(value: Any) -> str:
         return ""
     if isinstance(value, list):
         return ", ".join(text(v) for v in value)
+    if isinstance(value, EmbeddedObject):
+        return literal(value)
     return str(value)
 
 

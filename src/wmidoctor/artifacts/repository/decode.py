@@ -11,7 +11,7 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
-from wmidoctor.artifacts.repository.model import NOT_SET, Method, Property, Qualifier
+from wmidoctor.artifacts.repository.model import NOT_SET, EmbeddedObject, Method, Property, Qualifier
 
 CIM_TYPES = {
     0x02: ("sint16", "<h", 2), 0x03: ("sint32", "<i", 4), 0x04: ("real32", "<f", 4), 0x05: ("real64", "<d", 8),
@@ -31,6 +31,10 @@ QUALIFIER_HEADER = struct.Struct("<IBI")
 PROPERTY_INFO = struct.Struct("<IHII")
 METHOD_DESCRIPTION = struct.Struct("<IB3xIIII")
 FLAVOR_PROPAGATED = 0x20  # the qualifier was inherited from a superclass, not declared here
+# Object flags leading an encoded object: a class, an instance, and whether server/namespace names follow.
+OBJECT_CLASS, OBJECT_INSTANCE, OBJECT_DECORATED = 0x01, 0x02, 0x04
+# Embedded objects may hold embedded objects; damaged data must not recurse without end.
+EMBEDDING_DEPTH_LIMIT = 16
 
 
 class DecodeError(Exception):
@@ -45,12 +49,14 @@ def type_name(code: int) -> str:
 
 
 class Heap:
-    """A heap region: strings, arrays and nested structures addressed by offsets."""
+    """A heap region: strings, arrays and nested structures addressed by offsets. `depth` counts the
+    embedded objects this heap lies inside."""
 
-    __slots__ = ("data",)
+    __slots__ = ("data", "depth")
 
-    def __init__(self, data: bytes):
+    def __init__(self, data: bytes, depth: int = 0):
         self.data = data
+        self.depth = depth
 
     def u32(self, offset: int) -> int:
         try:
@@ -107,25 +113,13 @@ def _scalar(base: int, info: tuple, data: bytes, offset: int, heap: Heap) -> Any
     if base in (0x08, 0x65, 0x66):
         return heap.string(U32.unpack_from(data, offset)[0])
     if base == 0x0D:
-        ref = U32.unpack_from(data, offset)[0]
-        return EmbeddedObject(heap.data, ref)
+        return read_embedded_object(heap, U32.unpack_from(data, offset)[0])
     value = struct.unpack_from(info[1], data, offset)[0]
     if base == 0x0B:
         return value != 0
     if base == 0x67:
         return chr(value)
     return value
-
-
-@dataclass(frozen=True)
-class EmbeddedObject:
-    """An object stored inside a property value; kept as bytes (decoded on demand by callers)."""
-
-    heap: bytes
-    offset: int
-
-    def __str__(self) -> str:
-        return "<embedded object>"
 
 
 def read_qualifiers(data: bytes, offset: int, heap: Heap) -> tuple[list[Qualifier], int]:
@@ -276,24 +270,104 @@ def read_methods(data: bytes, offset: int) -> tuple[list[Method], int]:
     return methods, end
 
 
+def _object_block(heap: Heap, ref: int) -> tuple[bytes, int, int] | None:
+    """The encoded object at heap offset `ref` (a length, then the object block): its bytes, its object
+    flags and where its encoding starts (past the server and namespace names of a decorated object).
+    None for an empty one."""
+    length = heap.u32(ref)
+    if length == 0:
+        return None
+    block = heap.data[ref + 4:ref + 4 + length]
+    if len(block) != length:
+        raise DecodeError(f"embedded object of {length} bytes runs past its heap")
+    flags = block[0]
+    position = 1
+    try:
+        if flags & OBJECT_DECORATED:
+            for _ in range(2):
+                position = read_encoded_string(block, position)[1]
+    except IndexError:
+        raise DecodeError("embedded object decoration cut short") from None
+    return block, flags, position
+
+
+def _u32_at(data: bytes, offset: int) -> int:
+    try:
+        return U32.unpack_from(data, offset)[0]
+    except struct.error:
+        raise DecodeError(f"offset {offset} outside the object") from None
+
+
 def _signature(heap: Heap, ref: int) -> list[Property]:
     """Parameters of a method: an embedded __PARAMETERS class (parent part + own part) in the heap."""
     if ref == 0xFFFFFFFF:
         return []
-    data = heap.data
-    length = heap.u32(ref)
-    if length == 0:
+    found = _object_block(heap, ref)
+    if found is None:
         return []
-    position = ref + 4
-    flags = data[position]
-    position += 1
-    if flags & 0x04:  # decorated: server and namespace names precede the encoding
-        for _ in range(2):
-            position = read_encoded_string(data, position)[1]
+    data, _, position = found
     parent = read_class_part(data, position)
     _, position = read_methods(data, parent.end)
     own = read_class_part(data, position)
     return sorted(own.properties.values(), key=lambda p: (p.qualifier("ID") is None, p.qualifier("ID") or 0))
+
+
+def read_embedded_object(heap: Heap, ref: int) -> EmbeddedObject:
+    """The object a property of type `object` holds at heap offset `ref`. An instance carries its whole
+    class (every property, inherited ones too) before its own values; a class, its parent's part first."""
+    if heap.depth >= EMBEDDING_DEPTH_LIMIT:
+        raise DecodeError(f"embedded objects nested deeper than {EMBEDDING_DEPTH_LIMIT} levels")
+    found = _object_block(heap, ref)
+    if found is None:
+        raise DecodeError("empty embedded object")
+    data, flags, position = found
+    if flags & OBJECT_CLASS:
+        parent = read_class_part(data, position)
+        _, position = read_methods(data, parent.end)
+        return EmbeddedObject(read_class_part(data, position).name, is_class=True)
+    if not flags & OBJECT_INSTANCE:
+        raise DecodeError(f"embedded object flags 0x{flags:02X} name neither a class nor an instance")
+    part = read_class_part(data, position)
+    position = part.end
+    if _u32_at(data, position) != len(data) - position:
+        # The instance's own encoding length covers the rest of the object; anything else here is the
+        # class's methods part (the public description has one; the repository's objects omit it).
+        _, position = read_methods(data, position)
+    depth = heap.depth + 1
+    part.heap.depth = depth
+    properties = part.properties.values()
+    class_nd, class_values = split_nd_value(part, len(properties))
+    try:
+        _length, _flags, name_ref = struct.unpack_from("<IBI", data, position)
+        position += 9
+        nd_table = data[position:position + len(class_nd)]
+        position += len(class_nd)
+        value_table = data[position:position + len(class_values)]
+        position += len(class_values)
+        position = read_qualifiers(data, position, part.heap)[1]
+        if data[position] == 2:  # a qualifier set for every property follows
+            position += 1
+            for _ in properties:
+                position = read_qualifiers(data, position, part.heap)[1]
+        else:
+            position += 1
+        (heap_length,) = U32.unpack_from(data, position)
+    except (struct.error, IndexError):
+        raise DecodeError("embedded instance cut short") from None
+    instance_heap = Heap(data[position + 4:position + 4 + (heap_length & 0x7FFFFFFF)], depth)
+    if len(value_table) != len(class_values):
+        raise DecodeError("embedded instance value table runs past its object")
+    values: dict[str, Any] = {}
+    for prop in sorted(properties, key=lambda p: p.index):
+        bits = _nd_bits(nd_table, prop.index)
+        if bits & 1:
+            values[prop.name] = NOT_SET
+        elif bits & 2:  # the class's default, kept in the class part this instance carries
+            values[prop.name] = NOT_SET if _nd_bits(class_nd, prop.index) & 1 else \
+                read_value(prop.type_code, class_values, prop.offset, part.heap)
+        else:
+            values[prop.name] = read_value(prop.type_code, value_table, prop.offset, instance_heap)
+    return EmbeddedObject(instance_heap.string(name_ref) if name_ref != 0xFFFFFFFF else part.name, values)
 
 
 @dataclass

@@ -99,6 +99,15 @@ class Property:
 
 
 @dataclass
+class EmbeddedObject:
+    """An object stored as a property value: an instance (its set values) or, rarely, a class."""
+
+    class_name: str
+    values: dict[str, Any] = field(default_factory=dict)  # NOT_SET for properties left unset
+    is_class: bool = False
+
+
+@dataclass
 class Method:
     name: str
     qualifiers: list[Qualifier] = field(default_factory=list)

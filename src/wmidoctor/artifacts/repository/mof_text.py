@@ -5,21 +5,44 @@ from __future__ import annotations
 from typing import Any
 
 from wmidoctor.artifacts.repository.decode import FLAVOR_PROPAGATED
-from wmidoctor.artifacts.repository.model import NOT_SET, ClassDef, Property, Qualifier
+from wmidoctor.artifacts.repository.model import NOT_SET, ClassDef, EmbeddedObject, Property, Qualifier
 
 IMPLICIT_QUALIFIERS = {"cimtype"}  # implied by the declared type
+INDENT = "  "
 
 
-def literal(value: Any) -> str:
+def literal(value: Any, indent: str | None = None) -> str:
+    """`value` as a MOF literal. Embedded objects are written as `instance of Class {...}`: on one line
+    when `indent` is None, else laid out over lines, nested under `indent`."""
     if value is NOT_SET or value is None:
         return "NULL"
     if isinstance(value, bool):
         return "TRUE" if value else "FALSE"
     if isinstance(value, str):
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(value, EmbeddedObject):
+        return _embedded(value, indent)
     if isinstance(value, list):
-        return "{" + ", ".join(literal(v) for v in value) + "}"
+        if indent is not None and any(isinstance(v, EmbeddedObject) for v in value):
+            inner = indent + INDENT
+            return "{\n" + ",\n".join(inner + literal(v, inner) for v in value) + f"\n{indent}}}"
+        return "{" + ", ".join(literal(v, indent) for v in value) + "}"
     return str(value)
+
+
+def assignments(values: dict[str, Any], indent: str | None = None) -> list[str]:
+    """`Name = literal;` for every value that is set (NOT_SET ones are left out, as MOF does)."""
+    return [f"{name} = {literal(value, indent)};" for name, value in values.items() if value is not NOT_SET]
+
+
+def _embedded(value: EmbeddedObject, indent: str | None) -> str:
+    if value.is_class:
+        return f"class {value.class_name}"
+    if indent is None:
+        return f"instance of {value.class_name} {{{' '.join(assignments(value.values))}}}"
+    inner = indent + INDENT
+    body = "".join(f"{inner}{line}\n" for line in assignments(value.values, inner))
+    return f"instance of {value.class_name}\n{indent}{{\n{body}{indent}}}"
 
 
 def _qualifiers(qualifiers: list[Qualifier]) -> str:
