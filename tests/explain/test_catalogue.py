@@ -8,7 +8,16 @@ from pathlib import Path
 
 import pytest
 
-from wmidoctor.knowledge.codes import LAYERS, Fix, catalogue_values, explain, lookup, parse_code, to_signed
+from wmidoctor.knowledge.codes import (
+    LAYERS,
+    Fix,
+    catalogue_values,
+    explain,
+    lookup,
+    mi_result_names,
+    parse_code,
+    to_signed,
+)
 
 
 def _rows(reference: Path, name: str) -> list[dict[str, str]]:
@@ -81,12 +90,31 @@ def test_names_are_unambiguous():
 EVERYONE = re.compile(r"\b(everyone|anonymous)\b", re.IGNORECASE)
 DELETES_REPOSITORY = re.compile(r"\b(rd|rmdir|del|remove-item|ren|rename|move)\b.*repository", re.IGNORECASE)
 REPAIRS_REPOSITORY = re.compile(r"/(reset|salvage)repository", re.IGNORECASE)
+# WinRM settings that put credentials or data on the wire in clear text.
+WEAKENS_WINRM = re.compile(
+    r"AllowUnencrypted\W{0,3}=?\W{0,3}true|\bBasic\W{0,3}=\W{0,3}\W?true|-Authentication\s+Basic", re.IGNORECASE)
+
+
+def _weakening_problems(fixes: tuple[Fix, ...]) -> list[str]:
+    """AllowUnencrypted and Basic authentication only as the last fixes, high risk, saying why (clear text)."""
+    problems = []
+    weakening = [index for index, fix in enumerate(fixes) if WEAKENS_WINRM.search(fix.command)]
+    for index in weakening:
+        fix = fixes[index]
+        if fix.risk != "high":
+            problems.append(f"fix {index + 1} enables AllowUnencrypted/Basic but is not marked high risk")
+        if "clear text" not in fix.step.lower():
+            problems.append(f"fix {index + 1} enables AllowUnencrypted/Basic without saying it sends clear text")
+    if weakening and weakening != list(range(len(fixes) - len(weakening), len(fixes))):
+        problems.append("AllowUnencrypted/Basic is offered before a safer fix")
+    return problems
 
 
 def unsafe_fixes(fixes: tuple[Fix, ...]) -> list[str]:
     """Why an ordered list of fixes breaks the project's rules: no Everyone/Anonymous grants, never delete
-    the repository, never salvage or reset it before a verification and a backup (and only as high risk)."""
-    problems = []
+    the repository, never salvage or reset it before a verification and a backup (and only as high risk),
+    WinRM's AllowUnencrypted or Basic authentication only as a last, high-risk fix that says why."""
+    problems = _weakening_problems(fixes)
     for index, fix in enumerate(fixes):
         if EVERYONE.search(f"{fix.step} {fix.command}"):
             problems.append(f"fix {index + 1} mentions Everyone/Anonymous")
@@ -112,9 +140,32 @@ def test_the_safety_scan_catches_violations():
     assert unsafe_fixes(safe) == []
 
 
+def test_the_safety_scan_keeps_allowunencrypted_and_basic_last_and_high_risk():
+    https = Fix("Use HTTPS", "winrm quickconfig -transport:https", "low")
+    unencrypted = Fix("Last resort: sends everything in clear text",
+                      "winrm set winrm/config/client '@{AllowUnencrypted=\"true\"}'", "high")
+    basic = Fix("Last resort: Basic sends the password in clear text",
+                "winrm set winrm/config/service/auth '@{Basic=\"true\"}'", "high")
+    assert unsafe_fixes((https, unencrypted)) == []
+    assert unsafe_fixes((https, unencrypted, basic)) == []
+    assert unsafe_fixes((unencrypted, https)), "offered before a safer fix"
+    assert unsafe_fixes((https, Fix(unencrypted.step, unencrypted.command, "low"))), "not high risk"
+    assert unsafe_fixes((https, Fix("Allow it", basic.command, "high"))), "no reason given"
+    assert unsafe_fixes((Fix("Connect", "Test-WSMan HOST -Authentication Basic -Credential U", "none"), https))
+
+
 @pytest.mark.parametrize("value", catalogue_values())
 def test_no_fix_grants_everyone_or_touches_the_repository_unsafely(value):
     assert unsafe_fixes(lookup(value).fixes) == [], lookup(value).symbol
+
+
+@pytest.mark.parametrize("name", mi_result_names())
+def test_mi_result_entries_are_complete_and_safe(name):
+    item = explain(name)
+    assert item.known and item.layer in LAYERS and item.references and item.meaning.strip()
+    assert unsafe_fixes(item.fixes) == [], name
+    for code in item.related:
+        assert lookup(int(code, 16)).known, f"{name} relates to {code}, which the catalogue lacks"
 
 
 def test_the_three_access_denied_seeds_differ_by_layer():

@@ -96,3 +96,12 @@ def test_empty_search_is_a_usage_error(cli):
     result = cli("explain", "--search", "  ")
     assert result.returncode == 2
     assert result.stderr.count("\n") == 1 and "--search needs words" in result.stderr
+
+
+def test_json_for_winrm_and_mi_result_validates(cli):
+    result = cli("explain", "--json", "0x803380E4", "MI_RESULT_NAMESPACE_NOT_EMPTY", "MI_RESULT_INVALID_CLASS")
+    assert result.returncode == 0, result.stderr
+    document = json.loads(result.stdout)
+    _validate(document)
+    assert [item["kind"] for item in document] == ["hresult", "mi_result", "hresult"]
+    assert [item["hex"] for item in document] == ["0x803380E4", "0x00000014", "0x80041010"]

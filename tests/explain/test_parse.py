@@ -60,7 +60,7 @@ def test_win32_number_keeps_win32_meaning():
     (0x80042FFF, "event subsystem", "event subsystem"),
     (0x80044FFF, "MOF compiler", "MOF compiler"),
     (0x80040999, "DCOM/COM", "FACILITY_ITF"),
-    (0x80338000, "network/RPC", "WinRM"),
+    (0x80338300, "WS-Man/WinRM", "WinRM"),
     (0xC0001234, "system", "NTSTATUS"),
 ])
 def test_unknown_codes_get_a_generic_decode(value, layer, words):
@@ -137,7 +137,7 @@ def test_mi_result_names_read_as_the_wmi_code_of_the_same_meaning():
 
 
 def test_unknown_winrm_code_says_how_to_get_its_text():
-    assert "winrm helpmsg 0x80338012" in lookup(0x80338012).meaning
+    assert "winrm helpmsg 0x80338300" in lookup(0x80338300).meaning
 
 
 @pytest.mark.parametrize(("text", "first"), [

@@ -10,6 +10,10 @@ Numbers are kept as 32-bit unsigned values. A code is one of:
 - a DCE RPC fault (0x1C0xxxxx, impacket's nca_s_* names).
 A bare Win32 error number (5, 1722) is read as the HRESULT Windows makes of it (0x80070005, 0x800706BA),
 keeping its Win32 meaning.
+
+MI_Result names (MI_RESULT_*, what the CIM cmdlets and WinRM's MI layer report) are names only: their numbers
+(0-28) collide with Win32 errors, so a bare number always stays a Win32 error. Seventeen of them mean the same as
+a WMI code and resolve to it; the others have their own small entries (kind "mi_result").
 """
 
 from __future__ import annotations
@@ -30,8 +34,8 @@ if TYPE_CHECKING:
 CATALOGUE_FILE = os.path.join(os.path.dirname(__file__), "codes.json")
 
 # The layer vocabulary every entry uses (also the enum in explain.schema.json).
-LAYERS = ("network/RPC", "DCOM/COM", "authentication", "WMI service", "WMI core", "provider", "repository",
-          "MOF compiler", "event subsystem", "client", "system")
+LAYERS = ("network/RPC", "DCOM/COM", "authentication", "WS-Man/WinRM", "WMI service", "WMI core", "provider",
+          "repository", "MOF compiler", "event subsystem", "client", "system")
 
 # HRESULT facility numbers (winerror.h) named where WMI users meet them.
 _HRESULT_FACILITIES = {
@@ -81,7 +85,7 @@ class Explanation:
     related: tuple[str, ...]
     references: tuple[str, ...]
     known: bool
-    kind: str = "hresult"  # hresult | ntstatus | dce
+    kind: str = "hresult"  # hresult | ntstatus | dce | mi_result
     win32: int | None = None  # the Win32 error number inside a 0x8007xxxx HRESULT
     caution: str = ""  # what not to do (e.g. never grant Everyone DCOM rights)
     note: str = ""  # how the input was read (e.g. Win32 5 read as HRESULT 0x80070005)
@@ -114,15 +118,19 @@ class Explanation:
 
 
 class _Catalogue:
-    """The loaded catalogue: entries by value, and values by upper-cased name."""
+    """The loaded catalogue: entries by value, values by upper-cased name, and the MI_Result table."""
 
-    __slots__ = ("by_name", "by_value", "mi_results")
+    __slots__ = ("by_name", "by_value", "mi_entries", "mi_numbers", "mi_results")
 
     def __init__(self, by_value: dict[int, dict[str, Any]], by_name: dict[str, int],
-                 mi_results: dict[str, int]) -> None:
+                 mi_rows: list[dict[str, Any]]) -> None:
         self.by_value = by_value
         self.by_name = by_name
-        self.mi_results = mi_results  # MI_RESULT_* name -> value of the WMI code with the same meaning
+        self.mi_numbers = {row["symbol"]: row["number"] for row in mi_rows}  # every MI_RESULT_* name -> its number
+        # MI_RESULT_* name -> value of the WMI code with the same meaning
+        self.mi_results = {row["symbol"]: int(row["same_as"], 16) for row in mi_rows if "same_as" in row}
+        # MI_RESULT_* names without a WMI twin -> their own entry
+        self.mi_entries = {row["symbol"]: row for row in mi_rows if "same_as" not in row}
 
 
 @lru_cache(maxsize=1)
@@ -137,13 +145,18 @@ def _catalogue() -> _Catalogue:
         by_value[value] = entry
         for name in (entry["symbol"], *entry.get("aliases", ())):
             by_name.setdefault(name.upper(), value)
-    mi_results = {name.upper(): int(value, 16) for name, value in data.get("mi_results", {}).items()}
-    return _Catalogue(by_value, by_name, mi_results)
+    return _Catalogue(by_value, by_name, data["mi_results"])
 
 
 def catalogue_values() -> tuple[int, ...]:
     """Every value the catalogue describes, ascending (for tests and listings)."""
     return tuple(sorted(_catalogue().by_value))
+
+
+def mi_result_names() -> tuple[str, ...]:
+    """Every MI_RESULT_* name the catalogue knows, by MI_Result number (for tests and listings)."""
+    numbers = _catalogue().mi_numbers
+    return tuple(sorted(numbers, key=numbers.__getitem__))
 
 
 def to_signed(value: int) -> int:
@@ -172,8 +185,9 @@ def _lookup_name(token: str) -> int | None:
 def parse_code(text: str) -> int | None:
     """Read any pasted form of one code: 0x80041003, 80041003, &H80041003, -2147217405, 2147749891,
     WBEM_E_ACCESS_DENIED, wbemErrAccessDenied, rpc_s_access_denied, NT_STATUS_LOGON_FAILURE, a Win32
-    number such as 5 or 1722 (returned as its HRESULT 0x80070005), an MI_RESULT_* name (returned as the WMI
-    code of the same meaning; bare MI_Result numbers are read as Win32 numbers). None when it is not a code."""
+    number such as 5 or 1722 (returned as its HRESULT 0x80070005), an MI_RESULT_* name that has a WMI twin
+    (returned as that WMI code). None when it is not a code; an MI_Result without a WMI twin has no 32-bit value
+    of its own (its number would read as a Win32 error), so only `explain` takes its name."""
     token = text.strip().strip(_PUNCTUATION)
     if not token:
         return None
@@ -228,6 +242,9 @@ def explain(text_or_value: str | int) -> Explanation:
         text = str(text_or_value)
     else:
         text = text_or_value.strip()
+        mi_entry = _catalogue().mi_entries.get(text.strip(_PUNCTUATION).upper())
+        if mi_entry is not None:
+            return replace(_from_mi_entry(mi_entry), input=text)
         value = parse_code(text)
         if value is None:
             raise InputError(f"not an error code or known code name: {text!r}")
@@ -240,9 +257,10 @@ def _input_note(text: str, value: int) -> str:
     """Say how the input was read when that is not obvious: a bare Win32 number read as its HRESULT, or an
     MI_Result name read as the WMI code of the same meaning."""
     token = text.strip().strip(_PUNCTUATION)
-    if token.upper() in _catalogue().mi_results and token.upper() not in _catalogue().by_name:
-        return (f"{token.upper()} is an MI_Result (CIM cmdlets, WinRM); it means the same as WMI's "
-                f"0x{value:08X}, explained here.")
+    name = token.upper()
+    if name in _catalogue().mi_results and name not in _catalogue().by_name:
+        return (f"{name} is MI_Result {_catalogue().mi_numbers[name]} (CIM cmdlets, WinRM); it means the same as "
+                f"WMI's 0x{value:08X}, explained here.")
     if value >> 16 == 0x8007 and _small_number(token):
         return f"Read as Win32 error {value & 0xFFFF}, which COM and WMI report as HRESULT 0x{value:08X}."
     return ""
@@ -296,6 +314,22 @@ def _from_entry(value: int, entry: dict[str, Any]) -> Explanation:
         kind=kind,
         win32=value & 0xFFFF if value & 0xFFFF0000 == _WIN32_HRESULT else None,
         caution=entry.get("caution", ""),
+        links=tuple(reference_url(r) for r in references),
+    )
+
+
+def _from_mi_entry(entry: dict[str, Any]) -> Explanation:
+    """An MI_Result without a WMI twin: shown with its own small number, which is not an HRESULT."""
+    number, symbol = entry["number"], entry["symbol"]
+    references = tuple(entry["references"])
+    return Explanation(
+        input=symbol, symbol=symbol, names=(symbol,), hex=f"0x{number:08X}", unsigned=number, signed=number,
+        facility="MI_Result (MI API: CIM cmdlets, WinRM)", severity="error", layer=entry["layer"],
+        meaning=entry["meaning"], causes=tuple(entry.get("causes", ())),
+        fixes=tuple(Fix(*fix) for fix in entry.get("fixes", ())), related=tuple(entry.get("related", ())),
+        references=references, known=True, kind="mi_result",
+        note=(f"MI_Result {number}, a result of the MI API, not an HRESULT; WMI has no code of the same meaning. "
+              f"A bare {number} is read as Win32 error {number}."),
         links=tuple(reference_url(r) for r in references),
     )
 
@@ -357,9 +391,9 @@ def _range_meaning(value: int) -> tuple[str, str]:
     if high == 0x8009:
         return "authentication", "A security package (SSPI: Kerberos, NTLM, Negotiate) error; not in the catalogue."
     if high == 0x8033:
-        return "network/RPC", ("A WinRM / WS-Management error (FACILITY_WINRM), as CIM cmdlets and PowerShell "
-                               "remoting report them; not in the catalogue. On Windows `winrm helpmsg "
-                               f"0x{value:08X}` prints its text.")
+        return "WS-Man/WinRM", ("A WinRM / WS-Management error (FACILITY_WINRM), as CIM cmdlets and PowerShell "
+                                "remoting report them; not in the catalogue. On Windows `winrm helpmsg "
+                                f"0x{value:08X}` prints its text.")
     if value & 0xFFFF0000 == 0x00040000:
         return "WMI core", "A WMI success or status code (0x0004xxxx); not in the catalogue."
     if 0x16C9A000 <= value <= 0x16C9AFFF:
@@ -416,10 +450,11 @@ def _stem(word: str) -> str:
     return word
 
 
-def _words(text: str) -> str:
+def _words(text: str, split_camel_case: bool = True) -> str:
     """Lower-case stemmed words between single spaces, padded so ' word ' tests whole words."""
-    spaced = re.sub(r"([a-z])([A-Z])", r"\1 \2", text).lower()  # wbemErrAccessDenied -> wbem err access denied
-    spaced = re.sub(r"[^a-z0-9]+", " ", spaced)
+    # wbemErrAccessDenied -> wbem err access denied, while WinRM and PowerShell's WSMan stay one word
+    spaced = re.sub(r"([a-z])(?=[A-Z][a-z])", r"\1 ", text) if split_camel_case else text
+    spaced = re.sub(r"[^a-z0-9]+", " ", spaced.lower())
     for pattern, replacement in _SEARCH_SYNONYMS:
         spaced = pattern.sub(replacement, spaced)
     return " " + " ".join(_stem(word) for word in spaced.split()) + " "
@@ -427,23 +462,36 @@ def _words(text: str) -> str:
 
 def search(text: str) -> list[Explanation]:
     """Entries whose names, meaning or causes contain every word of `text`, best match first: the phrase in the
-    name or the meaning, then the hand-written entries, then WMI's own codes."""
+    name or the meaning, then the hand-written entries, then WMI's own codes. MI_Result names count as names of
+    the WMI code they mean, and MI_Results without a WMI twin are searched too."""
     phrase = _words(text)
     words = phrase.split()
     if not words:
         return []
+    catalogue = _catalogue()
+    twins: dict[int, list[str]] = {}
+    for name, value in catalogue.mi_results.items():
+        twins.setdefault(value, []).append(name)
+    candidates: list[tuple[int | str, dict[str, Any], list[str]]] = [
+        (value, entry, [entry["symbol"], *entry.get("aliases", ()), *twins.get(value, ())])
+        for value, entry in catalogue.by_value.items()]
+    candidates += [(name, entry, [name]) for name, entry in catalogue.mi_entries.items()]
     scored = []
-    for value, entry in _catalogue().by_value.items():
-        names = _words(" ".join((entry["symbol"], *entry.get("aliases", ()))))
+    for key, entry, entry_names in candidates:
+        names = _words(" ".join(entry_names))
         meaning = _words(entry["meaning"])
         causes = _words(" ".join(entry.get("causes", ())))
-        everything = names + meaning + causes
+        # ... + the same text unsplit, so that 'trustedhosts' finds TrustedHosts as 'trusted hosts' does
+        everything = names + meaning + causes + _words(f"{entry['meaning']} {' '.join(entry.get('causes', ()))}",
+                                                        split_camel_case=False)
         if not all(word in everything for word in words):
             continue
         fixes, causes_count = len(entry.get("fixes", ())), len(entry.get("causes", ()))
         richness = (fixes > 0) + (causes_count >= 3) + 2 * (fixes >= 5)  # the hand-written entries first
+        value = key if isinstance(key, int) else entry["number"]
         wmi_own = value >> 16 in (0x8004, 0x0004) and value & 0xFFFF >= 0x1000
         score = (4 * (phrase in meaning) + 5 * (phrase in names) + 2 * (phrase in causes) + richness
                  + (value & 0x80000000 != 0) + wmi_own)
-        scored.append((-score, value))
-    return [lookup(value) for _, value in sorted(scored)]
+        scored.append((-score, value, isinstance(key, str), key))
+    return [_from_mi_entry(catalogue.mi_entries[key]) if isinstance(key, str) else lookup(key)
+            for *_, key in sorted(scored, key=lambda item: item[:3])]
