@@ -46,6 +46,17 @@ def test_wmi_fault_inside_the_soap_fault_is_decoded_and_explained():
     assert result.verdict.symbol == "WBEM_E_INVALID_CLASS"
 
 
+def test_winrm_fault_gets_the_catalogue_cause_and_fixes():
+    scenario = WsmanScenario(fault_code=0x80338104, fault_reason="The WMI service returned an 'access denied' error.")
+    with FakeWsman(scenario) as fake:
+        result = wsman(fake.port)
+    stage, verdict = result.failing_stage, result.verdict
+    assert (stage.name, stage.code, stage.layer) == ("enumerate", 0x80338104, "wsman")
+    assert verdict.symbol == "ERROR_WSMAN_WMI_SVC_ACCESS_DENIED"
+    assert "Remote Enable" in verdict.cause, "the entry's likeliest cause, not the generic rule's"
+    assert any(fix.command == "wmimgmt.msc" for fix in verdict.fixes)
+
+
 def test_access_denied_fault_is_recognised():
     scenario = WsmanScenario(fault_code=0x80070005, fault_subcode="w:AccessDenied", fault_reason="Access is denied.")
     with FakeWsman(scenario) as fake:

@@ -160,7 +160,8 @@ RULES: dict[tuple[str, str], Rule] = {
 }
 
 
-def _match(transport: str, stage: StageResult) -> Rule:
+def _match(transport: str, stage: StageResult) -> tuple[Rule, bool]:
+    """The rule for this stage and reason, and whether it was written for exactly that reason."""
     name = stage.name
     if transport == "wsman" and name in ("tcp", "authentication"):
         name = {"tcp": "tcp_wsman", "authentication": "authentication_wsman"}[name]
@@ -169,8 +170,27 @@ def _match(transport: str, stage: StageResult) -> Rule:
         reason = "logon_failure_kerberos"
     for key in ((name, reason), (name, "*"), ("*", reason)):
         if key in RULES:
-            return RULES[key]
-    return _rule("see the code's explanation", "target")
+            return RULES[key], key == (name, reason)
+    return _rule("see the code's explanation", "target"), False
+
+
+# What a WS-Man fault carries: WMI's own status (0x8004xxxx) or a WinRM one (FACILITY_WINRM, 0x8033xxxx).
+_FAULT_FACILITIES = (0x8004, 0x8033)
+_CATALOGUE_FIXES = 4
+
+
+def _catalogue_rule(code: int | None, where: str) -> Rule | None:
+    """The code's own likeliest cause and first fixes from the catalogue, for a WS-Man fault that the rules
+    above know only generically (None when the catalogue has no fixes for it)."""
+    if code is None or code >> 16 not in _FAULT_FACILITIES:
+        return None
+    from wmidoctor.knowledge.codes import lookup
+
+    entry = lookup(code)
+    if not entry.known or not entry.fixes:
+        return None
+    return Rule(entry.causes[0] if entry.causes else entry.meaning, where,
+                tuple((fix.step, fix.command) for fix in entry.fixes[:_CATALOGUE_FIXES]))
 
 
 def verdict_for(result: ProbeResult, local_account: bool) -> Verdict | None:
@@ -178,7 +198,9 @@ def verdict_for(result: ProbeResult, local_account: bool) -> Verdict | None:
     stage = result.failing_stage
     if stage is None:
         return None
-    rule = _match(result.transport, stage)
+    rule, exact = _match(result.transport, stage)
+    if result.transport == "wsman" and not exact:
+        rule = _catalogue_rule(stage.code, rule.where) or rule
     if local_account and stage.reason in ("activation_denied", "access_denied"):
         rule = Rule(REMOTE_UAC.cause + "; failing that, " + rule.cause, rule.where, REMOTE_UAC.fixes + rule.fixes)
     symbol, meaning = catalogue_entry(stage.code)
