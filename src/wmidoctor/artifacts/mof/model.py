@@ -21,7 +21,7 @@ REGISTRATION_CLASSES = (
 _REGISTRATION_LOWER = {name.lower() for name in REGISTRATION_CLASSES}
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Position:
     line: int
     column: int
@@ -33,7 +33,7 @@ class Position:
 EXCERPT_WIDTH = 160  # characters of a long source line shown around an error
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Diagnostic:
     """Something the reader could not take as MOF: a syntax error, a preprocessor line, an encoding."""
 
@@ -67,7 +67,7 @@ class Diagnostic:
         return f"{line}\n{pad}^"
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class AliasRef:
     """`$Name` used as a value: a reference to the instance declared `as $Name`."""
 
@@ -75,7 +75,7 @@ class AliasRef:
     position: Position
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Qualifier:
     name: str
     value: Any  # None for a bare qualifier such as [key]; True/False/str/int/float/list/AliasRef
@@ -89,7 +89,7 @@ class Qualifier:
         return not self.has_value or self.value is True
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class TypeRef:
     name: str  # a data type (uint32, string, object...) or, for embedded objects and refs, a class name
     is_ref: bool = False
@@ -102,6 +102,7 @@ class TypeRef:
 class _Qualified:
     """Qualifier lookup by name (case-insensitive) for anything that carries `qualifiers`."""
 
+    __slots__ = ()
     qualifiers: tuple[Qualifier, ...]
 
     def qualifier(self, name: str) -> Qualifier | None:
@@ -114,7 +115,7 @@ class _Qualified:
         return q is not None and q.enabled
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Property(_Qualified):
     name: str
     type: TypeRef
@@ -129,7 +130,7 @@ class Property(_Qualified):
         return self.flag("key")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Method(_Qualified):
     name: str
     return_type: TypeRef
@@ -138,7 +139,7 @@ class Method(_Qualified):
     position: Position
 
 
-@dataclass
+@dataclass(slots=True)
 class ClassDecl(_Qualified):
     name: str
     superclass: str | None
@@ -162,7 +163,7 @@ class ClassDecl(_Qualified):
         return self.flag("dynamic")
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Assignment:
     name: str
     value: Any
@@ -170,7 +171,7 @@ class Assignment:
     position: Position
 
 
-@dataclass
+@dataclass(slots=True)
 class Instance:
     class_name: str
     alias: str | None
@@ -197,7 +198,7 @@ class Instance:
         return self.class_name.lower() in _REGISTRATION_LOWER
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class QualifierDecl:
     name: str
     type: TypeRef
@@ -208,7 +209,7 @@ class QualifierDecl:
     flavors: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Pragma:
     name: str  # lower-cased: namespace, autorecover, classflags, deleteclass, include, locale, ...
     arguments: tuple[Any, ...]
@@ -219,7 +220,7 @@ class Pragma:
 Statement = Pragma | ClassDecl | Instance | QualifierDecl
 
 
-@dataclass
+@dataclass(slots=True)
 class MofDocument:
     """One MOF file as read: its statements in order, and what could not be read."""
 

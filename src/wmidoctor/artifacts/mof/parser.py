@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 import sys
 import threading
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -86,6 +87,22 @@ def unescape(body: str) -> str:
 
 def _position(token: Token) -> Position:
     return Position(token.line, token.column)
+
+
+def _word(token: Token) -> str:
+    """A name that recurs thousands of times in a large MOF (qualifier, flavor, type): stored once."""
+    return sys.intern(str(token))
+
+
+@lru_cache(maxsize=1024)
+def _shared_type(name: str, is_ref: bool, is_datatype: bool) -> TypeRef:
+    """TypeRef is immutable and a file uses few distinct types: one object for each."""
+    return TypeRef(name, is_ref, is_datatype)
+
+
+@lru_cache(maxsize=256)
+def _shared_flavors(flavors: tuple[str, ...]) -> tuple[str, ...]:
+    return flavors
 
 
 def parse_number(text: str) -> int | float:
@@ -201,25 +218,25 @@ class _Builder(Transformer):
 
     def qualifier(self, c: list[Any]) -> Qualifier:
         name, given, flavors = c
-        return Qualifier(str(name), given.value if given is not None else None,
-                         tuple(flavors) if flavors is not None else (), _position(name), given is not None)
+        return Qualifier(_word(name), given.value if given is not None else None,
+                         flavors if flavors is not None else (), _position(name), given is not None)
 
     def qualifier_value(self, c: list[Any]) -> _Given:
         return _Given(c[0])
 
     def flavor_suffix(self, c: list[Token]) -> tuple[str, ...]:
-        return tuple(str(t) for t in c)
+        return _shared_flavors(tuple(_word(t) for t in c))
 
     # ---- classes ---------------------------------------------------------------------------
     def type_name(self, c: list[Token]) -> TypeRef:
         token = c[0]
-        return TypeRef(str(token), False, token.type != "IDENT")
+        return _shared_type(_word(token), False, token.type != "IDENT")
 
     def type_ref(self, c: list[TypeRef]) -> TypeRef:
         return c[0]
 
     def ref_type(self, c: list[Token]) -> TypeRef:
-        return TypeRef(str(c[0]), True, c[0].type != "IDENT")
+        return _shared_type(_word(c[0]), True, c[0].type != "IDENT")
 
     def array_spec(self, c: list[Any]) -> _ArraySize:
         return _ArraySize(0 if c[0] is None else c[0])
