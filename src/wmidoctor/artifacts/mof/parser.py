@@ -56,6 +56,8 @@ _TERMINAL_WORDS = {
 }
 # A line that starts a top-level statement: where reading resumes after a syntax error.
 _RESYNC = re.compile(r"^(?:#[ \t]*pragma\b|class\b|instance[ \t]+of\b|qualifier\b|\[)", re.I | re.M)
+# A `+` making the quantifier before it possessive (`*+`, `++`, `?+`, `}+`; not `\*+` nor `[*+]`).
+_POSSESSIVE = re.compile(r"(?<![\\\[])([*+?}])\+")
 _ESCAPE = re.compile(r"\\(?:[xX]([0-9a-fA-F]{1,4})|(.))")
 _SIMPLE_ESCAPES = {"b": "\b", "t": "\t", "n": "\n", "f": "\f", "r": "\r", '"': '"', "'": "'", "\\": "\\"}
 
@@ -70,7 +72,7 @@ def grammar_text() -> str:
     """
     text = GRAMMAR.read_text(encoding="utf-8")
     if sys.version_info < (3, 11):
-        text = text.replace("*+", "*").replace("++", "+")
+        text = _POSSESSIVE.sub(r"\1", text)
     return text
 
 
