@@ -50,6 +50,14 @@ def test_every_finding_has_a_known_rule_severity_and_place():
         assert f.rule in RULES and f.severity == RULES[f.rule].severity and f.line >= 1 and f.column >= 1
 
 
+def test_rule_table_is_read_whole():
+    """rules.tsv: every rule has a known severity and both texts, and backslashes arrive as written."""
+    assert len(RULES) >= 25 and all(rule.id.startswith("MOF-") for rule in RULES.values())
+    assert {rule.severity for rule in RULES.values()} <= {"error", "warning", "info"}
+    assert all(rule.short and len(rule.help) > len(rule.short) for rule in RULES.values())
+    assert r"\\\\.\\root\\cimv2 reads as \\.\root\cimv2" in RULES["MOF-NAMESPACE-MALFORMED"].help
+
+
 def test_provider_missing():
     findings = lint(HEADER + GOOD_CLASS)
     assert [f.rule for f in findings] == ["MOF-PROVIDER-MISSING"]
