@@ -1,65 +1,28 @@
 """Microsoft-dialect MOF reader: `parse_file(path) -> MofDocument`, tolerant of bad input.
 
-Importing this package does not import lark; the parser is built on first use.
+The model classes are re-exported from .model. Importing this package does not import lark: the
+parse functions are looked up in .parser on first use (PEP 562), and the parser is built then.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
-from wmidoctor.artifacts.mof.model import (
-    REGISTRATION_CLASSES,
-    AliasRef,
-    Assignment,
-    ClassDecl,
-    Diagnostic,
-    Instance,
-    Method,
-    MofDocument,
-    Position,
-    Pragma,
-    Property,
-    Qualifier,
-    QualifierDecl,
-    TypeRef,
-)
+from wmidoctor.artifacts.mof import model
+from wmidoctor.artifacts.mof.model import *  # noqa: F403 - the model's __all__ is this package's too
 
-__all__ = [
-    "REGISTRATION_CLASSES",
-    "AliasRef",
-    "Assignment",
-    "ClassDecl",
-    "Diagnostic",
-    "Instance",
-    "Method",
-    "MofDocument",
-    "Position",
-    "Pragma",
-    "Property",
-    "Qualifier",
-    "QualifierDecl",
-    "TypeRef",
-    "parse_bytes",
-    "parse_file",
-    "parse_text",
-]
+if TYPE_CHECKING:
+    from wmidoctor.artifacts.mof.parser import parse_bytes as parse_bytes
+    from wmidoctor.artifacts.mof.parser import parse_file as parse_file
+    from wmidoctor.artifacts.mof.parser import parse_text as parse_text
+
+_PARSE_FUNCTIONS = ("parse_bytes", "parse_file", "parse_text")
+__all__ = [*model.__all__, *_PARSE_FUNCTIONS]
 
 
-def parse_file(path: str | Path) -> MofDocument:
-    """Parse one MOF file (UTF-8 with or without BOM, UTF-16 LE/BE). Bad MOF gives diagnostics, not
-    exceptions; only an unreadable file raises (OSError)."""
-    from wmidoctor.artifacts.mof.parser import parse_file as _parse_file
+def __getattr__(name: str) -> Any:
+    if name in _PARSE_FUNCTIONS:
+        from wmidoctor.artifacts.mof import parser
 
-    return _parse_file(path)
-
-
-def parse_text(text: str, path: str = "<text>") -> MofDocument:
-    from wmidoctor.artifacts.mof.parser import parse_text as _parse_text
-
-    return _parse_text(text, path)
-
-
-def parse_bytes(data: bytes, path: str = "<bytes>") -> MofDocument:
-    from wmidoctor.artifacts.mof.parser import parse_bytes as _parse_bytes
-
-    return _parse_bytes(data, path)
+        return getattr(parser, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -7,7 +7,12 @@ is right is the linter's business (wmidoctor.moflint), not this model's.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+__all__ = [
+    "REGISTRATION_CLASSES", "AliasRef", "Assignment", "ClassDecl", "Diagnostic", "Instance", "Method",
+    "MofDocument", "Position", "Pragma", "Property", "Qualifier", "QualifierDecl", "TypeRef",
+]
 
 # Registration classes whose `Provider` property names the provider they register.
 REGISTRATION_CLASSES = (
@@ -218,6 +223,17 @@ class Pragma:
 
 
 Statement = Pragma | ClassDecl | Instance | QualifierDecl
+_Kind = TypeVar("_Kind", Pragma, ClassDecl, Instance, QualifierDecl)
+
+
+class _StatementsOf(Generic[_Kind]):
+    """A read-only document attribute: its statements of one kind, in file order."""
+
+    def __init__(self, kind: type[_Kind]) -> None:
+        self.kind = kind
+
+    def __get__(self, document: MofDocument, owner: type | None = None) -> list[_Kind]:
+        return [s for s in document.statements if isinstance(s, self.kind)]
 
 
 @dataclass(slots=True)
@@ -234,21 +250,10 @@ class MofDocument:
         """True when the whole file was read as MOF (no error-level diagnostic)."""
         return not any(d.severity == "error" for d in self.diagnostics)
 
-    @property
-    def pragmas(self) -> list[Pragma]:
-        return [s for s in self.statements if isinstance(s, Pragma)]
-
-    @property
-    def classes(self) -> list[ClassDecl]:
-        return [s for s in self.statements if isinstance(s, ClassDecl)]
-
-    @property
-    def instances(self) -> list[Instance]:
-        return [s for s in self.statements if isinstance(s, Instance)]
-
-    @property
-    def qualifier_decls(self) -> list[QualifierDecl]:
-        return [s for s in self.statements if isinstance(s, QualifierDecl)]
+    pragmas = _StatementsOf(Pragma)
+    classes = _StatementsOf(ClassDecl)
+    instances = _StatementsOf(Instance)
+    qualifier_decls = _StatementsOf(QualifierDecl)
 
     @property
     def autorecover(self) -> bool:
