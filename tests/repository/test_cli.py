@@ -76,3 +76,42 @@ def test_persistence_finds_the_aptsimulator_subscription(cli, repositories):
 def test_persistence_clean_sample_has_only_the_default(cli, repositories):
     result = cli("repo", "persistence", str(repositories / WIN10))
     assert result.returncode == 0 and "FLAGGED" not in result.stdout
+
+
+def _column(line, text):
+    return line.index(text)
+
+
+def test_providers_text_is_a_table_whose_columns_stay_in_line(cli, repositories):
+    result = cli("repo", "providers", str(repositories / WIN10), env={"COLUMNS": "120"})
+    lines = result.stdout.splitlines()
+    header = lines[1]
+    assert header.split() == ["NAME", "CLSID", "REGISTRATIONS", "HOSTING", "MODEL"]
+    clsid, hosting = _column(header, "CLSID"), _column(header, "HOSTING MODEL")
+    rows = [line for line in lines[2:] if line.startswith("  ") and "{" in line]
+    assert len(rows) > 100 and all(line[clsid] == "{" and line[clsid - 2:clsid] == "  " for line in rows)
+    # The one hosting model longer than its column wraps after its colon, under itself.
+    at = next(n for n, line in enumerate(lines) if line.startswith("  ReliabilityMetricsProvider "))
+    assert lines[at][hosting:] == "NetworkServiceHost:"
+    assert lines[at + 1] == " " * hosting + "[ReliabilityMetricsProvider]"
+
+
+def test_persistence_text_has_headed_tables_and_wraps_long_queries_under_their_column(cli, repositories):
+    result = cli("repo", "persistence", str(repositories / APTSIM), env={"COLUMNS": "120"})
+    lines = result.stdout.splitlines()
+    header = lines[lines.index("Filters") + 1]
+    assert header.split() == ["NAMESPACE", "NAME", "CREATOR", "QUERY"]
+    query = _column(header, "QUERY")
+    first = next(n for n, line in enumerate(lines) if "ProcessStartTrigger   S-1-5-21-" in line)
+    wrapped = lines[first:first + 3]  # the query wraps at spaces onto two more lines
+    assert all(line[:query].strip() == "" for line in wrapped[1:])
+    assert " ".join(line[query:] for line in wrapped) == \
+        "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'procexp64.exe'"
+    assert max(len(line) for line in wrapped) <= 120
+    assert lines[lines.index("Bindings") + 1].split() == ["NAMESPACE", "FILTER", "CONSUMER"]
+    # A consumer's fields line up after their labels; the script keeps its own lines.
+    block = lines[lines.index("Consumers") + 1:lines.index("Bindings")]
+    script = next(n for n, line in enumerate(block) if "ScriptText: " in line)
+    value_column = _column(block[script], "Dim oLocation")
+    assert _column(block[script - 2], "ProcessStartTrigger") == value_column
+    assert block[script + 2][value_column:].startswith('Set oLocation = CreateObject("WbemScripting.SWbemLocator")')
