@@ -71,7 +71,7 @@ def single_line_rate(tree_parser: Lark) -> None:
 
 
 def peak_growth_mb(path: Path) -> float:
-    """Peak memory (MiB) added by parsing `path`, measured in a fresh process."""
+    """Peak memory (MB) added by parsing `path`, measured in a fresh process."""
     out = subprocess.run([sys.executable, __file__, "--peak", str(path)], check=True, capture_output=True,
                          text=True).stdout
     return float(out.split()[-1])
@@ -93,7 +93,7 @@ def memory(paths: list[Path]) -> None:
 def _status_mb(field: str) -> float:
     for line in Path("/proc/self/status").read_text().splitlines():
         if line.startswith(field + ":"):
-            return int(line.split()[1]) / 1024
+            return int(line.split()[1]) * 1024 / 1e6  # the kernel counts KiB
     raise LookupError(field)
 
 
@@ -109,7 +109,7 @@ def child_peak(path: str) -> None:
 
         tracemalloc.start()
         parse_file(path)
-        print(f"{tracemalloc.get_traced_memory()[1] / 2**20:.1f}")
+        print(f"{tracemalloc.get_traced_memory()[1] / 1e6:.1f}")
         return
     before = _status_mb("VmRSS")
     parse_file(path)
