@@ -50,24 +50,35 @@ def _dissect_inventory(folder: Path) -> dict:
     return {"namespaces": sorted(seen), "classes": classes, "filters": filters}
 
 
-@pytest.fixture(scope="session")
-def dissect_view(repositories: Path, tmp_path_factory: pytest.TempPathFactory) -> dict[str, dict]:
-    """dissect.cim's inventory of both samples (~17 s each), computed once per test run: pytest-xdist
-    workers share it through a JSON file in the run's common temporary folder, behind a file lock."""
-    shared = tmp_path_factory.getbasetemp().parent
-    cache, lock_path = shared / "dissect-cim-inventory.json", shared / "dissect-cim-inventory.lock"
-    with lock_path.open("w") as lock:
-        try:
-            import fcntl
+class _DissectViews:
+    """dissect.cim's inventory of a sample (~17 s each), computed on first use and once per test run:
+    pytest-xdist workers share it through a JSON file per sample in the run's common temporary folder,
+    behind a lock per sample (so two workers can compute two samples at once)."""
 
-            fcntl.flock(lock, fcntl.LOCK_EX)
-        except ImportError:  # no POSIX locks: each worker computes its own
-            pass
-        if cache.exists():
-            data = json.loads(cache.read_text())
-        else:
-            data = {name: _dissect_inventory(repositories / name) for name in (WIN10, APTSIM)}
-            cache.write_text(json.dumps(data))
-    return {name: {"namespaces": set(view["namespaces"]), "filters": set(view["filters"]),
-                   "classes": {ns: set(names) for ns, names in view["classes"].items()}}
-            for name, view in data.items()}
+    def __init__(self, repositories: Path, shared: Path):
+        self.repositories, self.shared = repositories, shared
+        self.views: dict[str, dict] = {}
+
+    def __getitem__(self, name: str) -> dict:
+        if name not in self.views:
+            cache, lock_path = self.shared / f"dissect-cim-{name}.json", self.shared / f"dissect-cim-{name}.lock"
+            with lock_path.open("w") as lock:
+                try:
+                    import fcntl
+
+                    fcntl.flock(lock, fcntl.LOCK_EX)
+                except ImportError:  # no POSIX locks: each worker computes its own
+                    pass
+                if cache.exists():
+                    view = json.loads(cache.read_text())
+                else:
+                    view = _dissect_inventory(self.repositories / name)
+                    cache.write_text(json.dumps(view))
+            self.views[name] = {"namespaces": set(view["namespaces"]), "filters": set(view["filters"]),
+                                "classes": {ns: set(names) for ns, names in view["classes"].items()}}
+        return self.views[name]
+
+
+@pytest.fixture(scope="session")
+def dissect_view(repositories: Path, tmp_path_factory: pytest.TempPathFactory) -> _DissectViews:
+    return _DissectViews(repositories, tmp_path_factory.getbasetemp().parent)
