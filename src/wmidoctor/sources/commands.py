@@ -8,6 +8,9 @@ netsh are used when the registry export gave none (both describe the same rules)
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import TypeVar
+
 from wmidoctor.artifacts.commands import (
     ScError,
     parse_dynamic_ports,
@@ -23,6 +26,8 @@ from wmidoctor.evidence import Evidence, Setting
 from wmidoctor.evidence.model import FirewallRule, RepositoryVerification, Service
 from wmidoctor.knowledge.defaults import LEGACY_RULE_GROUP, WMI_RULE_GROUP, names_wmi_fixed_port
 from wmidoctor.sources.registry import SERVICE_TYPES, START_TYPES, SVCHOST_GROUP, WMI_SERVICE_NAMES
+
+T = TypeVar("T")
 
 STATES = {1: "stopped", 2: "start-pending", 3: "stop-pending", 4: "running", 5: "continue-pending",
           6: "pause-pending", 7: "paused"}
@@ -42,11 +47,16 @@ def _service(evidence: Evidence, name: str) -> Service:
     return found
 
 
-def fill_sc_qc(evidence: Evidence, service: str, text: str, source: str) -> None:
+def _sc_output(parse: Callable[[str], T], text: str) -> T:
+    """The parsed output of an sc.exe command; output it cannot read is a damaged artifact."""
     try:
-        config = parse_qc(text)
+        return parse(text)
     except ScError as exc:
         raise CommandOutputError(str(exc)) from None
+
+
+def fill_sc_qc(evidence: Evidence, service: str, text: str, source: str) -> None:
+    config = _sc_output(parse_qc, text)
     entry = _service(evidence, service)
     if config.start_code is not None:
         start = START_TYPES.get(config.start_code, str(config.start_code))
@@ -64,10 +74,7 @@ def fill_sc_qc(evidence: Evidence, service: str, text: str, source: str) -> None
 
 
 def fill_sc_queryex(evidence: Evidence, service: str, text: str, source: str) -> None:
-    try:
-        status = parse_queryex(text)
-    except ScError as exc:
-        raise CommandOutputError(str(exc)) from None
+    status = _sc_output(parse_queryex, text)
     entry = _service(evidence, service)
     if status.state_code is not None:
         entry.state = STATES.get(status.state_code, str(status.state_code))
@@ -78,10 +85,7 @@ def fill_sc_queryex(evidence: Evidence, service: str, text: str, source: str) ->
 
 
 def fill_sc_sdshow(evidence: Evidence, service: str, text: str, source: str) -> None:
-    try:
-        sddl = parse_sdshow(text)
-    except ScError as exc:
-        raise CommandOutputError(str(exc)) from None
+    sddl = _sc_output(parse_sdshow, text)
     _service(evidence, service).sddl = sddl
     evidence.services.mark_collected(source)
 
