@@ -101,3 +101,28 @@ def test_a_json_file_that_is_not_evidence_is_an_input_error(cli, tmp_path):
     path.write_text('{"hello": 1}', encoding="utf-8")
     result = cli("diagnose", str(path))
     assert result.returncode == 2 and "not a wmidoctor evidence file" in result.stderr
+
+
+def test_no_path_on_windows_collects_this_host_first_then_diagnoses(monkeypatch, tmp_path):
+    import shutil
+
+    from click.testing import CliRunner
+
+    from wmidoctor.commands import collect, diagnose
+
+    example = Path(__file__).resolve().parents[2] / "examples" / "bundles" / "dcom-remote-launch-denied"
+    calls = []
+
+    def fake_collector(out, shadow_copy=False, zip_bundle=True):
+        calls.append((out, zip_bundle))
+        shutil.copytree(example, out)
+        return 0
+
+    monkeypatch.setattr(diagnose.sys, "platform", "win32")
+    monkeypatch.setattr(collect, "run_collector", fake_collector)
+    result = CliRunner().invoke(diagnose.command, ["--json"], standalone_mode=False)
+    assert result.exception is None, result.output
+    assert calls and calls[0][1] is False  # the bundle is only diagnosed, so no zip is made
+    assert '"dcom.machine-launch-restriction"' in result.stdout
+    assert f"evidence collected into {calls[0][0]}" in result.stderr
+    shutil.rmtree(calls[0][0].parent)

@@ -31,12 +31,14 @@ def default_out() -> Path:
     return Path.cwd() / f"wmidoctor-bundle-{datetime.now(timezone.utc).strftime('%Y%m%dT%H%M%SZ')}"
 
 
-def run_collector(out: Path, shadow_copy: bool = False) -> int:
-    """Run the collector into the folder `out` (it also writes `out`.zip); return its exit code."""
+def run_collector(out: Path, shadow_copy: bool = False, zip_bundle: bool = True) -> int:
+    """Run the collector into the folder `out` (and `out`.zip unless told not to); return its exit code."""
     command = ["powershell.exe", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File", str(collector_script()),
                "-OutputPath", str(out)]
     if shadow_copy:
         command.append("-ShadowCopy")
+    if not zip_bundle:
+        command.append("-NoZip")
     try:
         return subprocess.run(command, check=False).returncode
     except FileNotFoundError:

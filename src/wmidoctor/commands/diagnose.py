@@ -58,8 +58,26 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
                   total_ms=(time.perf_counter() - start) * 1000, quick=quick)
 
 
+def collect_live() -> Path:
+    """On Windows, run the collector into a new temporary folder and return it; elsewhere, say what to pass."""
+    if sys.platform != "win32":
+        raise InputError("pass what to diagnose: a bundle folder, a .zip, a mounted Windows volume or an evidence "
+                         ".json (make a bundle on the Windows host with collect/Collect-WmiDoctor.ps1)")
+    import tempfile
+
+    from wmidoctor.commands.collect import run_collector
+
+    bundle = Path(tempfile.mkdtemp(prefix="wmidoctor-")) / "bundle"
+    code = run_collector(bundle, zip_bundle=False)
+    if code != 0:
+        raise InputError(f"the collector failed with exit code {code}; see its messages above")
+    click.echo(f"evidence collected into {bundle} (keep it to attach to a ticket)", err=True)
+    return bundle
+
+
 @click.command(help="Run every check over a host's evidence and report findings with ordered fixes. PATH: a bundle "
-                    "folder, .zip, mounted Windows volume, or a saved evidence .json.\n\n"
+                    "folder, .zip, mounted Windows volume, or a saved evidence .json; on Windows, no PATH collects "
+                    "this host's evidence first (with the same collector as `wmidoctor collect`).\n\n"
                     "Exit codes: 0 no finding at warning level or above; 1 problems found; 2 usage error or "
                     "unreadable PATH.")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
@@ -76,8 +94,7 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
 def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, quick: bool) -> int:
     fmt = chosen_format(fmt, as_json)
     if path is None:
-        raise InputError("pass what to diagnose: a bundle folder, a .zip, a mounted Windows volume or an evidence "
-                         ".json (make a bundle on the Windows host with collect/Collect-WmiDoctor.ps1)")
+        path = collect_live()
     refuse_writing_into(out, [path])
     groups = [g.strip() for g in only.split(",") if g.strip()] if only else None
     evidence = load_evidence(path, quick=quick)
