@@ -31,13 +31,13 @@ def _enabled_profiles(ev: Evidence) -> list[str]:
 
 def enable_fixes(profiles: list[str]) -> list[Fix]:
     where = " -or ".join(f"$_.Profile -match '{p.capitalize()}'" for p in profiles) or "$true"
+    # The undo touches exactly the rules the step enabled, not the whole group.
+    inbound = (f"Get-NetFirewallRule -DisplayGroup '{WMI_RULE_GROUP}' | Where-Object {{ $_.Direction -eq "
+               f"'Inbound' -and ({where}) }}")
     return [
         Fix(step=f"Enable the inbound '{WMI_RULE_GROUP}' rules only for the profile(s) that remote WMI uses "
                  f"({', '.join(profiles)})",
-            command=f"Get-NetFirewallRule -DisplayGroup '{WMI_RULE_GROUP}' | Where-Object {{ $_.Direction -eq "
-                    f"'Inbound' -and ({where}) }} | Enable-NetFirewallRule",
-            risk="low",
-            undo=f"Get-NetFirewallRule -DisplayGroup '{WMI_RULE_GROUP}' | Disable-NetFirewallRule"),
+            command=f"{inbound} | Enable-NetFirewallRule", risk="low", undo=f"{inbound} | Disable-NetFirewallRule"),
         Fix(step="Or enable the whole group for every profile (older systems, cmd.exe)",
             command=f'netsh advfirewall firewall set rule group="{WMI_RULE_GROUP.lower()}" new enable=yes',
             risk="low",
