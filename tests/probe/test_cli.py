@@ -42,6 +42,20 @@ def test_healthy_host_exits_0_and_json_has_every_stage(cli, fake_host):
     assert SECRET not in out.stdout
 
 
+def test_probe_evidence_feeds_diagnose(cli, fake_host, tmp_path):
+    server = fake_host(Scenario(activation_error=0x80070005))
+    saved = tmp_path / "probe-evidence.json"
+    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "probe", "--domain", "CORP", "--password-env", "PROBE_PW",
+              "--transport", "dcom", "--evidence-out", str(saved), env=PW_ENV)
+    assert out.returncode == 1, out.stderr
+    assert SECRET not in saved.read_text()
+    report = cli("diagnose", str(saved), "--only", "connectivity", "--json")
+    assert report.returncode == 1, report.stderr
+    (finding,) = json.loads(report.stdout)["findings"]
+    assert (finding["check"], finding["status"]) == ("connectivity.probes", "fail")
+    assert "0x80070005" in finding["codes"]
+
+
 def test_password_file_is_read(cli, fake_host, tmp_path):
     server = fake_host()
     secret = tmp_path / "pw"

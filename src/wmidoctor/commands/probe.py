@@ -8,7 +8,7 @@ import click
 
 from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
-from wmidoctor.output import dumps_json
+from wmidoctor.output import dumps_json, write_output
 from wmidoctor.remote.credentials import Credentials, parse_hashes, read_password, split_user
 from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
 
@@ -40,11 +40,13 @@ from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "table", "csv"]), default=None,
               help="text|json for one host (default text); table|json|csv for --hosts (default table).")
 @json_flag
+@click.option("--evidence-out", metavar="FILE",
+              help="Also save the results as wmidoctor evidence (connectivity section) for `wmidoctor diagnose FILE`.")
 def command(host: str | None, user: str, domain: str, password_env: str | None, password_file: str | None,
             hashes: str | None, hashes_env: str | None, kerberos: bool, namespace: str, query: str, privacy: bool,
             timeout: float,
             transport: str, hosts_file: str | None, concurrency: int, processes: int | None, db: str | None,
-            fmt: str | None, as_json: bool) -> None:
+            fmt: str | None, as_json: bool, evidence_out: str | None) -> None:
     """Walk remote WMI to HOST one stage at a time and say which stage fails, why, and what to change.
 
     DCOM: name resolution, TCP 135, endpoint mapper, authentication, activation of the WMI login object,
@@ -60,13 +62,15 @@ def command(host: str | None, user: str, domain: str, password_env: str | None, 
         raise InputError("--format text is for one host; use table, json or csv with --hosts")
     if (db or concurrency != 32 or processes) and hosts_file is None:
         raise InputError("--db, --concurrency and --processes go with --hosts")
+    if evidence_out and hosts_file:
+        raise InputError("--evidence-out is for one host; a fleet's results go to --db")
     creds = _credentials(user, domain, password_env, password_file, _hashes(hashes, hashes_env), kerberos)
     options = ProbeOptions(transports=TRANSPORTS if transport == "both" else (transport,), namespace=namespace,
                            query=query, privacy=privacy, timeout=timeout)
     if hosts_file:
         _fleet(hosts_file, creds, options, concurrency, processes, db, fmt or "table")
     else:
-        _single(host or "", creds, options, fmt or "text")
+        _single(host or "", creds, options, fmt or "text", evidence_out)
 
 
 def _hashes(hashes: str | None, hashes_env: str | None) -> str | None:
@@ -100,11 +104,19 @@ def _credentials(user: str, domain: str, password_env: str | None, password_file
     return Credentials(user=name, domain=dom, password=password, lmhash=lm, nthash=nt, kerberos=kerberos)
 
 
-def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str) -> None:
+def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str, evidence_out: str | None) -> None:
     from wmidoctor.remote.probe import probe_host
     from wmidoctor.remote.render import probe_text
 
     results = probe_host(parse_target(host), creds, options)
+    if evidence_out:
+        from wmidoctor.evidence import Evidence
+        from wmidoctor.remote.evidence import to_connectivity
+
+        evidence = Evidence()
+        evidence.identity.host = host
+        evidence.connectivity = to_connectivity(results)
+        write_output(evidence.to_json(), evidence_out)
     if fmt == "json":
         click.echo(dumps_json({"host": host, "results": [r.to_data() for r in results]}))
     else:
