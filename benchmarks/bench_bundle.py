@@ -6,26 +6,19 @@ loader itself adds). Also a cold `diagnose --quick` of the volume (target < 2 s)
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
 from bench_diagnose import run as cold
-from harness import CORPUS, best_of, corpus_available, figure
+from harness import CORPUS, ROOT, best_of, corpus_available, figure
 
-HOST = CORPUS / "evtx" / "hosts" / "dfirmuseum-win10-aptsimulator"
-REPOSITORY = CORPUS / "repository" / "win10-dfirmuseum-aptsimulator"
+sys.path.insert(0, str(ROOT))  # the corpus links are made by a helper under tests/
 
+from tests.corpus_volume import APTSIM_EVTX, APTSIM_REPOSITORY, link_volume
 
-def assemble(root: Path) -> Path:
-    """A volume as a mounted disk image shows it: links into the corpus, nothing copied."""
-    system32 = root / "Windows" / "System32"
-    for folder in ("config", "winevt/Logs", "wbem"):
-        (system32 / folder).mkdir(parents=True)
-    (system32 / "config" / "SYSTEM").symlink_to(CORPUS / "registry" / "SYSTEM")
-    for log in HOST.iterdir():
-        (system32 / "winevt" / "Logs" / log.name).symlink_to(log)
-    (system32 / "wbem" / "Repository").symlink_to(REPOSITORY, target_is_directory=True)
-    return root
+HOST = CORPUS / APTSIM_EVTX
+REPOSITORY = CORPUS / APTSIM_REPOSITORY
 
 
 def verify_repository() -> None:
@@ -54,7 +47,7 @@ def main() -> None:
     from wmidoctor.sources.bundle import load
 
     with tempfile.TemporaryDirectory() as tmp:
-        volume = assemble(Path(tmp) / "mnt")
+        volume = link_volume(Path(tmp) / "mnt", CORPUS)
         load(volume)  # warm the imports: every figure below is in-process and warm
         repository = best_of(verify_repository)
         logs = best_of(analyse_logs)

@@ -9,22 +9,11 @@ import sys
 import tempfile
 from pathlib import Path
 
-from harness import CORPUS, best_of, corpus_available, figure
+from harness import CORPUS, ROOT, best_of, corpus_available, figure
 
-HOST = "evtx/hosts/dfirmuseum-win10-aptsimulator"
-LOGS = ("Application.evtx", "System.evtx", "Microsoft-Windows-WMI-Activity%4Operational.evtx")
+sys.path.insert(0, str(ROOT))  # the corpus links are made by a helper under tests/
 
-
-def assemble(folder: Path) -> Path:
-    """A collector-shaped bundle whose files are links into the shared corpus (nothing is copied)."""
-    (folder / "logs").mkdir(parents=True)
-    (folder / "registry").mkdir()
-    for name in LOGS:
-        (folder / "logs" / name).symlink_to(CORPUS / HOST / name)
-    (folder / "registry" / "ole.reg").symlink_to(CORPUS / "registry" / "HKLM_SOFTWARE_Microsoft_Ole.reg")
-    (folder / "repository").symlink_to(CORPUS / "repository" / "win10-dfirmuseum-aptsimulator",
-                                       target_is_directory=True)
-    return folder
+from tests.corpus_volume import link_bundle
 
 
 def run(*args: str) -> None:
@@ -37,7 +26,7 @@ def main() -> None:
     if not corpus_available():
         return
     with tempfile.TemporaryDirectory() as tmp:
-        bundle = str(assemble(Path(tmp) / "bundle"))
+        bundle = str(link_bundle(Path(tmp) / "bundle", CORPUS))
         startup = best_of(lambda: run("-c", "pass"))
         load_only = best_of(lambda: run("-c", f"from wmidoctor.sources.bundle import load; load({bundle!r})"))
         full = best_of(lambda: run("-m", "wmidoctor", "diagnose", bundle, "--format", "json"))

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the helper is imported as tests.corpus_volume
+
+from tests.corpus_volume import link_volume
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "bundles"
 
@@ -18,14 +23,5 @@ def examples() -> Path:
 def volume(corpus: Path, tmp_path: Path) -> Path:
     """A Windows volume as a mounted disk image shows it, made of links to real corpus artifacts (odd
     letter case on purpose: lookups must not depend on it)."""
-    root = tmp_path / "mnt"
-    config = root / "WINDOWS" / "system32" / "Config"
-    logs = root / "WINDOWS" / "system32" / "winevt" / "logs"
-    wbem = root / "WINDOWS" / "system32" / "WBEM"
-    for folder in (config, logs, wbem):
-        folder.mkdir(parents=True)
-    (config / "SYSTEM").symlink_to(corpus / "registry" / "SYSTEM")
-    for log in (corpus / "evtx" / "hosts" / "dfirmuseum-win10-aptsimulator").iterdir():
-        (logs / log.name).symlink_to(log)
-    (wbem / "Repository").symlink_to(corpus / "repository" / "win10-dfirmuseum-aptsimulator")
-    return root
+    return link_volume(tmp_path / "mnt", corpus, system32="WINDOWS/system32", config="Config", logs="winevt/logs",
+                       wbem="WBEM")

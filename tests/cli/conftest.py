@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import sys
 from pathlib import Path
 
 import pytest
 
-APTSIM_EVTX = "evtx/hosts/dfirmuseum-win10-aptsimulator"
-APTSIM_REPOSITORY = "repository/win10-dfirmuseum-aptsimulator"
-XP_REPOSITORY = "repository/xp-libyal-dtformats"
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the helper is imported as tests.corpus_volume
+
+from tests.corpus_volume import link_volume
 
 
 @pytest.fixture
@@ -42,14 +43,4 @@ def one_line_error():
 @pytest.fixture
 def mounted_volume(corpus: Path, tmp_path: Path) -> Path:
     """A Windows volume as a forensic mount shows it, made of links to corpus files (nothing copied)."""
-    system32 = tmp_path / "volume" / "Windows" / "System32"
-    links = {system32 / "config" / "SYSTEM": corpus / "registry" / "SYSTEM",
-             system32 / "config" / "SOFTWARE": corpus / "registry" / "ntuser_software_partial"}
-    for source in (corpus / APTSIM_EVTX).iterdir():
-        links[system32 / "winevt" / "Logs" / source.name] = source
-    for source in (corpus / APTSIM_REPOSITORY).iterdir():
-        links[system32 / "wbem" / "Repository" / source.name] = source
-    for link, target in links.items():
-        link.parent.mkdir(parents=True, exist_ok=True)
-        link.symlink_to(target)
-    return tmp_path / "volume"
+    return link_volume(tmp_path / "volume", corpus, software_hive="ntuser_software_partial")

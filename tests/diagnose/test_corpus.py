@@ -3,29 +3,24 @@
 from __future__ import annotations
 
 import json
+import sys
 from pathlib import Path
 
 import jsonschema
 import pytest
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the helper is imported as tests.corpus_volume
+
+from tests.corpus_volume import link_bundle
+
 pytestmark = pytest.mark.corpus
 
-HOST = "evtx/hosts/dfirmuseum-win10-aptsimulator"
-LOGS = ("Application.evtx", "System.evtx", "Microsoft-Windows-WMI-Activity%4Operational.evtx")
 SCHEMA = Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "schemas" / "report.schema.json"
 
 
 @pytest.fixture(scope="module")
 def bundle(corpus, tmp_path_factory) -> Path:
-    folder = tmp_path_factory.mktemp("bundle")
-    (folder / "logs").mkdir()
-    (folder / "registry").mkdir()
-    for name in LOGS:
-        (folder / "logs" / name).symlink_to(corpus / HOST / name)
-    (folder / "registry" / "ole.reg").symlink_to(corpus / "registry" / "HKLM_SOFTWARE_Microsoft_Ole.reg")
-    (folder / "repository").symlink_to(corpus / "repository" / "win10-dfirmuseum-aptsimulator",
-                                       target_is_directory=True)
-    return folder
+    return link_bundle(tmp_path_factory.mktemp("bundle"), corpus)
 
 
 def diagnose(cli, bundle: Path, *args: str) -> dict:
