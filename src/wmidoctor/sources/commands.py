@@ -33,6 +33,7 @@ STATES = {1: "stopped", 2: "start-pending", 3: "stop-pending", 4: "running", 5: 
           6: "pause-pending", 7: "paused"}
 WMI_GROUPS = {WMI_RULE_GROUP.lower(), LEGACY_RULE_GROUP.lower()}
 NOT_ENGLISH = "output not in English: read from exit code and language-neutral fields only"
+NETSH_NOT_ENGLISH = "output not in English: netsh labels not recognised"
 
 
 class CommandOutputError(ValueError):
@@ -119,7 +120,7 @@ def fill_firewall_rules(evidence: Evidence, text: str, source: str) -> None:
     output = parse_rules(text)
     section = evidence.firewall
     if not output.language:
-        raise CommandOutputError(NOT_ENGLISH.split(":")[0] + ": netsh labels not recognised")
+        raise CommandOutputError(NETSH_NOT_ENGLISH)
     if not section.rules:
         section.rules = [r for rule in output.rules if (r := _rule(rule, source)) is not None]
     section.mark_collected(source)
@@ -129,7 +130,7 @@ def fill_firewall_profiles(evidence: Evidence, text: str, source: str) -> None:
     output = parse_profiles(text)
     section = evidence.firewall
     if not output.language:
-        raise CommandOutputError(NOT_ENGLISH.split(":")[0] + ": netsh labels not recognised")
+        raise CommandOutputError(NETSH_NOT_ENGLISH)
     for profile, on in output.states.items():
         section.profiles.setdefault(profile, Setting(1 if on else 0, f"{source}#{profile}"))
     section.mark_collected(source)
