@@ -107,6 +107,11 @@ class Analysis:
         if pid and named.get("ProviderName") and len(self.host_providers) < MAX_PROCESS_IDS:
             self.host_providers.setdefault(pid, set()).add(named["ProviderName"])
 
+    def ordered_groups(self) -> list[Group]:
+        """Every group in a stable order: channel, provider, event id, then most frequent first."""
+        return sorted(self.groups.values(), key=lambda g: (g.channel, g.provider, g.event_id, -g.count,
+                                                           g.first_seen))
+
     def of_kind(self, *kinds: str) -> list[Group]:
         return [g for g in self.groups.values() if g.kind in kinds]
 

@@ -270,8 +270,7 @@ def build_report(analysis: Analysis, since: str = "", until: str = "") -> dict[s
         "services": views.services(),
         "winmgmt": views.winmgmt(),
     }
-    groups = sorted(analysis.groups.values(), key=lambda g: (g.channel, g.provider, g.event_id, -g.count,
-                                                             g.first_seen))
+    groups = analysis.ordered_groups()
     firsts = [s.first_seen for s in analysis.logs if s.first_seen]
     attention = sorted(views.attention, key=lambda a: (a["level"] != "warning", a["topic"], a["text"]))
     summary = {

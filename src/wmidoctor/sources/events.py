@@ -23,11 +23,9 @@ def events_section(analysis: Analysis) -> Events:
     section.groups = [EventGroup(channel=g.channel, provider=g.provider, event_id=g.event_id, key=dict(g.key),
                                  kind=g.kind, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
                                  example=dict(g.example), source=g.source)
-                      for g in sorted(analysis.groups.values(),
-                                      key=lambda g: (g.channel, g.provider, g.event_id, -g.count, g.first_seen))]
+                      for g in analysis.ordered_groups()]
     section.hourly = dict(sorted(analysis.hourly.items()))
-    section.process_names = {pid: [name for name, _ in names.most_common(3)]
-                             for pid, names in analysis.process_names.items()}
+    section.process_names = {pid: analysis.names_of(pid) for pid in analysis.process_names}
     return section
 
 
