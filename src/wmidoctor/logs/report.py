@@ -21,11 +21,11 @@ from typing import Any
 from wmidoctor.knowledge.defaults import CANCELLED_CALL_CODES, is_benign_client_failure
 from wmidoctor.knowledge.subscriptions import DEFAULT_CONSUMER_CLASS, is_windows_default, path_class, path_keys
 from wmidoctor.logs.analysis import Analysis, Group
+from wmidoctor.logs.selection import WINMGMT_SOURCE, WMI_CORE
 from wmidoctor.logs.shapes import code_value
 
 SCHEMA = "wmidoctor.logs/1"
 
-# Client failures that say nothing is wrong: the client cancelled the call itself.
 # DCOM identities that belong to WMI: Winmgmt AppID/CLSID, the WmiPrvSE AppIDs and CLSID.
 WMI_DCOM_IDS = frozenset({"{8BC3F05E-D86B-11D0-A075-00C04FB68820}", "{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}",
                           "{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}", "{4DE225BF-CF59-4CFC-85F7-68B90F185355}"})
@@ -224,7 +224,7 @@ class _Views:
     def winmgmt(self) -> list[dict[str, Any]]:
         rows = []
         for g in self.analysis.groups.values():
-            if g.provider not in ("Microsoft-Windows-WMI", "WinMgmt"):
+            if g.provider not in (WMI_CORE, WINMGMT_SOURCE):
                 continue
             rows.append(_row(g))
             if g.event_id in WINMGMT_WARNINGS and g.kind != "quota-kill":
