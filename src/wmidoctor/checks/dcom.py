@@ -24,6 +24,7 @@ from wmidoctor.knowledge.defaults import (
     OLE_KEY,
     REMOTE_COM_RIGHTS,
     WMI_APPID,
+    WMI_APPID_KEY,
     WMI_APPID_LAUNCH,
 )
 
@@ -152,14 +153,14 @@ def wmi_appid(ev: Evidence, v: Verdict) -> Finding:
     if sd is None:
         return v.ok(f"The WMI application ({WMI_APPID}) has no own launch permission; the defaults apply.")
     diff = compare(sd, WMI_APPID_LAUNCH)
-    source = sd.source or f"registry:HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}!LaunchPermission"
+    source = sd.source or f"registry:{WMI_APPID_KEY}!LaunchPermission"
     evidence = [ref(source, line) for line in describe(diff, com_rights)] or [ref(source, sd.sddl)]
     if diff.breaks_required or not _grants_remote(sd, LAUNCH_REMOTE):
         return v.fail("The Windows Management Instrumentation DCOM application does not let administrators "
                       "launch and activate it remotely: remote WMI fails with 0x80070005.", evidence,
                       causes=["an edit in Component Services > DCOM Config > Windows Management Instrumentation",
                               "a hardening script that rewrote the AppID's LaunchPermission"],
-                      fixes=[backup_key(f"HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}", "wmi-appid"),
+                      fixes=[backup_key(WMI_APPID_KEY, "wmi-appid"),
                              Fix(step="Component Services > DCOM Config > Windows Management Instrumentation > "
                                       "Properties > Security > Launch and Activation > Customize > Edit: give "
                                       "BUILTIN\\Administrators Local and Remote Launch and Activation",

@@ -9,7 +9,7 @@ from wmidoctor.checks.fixes import add_to_distributed_com_users, backup_key
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
-from wmidoctor.knowledge.defaults import WMI_APPID, WMI_COM_IDS
+from wmidoctor.knowledge.defaults import WMI_APPID_KEY, WMI_COM_IDS
 
 
 def _wmi_id(*values: str) -> str:
@@ -48,7 +48,7 @@ def wmi_permission_events(ev: Evidence, v: Verdict) -> Finding:
                                           f"{group.last_seen}"))
     (top_who, top_locality), _ = accounts.most_common(1)[0]
     remote = any(locality.lower() == "remote" for _, locality in accounts)
-    fixes = [backup_key(f"HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}", "wmi-appid")]
+    fixes = [backup_key(WMI_APPID_KEY, "wmi-appid")]
     if remote:
         fixes.append(add_to_distributed_com_users())
     fixes.append(Fix(step="If the account should use WMI: Component Services > DCOM Config > Windows Management "

@@ -16,12 +16,10 @@ from wmidoctor.knowledge.defaults import (
     RPC_KEY,
     SCM_DISALLOW_UNSECURE,
     SCM_REMOTE_CALL_FLAGS,
-    WMI_APPID,
     WMI_FIXED_PORT,
     ports_include,
 )
 
-_APPID_KEY = f"HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}"
 _ENDPOINT = re.compile(r"ncacn_ip_tcp\s*[,.]\s*\d*\s*[,.]\s*(\d+)", re.IGNORECASE)
 
 

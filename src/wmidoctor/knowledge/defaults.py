@@ -106,6 +106,7 @@ HARDENING_DISABLE_LOG = "DisableAuthenticationLevelHardeningLog"
 
 # The WMI DCOM application (WbemLevel1Login / Winmgmt).
 WMI_APPID = "{8BC3F05E-D86B-11D0-A075-00C04FB68820}"
+WMI_APPID_KEY = f"HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}"
 WMI_APPID_LAUNCH = (
     DefaultAce(ADMINISTRATORS, ALL_COM_RIGHTS, required=True),
     DefaultAce(AUTHENTICATED_USERS, ALL_COM_RIGHTS),
