@@ -167,11 +167,12 @@ class _Views:
         rows = []
         for g in self.analysis.of_kind("permanent-binding"):
             consumer = g.key.get("CONSUMER", "")
-            default = (path_class(consumer) == DEFAULT_CONSUMER_CLASS
+            consumer_class = path_class(consumer)
+            default = (consumer_class == DEFAULT_CONSUMER_CLASS
                        and is_windows_default(path_keys(consumer).get(DEFAULT_CONSUMER_CLASS.lower(), ""),
                                               [g.key.get("ESS", "")]))
             rows.append(_row(g, namespace=g.key.get("Namespace", ""), filter=g.key.get("ESS", ""),
-                             consumer=consumer, consumer_class=consumer.partition("=")[0], default=default,
+                             consumer=consumer, consumer_class=consumer_class, default=default,
                              verdict="default Windows binding (normal)" if default else "possible persistence"))
             if not default:
                 self.note("warning", "persistence", f"permanent WMI binding {g.key.get('ESS', '')!r} -> {consumer}"
