@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 
 from wmidoctor.artifacts.mof import AliasRef, ClassDecl, Instance, MofDocument, Position
+from wmidoctor.knowledge.defaults import DEFAULT_HOSTING_MODEL, LOCAL_SYSTEM_HOSTING
 from wmidoctor.moflint.fileset import FileSet, ns_key
 from wmidoctor.moflint.finding import finding
 from wmidoctor.moflint.known import is_inbox_provider
@@ -17,7 +18,7 @@ HOSTING_SPECIFICATIONS = {name.lower(): name for name in (
     "NetworkServiceHost", "LocalServiceHost", "LocalSystemHost", "LocalSystemHostOrSelfHost",
     "NetworkServiceHostOrSelfHost", "SelfHost")}
 RESERVED_HOSTING = {"wmicore", "wmicoreorselfhost", "decoupled:noncom"}
-PRIVILEGED_HOSTING = {"localsystemhost", "localsystemhostorselfhost"}
+PRIVILEGED_HOSTING = frozenset(name.lower() for name in LOCAL_SYSTEM_HOSTING)
 DECOUPLED = re.compile(r"^Decoupled:Com(?::FoldIdentity\((?P<fold>TRUE|FALSE)\))?$", re.I)
 TRACE_EVENT_ROOTS = {"eventtrace", "msnt_systemtrace", "__extrinsicevent"}
 GROUP_NAME = re.compile(r"^[A-Za-z0-9_]+$")
@@ -118,7 +119,7 @@ def _check_provider(files: FileSet, document: MofDocument, provider: Instance) -
                       "({xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx})")
     if hosting is None:
         yield finding("MOF-HOSTING-DEFAULT", document, provider.position,
-                      f"provider \"{name}\" states no HostingModel; it runs as NetworkServiceHostOrSelfHost")
+                      f"provider \"{name}\" states no HostingModel; it runs as {DEFAULT_HOSTING_MODEL}")
         return
     yield from _check_hosting(document, hosting_at or provider.position, name, hosting)
 
