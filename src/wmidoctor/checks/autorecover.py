@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wmidoctor.checks.events import field, winmgmt_events
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -44,12 +45,11 @@ def files(ev: Evidence, v: Verdict) -> Finding:
                   causes=["the product that registered the MOF was uninstalled without cleaning the list",
                           "the MOF was compiled from a temporary folder that was later removed",
                           "an installer rewrote the list with wrong paths"],
-                  fixes=[Fix(step="Find which product owns each missing MOF; reinstall or repair that product so "
-                                  "it puts the file back (its installer recompiles it)", command="", risk="low",
-                             undo="nothing to undo"),
-                         Fix(step="For a product that is gone for good, leave the entry: WMI skips a missing file "
-                                  "at rebuild and only logs event 4; editing the list by hand risks losing entries "
-                                  "that are still needed", command="", risk="none", undo="nothing to undo")])
+                  fixes=[advice("Find which product owns each missing MOF; reinstall or repair that product so "
+                                "it puts the file back (its installer recompiles it)", risk="low"),
+                         advice("For a product that is gone for good, leave the entry: WMI skips a missing file "
+                                "at rebuild and only logs event 4; editing the list by hand risks losing entries "
+                                "that are still needed")])
 
 
 @check("autorecover.duplicates", "The autorecover list has no duplicate entries", severity="info",
@@ -106,11 +106,10 @@ def parse(ev: Evidence, v: Verdict) -> Finding:
                   causes=["the file was edited by hand or damaged on disk after it was compiled",
                           "the product shipped a MOF that only its own preprocessor step made valid",
                           "a newer version of the product replaced the file with one for another Windows version"],
-                  fixes=[Fix(step="On the host, confirm the error with the WMI compiler's syntax check (it changes "
-                                  "nothing)", command=f'mofcomp -check "{first}"', risk="none",
-                             undo="nothing to undo"),
-                         Fix(step="Repair or reinstall the product that owns the file so it puts back a valid "
-                                  "MOF, then check it again", command="", risk="low", undo="nothing to undo"),
+                  fixes=[advice("On the host, confirm the error with the WMI compiler's syntax check (it changes "
+                                "nothing)", command=f'mofcomp -check "{first}"'),
+                         advice("Repair or reinstall the product that owns the file so it puts back a valid "
+                                "MOF, then check it again", risk="low"),
                          Fix(step="If the product is gone for good, take the entry out of the list, after saving "
                                   "the CIMOM key (the command does both)", command=_unlist_command(first),
                              risk="low", undo='reg import "$env:TEMP\\cimom-backup.reg"')])

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from wmidoctor.checks.events import hex_code, short_meaning
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
-from wmidoctor.findings import Finding, Fix
+from wmidoctor.findings import Finding
 
 
 @check("connectivity.probes", "Remote WMI probes reach every stage", severity="error", needs=("connectivity",))
@@ -24,6 +25,6 @@ def probes(ev: Evidence, v: Verdict) -> Finding:
     return v.fail(f"{len(failed)} of {len(probes)} probes failed; {first.target} stopped at {first.failing_stage}.",
                   evidence, causes=["see the check of the failing stage's layer (firewall, dcom, namespaces) and "
                                     "`wmidoctor explain` for the code"],
-                  fixes=[Fix(step="Re-run the probe after each fix to see the next stage pass",
-                             command=f"wmidoctor probe {first.target}", risk="none", undo="nothing to undo")],
+                  fixes=[advice("Re-run the probe after each fix to see the next stage pass",
+                                command=f"wmidoctor probe {first.target}")],
                   codes=[hex_code(p.code) for p in failed if p.code is not None])

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wmidoctor.checks.events import dcom_events, field
-from wmidoctor.checks.fixes import add_to_distributed_com_users, backup_key
+from wmidoctor.checks.fixes import add_to_distributed_com_users, advice, backup_key
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
@@ -83,9 +83,9 @@ def activation_timeouts(ev: Evidence, v: Verdict) -> Finding:
               "start a provider host",
               "security software delaying the start of WmiPrvSE.exe or svchost.exe",
               "a provider that hangs in its initialisation, holding its host before it can register"]
-    fixes = [Fix(step="Match the times with the WMI-Activity log (5857 names the providers loaded in each host) and "
-                      "the System log (service crashes) to find what held the host",
-                 command="wmidoctor logs <bundle or log folder>", risk="none", undo="nothing to undo")]
+    fixes = [advice("Match the times with the WMI-Activity log (5857 names the providers loaded in each host) and "
+                    "the System log (service crashes) to find what held the host",
+                    command="wmidoctor logs <bundle or log folder>")]
     if disabled:
         fixes.insert(0, Fix(step="Set Winmgmt back to automatic start and start it",
                             command="sc config winmgmt start= auto && net start winmgmt", risk="low",

@@ -11,6 +11,7 @@ from __future__ import annotations
 from collections import Counter
 
 from wmidoctor.checks.events import dcom_events, field
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence, Setting
 from wmidoctor.findings import EvidenceRef, Finding, Fix
@@ -84,14 +85,13 @@ def _client_side(groups: list[EventGroup], evidence: list[EvidenceRef]) -> tuple
     return applications, kinds
 
 
-_UPGRADE_CLIENT = Fix(
-    step="Raise the failing client's authentication level to Packet Integrity (5) or Packet Privacy (6): for "
-         "Windows clients install the current cumulative update (it raises activation levels itself); for "
-         "impacket-based or other Linux pollers use a release that signs DCOM activation (impacket: "
-         "-rpc-auth-level integrity or privacy) and retire Samba wmic; for agents with a hard-coded level, the "
-         "vendor's update. Do not try to lower the server's hardening: Microsoft removed that opt-out with the "
-         "March 2023 updates",
-    command="", risk="none", undo="nothing to undo")
+_UPGRADE_CLIENT = advice(
+    "Raise the failing client's authentication level to Packet Integrity (5) or Packet Privacy (6): for "
+    "Windows clients install the current cumulative update (it raises activation levels itself); for "
+    "impacket-based or other Linux pollers use a release that signs DCOM activation (impacket: "
+    "-rpc-auth-level integrity or privacy) and retire Samba wmic; for agents with a hard-coded level, the "
+    "vendor's update. Do not try to lower the server's hardening: Microsoft removed that opt-out with the "
+    "March 2023 updates")
 
 
 def _raise_all_fix(raise_level: Setting) -> Fix:

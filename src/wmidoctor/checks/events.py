@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections import defaultdict
 
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
@@ -127,9 +128,8 @@ def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
                   f"({short_meaning(top)}). Run `wmidoctor explain {hex_code(top)}` for causes and fixes.", evidence,
                   causes=["each result code points to its own layer: see the codes below and explain them one by one",
                           "a single client process often causes most failures: compare the client PIDs"],
-                  fixes=[Fix(step="Identify the client process behind the top failures (ClientProcessId) on the host",
-                             command="Get-Process -Id <ClientProcessId> | Select-Object Id, Path, StartTime",
-                             risk="none", undo="nothing to undo")],
+                  fixes=[advice("Identify the client process behind the top failures (ClientProcessId) on the host",
+                                command="Get-Process -Id <ClientProcessId> | Select-Object Id, Path, StartTime")],
                   codes=codes)
 
 
@@ -151,6 +151,5 @@ def provider_load(ev: Evidence, v: Verdict) -> Finding:
                   fixes=[Fix(step="Re-register the failing provider's DLL from an elevated prompt",
                              command='regsvr32 /s "<ProviderPath>"', risk="low",
                              undo='regsvr32 /u /s "<ProviderPath>"'),
-                         Fix(step="Repair or reinstall the product that owns the provider", command="", risk="low",
-                             undo="nothing to undo")],
+                         advice("Repair or reinstall the product that owns the provider", risk="low")],
                   codes=[hex_code(code) for code, _ in failed])

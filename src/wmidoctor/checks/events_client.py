@@ -16,7 +16,7 @@ from wmidoctor.checks.events import (
     winmgmt_events,
     wmi_adapter_events,
 )
-from wmidoctor.checks.fixes import restart_winmgmt
+from wmidoctor.checks.fixes import advice, restart_winmgmt
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence, Provider
 from wmidoctor.findings import EvidenceRef, Finding, Fix
@@ -72,8 +72,7 @@ def _counter_evidence(ev: Evidence) -> list[EvidenceRef]:
 
 
 _PERF_FIXES = [
-    Fix(step="Save the current counter configuration first", command="lodctr /S:%TEMP%\\perf-counters-before.ini",
-        risk="none", undo="nothing to undo"),
+    advice("Save the current counter configuration first", command="lodctr /S:%TEMP%\\perf-counters-before.ini"),
     Fix(step="Rebuild the counter registry from the system's backup, 64-bit then 32-bit",
         command="cd /d %windir%\\system32 && lodctr /R && cd /d %windir%\\SysWOW64 && lodctr /R",
         risk="low", undo="lodctr /R:%TEMP%\\perf-counters-before.ini"),
@@ -148,12 +147,10 @@ def invalid_namespace(ev: Evidence, v: Verdict) -> Finding:
     if exists_now:
         causes.insert(0, f"{', '.join(exists_now)} exist(s) now: the product was installed or repaired after the "
                          "failures, or a repository rebuild lost it for a while")
-    fixes = [Fix(step="Check whether the namespace exists on the host", command="Get-CimInstance -Namespace "
-                 f"{_parent(next(iter(by_namespace)))} -ClassName __NAMESPACE | Select-Object Name",
-                 risk="none", undo="nothing to undo"),
-             Fix(step="Install or repair the feature that owns it, or correct the namespace in the client's "
-                      "configuration; if the product is gone, remove the client's query for it", command="",
-                 risk="low", undo="nothing to undo"),
+    fixes = [advice("Check whether the namespace exists on the host", command="Get-CimInstance -Namespace "
+                    f"{_parent(next(iter(by_namespace)))} -ClassName __NAMESPACE | Select-Object Name"),
+             advice("Install or repair the feature that owns it, or correct the namespace in the client's "
+                    "configuration; if the product is gone, remove the client's query for it", risk="low"),
              Fix(step="If a product's namespace vanished after a repository rebuild, recompile its MOF from its "
                       "install folder", command='mofcomp "<product folder>\\<name>.mof"', risk="low",
                  undo="nothing simple: restore a repository backup if needed")]
@@ -220,8 +217,8 @@ def provider_errors(ev: Evidence, v: Verdict) -> Finding:
                                   "uninstall MOF to remove the leftover namespace",
                              command='mofcomp "<product folder>\\<name>_uninstall.mof"', risk="low",
                              undo="reinstall the product"),
-                         Fix(step="Verify the repository only after the provider itself is ruled out",
-                             command="winmgmt /verifyrepository", risk="none", undo="nothing to undo")],
+                         advice("Verify the repository only after the provider itself is ruled out",
+                                command="winmgmt /verifyrepository")],
                   codes=codes)
 
 
@@ -239,12 +236,10 @@ def throttling(ev: Evidence, v: Verdict) -> Finding:
                               f"{_client(ev, g)}") for g in sorted(throttled, key=lambda g: -g.count)[:_LISTED]]
     top_pid = max(by_client, key=by_client.get)
     top = next(_client(ev, g) for g in throttled if field(g, "ClientProcessId") == top_pid)
-    fixes = [Fix(step=f"Fix the client, not WMI: {top} starts queries or enumerations and does not read or release "
-                      "them (update the application, or report it to its vendor)", command="", risk="none",
-                 undo="nothing to undo"),
-             Fix(step="Identify the client process on the host (while it still runs)",
-                 command=f"Get-Process -Id {top_pid or '<ClientProcessId>'} | Select-Object Id, Path, StartTime",
-                 risk="none", undo="nothing to undo")]
+    fixes = [advice(f"Fix the client, not WMI: {top} starts queries or enumerations and does not read or release "
+                    "them (update the application, or report it to its vendor)"),
+             advice("Identify the client process on the host (while it still runs)",
+                    command=f"Get-Process -Id {top_pid or '<ClientProcessId>'} | Select-Object Id, Path, StartTime")]
     if not memory:
         return v.info(f"The arbitrator cancelled {sum(by_client.values())} idle client tasks (idle longer than "
                       f"ArbTaskMaxIdle, 20 minutes by default); mostly {top}. Harmless for WMI, a bug in the client.",

@@ -7,6 +7,11 @@ from wmidoctor.findings import Fix
 ACCOUNT = "<DOMAIN\\account>"  # placeholder the reader replaces with the account that connects
 
 
+def advice(step: str, command: str = "", risk: str = "none") -> Fix:
+    """A step that changes nothing WMI could roll back (a look, a decision, a product's own repair): nothing to undo."""
+    return Fix(step=step, command=command, risk=risk, undo="nothing to undo")
+
+
 def backup_key(key: str, name: str) -> Fix:
     return Fix(step=f"Save the current values of {key} before changing anything",
                command=f'reg export "{key}" "%TEMP%\\{name}-before-wmidoctor.reg" /y', risk="none",
@@ -38,8 +43,7 @@ def restart_winmgmt() -> Fix:
 def repository_ladder() -> list[Fix]:
     """The only order in which the repository may be repaired: verify, back up, salvage, reset last."""
     return [
-        Fix(step="Confirm the verdict on the live repository (read-only)", command="winmgmt /verifyrepository",
-            risk="none", undo="nothing to undo"),
+        advice("Confirm the verdict on the live repository (read-only)", command="winmgmt /verifyrepository"),
         Fix(step="Back up the repository before any repair", command="winmgmt /backup %TEMP%\\wmi-repository.bak",
             risk="none", undo="the backup can be restored with: winmgmt /restore %TEMP%\\wmi-repository.bak 1"),
         Fix(step="Salvage: rebuild the repository keeping whatever of the old content is readable, then "

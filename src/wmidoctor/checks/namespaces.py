@@ -6,6 +6,7 @@ from collections import Counter
 
 from wmidoctor.checks.acl import compare, describe, namespace_rights
 from wmidoctor.checks.events import client_failures, field, operation, operation_namespace, winmgmt_events
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -107,9 +108,9 @@ def remote_denied(ev: Evidence, v: Verdict) -> Finding:
                   fixes=[backup_namespace_sd(target),
                          grant_in_wmi_control(target, f"add {first_user} with Enable Account and Remote Enable "
                                                       "(plus Execute Methods if it calls methods)"),
-                         Fix(step="If the namespace requires encryption, connect with Packet Privacy "
-                                  "(PowerShell: Get-CimInstance over WinRM encrypts; Get-WmiObject -Authentication "
-                                  "PacketPrivacy)", command="", risk="none", undo="nothing to undo")],
+                         advice("If the namespace requires encryption, connect with Packet Privacy "
+                                "(PowerShell: Get-CimInstance over WinRM encrypts; Get-WmiObject -Authentication "
+                                "PacketPrivacy)")],
                   codes=["0x80041003"])
 
 
@@ -132,10 +133,9 @@ def encryption(ev: Evidence, v: Verdict) -> Finding:
                       "(events 5605/5606).", evidence,
                       causes=["the client connects at the default or Packet Integrity level instead of Packet Privacy",
                               "asynchronous calls to an encrypted namespace from a host without trust (5606)"],
-                      fixes=[Fix(step="Set the client's authentication level to Packet Privacy (wmic "
-                                      "/authlevel:pktprivacy, Get-WmiObject -Authentication PacketPrivacy, "
-                                      "impacket -rpc-auth-level privacy); use semisynchronous calls",
-                                 command="", risk="none", undo="nothing to undo")],
+                      fixes=[advice("Set the client's authentication level to Packet Privacy (wmic "
+                                    "/authlevel:pktprivacy, Get-WmiObject -Authentication PacketPrivacy, "
+                                    "impacket -rpc-auth-level privacy); use semisynchronous calls")],
                       codes=["0x80041087", "0x80041003"])
     if required:
         return v.info(f"{len(required)} namespaces require Packet Privacy; no refusals seen.", evidence)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wmidoctor.checks.events import field, winmgmt_events
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import ComServer, Evidence, Provider
 from wmidoctor.findings import EvidenceRef, Finding, Fix
@@ -57,8 +58,7 @@ def clsid(ev: Evidence, v: Verdict) -> Finding:
                   fixes=[Fix(step="Recompile the MOF that registers the provider (in the product's folder or "
                                   "%windir%\\System32\\wbem)", command='mofcomp "<provider>.mof"', risk="low",
                              undo="nothing simple: restore a repository backup if the result is worse"),
-                         Fix(step="Verify the repository", command="winmgmt /verifyrepository", risk="none",
-                             undo="nothing to undo")],
+                         advice("Verify the repository", command="winmgmt /verifyrepository")],
                   codes=["0x80041012"])
 
 
@@ -102,9 +102,9 @@ def binary(ev: Evidence, v: Verdict) -> Finding:
                   "them and their classes fail with provider load failure.", _listed(evidence),
                   causes=["the product was partly uninstalled or its files were removed",
                           "the path in the COM registration is wrong after a move or upgrade"],
-                  fixes=[Fix(step=f"Confirm on the host that the file is gone ({names})",
-                             command="Test-Path -LiteralPath ([Environment]::ExpandEnvironmentVariables('"
-                                     + first.replace("'", "''") + "'))", risk="none", undo="nothing to undo"),
+                  fixes=[advice(f"Confirm on the host that the file is gone ({names})",
+                                command="Test-Path -LiteralPath ([Environment]::ExpandEnvironmentVariables('"
+                                        + first.replace("'", "''") + "'))"),
                          *_reinstall(names)[::-1]],
                   codes=["0x80041013", "0x8007007E"])
 
@@ -158,6 +158,6 @@ def hosting(ev: Evidence, v: Verdict) -> Finding:
                   "providers.", _listed(evidence),
                   causes=["the vendor registered LocalSystemHost for convenience",
                           "an old provider written before Vista relied on running as LocalSystem"],
-                  fixes=[Fix(step="Ask the vendor for a version registered as NetworkServiceHost or LocalServiceHost "
-                                  "(that impersonates its callers); do not edit the HostingModel of a provider "
-                                  "you do not own", command="", risk="none", undo="nothing to undo")])
+                  fixes=[advice("Ask the vendor for a version registered as NetworkServiceHost or LocalServiceHost "
+                                "(that impersonates its callers); do not edit the HostingModel of a provider "
+                                "you do not own")])

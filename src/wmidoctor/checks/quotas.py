@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wmidoctor.checks.events import field, winmgmt_events
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -78,10 +79,10 @@ def host_kills(ev: Evidence, v: Verdict) -> Finding:
                   causes=["a client running huge or too frequent queries against one provider",
                           "a provider leaking memory or handles (a climbing trend between kills)",
                           "third-party software hooking WmiPrvSE, or simply the scale of the host"],
-                  fixes=[Fix(step="Find the provider and the client: match the PID with WMI-Activity 5857 "
-                                  "(ProviderName) and 5858 (ClientProcessId) around the kill time",
-                             command="wmidoctor logs <bundle or log folder>", risk="none", undo="nothing to undo"),
-                         Fix(step="Fix or throttle the client's queries (narrow WHERE clauses, fewer properties, "
-                                  "longer polling intervals)", command="", risk="none", undo="nothing to undo"),
+                  fixes=[advice("Find the provider and the client: match the PID with WMI-Activity 5857 "
+                                "(ProviderName) and 5858 (ClientProcessId) around the kill time",
+                                command="wmidoctor logs <bundle or log folder>"),
+                         advice("Fix or throttle the client's queries (narrow WHERE clauses, fewer properties, "
+                                "longer polling intervals)"),
                          *fixes],
                   codes=["0x80041006", "0x8004106C", "0x800706BE"])

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from wmidoctor.checks.events import winmgmt_events
-from wmidoctor.checks.fixes import repository_ladder
+from wmidoctor.checks.fixes import advice, repository_ladder
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -82,8 +82,7 @@ def history(ev: Evidence, v: Verdict) -> Finding:
                           "an automated remediation resetting WMI on a schedule (for example Configuration "
                           "Manager client health, CcmEval), which hides the real fault",
                           "someone ran winmgmt /resetrepository or deleted the folder"],
-                  fixes=[Fix(step="Verify the current state before anything else", command="winmgmt /verifyrepository",
-                             risk="none", undo="nothing to undo"),
+                  fixes=[advice("Verify the current state before anything else", command="winmgmt /verifyrepository"),
                          Fix(step="Recompile the MOF of any product whose classes went missing after the rebuild "
                                   "(its installer folder holds it)", command='mofcomp "<path to product .mof>"',
                              risk="low", undo="nothing simple: a recompiled class stays; restore a backup if needed")])

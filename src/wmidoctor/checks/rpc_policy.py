@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -52,8 +53,8 @@ def port_range(ev: Evidence, v: Verdict) -> Finding:
                   "admit that range from the management hosts, or remote WMI gets 0x800706BA after the endpoint "
                   "mapper answers.", evidence,
                   causes=["a deliberate restriction to pass a network firewall"],
-                  fixes=[Fix(step="Check that the range is open from the management hosts (run from a client)",
-                             command="wmidoctor probe <host>", risk="none", undo="nothing to undo")],
+                  fixes=[advice("Check that the range is open from the management hosts (run from a client)",
+                                command="wmidoctor probe <host>")],
                   codes=["0x800706BA"])
 
 

@@ -7,6 +7,7 @@ import re
 from collections import defaultdict
 
 from wmidoctor.checks.events import field
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence, Service
 from wmidoctor.findings import Finding, Fix
@@ -60,11 +61,10 @@ def crashes(ev: Evidence, v: Verdict) -> Finding:
         return v.ok("No Service Control Manager event reports a crash, hang or failed start of Winmgmt, RpcSs, "
                     "DcomLaunch, RpcEptMapper, wmiApSrv or WinRM.")
     core = sorted(s for s in failures if s in CORE_WMI_SERVICES)
-    fixes = [Fix(step="Look at what the crashing process was doing: the Application log holds an Application Error "
-                      "(1000) or Windows Error Reporting (1001) entry naming the faulting module at the same time",
-                 command='Get-WinEvent -FilterHashtable @{LogName="Application"; Id=1000,1001} -MaxEvents 50 | '
-                         'Where-Object Message -match "svchost|wmiprvse" | Format-List TimeCreated, Message',
-                 risk="none", undo="nothing to undo"),
+    fixes = [advice("Look at what the crashing process was doing: the Application log holds an Application Error "
+                    "(1000) or Windows Error Reporting (1001) entry naming the faulting module at the same time",
+                    command='Get-WinEvent -FilterHashtable @{LogName="Application"; Id=1000,1001} -MaxEvents 50 | '
+                            'Where-Object Message -match "svchost|wmiprvse" | Format-List TimeCreated, Message'),
              Fix(step="Move Winmgmt into its own service host so a crash of WMI and a crash of a neighbour service "
                       "can be told apart (and WMI's memory and CPU seen on their own)",
                  command="sc config Winmgmt type= own && net stop winmgmt /y && net start winmgmt", risk="low",

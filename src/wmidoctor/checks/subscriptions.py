@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wmidoctor.checks.events import field, winmgmt_events
+from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Binding, EventConsumer, Evidence
 from wmidoctor.findings import Finding, Fix
@@ -63,9 +64,8 @@ def script_consumers(ev: Evidence, v: Verdict) -> Finding:
                   "management products, and a classic persistence technique. Review each one.", evidence,
                   causes=["a management or monitoring product that uses WMI to react to events",
                           "persistence planted by an attacker (MITRE ATT&CK T1546.003)"],
-                  fixes=[Fix(step="Identify the owner of each consumer (creator SID, product, install date); treat "
-                                  "an unknown one as a security incident before removing anything", command="",
-                             risk="none", undo="nothing to undo"),
+                  fixes=[advice("Identify the owner of each consumer (creator SID, product, install date); treat "
+                                "an unknown one as a security incident before removing anything"),
                          _remove(f"{flagged[0].class_name}.Name=\"{flagged[0].name}\"", flagged[0].namespace)])
 
 
@@ -99,7 +99,6 @@ def orphans(ev: Evidence, v: Verdict) -> Finding:
                   causes=["a product was uninstalled without removing its subscription",
                           "the filter's class or namespace no longer exists (0x80041010) or its owner lost rights "
                           "(0x80041003)"],
-                  fixes=[Fix(step="Find the product that created each leftover (names usually tell); reinstalling "
-                                  "and uninstalling it cleanly is the safest removal", command="", risk="none",
-                             undo="nothing to undo"), *fixes],
+                  fixes=[advice("Find the product that created each leftover (names usually tell); reinstalling "
+                                "and uninstalling it cleanly is the safest removal"), *fixes],
                   codes=["0x80041010", "0x80041003"] if dead else [])
