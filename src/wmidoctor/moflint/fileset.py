@@ -49,7 +49,7 @@ class FileSet:
         for document in documents:
             aliases: dict[str, list[Instance]] = defaultdict(list)
             for instance in document.instances:
-                for each in _with_embedded(instance):
+                for each in with_embedded(instance):
                     if each.alias:
                         aliases[each.alias.lower()].append(each)
                 if index.is_provider(instance):
@@ -126,7 +126,7 @@ class FileSet:
         return registration.namespace, None
 
 
-def _with_embedded(instance: Instance) -> list[Instance]:
+def with_embedded(instance: Instance) -> list[Instance]:
     """The instance and every instance embedded in its values (which may carry aliases too)."""
     found = [instance]
     for assignment in instance.assignments:
@@ -134,7 +134,7 @@ def _with_embedded(instance: Instance) -> list[Instance]:
         while stack:
             value = stack.pop()
             if isinstance(value, Instance):
-                found.extend(_with_embedded(value))
+                found.extend(with_embedded(value))
             elif isinstance(value, list):
                 stack.extend(value)
     return found

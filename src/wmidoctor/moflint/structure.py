@@ -7,7 +7,7 @@ from collections.abc import Iterable, Iterator
 from typing import Any
 
 from wmidoctor.artifacts.mof import AliasRef, ClassDecl, Instance, MofDocument, Position, Pragma, Qualifier
-from wmidoctor.moflint.fileset import FileSet, _with_embedded, ns_key
+from wmidoctor.moflint.fileset import FileSet, ns_key, with_embedded
 from wmidoctor.moflint.finding import finding
 from wmidoctor.moflint.known import is_external_class
 from wmidoctor.moflint.rules import LintFinding
@@ -132,7 +132,7 @@ def check_references(files: FileSet) -> Iterator[LintFinding]:
             if isinstance(statement, ClassDecl):
                 yield from _class_references(files, document, statement)
             elif isinstance(statement, Instance):
-                for instance in _with_embedded(statement):
+                for instance in with_embedded(statement):
                     yield from _undeclared(files, document, statement.namespace, instance.class_name,
                                            instance.position, f"instance of {instance.class_name}")
             for ref in _alias_refs(statement):
