@@ -13,11 +13,15 @@ _EDIT = ("Get-CimInstance -Namespace root -ClassName __ProviderHostQuotaConfigur
          "Set-CimInstance -Property @{{{name}={value}}}")
 
 
-def _set(name: str, value: int, previous: int, when: str = "") -> Fix:
-    return Fix(step=f"{when}{'set' if when else 'Set'} {name} to {value}, then restart the WMI service (some "
-                    "builds need a reboot)",
-               command=_EDIT.format(name=name, value=value), risk="low",
+def quota_fix(step: str, name: str, value: int, previous: int) -> Fix:
+    """Set one __ProviderHostQuotaConfiguration property to `value`; the undo puts `previous` back."""
+    return Fix(step=step, command=_EDIT.format(name=name, value=value), risk="low",
                undo=_EDIT.format(name=name, value=previous))
+
+
+def _set(name: str, value: int, previous: int, when: str = "") -> Fix:
+    return quota_fix(f"{when}{'set' if when else 'Set'} {name} to {value}, then restart the WMI service (some "
+                     "builds need a reboot)", name, value, previous)
 
 
 @check("quotas.configuration", "Provider host quotas are at least the defaults", severity="warning",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wmidoctor.checks.fixes import advice
+from wmidoctor.checks.quotas import quota_fix
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.findings import Finding, Fix
@@ -67,11 +68,9 @@ def host_headroom(ev: Evidence, v: Verdict) -> Finding:
 
 
 def _fixes(quota: str, current: int) -> list[Fix]:
-    edit = "Get-CimInstance -Namespace root -ClassName __ProviderHostQuotaConfiguration | Set-CimInstance -Property "
     return [advice("Collect again in a few minutes: a figure that keeps climbing is a leak in one of the providers "
                    "listed for that host", command="wmidoctor collect"),
             advice("Find the clients driving that host (WMI-Activity 5858 ClientProcessId, or a trace) and narrow "
                    "their queries", command="wmidoctor logs <bundle or log folder>"),
-            Fix(step=f"Only when nothing leaks: raise {quota} (quotas apply to every host; restart the WMI service "
-                     "afterwards)", command=edit + f"@{{{quota}={current * 2}}}", risk="low",
-                undo=edit + f"@{{{quota}={current}}}")]
+            quota_fix(f"Only when nothing leaks: raise {quota} (quotas apply to every host; restart the WMI service "
+                      "afterwards)", quota, current * 2, current)]
