@@ -243,6 +243,7 @@ WINMGMT_SERVICE_NEEDS = {"SY": ("RP", "WP", "LC"), "BA": ("RP", "WP", "LC", "WD"
 SERVICE_FAILURE_EVENTS = {
     7000: "failed to start",
     7001: "did not start because a service it depends on failed",
+    7003: "did not start because a service it depends on does not exist",
     7009: "did not answer the service controller in time (start timeout)",
     7011: "did not answer a control request in time (hang)",
     7022: "hung while starting",
@@ -266,6 +267,7 @@ WMI_COM_IDS = {
     "{49BD2028-1523-11D1-AD79-00C04FD8FDFF}": "UnsecuredApartment (unsecapp.exe callbacks)",
     "{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}": "WMI provider host (WmiPrvSE.exe)",
     "{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}": "WMI provider host (WmiPrvSE.exe)",
+    "{4DE225BF-CF59-4CFC-85F7-68B90F185355}": "WMI provider host class (WmiPrvSE.exe)",
 }
 
 # Namespaces that exist only with a role, feature or product: 0x8004100E on them means "not installed" first.

@@ -18,7 +18,12 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
-from wmidoctor.knowledge.defaults import CANCELLED_CALL_CODES, is_benign_client_failure
+from wmidoctor.knowledge.defaults import (
+    CANCELLED_CALL_CODES,
+    SERVICE_FAILURE_EVENTS,
+    WMI_COM_IDS,
+    is_benign_client_failure,
+)
 from wmidoctor.knowledge.subscriptions import DEFAULT_CONSUMER_CLASS, is_windows_default, path_class, path_keys
 from wmidoctor.logs.analysis import Analysis, Group
 from wmidoctor.logs.selection import WINMGMT_SOURCE, WMI_CORE
@@ -26,12 +31,8 @@ from wmidoctor.logs.shapes import code_value
 
 SCHEMA = "wmidoctor.logs/1"
 
-# DCOM identities that belong to WMI: Winmgmt AppID/CLSID, the WmiPrvSE AppIDs and CLSID.
-WMI_DCOM_IDS = frozenset({"{8BC3F05E-D86B-11D0-A075-00C04FB68820}", "{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}",
-                          "{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}", "{4DE225BF-CF59-4CFC-85F7-68B90F185355}"})
 WINMGMT_WARNINGS = frozenset({4, 10, 21, 22, 23, 24, 25, 28, 29, 43, 48, 58, 59, 66, 68, 5600, 5601, 5602, 5604,
                               5605, 5606, 5612, 5614, 5616, 5631})
-SCM_FAILURES = frozenset({7000, 7001, 7003, 7009, 7011, 7022, 7023, 7024, 7031, 7034})
 DCOM_WARNINGS = frozenset({10036, 10037, 10038})
 TOP_OPERATIONS_PER_NAMESPACE = 10
 
@@ -196,7 +197,7 @@ class _Views:
             if not g.kind.startswith("dcom-"):
                 continue
             ids = {g.key.get("CLSID", "").upper(), g.key.get("AppID", "").upper(), g.key.get("Server", "").upper()}
-            wmi = bool(ids & WMI_DCOM_IDS)
+            wmi = bool(ids & WMI_COM_IDS.keys())
             account = "\\".join(p for p in (g.key.get("UserDomain", ""), g.key.get("UserName", "")) if p)
             rows.append(_row(g, clsid=g.key.get("CLSID", g.key.get("Server", "")), appid=g.key.get("AppID", ""),
                              account=account, permission=g.key.get("Permission", ""),
@@ -217,7 +218,7 @@ class _Views:
         for g in self.analysis.of_kind("service"):
             service = g.key.get("Service", "")
             rows.append(_row(g, service=service))
-            if g.event_id in SCM_FAILURES:
+            if g.event_id in SERVICE_FAILURE_EVENTS:
                 self.note("warning", "service", f"service {service}: Service Control Manager event {g.event_id}"
                           f" ({g.count}x)", g.source)
         return _order(rows)
