@@ -24,7 +24,7 @@ def _binding_consumer(b: Binding) -> tuple[str, str, str]:
 
 def _remove(kind_path: str, namespace: str) -> Fix:
     return Fix(step=f"After you have confirmed nobody needs it, export and remove {kind_path} in {namespace}",
-               command=f"Get-CimInstance -Namespace {namespace} -ClassName {kind_path.split('.', 1)[0]} | "
+               command=f"Get-CimInstance -Namespace {namespace} -ClassName {path_class(kind_path)} | "
                        f"Where-Object Name -eq '{_name_in(kind_path)}' | Tee-Object -Variable saved | "
                        "Remove-CimInstance",
                risk="low", undo="recreate it from the exported properties ($saved) with New-CimInstance, or "
