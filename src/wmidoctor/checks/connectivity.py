@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from wmidoctor.checks.events import hex_code, short_meaning
+from wmidoctor.checks.events import hex_code
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
+from wmidoctor.knowledge.codes import short_meaning
 
 
 @check("connectivity.probes", "Remote WMI probes reach every stage", severity="error", needs=("connectivity",))

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 from collections import Counter
 
-from wmidoctor.checks.events import activity_events, client_failures, field, parse_code
+from wmidoctor.checks.events import activity_events, client_failures, field
 from wmidoctor.evidence.model import Evidence
+from wmidoctor.knowledge.codes import parse_code
 
 
 def code_tally(ev: Evidence) -> list[tuple[int, int, str]]:
