@@ -150,3 +150,11 @@ def test_quota_kill_names_provider_and_process():
     finding = by_check(sick("quotas.host-kills"))["quotas.host-kills"]
     detail = finding.evidence[0].detail
     assert "PID 3124" in detail and "cimwin32.dll" in detail and "PrivatePageCount" in detail
+
+
+def test_an_orphaned_binding_is_removed_by_its_filter_and_consumer_names_not_by_a_name_it_lacks():
+    finding = by_check(sick("subscriptions.orphans"))["subscriptions.orphans"]
+    (removal,) = [f for f in finding.fixes if "Remove-CimInstance" in f.command]
+    assert "-ClassName __FilterToConsumerBinding" in removal.command
+    assert "$_.Filter.Name -eq" in removal.command and "$_.Consumer.Name -eq" in removal.command
+    assert "Where-Object Name" not in removal.command

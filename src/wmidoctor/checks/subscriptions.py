@@ -31,6 +31,18 @@ def _remove(kind_path: str, namespace: str) -> Fix:
                                 "recompile the MOF of the product that created it")
 
 
+def _remove_binding(binding: Binding) -> Fix:
+    """Bindings have no Name: they are found by the names of the filter and consumer they join."""
+    match = (f"$_.Filter.Name -eq '{_name_in(binding.filter)}' -and "
+             f"$_.Consumer.Name -eq '{_name_in(binding.consumer)}'")
+    return Fix(step=f"After you have confirmed nobody needs it, export and remove the binding {binding.filter} -> "
+                    f"{binding.consumer} in {binding.namespace}",
+               command=f"Get-CimInstance -Namespace {binding.namespace} -ClassName __FilterToConsumerBinding | "
+                       f"Where-Object {{ {match} }} | Tee-Object -Variable saved | Remove-CimInstance",
+               risk="low", undo="recreate it from the exported properties ($saved) with New-CimInstance, or "
+                                "recompile the MOF of the product that created it")
+
+
 @check("subscriptions.inventory", "Permanent event subscriptions on this host", severity="info",
        needs=("subscriptions",))
 def inventory(ev: Evidence, v: Verdict) -> Finding:
@@ -92,7 +104,7 @@ def orphans(ev: Evidence, v: Verdict) -> Finding:
     if not broken and not dead:
         return v.ok(f"All {len(s.bindings)} bindings resolve" + ("" if ev.events.collected else
                     " (the Application log was not read for event 10)") + ".")
-    fixes = [_remove(f"__FilterToConsumerBinding.Name=\"{broken[0].filter}\"", broken[0].namespace)] if broken else []
+    fixes = [_remove_binding(broken[0])] if broken else []
     return v.warn(f"{len(broken)} bindings point to a missing filter or consumer and {len(dead)} filters could not "
                   "be reactivated: leftovers of uninstalled software, or filters on classes that are gone.",
                   evidence,
