@@ -26,7 +26,8 @@ from wmidoctor.artifacts.registry.regfile import write_reg_file
 from wmidoctor.artifacts.registry.tree import RegTree
 from wmidoctor.evidence import Ace, SecurityDescriptor
 from wmidoctor.knowledge import defaults as d
-from wmidoctor.sources.artifacts import BY_KEY, WMI_APPID
+from wmidoctor.knowledge.defaults import WMI_APPID
+from wmidoctor.sources.artifacts import BY_KEY
 
 HOST, DOMAIN = "PC-0417", "corp.example"
 FQDN = f"{HOST}.{DOMAIN}"

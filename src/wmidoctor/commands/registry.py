@@ -108,7 +108,8 @@ def command(paths: tuple[Path, ...], clsids: tuple[str, ...], as_json: bool) -> 
     """Show the WMI-relevant registry picture from hives (SYSTEM, SOFTWARE; .LOG1/.LOG2 replayed on a
     copy), .reg exports, or folders holding them (a bundle or a mounted Windows volume)."""
     from wmidoctor.artifacts.registry import Registry
-    from wmidoctor.sources.registry import APPID_KEY, fill_evidence
+    from wmidoctor.knowledge.defaults import WMI_APPID_KEY
+    from wmidoctor.sources.registry import fill_evidence
 
     for clsid in clsids:
         if not CLSID_PATTERN.fullmatch(clsid.strip()):
@@ -129,5 +130,5 @@ def command(paths: tuple[Path, ...], clsids: tuple[str, ...], as_json: bool) -> 
         click.echo(dumps_json({"sources": registry.sources, "problems": problems,
                                "sections": {name: data[name] for name in SECTIONS}}))
     else:
-        click.echo(render_text(evidence, registry.sources, problems, registry.covers(APPID_KEY)))
+        click.echo(render_text(evidence, registry.sources, problems, registry.covers(WMI_APPID_KEY)))
     click.get_current_context().exit(1 if problems else 0)

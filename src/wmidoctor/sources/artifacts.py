@@ -16,6 +16,8 @@ import sys
 from dataclasses import dataclass
 from pathlib import Path
 
+from wmidoctor.knowledge.defaults import WMI_APPID
+
 # kinds: how the loader reads the artifact
 MANIFEST = "manifest"
 EVENT_LOG = "event-log"
@@ -27,7 +29,6 @@ REPOSITORY_COPY = "repository-copy"  # a folder: the repository copied through a
 HIVE = "hive"  # volumes only
 VOLUME_FILES = "volume-files"  # volumes only: files looked up on the disk
 
-WMI_APPID = "{8BC3F05E-D86B-11D0-A075-00C04FB68820}"
 WMI_SERVICES = ("Winmgmt", "RpcSs", "DcomLaunch", "RpcEptMapper")
 
 

@@ -16,7 +16,7 @@ from wmidoctor.artifacts.registry.model import RegKey
 from wmidoctor.artifacts.registry.view import Registry
 from wmidoctor.evidence import Evidence, Section, Setting
 from wmidoctor.evidence.model import AutorecoverMof, ComServer, FirewallRule, Service
-from wmidoctor.knowledge.defaults import names_wmi_fixed_port
+from wmidoctor.knowledge.defaults import OLE_KEY, RPC_KEY, WMI_APPID_KEY, names_wmi_fixed_port
 from wmidoctor.knowledge.rights import COM
 
 SERVICES_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services"
@@ -25,16 +25,12 @@ CIMOM_KEY = "HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM"
 CIMOM_LOGGING_VALUES = ("Logging", "Logging Directory", "Log File Max Size")
 CIMOM_BEHAVIOUR_VALUES = ("AutoRestoreEnabled", "AllowAnonymousCallback", "UnsecAppAccessControlDefault",
                           "ArbTaskMaxIdle")
-OLE_KEY = "HKLM\\SOFTWARE\\Microsoft\\Ole"
 OLE_APPCOMPAT_KEY = OLE_KEY + "\\AppCompat"
 HARDENING_VALUES = ("RequireIntegrityActivationAuthenticationLevel", "RaiseActivationAuthenticationLevel",
                     "DisableAuthenticationLevelHardeningLog")
-WMI_APPID = "{8BC3F05E-D86B-11D0-A075-00C04FB68820}"
-APPID_KEY = "HKLM\\SOFTWARE\\Classes\\AppID\\" + WMI_APPID
 CLSID_KEY = "HKLM\\SOFTWARE\\Classes\\CLSID"
 UAC_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System"
 RPC_POLICY_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc"
-RPC_KEY = "HKLM\\SOFTWARE\\Microsoft\\Rpc"
 RPC_INTERNET_KEY = RPC_KEY + "\\Internet"
 FIREWALL_KEY = SERVICES_KEY + "\\SharedAccess\\Parameters\\FirewallPolicy"
 FIREWALL_GPO_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall"
@@ -167,7 +163,7 @@ class RegistryEvidence:
     def dcom(self) -> None:
         section = self.evidence.dcom
         ole = self.registry.key(OLE_KEY)
-        partial = None if self.registry.covers(APPID_KEY) else "the WMI AppID key was not collected"
+        partial = None if self.registry.covers(WMI_APPID_KEY) else "the WMI AppID key was not collected"
         if not self._collect(section, OLE_KEY, ole, partial):
             return
         problems = section.problems
@@ -184,7 +180,7 @@ class RegistryEvidence:
             setting = _setting(appcompat, name)
             if setting is not None:
                 section.hardening[name] = setting
-        appid = self.registry.key(APPID_KEY)
+        appid = self.registry.key(WMI_APPID_KEY)
         if appid is not None:
             section.mark_collected(f"registry:{appid.source}", partial)
         section.wmi_appid_launch_permission = self._sd(appid, "LaunchPermission", problems)
