@@ -28,7 +28,7 @@ def _sample() -> Evidence:
     e.firewall.profiles["public"] = Setting(1)
     e.subscriptions.bindings.append(Binding("root\\subscription", '__EventFilter.Name="f"', 'X.Name="c"'))
     e.events.groups.append(EventGroup("Microsoft-Windows-WMI-Activity/Operational",
-                                      "Microsoft-Windows-WMI-Activity", 5858, {"ResultCode": "0x80041003"}, 12))
+                                      "Microsoft-Windows-WMI-Activity", 5858, {"ResultCode": "0x80041003"}, count=12))
     return e
 
 

@@ -22,16 +22,9 @@ from wmidoctor.report import FORMATS, CheckTiming, CodeCount, Report, render
 
 
 def load_evidence(path: Path, quick: bool = False) -> Evidence:
-    """Evidence from a saved evidence JSON file, or from a bundle through the bundle loader."""
-    if path.is_file() and path.suffix.lower() == ".json":
-        try:
-            return Evidence.from_json(path.read_text(encoding="utf-8"))
-        except (ValueError, TypeError) as exc:
-            raise InputError(f"{path}: not a wmidoctor evidence file ({exc})") from exc
-    try:
-        from wmidoctor.sources.bundle import load
-    except ImportError as exc:
-        raise InputError(f"{path}: this build cannot read bundles yet; pass a saved evidence .json") from exc
+    """Evidence from a saved evidence JSON file or from a bundle, both through the bundle loader."""
+    from wmidoctor.sources.bundle import load
+
     return load(path, quick=quick)
 
 

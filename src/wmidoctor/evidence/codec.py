@@ -2,7 +2,9 @@
 
 Evidence and findings are trees of dataclasses; saving them, diffing them and loading them back must
 give equal objects, so the decoder rebuilds each field from its declared type (nested dataclasses,
-lists, dicts, optionals, unions of a dataclass with None).
+lists, dicts, optionals, unions). Saved evidence comes from files a user hands us, so the decoder also
+checks every value against its declared type and names the first one that does not fit by its path
+(`events.groups[3].count: expected int, got str`) instead of building a tree that breaks a check later.
 """
 
 from __future__ import annotations
@@ -11,9 +13,13 @@ import dataclasses
 import types
 import typing
 from functools import cache
-from typing import Any, TypeVar, Union
+from typing import Any, Literal, TypeVar, Union
 
 T = TypeVar("T")
+
+
+class DecodeError(ValueError):
+    """A value in the data does not fit the type its field declares."""
 
 
 def to_data(obj: Any) -> Any:
@@ -33,29 +39,87 @@ def _hints(cls: type) -> dict[str, Any]:
 
 
 def from_data(cls: type[T], data: Any) -> T:
-    """Rebuild an instance of `cls` from `to_data` output; unknown keys are ignored (newer writers)."""
-    return _decode(cls, data)
+    """Rebuild an instance of `cls` from `to_data` output; unknown keys are ignored (newer writers).
+    Raises DecodeError naming the first value whose type does not fit."""
+    return _decode(cls, data, "")
 
 
-def _decode(tp: Any, data: Any) -> Any:
-    if data is None:
-        return None
+_JSON_NAMES = {dict: "object", list: "array", str: "str", int: "int", float: "float", bool: "bool",
+               type(None): "null"}
+
+
+def _name(tp: Any) -> str:
+    if dataclasses.is_dataclass(tp):
+        return "object"
+    origin = typing.get_origin(tp)
+    if origin in (Union, types.UnionType):
+        return " or ".join(_name(option) for option in typing.get_args(tp))
+    if origin is Literal:
+        return " or ".join(repr(v) for v in typing.get_args(tp))
+    return _JSON_NAMES.get(origin or tp, getattr(tp, "__name__", str(tp)))
+
+
+def _mismatch(tp: Any, data: Any, path: str) -> DecodeError:
+    got = _JSON_NAMES.get(type(data), type(data).__name__)
+    return DecodeError(f"{path or '(top)'}: expected {_name(tp)}, got {got}")
+
+
+def _fits(tp: Any, data: Any) -> bool:
+    """Whether `data` is of the JSON shape `tp` asks for (one level deep: enough to choose a union option)."""
+    if tp is Any:
+        return True
+    if tp is type(None):
+        return data is None
+    origin = typing.get_origin(tp)
+    if origin is Literal:
+        return data in typing.get_args(tp)
+    if dataclasses.is_dataclass(tp) or origin is dict:
+        return isinstance(data, dict)
+    if origin in (list, tuple):
+        return isinstance(data, list)
+    if tp is bool:
+        return isinstance(data, bool)
+    if tp is int:
+        return isinstance(data, int) and not isinstance(data, bool)
+    if tp is float:
+        return isinstance(data, (int, float)) and not isinstance(data, bool)
+    if isinstance(tp, type) and issubclass(tp, str):
+        return isinstance(data, str)
+    return isinstance(tp, type) and isinstance(data, tp)
+
+
+def _decode(tp: Any, data: Any, path: str) -> Any:
     origin = typing.get_origin(tp)
     if origin in (Union, types.UnionType):
         for option in typing.get_args(tp):
-            if dataclasses.is_dataclass(option) and isinstance(data, dict):
-                return _decode(option, data)
-            if typing.get_origin(option) in (list, dict) and isinstance(data, typing.get_origin(option)):
-                return _decode(option, data)
-        return data
+            if _fits(option, data):
+                return _decode(option, data, path)
+        raise _mismatch(tp, data, path)
+    if not _fits(tp, data):
+        raise _mismatch(tp, data, path)
     if origin in (list, tuple):
         (item,) = typing.get_args(tp)[:1] or (Any,)
-        return [_decode(item, v) for v in data]
+        return [_decode(item, v, f"{path}[{i}]") for i, v in enumerate(data)]
     if origin is dict:
         _, value_tp = typing.get_args(tp) or (str, Any)
-        return {k: _decode(value_tp, v) for k, v in data.items()}
+        return {k: _decode(value_tp, v, f"{path}.{k}" if path else k) for k, v in data.items()}
     if dataclasses.is_dataclass(tp):
-        hints = _hints(tp)
-        names = {f.name for f in dataclasses.fields(tp) if f.init}
-        return tp(**{k: _decode(hints[k], v) for k, v in data.items() if k in names})
+        return _decode_dataclass(tp, data, path)
+    if tp is float:
+        return float(data)
+    if isinstance(tp, type) and issubclass(tp, str) and tp is not str:
+        return tp(data)  # a str enum
     return data
+
+
+def _decode_dataclass(tp: Any, data: dict, path: str) -> Any:
+    hints = _hints(tp)
+    fields = [f for f in dataclasses.fields(tp) if f.init]
+    values = {}
+    for f in fields:
+        where = f"{path}.{f.name}" if path else f.name
+        if f.name in data:
+            values[f.name] = _decode(hints[f.name], data[f.name], where)
+        elif f.default is dataclasses.MISSING and f.default_factory is dataclasses.MISSING:
+            raise DecodeError(f"{where}: missing")
+    return tp(**values)

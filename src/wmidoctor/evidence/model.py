@@ -458,4 +458,8 @@ class Evidence:
     def from_json(cls, text: str) -> Evidence:
         import json
 
-        return cls.from_data(json.loads(text))
+        try:
+            data = json.loads(text)
+        except RecursionError:
+            raise ValueError("nested too deeply") from None
+        return cls.from_data(data)
