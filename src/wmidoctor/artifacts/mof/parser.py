@@ -39,6 +39,9 @@ from wmidoctor.artifacts.mof.namespace import resolve_namespace
 
 GRAMMAR = Path(__file__).with_name("mof.lark")
 MAX_SYNTAX_ERRORS = 20  # past this many, the file is not MOF worth reading further
+# Real MOF nests an embedded instance or array a few levels at most; a statement nested deeper is refused with a
+# diagnostic, so no later recursive walk (lint, JSON output) meets a depth the interpreter cannot follow.
+MAX_VALUE_NESTING = 32
 PREPROCESSOR_MESSAGE = ("C preprocessor directive; run the file through the preprocessor (as the WDK build "
                         "does) before linting")
 
@@ -158,6 +161,7 @@ class _Builder(Transformer):
         super().__init__(visit_tokens=False)
         self.sink: list[Statement] = []
         self.directives: list[Token] = []
+        self.too_deep: list[Position] = []
 
     # ---- statements ------------------------------------------------------------------------
     def start(self, _children: list[Any]) -> None:
@@ -179,15 +183,21 @@ class _Builder(Transformer):
         raw = "".join(t[1:-1] for t in c)
         return unescape(raw), raw
 
+    def _keep(self, statement: Statement) -> None:
+        if _nesting(statement) > MAX_VALUE_NESTING:
+            self.too_deep.append(statement.position)
+        else:
+            self.sink.append(statement)
+
     def instance_decl(self, c: list[Instance]) -> None:
-        self.sink.append(c[0])
+        self._keep(c[0])
 
     def class_decl(self, c: list[Any]) -> None:
         quals = c[0] if isinstance(c[0], _Qualifiers) else ()
         i = 1 if quals or isinstance(c[0], _Qualifiers) else 0
         name, superclass = c[i + 1], c[i + 2]
         features = c[i + 3:]
-        self.sink.append(ClassDecl(
+        self._keep(ClassDecl(
             str(name), str(superclass) if superclass is not None else None, tuple(quals),
             tuple(f for f in features if isinstance(f, Property)),
             tuple(f for f in features if isinstance(f, Method)), _position(name)))
@@ -347,9 +357,13 @@ class MofParser:
         with self._lock:
             self._builder.sink = document.statements
             self._builder.directives = []
+            self._builder.too_deep = []
             lines = self._parse_with_recovery(text, document)
-            directives = self._builder.directives
+            directives, too_deep = self._builder.directives, self._builder.too_deep
             self._builder.sink = []
+        document.diagnostics.extend(
+            Diagnostic("MOF-NESTING", "error", f"values nested deeper than {MAX_VALUE_NESTING} levels; statement "
+                       "skipped", position) for position in too_deep)
         if directives and lines is None:
             lines = text.splitlines()
         for token in directives:
@@ -427,6 +441,22 @@ class MofParser:
         if len(words) > 12:
             words = [*words[:12], "..."]
         return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else ""
+
+
+def _nesting(statement: Statement) -> int:
+    """How deeply arrays and embedded instances nest inside a statement (walked without recursion)."""
+    deepest = 0
+    stack: list[tuple[Any, int]] = [(statement, 0)]
+    while stack:
+        value, depth = stack.pop()
+        deepest = max(deepest, depth)
+        if isinstance(value, (list, tuple)):
+            stack.extend((item, depth + 1) for item in value)
+        elif isinstance(value, Instance):
+            stack.extend((item, depth + 1) for item in value.assignments)
+        elif hasattr(value, "__slots__") and not isinstance(value, (str, Position)):
+            stack.extend((getattr(value, name), depth) for name in value.__slots__)
+    return deepest
 
 
 def _strip_line_comment(text: str) -> str:
