@@ -64,6 +64,9 @@ def _fail(message: str, code: int) -> None:
 
 def main(argv: list[str] | None = None) -> None:
     """Run the CLI; bad input ends with one line on stderr and exit code 2, never a traceback."""
+    from wmidoctor.output import guard_streams
+
+    guard_streams()
     try:
         code = cli.main(args=argv, prog_name="wmidoctor", standalone_mode=False)
     except click.exceptions.Abort:

@@ -6,8 +6,10 @@ milliseconds) is imported only by the helpers that take file paths.
 
 from __future__ import annotations
 
+import io
 import json
 import os
+import re
 import sys
 from typing import TYPE_CHECKING, Any, TextIO
 
@@ -42,10 +44,81 @@ def refuse_writing_into(out: str | Path | None, inputs: list[str] | list[Path]) 
 
 
 def write_output(text: str, out: str | None) -> None:
-    """Write to --out FILE (call `refuse_writing_into` first) or to stdout."""
+    """Write to --out FILE (call `refuse_writing_into` first) or to stdout, made safe to show either way."""
     if out and out != "-":
         from pathlib import Path
 
-        Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
+        Path(out).write_text(terminal_safe(text if text.endswith("\n") else text + "\n"), encoding="utf-8")
     else:
         sys.stdout.write(text if text.endswith("\n") else text + "\n")
+
+
+# Characters evidence may carry that a terminal or viewer acts on: C0 controls but tab and newline (ESC starts
+# screen clears, OSC 8 links, title changes; CR overwrites a line; BEL rings), DEL, C1 controls (0x9B is a
+# one-byte CSI) and the Unicode bidirectional overrides that make text read differently from what it is.
+_UNSAFE = "\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069"
+_UNSAFE_CHAR = re.compile(f"[{_UNSAFE}]")
+_UNSAFE_OR_COLOUR = re.compile(f"\x1b\\[[0-9;]*m|[{_UNSAFE}]")
+
+
+def _escaped(match: re.Match[str]) -> str:
+    text = match.group()
+    return text if len(text) > 1 else f"\\u{ord(text):04x}"
+
+
+def terminal_safe(text: str, keep_colour: bool = False) -> str:
+    """`text` with every unsafe character written as a visible \\uXXXX escape. The escape is also JSON's, so a
+    JSON document stays valid and decodes to the same strings. With `keep_colour`, SGR colour sequences (our own
+    colouring on a terminal) are kept."""
+    pattern = _UNSAFE_OR_COLOUR if keep_colour else _UNSAFE_CHAR
+    if not pattern.search(text):
+        return text
+    return pattern.sub(_escaped, text)
+
+
+class _SafeStream(io.TextIOBase):
+    """A text stream that passes everything written to it through `terminal_safe` on the way to `target`."""
+
+    def __init__(self, target: TextIO) -> None:
+        self._target = target
+        self._keep_colour = use_colour(target)
+
+    def write(self, text: str) -> int:
+        self._target.write(terminal_safe(text, self._keep_colour))
+        return len(text)
+
+    def flush(self) -> None:
+        self._target.flush()
+
+    def isatty(self) -> bool:
+        return self._target.isatty()
+
+    def fileno(self) -> int:
+        return self._target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self._target, "encoding", "utf-8")
+
+    @property
+    def errors(self) -> str | None:  # type: ignore[override]
+        return getattr(self._target, "errors", "strict")
+
+
+def guard_streams() -> None:
+    """Route stdout and stderr through `terminal_safe`: every verb's output, whatever writes it, is safe to show."""
+    if not isinstance(sys.stdout, _SafeStream):
+        sys.stdout = _SafeStream(sys.stdout)  # type: ignore[assignment]
+    if not isinstance(sys.stderr, _SafeStream):
+        sys.stderr = _SafeStream(sys.stderr)  # type: ignore[assignment]
+
+
+# Spreadsheet programs run a cell that starts with one of these as a formula (OWASP: CSV injection).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+
+
+def csv_cell(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: a string starting like a formula gets a leading quote."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START):
+        return "'" + value
+    return value
