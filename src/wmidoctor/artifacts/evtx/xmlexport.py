@@ -12,13 +12,13 @@ import codecs
 import re
 from collections.abc import Callable, Iterator
 from typing import BinaryIO
-from xml.etree.ElementTree import ParseError, XMLPullParser
+from xml.etree.ElementTree import Element, ParseError, XMLPullParser
 
 from wmidoctor.artifacts.evtx.event import Event, LogStats
 from wmidoctor.artifacts.evtx.normalise import from_element
 
 _DECLARATION = re.compile(r"<\?xml[^>]*\?>")
-_BLOCK = 1 << 20
+_BLOCK = 1 << 16  # what is fed to the parser at once: its elements are all alive until read back
 
 
 def _decoder(head: bytes) -> codecs.IncrementalDecoder:
@@ -52,33 +52,47 @@ def looks_like_xml(head: bytes) -> bool:
     return text.startswith(b"<")
 
 
+def _is_event(element: Element) -> bool:
+    return element.tag.rpartition("}")[2] == "Event"
+
+
+MAX_DEPTH = 64  # an exported <Event> nests about six levels; deeper is not an export
+
+
 def read_xml(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool],
              since: str = "", until: str = "") -> Iterator[Event]:
-    """Yield the selected events of one XML export; count every event in `stats`."""
+    """Yield the selected events of one XML export; count every event in `stats`.
+
+    Every element that closes directly under the synthetic root or under a wrapper is dropped at once, <Event>
+    or not, so a file of other elements costs no more memory than one of events."""
     locator = f"xml:{name}"
     parser = XMLPullParser(events=("start", "end"))
     parser.feed("<wmidoctor-export>")
-    root = None
-    depth = 0
+    open_elements: list[Element] = []
     try:
         for text in _texts(stream):
             parser.feed(text)
             for kind, element in parser.read_events():
                 if kind == "start":
-                    depth += 1
-                    root = root if root is not None else element
+                    open_elements.append(element)
+                    if len(open_elements) > MAX_DEPTH + 1:
+                        stats.add_problem(f"XML nests deeper than {MAX_DEPTH} levels, reading stopped")
+                        stats.unreadable = stats.records_read == 0
+                        return
                     continue
-                depth -= 1
-                if element.tag.rpartition("}")[2] != "Event":
+                open_elements.pop()
+                event = None
+                is_event = _is_event(element)
+                if is_event:
+                    stats.records_read += 1
+                    event = from_element(element, locator)
+                parent = open_elements[-1] if open_elements else None
+                if parent is not None and (len(open_elements) == 1 or not _is_event(parent)) \
+                        and len(open_elements) <= 2:  # directly under the synthetic root or a wrapper (<Events>)
+                    element.clear()
+                    parent.remove(element)
+                if not is_event:
                     continue
-                stats.records_read += 1
-                event = from_element(element, locator)
-                element.clear()
-                if root is not None and depth == 1:
-                    root.clear()
-                elif root is not None:
-                    for parent in root:  # an <Events> wrapper: drop finished events from it too
-                        parent.clear()
                 if event is None:
                     stats.records_skipped += 1
                     stats.add_problem("an <Event> without a <System> block was skipped")
