@@ -28,15 +28,15 @@ def _decoder(head: bytes) -> codecs.IncrementalDecoder:
 
 
 def _texts(stream: BinaryIO) -> Iterator[str]:
-    """Decoded text without XML declarations (a declaration split across blocks is held back)."""
+    """Decoded text without XML declarations (a tag split across blocks is held back until it is whole)."""
     head = stream.read(_BLOCK)
     decoder = _decoder(head)
     carry = ""
     block = head
     while block:
         text = carry + decoder.decode(block)
-        cut = text.rfind("<?")
-        if cut != -1 and "?>" not in text[cut:]:
+        cut = text.rfind("<")  # a tag cut by the block end (perhaps a declaration) waits for the next block
+        if cut != -1 and ">" not in text[cut:]:
             text, carry = text[:cut], text[cut:]
         else:
             carry = ""
