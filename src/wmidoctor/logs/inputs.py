@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from wmidoctor.artifacts.gate import check_regular
 from wmidoctor.errors import InputError
 
 LOG_SUFFIXES = (".evtx", ".xml")
@@ -62,6 +63,8 @@ def find_logs(paths: list[str]) -> list[LogInput]:
                           if not info.is_dir() and _is_log(info.filename)]
         elif path.is_file():
             found.append(LogInput(path))
+        elif path.exists():
+            check_regular(path)  # names what it is: a FIFO, a device, a socket
         else:
             raise InputError(f"no such file or folder: {text}")
     return found

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from wmidoctor.artifacts.gate import check_regular
 from wmidoctor.errors import InputError
 
 MOF_SUFFIXES = (".mof", ".mfl")
@@ -23,7 +24,7 @@ def discover(arguments: list[str]) -> list[Path]:
         elif path.is_file():
             found[path] = None
         elif path.exists():
-            raise InputError(f"{argument}: not a file or folder")
+            check_regular(path)  # names what it is: a FIFO, a device, a socket
         else:
             raise InputError(f"{argument}: no such file or folder")
     return list(found)

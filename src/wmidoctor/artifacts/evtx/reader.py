@@ -9,6 +9,7 @@ from typing import BinaryIO
 from wmidoctor.artifacts.evtx.binary import read_evtx
 from wmidoctor.artifacts.evtx.event import Event, LogStats
 from wmidoctor.artifacts.evtx.xmlexport import looks_like_xml, read_xml
+from wmidoctor.artifacts.gate import open_regular
 
 # (provider, event id) -> decode this record fully?
 Selector = Callable[[str, int], bool]
@@ -25,7 +26,7 @@ def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "
     """
     name = Path(path).name
     try:
-        handle = stream if stream is not None else open(path, "rb")  # noqa: SIM115 (closed below)
+        handle = stream if stream is not None else open_regular(path)
     except OSError as exc:
         stats.unreadable = True
         stats.add_problem(f"cannot open: {exc.strerror or exc}")

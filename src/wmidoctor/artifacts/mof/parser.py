@@ -18,6 +18,7 @@ from lark import Lark, Token, Transformer
 from lark.exceptions import UnexpectedCharacters, UnexpectedEOF, UnexpectedInput, UnexpectedToken
 from lark.lexer import PatternStr
 
+from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.artifacts.mof.decode import decode_mof
 from wmidoctor.artifacts.mof.model import (
     AliasRef,
@@ -553,4 +554,4 @@ def parse_bytes(data: bytes, path: str = "<bytes>") -> MofDocument:
 
 def parse_file(path: str | Path) -> MofDocument:
     """Read and parse one MOF file. Never raises on bad MOF; an unreadable file raises OSError."""
-    return parse_bytes(Path(path).read_bytes(), str(path))
+    return parse_bytes(read_capped(path, "mof"), str(path))

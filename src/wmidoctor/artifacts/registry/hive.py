@@ -14,6 +14,7 @@ import tempfile
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
+from wmidoctor.artifacts.gate import check_regular, open_regular
 from wmidoctor.artifacts.registry.model import RegKey, RegValue, canonical_path
 from wmidoctor.artifacts.registry.regfile import decode_data
 
@@ -54,8 +55,9 @@ def fix_header_checksum(path: Path) -> None:
 
 
 def is_hive(path: Path) -> bool:
+    """Whether `path` starts like a hive; a FIFO or device raises NotARegularFile rather than hang."""
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:
             return handle.read(4) == REGF_MAGIC
     except OSError:
         return False
@@ -109,7 +111,15 @@ class Hive:
         from regipy.recovery import apply_transaction_logs
         from regipy.registry import RegistryHive
 
-        self.logs = [p for p in transaction_logs(self.path) if p.suffix.lower() in (".log1", ".log2")]
+        for log in transaction_logs(self.path):
+            if log.suffix.lower() not in (".log1", ".log2"):
+                continue
+            try:
+                check_regular(log)
+            except OSError as exc:
+                self.problems.append(f"{log.name}: {exc}; not replayed")
+                continue
+            self.logs.append(log)
         if not self.logs:
             self.problems.append(f"{self.path.name}: the hive is dirty (unsaved changes) and no .LOG1/.LOG2 "
                                  "files lie beside it; recent changes may be missing")

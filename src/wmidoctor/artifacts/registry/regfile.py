@@ -12,6 +12,7 @@ import re
 import struct
 from pathlib import Path
 
+from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.artifacts.registry.model import (
     REG_BINARY,
     REG_DWORD,
@@ -194,7 +195,7 @@ def parse_reg_text(text: str, tree: RegTree | None = None, source: str = "",
 def read_reg_file(path: str | Path, tree: RegTree | None = None, problems: list[str] | None = None) -> RegTree:
     """Read one export file (never modified) into `tree`."""
     path = Path(path)
-    return parse_reg_text(decode_text(path.read_bytes()), tree, source=path.name, problems=problems)
+    return parse_reg_text(decode_text(read_capped(path, "registry export")), tree, source=path.name, problems=problems)
 
 
 # --- writing -------------------------------------------------------------------------------------

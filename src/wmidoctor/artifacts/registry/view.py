@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from wmidoctor.artifacts.gate import open_regular
 from wmidoctor.artifacts.registry.hive import Hive, HiveError, is_hive
 from wmidoctor.artifacts.registry.model import RegData, RegKey, RegValue, canonical_path, is_under
 from wmidoctor.artifacts.registry.regfile import RegFileError, looks_like_reg, read_reg_file
@@ -59,7 +60,7 @@ class Registry:
                 self.hives.append(hive)
                 self.problems.extend(hive.problems)
                 return
-            with open(path, "rb") as handle:
+            with open_regular(path) as handle:
                 head = handle.read(400)
             if looks_like_reg(head):
                 read_reg_file(path, self.exports, self.problems)

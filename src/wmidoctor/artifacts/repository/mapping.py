@@ -13,6 +13,7 @@ import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.artifacts.repository.model import Problem
 
 HEADER_SIGNATURE = 0xABCD
@@ -102,7 +103,7 @@ def detect_layout(files: dict[str, Path]) -> str:
         if path is None:
             continue
         try:
-            data = path.read_bytes()
+            data = read_capped(path, "repository mapping")
         except OSError:
             continue
         if len(data) >= 24:
@@ -118,7 +119,7 @@ def read_mapping_file(path: Path, layout: str) -> MappingFile:
     name = path.name.upper()
     mapping = MappingFile(name)
     try:
-        data = path.read_bytes()
+        data = read_capped(path, "repository mapping")
     except OSError as exc:
         mapping.problems.append(Problem("mapping-unreadable", f"cannot read: {exc.strerror or exc}", file=name))
         return mapping
@@ -141,7 +142,7 @@ def read_table_file(path: Path, file: str) -> tuple[PageTable | None, list[Probl
     """Read an XP INDEX.MAP or OBJECTS.MAP (a single table)."""
     problems: list[Problem] = []
     try:
-        data = path.read_bytes()
+        data = read_capped(path, "repository mapping")
     except OSError as exc:
         return None, [Problem("mapping-unreadable", f"cannot read: {exc.strerror or exc}", file=file)]
     table, _ = _read_table(data, 0, XP, file, problems)
@@ -215,7 +216,7 @@ def _read_xp(files: dict[str, Path], mapping_files: list[MappingFile], usable: l
     active = None
     if "MAPPING.VER" in files:
         try:
-            raw = files["MAPPING.VER"].read_bytes()
+            raw = read_capped(files["MAPPING.VER"], "repository mapping")
             active = struct.unpack_from("<I", raw)[0] if len(raw) >= 4 else None
         except OSError:
             active = None

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 from dataclasses import replace
 from pathlib import Path
 
+from wmidoctor.artifacts.gate import open_regular
 from wmidoctor.artifacts.repository.decode import (
     DecodeError,
     default_of,
@@ -41,7 +42,7 @@ def _map_file(path: Path | None) -> bytes | mmap.mmap:
     """The file's bytes, memory-mapped read-only (nothing is ever written); b"" when absent or empty."""
     if path is None:
         return b""
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         try:
             return mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ)
         except ValueError:  # empty file
