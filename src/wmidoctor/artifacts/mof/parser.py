@@ -7,6 +7,7 @@ not hide the rest of the file. C-preprocessor directives are skipped and reporte
 
 from __future__ import annotations
 
+import os
 import re
 import sys
 import threading
@@ -78,6 +79,30 @@ def grammar_text() -> str:
     if sys.version_info < (3, 11):
         text = _POSSESSIVE.sub(r"\1", text)
     return text
+
+
+def table_cache() -> str | None:
+    """Where the LALR tables are kept between processes (building them costs 50-125 ms a process), or None.
+
+    The file is a pickle, so it is only used from a folder that belongs to this user and that nobody else may
+    write: `$XDG_CACHE_HOME/wmidoctor` (or ~/.cache/wmidoctor), made 0700; never a shared temporary folder
+    with a predictable name. Lark itself checks the grammar's hash stored in the file and rebuilds on a
+    mismatch or a damaged file. WMIDOCTOR_NO_CACHE=1 turns the cache off.
+    """
+    if os.environ.get("WMIDOCTOR_NO_CACHE") or not hasattr(os, "getuid"):
+        return None
+    base = Path(os.environ.get("XDG_CACHE_HOME") or Path.home() / ".cache")
+    folder = base / "wmidoctor"
+    try:
+        folder.mkdir(mode=0o700, parents=True, exist_ok=True)
+        info = folder.stat()
+        path = folder / f"mof-grammar-py{sys.version_info[0]}{sys.version_info[1]}.lark-cache"
+        owned = [info] + ([path.stat()] if path.exists() else [])
+    except OSError:
+        return None
+    if any(i.st_uid != os.getuid() or i.st_mode & 0o022 for i in owned):
+        return None
+    return str(path)
 
 
 def _unescape_match(m: re.Match[str]) -> str:
@@ -342,7 +367,7 @@ class MofParser:
         self._builder = _Builder()
         self._lark = Lark(grammar_text(), parser="lalr", lexer="contextual",
                           transformer=self._builder, maybe_placeholders=True,
-                          lexer_callbacks={"CPP_DIRECTIVE": self._directive})
+                          lexer_callbacks={"CPP_DIRECTIVE": self._directive}, cache=table_cache() or False)
         self._terminal_words = {t.name: (f"'{t.pattern.value}'" if isinstance(t.pattern, PatternStr)
                                          else _TERMINAL_WORDS.get(t.name, t.name.lower()))
                                 for t in self._lark.terminals}
