@@ -13,18 +13,30 @@ CHANGE_COLUMNS = ("host", "transport", "before", "after")
 
 @click.group(name="fleet")
 def command() -> None:
-    """Show or compare fleet probe runs stored by `wmidoctor probe --hosts FILE --db DB`."""
+    """Fleets: diagnose many hosts' evidence (`fleet diagnose`), and show or compare stored runs of fleet
+    diagnoses or of `wmidoctor probe --hosts FILE --db DB` (`fleet report`)."""
 
 
 @command.command(name="report")
 @click.argument("db")
 @click.option("--compare", nargs=2, type=int, metavar="RUN RUN", help="Hosts whose verdict changed between runs.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv"]), default="table", show_default=True)
+@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table",
+              show_default=True)
+@click.option("--kind", type=click.Choice(["auto", "probe", "diagnose"]), default="auto", show_default=True,
+              help="Which runs to show when DB holds both; auto: diagnoses in a postgresql:// DB or a file without "
+                   "probe runs.")
 @json_flag
-def report(db: str, compare: tuple[int, int] | None, fmt: str, as_json: bool) -> None:
+def report(db: str, compare: tuple[int, int] | None, fmt: str, kind: str, as_json: bool) -> None:
     """Show the latest run in DB (or --compare two runs by id). Exit 1 when a host fails in the run shown
-    (or when any verdict changed, with --compare)."""
+    (or when any verdict changed, with --compare; for diagnoses, when a problem is new)."""
     fmt = chosen_format(fmt, as_json)
+    if kind == "diagnose" or (kind == "auto" and _holds_diagnoses_only(db)):
+        from wmidoctor.commands.fleet_diagnose import report_diagnoses
+
+        report_diagnoses(db, compare, fmt)
+        return
+    if fmt == "html":
+        raise InputError("--format html is for fleet diagnosis runs (probe runs: table, json, csv)")
     from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_text, summary_rows, table
     from wmidoctor.remote.store import open_existing, run_ids, run_rows
 
@@ -59,6 +71,22 @@ def report(db: str, compare: tuple[int, int] | None, fmt: str, as_json: bool) ->
     raise SystemExit(1 if any(r["status"] != "ok" for r in rows) else 0)
 
 
+def _holds_diagnoses_only(db: str) -> bool:
+    if db.startswith(("postgresql://", "postgres://")):
+        return True
+    import sqlite3
+    from pathlib import Path
+
+    if not Path(db).is_file():
+        return False
+    try:
+        with sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True) as conn:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+    except sqlite3.DatabaseError:
+        return False
+    return "diagnosis_runs" in tables and "runs" not in tables
+
+
 def _verdict(row: dict[str, str] | None) -> str:
     if row is None:
         return "(not probed)"
@@ -74,3 +102,8 @@ def _changes(before: list[dict[str, str]], after: list[dict[str, str]]) -> list[
         if was != now:
             changed.append({"host": key[0], "transport": key[1], "before": was, "after": now})
     return changed
+
+
+from wmidoctor.commands.fleet_diagnose import diagnose_command  # noqa: E402 (a subcommand of this group)
+
+command.add_command(diagnose_command)
