@@ -1,4 +1,5 @@
-"""Open one event log (a .evtx file or an XML export, by content) and stream its selected events."""
+"""Open one event log (a .evtx file, an XML export or a JSON-lines export, by content) and stream its
+selected events."""
 
 from __future__ import annotations
 
@@ -20,9 +21,12 @@ def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "
              stream: BinaryIO | None = None) -> Iterator[Event]:
     """Yield the selected events of the log at `path` (or in `stream`, named by `path`), filling `stats`.
 
-    The format is told by content: the .evtx file magic, else XML if the text starts with '<'.
+    The format is told by content: the .evtx file magic, else XML if the text starts with '<', else JSON
+    (artifacts.jsonl) if it starts with '{' or '[' (also gzip-compressed).
     Unreadable input never raises: it is marked in `stats` (unreadable, with the reason).
     """
+    from wmidoctor.artifacts.jsonl import looks_like_json, read_jsonl  # here: jsonl imports the event model
+
     name = Path(path).name
     try:
         handle = stream if stream is not None else open(path, "rb")  # noqa: SIM115 (closed below)
@@ -39,9 +43,11 @@ def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "
         elif looks_like_xml(head):
             stats.kind = "xml"
             yield from read_xml(handle, name, stats, select, since, until)
+        elif looks_like_json(head):
+            yield from read_jsonl(handle, name, stats, select, since, until)
         else:
             stats.unreadable = True
-            stats.add_problem("neither an .evtx file nor an XML event export")
+            stats.add_problem("neither an .evtx file nor an XML or JSON-lines event export")
     finally:
         if stream is None:
             handle.close()
