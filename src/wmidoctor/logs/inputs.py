@@ -6,7 +6,6 @@ which format a file holds is told by its content when it is read (artifacts.evtx
 
 from __future__ import annotations
 
-import shutil
 import tempfile
 import zipfile
 from collections.abc import Iterator
@@ -42,15 +41,36 @@ class LogInput:
         if not self.member:
             yield None
             return
-        with zipfile.ZipFile(self.path) as archive, archive.open(self.member) as packed, \
+        from wmidoctor.sources.safezip import copy_checked
+
+        with zipfile.ZipFile(self.path) as archive, \
                 tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as copy:
-            shutil.copyfileobj(packed, copy, 1 << 20)
+            try:
+                with archive.open(self.member) as packed:
+                    copy_checked(packed, copy, archive.getinfo(self.member), self.path)  # type: ignore[arg-type]
+            except (zipfile.BadZipFile, NotImplementedError, EOFError, RuntimeError) as exc:
+                raise InputError(f"{self.label}: cannot be decompressed ({exc})") from None
             copy.seek(0)
             yield copy  # type: ignore[misc]
 
 
 def _is_log(name: str) -> bool:
     return name.lower().endswith(LOG_SUFFIXES)
+
+
+def _zip_members(path: Path) -> list[LogInput]:
+    """The logs in a zip, under the bundle limits (sources.safezip): too many entries is an input error,
+    and each member is size- and ratio-checked as it is read."""
+    from wmidoctor.sources.safezip import Limits
+
+    try:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, OSError, ValueError) as exc:
+        raise InputError(f"{path}: not a readable zip ({exc})") from None
+    if len(members) > Limits.max_entries:
+        raise InputError(f"{path}: {len(members)} entries, more than a bundle holds ({Limits.max_entries})")
+    return [LogInput(path, info.filename) for info in members if not info.is_dir() and _is_log(info.filename)]
 
 
 def find_logs(paths: list[str]) -> list[LogInput]:
@@ -61,9 +81,7 @@ def find_logs(paths: list[str]) -> list[LogInput]:
         if path.is_dir():
             found += [LogInput(p) for p in sorted(path.rglob("*")) if p.is_file() and _is_log(p.name)]
         elif path.is_file() and zipfile.is_zipfile(path):
-            with zipfile.ZipFile(path) as archive:
-                found += [LogInput(path, info.filename) for info in archive.infolist()
-                          if not info.is_dir() and _is_log(info.filename)]
+            found += _zip_members(path)
         elif path.is_file():
             found.append(LogInput(path))
         else:

@@ -1,4 +1,5 @@
-"""Read a JSON-lines event export as a stream of selected `Event`s, counting every record.
+"""Read a JSON-lines event export (or a JSON document of records) as a stream of selected `Event`s,
+counting every record.
 
 One line is one record; its shape is detected per line (mixed files happen). Lines that cannot be read -
 not JSON, not UTF-8, not an object, cut at the end of the file, over the line cap - are damaged lines:
@@ -9,10 +10,15 @@ Before the main pass, the first lines are read once to learn the hosts' UTC offs
 write local times, see times.py) and to tell an event export from other JSON: a file whose first lines
 hold no event record of a known shape is not an export (`kind` "json", nothing counted), so a folder scan
 passes over settings files and the like.
+
+A JSON document (a top-level array, or a search response holding the records in `results`, `hits.hits`,
+`value` or `records`) is streamed record by record with ijson; each record is held whole, the document
+never is. Such a document that is cut short keeps the records before the cut.
 """
 
 from __future__ import annotations
 
+import codecs
 import json
 import zlib
 from collections.abc import Callable, Iterator
@@ -24,9 +30,14 @@ from wmidoctor.artifacts.jsonl.lines import MAX_LINE_BYTES, numbered_lines, plai
 from wmidoctor.artifacts.jsonl.shapes import NotAnEvent, detect, unwrap
 from wmidoctor.artifacts.jsonl.times import HostClocks
 
-PRESCAN_LINES = 2000
-PRESCAN_BYTES = 8 << 20
+PRESCAN_RECORDS = 2000
 UNRECOGNISED = "unrecognised"
+LINES = "lines"
+# JSON documents: where their records are (ijson prefixes): a top-level array; Splunk REST/export `results`;
+# an Elasticsearch search response; Log Analytics / Graph style `value`; `records`/`Records` wrappers.
+DOCUMENT_ARRAYS = frozenset({"item", "results.item", "hits.hits.item", "value.item", "records.item",
+                             "Records.item"})
+_PREFIX_SCAN_EVENTS = 100_000
 
 
 @dataclass
@@ -44,7 +55,9 @@ class _Tally:
         return sum(count for count, _ in self.seen.values())
 
     def messages(self, what: str) -> list[str]:
-        return [f"{count} {what} line{'s' if count > 1 else ''} ({reason}), first at line {first}"
+        """'3 damaged lines (not JSON), first at line 7'; `what` is e.g. 'damaged line'."""
+        noun = what.rpartition(" ")[2]
+        return [f"{count} {what}{'s' if count > 1 else ''} ({reason}), first at {noun} {first}"
                 for reason, (count, first) in self.seen.items()]
 
 
@@ -63,19 +76,85 @@ def _parse(line: bytes, number: int, damaged: _Tally) -> dict[str, Any] | None:
     return unwrap(value)
 
 
-def _prescan(stream: BinaryIO, clocks: HostClocks) -> bool:
+class _Export:
+    """The export's stream, re-opened for each pass (through gzip and UTF-16 decoding as needed)."""
+
+    def __init__(self, stream: BinaryIO) -> None:
+        self.stream = stream
+        self.packing = ""
+
+    def open(self) -> BinaryIO:
+        self.stream.seek(0)
+        plain, self.packing = plain_stream(self.stream)
+        return plain
+
+
+def _document_prefix(plain: BinaryIO) -> str:
+    """Where the records of a JSON document are: a top-level array, or the array under a known key."""
+    import ijson
+
+    try:
+        for seen, (prefix, event, _) in enumerate(ijson.parse(plain)):
+            if event == "start_map" and prefix in DOCUMENT_ARRAYS:
+                return prefix
+            if seen > _PREFIX_SCAN_EVENTS:
+                break
+    except ijson.JSONError:
+        pass
+    return ""
+
+
+def _layout(export: _Export) -> str:
+    """LINES, or for a JSON document the ijson prefix of its records ('' if it holds none we know)."""
+    for _, line in numbered_lines(export.open()):
+        if line is None:
+            return LINES
+        text = line.strip().removeprefix(codecs.BOM_UTF8)
+        if not text:
+            continue
+        if text.startswith(b"{"):
+            try:
+                json.loads(line)
+                return LINES
+            except ValueError:
+                if not text.endswith((b"{", b"[", b",")) and text != b"{":
+                    return LINES  # a damaged first line of JSON lines, reported as such
+        return _document_prefix(export.open())
+    return LINES
+
+
+def _records(plain: BinaryIO, layout: str, damaged: _Tally) -> Iterator[tuple[int, dict[str, Any]]]:
+    """(line number or item number, unwrapped record) for every readable record."""
+    if layout == LINES:
+        for number, line in numbered_lines(plain):
+            if line is None:
+                damaged.note(f"longer than the {MAX_LINE_BYTES >> 20} MiB line cap", number)
+            elif line.strip():
+                record = _parse(line, number, damaged)
+                if record is not None:
+                    yield number, record
+        return
+    import ijson
+
+    number = 0
+    try:
+        for number, item in enumerate(ijson.items(plain, layout, use_float=True), 1):
+            if isinstance(item, dict):
+                yield number, unwrap(item)
+            else:
+                damaged.note("a JSON value that is not an object", number)
+    except ijson.JSONError as exc:
+        damaged.note(f"the document is malformed or cut short here, reading stopped: {str(exc).splitlines()[0]}",
+                     number + 1)
+
+
+def _prescan(export: _Export, layout: str, clocks: HostClocks) -> bool:
     """Learn host offsets from the head of the export; True when it holds an event record of a known shape."""
     found = False
-    size = 0
-    ignored = _Tally()
-    for number, line in numbered_lines(stream):
-        if number > PRESCAN_LINES or size > PRESCAN_BYTES:
+    for count, (_, record) in enumerate(_records(export.open(), layout, _Tally()), 1):
+        if count > PRESCAN_RECORDS:
             break
-        if line is None or not line.strip():
-            continue
-        size += len(line)
-        record = _parse(line, number, ignored)
-        shape = detect(record) if record is not None else None
+        shape = detect(record)
         if shape is None:
             continue
         try:
@@ -88,34 +167,26 @@ def _prescan(stream: BinaryIO, clocks: HostClocks) -> bool:
 
 def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool],
                since: str = "", until: str = "") -> Iterator[Event]:
-    """Yield the selected events of one JSON-lines export (plain, gzip or UTF-16) read from `stream`."""
-    locator = f"jsonl:{name}"
+    """Yield the selected events of one JSON-lines export or JSON document (plain, gzip or UTF-16)."""
     clocks = HostClocks()
+    export = _Export(stream)
     try:
-        plain, packing = plain_stream(stream)
-        export = _prescan(plain, clocks)
-        stream.seek(0)
-        plain, _ = plain_stream(stream)
+        layout = _layout(export)
+        found = layout != "" and _prescan(export, layout, clocks)
+        plain = export.open()
     except (OSError, EOFError, zlib.error) as exc:
         stats.unreadable = True
         stats.add_problem(f"cannot be decompressed: {exc}")
         return
-    if not export:
-        stats.kind = "json"
+    if not found:
+        stats.kind = "json"  # JSON, but no event export: nothing counted (a folder scan passes over it)
         return
-    stats.kind = "jsonl" + (f"+{packing}" if packing else "")
+    stats.kind = ("jsonl" if layout == LINES else "json") + (f"+{export.packing}" if export.packing else "")
+    locator = f"jsonl:{name}#" + ("line" if layout == LINES else "item")
     damaged, unrecognised = _Tally(), _Tally()
     counts, shapes = stats.counts, stats.shapes
     try:
-        for number, line in numbered_lines(plain):
-            if line is None:
-                damaged.note(f"longer than the {MAX_LINE_BYTES >> 20} MiB line cap", number)
-                continue
-            if not line.strip():
-                continue
-            record = _parse(line, number, damaged)
-            if record is None:
-                continue
+        for number, record in _records(plain, layout, damaged):
             shape = detect(record)
             if shape is None:
                 unrecognised.note("no known export shape", number)
@@ -136,14 +207,15 @@ def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[s
             if select(head.provider, head.event_id):
                 yield Event(channel=head.channel, provider=head.provider, event_id=head.event_id,
                             record_id=head.record_id, time=head.time, computer=head.computer, level=head.level,
-                            fields=shape.fields(record, head), source=f"{locator}#line {number}")
+                            fields=shape.fields(record, head), source=f"{locator} {number}")
     except (OSError, EOFError, zlib.error) as exc:  # a damaged or cut compressed stream
         stats.records_skipped += 1
         stats.add_problem(f"reading stopped, the compressed stream is damaged: {exc}")
     stats.records_skipped += damaged.total
     if unrecognised.total:
         shapes[UNRECOGNISED] = unrecognised.total
-    for message in damaged.messages("damaged") + unrecognised.messages("unread"):
+    what = "line" if layout == LINES else "item"
+    for message in damaged.messages(f"damaged {what}") + unrecognised.messages(f"unread {what}"):
         stats.add_problem(message)
     for host in sorted(clocks.unplaced - clocks.offsets.keys()):
         stats.add_problem(f"times of {host or 'an unnamed host'} are local times without a UTC offset in the "

@@ -14,10 +14,12 @@ names are those the sources document:
 - splunk: Splunk search exports (`{"result": {...}}` per line, or the bare result) whose `_raw` is the
   event XML (`XmlWinEventLog`) or the classic `WinEventLog` text (`LogName=`, `EventCode=`, ... `Message=`);
   `_time` places it (https://docs.splunk.com/Documentation/Splunk/latest/Search/Exportsearchresults).
-- sentinel-event, sentinel-securityevent: Azure Monitor Log Analytics `Event` and `SecurityEvent` rows
-  (`TimeGenerated`, `Computer`, `EventID`, `EventLog`/`Source` or `Channel`/`EventSourceName`, and the data
-  as XML in `EventData`) (https://learn.microsoft.com/azure/azure-monitor/reference/tables/event,
-  .../tables/securityevent).
+- sentinel-event, sentinel-securityevent, sentinel-windowsevent: Azure Monitor Log Analytics `Event`,
+  `SecurityEvent` and `WindowsEvent` rows (`TimeGenerated`, `Computer`, `EventID`, `EventLog`/`Source`,
+  `Channel`/`EventSourceName` or `Channel`/`Provider`, and the data as XML in `EventData`, or as an object
+  in WindowsEvent's) (https://learn.microsoft.com/azure/azure-monitor/reference/tables/event,
+  .../tables/securityevent, .../tables/windowsevent).
+- winlogbeat also covers Winlogbeat 5.x/6.x documents (`log_name`, `source_name`, `event_id`, ...).
 - evtx-json: the JSON the `evtx` package and evtx_dump write for .evtx records (`Event.System`, ...).
 """
 
@@ -47,6 +49,8 @@ SHAPES = {
                       "Computer, TimeGenerated, EventData XML)",
     "sentinel-securityevent": "Microsoft Sentinel / Log Analytics SecurityEvent table rows (Channel, "
                               "EventSourceName, EventID, TimeGenerated, EventData XML)",
+    "sentinel-windowsevent": "Microsoft Sentinel / Log Analytics WindowsEvent table rows (Channel, Provider, "
+                             "EventID, EventRecordId, TimeGenerated, EventData object)",
     "evtx-json": "evtx_dump / `evtx` package JSON of .evtx records (Event.System, Event.EventData)",
 }
 
@@ -221,15 +225,24 @@ def _unflatten(record: dict[str, Any]) -> dict[str, Any]:
     return nested
 
 
+# Winlogbeat 5.x/6.x field -> its 7.x `winlog.*` name (the aliases Winlogbeat itself documents).
+_LEGACY_WINLOG = {"log_name": "channel", "source_name": "provider_name", "event_id": "event_id",
+                  "computer_name": "computer_name", "record_number": "record_id", "event_data": "event_data",
+                  "user_data": "user_data", "level": "level"}
+
+
 class Winlogbeat:
     name = "winlogbeat"
 
     @staticmethod
     def matches(record: dict[str, Any]) -> bool:
-        return isinstance(record.get("winlog"), dict) or "winlog.event_id" in record or "winlog.channel" in record
+        return isinstance(record.get("winlog"), dict) or "winlog.event_id" in record or "winlog.channel" in record \
+            or ("log_name" in record and "event_id" in record)
 
     @staticmethod
     def prepare(record: dict[str, Any]) -> dict[str, Any]:
+        if "winlog" not in record and "log_name" in record:  # Winlogbeat before 7 (no ECS): top-level names
+            return {**record, "winlog": {new: record[old] for old, new in _LEGACY_WINLOG.items() if old in record}}
         return record if isinstance(record.get("winlog"), dict) and not any("." in k for k in record) \
             else _unflatten(record)
 
@@ -367,6 +380,39 @@ class Sentinel:
         return _with_message_fields(head, fields, record.get("RenderedDescription"))
 
 
+class SentinelWindowsEvent:
+    """The `WindowsEvent` table (Azure Monitor Agent, Windows Event Forwarding): EventData already parsed
+    into an object (a JSON string in some exports); the raw XML in RawEventData when parsing failed."""
+
+    name = "sentinel-windowsevent"
+
+    @staticmethod
+    def matches(record: dict[str, Any]) -> bool:
+        return record.get("Type") == "WindowsEvent" or ("Provider" in record and "EventRecordId" in record
+                                                          and "TimeGenerated" in record)
+
+    @staticmethod
+    def head(record: dict[str, Any], clocks: HostClocks) -> Head:
+        channel = text(record.get("Channel"))
+        number_ = event_id(record.get("EventID"))
+        return Head(channel, text(record.get("Provider")) or provider_from_channel(channel, number_), number_,
+                    utc_text(record.get("TimeGenerated")), text(record.get("Computer")),
+                    number(record.get("EventRecordId")), level_of(record.get("EventLevel")))
+
+    @staticmethod
+    def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
+        data = record.get("EventData")
+        if isinstance(data, str) and data.strip().startswith("{"):
+            try:
+                data = json.loads(data)
+            except ValueError:
+                data = None
+        if isinstance(data, dict):
+            return {name: text(value) for name, value in data.items()}
+        raw = record.get("RawEventData") or data
+        return data_xml_fields(raw) if isinstance(raw, str) and raw.strip().startswith("<") else {}
+
+
 class SentinelEvent(Sentinel):
     name = "sentinel-event"
 
@@ -423,7 +469,8 @@ def _shape(kind: Any) -> Shape:
 
 
 # Most specific markers first: a Splunk result or an ECS document may also carry an EventID field.
-ORDER = tuple(_shape(k) for k in (Winlogbeat, EvtxJson, Splunk, SentinelSecurityEvent, SentinelEvent, NxLog))
+ORDER = tuple(_shape(k) for k in (Winlogbeat, EvtxJson, Splunk, SentinelWindowsEvent, SentinelSecurityEvent,
+                                   SentinelEvent, NxLog))
 _WRAPPERS = ("result", "_source")  # Splunk export lines, Elasticsearch hits
 
 
