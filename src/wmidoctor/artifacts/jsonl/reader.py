@@ -104,21 +104,31 @@ def _document_prefix(plain: BinaryIO) -> str:
     return ""
 
 
+def _is_wrapper(value: Any) -> bool:
+    """A search response holding the records (one line can hold a whole document)."""
+    if not isinstance(value, dict):
+        return False
+    hits = value.get("hits")
+    return any(isinstance(value.get(key), list) for key in ("results", "value", "records", "Records")) or \
+        (isinstance(hits, dict) and isinstance(hits.get("hits"), list))
+
+
 def _layout(export: _Export) -> str:
     """LINES, or for a JSON document the ijson prefix of its records ('' if it holds none we know)."""
     for _, line in numbered_lines(export.open()):
-        if line is None:
-            return LINES
+        if line is None:  # over the line cap: a one-line document is streamed, anything else is damage
+            return _document_prefix(export.open()) or LINES
         text = line.strip().removeprefix(codecs.BOM_UTF8)
         if not text:
             continue
         if text.startswith(b"{"):
             try:
-                json.loads(line)
-                return LINES
+                first = json.loads(line)
             except ValueError:
-                if not text.endswith((b"{", b"[", b",")) and text != b"{":
+                if not text.endswith((b"{", b"[", b",")):
                     return LINES  # a damaged first line of JSON lines, reported as such
+            else:
+                return _document_prefix(export.open()) if _is_wrapper(first) else LINES
         return _document_prefix(export.open())
     return LINES
 
@@ -151,17 +161,20 @@ def _records(plain: BinaryIO, layout: str, damaged: _Tally) -> Iterator[tuple[in
 def _prescan(export: _Export, layout: str, clocks: HostClocks) -> bool:
     """Learn host offsets from the head of the export; True when it holds an event record of a known shape."""
     found = False
-    for count, (_, record) in enumerate(_records(export.open(), layout, _Tally()), 1):
-        if count > PRESCAN_RECORDS:
-            break
-        shape = detect(record)
-        if shape is None:
-            continue
-        try:
-            shape.head(shape.prepare(record), clocks)
-        except NotAnEvent:
-            continue
-        found = True
+    try:
+        for count, (_, record) in enumerate(_records(export.open(), layout, _Tally()), 1):
+            if count > PRESCAN_RECORDS:
+                break
+            shape = detect(record)
+            if shape is None:
+                continue
+            try:
+                shape.head(shape.prepare(record), clocks)
+            except NotAnEvent:
+                continue
+            found = True
+    except (OSError, EOFError, zlib.error):  # a damaged compressed stream: the main pass reports it
+        pass
     return found
 
 
