@@ -19,6 +19,7 @@ _QUARTER = 900  # seconds
 _MAX_OFFSET = 14 * 3600  # the widest UTC offset in use
 _MAX_LAG = 450  # an anchor stamped on receipt may trail the event by this much and still round right
 _EPOCH = datetime(1970, 1, 1)
+_CACHE = 4096  # placed stamps remembered (NXLog's EventTime has whole seconds: many records share one)
 
 
 def parse_stamp(value: object) -> tuple[datetime, int | None] | None:
@@ -34,6 +35,13 @@ def parse_stamp(value: object) -> tuple[datetime, int | None] | None:
             return None
     if not isinstance(value, str):
         return None
+    try:  # the common forms, in C; the pattern below takes the rest (7-digit fractions, 'UTC', ...)
+        moment = datetime.fromisoformat(value[:-1] + "+00:00" if value.endswith("Z") else value)
+    except ValueError:
+        pass
+    else:
+        offset = moment.utcoffset()
+        return moment.replace(tzinfo=None), None if offset is None else int(offset.total_seconds())
     match = _STAMP.match(value)
     if match is None:
         return None
@@ -54,11 +62,13 @@ def parse_stamp(value: object) -> tuple[datetime, int | None] | None:
 
 def iso(moment: datetime) -> str:
     """'2022-06-08T23:46:23.894581Z', the form of `Event.time`."""
-    return f"{moment:%Y-%m-%dT%H:%M:%S}.{moment.microsecond:06d}Z"
+    return moment.isoformat(timespec="microseconds") + "Z"
 
 
 def utc_text(value: object) -> str:
     """A time that carries its zone (or epoch seconds) as `Event.time`; a naive one as if UTC; '' if none."""
+    if isinstance(value, str) and len(value) > 20 and value[-1] == "Z" and value[19] == "." and value[10] == "T":
+        return f"{value[:19]}.{(value[20:-1] + '000000')[:6]}Z"  # ECS and Log Analytics stamps, as they are
     parsed = parse_stamp(value)
     if parsed is None:
         return ""
@@ -72,9 +82,13 @@ class HostClocks:
     def __init__(self) -> None:
         self.offsets: dict[str, int] = {}
         self.unplaced: set[str] = set()  # hosts whose naive times were read as UTC for want of an anchor
+        self._placed: dict[tuple[str, str], str] = {}  # (host, local text) -> Event.time; stamps repeat
 
     def learn(self, host: str, local: object, anchor: object) -> None:
-        """Note the offset between a record's naive local time and a UTC anchor of the same record."""
+        """Note the offset between a record's naive local time and a UTC anchor of the same record (once per
+        host: a host's zone does not change within an export)."""
+        if host in self.offsets or anchor is None:
+            return
         naive, anchored = parse_stamp(local), parse_stamp(anchor)
         if naive is None or anchored is None or naive[1] is not None or anchored[1] is None:
             return
@@ -86,6 +100,17 @@ class HostClocks:
 
     def utc(self, host: str, local: object) -> str:
         """`local` as `Event.time`: its own zone if it has one, else the host's learned offset."""
+        key = (host, local) if isinstance(local, str) else None
+        placed = self._placed.get(key) if key else None
+        if placed is None:
+            placed = self._place(host, local)
+            if key and host in self.offsets:
+                if len(self._placed) >= _CACHE:
+                    self._placed.clear()
+                self._placed[key] = placed
+        return placed
+
+    def _place(self, host: str, local: object) -> str:
         parsed = parse_stamp(local)
         if parsed is None:
             return ""
