@@ -39,19 +39,13 @@ WMI_ACTIVITY = "Microsoft-Windows-WMI-Activity"
 
 # What `logs --help` and the README list: shape -> the export it comes from.
 SHAPES = {
-    "nxlog": "NXLog im_msvistalog JSON (OTRF/Mordor data sets, data-lake exports): flat EventID, SourceName, "
-             "Channel, Hostname, EventTime and the event data",
-    "winlogbeat": "Elastic Winlogbeat / ECS documents (winlog.event_id, winlog.channel, winlog.event_data.*, "
-                  "winlog.user_data.*), bare or as Elasticsearch hits (_source)",
-    "splunk": "Splunk JSON exports ({\"result\": {...}} lines or bare results) with _raw as event XML "
-              "(XmlWinEventLog) or classic WinEventLog text",
-    "sentinel-event": "Microsoft Sentinel / Log Analytics Event table rows (EventLog, Source, EventID, "
-                      "Computer, TimeGenerated, EventData XML)",
-    "sentinel-securityevent": "Microsoft Sentinel / Log Analytics SecurityEvent table rows (Channel, "
-                              "EventSourceName, EventID, TimeGenerated, EventData XML)",
-    "sentinel-windowsevent": "Microsoft Sentinel / Log Analytics WindowsEvent table rows (Channel, Provider, "
-                             "EventID, EventRecordId, TimeGenerated, EventData object)",
-    "evtx-json": "evtx_dump / `evtx` package JSON of .evtx records (Event.System, Event.EventData)",
+    "nxlog": "NXLog JSON (OTRF/Mordor, data lakes): flat EventID, SourceName, Channel, EventTime + data",
+    "winlogbeat": "Elastic Winlogbeat/ECS: winlog.event_id, winlog.event_data.*, winlog.user_data.* (or _source)",
+    "splunk": "Splunk JSON export: result._raw as event XML (XmlWinEventLog) or WinEventLog text",
+    "sentinel-event": "Sentinel/Log Analytics Event table: EventLog, Source, EventID, EventData XML",
+    "sentinel-securityevent": "Sentinel/Log Analytics SecurityEvent table: Channel, EventID, EventData XML",
+    "sentinel-windowsevent": "Sentinel/Log Analytics WindowsEvent table: Channel, Provider, EventData object",
+    "evtx-json": "evtx_dump / evtx package JSON of .evtx records: Event.System, Event.EventData",
 }
 
 
