@@ -105,3 +105,25 @@ def test_real_records_as_evtx_json_and_winlogbeat_match_the_evtx(corpus: Path, t
         assert stats.records_read == len(records) == len(from_evtx)
         assert [(e.channel, e.provider, e.event_id, e.record_id, e.time, e.computer, e.fields) for e in read] == \
             [(e.channel, e.provider, e.event_id, e.record_id, e.time, e.computer, e.fields) for e in from_evtx]
+
+
+def test_dcom_10028_from_an_nxlog_export_reaches_the_dcom_view(tmp_path: Path, cli) -> None:
+    """None of the five OTRF exports holds a DCOM event, so this NXLog record is hand-made (System log,
+    DistributedCOM 10028 with its param1..3 inserts as NXLog flattens them)."""
+    record = {**{k: v for k, v in fixtures.NXLOG.items() if k != "Message"}, "Channel": "System",
+              "SourceName": "Microsoft-Windows-DistributedCOM", "EventID": 10028, "Hostname": "POLLER1",
+              "param1": "SRV2", "param2": "4242", "param3": "C:\\Program Files\\Poller\\poller.exe"}
+    export = tmp_path / "system.jsonl"
+    export.write_text(fixtures.line(record))
+    report = json.loads(cli("logs", "--json", str(export)).stdout)
+    (row,) = report["dcom"]
+    assert (row["event_id"], row["kind"]) == (10028, "dcom-unreachable")
+    assert row["fields"]["Computer"] == "SRV2" and row["first_seen"] == "2024-05-01T13:14:15.000000Z"
+
+
+def test_logs_help_lists_every_shape(cli) -> None:
+    from wmidoctor.artifacts.jsonl import SHAPES
+
+    text = cli("logs", "--help").stdout
+    assert all(f"{name}:" in text for name in SHAPES)
+    assert "16 MiB" in text
