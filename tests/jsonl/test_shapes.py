@@ -127,3 +127,29 @@ def test_logs_help_lists_every_shape(cli) -> None:
     text = cli("logs", "--help").stdout
     assert all(f"{name}:" in text for name in SHAPES)
     assert "16 MiB" in text
+
+
+def test_log_analytics_csv_export_reads_like_the_json_rows(tmp_path: Path) -> None:
+    """A portal CSV export (hand-made: columns of the Event table, `TimeGenerated [UTC]` header, the portal's
+    time rendering, EventData XML quoted across lines) gives the events the JSON rows give."""
+    import csv
+
+    reference = _reference(tmp_path)
+    columns = ["TenantId", "TimeGenerated [UTC]", "Source", "EventLog", "Computer", "EventLevel", "EventID",
+               "EventData", "RenderedDescription", "Type"]
+    rows = [{**fixtures.SENTINEL_EVENT, "TimeGenerated [UTC]": "5/1/2024, 1:14:15.123 PM",
+             "EventData": fixtures.SENTINEL_EVENT["EventData"].replace("><", ">\n<")},
+            {**fixtures.SENTINEL_EVENT, "TimeGenerated [UTC]": "5/1/2024, 1:20:00.000 PM"}]
+    export = tmp_path / "query_data.csv"
+    with export.open("w", newline="", encoding="utf-8-sig") as handle:
+        writer = csv.DictWriter(handle, columns, extrasaction="ignore")
+        writer.writeheader()
+        writer.writerows(rows)
+        handle.write('"broken,row\n')
+    stats = LogStats(str(export))
+    first, second = _read(export, stats)
+    assert stats.kind == "csv" and dict(stats.shapes) == {"sentinel-event": 2}
+    assert first.fields == reference.fields and first.time == "2024-05-01T13:14:15.123000Z"
+    assert second.time == "2024-05-01T13:20:00.000000Z"
+    assert first.source.endswith("#line 2") and second.source.endswith(f"#line {2 + rows[0]['EventData'].count(chr(10)) + 1}")
+    assert stats.records_skipped == 1 and stats.problems[0].startswith("1 damaged line")

@@ -1,6 +1,7 @@
 """Find the event logs a PATH argument names: files, folders (recursively) or a .zip bundle.
 
-Logs are .evtx files, XML exports and JSON-lines exports (.json, .jsonl, .ndjson, also gzip-compressed);
+Logs are .evtx files, XML exports, JSON-lines exports (.json, .jsonl, .ndjson) and Log Analytics CSV
+exports (.csv), also gzip-compressed;
 which format a file holds is told by its content when it is read (artifacts.evtx.reader).
 """
 
@@ -16,7 +17,8 @@ from typing import BinaryIO
 
 from wmidoctor.errors import InputError
 
-LOG_SUFFIXES = (".evtx", ".xml", ".json", ".jsonl", ".ndjson", ".json.gz", ".jsonl.gz", ".ndjson.gz")
+LOG_SUFFIXES = (".evtx", ".xml", ".json", ".jsonl", ".ndjson", ".csv", ".json.gz", ".jsonl.gz", ".ndjson.gz",
+                ".csv.gz")
 _SPOOL_IN_MEMORY = 64 << 20  # zip members up to this size stay in memory; larger ones go to a temp file
 
 

@@ -22,10 +22,10 @@ def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "
     """Yield the selected events of the log at `path` (or in `stream`, named by `path`), filling `stats`.
 
     The format is told by content: the .evtx file magic, else XML if the text starts with '<', else JSON
-    (artifacts.jsonl) if it starts with '{' or '[' (also gzip-compressed).
+    (artifacts.jsonl) if it starts with '{' or '[' (also gzip-compressed), or a Log Analytics CSV export.
     Unreadable input never raises: it is marked in `stats` (unreadable, with the reason).
     """
-    from wmidoctor.artifacts.jsonl import looks_like_json, read_jsonl  # here: jsonl imports the event model
+    from wmidoctor.artifacts.jsonl import looks_like_csv_export, looks_like_json, read_jsonl  # jsonl imports Event
 
     name = Path(path).name
     try:
@@ -43,7 +43,7 @@ def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "
         elif looks_like_xml(head):
             stats.kind = "xml"
             yield from read_xml(handle, name, stats, select, since, until)
-        elif looks_like_json(head):
+        elif looks_like_json(head) or looks_like_csv_export(head) or name.lower().endswith((".csv", ".csv.gz")):
             yield from read_jsonl(handle, name, stats, select, since, until)
         else:
             stats.unreadable = True

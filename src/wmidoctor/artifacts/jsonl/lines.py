@@ -9,6 +9,7 @@ from __future__ import annotations
 import codecs
 import gzip
 import io
+import zlib
 from collections.abc import Iterator
 from typing import BinaryIO
 
@@ -79,13 +80,20 @@ def plain_stream(stream: BinaryIO) -> tuple[BinaryIO, str]:
     return stream, packing
 
 
+def unpacked_head(head: bytes) -> bytes:
+    """The first bytes of a file, gunzipped when it is gzip ('' when too little of it is there to tell)."""
+    if not head.startswith(GZIP_MAGIC):
+        return head
+    decompressor = zlib.decompressobj(wbits=31)
+    try:
+        return decompressor.decompress(head, 4096)
+    except zlib.error:
+        return b""
+
+
 def looks_like_json(head: bytes) -> bool:
     """Does the text start like JSON lines or a JSON document (an object or an array)?"""
-    if head.startswith(GZIP_MAGIC):
-        try:
-            head = gzip.GzipFile(fileobj=io.BytesIO(head)).read(64)
-        except (OSError, EOFError):
-            return False  # too little of the stream to tell; gzip is only taken as JSON when it shows JSON
+    head = unpacked_head(head)
     for bom in _BOMS:
         head = head.removeprefix(bom)
     text = head.replace(b"\x00", b"").lstrip()

@@ -26,6 +26,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from wmidoctor.artifacts.evtx.event import Event, LogStats
+from wmidoctor.artifacts.jsonl.csvrows import csv_records, looks_like_csv_export
 from wmidoctor.artifacts.jsonl.lines import MAX_LINE_BYTES, numbered_lines, plain_stream
 from wmidoctor.artifacts.jsonl.shapes import NotAnEvent, detect, unwrap
 from wmidoctor.artifacts.jsonl.times import HostClocks
@@ -33,6 +34,7 @@ from wmidoctor.artifacts.jsonl.times import HostClocks
 PRESCAN_RECORDS = 2000
 UNRECOGNISED = "unrecognised"
 LINES = "lines"
+CSV = "csv"  # a Log Analytics / Sentinel CSV export (csvrows.py)
 # JSON documents: where their records are (ijson prefixes): a top-level array; Splunk REST/export `results`;
 # an Elasticsearch search response; Log Analytics / Graph style `value`; `records`/`Records` wrappers.
 DOCUMENT_ARRAYS = frozenset({"item", "results.item", "hits.hits.item", "value.item", "records.item",
@@ -114,7 +116,10 @@ def _is_wrapper(value: Any) -> bool:
 
 
 def _layout(export: _Export) -> str:
-    """LINES, or for a JSON document the ijson prefix of its records ('' if it holds none we know)."""
+    """LINES, CSV, or for a JSON document the ijson prefix of its records ('' if it holds none we know)."""
+    plain = export.open()
+    if looks_like_csv_export(plain.read(4096)):
+        return CSV
     for _, line in numbered_lines(export.open()):
         if line is None:  # over the line cap: a one-line document is streamed, anything else is damage
             return _document_prefix(export.open()) or LINES
@@ -135,6 +140,9 @@ def _layout(export: _Export) -> str:
 
 def _records(plain: BinaryIO, layout: str, damaged: _Tally) -> Iterator[tuple[int, dict[str, Any]]]:
     """(line number or item number, unwrapped record) for every readable record."""
+    if layout == CSV:
+        yield from csv_records(plain, damaged.note)
+        return
     if layout == LINES:
         for number, line in numbered_lines(plain):
             if line is None:
@@ -194,8 +202,9 @@ def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[s
     if not found:
         stats.kind = "json"  # JSON, but no event export: nothing counted (a folder scan passes over it)
         return
-    stats.kind = ("jsonl" if layout == LINES else "json") + (f"+{export.packing}" if export.packing else "")
-    locator = f"jsonl:{name}#" + ("line" if layout == LINES else "item")
+    stats.kind = {LINES: "jsonl", CSV: "csv"}.get(layout, "json") + (f"+{export.packing}" if export.packing else "")
+    what = "item" if layout not in (LINES, CSV) else "line"
+    locator = f"jsonl:{name}#{what}"
     damaged, unrecognised = _Tally(), _Tally()
     counts, shapes = stats.counts, stats.shapes
     try:
@@ -227,7 +236,6 @@ def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[s
     stats.records_skipped += damaged.total
     if unrecognised.total:
         shapes[UNRECOGNISED] = unrecognised.total
-    what = "line" if layout == LINES else "item"
     for message in damaged.messages(f"damaged {what}") + unrecognised.messages(f"unread {what}"):
         stats.add_problem(message)
     for host in sorted(clocks.unplaced - clocks.offsets.keys()):

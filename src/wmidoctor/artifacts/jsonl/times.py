@@ -1,6 +1,7 @@
 """Event times as log pipelines write them, turned into the UTC form every reader produces.
 
-Pipelines disagree: ECS `@timestamp` and Sentinel `TimeGenerated` are UTC ISO 8601, Splunk `_time` carries
+Pipelines disagree: ECS `@timestamp` and Sentinel `TimeGenerated` are UTC ISO 8601 (the portal's CSV
+export writes '5/1/2024, 1:14:15.123 PM' under a 'TimeGenerated [UTC]' header), Splunk `_time` carries
 an offset or is epoch seconds, but NXLog's `EventTime` (and `TimeCreated` in some data-lake exports) is
 the collecting host's local time without any zone. Such a naive time is placed by an offset learned per
 host from a line that also carries a UTC anchor - the Sysmon `UtcTime` field of the same record, or the
@@ -15,6 +16,7 @@ from datetime import datetime, timedelta
 
 _STAMP = re.compile(
     r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*$", re.I)
+_PORTAL = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*([AP]M)\s*$", re.I)
 _QUARTER = 900  # seconds
 _MAX_OFFSET = 14 * 3600  # the widest UTC offset in use
 _MAX_LAG = 450  # an anchor stamped on receipt may trail the event by this much and still round right
@@ -44,7 +46,7 @@ def parse_stamp(value: object) -> tuple[datetime, int | None] | None:
         return moment.replace(tzinfo=None), None if offset is None else int(offset.total_seconds())
     match = _STAMP.match(value)
     if match is None:
-        return None
+        return _portal_stamp(value)
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
         moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
@@ -58,6 +60,20 @@ def parse_stamp(value: object) -> tuple[datetime, int | None] | None:
     sign = -1 if zone[0] == "-" else 1
     digits = zone[1:].replace(":", "")
     return moment, sign * (int(digits[:2]) * 3600 + int(digits[2:]) * 60)
+
+
+def _portal_stamp(value: str) -> tuple[datetime, int | None] | None:
+    """'5/1/2024, 1:14:15.123 PM', the Azure portal's rendering of a time in CSV exports (zone in the header)."""
+    match = _PORTAL.match(value)
+    if match is None:
+        return None
+    month, day, year, hour, minute, second, fraction, half = match.groups()
+    hour_24 = int(hour) % 12 + (12 if half.upper() == "PM" else 0)
+    try:
+        return datetime(int(year), int(month), int(day), hour_24, int(minute), int(second),
+                        int((fraction or "0")[:6].ljust(6, "0"))), None
+    except ValueError:
+        return None
 
 
 def iso(moment: datetime) -> str:
