@@ -151,5 +151,6 @@ def test_log_analytics_csv_export_reads_like_the_json_rows(tmp_path: Path) -> No
     assert stats.kind == "csv" and dict(stats.shapes) == {"sentinel-event": 2}
     assert first.fields == reference.fields and first.time == "2024-05-01T13:14:15.123000Z"
     assert second.time == "2024-05-01T13:20:00.000000Z"
-    assert first.source.endswith("#line 2") and second.source.endswith(f"#line {2 + rows[0]['EventData'].count(chr(10)) + 1}")
+    second_line = 2 + rows[0]["EventData"].count("\n") + 1  # the first row spans its EventData's lines
+    assert first.source.endswith("#line 2") and second.source.endswith(f"#line {second_line}")
     assert stats.records_skipped == 1 and stats.problems[0].startswith("1 damaged line")
