@@ -13,7 +13,8 @@ passes over settings files and the like.
 
 A JSON document (a top-level array, or a search response holding the records in `results`, `hits.hits`,
 `value` or `records`) is streamed record by record with ijson; each record is held whole, the document
-never is. Such a document that is cut short keeps the records before the cut.
+never is. Such a document that is cut short keeps the records before the cut. A Log Analytics CSV export
+(csvrows.py) is read row by row through the same capped lines.
 """
 
 from __future__ import annotations
