@@ -6,10 +6,10 @@ not JSON, not UTF-8, not an object, cut at the end of the file, over the line ca
 counted in `records_skipped` with the reason and the first line number, never raised. Objects of no known
 shape are counted under `shapes["unrecognised"]` and reported the same way.
 
-Before the main pass, the first lines are read once to learn the hosts' UTC offsets (for exports that
-write local times, see times.py) and to tell an event export from other JSON: a file whose first lines
-hold no event record of a known shape is not an export (`kind` "json", nothing counted), so a folder scan
-passes over settings files and the like.
+Before the main pass, the first lines (up to 2000, fewer once every host seen has its offset) are read
+once to learn the hosts' UTC offsets (for exports that write local times, see times.py) and to tell an
+event export from other JSON: a file whose first lines hold no event record of a known shape is not an
+export (`kind` "json", nothing counted), so a folder scan passes over settings files and the like.
 
 A JSON document (a top-level array, or a search response holding the records in `results`, `hits.hits`,
 `value` or `records`) is streamed record by record with ijson; each record is held whole, the document
@@ -33,6 +33,7 @@ from wmidoctor.artifacts.jsonl.shapes import NotAnEvent, detect, unwrap
 from wmidoctor.artifacts.jsonl.times import HostClocks
 
 PRESCAN_RECORDS = 2000
+PRESCAN_SETTLED = 200  # the prescan stops early once this many records in a row needed no new offset
 UNRECOGNISED = "unrecognised"
 LINES = "lines"
 CSV = "csv"  # a Log Analytics / Sentinel CSV export (csvrows.py)
@@ -170,9 +171,10 @@ def _records(plain: BinaryIO, layout: str, damaged: _Tally) -> Iterator[tuple[in
 def _prescan(export: _Export, layout: str, clocks: HostClocks) -> bool:
     """Learn host offsets from the head of the export; True when it holds an event record of a known shape."""
     found = False
+    settled = 0  # records in a row after which every host seen so far has its offset
     try:
         for count, (_, record) in enumerate(_records(export.open(), layout, _Tally()), 1):
-            if count > PRESCAN_RECORDS:
+            if count > PRESCAN_RECORDS or settled >= PRESCAN_SETTLED:
                 break
             shape = detect(record)
             if shape is None:
@@ -182,6 +184,7 @@ def _prescan(export: _Export, layout: str, clocks: HostClocks) -> bool:
             except NotAnEvent:
                 continue
             found = True
+            settled = settled + 1 if clocks.unplaced <= clocks.offsets.keys() else 0
     except (OSError, EOFError, zlib.error):  # a damaged compressed stream: the main pass reports it
         pass
     return found
