@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
+import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -43,17 +44,30 @@ class LogInput:
         if not self.member:
             yield None
             return
-        from wmidoctor.sources.safezip import copy_checked
-
         with zipfile.ZipFile(self.path) as archive, \
                 tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as copy:
             try:
                 with archive.open(self.member) as packed:
-                    copy_checked(packed, copy, archive.getinfo(self.member), self.path)  # type: ignore[arg-type]
-            except (zipfile.BadZipFile, NotImplementedError, EOFError, RuntimeError) as exc:
+                    _copy_within_limits(packed, copy, archive.getinfo(self.member), self.label)  # type: ignore[arg-type]
+            except (zipfile.BadZipFile, NotImplementedError, EOFError, RuntimeError, zlib.error) as exc:
                 raise InputError(f"{self.label}: cannot be decompressed ({exc})") from None
             copy.seek(0)
             yield copy  # type: ignore[misc]
+
+
+def _copy_within_limits(source: BinaryIO, out: BinaryIO, info: zipfile.ZipInfo, label: str) -> None:
+    """Copy a zip member under the bundle limits of sources.safezip (size and ratio, counted while
+    decompressing)."""
+    from wmidoctor.sources.safezip import CHUNK, Limits
+
+    limits, size = Limits(), 0
+    while chunk := source.read(CHUNK):
+        size += len(chunk)
+        if size > limits.max_entry_bytes:
+            raise InputError(f"{label}: expands beyond the size limit (zip bomb?)")
+        if size > limits.ratio_floor and size > limits.max_ratio * max(info.compress_size, 1):
+            raise InputError(f"{label}: expands more than {limits.max_ratio}:1 (zip bomb?)")
+        out.write(chunk)
 
 
 def _is_log(name: str) -> bool:

@@ -12,7 +12,6 @@ import stat
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
-from typing import BinaryIO
 
 from wmidoctor.errors import InputError
 
@@ -81,26 +80,19 @@ class _Damaged(Exception):
     """One member cannot be decompressed (bad CRC, truncated, unsupported method, encrypted)."""
 
 
-def copy_checked(source: BinaryIO, out: BinaryIO, info: zipfile.ZipInfo, zip_path: Path, limits: Limits = Limits(),
-                 total_before: int = 0) -> int:
-    """Copy one opened member to `out` while enforcing the size and ratio limits; the bytes copied."""
-    size = 0
-    while chunk := source.read(CHUNK):
-        size += len(chunk)
-        if size > limits.max_entry_bytes or total_before + size > limits.max_total_bytes:
-            raise InputError(f"{zip_path}: {info.filename!r} expands beyond the size limit (zip bomb?)")
-        if size > limits.ratio_floor and size > limits.max_ratio * max(info.compress_size, 1):
-            raise InputError(f"{zip_path}: {info.filename!r} expands more than {limits.max_ratio}:1 "
-                             "(zip bomb?)")
-        out.write(chunk)
-    return size
-
-
 def _copy_member(archive: zipfile.ZipFile, info: zipfile.ZipInfo, destination: Path, limits: Limits,
                  total_before: int, zip_path: Path) -> int:
+    size = 0
     try:
         with archive.open(info) as source, open(destination, "xb") as out:
-            size = copy_checked(source, out, info, zip_path, limits, total_before)
+            while chunk := source.read(CHUNK):
+                size += len(chunk)
+                if size > limits.max_entry_bytes or total_before + size > limits.max_total_bytes:
+                    raise InputError(f"{zip_path}: {info.filename!r} expands beyond the size limit (zip bomb?)")
+                if size > limits.ratio_floor and size > limits.max_ratio * max(info.compress_size, 1):
+                    raise InputError(f"{zip_path}: {info.filename!r} expands more than {limits.max_ratio}:1 "
+                                     "(zip bomb?)")
+                out.write(chunk)
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, RuntimeError) as exc:
         raise _Damaged(f"cannot be decompressed: {exc}") from None  # RuntimeError: encrypted member
     except FileExistsError:
