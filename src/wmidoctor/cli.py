@@ -23,7 +23,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "diagnose": ("diagnose", "Diagnose a host from a bundle, zip or mounted volume (or live on Windows)."),
     "collect": ("collect", "Run the evidence collector on this Windows host (Windows only)."),
     "bundle": ("bundle", "Inspect what an evidence bundle holds."),
-    "logs": ("logs", "Analyse WMI, DCOM and service event logs (.evtx or XML exports)."),
+    "logs": ("logs", "Analyse WMI, DCOM and service event logs (.evtx, XML or JSON-lines exports)."),
     "repo": ("repo", "Read and verify an offline WMI (CIM) repository."),
     "registry": ("registry", "Show the WMI-relevant registry picture from hives or .reg exports."),
     "mof": ("mof", "Parse and lint provider MOF files."),

@@ -10,7 +10,34 @@ from wmidoctor.errors import InputError
 FORMATS = ("text", "json", "csv", "html")
 
 
-@click.command(name="logs", context_settings={"help_option_names": ["-h", "--help"]})
+def _help() -> str:
+    """The verb's help, listing the JSON-lines export shapes the reader recognises."""
+    from wmidoctor.artifacts.jsonl import MAX_LINE_BYTES, SHAPES
+
+    shapes = "\n".join(f"  {name}: {what}" for name, what in SHAPES.items())
+    return (
+        "Analyse WMI, DCOM and service event logs: .evtx files, XML exports, and JSON-lines exports from "
+        "SIEMs and collection tools.\n\n"
+        "PATH is a log file, a folder (searched recursively for *.evtx, *.xml, *.json, *.jsonl, *.ndjson, *.csv, "
+        "also gzip-compressed as *.gz) or a .zip (a bundle or zipped exports); the format is told by content. "
+        "Reads WMI-Activity/Operational (5857-5861, Trace 11/12), Application (Microsoft-Windows-WMI / "
+        "WinMgmt), System (DCOM; Service Control Manager events about Winmgmt, RpcSs, DcomLaunch, "
+        "RpcEptMapper, wmiApSrv, WinRM), Sysmon 19/20/21 and, to name client processes, Sysmon 1 and "
+        "Security 4688.\n\n"
+        "JSON exports hold one record per line (or a JSON array or search response of records), Log Analytics "
+        "CSV exports one row per record; the shape is recognised per record, so mixed files are read. Records "
+        "of no known shape are counted and reported; "
+        f"damaged lines (not JSON, not UTF-8, cut short, over {MAX_LINE_BYTES >> 20} MiB) count as damage. "
+        "Shapes recognised:\n\n\b\n" + shapes + "\n\n"
+        "Exit codes: 0 nothing at warning level; 1 a warning was found - a client failure other than a "
+        "cancelled call (0x80041032) or a not-found/invalid-class probe (0x80041002, 0x80041010), a "
+        "provider that failed to start, a quota kill, a WMI service error event, a non-default permanent "
+        "event consumer, DCOM hardening or WMI-component permission events, a WMI-related service failure, "
+        "or a damaged or unreadable log; 2 usage error or no readable log at all."
+    )
+
+
+@click.command(name="logs", context_settings={"help_option_names": ["-h", "--help"]}, help=_help())
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--since", metavar="TIME", help="Only events at or after TIME: 2024-05-01, 2024-05-01T13:00 "
               "(UTC unless an offset is given) or an age such as 24h, 7d.")
@@ -22,19 +49,6 @@ FORMATS = ("text", "json", "csv", "html")
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
 def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: str, as_json: bool,
             out: str | None) -> None:
-    """Analyse WMI, DCOM and service event logs (.evtx files or XML exports).
-
-    PATH is a log file, a folder (searched recursively for *.evtx and *.xml) or a .zip bundle.
-    Reads WMI-Activity/Operational (5857-5861, Trace 11/12), Application (Microsoft-Windows-WMI /
-    WinMgmt), System (DCOM; Service Control Manager events about Winmgmt, RpcSs, DcomLaunch,
-    RpcEptMapper, wmiApSrv, WinRM) and, to name client processes, Sysmon 1 and Security 4688.
-
-    Exit codes: 0 nothing at warning level; 1 a warning was found - a client failure other than a
-    cancelled call (0x80041032) or a not-found/invalid-class probe (0x80041002, 0x80041010), a
-    provider that failed to start, a quota kill, a WMI service error event, a non-default permanent
-    event consumer, DCOM hardening or WMI-component permission events, a WMI-related service failure,
-    or a damaged or unreadable log; 2 usage error or no readable log at all.
-    """
     from wmidoctor.logs.render import render
     from wmidoctor.logs.report import build_report
     from wmidoctor.logs.run import analyse
@@ -49,7 +63,7 @@ def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: s
         raise InputError(f"--since ({start}) is after --until ({end})")
     analysis = analyse(list(paths), start, end)
     if not analysis.logs:
-        raise InputError("no event logs (.evtx or XML exports) found in " + ", ".join(paths))
+        raise InputError("no event logs (.evtx, XML or JSON-lines exports) found in " + ", ".join(paths))
     if all(stats.unreadable for stats in analysis.logs):
         first = analysis.logs[0]
         raise InputError(f"cannot read {first.path}: {first.problems[0] if first.problems else 'unreadable'}")

@@ -16,12 +16,17 @@ def analyse_input(log: LogInput, analysis: Analysis, since: str = "", until: str
     return stats
 
 
+def not_an_event_log(stats: LogStats) -> bool:
+    """XML or JSON that held no events and no damage: some other file (settings, a report), left out."""
+    return stats.kind in ("xml", "json") and stats.records_read == 0 and not stats.problems
+
+
 def analyse(paths: list[str], since: str = "", until: str = "") -> Analysis:
-    """Analyse the logs under `paths`; XML files that hold no events (not exports) are left out."""
+    """Analyse the logs under `paths`; XML and JSON files that hold no events (not exports) are left out."""
     analysis = Analysis()
     for log in find_logs(paths):
         stats = analyse_input(log, analysis, since, until)
-        if stats.kind == "xml" and stats.records_read == 0 and not stats.problems:
+        if not_an_event_log(stats):
             continue
         analysis.add_log(stats)
     return analysis

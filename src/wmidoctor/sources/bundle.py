@@ -1,4 +1,5 @@
-"""Load a bundle into Evidence: a collector folder or .zip, a mounted Windows volume, or saved evidence JSON.
+"""Load a bundle into Evidence: a collector folder or .zip, a mounted Windows volume, a folder of event-log
+exports (events section only), or saved evidence JSON.
 
 `load(path)` finds the artifacts (sources.layout), hands each to its reader once, and records in
 `evidence.collection` what every artifact gave: parsed, present but not read (and why), damaged (with
@@ -38,7 +39,7 @@ from wmidoctor.sources.artifacts import (
     REPOSITORY_COPY,
     Artifact,
 )
-from wmidoctor.sources.layout import VOLUME, ZIP, Layout, detect, forget_listings
+from wmidoctor.sources.layout import EVENTS, VOLUME, ZIP, Layout, detect, forget_listings
 from wmidoctor.sources.manifest import Manifest, read_manifest
 from wmidoctor.sources.winpaths import volume_relative
 
@@ -63,8 +64,8 @@ def load(path: str | Path, quick: bool = False) -> Evidence:
     if path.is_dir():
         layout = detect(path)
         if layout is None:
-            raise InputError(f"{path}: neither a wmidoctor bundle (no manifest.json or known artifacts) nor a "
-                             "Windows volume (no Windows/System32/config)")
+            raise InputError(f"{path}: neither a wmidoctor bundle (no manifest.json or known artifacts), a "
+                             "Windows volume (no Windows/System32/config) nor a folder of event-log exports")
         return Loader(layout, path, quick).load()
     if path.suffix.lower() == ".json":
         return _saved_evidence(path)
@@ -119,6 +120,7 @@ class Loader:
         collection.path, collection.kind = str(shown_path), layout.kind
         absent = "not on the volume" if layout.kind == VOLUME else "not in the bundle"
         self.status = {a.key: ArtifactStatus(a.name, "", MISSING, absent) for a in layout.expected}
+        self.exports: list[ArtifactStatus] = []  # event-log exports beyond the artifact list, as read
         for key, found in layout.found.items():
             self.status[key].path = self._relative(found)
             self.status[key].status, self.status[key].reason = PRESENT, ""
@@ -314,16 +316,18 @@ class Loader:
 
     def read_events(self) -> None:
         logs = self._artifacts(EVENT_LOG)
-        if not logs:
+        exports = self.layout.event_files
+        if not logs and not exports:
             return
         from wmidoctor.logs.run import analyse
         from wmidoctor.sources.events import events_section
         from wmidoctor.sources.quicklogs import analyse_newest
 
+        paths = [path for _, path in logs] + exports
         if self.quick:
-            analysis, shortened = analyse_newest([path for _, path in logs])
+            analysis, shortened = analyse_newest(paths)
         else:
-            analysis, shortened = analyse([str(path) for _, path in logs]), {}
+            analysis, shortened = analyse([str(path) for path in paths]), {}
         self.evidence.events = events_section(analysis)
         if shortened:
             section = self.evidence.events
@@ -339,6 +343,8 @@ class Loader:
                 self._set(artifact.key, DAMAGED, "; ".join(stats.problems[:3]) or "damaged")
             else:
                 self._set(artifact.key, PARSED, shortened.get(str(path), ""))
+        for path in exports:
+            self.exports.append(_export_status(self._relative(path), by_path.get(str(path))))
 
     # --- summary ---------------------------------------------------------------------------------
 
@@ -346,7 +352,7 @@ class Loader:
         self.settle_repository()
         self.explain_not_collected()
         collection = self.evidence.collection
-        collection.artifacts = list(self.status.values())
+        collection.artifacts = list(self.status.values()) + self.exports
         counts = {s: sum(1 for a in collection.artifacts if a.status == s) for s in (PARSED, DAMAGED, PRESENT)}
         read = counts[PARSED] + counts[DAMAGED]
         if not read:
@@ -370,7 +376,8 @@ class Loader:
                 continue
             feeders = [a for a in self.layout.expected if name in a.feeds]
             if not feeders:
-                section.reason = f"not part of a {self.layout.kind} bundle"
+                section.reason = "only event logs were given" if self.layout.kind == EVENTS else \
+                    f"not part of a {self.layout.kind} bundle"
                 continue
             parts = []
             for artifact in feeders:
@@ -404,6 +411,20 @@ def merge_repository(target: Repository, read: Repository) -> None:
     target.problems.extend(read.problems)
     for source in read.sources:
         target.mark_collected(source)
+
+
+EVENT_EXPORT = "event export"
+
+
+def _export_status(relative: str, stats: Any) -> ArtifactStatus:
+    """How one event-log export read: its format (per-line shapes for JSON lines) and record count."""
+    if stats is None:
+        return ArtifactStatus(EVENT_EXPORT, relative, PRESENT, "not an event log or export (no events read)")
+    shapes = ", ".join(f"{shape} {n}" for shape, n in stats.shapes.most_common())
+    what = f"{stats.kind}: {shapes or stats.records_read} records"
+    if stats.damaged:
+        return ArtifactStatus(EVENT_EXPORT, relative, DAMAGED, f"{what}; " + "; ".join(stats.problems[:3]))
+    return ArtifactStatus(EVENT_EXPORT, relative, PARSED, what)
 
 
 def _service_artifact(key: str) -> tuple[str, str]:

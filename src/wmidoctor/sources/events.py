@@ -18,7 +18,8 @@ def events_section(analysis: Analysis) -> Events:
             last_seen=stats.last_seen,
             counts={f"{channel}/{provider}/{event_id}": n for (channel, provider, event_id), n in stats.counts.items()},
         ))
-        section.mark_collected(f"evtx:{stats.path}", partial=partial)
+        scheme = "jsonl" if stats.kind.startswith("json") else "evtx"  # JSON exports say so in the locator
+        section.mark_collected(f"{scheme}:{stats.path}", partial=partial)
         section.problems += [f"{stats.path}: {problem}" for problem in stats.problems]
     section.groups = [EventGroup(channel=g.channel, provider=g.provider, event_id=g.event_id, key=dict(g.key),
                                  kind=g.kind, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,

@@ -3,6 +3,9 @@
 All lookups are case-insensitive (Windows names, any file system), and each folder is listed once.
 A bundle folder is recognised by its manifest or any known artifact; a volume by
 Windows/System32/config. A zip that holds one top folder (as zipping a folder makes) is looked into.
+Event-log exports beyond the collector's own logs (SIEM JSON lines, XML or .evtx copies a responder adds)
+are picked up from a bundle's logs/, events/ and exports/ folders; a folder (or zip) holding nothing but
+such exports is an `events` layout, read for its events section alone.
 """
 
 from __future__ import annotations
@@ -17,6 +20,8 @@ from wmidoctor.sources.artifacts import ARTIFACTS, SYSTEM32, VOLUME_ARTIFACTS, A
 FOLDER = "folder"
 ZIP = "zip"
 VOLUME = "volume"
+EVENTS = "events"  # a folder of event-log exports only
+EXPORT_FOLDERS = ("logs", "events", "exports")
 
 
 @cache
@@ -51,6 +56,7 @@ class Layout:
     kind: str  # folder | zip | volume
     expected: tuple[Artifact, ...]
     found: dict[str, Path] = field(default_factory=dict)  # artifact key -> path
+    event_files: list[Path] = field(default_factory=list)  # event-log exports besides the artifacts
 
     def path(self, key: str) -> Path | None:
         return self.found.get(key)
@@ -75,16 +81,35 @@ def _volume_root(folder: Path) -> Path | None:
     return None
 
 
+def _event_files(folder: Path, skip: set[Path]) -> list[Path]:
+    """Files under `folder` named like event logs or exports (their content decides when read)."""
+    from wmidoctor.logs.inputs import find_logs
+
+    return [log.path for log in find_logs([str(folder)]) if log.path not in skip]
+
+
+def _exports(root: Path, found: dict[str, Path]) -> list[Path]:
+    skip = set(found.values())
+    files: list[Path] = []
+    for name in EXPORT_FOLDERS:
+        folder = find(root, name)
+        if folder is not None and folder.is_dir():
+            files += _event_files(folder, skip)
+    return files
+
+
 def detect(folder: Path, kind: str = FOLDER) -> Layout | None:
-    """The layout of `folder`, or None when it holds neither bundle artifacts nor a Windows volume."""
+    """The layout of `folder`, or None when it holds neither bundle artifacts, a Windows volume nor
+    event-log exports."""
     volume = _volume_root(folder)
     if volume is not None:
         return Layout(volume, VOLUME, VOLUME_ARTIFACTS, _locate(volume, VOLUME_ARTIFACTS))
     found = _locate(folder, ARTIFACTS)
     if found:
-        return Layout(folder, kind, ARTIFACTS, found)
+        return Layout(folder, kind, ARTIFACTS, found, _exports(folder, found))
     entries = [folder / name for name in _listing(folder).values()]
     folders = [e for e in entries if e.is_dir()]
     if len(folders) == 1 and len(entries) == 1:
         return detect(folders[0], kind)
-    return None
+    exports = _event_files(folder, set())
+    return Layout(folder, EVENTS, (), {}, exports) if exports else None

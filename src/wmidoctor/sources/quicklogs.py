@@ -18,7 +18,7 @@ from typing import BinaryIO
 
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput
-from wmidoctor.logs.run import analyse_input
+from wmidoctor.logs.run import analyse_input, not_an_event_log
 
 QUICK_LOG_BYTES = 4 << 20  # per log: 64 chunks, a few thousand records, well under a second to read
 HEADER_BYTES = 4096
@@ -82,7 +82,7 @@ def analyse_newest(paths: list[Path], limit: int | None = None) -> tuple[Analysi
             shortened[log.label] = (f"--quick read the newest {kept} of {total} chunks "
                                     f"({len(image) / MIB:.1f} of {path.stat().st_size / MIB:.1f} MiB)")
         stats = analyse_input(log, analysis)
-        if stats.kind == "xml" and stats.records_read == 0 and not stats.problems:
+        if not_an_event_log(stats):
             continue
         analysis.add_log(stats)
     return analysis, shortened

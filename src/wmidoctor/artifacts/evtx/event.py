@@ -31,7 +31,7 @@ class LogStats:
     """What reading one file gave: volume, damage, time span and a count of records per event kind."""
 
     path: str
-    kind: str = "evtx"  # evtx | xml
+    kind: str = "evtx"  # evtx | xml | jsonl (a JSON-lines export) | json (JSON that is no event export)
     records_read: int = 0  # records the file yielded (before any time window)
     records_skipped: int = 0  # damaged records the parser stepped over
     chunks_skipped: int = 0  # damaged 64 KiB chunks the parser stepped over (each held many records)
@@ -41,6 +41,8 @@ class LogStats:
     last_seen: str = ""
     # (channel, provider, event id) -> records inside the time window
     counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
+    # JSON-lines exports: records per detected shape (artifacts.jsonl.shapes), "unrecognised" included
+    shapes: Counter[str] = field(default_factory=Counter)
 
     MAX_PROBLEMS = 20
 

@@ -1,4 +1,5 @@
-"""Open one event log (a .evtx file or an XML export, by content) and stream its selected events."""
+"""Open one event log (a .evtx file, an XML export or a JSON-lines export, by content) and stream its
+selected events."""
 
 from __future__ import annotations
 
@@ -21,9 +22,12 @@ def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "
              stream: BinaryIO | None = None) -> Iterator[Event]:
     """Yield the selected events of the log at `path` (or in `stream`, named by `path`), filling `stats`.
 
-    The format is told by content: the .evtx file magic, else XML if the text starts with '<'.
+    The format is told by content: the .evtx file magic, else XML if the text starts with '<', else JSON
+    (artifacts.jsonl) if it starts with '{' or '[' (also gzip-compressed), or a Log Analytics CSV export.
     Unreadable input never raises: it is marked in `stats` (unreadable, with the reason).
     """
+    from wmidoctor.artifacts.jsonl import looks_like_csv_export, looks_like_json, read_jsonl  # jsonl imports Event
+
     name = Path(path).name
     try:
         handle = stream if stream is not None else open_regular(path)
@@ -40,9 +44,11 @@ def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "
         elif looks_like_xml(head):
             stats.kind = "xml"
             yield from read_xml(handle, name, stats, select, since, until)
+        elif looks_like_json(head) or looks_like_csv_export(head) or name.lower().endswith((".csv", ".csv.gz")):
+            yield from read_jsonl(handle, name, stats, select, since, until)
         else:
             stats.unreadable = True
-            stats.add_problem("neither an .evtx file nor an XML event export")
+            stats.add_problem("neither an .evtx file nor an XML or JSON-lines event export")
     finally:
         if stream is None:
             handle.close()
