@@ -113,3 +113,20 @@ def test_a_member_a_thousand_folders_deep_is_damaged_not_a_crash(tmp_path):
     (_name, reason), = damaged.items()
     assert reason.startswith("nested 1000 folders deep")
     assert (tmp_path / "out" / "manifest.json").exists()
+
+
+def test_logs_on_a_zip_with_an_encrypted_member_reads_the_rest(tmp_path, corpus):
+    """`logs` names the encrypted member as damaged and still reads the other logs of the zip (was exit 3)."""
+    import subprocess
+    import sys
+
+    system = (corpus / "evtx" / "omerbenamram-evtx__system.evtx").read_bytes()
+    archive = _zip(tmp_path / "logs.zip", {"secret.evtx": system[:4096], "System.evtx": system}, zipfile.ZIP_STORED)
+    raw = bytearray(archive.read_bytes())
+    raw[6] |= 0x1
+    raw[raw.find(b"PK\x01\x02") + 8] |= 0x1
+    archive.write_bytes(bytes(raw))
+    result = subprocess.run([sys.executable, "-m", "wmidoctor", "logs", str(archive), "--json"], capture_output=True,
+                            text=True, timeout=120)
+    assert result.returncode in (0, 1), result.stderr
+    assert "encrypted" in result.stdout and "System.evtx" in result.stdout

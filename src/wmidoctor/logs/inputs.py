@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import tempfile
 import zipfile
-import zlib
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
 from wmidoctor.artifacts.gate import check_regular
 from wmidoctor.errors import InputError
+from wmidoctor.sources.safezip import Budget, Limits, open_archive
 
 LOG_SUFFIXES = (".evtx", ".xml", ".json", ".jsonl", ".ndjson", ".csv", ".json.gz", ".jsonl.gz", ".ndjson.gz",
                 ".csv.gz")
@@ -26,10 +26,12 @@ _SPOOL_IN_MEMORY = 64 << 20  # zip members up to this size stay in memory; large
 
 @dataclass(frozen=True)
 class LogInput:
-    """One log to read: a file on disk, or a member of a zip archive (`member` set)."""
+    """One log to read: a file on disk, or a member of a zip archive (`member` set, read within `budget`,
+    the archive's shared allowance from sources.safezip)."""
 
     path: Path
     member: str = ""
+    budget: Budget | None = field(default=None, compare=False, hash=False, repr=False)
 
     @property
     def label(self) -> str:
@@ -41,34 +43,16 @@ class LogInput:
 
     @contextmanager
     def open(self) -> Iterator[BinaryIO | None]:
-        """None for a file on disk (readers open it by path); a seekable copy of a zip member otherwise."""
+        """None for a file on disk (readers open it by path); a seekable copy of a zip member otherwise.
+        Raises DamagedMember for a member that cannot be read, InputError for one beyond the archive limits."""
         if not self.member:
             yield None
             return
-        with zipfile.ZipFile(self.path) as archive, \
-                tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as copy:
-            try:
-                with archive.open(self.member) as packed:
-                    _copy_within_limits(packed, copy, archive.getinfo(self.member), self.label)  # type: ignore[arg-type]
-            except (zipfile.BadZipFile, NotImplementedError, EOFError, RuntimeError, zlib.error) as exc:
-                raise InputError(f"{self.label}: cannot be decompressed ({exc})") from None
+        budget = self.budget or Budget(self.path, Limits())
+        with open_archive(self.path) as archive, tempfile.SpooledTemporaryFile(max_size=_SPOOL_IN_MEMORY) as copy:
+            budget.copy(archive, archive.getinfo(self.member), copy)  # type: ignore[arg-type]
             copy.seek(0)
             yield copy  # type: ignore[misc]
-
-
-def _copy_within_limits(source: BinaryIO, out: BinaryIO, info: zipfile.ZipInfo, label: str) -> None:
-    """Copy a zip member under the bundle limits of sources.safezip (size and ratio, counted while
-    decompressing)."""
-    from wmidoctor.sources.safezip import CHUNK, Limits
-
-    limits, size = Limits(), 0
-    while chunk := source.read(CHUNK):
-        size += len(chunk)
-        if size > limits.max_entry_bytes:
-            raise InputError(f"{label}: expands beyond the size limit (zip bomb?)")
-        if size > limits.ratio_floor and size > limits.max_ratio * max(info.compress_size, 1):
-            raise InputError(f"{label}: expands more than {limits.max_ratio}:1 (zip bomb?)")
-        out.write(chunk)
 
 
 def _is_log(name: str) -> bool:
@@ -76,18 +60,11 @@ def _is_log(name: str) -> bool:
 
 
 def _zip_members(path: Path) -> list[LogInput]:
-    """The logs in a zip, under the bundle limits (sources.safezip): too many entries is an input error,
-    and each member is size- and ratio-checked as it is read."""
-    from wmidoctor.sources.safezip import Limits
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            members = archive.infolist()
-    except (zipfile.BadZipFile, OSError, ValueError) as exc:
-        raise InputError(f"{path}: not a readable zip ({exc})") from None
-    if len(members) > Limits.max_entries:
-        raise InputError(f"{path}: {len(members)} entries, more than a bundle holds ({Limits.max_entries})")
-    return [LogInput(path, info.filename) for info in members if not info.is_dir() and _is_log(info.filename)]
+    """The logs in a zip, under the bundle limits (sources.safezip), sharing one allowance for the archive."""
+    with open_archive(path) as archive:
+        members = archive.infolist()
+    budget = Budget(path, Limits())
+    return [LogInput(path, info.filename, budget) for info in members if not info.is_dir() and _is_log(info.filename)]
 
 
 def find_logs(paths: list[str]) -> list[LogInput]:

@@ -6,13 +6,18 @@ from wmidoctor.artifacts.evtx import LogStats, read_log
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput, find_logs
 from wmidoctor.logs.selection import wanted
+from wmidoctor.sources.safezip import DamagedMember
 
 
 def analyse_input(log: LogInput, analysis: Analysis, since: str = "", until: str = "") -> LogStats:
     stats = LogStats(log.label)
-    with log.open() as stream:
-        for event in read_log(log.path if stream is None else log.name, stats, wanted, since, until, stream):
-            analysis.add(event)
+    try:
+        with log.open() as stream:
+            for event in read_log(log.path if stream is None else log.name, stats, wanted, since, until, stream):
+                analysis.add(event)
+    except DamagedMember as exc:  # one unreadable member of a zip is that log's damage, not the whole run's
+        stats.unreadable = True
+        stats.add_problem(str(exc))
     return stats
 
 
