@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import socket
 import sys
+import time
 from dataclasses import dataclass
 from struct import pack, unpack_from
 
@@ -13,6 +14,7 @@ from impacket.dcerpc.v5 import rpcrt
 from impacket.dcerpc.v5.transport import TCPTransport
 
 from wmidoctor.remote.credentials import Credentials
+from wmidoctor.remote.walk import current_deadline
 
 AUTHN_LEVEL_INTEGRITY = rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY
 AUTHN_LEVEL_PRIVACY = rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY
@@ -63,14 +65,27 @@ class SocketTransport(TCPTransport):
     def get_dce_rpc(self) -> LeanDCERPC:
         return LeanDCERPC(self)
 
+    def _bound(self) -> None:
+        """Give the next socket call what is left of the stage's deadline, not a fresh timeout: a
+        server that trickles bytes must not stretch a stage past its limit."""
+        deadline = current_deadline()
+        if deadline is None:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DeadlinePassed("the stage's time limit passed while the server was still sending")
+        self._sock.settimeout(left)
+
     def send(self, data: bytes, forceWriteAndx: int = 0, forceRecv: int = 0) -> None:
         self.received = bytearray()
         self.last_call_id = unpack_from("<L", data, 12)[0]
+        self._bound()
         self._sock.sendall(data)
 
     def recv(self, forceRecv: int = 0, count: int = 0) -> bytes:
         buffer = b""
         while len(buffer) < max(count, 1):
+            self._bound()
             chunk = self._sock.recv(count - len(buffer) if count else 65536)
             if not chunk:
                 raise ConnectionClosed("the server closed the connection")
@@ -83,6 +98,10 @@ class SocketTransport(TCPTransport):
 
 class ConnectionClosed(ConnectionError):
     pass
+
+
+class DeadlinePassed(TimeoutError):
+    """The stage's deadline passed in the middle of an exchange (bytes may have been arriving)."""
 
 
 HEADER_SIZE = 16
@@ -249,17 +268,20 @@ def last_pdu_status(transport: SocketTransport) -> PduStatus | None:
 
 
 def open_dce(sock: socket.socket, host: str, port: int, creds: Credentials | None, level: int,
-             kdc_host: str | None = None) -> tuple[rpcrt.DCERPC_v5, SocketTransport]:
-    """A DCE/RPC client on `sock`; authenticated (NTLM or Kerberos at `level`) unless creds is None."""
+             kdc_host: str | None = None, tickets=None) -> tuple[rpcrt.DCERPC_v5, SocketTransport]:
+    """A DCE/RPC client on `sock`; authenticated (NTLM, or Kerberos with `tickets` from the kdc stage)
+    at `level` unless creds is None."""
     transport = SocketTransport(sock, host, port)
     if creds is not None:
-        password, lmhash, nthash = creds.ntlm_secret() if not creds.kerberos else (creds.password, creds.lmhash,
-                                                                                 creds.nthash)
-        transport.set_credentials(creds.user, password, creds.domain, lmhash, nthash)
-        transport.set_kerberos(creds.kerberos, kdc_host)
+        if tickets is not None:
+            transport.set_credentials(creds.user, "", creds.kerberos_realm, TGT=tickets.tgt, TGS=tickets.tgs)
+            transport.set_kerberos(True, kdc_host)
+        else:
+            password, lmhash, nthash = creds.ntlm_secret()
+            transport.set_credentials(creds.user, password, creds.domain, lmhash, nthash)
     dce = transport.get_dce_rpc()
     if creds is not None:
         dce.set_auth_level(level)
-        if creds.kerberos:
+        if tickets is not None:
             dce.set_auth_type(rpcrt.RPC_C_AUTHN_GSS_NEGOTIATE)
     return dce, transport
