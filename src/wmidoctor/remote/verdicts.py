@@ -117,11 +117,11 @@ def reason_for(obs: Observation) -> str:
     if obs.carrier == REPLY:
         return _reply_reason(obs)
     if obs.carrier == HTTP:
-        if obs.stage == "authentication" and code == 401:
+        if code == 401 and obs.stage in ("authentication", "enumerate"):
             return "not_admitted" if obs.credentials_proved else "logon_failure"
         return "http"
     if obs.carrier == SOAP_FAULT:
-        if code in (5, E_ACCESSDENIED, WBEM_E_ACCESS_DENIED, 0x80338104):
+        if code in (5, E_ACCESSDENIED, WBEM_E_ACCESS_DENIED):
             return "access_denied"
         return "wsman_fault"
     return "unknown"
@@ -401,7 +401,7 @@ WSMAN_RULES: dict[tuple[str, str], Rule] = {
         "WinRM refused the credentials: the Negotiate exchange did not complete (wrong user or password, "
         "locked, disabled or expired account, or the scheme is disabled)", "target",
         ("check which schemes the service allows", "winrm get winrm/config/service/auth"), _CHECK_ACCOUNT),
-    ("authentication", "not_admitted"): _rule(
+    ("*", "not_admitted"): _rule(
         "the credentials are valid (the Negotiate exchange completed) but WinRM does not admit the account: "
         "RootSDDL grants only Administrators and Remote Management Users by default, or remote UAC filters a "
         "local administrator", "target",
@@ -411,6 +411,8 @@ WSMAN_RULES: dict[tuple[str, str], Rule] = {
     ("authentication", "gssapi_missing"): _rule(
         "WS-Man Kerberos from this machine needs the python gssapi package, which is not installed", "client",
         ("install the extra", "pip install 'wmidoctor[kerberos]'")),
+    ("*", "tls"): _rule("the TLS handshake with the listener failed", "target",
+                        ("check the HTTPS listener's certificate and protocols", "winrm enumerate winrm/config/listener")),
     ("authentication", "http"): _rule(
         "WinRM answered the authentication with an HTTP error, not a 401 or a result", "target",
         ("look at the WinRM service on the target", "winrm get winrm/config")),

@@ -61,6 +61,7 @@ KERBEROS_AUTHN = (rpcrt.RPC_C_AUTHN_GSS_NEGOTIATE, rpcrt.RPC_C_AUTHN_GSS_KERBERO
 WBEM_S_TIMEDOUT = 0x00040004
 WBEM_E_ACCESS_DENIED = 0x80041003
 TOWER_TCP, TOWER_NP = 0x07, 0x0F
+_MAC = ntlm.MAC  # bound here: a test that breaks the client's signing must not break the fake's check
 # The security bindings a Windows 10 host lists after its string bindings (seen in a real ServerAlive2 reply).
 SECURITY_BINDINGS = (0x09, 0x1E, 0x10, 0x0A, 0x16, 0x1F, 0x0E)
 
@@ -118,7 +119,7 @@ class _Session:
         if level == rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY:
             body = self.client_seal(body)
         signed = pdu[:body_at] + body + pdu[trailer_at:len(pdu) - auth_len]
-        expected = ntlm.SIGN(self.flags, self.client_sign, signed, self.client_seq, self.client_seal).getData()
+        expected = _MAC(self.flags, self.client_seal, self.client_sign, self.client_seq, signed).getData()
         self.client_seq += 1
         if expected != pdu[len(pdu) - auth_len:]:
             return None
@@ -133,10 +134,10 @@ class _Session:
         struct.pack_into("<HH", pdu, 8, len(pdu) + 16, 16)
         if level == rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY:
             sealed = self.server_seal(bytes(pdu[body_at:len(header_and_body)]))
-            signature = ntlm.MAC(self.flags, self.server_seal, self.server_sign, self.server_seq, bytes(pdu))
+            signature = _MAC(self.flags, self.server_seal, self.server_sign, self.server_seq, bytes(pdu))
             pdu[body_at:len(header_and_body)] = sealed
         else:
-            signature = ntlm.MAC(self.flags, self.server_seal, self.server_sign, self.server_seq, bytes(pdu))
+            signature = _MAC(self.flags, self.server_seal, self.server_sign, self.server_seq, bytes(pdu))
         self.server_seq += 1
         return bytes(pdu) + signature.getData()
 
