@@ -306,7 +306,7 @@ class _OnContext:
     def bind(self, *args: object, **kwargs: object) -> None:
         """Already bound: the context was added with alter_context."""
 
-    def request(self, request: rpcrt.NDRCALL, uuid: bytes | None = None, checkError: bool = True):  # noqa: N803
+    def request(self, request: rpcrt.NDRCALL, uuid: bytes | None = None, checkError: bool = True):
         return request_on(self._dce, self._ctx_id, request, uuid, checkError)
 
     def __getattr__(self, name: str):

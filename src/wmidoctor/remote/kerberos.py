@@ -70,12 +70,12 @@ def _read(sock: socket.socket, count: int) -> bytes:
     return data
 
 
-def bounded_send_receive(data: bytes, host: str, kdcHost: str | None, port: int = KDC_PORT) -> bytes:  # noqa: N803
+def bounded_send_receive(data: bytes, host: str, kdcHost: str | None, port: int = KDC_PORT) -> bytes:
     """impacket's sendReceive, bounded by the current stage's deadline (same arguments, same errors)."""
-    from pyasn1.codec.der import decoder
     from impacket.krb5 import constants
     from impacket.krb5.asn1 import KRB_ERROR
     from impacket.krb5.kerberosv5 import KerberosError
+    from pyasn1.codec.der import decoder
 
     target, kdc_port = split_kdc(kdcHost)
     if target is None:

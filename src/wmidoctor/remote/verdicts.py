@@ -412,7 +412,8 @@ WSMAN_RULES: dict[tuple[str, str], Rule] = {
         "WS-Man Kerberos from this machine needs the python gssapi package, which is not installed", "client",
         ("install the extra", "pip install 'wmidoctor[kerberos]'")),
     ("*", "tls"): _rule("the TLS handshake with the listener failed", "target",
-                        ("check the HTTPS listener's certificate and protocols", "winrm enumerate winrm/config/listener")),
+                        ("check the HTTPS listener's certificate and protocols",
+                         "winrm enumerate winrm/config/listener")),
     ("authentication", "http"): _rule(
         "WinRM answered the authentication with an HTTP error, not a 401 or a result", "target",
         ("look at the WinRM service on the target", "winrm get winrm/config")),
@@ -457,15 +458,15 @@ GENERAL_REASONS = frozenset({"sec_pkg_error", "server_too_busy", "server_went_aw
                              "certificate", "query_timeout"})
 
 
-def _match(obs: Observation, reason: str) -> tuple[Rule, bool]:
+def _match(obs: Observation, reason: str) -> Rule:
     tables = (WSMAN_RULES, RULES) if obs.transport == "wsman" else (RULES,)
     order = ((obs.stage, reason), ("*", reason), (obs.stage, "*")) if reason in GENERAL_REASONS else (
         (obs.stage, reason), (obs.stage, "*"), ("*", reason))
     for table in tables:
         for key in order:
             if key in table:
-                return table[key], key == (obs.stage, reason) or key[0] == "*"
-    return _rule("see the code's explanation", "target"), False
+                return table[key]
+    return _rule("see the code's explanation", "target")
 
 
 # What a WS-Man fault carries: WMI's own status (0x8004xxxx) or a WinRM one (FACILITY_WINRM, 0x8033xxxx).
@@ -501,7 +502,7 @@ PROOFS = {
 def judge(obs: Observation) -> Verdict:
     """The verdict for one observation. Pure: the same observation always gives the same verdict."""
     reason = reason_for(obs)
-    rule, exact = _match(obs, reason)
+    rule = _match(obs, reason)
     code = client_code(obs)
     if obs.transport == "wsman" and obs.carrier == SOAP_FAULT and reason == "wsman_fault":
         rule = _catalogue_rule(code, rule.where) or rule

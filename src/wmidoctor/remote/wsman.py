@@ -121,7 +121,7 @@ class HttpConnection:
             self.sock.settimeout(left)
         try:
             chunk = self.sock.recv(65536)
-        except (TimeoutError, socket.timeout) as exc:
+        except TimeoutError as exc:
             if got_some:
                 raise HttpDeadline("the stage's time limit passed while the answer was arriving") from exc
             raise
