@@ -90,9 +90,9 @@ class SocketTransport(TCPTransport):
             if not chunk:
                 raise ConnectionClosed("the server closed the connection")
             buffer += chunk
+            self.received += chunk  # kept as it arrives: a deadline mid-answer must show bytes came
             if not count:
                 break
-        self.received += buffer
         return buffer
 
 

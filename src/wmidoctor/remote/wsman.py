@@ -271,15 +271,19 @@ def _walk(host: str, address: str, creds: Credentials, options: WsmanOptions, wa
           connections: list[HttpConnection]) -> None:
     with walk.stage("tcp") as step:
         failure: StageFailure | None = None
-        for port, tls in _ports(options):
+        candidates = _ports(options)
+        for index, (port, tls) in enumerate(candidates):
+            share = step.left() / (len(candidates) - index)  # each port its part of the stage's time
+            if share <= 0:
+                break
             try:
-                connection = _open(host, address, port, tls, step.left(), connections)
+                connection = _open(host, address, port, tls, share, connections)
                 break
             except StageFailure as exc:
                 failure = exc
         else:
             assert failure is not None
-            if len(_ports(options)) > 1:
+            if len(candidates) > 1:
                 failure.detail = failure.detail.replace(f"TCP {HTTPS_PORT}", f"TCP {HTTP_PORT} and {HTTPS_PORT}", 1)
             raise failure
         step.detail = f"TCP {port} open ({'HTTPS, certificate trusted' if tls else 'HTTP'})"

@@ -89,6 +89,7 @@ class Scenario:
     stall: tuple[str, ...] = ()  # method names never answered
     trickle: tuple[str, ...] = ()  # method names whose reply is sent one byte at a time
     trickle_gap: float = 0.2
+    reply_delay: float = 0.0  # seconds before answering each call (a host slow at every stage, each in time)
     verify_signatures: bool = True
     # A farm of many hosts: serve each bind's and each method's first reply again (one server challenge
     # per listener), so that the fakes cost little CPU next to the prober. NTLM proofs and request
@@ -199,6 +200,7 @@ class _Connection:
         elif kind == rpcrt.MSRPC_AUTH3:
             self.auth3(data)
         elif kind == rpcrt.MSRPC_REQUEST:
+            time.sleep(self.scenario.reply_delay)
             self.request(data)
 
     def bind(self, data: bytes) -> None:
