@@ -216,3 +216,111 @@ def test_silent_drop_in_a_network_namespace(cli):
         assert results[0]["verdict"]["where"] == "network"
     finally:
         subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10)
+
+
+def test_valid_account_without_launch_rights_is_not_called_a_wrong_password(fake_host):
+    """Windows sends RPC fault 5 on RemoteCreateInstance both for a wrong password and for a valid account
+    without Remote Launch/Activation: the authenticated ServerAlive2 before it proves the credentials."""
+    result = dcom(fake_host(Scenario(launch_denied=True)).port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code, stage.carrier) == ("activation", "launch_denied", 0x80070005,
+                                                                     "fault")
+    assert statuses(result)["authentication"] == "ok"
+    verdict = result.verdict
+    assert "credentials are valid" in verdict.cause and "wrong" not in verdict.cause
+    assert verdict.proof.startswith("credentials accepted") and not verdict.ambiguous
+    assert "Distributed COM Users" in verdict.fixes[0].command
+    assert "remote UAC" not in verdict.fixes[0].step
+
+
+def test_launch_refusal_of_a_local_account_names_remote_uac(fake_host):
+    local = Credentials(user="probe", domain=".", password="Secret-1")
+    result = dcom(fake_host(Scenario(launch_denied=True)).port, local)
+    assert result.verdict.cause.startswith("the account is local to the target: remote UAC")
+    assert any("LocalAccountTokenFilterPolicy" in f.command for f in result.verdict.fixes)
+
+
+def test_anonymous_serveralive2_refused_by_restrict_remote_clients(fake_host):
+    result = dcom(fake_host(Scenario(restrict_anonymous=True)).port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason) == ("endpoint_mapper", "anonymous_refused")
+    assert "RestrictRemoteClients" in result.verdict.fixes[0].command
+
+
+@pytest.mark.parametrize(("reject", "reason", "words"), [
+    (8, "bind_nak_authn_type", "authentication type"), (9, "bind_nak_security", "ticket"),
+    (1, "bind_nak_busy", "congestion")])
+def test_bind_nak_reasons_get_their_own_cause(fake_host, reject, reason, words):
+    result = dcom(fake_host(Scenario(bind_nak=reject)).port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.carrier, stage.raw, stage.code) == (
+        "endpoint_mapper", reason, "bind_nak", reject, None)
+    assert words in result.verdict.cause and result.verdict.symbol == f"bind_nak reason {reject}"
+
+
+@pytest.mark.parametrize(("method", "status", "stage_name", "reason", "code"), [
+    ("ServerAlive2", 0x721, "endpoint_mapper", "sec_pkg_error", 0x80070721),
+    ("RemoteCreateInstance", 0x6BB, "activation", "server_too_busy", 0x800706BB),
+    ("NTLMLogin", 0x6BE, "namespace_login", "server_went_away", 0x800706BE),
+    ("ExecQuery", 0x6BF, "query", "server_went_away", 0x800706BF),
+    ("Next", 0x80010108, "fetch", "server_went_away", 0x80010108),
+])
+def test_rpc_faults_get_a_cause(fake_host, method, status, stage_name, reason, code):
+    result = dcom(fake_host(Scenario(faults={method: status})).port, DOMAIN_USER)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == (stage_name, reason, code)
+    assert result.verdict.cause != "see the code's explanation"
+    if reason == "server_went_away":
+        assert any("7031" in f.step for f in result.verdict.fixes)
+
+
+def test_slow_provider_reports_wbem_s_timedout_from_next(fake_host):
+    """Next's own time-out is kept inside the socket's, so WBEM_S_TIMEDOUT arrives and is reported."""
+    result = dcom(fake_host(Scenario(provider_delay=30)).port, DOMAIN_USER, timeout=1.0)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == ("fetch", "query_timeout", 0x00040004)
+    assert result.verdict.symbol == "WBEM_S_TIMEDOUT"
+
+
+def test_activation_reply_lists_a_named_pipe_tower_first_and_the_probe_uses_tcp(fake_host):
+    result = dcom(fake_host().port, DOMAIN_USER)
+    activation = next(s for s in result.stages if s.name == "activation")
+    assert "\\\\" not in activation.detail and "FAKEWMI[" in activation.detail
+    assert result.passed
+
+
+def test_a_signing_bug_fails(fake_host, monkeypatch):
+    """The fake verifies every request's NTLM signature: a client that signs wrongly is refused."""
+    from impacket import ntlm
+
+    real_sign = ntlm.SIGN
+
+    def bad_sign(flags, key, message, seq, handle):
+        return real_sign(flags, key, message + b"x", seq, handle)
+
+    monkeypatch.setattr("wmidoctor.remote.rpc.ntlm.SIGN", bad_sign)
+    result = dcom(fake_host().port, DOMAIN_USER)
+    assert not result.passed and result.failing_stage.name == "authentication"
+
+
+def test_orpc_calls_are_routed_by_ipid(fake_host):
+    """ExecQuery and Next go out on the IWbemLevel1Login context with their object's IPID, as Windows
+    routes them; a call to an IPID the host never exported gets nca_s_unk_if."""
+    import socket as sockets
+    import struct
+
+    server = fake_host()
+    assert dcom(server.port, DOMAIN_USER).passed
+    exported = set(server.objects.values())
+    assert {"IWbemLevel1Login", "IWbemServices", "IEnumWbemClassObject"} <= exported
+    with sockets.create_connection(("127.0.0.1", server.port)) as sock:
+        from impacket.dcerpc.v5 import dcomrt
+
+        from wmidoctor.remote.rpc import open_dce
+
+        dce, _ = open_dce(sock, "127.0.0.1", server.port, None, 1)
+        dce.bind(dcomrt.IID_IObjectExporter)
+        sock.sendall(struct.pack("<BBBB4sHHLLHH", 5, 0, 0, 0x83, b"\x10\x00\x00\x00", 40, 0, 9, 0, 0, 3)
+                     + b"\x42" * 16)
+        reply = sock.recv(64)
+    assert reply[2] == 3 and struct.unpack_from("<L", reply, 24)[0] == 0x1C010003
