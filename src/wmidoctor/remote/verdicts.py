@@ -27,6 +27,7 @@ NCA_S_UNK_IF = 0x1C010003
 
 # Kerberos error codes (RFC 4120 section 7.5.9) the KDC answers with: reason tag and its words.
 KERBEROS_ERRORS: dict[int, tuple[str, str]] = {
+    1: ("krb_client_revoked", "KDC_ERR_NAME_EXP: the account has expired (what an MIT KDC answers)"),
     6: ("krb_client_unknown", "KDC_ERR_C_PRINCIPAL_UNKNOWN: the KDC does not know this user"),
     7: ("krb_server_unknown", "KDC_ERR_S_PRINCIPAL_UNKNOWN: no account holds the target's service principal name"),
     12: ("krb_policy", "KDC_ERR_POLICY: the KDC's policy refuses this ticket (logon hours, workstation, "
