@@ -61,6 +61,12 @@ class ProbeResult:
     # What the walk learnt about the account, for the verdict: credentials_proved (an authenticated call
     # succeeded), privacy_retry ("ok" | "denied" when a refused call was retried at packet privacy).
     facts: dict[str, object] = field(default_factory=dict)
+    error: str = ""  # the probe itself failed on this host (an unexpected exception): its message
+
+    @property
+    def status(self) -> str:
+        """ok | failed | error (the probe broke on this host: no verdict about the host)."""
+        return "error" if self.error else ("ok" if self.failing_stage is None else "failed")
 
     @property
     def failing_stage(self) -> StageResult | None:
@@ -68,7 +74,7 @@ class ProbeResult:
 
     @property
     def passed(self) -> bool:
-        return self.failing_stage is None
+        return self.failing_stage is None and not self.error
 
     @property
     def elapsed_ms(self) -> float:
