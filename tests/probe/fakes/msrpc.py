@@ -86,6 +86,7 @@ class Scenario:
     query_error: int = 0  # ErrorCode of IEnumWbemClassObject::Next (semisynchronous: errors come from Next)
     provider_delay: float = 0.0  # seconds before the provider has a row; Next times out first if shorter
     faults: dict[str, int] = field(default_factory=dict)  # method name -> RPC fault status
+    authenticated_faults: dict[str, int] = field(default_factory=dict)  # the same, on authenticated calls only
     stall: tuple[str, ...] = ()  # method names never answered
     trickle: tuple[str, ...] = ()  # method names whose reply is sent one byte at a time
     trickle_gap: float = 0.2
@@ -242,7 +243,7 @@ class _Connection:
             name = IFACES.get(item["AbstractSyntax"][:16])
             if item["TransferSyntax"][:8] == BIND_TIME_FEATURES:
                 # Acknowledge: security context multiplexing and keep connection on orphan.
-                results.append(struct.pack("<HH", 3, item["TransferSyntax"][16] & 0x03) + b"\x00" * 20)
+                results.append(struct.pack("<HH", 3, item["TransferSyntax"][8] & 0x03) + b"\x00" * 20)
             elif name:
                 contexts[item["ContextID"]] = name
                 results.append(struct.pack("<HH", 0, 0) + item["TransferSyntax"])
@@ -365,6 +366,8 @@ class _Connection:
         if method in self.scenario.stall:
             return
         status = self.scenario.faults.get(method)
+        if status is None and authenticated:
+            status = self.scenario.authenticated_faults.get(method)
         if status is None and not authenticated and method == "ServerAlive2" and self.scenario.restrict_anonymous:
             status = RPC_S_ACCESS_DENIED
         if status is None and method == "RemoteCreateInstance" and self.scenario.launch_denied:
