@@ -141,13 +141,13 @@ def _activation_shape(stub: bytes) -> dict:
     class Answer:
         """Stands for the authenticated connection: answers RemoteCreateInstance with `stub`."""
 
-        def request(self, request, uuid=None, checkError=True):  # noqa: N803
+        def request(self, request, uuid=None, checkError=True):
             return dcomrt.RemoteCreateInstanceResponse(stub)
 
         def get_rpc_transport(self):
             return self
 
-        def getRemoteName(self):  # noqa: N802
+        def getRemoteName(self):
             return "captured"
 
         def get_auth_type(self):
