@@ -136,30 +136,16 @@ def test_a_real_activation_reply_reads_through_the_probes_path(captured):
 
 
 def _activation_shape(stub: bytes) -> dict:
-    from wmidoctor.remote.dcom import TOWER_TCP, _OnContext, _port_of
+    from wmidoctor.remote.dcom import TOWER_TCP, _forget_interface, _port_of, _Replayed
+    from wmidoctor.remote.templates import read_activation
 
-    class Answer:
-        """Stands for the authenticated connection: answers RemoteCreateInstance with `stub`."""
-
-        def request(self, request, uuid=None, checkError=True):
-            return dcomrt.RemoteCreateInstanceResponse(stub)
-
-        def get_rpc_transport(self):
-            return self
-
-        def getRemoteName(self):
-            return "captured"
-
-        def get_auth_type(self):
-            return 10
-
-    answer = Answer()
-    proxy = _OnContext.__new__(_OnContext)
-    proxy._dce, proxy._ctx_id = answer, 0
-    proxy.request = answer.request  # type: ignore[method-assign]
-    interface = dcomrt.IRemoteSCMActivator(proxy).RemoteCreateInstance(wmi.CLSID_WbemLevel1Login,
-                                                                       wmi.IID_IWbemLevel1Login)
+    interface = dcomrt.IRemoteSCMActivator(_Replayed(stub, "captured")).RemoteCreateInstance(
+        wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login)
     bindings = interface.get_cinstance().get_string_bindings()
+    _forget_interface("captured")
+    lean = read_activation(stub)  # the probe's fast reader agrees with impacket's on the same bytes
+    assert lean is not None and lean.ipid == interface.get_iPid()
+    assert lean.bindings == [(b["wTowerId"], b["aNetworkAddr"].rstrip("\x00")) for b in bindings]
     reply = dcomrt.RemoteCreateInstanceResponse(stub)
     objref = b"".join(reply["ppActProperties"]["abData"])
     custom = dcomrt.OBJREF_CUSTOM(objref)

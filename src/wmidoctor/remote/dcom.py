@@ -23,10 +23,8 @@ from dataclasses import dataclass, field
 
 from impacket.dcerpc.v5 import dcomrt, rpcrt
 from impacket.dcerpc.v5.dcom import wmi
-from impacket.dcerpc.v5.dtypes import NULL
-from impacket.uuid import generate
 
-from wmidoctor.remote import network
+from wmidoctor.remote import network, templates
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.model import ProbeResult
 from wmidoctor.remote.rpc import (
@@ -37,9 +35,9 @@ from wmidoctor.remote.rpc import (
     DeadlinePassed,
     SocketTransport,
     add_context,
+    call_raw,
     last_pdu_status,
     open_dce,
-    request_on,
 )
 from wmidoctor.remote.verdicts import BIND_NAK, FAULT, KRB_ERROR, REPLY
 from wmidoctor.remote.walk import StageFailure, Stopped, Walk
@@ -81,8 +79,6 @@ class DcomOptions:
 @dataclass
 class _Activated:
     ipid: bytes
-    ipid_rem_unknown: bytes
-    orpcthis: dcomrt.ORPCTHIS
     ports: list[int] = field(default_factory=list)
     bindings: list[str] = field(default_factory=list)
 
@@ -166,14 +162,6 @@ def _port_of(binding: str) -> int | None:
     return None
 
 
-def _orpcthis() -> dcomrt.ORPCTHIS:
-    orpcthis = dcomrt.ORPCTHIS()
-    orpcthis["cid"] = generate()
-    orpcthis["extensions"] = NULL
-    orpcthis["flags"] = 0
-    return orpcthis
-
-
 def _forget_interface(target: str) -> None:
     """impacket records every activated object in class-level tables for its keep-alive pinger; this
     probe pings nothing, so drop them (a fleet would otherwise grow them per host)."""
@@ -217,10 +205,8 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
     with walk.stage("endpoint_mapper") as step:
         dce, classify.transport = open_dce(sock, host, port, None, rpcrt.RPC_C_AUTHN_LEVEL_NONE)
         dce.bind(dcomrt.IID_IObjectExporter)
-        alive = dce.request(dcomrt.ServerAlive2())
-        names = _string_bindings(alive["ppdsaOrBindings"])
-        version = alive["pComVersion"]
-        step.detail = (f"RPCSS answered (COM {version['MajorVersion']}.{version['MinorVersion']}); "
+        (major, minor), names = _server_alive2(dce)
+        step.detail = (f"RPCSS answered (COM {major}.{minor}); "
                        f"it calls itself {', '.join(names[:4]) or '(no TCP bindings)'}")
 
     if creds.anonymous:
@@ -288,7 +274,7 @@ def _authenticate(host: str, address: str, creds: Credentials, options: DcomOpti
         sock = _connect(address, options.port, step.timeout, sockets)
         dce, classify.transport = open_dce(sock, host, options.port, creds, level, options.kdc_host, tickets)
         dce.bind(dcomrt.IID_IObjectExporter)
-        dce.request(dcomrt.ServerAlive2())
+        _server_alive2(dce)
         walk.result.facts["credentials_proved"] = True
         step.detail = (f"{creds.principal} accepted on an authenticated ServerAlive2 "
                        f"({'Kerberos' if creds.kerberos else 'NTLM'}, "
@@ -296,38 +282,73 @@ def _authenticate(host: str, address: str, creds: Credentials, options: DcomOpti
     return dce
 
 
-class _OnContext:
-    """The authenticated connection as impacket's IRemoteSCMActivator sees it, with its calls sent on the
-    activator's presentation context (added to the connection, reusing its security context)."""
+SERVER_ALIVE2_OPNUM = 5
 
-    def __init__(self, dce: rpcrt.DCERPC_v5, ctx_id: int):
-        self._dce, self._ctx_id = dce, ctx_id
+
+def _server_alive2(dce: rpcrt.DCERPC_v5) -> tuple[tuple[int, int], list[str]]:
+    """IObjectExporter::ServerAlive2 (no arguments): COM version and the host's TCP names."""
+    stub = call_raw(dce, dce._ctx, SERVER_ALIVE2_OPNUM, b"")
+    lean = templates.read_server_alive2(stub)
+    if lean is None:
+        alive = dcomrt.ServerAlive2Response(stub)
+        version = alive["pComVersion"]
+        return (version["MajorVersion"], version["MinorVersion"]), _string_bindings(alive["ppdsaOrBindings"])
+    version, bindings = lean
+    return version, [address for tower, address in bindings if tower == TOWER_TCP]
+
+
+def _checked(stub: bytes, module) -> bytes:
+    """The reply, or the session error impacket would raise for its ErrorCode."""
+    status = templates.error_code(stub)
+    if status:
+        raise module.DCERPCSessionError(error_code=status)
+    return stub
+
+
+class _Replayed:
+    """impacket's activator client over a reply already received: its parsing is the fallback for a reply
+    the lean reader does not handle."""
+
+    def __init__(self, stub: bytes, target: str):
+        self.stub, self.target = stub, target
 
     def bind(self, *args: object, **kwargs: object) -> None:
-        """Already bound: the context was added with alter_context."""
+        """Nothing to bind: the call was made."""
 
-    def request(self, request: rpcrt.NDRCALL, uuid: bytes | None = None, checkError: bool = True):
-        return request_on(self._dce, self._ctx_id, request, uuid, checkError)
+    def request(self, request, uuid=None, checkError=True):
+        return dcomrt.RemoteCreateInstanceResponse(self.stub)
 
-    def __getattr__(self, name: str):
-        return getattr(self._dce, name)
+    def get_rpc_transport(self):
+        return self
+
+    def getRemoteName(self) -> str:
+        return self.target
+
+    def get_auth_type(self) -> int:
+        return rpcrt.RPC_C_AUTHN_WINNT
 
 
 def _activate(walk: Walk, dce: rpcrt.DCERPC_v5) -> _Activated:
     with walk.stage("activation") as step:
         activator = add_context(dce, dcomrt.IID_IRemoteSCMActivator)
-        interface = dcomrt.IRemoteSCMActivator(_OnContext(dce, activator)).RemoteCreateInstance(
-            wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login)
-        target = dce.get_rpc_transport().getRemoteName()
-        try:
-            cinstance = interface.get_cinstance()
-            bindings = [b["aNetworkAddr"].rstrip("\x00") for b in cinstance.get_string_bindings()
-                        if b["wTowerId"] == TOWER_TCP]  # named-pipe towers (listed first by 2016+) are skipped
-            activated = _Activated(ipid=interface.get_iPid(), ipid_rem_unknown=interface.get_ipidRemUnknown(),
-                                   orpcthis=cinstance.get_ORPCthis(), bindings=bindings,
-                                   ports=[p for p in map(_port_of, bindings) if p is not None])
-        finally:
-            _forget_interface(target)
+        template = templates.remote_create_instance()
+        stub = _checked(call_raw(dce, activator, template.opnum, template.render()), dcomrt)
+        lean = templates.read_activation(stub)
+        if lean is not None:
+            ipid, towers = lean.ipid, lean.bindings
+        else:
+            target = f"activation-{id(stub)}"
+            interface = dcomrt.IRemoteSCMActivator(_Replayed(stub, target)).RemoteCreateInstance(
+                wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login)
+            try:
+                ipid = interface.get_iPid()
+                towers = [(b["wTowerId"], b["aNetworkAddr"].rstrip("\x00"))
+                          for b in interface.get_cinstance().get_string_bindings()]
+            finally:
+                _forget_interface(target)
+        # Named-pipe towers (listed first by Server 2016 and later) are skipped: TCP only.
+        bindings = [address for tower, address in towers if tower == TOWER_TCP]
+        activated = _Activated(ipid=ipid, bindings=bindings, ports=[p for p in map(_port_of, bindings) if p])
         step.detail = f"IWbemLevel1Login activated; TCP bindings {', '.join(bindings[:3]) or '(none)'}"
     return activated
 
@@ -337,49 +358,49 @@ def _ntlm_login(host: str, creds: Credentials, options: DcomOptions, classify: _
     """Bind IWbemLevel1Login on the dynamic port at `level` and log on to the namespace."""
     dce, classify.transport = open_dce(sock, host, port, creds, level, options.kdc_host, tickets)
     dce.bind(wmi.IID_IWbemLevel1Login)
-    request = wmi.IWbemLevel1Login_NTLMLogin()
-    request["ORPCthis"] = _orpcthis()
-    request["wszNetworkResource"] = "//./" + options.namespace.replace("\\", "/").strip("/") + "\x00"
-    request["wszPreferredLocale"] = NULL
-    request["lFlags"] = 0
-    request["pCtx"] = NULL
-    response = dce.request(request, uuid=activated.ipid)
-    objref = dcomrt.OBJREF_STANDARD(b"".join(response["ppNamespace"]["abData"]))
-    return objref["std"]["ipid"], dce
+    template = templates.ntlm_login("//./" + options.namespace.replace("\\", "/").strip("/"))
+    stub = _checked(call_raw(dce, dce._ctx, template.opnum, template.render(), activated.ipid), wmi)
+    ipid = templates.read_interface_ipid(stub)
+    if ipid is None:
+        response = wmi.IWbemLevel1Login_NTLMLoginResponse(stub)
+        ipid = dcomrt.OBJREF_STANDARD(b"".join(response["ppNamespace"]["abData"]))["std"]["ipid"]
+    return ipid, dce
 
 
 def _exec_query(dce: rpcrt.DCERPC_v5, options: DcomOptions, services_ipid: bytes) -> bytes:
     """ExecQuery, semisynchronous (return immediately, forward only), as PowerShell and .NET call it.
     Sent on the connection's first context: Windows routes ORPC calls by the IPID, not by the context."""
-    request = wmi.IWbemServices_ExecQuery()
-    request["ORPCthis"] = _orpcthis()
-    request["strQueryLanguage"]["asData"] = "WQL"
-    request["strQuery"]["asData"] = options.query
-    request["lFlags"] = wmi.WBEM_FLAG_FORWARD_ONLY | wmi.WBEM_FLAG_RETURN_IMMEDIATELY
-    request["pCtx"] = NULL
-    response = request_on(dce, dce._ctx, request, uuid=services_ipid)
-    return dcomrt.OBJREF_STANDARD(b"".join(response["ppEnum"]["abData"]))["std"]["ipid"]
+    template = templates.exec_query(options.query)
+    stub = _checked(call_raw(dce, dce._ctx, template.opnum, template.render(), services_ipid), wmi)
+    ipid = templates.read_interface_ipid(stub)
+    if ipid is None:
+        response = wmi.IWbemServices_ExecQueryResponse(stub)
+        ipid = dcomrt.OBJREF_STANDARD(b"".join(response["ppEnum"]["abData"]))["std"]["ipid"]
+    return ipid
 
 
 def _fetch(walk: Walk, step, dce: rpcrt.DCERPC_v5, enum_ipid: bytes) -> None:
-    next_request = wmi.IEnumWbemClassObject_Next()
-    next_request["ORPCthis"] = _orpcthis()
     left = step.left()
     wait = max(0.001, left - max(NEXT_MARGIN_MIN, left * NEXT_MARGIN))
-    next_request["lTimeout"] = max(1, int(wait * 1000))
-    next_request["uCount"] = 1
-    reply = request_on(dce, dce._ctx, next_request, uuid=enum_ipid, check_error=False)
-    status = reply["ErrorCode"]
+    timeout_ms = max(1, int(wait * 1000))
+    template = templates.enum_next()
+    stub = call_raw(dce, dce._ctx, template.opnum, template.render(timeout_ms), enum_ipid)
+    lean = templates.read_next(stub)
+    if lean is None:
+        reply = wmi.IEnumWbemClassObject_NextResponse(stub)
+        first = b"".join(reply["apObjects"][0]["abData"]) if reply["puReturned"] else None
+        lean = (reply["ErrorCode"], reply["puReturned"], first)
+    status, returned, first = lean
     if status == WBEM_S_TIMEDOUT:
         raise StageFailure(f"IEnumWbemClassObject::Next returned WBEM_S_TIMEDOUT: no row within its "
-                           f"{next_request['lTimeout']} ms", carrier=REPLY, code=status, layer="wmi")
+                           f"{timeout_ms} ms", carrier=REPLY, code=status, layer="wmi")
     if status not in (0, WBEM_S_FALSE):
         raise StageFailure(f"IEnumWbemClassObject::Next returned 0x{status:08x}", carrier=REPLY, code=status,
                            layer="wmi")
-    if not reply["puReturned"]:
+    if not returned or first is None:
         step.detail = "the query returned no rows"
         return
-    walk.result.first_row = describe_object(b"".join(reply["apObjects"][0]["abData"]))
+    walk.result.first_row = describe_object(first)
     step.detail = f"first row: {walk.result.first_row}"
 
 

@@ -4,7 +4,6 @@ classify), and reading the status out of the last PDU the server sent (impacket 
 from __future__ import annotations
 
 import socket
-import sys
 import time
 from dataclasses import dataclass
 from struct import pack, unpack_from
@@ -237,15 +236,11 @@ def add_context(dce: rpcrt.DCERPC_v5, iid: bytes) -> int:
     return ctx_id
 
 
-def request_on(dce: rpcrt.DCERPC_v5, ctx_id: int, request: rpcrt.NDRCALL, uuid: bytes | None = None,
-               check_error: bool = True) -> rpcrt.NDRCALL:
-    """impacket's DCERPC_v5.request, on presentation context `ctx_id` (from add_context)."""
-    dce.send(_ContextCall(ctx_id, request.opnum, request.getData(), uuid))
-    answer = dce.recv()
-    module = sys.modules[type(request).__module__]
-    if check_error and answer[-4:] != b"\x00\x00\x00\x00":
-        raise module.DCERPCSessionError(error_code=unpack_from("<L", answer, len(answer) - 4)[0])
-    return getattr(module, type(request).__name__ + "Response")(answer)
+def call_raw(dce: rpcrt.DCERPC_v5, ctx_id: int, opnum: int, stub: bytes, uuid: bytes | None = None) -> bytes:
+    """One request with a stub already encoded (remote.templates), on presentation context `ctx_id`;
+    returns the reply's stub."""
+    dce.send(_ContextCall(ctx_id, opnum, stub, uuid))
+    return dce.recv()
 
 
 @dataclass
