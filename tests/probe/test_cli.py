@@ -95,6 +95,10 @@ def test_user_without_password_source_and_no_terminal_is_a_usage_error(cli):
     ("probe", "127.0.0.1", "-u", "a", "--hashes", ":" + "0" * 32, "--hashes-env", "X"),
     ("probe", "127.0.0.1", "--json", "--format", "text"),
     ("fleet", "report", "x.sqlite", "--json", "--format", "csv"),
+    ("probe", "127.0.0.1", "--realm", "CORP.EXAMPLE"),
+    ("probe", "127.0.0.1", "--resume", "1"),
+    ("probe", "127.0.0.1", "-u", "a", "--hashes-file", "/nonexistent/hashes"),
+    ("probe", "127.0.0.1", "--wsman-port", "0"),
 ])
 def test_bad_usage_exits_2_with_one_line(cli, args):
     out = cli(*args)

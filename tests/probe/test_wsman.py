@@ -180,3 +180,21 @@ def test_untrusted_certificate_is_a_client_trust_problem_not_a_firewall(self_sig
     stage = result.failing_stage
     assert (stage.name, stage.reason) == ("tcp", "certificate")
     assert result.verdict.where == "client" and "trust" in result.verdict.cause
+
+
+def test_wsman_kerberos_without_gssapi_says_which_extra_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_gssapi(name, *args, **kwargs):
+        if name == "gssapi":
+            raise ImportError("No module named 'gssapi'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_gssapi)
+    with FakeWsman() as fake:
+        result = wsman(fake.port, Credentials(user="probe", domain="CORP.EXAMPLE", password="Secret-1", kerberos=True))
+    stage = result.failing_stage
+    assert (stage.name, stage.reason) == ("authentication", "gssapi_missing")
+    assert result.verdict.where == "client" and "wmidoctor[kerberos]" in result.verdict.fixes[0].command
