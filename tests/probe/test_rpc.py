@@ -23,6 +23,7 @@ class _Recorder:
         self.sent.append(bytes(data))
 
     def recv(self, forceRecv: int = 0, count: int = 0) -> bytes:
+        count = count or len(self.incoming)  # no count: the whole PDU, as impacket's TCP transport reads it
         data, self.incoming = self.incoming[:count], self.incoming[count:]
         return data
 
@@ -89,3 +90,23 @@ def test_a_fault_raises_what_impacket_raises():
             _session(cls, _Recorder(fault), rpcrt.RPC_C_AUTHN_LEVEL_NONE, ESS).recv()
         texts.append(str(caught.value))
     assert texts[0] == texts[1] and "access_denied" in texts[0]
+
+
+@pytest.mark.parametrize("level", [rpcrt.RPC_C_AUTHN_LEVEL_NONE, AUTHN_LEVEL_INTEGRITY])
+def test_binds_are_the_bytes_impacket_sends(level):
+    """The lean bind's PDU is impacket's, byte for byte (answered here by a bind_nak, so both stop there)."""
+    from impacket.dcerpc.v5 import dcomrt
+
+    nak = struct.pack("<BBBB4sHHLHB2s", 5, 0, rpcrt.MSRPC_BINDNAK, 3, b"\x10\x00\x00\x00", 21, 0, 1, 4, 1, b"\x05\x00")
+    sent = {}
+    for cls in (rpcrt.DCERPC_v5, LeanDCERPC):
+        transport = _Recorder(nak)
+        transport.get_credentials = lambda: ("probe", "Secret-1", "CORP", "", "", "", None, None)
+        transport.doesSupportNTLMv2 = lambda: True
+        dce = cls.__new__(cls)
+        rpcrt.DCERPC_v5.__init__(dce, transport)
+        dce.set_auth_level(level)
+        with pytest.raises(rpcrt.DCERPCException):
+            dce.bind(dcomrt.IID_IObjectExporter)
+        sent[cls] = transport.sent
+    assert sent[LeanDCERPC] == sent[rpcrt.DCERPC_v5]

@@ -118,3 +118,83 @@ def test_an_http_error_is_not_read_as_a_windows_error_code():
     assert (stage.name, stage.reason, stage.code) == ("identify", "http", None)
     assert "HTTP 404" in stage.detail
     assert result.verdict.symbol == ""
+
+
+def test_valid_account_not_admitted_is_not_called_bad_credentials():
+    """WinRM answers 401 both ways; after a completed Negotiate exchange it is RootSDDL or remote UAC."""
+    with FakeWsman(WsmanScenario(not_admitted=True)) as fake:
+        result = wsman(fake.port, Credentials(user="probe", domain="CORP", password="Secret-1"))
+    stage, verdict = result.failing_stage, result.verdict
+    assert (stage.name, stage.reason, stage.code) == ("authentication", "not_admitted", 0x80070005)
+    assert "credentials are valid" in verdict.cause and "RootSDDL" in verdict.cause
+    assert verdict.proof.startswith("credentials accepted")
+    assert "Remote Management Users" in verdict.fixes[0].command
+
+
+def test_wrong_password_gets_a_bare_401():
+    with FakeWsman() as fake:
+        result = wsman(fake.port, Credentials(user="probe", domain="CORP", password="nope"))
+    assert (result.failing_stage.reason, result.facts.get("credentials_proved")) == ("logon_failure", False)
+
+
+def test_a_500_that_is_not_a_soap_fault_is_an_http_error():
+    with FakeWsman(WsmanScenario(plain_500=True)) as fake:
+        result = wsman(fake.port)
+    stage = result.failing_stage
+    assert (stage.name, stage.reason, stage.carrier, stage.raw, stage.code) == ("enumerate", "http", "http", 500, None)
+    assert "not a WS-Management fault" in result.verdict.cause
+
+
+def test_refused_winrm_port_has_the_destination_unreachable_code(closed_port):
+    result = wsman(closed_port)
+    assert result.failing_stage.code == 0x80338012
+    assert result.verdict.symbol == "ERROR_WSMAN_DESTINATION_UNREACHABLE"
+
+
+def test_identify_is_sent_with_the_unauthenticated_header():
+    """The fake, like a listener, asks for authentication when the header is missing; the probe gets a
+    real IdentifyResponse, so it sent it."""
+    with FakeWsman() as fake:
+        result = wsman(fake.port, Credentials())
+    assert "Microsoft Corporation" in result.stages[2].detail
+
+
+@pytest.fixture(scope="module")
+def self_signed(tmp_path_factory):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("no openssl to make a certificate")
+    folder = tmp_path_factory.mktemp("cert")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other-name",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    return str(cert), str(key)
+
+
+def test_untrusted_certificate_is_a_client_trust_problem_not_a_firewall(self_signed):
+    with FakeWsman(certificate=self_signed) as fake:
+        (result,) = probe_host(Target("127.0.0.1"), GOOD, ProbeOptions(transports=("wsman",), timeout=5.0,
+                                                                       wsman_port=fake.port, https=True))
+    stage = result.failing_stage
+    assert (stage.name, stage.reason) == ("tcp", "certificate")
+    assert result.verdict.where == "client" and "trust" in result.verdict.cause
+
+
+def test_wsman_kerberos_without_gssapi_says_which_extra_to_install(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_gssapi(name, *args, **kwargs):
+        if name == "gssapi":
+            raise ImportError("No module named 'gssapi'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_gssapi)
+    with FakeWsman() as fake:
+        result = wsman(fake.port, Credentials(user="probe", domain="CORP.EXAMPLE", password="Secret-1", kerberos=True))
+    stage = result.failing_stage
+    assert (stage.name, stage.reason) == ("authentication", "gssapi_missing")
+    assert result.verdict.where == "client" and "wmidoctor[kerberos]" in result.verdict.fixes[0].command

@@ -19,10 +19,15 @@ from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
 @click.option("--domain", default="", help="Domain of the account ('.' or the host name for a local account).")
 @click.option("--password-env", metavar="VAR", help="Read the password from this environment variable.")
 @click.option("--password-file", metavar="FILE", help="Read the password from the first line of FILE.")
-@click.option("--hashes", metavar="LM:NT", help="NTLM hashes instead of a password (DCOM only).")
+@click.option("--hashes", metavar="LM:NT",
+              help="NTLM hashes instead of a password (DCOM only). Shows in process listings: prefer --hashes-env "
+                   "or --hashes-file.")
 @click.option("--hashes-env", metavar="VAR",
               help="Read LM:NT from this environment variable (keeps the hashes out of process listings).")
-@click.option("--kerberos", is_flag=True, help="Authenticate with Kerberos (needs a domain and a reachable KDC).")
+@click.option("--hashes-file", metavar="FILE", help="Read LM:NT from the first line of FILE.")
+@click.option("--kerberos", is_flag=True, help="Authenticate with Kerberos (needs a realm and a reachable KDC).")
+@click.option("--realm", default="", help="Kerberos realm (default: the account's domain, upper-cased).")
+@click.option("--kdc", metavar="HOST[:PORT]", help="The KDC to ask (default: the realm's name, as DNS finds it).")
 @click.option("--namespace", default="root\\cimv2", show_default=True, help="WMI namespace to log on to.")
 @click.option("--query", default="SELECT * FROM Win32_OperatingSystem", show_default=True,
               help="WQL query whose first row is fetched.")
@@ -30,23 +35,28 @@ from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
 @click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
               help="Seconds each stage may take (a transport's whole walk is bounded at 3x this).")
 @click.option("--transport", type=click.Choice(["dcom", "wsman", "both"]), default="both", show_default=True)
+@click.option("--https", is_flag=True, help="WS-Man over HTTPS only (port 5986 unless --wsman-port).")
+@click.option("--wsman-port", type=click.IntRange(1, 65535), default=None,
+              help="The WinRM listener's port (default 5985, then 5986).")
 @click.option("--hosts", "hosts_file", metavar="FILE", help="Probe every host in FILE (one per line, # comments).")
 @click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1024),
               help="Hosts probed at once (with --hosts).")
 @click.option("--processes", type=click.IntRange(1, 256), default=None,
               help="Processes the hosts are probed from (with --hosts; default: one per CPU for 100 hosts "
                    "or more). Probing is CPU-bound in Python, and one process uses one core.")
-@click.option("--db", metavar="FILE", help="SQLite file the fleet results are added to (with --hosts).")
+@click.option("--db", metavar="FILE", help="SQLite file the fleet results are added to as they arrive (with --hosts).")
+@click.option("--resume", type=int, metavar="RUN", default=None,
+              help="Finish run RUN of --db: probe only the hosts it has no result for.")
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "table", "csv"]), default=None,
               help="text|json for one host (default text); table|json|csv for --hosts (default table).")
 @json_flag
 @click.option("--evidence-out", metavar="FILE",
               help="Also save the results as wmidoctor evidence (connectivity section) for `wmidoctor diagnose FILE`.")
 def command(host: str | None, user: str, domain: str, password_env: str | None, password_file: str | None,
-            hashes: str | None, hashes_env: str | None, kerberos: bool, namespace: str, query: str, privacy: bool,
-            timeout: float,
-            transport: str, hosts_file: str | None, concurrency: int, processes: int | None, db: str | None,
-            fmt: str | None, as_json: bool, evidence_out: str | None) -> None:
+            hashes: str | None, hashes_env: str | None, hashes_file: str | None, kerberos: bool, realm: str,
+            kdc: str | None, namespace: str, query: str, privacy: bool, timeout: float, transport: str, https: bool,
+            wsman_port: int | None, hosts_file: str | None, concurrency: int, processes: int | None, db: str | None,
+            resume: int | None, fmt: str | None, as_json: bool, evidence_out: str | None) -> None:
     """Walk remote WMI to HOST one stage at a time and say which stage fails, why, and what to change.
 
     DCOM: name resolution, TCP 135, endpoint mapper, authentication, activation of the WMI login object,
@@ -64,20 +74,42 @@ def command(host: str | None, user: str, domain: str, password_env: str | None, 
         raise InputError("--db, --concurrency and --processes go with --hosts")
     if evidence_out and hosts_file:
         raise InputError("--evidence-out is for one host; a fleet's results go to --db")
-    creds = _credentials(user, domain, password_env, password_file, _hashes(hashes, hashes_env), kerberos)
+    if resume is not None and not (hosts_file and db):
+        raise InputError("--resume RUN goes with --hosts FILE and --db FILE")
+    if (realm or kdc) and not kerberos:
+        raise InputError("--realm and --kdc go with --kerberos")
+    creds = _credentials(user, domain, password_env, password_file, _hashes(hashes, hashes_env, hashes_file), kerberos,
+                         realm)
+    creds.realm = realm
+    if hashes is not None:
+        click.echo("wmidoctor: warning: --hashes shows the NT hash to anyone who can list processes; "
+                   "use --hashes-env VAR or --hashes-file FILE", err=True)
     options = ProbeOptions(transports=TRANSPORTS if transport == "both" else (transport,), namespace=namespace,
-                           query=query, privacy=privacy, timeout=timeout)
+                           query=query, privacy=privacy, timeout=timeout, kdc=kdc, wsman_port=wsman_port,
+                           https=https)
     if hosts_file:
-        _fleet(hosts_file, creds, options, concurrency, processes, db, fmt or "table")
+        _fleet(hosts_file, creds, options, concurrency, processes, db, fmt or "table", resume)
     else:
         _single(host or "", creds, options, fmt or "text", evidence_out)
 
 
-def _hashes(hashes: str | None, hashes_env: str | None) -> str | None:
-    if hashes and hashes_env:
-        raise InputError("give --hashes or --hashes-env, not both")
-    if hashes_env is None:
+def _hashes(hashes: str | None, hashes_env: str | None, hashes_file: str | None) -> str | None:
+    if sum(x is not None for x in (hashes, hashes_env, hashes_file)) > 1:
+        raise InputError("give one of --hashes, --hashes-env and --hashes-file")
+    if hashes is not None:
         return hashes
+    if hashes_file is not None:
+        from pathlib import Path
+
+        path = Path(hashes_file)
+        if not path.is_file():
+            raise InputError(f"--hashes-file {hashes_file}: no such file")
+        lines = path.read_text(encoding="utf-8").splitlines()
+        if not lines or not lines[0].strip():
+            raise InputError(f"--hashes-file {hashes_file}: the first line is empty")
+        return lines[0].strip()
+    if hashes_env is None:
+        return None
     value = os.environ.get(hashes_env)
     if not value:
         raise InputError(f"--hashes-env {hashes_env}: that environment variable is not set")
@@ -85,14 +117,14 @@ def _hashes(hashes: str | None, hashes_env: str | None) -> str | None:
 
 
 def _credentials(user: str, domain: str, password_env: str | None, password_file: str | None, hashes: str | None,
-                 kerberos: bool) -> Credentials:
+                 kerberos: bool, realm: str = "") -> Credentials:
     if not user:
         if password_env or password_file or hashes:
             raise InputError("a password or hashes were given without -u USER")
         return Credentials(kerberos=kerberos)
     name, dom = split_user(user, domain)
-    if kerberos and not dom:
-        raise InputError("--kerberos needs the account's domain (--domain D or USER@DOMAIN)")
+    if kerberos and not (dom or realm):
+        raise InputError("--kerberos needs the account's realm (--realm R, --domain D or USER@DOMAIN)")
     lm, nt = parse_hashes(hashes) if hashes else ("", "")
     password = ""
     if not hashes:
@@ -125,7 +157,7 @@ def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str, evid
 
 
 def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurrency: int, processes: int | None,
-           db: str | None, fmt: str) -> None:
+           db: str | None, fmt: str, resume: int | None) -> None:
     from wmidoctor.remote.fleet import Progress, default_processes, probe_fleet, read_hosts
     from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_rows, fleet_text, summary_rows
     from wmidoctor.remote.store import FleetStore
@@ -137,7 +169,7 @@ def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurren
     results = []
     try:
         for host_results in probe_fleet(targets, creds, options, concurrency, store, Progress(len(targets)),
-                                        processes):
+                                        processes, resume):
             results.extend(host_results)
     finally:
         if store:

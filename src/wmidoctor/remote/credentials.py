@@ -18,6 +18,7 @@ class Credentials:
     lmhash: str = field(default="", repr=False)
     nthash: str = field(default="", repr=False)
     kerberos: bool = False
+    realm: str = ""  # Kerberos realm, when it differs from the domain given with the account
     _ntlm_keys: tuple[str, str] | None = field(default=None, init=False, repr=False, compare=False)
 
     def ntlm_secret(self) -> tuple[str, str, str]:
@@ -35,6 +36,10 @@ class Credentials:
 
             self._ntlm_keys = ("", compute_nthash(self.password).hex())
         return "", *self._ntlm_keys
+
+    @property
+    def kerberos_realm(self) -> str:
+        return (self.realm or self.domain).upper()
 
     @property
     def anonymous(self) -> bool:

@@ -1,10 +1,14 @@
 """The DCOM path, stage by stage, with impacket as the MSRPC/DCOM/NTLM/Kerberos client.
 
-Stages: dns, tcp_135, endpoint_mapper (anonymous IObjectExporter::ServerAlive2), authentication
-(authenticated bind to IRemoteSCMActivator, judged on the first call), activation
-(RemoteCreateInstance of the WMI level-1 login object), dynamic_port (the port the OXID bindings name),
-namespace_login (IWbemLevel1Login::NTLMLogin, retried at packet privacy to tell "encryption required"
-from "access denied"), query (IWbemServices::ExecQuery and IEnumWbemClassObject::Next for one row).
+Stages: dns, tcp_135, endpoint_mapper (anonymous IObjectExporter::ServerAlive2), kdc (Kerberos only: TGT
+and the HOST service ticket, bounded), authentication (an authenticated bind to IObjectExporter and
+ServerAlive2 on it: a call that needs no launch right, so a refusal here is the credentials'),
+activation (RemoteCreateInstance of the WMI level-1 login object, on the same authenticated connection:
+a refusal here, after the credentials were proved, is about rights), dynamic_port (the port the OXID
+bindings name), namespace_login (IWbemLevel1Login::NTLMLogin), query (IWbemServices::ExecQuery,
+semisynchronous; a WBEM_E_ACCESS_DENIED is retried at packet privacy to tell "encryption required"
+from "access denied"), fetch (IEnumWbemClassObject::Next for one row; class, query and provider errors
+arrive here, as from Windows).
 
 impacket's DCOMConnection keeps connections in class-level dictionaries, opens its own sockets with
 fixed timeouts and reports faults as text; here each call is made on a socket this module opened,
@@ -19,11 +23,8 @@ from dataclasses import dataclass, field
 
 from impacket.dcerpc.v5 import dcomrt, rpcrt
 from impacket.dcerpc.v5.dcom import wmi
-from impacket.dcerpc.v5.dtypes import NULL
-from impacket.krb5.kerberosv5 import KerberosError
-from impacket.uuid import generate
 
-from wmidoctor.remote import network
+from wmidoctor.remote import network, templates
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.model import ProbeResult
 from wmidoctor.remote.rpc import (
@@ -31,12 +32,14 @@ from wmidoctor.remote.rpc import (
     AUTHN_LEVEL_PRIVACY,
     BIND_NAK_REASONS,
     ConnectionClosed,
+    DeadlinePassed,
     SocketTransport,
     add_context,
+    call_raw,
     last_pdu_status,
     open_dce,
-    request_on,
 )
+from wmidoctor.remote.verdicts import BIND_NAK, FAULT, KRB_ERROR, REPLY
 from wmidoctor.remote.walk import StageFailure, Stopped, Walk
 from wmidoctor.remote.wmio import summary_values
 
@@ -44,35 +47,23 @@ PLAN = [
     ("dns", "network"),
     ("tcp_135", "network"),
     ("endpoint_mapper", "rpc"),
+    ("kdc", "authentication"),
     ("authentication", "authentication"),
     ("activation", "dcom"),
     ("dynamic_port", "network"),
     ("namespace_login", "wmi"),
     ("query", "wmi"),
+    ("fetch", "wmi"),
 ]
 
 RPC_S_SERVER_UNAVAILABLE = 0x800706BA
-RPC_S_CALL_FAILED = 0x800706BE
-HRESULT_TIMEOUT = 0x800705B4  # ERROR_TIMEOUT as an HRESULT
-E_ACCESSDENIED = 0x80070005
 WBEM_E_ACCESS_DENIED = 0x80041003
 WBEM_S_FALSE = 0x00000001
 WBEM_S_TIMEDOUT = 0x00040004
 TOWER_TCP = 7
-
-# Kerberos errors (RFC 4120) the KDC answers with, and the NTSTATUS Windows itself would log for them.
-KERBEROS_REASONS: dict[int, tuple[str, int | None, str]] = {
-    6: ("account_unknown", 0xC0000064, "the KDC does not know this user"),
-    7: ("spn_unknown", None, "the KDC has no account with the target's service principal name (HOST/RPCSS)"),
-    12: ("policy", 0xC000006E, "the KDC's policy refuses this logon (logon hours, workstation or "
-                               "account restrictions)"),
-    14: ("etype", None, "no encryption type in common with the KDC (for example RC4 disabled, no AES keys)"),
-    18: ("account_revoked", None, "the account is disabled, locked out or expired"),
-    23: ("password_expired", 0xC0000071, "the password has expired"),
-    24: ("logon_failure", 0xC000006D, "pre-authentication failed: wrong password"),
-    37: ("clock_skew", 0xC0000133, "the client's clock differs from the domain's by more than the allowed skew "
-                                   "(5 minutes by default)"),
-}
+# Next's own time-out is kept this far inside the stage's, so that WBEM_S_TIMEDOUT can still arrive.
+NEXT_MARGIN = 0.25  # share of the time left, at least NEXT_MARGIN_MIN seconds
+NEXT_MARGIN_MIN = 0.2
 
 
 @dataclass
@@ -88,15 +79,8 @@ class DcomOptions:
 @dataclass
 class _Activated:
     ipid: bytes
-    ipid_rem_unknown: bytes
-    orpcthis: dcomrt.ORPCTHIS
     ports: list[int] = field(default_factory=list)
     bindings: list[str] = field(default_factory=list)
-
-
-def hresult(status: int) -> int:
-    """A Win32 status as the HRESULT a Windows client shows (5 -> 0x80070005); others unchanged."""
-    return 0x80070000 | status if 0 < status < 0x10000 else status
 
 
 class _Classifier:
@@ -106,30 +90,38 @@ class _Classifier:
         self.transport: SocketTransport | None = None
 
     def __call__(self, stage: str, exc: BaseException) -> StageFailure:
+        from impacket.krb5.kerberosv5 import KerberosError
+
+        from wmidoctor.remote.kerberos import KdcTimeout
+
         if isinstance(exc, KerberosError):
-            return kerberos_failure(exc)
+            code = exc.getErrorCode()
+            return StageFailure(f"the KDC answered KRB-ERROR {code} ({_krb_text(exc)})", carrier=KRB_ERROR,
+                                code=code, layer="authentication")
+        if isinstance(exc, KdcTimeout):
+            return StageFailure(str(exc), reason="no_answer", layer="authentication")
+        if stage == "kdc" and isinstance(exc, ConnectionRefusedError):
+            return StageFailure("the KDC refused the connection (nothing listens on its port)", reason="refused",
+                                layer="network")
+        pdu = last_pdu_status(self.transport) if self.transport else None
+        if pdu and pdu.kind == "bind_nak":
+            text = BIND_NAK_REASONS.get(pdu.code, f"reason {pdu.code}")
+            return StageFailure(f"the server refused the bind (bind_nak reason {pdu.code}: {text})",
+                                carrier=BIND_NAK, code=pdu.code, layer="rpc")
+        if pdu and pdu.kind == "fault":
+            return StageFailure(f"RPC fault PDU, status 0x{pdu.code:08x}", carrier=FAULT, code=pdu.code, layer="rpc")
+        if isinstance(exc, DeadlinePassed) or (isinstance(exc, TimeoutError) and self._partial()):
+            return StageFailure("the server was still sending when the stage's time limit passed (it trickles)",
+                                reason="deadline", code=HRESULT_TIMEOUT)
         if isinstance(exc, (TimeoutError, socket.timeout)):
             return StageFailure("the connection is open but the server sent nothing back in time "
                                 "(something other than RPC listens, or a middlebox holds the traffic)",
                                 reason="no_answer", code=HRESULT_TIMEOUT)
         if isinstance(exc, (ConnectionClosed, ConnectionResetError, BrokenPipeError)):
             return StageFailure("the server closed the connection", reason="closed", code=RPC_S_CALL_FAILED)
-        pdu = last_pdu_status(self.transport) if self.transport else None
-        if pdu and pdu.kind == "bind_nak":
-            text = BIND_NAK_REASONS.get(pdu.code, f"reason {pdu.code}")
-            reason = "bind_nak_auth" if pdu.code in (8, 9) else "bind_nak"
-            # The reject reason is not a status code; it stays in the detail.
-            return StageFailure(f"the server refused the bind (bind_nak reason {pdu.code}: {text})", reason=reason,
-                                layer="rpc")
-        if pdu and pdu.kind == "fault":
-            code = hresult(pdu.code)
-            if stage == "authentication" and pdu.code == 5:
-                return StageFailure("the server refused the credentials (RPC fault rpc_s_access_denied after "
-                                    "the NTLM exchange)", reason="logon_failure", code=code)
-            return StageFailure(f"RPC fault 0x{pdu.code:08x}", reason="fault", code=code, layer="rpc")
         error_code = getattr(exc, "error_code", None)
         if isinstance(error_code, int):
-            return StageFailure(f"the call returned 0x{error_code:08x}", reason="status", code=error_code)
+            return StageFailure(f"the call returned 0x{error_code:08x}", carrier=REPLY, code=error_code)
         if isinstance(exc, rpcrt.DCERPCException) and "rejected" in str(exc):
             return StageFailure(f"the server rejected the interface: {exc}", reason="bind_rejected", layer="rpc")
         if isinstance(exc, OSError):
@@ -137,13 +129,18 @@ class _Classifier:
                                 layer="network")
         return StageFailure(f"{type(exc).__name__}: {exc}", reason="unexpected")
 
+    def _partial(self) -> bool:
+        return bool(self.transport and self.transport.received)
 
-def kerberos_failure(exc: KerberosError) -> StageFailure:
-    krb = exc.getErrorCode()
-    reason, code, text = KERBEROS_REASONS.get(krb, ("kerberos", None, "the KDC refused the request"))
+
+RPC_S_CALL_FAILED = 0x800706BE
+HRESULT_TIMEOUT = 0x800705B4  # ERROR_TIMEOUT as an HRESULT
+
+
+def _krb_text(exc: BaseException) -> str:
     with suppress(Exception):
-        text += f" ({exc.getErrorString()[0]})"
-    return StageFailure(f"Kerberos: {text}", reason=reason, code=code, layer="authentication")
+        return str(exc.getErrorString()[0])  # type: ignore[attr-defined]
+    return str(exc)
 
 
 def _string_bindings(dsa: dcomrt.DUALSTRINGARRAY) -> list[str]:
@@ -163,14 +160,6 @@ def _port_of(binding: str) -> int | None:
         with suppress(ValueError):
             return int(binding[binding.index("[") + 1 : -1])
     return None
-
-
-def _orpcthis() -> dcomrt.ORPCTHIS:
-    orpcthis = dcomrt.ORPCTHIS()
-    orpcthis["cid"] = generate()
-    orpcthis["extensions"] = NULL
-    orpcthis["flags"] = 0
-    return orpcthis
 
 
 def _forget_interface(target: str) -> None:
@@ -196,8 +185,8 @@ def probe_dcom(host: str, address: str, creds: Credentials, options: DcomOptions
     return walk.finish()
 
 
-def new_walk(host: str, options: DcomOptions) -> Walk:
-    return Walk(host, "dcom", PLAN, options.timeout, _Classifier())
+def new_walk(host: str, options: DcomOptions, started: float | None = None) -> Walk:
+    return Walk(host, "dcom", PLAN, options.timeout, _Classifier(), started)
 
 
 def _connect(address: str, port: int, timeout: float, sockets: list[socket.socket]) -> socket.socket:
@@ -214,21 +203,31 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
         step.detail = f"TCP {port} open"
 
     with walk.stage("endpoint_mapper") as step:
-        sock.settimeout(step.timeout)
         dce, classify.transport = open_dce(sock, host, port, None, rpcrt.RPC_C_AUTHN_LEVEL_NONE)
         dce.bind(dcomrt.IID_IObjectExporter)
-        alive = dce.request(dcomrt.ServerAlive2())
-        names = _string_bindings(alive["ppdsaOrBindings"])
-        version = alive["pComVersion"]
-        step.detail = (f"RPCSS answered (COM {version['MajorVersion']}.{version['MinorVersion']}); "
+        (major, minor), names = _server_alive2(dce)
+        step.detail = (f"RPCSS answered (COM {major}.{minor}); "
                        f"it calls itself {', '.join(names[:4]) or '(no TCP bindings)'}")
 
     if creds.anonymous:
+        walk.skip("kdc", "no credentials given")
         walk.skip("authentication", "no credentials given (-u USER): stopping after the endpoint mapper")
         return
     level = AUTHN_LEVEL_PRIVACY if options.privacy else AUTHN_LEVEL_INTEGRITY
+    walk.result.facts["kerberos"] = creds.kerberos
+    tickets = None
+    if creds.kerberos:
+        with walk.stage("kdc") as step:
+            from wmidoctor.remote.kerberos import get_tickets
 
-    activated = _authenticate_and_activate(host, address, creds, options, walk, classify, sockets, level)
+            tickets = get_tickets(creds.user, creds.password, creds.kerberos_realm, creds.nthash, host,
+                                  options.kdc_host)
+            step.detail = f"TGT for {creds.user}@{creds.kerberos_realm} and a ticket for {tickets.spn}"
+    else:
+        walk.skip("kdc", "NTLM: no KDC exchange")
+
+    dce = _authenticate(host, address, creds, options, walk, classify, sockets, level, tickets)
+    activated = _activate(walk, dce)
 
     dyn_port = activated.ports[0] if activated.ports else None
     with walk.stage("dynamic_port") as step:
@@ -238,132 +237,171 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
         dyn_sock = _connect(address, dyn_port, step.timeout, sockets)
         step.detail = f"TCP {dyn_port} open (from the OXID binding {activated.bindings[0]})"
 
-    services_ipid, dce = _namespace_login(host, address, creds, options, walk, classify, sockets, dyn_sock,
-                                          dyn_port, activated, level)
-    _query(walk, dce, options, services_ipid, activated)
-
-
-def _authenticate_and_activate(host: str, address: str, creds: Credentials, options: DcomOptions, walk: Walk,
-                               classify: _Classifier, sockets: list[socket.socket], level: int) -> _Activated:
-    """Authentication and activation are judged on one exchange, as the server judges them: an RPC fault
-    rpc_s_access_denied on the first call means the credentials were refused; a DCOM status in the reply
-    means they were accepted and activation was refused."""
-    import time
-
-    start = time.perf_counter()
-    with walk.stage("authentication") as step:
-        sock = _connect(address, options.port, step.timeout, sockets)
-        dce, classify.transport = open_dce(sock, host, options.port, creds, level, options.kdc_host)
-        dce.bind(dcomrt.IID_IRemoteSCMActivator)
-        bound = time.perf_counter()
-        try:
-            # RemoteCreateInstance binds by itself; this association is bound already.
-            dce.bind = lambda *args, **kwargs: None
-            interface = dcomrt.IRemoteSCMActivator(dce).RemoteCreateInstance(
-                wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login)
-            outcome: BaseException | None = None
-        except Exception as exc:
-            failure = classify("authentication", exc)
-            if failure.reason in ("logon_failure", "no_answer", "closed"):
-                raise failure from exc
-            outcome = exc  # the server executed the call: the credentials were accepted
-        step.detail = (f"{creds.principal} accepted ({'Kerberos' if creds.kerberos else 'NTLM'}, "
-                       f"{'packet privacy' if level == AUTHN_LEVEL_PRIVACY else 'packet integrity'})")
-    activation_ms = (time.perf_counter() - bound) * 1000
-    walk.result.stages[-1].elapsed_ms = round((bound - start) * 1000, 2)
-
-    if outcome is not None:
-        failure = classify("activation", outcome)
-        if failure.reason == "status":
-            failure.reason = "activation_denied" if failure.code == E_ACCESSDENIED else "activation_failed"
-            failure.detail = f"RemoteCreateInstance of the WMI login object returned 0x{failure.code:08x}"
-        failure.layer = failure.layer or "dcom"
-        walk.fail("activation", failure, activation_ms)
-    target = dce.get_rpc_transport().getRemoteName()
-    try:
-        cinstance = interface.get_cinstance()
-        bindings = [b["aNetworkAddr"].rstrip("\x00") for b in cinstance.get_string_bindings()
-                    if b["wTowerId"] == TOWER_TCP]
-        activated = _Activated(ipid=interface.get_iPid(), ipid_rem_unknown=interface.get_ipidRemUnknown(),
-                               orpcthis=cinstance.get_ORPCthis(), bindings=bindings,
-                               ports=[p for p in map(_port_of, bindings) if p is not None])
-    finally:
-        _forget_interface(target)
-    walk.record("activation", "ok", activation_ms,
-                f"IWbemLevel1Login activated; bindings {', '.join(bindings[:3]) or '(none)'}")
-    return activated
-
-
-def _namespace_login(host: str, address: str, creds: Credentials, options: DcomOptions, walk: Walk,
-                     classify: _Classifier, sockets: list[socket.socket], sock: socket.socket, port: int,
-                     activated: _Activated, level: int) -> tuple[bytes, rpcrt.DCERPC_v5]:
-    resource = "//./" + options.namespace.replace("\\", "/").strip("/")
     with walk.stage("namespace_login") as step:
+        services_ipid, dce = _ntlm_login(host, creds, options, classify, dyn_sock, dyn_port, activated, level,
+                                         tickets)
+        step.detail = f"logged on to {options.namespace}"
+
+    with walk.stage("query") as step:
         try:
-            ipid, dce = _ntlm_login(host, creds, options, classify, sock, port, activated, level, resource)
+            enum_ipid = _exec_query(dce, options, services_ipid)
         except wmi.DCERPCSessionError as exc:
             if exc.error_code != WBEM_E_ACCESS_DENIED or level == AUTHN_LEVEL_PRIVACY:
                 raise
-            # Denied at integrity: try once at packet privacy to learn whether the namespace demands it.
-            retry = _connect(address, port, step.timeout, sockets)
+            # Refused at integrity: the same call at packet privacy tells "encryption required" from "denied".
+            retry = _connect(address, dyn_port, step.left(), sockets)
             try:
-                _ntlm_login(host, creds, options, classify, retry, port, activated, AUTHN_LEVEL_PRIVACY, resource)
+                ipid, sealed = _ntlm_login(host, creds, options, classify, retry, dyn_port, activated,
+                                           AUTHN_LEVEL_PRIVACY, tickets)
+                _exec_query(sealed, options, ipid)
+                walk.result.facts["privacy_retry"] = "ok"
+                detail = "ExecQuery refused at packet integrity (0x80041003) and accepted at packet privacy"
             except wmi.DCERPCSessionError:
-                raise StageFailure(f"NTLMLogin to {options.namespace} denied (0x80041003), also at packet "
-                                   "privacy: the namespace security does not grant this account",
-                                   reason="access_denied", code=WBEM_E_ACCESS_DENIED) from exc
-            raise StageFailure(f"NTLMLogin to {options.namespace} denied at packet integrity but accepted at "
-                               "packet privacy: the namespace requires an encrypted connection",
-                               reason="encryption_required", code=WBEM_E_ACCESS_DENIED) from exc
-        step.detail = f"logged on to {options.namespace}"
-    return ipid, dce
+                walk.result.facts["privacy_retry"] = "denied"
+                detail = "ExecQuery refused (0x80041003) at packet integrity and at packet privacy"
+            raise StageFailure(detail, carrier=REPLY, code=WBEM_E_ACCESS_DENIED, layer="wmi") from exc
+        step.detail = "ExecQuery accepted (semisynchronous: errors arrive with Next)"
+
+    with walk.stage("fetch") as step:
+        _fetch(walk, step, dce, enum_ipid)
+
+
+def _authenticate(host: str, address: str, creds: Credentials, options: DcomOptions, walk: Walk,
+                  classify: _Classifier, sockets: list[socket.socket], level: int, tickets) -> rpcrt.DCERPC_v5:
+    """An authenticated bind to IObjectExporter and one ServerAlive2 on it. The call needs no right beyond
+    logging on, so RPC fault 5 here is the credentials'; success proves them for the activation."""
+    with walk.stage("authentication") as step:
+        sock = _connect(address, options.port, step.timeout, sockets)
+        dce, classify.transport = open_dce(sock, host, options.port, creds, level, options.kdc_host, tickets)
+        dce.bind(dcomrt.IID_IObjectExporter)
+        _server_alive2(dce)
+        walk.result.facts["credentials_proved"] = True
+        step.detail = (f"{creds.principal} accepted on an authenticated ServerAlive2 "
+                       f"({'Kerberos' if creds.kerberos else 'NTLM'}, "
+                       f"{'packet privacy' if level == AUTHN_LEVEL_PRIVACY else 'packet integrity'})")
+    return dce
+
+
+SERVER_ALIVE2_OPNUM = 5
+
+
+def _server_alive2(dce: rpcrt.DCERPC_v5) -> tuple[tuple[int, int], list[str]]:
+    """IObjectExporter::ServerAlive2 (no arguments): COM version and the host's TCP names."""
+    stub = call_raw(dce, dce._ctx, SERVER_ALIVE2_OPNUM, b"")
+    lean = templates.read_server_alive2(stub)
+    if lean is None:
+        alive = dcomrt.ServerAlive2Response(stub)
+        version = alive["pComVersion"]
+        return (version["MajorVersion"], version["MinorVersion"]), _string_bindings(alive["ppdsaOrBindings"])
+    version, bindings = lean
+    return version, [address for tower, address in bindings if tower == TOWER_TCP]
+
+
+def _checked(stub: bytes, module) -> bytes:
+    """The reply, or the session error impacket would raise for its ErrorCode."""
+    status = templates.error_code(stub)
+    if status:
+        raise module.DCERPCSessionError(error_code=status)
+    return stub
+
+
+class _Replayed:
+    """impacket's activator client over a reply already received: its parsing is the fallback for a reply
+    the lean reader does not handle."""
+
+    def __init__(self, stub: bytes, target: str):
+        self.stub, self.target = stub, target
+
+    def bind(self, *args: object, **kwargs: object) -> None:
+        """Nothing to bind: the call was made."""
+
+    def request(self, request, uuid=None, checkError=True):
+        return dcomrt.RemoteCreateInstanceResponse(self.stub)
+
+    def get_rpc_transport(self):
+        return self
+
+    def getRemoteName(self) -> str:
+        return self.target
+
+    def get_auth_type(self) -> int:
+        return rpcrt.RPC_C_AUTHN_WINNT
+
+
+def _activate(walk: Walk, dce: rpcrt.DCERPC_v5) -> _Activated:
+    with walk.stage("activation") as step:
+        activator = add_context(dce, dcomrt.IID_IRemoteSCMActivator)
+        template = templates.remote_create_instance()
+        stub = _checked(call_raw(dce, activator, template.opnum, template.render()), dcomrt)
+        lean = templates.read_activation(stub)
+        if lean is not None:
+            ipid, towers = lean.ipid, lean.bindings
+        else:
+            target = f"activation-{id(stub)}"
+            interface = dcomrt.IRemoteSCMActivator(_Replayed(stub, target)).RemoteCreateInstance(
+                wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login)
+            try:
+                ipid = interface.get_iPid()
+                towers = [(b["wTowerId"], b["aNetworkAddr"].rstrip("\x00"))
+                          for b in interface.get_cinstance().get_string_bindings()]
+            finally:
+                _forget_interface(target)
+        # Named-pipe towers (listed first by Server 2016 and later) are skipped: TCP only.
+        bindings = [address for tower, address in towers if tower == TOWER_TCP]
+        activated = _Activated(ipid=ipid, bindings=bindings, ports=[p for p in map(_port_of, bindings) if p])
+        step.detail = f"IWbemLevel1Login activated; TCP bindings {', '.join(bindings[:3]) or '(none)'}"
+    return activated
 
 
 def _ntlm_login(host: str, creds: Credentials, options: DcomOptions, classify: _Classifier, sock: socket.socket,
-                port: int, activated: _Activated, level: int, resource: str) -> tuple[bytes, rpcrt.DCERPC_v5]:
-    sock.settimeout(options.timeout)
-    dce, classify.transport = open_dce(sock, host, port, creds, level, options.kdc_host)
+                port: int, activated: _Activated, level: int, tickets) -> tuple[bytes, rpcrt.DCERPC_v5]:
+    """Bind IWbemLevel1Login on the dynamic port at `level` and log on to the namespace."""
+    dce, classify.transport = open_dce(sock, host, port, creds, level, options.kdc_host, tickets)
     dce.bind(wmi.IID_IWbemLevel1Login)
-    request = wmi.IWbemLevel1Login_NTLMLogin()
-    request["ORPCthis"] = _orpcthis()
-    request["wszNetworkResource"] = resource + "\x00"
-    request["wszPreferredLocale"] = NULL
-    request["lFlags"] = 0
-    request["pCtx"] = NULL
-    response = dce.request(request, uuid=activated.ipid)
-    objref = dcomrt.OBJREF_STANDARD(b"".join(response["ppNamespace"]["abData"]))
-    return objref["std"]["ipid"], dce
+    template = templates.ntlm_login("//./" + options.namespace.replace("\\", "/").strip("/"))
+    stub = _checked(call_raw(dce, dce._ctx, template.opnum, template.render(), activated.ipid), wmi)
+    ipid = templates.read_interface_ipid(stub)
+    if ipid is None:
+        response = wmi.IWbemLevel1Login_NTLMLoginResponse(stub)
+        ipid = dcomrt.OBJREF_STANDARD(b"".join(response["ppNamespace"]["abData"]))["std"]["ipid"]
+    return ipid, dce
 
 
-def _query(walk: Walk, dce: rpcrt.DCERPC_v5, options: DcomOptions, services_ipid: bytes,
-           activated: _Activated) -> None:
-    with walk.stage("query") as step:
-        services = add_context(dce, wmi.IID_IWbemServices)
-        request = wmi.IWbemServices_ExecQuery()
-        request["ORPCthis"] = _orpcthis()
-        request["strQueryLanguage"]["asData"] = "WQL"
-        request["strQuery"]["asData"] = options.query
-        request["lFlags"] = wmi.WBEM_FLAG_FORWARD_ONLY | wmi.WBEM_FLAG_RETURN_IMMEDIATELY
-        request["pCtx"] = NULL
-        response = request_on(dce, services, request, uuid=services_ipid)
-        enum_ipid = dcomrt.OBJREF_STANDARD(b"".join(response["ppEnum"]["abData"]))["std"]["ipid"]
-        enum = add_context(dce, wmi.IID_IEnumWbemClassObject)
-        next_request = wmi.IEnumWbemClassObject_Next()
-        next_request["ORPCthis"] = _orpcthis()
-        next_request["lTimeout"] = max(1, int(step.timeout * 1000))
-        next_request["uCount"] = 1
-        reply = request_on(dce, enum, next_request, uuid=enum_ipid, check_error=False)
-        status = reply["ErrorCode"]
-        if status == WBEM_S_TIMEDOUT:
-            raise StageFailure(f"no row within {step.timeout:g} s (WBEM_S_TIMEDOUT): the provider is slow or hung",
-                               reason="query_timeout", code=status, layer="wmi")
-        if status not in (0, WBEM_S_FALSE):
-            raise StageFailure(f"IEnumWbemClassObject::Next returned 0x{status:08x}", reason="status", code=status)
-        if not reply["puReturned"]:
-            step.detail = "query accepted; it returned no rows"
-            return
-        walk.result.first_row = describe_object(b"".join(reply["apObjects"][0]["abData"]))
-        step.detail = f"first row: {walk.result.first_row}"
+def _exec_query(dce: rpcrt.DCERPC_v5, options: DcomOptions, services_ipid: bytes) -> bytes:
+    """ExecQuery, semisynchronous (return immediately, forward only), as PowerShell and .NET call it.
+    Sent on the connection's first context: Windows routes ORPC calls by the IPID, not by the context."""
+    template = templates.exec_query(options.query)
+    stub = _checked(call_raw(dce, dce._ctx, template.opnum, template.render(), services_ipid), wmi)
+    ipid = templates.read_interface_ipid(stub)
+    if ipid is None:
+        response = wmi.IWbemServices_ExecQueryResponse(stub)
+        ipid = dcomrt.OBJREF_STANDARD(b"".join(response["ppEnum"]["abData"]))["std"]["ipid"]
+    return ipid
+
+
+def _fetch(walk: Walk, step, dce: rpcrt.DCERPC_v5, enum_ipid: bytes) -> None:
+    left = step.left()
+    wait = max(0.001, left - max(NEXT_MARGIN_MIN, left * NEXT_MARGIN))
+    timeout_ms = max(1, int(wait * 1000))
+    template = templates.enum_next()
+    stub = call_raw(dce, dce._ctx, template.opnum, template.render(timeout_ms), enum_ipid)
+    lean = templates.read_next(stub)
+    if lean is None:
+        reply = wmi.IEnumWbemClassObject_NextResponse(stub)
+        first = b"".join(reply["apObjects"][0]["abData"]) if reply["puReturned"] else None
+        lean = (reply["ErrorCode"], reply["puReturned"], first)
+    status, returned, first = lean
+    if status == WBEM_S_TIMEDOUT:
+        raise StageFailure(f"IEnumWbemClassObject::Next returned WBEM_S_TIMEDOUT: no row within its "
+                           f"{timeout_ms} ms", carrier=REPLY, code=status, layer="wmi")
+    if status not in (0, WBEM_S_FALSE):
+        raise StageFailure(f"IEnumWbemClassObject::Next returned 0x{status:08x}", carrier=REPLY, code=status,
+                           layer="wmi")
+    if not returned or first is None:
+        step.detail = "the query returned no rows"
+        return
+    walk.result.first_row = describe_object(first)
+    step.detail = f"first row: {walk.result.first_row}"
 
 
 SUMMARY_PROPERTIES = ("Caption", "Version", "Name", "CSName")

@@ -78,16 +78,37 @@ def default_processes(hosts: int) -> int:
     return cpus if hosts >= PROCESSES_FROM_HOSTS else 1
 
 
+def probe_isolated(target: Target, creds: Credentials, options: ProbeOptions) -> list[ProbeResult]:
+    """probe_host, except that an unexpected exception becomes this host's `error` result (one per
+    transport, with the exception's message) instead of ending the fleet."""
+    try:
+        return probe_host(target, creds, options)
+    except Exception as exc:  # one host's surprise must not stop the other 49,999
+        message = f"{type(exc).__name__}: {exc}"
+        return [ProbeResult(target=target.label, transport=transport, error=message)
+                for transport in options.transports]
+
+
 def probe_fleet(targets: list[Target], creds: Credentials, options: ProbeOptions, concurrency: int,
                 store: FleetStore | None = None, progress: Progress | None = None,
-                processes: int = 1) -> Iterator[list[ProbeResult]]:
+                processes: int = 1, resume: int | None = None) -> Iterator[list[ProbeResult]]:
     """Probe every target, at most `concurrency` at a time (over `processes` processes); yields each
-    host's results as they finish and writes them to `store` (one new run) when given."""
-    processes = max(1, min(processes, concurrency, len(targets)))
-    run_id = store.start_run({"transports": list(options.transports), "namespace": options.namespace,
-                              "query": options.query, "privacy": options.privacy, "timeout": options.timeout,
-                              "kerberos": creds.kerberos, "concurrency": concurrency,
-                              "processes": processes}) if store else 0
+    host's results as they finish and writes them to `store` as they arrive (one new run, or run `resume`,
+    whose hosts already stored are skipped)."""
+    processes = max(1, min(processes, concurrency, max(len(targets), 1)))
+    if store and resume is not None:
+        run_id = resume
+        done = store.hosts_done(run_id, len(options.transports))
+        targets = [t for t in targets if t.label not in done]
+    else:
+        run_id = store.start_run({"transports": list(options.transports), "namespace": options.namespace,
+                                  "query": options.query, "privacy": options.privacy, "timeout": options.timeout,
+                                  "kerberos": creds.kerberos, "concurrency": concurrency,
+                                  "processes": processes}) if store else 0
+    if not targets:
+        if store:
+            store.finish_run(run_id)
+        return
     if processes > 1:
         finished = _in_processes(targets, creds, options, concurrency, processes)
     else:
@@ -95,11 +116,12 @@ def probe_fleet(targets: list[Target], creds: Credentials, options: ProbeOptions
     for results in finished:
         if store:
             store.add(run_id, results)
+            store.commit()  # as they arrive: a run killed midway keeps every host finished so far
         if progress:
             progress.step(any(not r.passed for r in results))
         yield results
     if store:
-        store.finish_run(run_id, len(targets))
+        store.finish_run(run_id)
 
 
 def _in_threads(targets: list[Target], creds: Credentials, options: ProbeOptions,
@@ -111,7 +133,7 @@ def _in_threads(targets: list[Target], creds: Credentials, options: ProbeOptions
         def submit_next() -> None:
             target = next(pending, None)
             if target is not None:
-                running.add(pool.submit(probe_host, target, creds, options))
+                running.add(pool.submit(probe_isolated, target, creds, options))
 
         for _ in range(concurrency):
             submit_next()
@@ -147,8 +169,6 @@ def _in_processes(targets: list[Target], creds: Credentials, options: ProbeOptio
                 except queue.Empty:
                     if not any(worker.is_alive() for worker in workers):
                         raise RuntimeError("every probe worker process exited before the fleet was done") from None
-            if isinstance(outcome, BaseException):
-                raise outcome
             yield outcome
     finally:
         for worker in workers:
@@ -161,10 +181,7 @@ def _worker(tasks: multiprocessing.Queue, results: multiprocessing.Queue, creds:
             options: ProbeOptions, threads: int) -> None:
     def run() -> None:
         while (target := tasks.get()) is not None:
-            try:
-                results.put(probe_host(target, creds, options))
-            except Exception as exc:  # handed to the parent, which raises it as the thread pool would
-                results.put(exc)
+            results.put(probe_isolated(target, creds, options))
 
     pool = [threading.Thread(target=run, name=f"probe-{i}") for i in range(threads)]
     for thread in pool:

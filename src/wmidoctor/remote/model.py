@@ -24,6 +24,8 @@ class StageResult:
     detail: str = ""
     layer: str = ""  # network | rpc | dcom | authentication | wmi | wsman | http
     reason: str = ""  # a short tag for the verdict rules: refused, no_answer, bind_nak, logon_failure, ...
+    carrier: str = ""  # what carried the status: fault | bind_nak | reply | krb_error | http | soap_fault | socket
+    raw: int | None = None  # the status exactly as the wire carried it (fault status, reject reason, KRB code, HTTP)
 
 
 @dataclass
@@ -45,6 +47,8 @@ class Verdict:
     cause: str
     where: str
     fixes: list[FixStep] = field(default_factory=list)
+    proof: str = ""  # what the probe proved on the way (e.g. "credentials accepted by an authenticated call")
+    ambiguous: bool = False  # True when the wire cannot tell the causes named apart
 
 
 @dataclass
@@ -54,6 +58,15 @@ class ProbeResult:
     stages: list[StageResult] = field(default_factory=list)
     verdict: Verdict | None = None
     first_row: str = ""  # a short summary of the first object the query returned
+    # What the walk learnt about the account, for the verdict: credentials_proved (an authenticated call
+    # succeeded), privacy_retry ("ok" | "denied" when a refused call was retried at packet privacy).
+    facts: dict[str, object] = field(default_factory=dict)
+    error: str = ""  # the probe itself failed on this host (an unexpected exception): its message
+
+    @property
+    def status(self) -> str:
+        """ok | failed | error (the probe broke on this host: no verdict about the host)."""
+        return "error" if self.error else ("ok" if self.failing_stage is None else "failed")
 
     @property
     def failing_stage(self) -> StageResult | None:
@@ -61,7 +74,7 @@ class ProbeResult:
 
     @property
     def passed(self) -> bool:
-        return self.failing_stage is None
+        return self.failing_stage is None and not self.error
 
     @property
     def elapsed_ms(self) -> float:

@@ -86,7 +86,7 @@ def resolve(host: str, timeout: float, reverse: bool) -> Resolution:
     return resolution
 
 
-def connect(address: str, port: int, timeout: float, windows_code: int) -> socket.socket:
+def connect(address: str, port: int, timeout: float, windows_code: int | None) -> socket.socket:
     """Open TCP to address:port, telling refused (RST) from silently dropped (no answer) from unreachable.
 
     `windows_code` is the status a Windows client reports for any of these (0x800706BA for RPC), kept

@@ -10,7 +10,7 @@ from wmidoctor.remote import network
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.model import FAILED, OK, ProbeResult
 from wmidoctor.remote.verdicts import verdict_for
-from wmidoctor.remote.walk import StageFailure, Walk
+from wmidoctor.remote.walk import BUDGET_IN_STAGE_TIMEOUTS, StageFailure, Walk
 
 TRANSPORTS = ("dcom", "wsman")
 
@@ -31,7 +31,19 @@ class ProbeOptions:
     namespace: str = "root\\cimv2"
     query: str = "SELECT * FROM Win32_OperatingSystem"
     privacy: bool = False
-    timeout: float = 10.0
+    timeout: float = 10.0  # per stage; a transport's walk is bounded at BUDGET_IN_STAGE_TIMEOUTS times this
+    kdc: str | None = None  # HOST or HOST:PORT of the KDC (default: the realm's name, as impacket does)
+    wsman_port: int | None = None  # default 5985, then 5986 with TLS
+    https: bool = False  # WS-Man over TLS only
+
+    @property
+    def walk_limit(self) -> float:
+        return self.timeout * BUDGET_IN_STAGE_TIMEOUTS
+
+    @property
+    def host_limit(self) -> float:
+        """Every transport is walked in turn, each within its own limit."""
+        return self.walk_limit * len(self.transports)
 
 
 def parse_target(text: str) -> Target:
@@ -55,7 +67,10 @@ def parse_target(text: str) -> Target:
 
 
 def probe_host(target: Target, creds: Credentials, options: ProbeOptions) -> list[ProbeResult]:
+    """Walk each transport in turn; every walk ends within options.walk_limit of its start (the first
+    one's start counts name resolution), so the host ends within options.host_limit."""
     start = time.perf_counter()
+    started = time.monotonic()
     try:
         resolution = network.resolve(target.host, options.timeout, reverse=creds.kerberos)
         dns_failure = None
@@ -64,8 +79,8 @@ def probe_host(target: Target, creds: Credentials, options: ProbeOptions) -> lis
     dns_ms = (time.perf_counter() - start) * 1000
 
     results = []
-    for transport in options.transports:
-        walk, run = _transport(transport, target, options)
+    for index, transport in enumerate(options.transports):
+        walk, run = _transport(transport, target, options, started if index == 0 else time.monotonic())
         if resolution is None:
             assert dns_failure is not None
             walk.record("dns", FAILED, dns_ms, failure=dns_failure)
@@ -89,17 +104,18 @@ def _computer_names(result: ProbeResult) -> set[str]:
     return set()
 
 
-def _transport(name: str, target: Target, options: ProbeOptions):
+def _transport(name: str, target: Target, options: ProbeOptions, started: float):
     if name == "dcom":
         from wmidoctor.remote import dcom
 
         dcom_options = dcom.DcomOptions(namespace=options.namespace, query=options.query, privacy=options.privacy,
-                                        timeout=options.timeout, port=target.port or 135)
-        walk: Walk = dcom.new_walk(target.label, dcom_options)
+                                        timeout=options.timeout, port=target.port or 135, kdc_host=options.kdc)
+        walk: Walk = dcom.new_walk(target.label, dcom_options, started)
         return walk, lambda host, address, creds, w: dcom.probe_dcom(host, address, creds, dcom_options, w)
     from wmidoctor.remote import wsman
 
+    port = options.wsman_port or (target.port if options.transports == ("wsman",) else None)
     wsman_options = wsman.WsmanOptions(namespace=options.namespace, query=options.query, timeout=options.timeout,
-                                       port=target.port if options.transports == ("wsman",) else None)
-    walk = wsman.new_walk(target.label, wsman_options)
+                                       port=port, https=options.https)
+    walk = wsman.new_walk(target.label, wsman_options, started)
     return walk, lambda host, address, creds, w: wsman.probe_wsman(host, address, creds, wsman_options, w)

@@ -19,7 +19,9 @@ def probe_text(results: list[ProbeResult]) -> str:
             code = f" [0x{stage.code:08X}]" if stage.code is not None and stage.status == FAILED else ""
             lines.append(f"  {stage.name:<16} {MARKS[stage.status]:<12}{timing}  {stage.detail}{code}".rstrip())
         verdict = result.verdict
-        if verdict is None:
+        if result.error:
+            lines.append(f"  error: the probe itself failed on this host: {result.error}")
+        elif verdict is None:
             lines.append("  verdict: every stage passed")
         else:
             code = f"{verdict.code_hex} {verdict.symbol}".strip()
@@ -27,6 +29,8 @@ def probe_text(results: list[ProbeResult]) -> str:
             if verdict.meaning:
                 lines.append(f"    meaning: {verdict.meaning}")
             lines.append(f"    cause:   {verdict.cause}")
+            if verdict.proof:
+                lines.append(f"    proved:  {verdict.proof}")
             lines.append(f"    fix on the {verdict.where}:")
             for fix in verdict.fixes:
                 lines.append(f"      - {fix.step}")
@@ -40,6 +44,8 @@ def probe_text(results: list[ProbeResult]) -> str:
 
 def outcome(result: ProbeResult) -> tuple[str, str, str]:
     """(status, failing stage, code) of one transport, for tables and summaries."""
+    if result.error:
+        return "error", "", ""
     failing = result.failing_stage
     if failing is None:
         return "ok", "", ""
@@ -56,7 +62,7 @@ def fleet_rows(results: list[ProbeResult]) -> list[dict[str, str]]:
         status, stage, code = outcome(result)
         rows.append({"host": result.target, "transport": result.transport, "status": status,
                      "failing_stage": stage, "code": code,
-                     "cause": result.verdict.cause if result.verdict else "",
+                     "cause": result.error or (result.verdict.cause if result.verdict else ""),
                      "elapsed_ms": f"{result.elapsed_ms:.1f}"})
     return rows
 

@@ -4,15 +4,17 @@ classify), and reading the status out of the last PDU the server sent (impacket 
 from __future__ import annotations
 
 import socket
-import sys
+import time
 from dataclasses import dataclass
 from struct import pack, unpack_from
 
+from Cryptodome.Cipher import ARC4
 from impacket import ntlm
 from impacket.dcerpc.v5 import rpcrt
 from impacket.dcerpc.v5.transport import TCPTransport
 
 from wmidoctor.remote.credentials import Credentials
+from wmidoctor.remote.walk import current_deadline
 
 AUTHN_LEVEL_INTEGRITY = rpcrt.RPC_C_AUTHN_LEVEL_PKT_INTEGRITY
 AUTHN_LEVEL_PRIVACY = rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY
@@ -63,21 +65,34 @@ class SocketTransport(TCPTransport):
     def get_dce_rpc(self) -> LeanDCERPC:
         return LeanDCERPC(self)
 
+    def _bound(self) -> None:
+        """Give the next socket call what is left of the stage's deadline, not a fresh timeout: a
+        server that trickles bytes must not stretch a stage past its limit."""
+        deadline = current_deadline()
+        if deadline is None:
+            return
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise DeadlinePassed("the stage's time limit passed while the server was still sending")
+        self._sock.settimeout(left)
+
     def send(self, data: bytes, forceWriteAndx: int = 0, forceRecv: int = 0) -> None:
         self.received = bytearray()
         self.last_call_id = unpack_from("<L", data, 12)[0]
+        self._bound()
         self._sock.sendall(data)
 
     def recv(self, forceRecv: int = 0, count: int = 0) -> bytes:
         buffer = b""
         while len(buffer) < max(count, 1):
+            self._bound()
             chunk = self._sock.recv(count - len(buffer) if count else 65536)
             if not chunk:
                 raise ConnectionClosed("the server closed the connection")
             buffer += chunk
+            self.received += chunk  # kept as it arrives: a deadline mid-answer must show bytes came
             if not count:
                 break
-        self.received += buffer
         return buffer
 
 
@@ -85,8 +100,23 @@ class ConnectionClosed(ConnectionError):
     pass
 
 
+class DeadlinePassed(TimeoutError):
+    """The stage's deadline passed in the middle of an exchange (bytes may have been arriving)."""
+
+
 HEADER_SIZE = 16
 RESPONSE_HEADER_SIZE = 24
+AUTH_CONTEXT_BASE = 79231  # impacket numbers its security contexts from here (auth_ctx_id = ctx + this)
+NDR_SYNTAX_TUPLE = ("8a885d04-1ceb-11c9-9fe8-08002b104860", "2.0")
+_negotiate: ntlm.NTLMAuthNegotiate | None = None
+
+
+def _ntlm_negotiate() -> ntlm.NTLMAuthNegotiate:
+    """The NTLM NEGOTIATE impacket sends in a bind: the same for every connection, so built once."""
+    global _negotiate
+    if _negotiate is None:
+        _negotiate = ntlm.getNTLMSSPType1("", "", signingRequired=True, use_ntlmv2=True)
+    return _negotiate
 PFC_OBJECT_UUID = rpcrt.PFC_OBJECT_UUID
 DREP_LITTLE_ENDIAN = b"\x10\x00\x00\x00"
 
@@ -107,6 +137,78 @@ class LeanDCERPC(rpcrt.DCERPC_v5):
         level = self._DCERPC_v5__auth_level
         return level == rpcrt.RPC_C_AUTHN_LEVEL_NONE or (
             level == AUTHN_LEVEL_INTEGRITY and self._DCERPC_v5__auth_type == rpcrt.RPC_C_AUTHN_WINNT)
+
+    def bind(self, iface_uuid: bytes, alter: int = 0, bogus_binds: int = 0, transfer_syntax=NDR_SYNTAX_TUPLE):
+        """impacket's bind (one context; anonymous, or NTLM at packet integrity), with the PDUs packed and
+        read by `struct`: the same bytes on the wire, the same session state left in impacket's private
+        attributes for its own code to use."""
+        if alter or bogus_binds or transfer_syntax != NDR_SYNTAX_TUPLE or not self._lean():
+            return super().bind(iface_uuid, alter, bogus_binds, transfer_syntax)
+        ctx, call_id, level = self._ctx, self._DCERPC_v5__callid, self._DCERPC_v5__auth_level
+        body = pack("<HHLBBH", MAX_FRAGMENT, MAX_FRAGMENT, 0, 1, 0, 0) + pack("<HBB", ctx, 1, 0) + iface_uuid
+        body += NDR_TRANSFER_SYNTAX
+        negotiate = None
+        if level == rpcrt.RPC_C_AUTHN_LEVEL_NONE:
+            pdu = self._pdu(rpcrt.MSRPC_BIND, call_id, body, b"")
+        else:
+            negotiate = _ntlm_negotiate()
+            pdu = self._pdu(rpcrt.MSRPC_BIND, call_id, body, negotiate.getData())
+        self._transport.send(pdu)
+        reply = self._transport.recv(count=HEADER_SIZE)
+        reply += self._transport.recv(count=unpack_from("<H", reply, 8)[0] - HEADER_SIZE)
+        kind = reply[2]
+        if kind in (PDU_BINDNAK, PDU_FAULT):
+            raise rpcrt.DCERPCException(f"bind refused (PDU type {kind})")
+        if kind != rpcrt.MSRPC_BINDACK:
+            raise rpcrt.DCERPCException(f"Unknown DCE RPC packet type received: {kind}")
+        _, max_recv, _, address_len = unpack_from("<HHLH", reply, 16)
+        at = 26 + address_len
+        at += (4 - at % 4) % 4
+        result, reason = unpack_from("<HH", reply, at + 4)
+        if result != 0:
+            text = rpcrt.rpc_provider_reason.get(reason, f"reason {reason}")
+            raise rpcrt.DCERPCException(f"Bind context 1 rejected: {text}")
+        self._DCERPC_v5__max_xmit_size = max_recv
+        if negotiate is not None:
+            self._authenticate(negotiate, reply, ctx)
+        self._DCERPC_v5__callid += 1
+        return reply
+
+    def _pdu(self, kind: int, call_id: int, body: bytes, auth: bytes) -> bytes:
+        trailer = b""
+        if auth:
+            pad = (4 - (HEADER_SIZE + len(body)) % 4) % 4
+            body += b"\xff" * pad
+            trailer = pack("<BBBBL", rpcrt.RPC_C_AUTHN_WINNT, self._DCERPC_v5__auth_level, pad, 0,
+                           self._ctx + AUTH_CONTEXT_BASE)
+        return pack("<BBBB4sHHL", 5, 0, kind, rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG, DREP_LITTLE_ENDIAN,
+                    HEADER_SIZE + len(body) + len(trailer) + len(auth), len(auth), call_id) + body + trailer + auth
+
+    def _authenticate(self, negotiate: ntlm.NTLMAuthNegotiate, bind_ack: bytes, ctx: int) -> None:
+        """The NTLM AUTHENTICATE for the server's CHALLENGE, sent in an AUTH3 (never answered), and the
+        session keys derived as impacket derives them."""
+        user, password, domain, lmhash, nthash, *_ = self._transport.get_credentials()
+        challenge = bind_ack[len(bind_ack) - unpack_from("<H", bind_ack, 10)[0]:]
+        response, session_key = ntlm.getNTLMSSPType3(negotiate, challenge, user, password, domain, lmhash, nthash,
+                                                     use_ntlmv2=self._transport.doesSupportNTLMv2())
+        flags = response["flags"]
+        self._DCERPC_v5__sessionKey, self._DCERPC_v5__flags, self._DCERPC_v5__sequence = session_key, flags, 0
+        if flags & ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY:
+            client_seal, server_seal = ntlm.SEALKEY(flags, session_key), ntlm.SEALKEY(flags, session_key, b"Server")
+            self._DCERPC_v5__clientSigningKey = ntlm.SIGNKEY(flags, session_key)
+            self._DCERPC_v5__serverSigningKey = ntlm.SIGNKEY(flags, session_key, b"Server")
+            self._DCERPC_v5__clientSealingKey, self._DCERPC_v5__serverSealingKey = client_seal, server_seal
+            self._DCERPC_v5__clientSealingHandle = ARC4.new(client_seal).encrypt
+            self._DCERPC_v5__serverSealingHandle = ARC4.new(server_seal).encrypt
+        else:
+            self._DCERPC_v5__clientSigningKey = self._DCERPC_v5__serverSigningKey = session_key
+            self._DCERPC_v5__clientSealingKey = self._DCERPC_v5__serverSealingKey = session_key
+            handle = ARC4.new(session_key).encrypt
+            self._DCERPC_v5__clientSealingHandle = self._DCERPC_v5__serverSealingHandle = handle
+        self._DCERPC_v5__confounder = b""
+        call_id = unpack_from("<L", bind_ack, 12)[0]
+        self._DCERPC_v5__callid = call_id
+        self._transport.send(self._pdu(rpcrt.MSRPC_AUTH3, call_id, b"    ", response.getData()))
 
     def _transport_send(self, rpc_packet: rpcrt.MSRPCHeader, forceWriteAndx: int = 0, forceRecv: int = 0) -> None:
         if not self._lean() or rpc_packet["type"] != rpcrt.MSRPC_REQUEST:
@@ -218,15 +320,11 @@ def add_context(dce: rpcrt.DCERPC_v5, iid: bytes) -> int:
     return ctx_id
 
 
-def request_on(dce: rpcrt.DCERPC_v5, ctx_id: int, request: rpcrt.NDRCALL, uuid: bytes | None = None,
-               check_error: bool = True) -> rpcrt.NDRCALL:
-    """impacket's DCERPC_v5.request, on presentation context `ctx_id` (from add_context)."""
-    dce.send(_ContextCall(ctx_id, request.opnum, request.getData(), uuid))
-    answer = dce.recv()
-    module = sys.modules[type(request).__module__]
-    if check_error and answer[-4:] != b"\x00\x00\x00\x00":
-        raise module.DCERPCSessionError(error_code=unpack_from("<L", answer, len(answer) - 4)[0])
-    return getattr(module, type(request).__name__ + "Response")(answer)
+def call_raw(dce: rpcrt.DCERPC_v5, ctx_id: int, opnum: int, stub: bytes, uuid: bytes | None = None) -> bytes:
+    """One request with a stub already encoded (remote.templates), on presentation context `ctx_id`;
+    returns the reply's stub."""
+    dce.send(_ContextCall(ctx_id, opnum, stub, uuid))
+    return dce.recv()
 
 
 @dataclass
@@ -249,17 +347,20 @@ def last_pdu_status(transport: SocketTransport) -> PduStatus | None:
 
 
 def open_dce(sock: socket.socket, host: str, port: int, creds: Credentials | None, level: int,
-             kdc_host: str | None = None) -> tuple[rpcrt.DCERPC_v5, SocketTransport]:
-    """A DCE/RPC client on `sock`; authenticated (NTLM or Kerberos at `level`) unless creds is None."""
+             kdc_host: str | None = None, tickets=None) -> tuple[rpcrt.DCERPC_v5, SocketTransport]:
+    """A DCE/RPC client on `sock`; authenticated (NTLM, or Kerberos with `tickets` from the kdc stage)
+    at `level` unless creds is None."""
     transport = SocketTransport(sock, host, port)
     if creds is not None:
-        password, lmhash, nthash = creds.ntlm_secret() if not creds.kerberos else (creds.password, creds.lmhash,
-                                                                                 creds.nthash)
-        transport.set_credentials(creds.user, password, creds.domain, lmhash, nthash)
-        transport.set_kerberos(creds.kerberos, kdc_host)
+        if tickets is not None:
+            transport.set_credentials(creds.user, "", creds.kerberos_realm, TGT=tickets.tgt, TGS=tickets.tgs)
+            transport.set_kerberos(True, kdc_host)
+        else:
+            password, lmhash, nthash = creds.ntlm_secret()
+            transport.set_credentials(creds.user, password, creds.domain, lmhash, nthash)
     dce = transport.get_dce_rpc()
     if creds is not None:
         dce.set_auth_level(level)
-        if creds.kerberos:
+        if tickets is not None:
             dce.set_auth_type(rpcrt.RPC_C_AUTHN_GSS_NEGOTIATE)
     return dce, transport

@@ -59,6 +59,10 @@ def _now() -> str:
 class FleetStore:
     def __init__(self, path: str | Path):
         self.db = sqlite3.connect(str(path))
+        # Write-ahead log, synced at checkpoints: a commit per host stays cheap, and a killed process
+        # keeps every committed host.
+        self.db.execute("PRAGMA journal_mode=WAL")
+        self.db.execute("PRAGMA synchronous=NORMAL")
         self.db.executescript(SCHEMA)
 
     def close(self) -> None:
@@ -77,10 +81,10 @@ class FleetStore:
             cursor = self.db.execute(
                 "INSERT INTO results (run_id, host, transport, status, failing_stage, code, reason, layer, cause,"
                 " fix_where, elapsed_ms, first_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, result.target, result.transport, "failed" if failing else "ok",
+                (run_id, result.target, result.transport, result.status,
                  failing.name if failing else None, failing.code if failing else None,
                  failing.reason if failing else None, failing.layer if failing else None,
-                 verdict.cause if verdict else None, verdict.where if verdict else None,
+                 result.error or (verdict.cause if verdict else None), verdict.where if verdict else None,
                  round(result.elapsed_ms, 2), result.first_row or None))
             self.db.executemany(
                 "INSERT INTO stages (result_id, seq, name, status, elapsed_ms, code, reason, layer, detail)"
@@ -88,9 +92,20 @@ class FleetStore:
                 [(cursor.lastrowid, i, s.name, s.status, s.elapsed_ms, s.code, s.reason, s.layer, s.detail)
                  for i, s in enumerate(result.stages)])
 
-    def finish_run(self, run_id: int, hosts: int) -> None:
-        self.db.execute("UPDATE runs SET finished_at = ?, hosts = ? WHERE id = ?", (_now(), hosts, run_id))
+    def finish_run(self, run_id: int) -> None:
+        self.db.execute("UPDATE runs SET finished_at = ?, hosts = (SELECT COUNT(DISTINCT host) FROM results"
+                        " WHERE run_id = ?) WHERE id = ?", (_now(), run_id, run_id))
         self.db.commit()
+
+    def hosts_done(self, run_id: int, transports: int) -> set[str]:
+        """Hosts of run `run_id` with a stored result for every transport (what --resume skips)."""
+        from wmidoctor.errors import InputError
+
+        if self.db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
+            raise InputError(f"--resume {run_id}: no such run in this database")
+        rows = self.db.execute("SELECT host FROM results WHERE run_id = ? GROUP BY host HAVING COUNT(*) >= ?",
+                               (run_id, transports))
+        return {row[0] for row in rows}
 
     def commit(self) -> None:
         self.db.commit()

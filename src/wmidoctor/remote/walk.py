@@ -1,8 +1,15 @@
-"""Walking a transport stage by stage: timing, per-stage timeouts inside one overall budget, and
-"not reached" for everything after the first failure."""
+"""Walking a transport stage by stage: timing, per-stage deadlines inside one overall limit, and
+"not reached" for everything after the first failure.
+
+Deadlines are absolute (time.monotonic()) and are what every blocking call checks: a socket timeout
+alone bounds one recv, not a conversation, so a server that trickles a byte a second would never trip
+it. `current_deadline()` gives the deadline of the stage running on this thread to code that has no
+walk at hand (the Kerberos exchange inside impacket, the DCE/RPC transport).
+"""
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -14,16 +21,34 @@ from wmidoctor.remote.model import FAILED, NOT_REACHED, OK, SKIPPED, ProbeResult
 # are slow: a host that answers every stage just under the timeout still ends in bounded time.
 BUDGET_IN_STAGE_TIMEOUTS = 3
 
+_local = threading.local()
+
+
+def current_deadline() -> float | None:
+    """The monotonic deadline of the stage this thread is running, or None outside a stage."""
+    return getattr(_local, "deadline", None)
+
+
+def time_left(default: float = 10.0) -> float:
+    """Seconds until the current stage's deadline (or `default` outside a stage); never negative."""
+    deadline = current_deadline()
+    return default if deadline is None else max(0.0, deadline - time.monotonic())
+
 
 class StageFailure(Exception):
-    """A stage failed for a known reason. `reason` is a short machine tag the verdicts key on."""
+    """A stage failed. Either the wire carried a status (`carrier` fault, bind_nak, reply, krb_error, http,
+    soap_fault, and `code` is that status exactly as sent) or the socket said what happened (`carrier`
+    socket, `reason` a tag such as refused or no_answer, `code` the status a Windows client would show).
+    The reason of a wire status is derived by the verdict rules, one place for probe and capture alike."""
 
-    def __init__(self, detail: str, *, reason: str, code: int | None = None, layer: str = ""):
+    def __init__(self, detail: str, *, reason: str = "", code: int | None = None, layer: str = "",
+                 carrier: str = "socket"):
         super().__init__(detail)
         self.detail = detail
         self.reason = reason
         self.code = code
         self.layer = layer
+        self.carrier = carrier
 
 
 class Stopped(Exception):
@@ -32,23 +57,32 @@ class Stopped(Exception):
 
 @dataclass
 class Step:
-    timeout: float
+    timeout: float  # seconds this stage may still take when it starts
+    deadline: float  # the same, as a monotonic instant
     detail: str = ""
+
+    def left(self) -> float:
+        return max(0.0, self.deadline - time.monotonic())
 
 
 Classifier = Callable[[str, BaseException], StageFailure]
 
 
 class Walk:
-    """Runs stages in order for one transport; `plan` names every stage with its layer."""
+    """Runs stages in order for one transport; `plan` names every stage with its layer.
+
+    The walk's limit is `stage_timeout` x BUDGET_IN_STAGE_TIMEOUTS from `started` (the caller's start,
+    so that name resolution counts); each stage gets at most `stage_timeout` of what is left.
+    """
 
     def __init__(self, target: str, transport: str, plan: list[tuple[str, str]], stage_timeout: float,
-                 classify: Classifier):
+                 classify: Classifier, started: float | None = None):
         self.result = ProbeResult(target=target, transport=transport)
         self.plan = plan
         self.layers = dict(plan)
         self.stage_timeout = stage_timeout
-        self.deadline = time.monotonic() + stage_timeout * BUDGET_IN_STAGE_TIMEOUTS
+        self.limit = stage_timeout * BUDGET_IN_STAGE_TIMEOUTS
+        self.deadline = (started if started is not None else time.monotonic()) + self.limit
         self.classify = classify
 
     def remaining(self) -> float:
@@ -59,7 +93,17 @@ class Walk:
         stage = StageResult(name=name, status=status, elapsed_ms=round(elapsed_ms, 2), detail=detail,
                             layer=self.layers[name])
         if failure is not None:
-            stage.code, stage.detail, stage.reason = failure.code, failure.detail, failure.reason
+            from wmidoctor.remote.verdicts import SOCKET, Observation, client_code, reason_for
+
+            facts = self.result.facts
+            obs = Observation(stage=name, carrier=failure.carrier, code=failure.code if failure.carrier != SOCKET
+                              else None, transport=self.result.transport, reason=failure.reason,
+                              credentials_proved=bool(facts.get("credentials_proved")),
+                              privacy_retry=str(facts.get("privacy_retry", "")))
+            stage.carrier, stage.detail = failure.carrier, failure.detail
+            stage.raw = failure.code if failure.carrier != SOCKET else None
+            stage.reason = failure.reason if failure.carrier == SOCKET else reason_for(obs)
+            stage.code = failure.code if failure.carrier == SOCKET and failure.code is not None else client_code(obs)
             stage.layer = failure.layer or stage.layer
         self.result.stages.append(stage)
 
@@ -68,16 +112,22 @@ class Walk:
         self.record(name, FAILED, elapsed_ms, failure=failure)
         raise Stopped(name)
 
+    def budget_failure(self, name: str) -> StageFailure:
+        return StageFailure(f"the probe's overall time limit ({BUDGET_IN_STAGE_TIMEOUTS} x {self.stage_timeout:g} s"
+                            f" = {self.limit:g} s) was used up before {name} finished", reason="budget",
+                            code=HRESULT_TIMEOUT, layer=self.layers[name])
+
     @contextmanager
     def stage(self, name: str) -> Iterator[Step]:
         """Time one stage; a StageFailure or any exception the classifier understands fails it."""
         remaining = self.remaining()
         if remaining <= 0:
-            self.fail(name, StageFailure(
-                f"the probe's overall time limit ({BUDGET_IN_STAGE_TIMEOUTS} x {self.stage_timeout:g} s) was "
-                "used up by earlier slow stages", reason="budget", layer=self.layers[name]))
-        step = Step(timeout=min(self.stage_timeout, remaining))
+            self.fail(name, self.budget_failure(name))
+        timeout = min(self.stage_timeout, remaining)
+        step = Step(timeout=timeout, deadline=time.monotonic() + timeout)
+        by_budget = timeout < self.stage_timeout
         start = time.perf_counter()
+        _local.deadline = step.deadline
         try:
             yield step
         except Stopped:
@@ -85,7 +135,12 @@ class Walk:
         except StageFailure as failure:
             self.fail(name, failure, (time.perf_counter() - start) * 1000)
         except Exception as exc:
-            self.fail(name, self.classify(name, exc), (time.perf_counter() - start) * 1000)
+            failure = self.classify(name, exc)
+            if by_budget and failure.reason in ("no_answer", "deadline") and step.left() <= 0:
+                failure = self.budget_failure(name)
+            self.fail(name, failure, (time.perf_counter() - start) * 1000)
+        finally:
+            _local.deadline = None
         self.record(name, OK, (time.perf_counter() - start) * 1000, step.detail)
 
     def skip(self, name: str, why: str) -> None:
@@ -100,3 +155,6 @@ class Walk:
         order = {name: i for i, (name, _) in enumerate(self.plan)}
         self.result.stages.sort(key=lambda s: order[s.name])
         return self.result
+
+
+HRESULT_TIMEOUT = 0x800705B4  # ERROR_TIMEOUT as an HRESULT

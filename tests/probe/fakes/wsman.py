@@ -53,14 +53,20 @@ class WsmanScenario:
     fault_code: int = 0  # a WMI status to fail the Enumerate with
     fault_subcode: str = "w:InternalError"
     fault_reason: str = "The WS-Management service cannot process the request."
+    not_admitted: bool = False  # valid account, refused after the Negotiate exchange (RootSDDL, remote UAC)
+    plain_500: bool = False  # the Enumerate answered by an HTTP 500 that is not a SOAP fault (a proxy)
+    stall: str = ""  # "identify" or "enumerate": never answer that request
+    trickle: str = ""  # "identify" or "enumerate": send that answer a byte at a time
+    trickle_gap: float = 0.2
 
 
 class FakeWsman:
-    def __init__(self, scenario: WsmanScenario | None = None):
+    def __init__(self, scenario: WsmanScenario | None = None, certificate: tuple[str, str] | None = None):
         self.scenario = scenario or WsmanScenario()
         handle, self.users = tempfile.mkstemp(suffix=".ntlm")
         with os.fdopen(handle, "w") as users:
-            users.write(f":{self.scenario.user}:{self.scenario.password}\n")
+            for domain in ("", "CORP"):  # a local account, and the same one as a domain account
+                users.write(f"{domain}:{self.scenario.user}:{self.scenario.password}\n")
         os.environ["NTLM_USER_FILE"] = self.users  # pyspnego's acceptor reads its accounts from here
         scenario = self.scenario
 
@@ -70,6 +76,13 @@ class FakeWsman:
         Handler.scenario = scenario
         self.server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
         self.server.daemon_threads = True
+        self.server.stopping = threading.Event()  # type: ignore[attr-defined]  (releases stalled handlers)
+        if certificate is not None:  # (cert file, key file): an HTTPS listener
+            import ssl
+
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*certificate)
+            self.server.socket = context.wrap_socket(self.server.socket, server_side=True)
         self.port = self.server.server_address[1]
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -78,6 +91,7 @@ class FakeWsman:
         return self
 
     def __exit__(self, *exc: object) -> None:
+        self.server.stopping.set()  # type: ignore[attr-defined]
         self.server.shutdown()
         self.server.server_close()
         os.unlink(self.users)
@@ -102,8 +116,13 @@ class _Handler(BaseHTTPRequestHandler):
         auth = self.headers.get("Authorization", "")
         encrypted = self.headers.get("Content-Type", "").startswith("multipart/encrypted")
         if not auth and not (encrypted and self.context is not None and self.context.complete):
-            if b"Identify" in body:
-                self.reply(200, IDENTIFY_RESPONSE.encode(), "application/soap+xml;charset=UTF-8")
+            # Anonymous Identify only with the header Test-WSMan sends; anything else asks for authentication.
+            if b"Identify" in body and self.headers.get("WSMANIDENTIFY", "").lower() == "unauthenticated":
+                if self.scenario.stall == "identify":
+                    self.server.stopping.wait()
+                    return
+                self.reply(200, IDENTIFY_RESPONSE.encode(), "application/soap+xml;charset=UTF-8",
+                           slow=self.scenario.trickle == "identify")
             else:
                 self.reply(401, b"", extra={"WWW-Authenticate": "Negotiate"})
             return
@@ -121,15 +140,27 @@ class _Handler(BaseHTTPRequestHandler):
             if not context.complete:
                 self.reply(401, b"", extra=header)
                 return
+            if self.scenario.not_admitted:
+                # Authenticated, then refused: the final token shows the exchange completed.
+                self.context = None
+                self.reply(401, b"", extra=header)
+                return
             if not body:
                 self.reply(200, b"", extra=header)
                 return
         context = self.context
         encryption = WinRMEncryption(context, WinRMEncryption.SPNEGO)
         message = encryption.unwrap_message(body, BOUNDARY)
+        if self.scenario.stall == "enumerate":
+            self.server.stopping.wait()
+            return
+        if self.scenario.plain_500:
+            self.reply(500, b"<html><body>Internal Server Error</body></html>", "text/html")
+            return
         status, answer = self.answer(message)
         content_type, payload = encryption.wrap_message(answer)
-        self.reply(status, payload, f'{content_type};protocol="{WinRMEncryption.SPNEGO}";boundary="{BOUNDARY}"')
+        self.reply(status, payload, f'{content_type};protocol="{WinRMEncryption.SPNEGO}";boundary="{BOUNDARY}"',
+                   slow=self.scenario.trickle == "enumerate")
 
     def answer(self, message: bytes) -> tuple[int, bytes]:
         root = ET.fromstring(message)
@@ -144,7 +175,8 @@ class _Handler(BaseHTTPRequestHandler):
             return 500, ENVELOPE.format(header=fault_header, body=fault).encode()
         return 200, ENVELOPE.format(header=header, body=ENUMERATE_RESPONSE).encode()
 
-    def reply(self, status: int, body: bytes, content_type: str = "", extra: dict[str, str] | None = None) -> None:
+    def reply(self, status: int, body: bytes, content_type: str = "", extra: dict[str, str] | None = None,
+              slow: bool = False) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)
@@ -152,4 +184,12 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(key, value)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
-        self.wfile.write(body)
+        if not slow:
+            self.wfile.write(body)
+            return
+        self.wfile.flush()
+        for byte in body:
+            if self.server.stopping.wait(self.scenario.trickle_gap):
+                return
+            self.wfile.write(bytes([byte]))
+            self.wfile.flush()
