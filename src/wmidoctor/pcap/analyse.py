@@ -80,7 +80,7 @@ def analyse(path: str | Path, rpc_ports: frozenset[int] = frozenset(),
     """Read one capture (raises capture.NotACapture when it is none) and judge every attempt in it."""
     options = Options(RPC_PORTS | rpc_ports, WSMAN_PORTS | wsman_ports)
     reader = Reader(path, options)
-    folder = Folder()
+    folder = Folder(options.wsman_ports)
     for item in reader.read():
         folder.add(item)
     report = CaptureReport(reader.info, segments=reader.segments)
@@ -96,8 +96,15 @@ def judge(attempt: Attempt, rpc_ports: frozenset[int] = RPC_PORTS) -> Finding:
     if attempt.transport == "wsman":
         kind = "PowerShell remoting over WS-Man" if any("PSVersion" in h.request for h in attempt.http) else "WS-Man"
     else:
-        kind = "WMI over DCOM" if is_wmi(attempt) else "DCOM (not WMI)" if attempt.binds else "DCOM/RPC"
+        kind = "WMI over DCOM" if is_wmi(attempt) else "DCOM (not WMI)" if _other_dcom(attempt) else "DCOM"
     return Finding(attempt, result, kind, local)
+
+
+def _other_dcom(attempt: Attempt) -> bool:
+    """Activation of a class other than WMI's, or objects used on a dynamic port without any WMI interface."""
+    activated = [c.detail for c in attempt.calls if c.method in ("RemoteCreateInstance", "RemoteGetClassObject")]
+    return any(d and "WbemLevel1Login" not in d for d in activated) or any(
+        c.interface in ("IDispatch", "IRemUnknown2", "IRemUnknown") for c in attempt.calls)
 
 
 def _local_account(attempt: Attempt) -> bool:

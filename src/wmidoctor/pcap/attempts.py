@@ -33,6 +33,7 @@ _CLASS_GUIDS = {_guid_bytes(clsid): name for clsid, name in CLASSES.items()}
 
 @dataclass
 class ConnectionSeen:
+    stream: int  # the connection's number in the capture (binds and calls name it)
     ts: float
     port: int
     protocol: str
@@ -51,6 +52,7 @@ class ConnectionSeen:
 
 @dataclass
 class BindSeen:
+    stream: int
     ts: float
     port: int
     kind: str  # bind | alter_context
@@ -65,6 +67,7 @@ class BindSeen:
 
 @dataclass
 class CallSeen:
+    stream: int
     ts: float
     port: int
     interface: str
@@ -94,6 +97,7 @@ class HttpSeen:
     identify: bool
     fault_xml: str = ""  # the response body when it is a readable SOAP fault
     latency_ms: float | None = None
+    request_bytes: int = 0  # the request's body: 0 for a bare authentication leg
 
 
 @dataclass
@@ -139,25 +143,26 @@ class Attempt:
 class Folder:
     """Feed Flow and DnsAnswer items in capture order; `attempts()` gives the attempts found."""
 
-    def __init__(self) -> None:
+    def __init__(self, wsman_ports: frozenset[int]) -> None:
+        self.wsman_ports = wsman_ports
         self.by_key: dict[tuple[str, str, str], Attempt] = {}
         self.answers: list[DnsAnswer] = []
+        self.streams = 0
 
     def add(self, item: Flow | DnsAnswer) -> None:
         if isinstance(item, DnsAnswer):
             if len(self.answers) < KEPT:
                 self.answers.append(item)
             return
-        transport = _transport(item)
-        if not transport:
-            return
+        transport = _transport(item, self.wsman_ports)
         key = (item.client, item.server, transport)
         attempt = self.by_key.get(key)
         if attempt is None:
             attempt = self.by_key[key] = Attempt(item.client, item.server, transport, first_ts=item.first_ts)
         attempt.first_ts = min(attempt.first_ts, item.first_ts)
         attempt.last_ts = max(attempt.last_ts, item.last_ts)
-        seen = ConnectionSeen(item.first_ts, item.server_port, item.protocol, item.syns, item.answered,
+        self.streams += 1
+        seen = ConnectionSeen(self.streams, item.first_ts, item.server_port, item.protocol, item.syns, item.answered,
                               item.refused, item.handshake_ms, item.ended_by, item.closed_ts or item.last_ts,
                               item.retransmitted, item.out_of_order, item.missing)
         if transport == "dcom":
@@ -178,14 +183,13 @@ class Folder:
         return found
 
 
-def _transport(flow: Flow) -> str:
+def _transport(flow: Flow, wsman_ports: frozenset[int]) -> str:
+    """DCOM or WS-Man: by what the connection carried, or by its port when it carried nothing."""
     if flow.protocol == "dcerpc":
         return "dcom"
     if flow.protocol in ("http", "tls"):
         return "wsman"
-    from wmidoctor.artifacts.pcap.reader import WSMAN_PORTS
-
-    return "wsman" if flow.server_port in WSMAN_PORTS else "dcom"
+    return "wsman" if flow.server_port in wsman_ports else "dcom"
 
 
 def _token_text(token: auth.Token | None) -> str:
@@ -209,7 +213,7 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
             if pdu.ptype in (dcerpc.BIND, dcerpc.ALTER) and level not in attempt.levels:
                 attempt.levels.append(level)
         if pdu.ptype in (dcerpc.BIND, dcerpc.ALTER):
-            bind = BindSeen(pdu.ts, flow.server_port, pdu.kind, [c.interface for c in pdu.contexts],
+            bind = BindSeen(seen.stream, pdu.ts, flow.server_port, pdu.kind, [c.interface for c in pdu.contexts],
                             auth.AUTH_TYPES.get(pdu.auth_type, "") if pdu.auth_type is not None else "",
                             level if pdu.auth_type is not None else "")
             if not seen.first_interface and pdu.contexts:
@@ -248,7 +252,7 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
                 requests[pdu.call_id].ts = pdu.ts  # a later fragment of the same request
                 continue
             interface = contexts.get(pdu.ctx_id or 0, "?")
-            call = CallSeen(pdu.ts, flow.server_port, interface, method_name(interface, pdu.opnum or 0),
+            call = CallSeen(seen.stream, pdu.ts, flow.server_port, interface, method_name(interface, pdu.opnum or 0),
                             pdu.opnum or 0, level if pdu.auth_type is not None else "none", pdu.sealed)
             if pdu.stub is not None:
                 call.detail = _request_detail(call, pdu.stub)
@@ -326,10 +330,12 @@ def _fold_http(attempt: Attempt, flow: Flow) -> None:
             _token_text(message.token), message.offered, message.encrypted or bool(request and request.encrypted),
             identify,
             fault_xml=message.body.decode("utf-8", "replace") if message.body and b"Fault" in message.body else "",
-            latency_ms=round((message.ts - request.ts) * 1000, 3) if request else None)
+            latency_ms=round((message.ts - request.ts) * 1000, 3) if request else None,
+            request_bytes=request.body_len if request else 0)
         attempt.keep(attempt.http, seen)
         attempt.last_event = f"HTTP {message.status} from the server"
     for request in waiting:  # requests the capture shows no answer to
         attempt.keep(attempt.http, HttpSeen(request.ts, flow.server_port, f"{request.method} {request.path}", None,
                                             request.scheme, _token_text(request.token), "", [], request.encrypted,
-                                            bool(request.body and b"Identify" in request.body)))
+                                            bool(request.body and b"Identify" in request.body),
+                                            request_bytes=request.body_len))

@@ -38,7 +38,7 @@ def _target_names(names: dict[str, str]) -> str:
     if names.get("domain"):
         text += f", domain {names['domain']}"
     if names.get("os_version"):
-        text += f", Windows {names['os_version']} (from the NTLM CHALLENGE)"
+        text += f", OS version {names['os_version']} (from the NTLM CHALLENGE)"
     return text
 
 

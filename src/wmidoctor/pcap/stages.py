@@ -105,9 +105,15 @@ def _connected(connections: list[ConnectionSeen], what: str) -> str:
 
 
 def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
-    endpoint = [c for c in attempt.connections if c.port in rpc_ports or c.first_interface in ENDPOINT_INTERFACES]
-    endpoint_ports = {c.port for c in endpoint}
-    port_text = "TCP " + "/".join(str(p) for p in sorted(endpoint_ports)) if endpoint_ports else "TCP 135"
+    activations = [c for c in attempt.calls if c.method in ACTIVATION_METHODS]
+    learned = {p for c in activations for p in c.ports}
+    # Connections to the endpoint mapper: those that bind the resolver or the activator first, and bare
+    # connection attempts to an RPC endpoint port that was not named as a dynamic port.
+    endpoint = [c for c in attempt.connections if c.first_interface in ENDPOINT_INTERFACES
+                or (not c.first_interface and c.port in rpc_ports and c.port not in learned)]
+    streams = {c.stream for c in endpoint}
+    ports = sorted({c.port for c in endpoint})
+    port_text = "TCP " + "/".join(map(str, ports)) if ports else "TCP 135"
     if not endpoint:
         stages.add("tcp_135", SKIPPED, "no connection to the endpoint mapper in the capture (it started later)")
     else:
@@ -119,13 +125,13 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
         stages.add("tcp_135", OK, _connected(endpoint, port_text),
                    elapsed_ms=next(c.handshake_ms for c in endpoint if c.answered) or 0.0)
 
-    binds = [b for b in attempt.binds if b.port in endpoint_ports and b.kind == "bind"]
-    calls = [c for c in attempt.calls if c.port in endpoint_ports]
+    binds = [b for b in attempt.binds if b.stream in streams and b.kind == "bind"]
+    calls = [c for c in attempt.calls if c.stream in streams]
     if endpoint:
         first = binds[0] if binds else None
         if first is None:
-            stages.add("endpoint_mapper", FAILED, "the connection opened but the client sent no RPC bind "
-                       "(or the capture missed it)", reason="no_answer", code=HRESULT_TIMEOUT)
+            stages.add("endpoint_mapper", FAILED, "the connection opened but no RPC bind was answered in the "
+                       "capture", reason="no_answer", code=HRESULT_TIMEOUT)
             return
         # RPCSS answered if the first bind got any reply; an authenticated bind's refusal is judged below.
         if (first.result == "no answer" or not first.auth_type) and not _bind_answered(
@@ -133,11 +139,11 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
             return
         stages.add("endpoint_mapper", OK, _rpcss_detail(first, calls), elapsed_ms=first.latency_ms)
 
-    activations = [c for c in attempt.calls if c.method in ACTIVATION_METHODS]
+    dynamic = [c for c in attempt.connections if c.stream not in streams]
     auth_binds = [b for b in binds if b.auth_type]
     if not auth_binds and not activations:
         stages.add("authentication", SKIPPED, "no authenticated bind to the activator in the capture")
-        if not any(c.port not in endpoint_ports for c in attempt.connections):
+        if not dynamic:
             return
     else:
         bind = auth_binds[0] if auth_binds else None
@@ -151,12 +157,12 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
             return
         stages.add("authentication", OK, _auth_detail(attempt, bind), elapsed_ms=bind.latency_ms if bind else None)
         if activation is None:
-            if not any(c.port not in endpoint_ports for c in attempt.connections):
+            if not dynamic:
                 return
         elif not _activation(activation, stages):
             return
-
-    _dynamic(attempt, stages, endpoint_ports, activations)
+    if dynamic:
+        _dynamic(attempt, stages, dynamic)
 
 
 def _bind_answered(bind: BindSeen, stages: _Stages, stage: str, connections: list[ConnectionSeen]) -> bool:
@@ -236,12 +242,9 @@ def _activation(call: CallSeen, stages: _Stages) -> bool:
     return True
 
 
-def _dynamic(attempt: Attempt, stages: _Stages, endpoint_ports: set[int], activations: list[CallSeen]) -> None:
-    learned = {p for c in activations for p in c.ports}
-    dynamic = [c for c in attempt.connections if c.port not in endpoint_ports and (not learned or c.port in learned)]
-    if not dynamic:
-        return
+def _dynamic(attempt: Attempt, stages: _Stages, dynamic: list[ConnectionSeen]) -> None:
     ports = sorted({c.port for c in dynamic})
+    streams = {c.stream for c in dynamic}
     what = "TCP " + "/".join(map(str, ports))
     failure = _connection_failure(dynamic, what, RPC_S_SERVER_UNAVAILABLE)
     if failure:
@@ -250,7 +253,7 @@ def _dynamic(attempt: Attempt, stages: _Stages, endpoint_ports: set[int], activa
         return
     stages.add("dynamic_port", OK, _connected(dynamic, what),
                elapsed_ms=next(c.handshake_ms for c in dynamic if c.answered) or 0.0)
-    dynamic_binds = [b for b in attempt.binds if b.port in ports]
+    dynamic_binds = [b for b in attempt.binds if b.stream in streams]
     first = dynamic_binds[0] if dynamic_binds else None
     if first is not None and not _bind_answered(first, stages, "namespace_login", dynamic):
         return
@@ -259,8 +262,7 @@ def _dynamic(attempt: Attempt, stages: _Stages, endpoint_ports: set[int], activa
         for stage in ("namespace_login", "query"):
             stages.add(stage, SKIPPED, f"not a WMI conversation (interfaces bound: {', '.join(names[:5]) or 'none'})")
         return
-    calls = [c for c in attempt.calls if c.port in ports]
-    _login(calls, stages)
+    _login([c for c in attempt.calls if c.stream in streams], stages)
 
 
 def _login(calls: list[CallSeen], stages: _Stages) -> None:
@@ -381,7 +383,7 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         return
     stages.add("authentication", OK, f"{', '.join(schemes) or 'session'} exchange completed (HTTP "
                f"{accepted[0].status} to an authenticated request)")
-    operations = [h for h in accepted if h.request]
+    operations = [h for h in accepted if h.request and (h.request_bytes or h.encrypted)]
     ok = [h for h in operations if h.status is not None and 200 <= h.status < 300]
     faults = [h for h in operations if h.status == 500]
     if faults and not ok:
