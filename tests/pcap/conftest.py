@@ -9,9 +9,8 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the fakes are imported as tests.probe.fakes
 
-from tests.probe.conftest import closed_port, fake_host  # noqa: E402,F401  (the probe's own fixtures)
-
-from tests.pcap.sniffer import LoopbackCapture, capture_available  # noqa: E402
+from tests.pcap.sniffer import LoopbackCapture, capture_available
+from tests.probe.conftest import closed_port, fake_host  # noqa: F401  (the probe's own fixtures)
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ import socket
 from dataclasses import dataclass
 
 import pytest
-from tests.probe.fakes.msrpc import FakeRpcServer, Scenario
+from tests.probe.fakes.msrpc import Scenario
 from tests.probe.fakes.wsman import FakeWsman, WsmanScenario
 
 from wmidoctor.pcap.analyse import CaptureReport, analyse

@@ -16,7 +16,8 @@ from wmidoctor.artifacts.pcap import auth, dcerpc
 from wmidoctor.artifacts.pcap.flows import Flow
 from wmidoctor.artifacts.pcap.http import HttpMessage, TlsEvent
 from wmidoctor.artifacts.pcap.interfaces import CLASSES, method_name
-from wmidoctor.artifacts.pcap.reader import DnsAnswer
+from wmidoctor.artifacts.pcap.kerberos import KdcReply
+from wmidoctor.artifacts.pcap.reader import KERBEROS_PORT, DnsAnswer
 
 KEPT = 200
 _NAMESPACE = re.compile(r"(?:\\\\|//)[^\x00]{1,200}")
@@ -128,6 +129,7 @@ class Attempt:
     identities: list[Identity] = field(default_factory=list)
     server_names: dict[str, str] = field(default_factory=dict)  # netbios, domain, dns, dns_domain, os_version
     kerberos_services: list[str] = field(default_factory=list)
+    kdc_errors: list[str] = field(default_factory=list)
     mechanisms: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
     not_kept: int = 0
@@ -147,12 +149,21 @@ class Folder:
         self.wsman_ports = wsman_ports
         self.by_key: dict[tuple[str, str, str], Attempt] = {}
         self.answers: list[DnsAnswer] = []
+        self.kdc: list[KdcReply] = []
         self.streams = 0
 
-    def add(self, item: Flow | DnsAnswer) -> None:
+    def add(self, item: Flow | DnsAnswer | KdcReply) -> None:
         if isinstance(item, DnsAnswer):
             if len(self.answers) < KEPT:
                 self.answers.append(item)
+            return
+        if isinstance(item, KdcReply):
+            if len(self.kdc) < KEPT:
+                self.kdc.append(item)
+            return
+        if item.protocol == "kerberos" or item.server_port == KERBEROS_PORT:
+            for reply in item.kdc:
+                self.add(reply)
             return
         transport = _transport(item, self.wsman_ports)
         key = (item.client, item.server, transport)
@@ -176,6 +187,7 @@ class Folder:
         for attempt in found:
             addresses = {attempt.target}
             attempt.dns = [a for a in self.answers if addresses & set(a.addresses)]
+            _kerberos_users(attempt, self.kdc)
             attempt.connections.sort(key=lambda c: c.ts)
             attempt.binds.sort(key=lambda b: b.ts)
             attempt.calls.sort(key=lambda c: c.ts)
@@ -190,6 +202,20 @@ def _transport(flow: Flow, wsman_ports: frozenset[int]) -> str:
     if flow.protocol in ("http", "tls"):
         return "wsman"
     return "wsman" if flow.server_port in wsman_ports else "dcom"
+
+
+def _kerberos_users(attempt: Attempt, replies: list[KdcReply]) -> None:
+    """Name the Kerberos user: the KDC issued this client a ticket for a service the attempt presented."""
+    services = {s.rsplit("@", 1)[0].lower() for s in attempt.kerberos_services}
+    for reply in replies:
+        if reply.client != attempt.client or reply.service.lower() not in services:
+            continue
+        if reply.kind == "KRB-ERROR":
+            attempt.kdc_errors.append(f"KRB-ERROR {reply.error} for {reply.service}")
+            continue
+        identity = Identity(reply.user, reply.realm, "", "Kerberos")
+        if identity not in attempt.identities:
+            attempt.identities.append(identity)
 
 
 def _token_text(token: auth.Token | None) -> str:

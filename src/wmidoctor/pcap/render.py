@@ -16,10 +16,11 @@ def _size(count: int) -> str:
 
 
 def _users(finding: dict[str, Any]) -> str:
-    users = [f"{u['domain']}\\{u['user']}" if u["domain"] else u["user"] for u in finding["users"] if u["user"]]
+    users = [f"{u['domain']}\\{u['user']} ({u['mechanism']})" if u["domain"] else f"{u['user']} ({u['mechanism']})"
+             for u in finding["users"] if u["user"]]
     stations = sorted({u["workstation"] for u in finding["users"] if u["workstation"]})
     if users:
-        text = ", ".join(dict.fromkeys(users)) + " (NTLM)"
+        text = ", ".join(dict.fromkeys(users))
         if stations:
             text += f" from workstation {', '.join(stations)}"
         if finding["local_account"]:

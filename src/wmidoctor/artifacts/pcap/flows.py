@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 from wmidoctor.artifacts.pcap import dcerpc
 from wmidoctor.artifacts.pcap.http import HttpMessage, HttpParser, TlsEvent, TlsParser
+from wmidoctor.artifacts.pcap.kerberos import KdcReply, KerberosFramer
 from wmidoctor.artifacts.pcap.stream import HalfStream
 
 MESSAGES_KEPT = 2000  # per connection; a longer one keeps its first messages and counts the rest
@@ -20,7 +21,7 @@ class Flow:
     server: str
     client_port: int
     server_port: int
-    protocol: str = ""  # dcerpc | http | tls | "" (nothing recognised, or no payload at all)
+    protocol: str = ""  # dcerpc | http | tls | kerberos | "" (nothing recognised, or no payload at all)
     first_ts: float = 0.0
     last_ts: float = 0.0
     syn_ts: float | None = None
@@ -33,6 +34,7 @@ class Flow:
     pdus: list[dcerpc.Pdu] = field(default_factory=list)
     http: list[HttpMessage] = field(default_factory=list)
     tls: list[TlsEvent] = field(default_factory=list)
+    kdc: list[KdcReply] = field(default_factory=list)
     messages_dropped: int = 0
     bytes_client: int = 0
     bytes_server: int = 0
@@ -164,6 +166,8 @@ class Connection:
                 half.consumer = _Bounded(HttpParser(from_client, flow.http), flow)
             elif protocol == "tls":
                 half.consumer = TlsParser(from_client, flow.tls)
+            elif protocol == "kerberos":
+                half.consumer = KerberosFramer(flow.kdc, flow.client, flow.server, from_client)
 
     def finish(self) -> Flow:
         for half in self.halves:

@@ -14,12 +14,13 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from wmidoctor.artifacts.pcap import capture, dcerpc, http
+from wmidoctor.artifacts.pcap import capture, dcerpc, http, kerberos
 from wmidoctor.artifacts.pcap.flows import Connection, Flow
 from wmidoctor.artifacts.pcap.packets import ACK, FIN, RST, SYN, TCP, address_text, decode
 
 RPC_PORTS = frozenset({135})
 WSMAN_PORTS = frozenset({5985, 5986, 47001})
+KERBEROS_PORT = 88
 PENDING_MAX = 20000  # SYNs to unknown ports waiting for their first payload
 IGNORED_MAX = 200000  # connections judged unrelated, remembered until they close
 LEARNED_MAX = 10000  # (server, port) pairs named by RPC replies
@@ -56,7 +57,7 @@ class Reader:
         self.synacks: dict[tuple, float] = {}  # SYN-ACKs of pending connections
         self.segments = 0
 
-    def read(self) -> Iterator[Flow | DnsAnswer]:
+    def read(self) -> Iterator[Flow | DnsAnswer | kerberos.KdcReply]:
         frames = capture.frames(self.path, self.info)
         first = next(frames, None)  # raises NotACapture before anything is yielded
         if first is None:
@@ -78,6 +79,10 @@ class Reader:
                 answer = _dns(ts, segment)
                 if answer is not None:
                     yield answer
+            elif segment.sport == KERBEROS_PORT and segment.payload:
+                reply = kerberos.decode(segment.payload, ts, address_text(segment.dst), address_text(segment.src))
+                if reply is not None:
+                    yield reply
         for connection in list(self.open.values()):
             yield connection.finish()
         self.open.clear()
@@ -161,7 +166,8 @@ class Reader:
             else:
                 client, server, sport, dport, from_client = seg.dst, seg.src, seg.dport, seg.sport, False
         key = (client, sport, server, dport)
-        known = (dport in options.rpc_ports or dport in options.wsman_ports or (server, dport) in self.learned
+        known = (dport in options.rpc_ports or dport in options.wsman_ports or dport == KERBEROS_PORT
+                 or (server, dport) in self.learned
                  or (client, server) in self.rpc_pairs)
         if not known:
             if flags & SYN and not flags & ACK and not seg.payload:
@@ -212,6 +218,8 @@ def _chain(first, rest):
 def _protocol(payload: bytes, port: int, options: Options) -> str:
     """What a connection carries, from its first payload: HTTP and TLS count only on a WS-Man port or,
     for HTTP, when the first message is addressed to WS-Management."""
+    if port == KERBEROS_PORT:
+        return "kerberos"
     if dcerpc.looks_like_rpc(payload):
         return "dcerpc"
     wsman_port = port in options.wsman_ports
