@@ -227,7 +227,7 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
     pending_binds: dict[int, tuple[BindSeen, list[int]]] = {}
     requests: dict[int, CallSeen] = {}
     level = ""
-    for pdu in flow.pdus:
+    for pdu in sorted(flow.pdus, key=lambda p: p.ts):  # stable: a reordered capture still pairs calls
         token = pdu.token
         if token is not None:
             _note_token(attempt, token)

@@ -8,6 +8,7 @@ from typing import Protocol
 
 HELD_SEGMENTS = 256
 HELD_BYTES = 4 * 1024 * 1024
+UNSYNCED_SEGMENTS = 8
 
 
 class Consumer(Protocol):
@@ -17,7 +18,7 @@ class Consumer(Protocol):
 
 
 class HalfStream:
-    __slots__ = ("consumer", "held", "held_bytes", "missing", "next_seq", "out_of_order", "retransmitted")
+    __slots__ = ("consumer", "held", "held_bytes", "missing", "next_seq", "out_of_order", "retransmitted", "synced")
 
     def __init__(self) -> None:
         self.next_seq: int | None = None
@@ -27,16 +28,27 @@ class HalfStream:
         self.retransmitted = 0
         self.out_of_order = 0
         self.missing = 0  # bytes never seen (lost, or cut by the snap length)
+        self.synced = False  # where the stream starts is known (its SYN, or enough segments to judge)
 
     def start(self, isn: int) -> None:
-        """A SYN: data starts at ISN + 1."""
-        if self.next_seq is None:
+        """A SYN: data starts at ISN + 1 (segments that came before it are put in order now)."""
+        if not self.synced:
             self.next_seq = (isn + 1) & 0xFFFFFFFF
+            self.synced = True
+            self._drain()
 
     def add(self, seq: int, data: bytes, cut: int, ts: float) -> None:
         """A segment: `data` as captured, `cut` bytes of it not captured (snap length)."""
-        if self.next_seq is None:
-            self.next_seq = seq
+        if not self.synced:
+            # No SYN yet (reordered, or the capture began mid-connection): hold a few segments, then start
+            # from the earliest of them.
+            if seq not in self.held:
+                self.held[seq] = (data, cut, ts)
+                self.held_bytes += len(data)
+            if len(self.held) >= UNSYNCED_SEGMENTS:
+                self._start_at_earliest()
+            return
+        assert self.next_seq is not None
         ahead = (seq - self.next_seq) & 0xFFFFFFFF
         if ahead >= 0x80000000:  # starts before what was delivered: a retransmission or an overlap
             behind = 0x100000000 - ahead
@@ -93,7 +105,15 @@ class HalfStream:
             self.consumer.gap(hole)
         self._drain()
 
+    def _start_at_earliest(self) -> None:
+        base = next(iter(self.held))
+        self.next_seq = min(self.held, key=lambda s: (s - base + 0x80000000) & 0xFFFFFFFF)
+        self.synced = True
+        self._drain()
+
     def flush(self) -> None:
         """At the end of the capture: deliver what is held, across the holes."""
+        if not self.synced and self.held:
+            self._start_at_earliest()
         while self.held:
             self._skip_hole()
