@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from contextlib import suppress
 from dataclasses import dataclass
+from functools import lru_cache
 
 NTLMSSP = b"NTLMSSP\x00"
 KRB5_OIDS = (b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", b"\x2a\x86\x48\x82\xf7\x12\x01\x02\x02")
@@ -58,7 +59,7 @@ def _decode(blob: bytes, token: Token) -> None:
     if at >= 0:
         token.mechanism = "NTLM"
         _ntlm(blob[at:], token)
-    elif any(oid in blob[:64] for oid in KRB5_OIDS) or _kerberos_tag(blob):
+    elif any(oid in blob[:96] for oid in KRB5_OIDS) or _kerberos_tag(blob):
         token.mechanism = "Kerberos"
         _kerberos(blob, token)
     if blob[:1] == b"\xa1":  # SPNEGO negTokenResp: the server's verdict on the exchange
@@ -112,26 +113,86 @@ def _ntlm(message: bytes, token: Token) -> None:
         token.anonymous = not token.user and len(answer["ntlm"]) == 0
 
 
-def _kerberos(blob: bytes, token: Token) -> None:
-    """AP-REQ (the ticket's realm and service), AP-REP, or KRB-ERROR (its code) inside a GSS wrapper."""
+KRB_TOKEN_IDS = {b"\x01\x00": "AP-REQ", b"\x02\x00": "AP-REP", b"\x03\x00": "KRB-ERROR"}  # RFC 1964 1.1
+
+
+BARE_TAGS = {0x6E: "AP-REQ", 0x6F: "AP-REP", 0x7E: "KRB-ERROR"}
+
+
+def _bare_message(blob: bytes) -> tuple[int, str]:
+    """Where an unwrapped AP-REQ/AP-REP/KRB-ERROR starts: its tag, then a DER length that fits the blob."""
+    for at in range(len(blob) - 4):
+        kind = BARE_TAGS.get(blob[at])
+        if kind is None:
+            continue
+        first = blob[at + 1]
+        if first < 0x80:
+            size, header = first, 2
+        elif first in (0x81, 0x82, 0x83):
+            count = first - 0x80
+            size, header = int.from_bytes(blob[at + 2 : at + 2 + count], "big"), 2 + count
+        else:
+            continue
+        if size > 16 and at + header + size <= len(blob) and blob[at + header] == 0x30:  # a SEQUENCE inside
+            return at, kind
+    return -1, ""
+
+
+def _der(blob: bytes, at: int) -> tuple[int, int, int]:
+    """(tag, start of the value, end of the value) of the DER element at `at`."""
+    tag, first = blob[at], blob[at + 1]
+    if first < 0x80:
+        return tag, at + 2, at + 2 + first
+    count = first - 0x80
+    size = int.from_bytes(blob[at + 2 : at + 2 + count], "big")
+    return tag, at + 2 + count, at + 2 + count + size
+
+
+def _ticket_bytes(blob: bytes, start: int) -> bytes:
+    """The Ticket inside an AP-REQ ([APPLICATION 14] SEQUENCE { ..., ticket [3], ... }, RFC 4120 5.5.1)."""
+    _, inner, _ = _der(blob, start)  # [APPLICATION 14]
+    _, at, end = _der(blob, inner)  # SEQUENCE
+    while at < end:
+        tag, value, after = _der(blob, at)
+        if tag == 0xA3:
+            return bytes(blob[value:after])
+        at = after
+    raise ValueError("no ticket in the AP-REQ")
+
+
+@lru_cache(maxsize=256)
+def _ticket_names(ticket: bytes) -> tuple[str, str]:
+    """Realm and service of a ticket; cached, because every bind of a session presents the same ticket."""
     from impacket.krb5 import asn1
     from pyasn1.codec.der import decoder
 
-    for tag, kind in ((b"\x6e", "AP-REQ"), (b"\x6f", "AP-REP"), (b"\x7e", "KRB-ERROR")):
-        at = blob.find(tag)
-        while 0 <= at < len(blob):
-            spec = {"AP-REQ": asn1.AP_REQ, "AP-REP": asn1.AP_REP, "KRB-ERROR": asn1.KRB_ERROR}[kind]
-            try:
-                value = decoder.decode(blob[at:], asn1Spec=spec())[0]
-            except Exception:
-                at = blob.find(tag, at + 1)
-                continue
-            token.message = kind
-            if kind == "AP-REQ":
-                ticket = value["ticket"]
-                token.realm = str(ticket["realm"])
-                token.service = "/".join(str(part) for part in ticket["sname"]["name-string"])
-            elif kind == "KRB-ERROR":
-                token.error = int(value["error-code"])
-                token.realm = str(value["realm"])
-            return
+    value = decoder.decode(ticket, asn1Spec=asn1.Ticket())[0]
+    return str(value["realm"]), "/".join(str(part) for part in value["sname"]["name-string"])
+
+
+def _kerberos(blob: bytes, token: Token) -> None:
+    """A GSS-API Kerberos token (RFC 4121 4.1): the mechanism OID, a two-byte token id, then the message.
+    Only an AP-REQ (the ticket's realm and service) and a KRB-ERROR (its code) are decoded."""
+    start, kind = -1, ""
+    for oid in KRB5_OIDS:  # SPNEGO lists the OIDs in its mechTypes first: take the one a token id follows
+        at = blob.find(oid)
+        while at >= 0 and not kind:
+            kind = KRB_TOKEN_IDS.get(blob[at + len(oid) : at + len(oid) + 2], "")
+            start = at + len(oid) + 2
+            at = blob.find(oid, at + 1)
+        if kind:
+            break
+    if not kind:  # a bare message, without the GSS wrapper (Windows' SPNEGO mechToken carries it so)
+        start, kind = _bare_message(blob)
+    token.message = kind
+    if kind not in ("AP-REQ", "KRB-ERROR"):
+        return
+    from impacket.krb5 import asn1
+    from pyasn1.codec.der import decoder
+
+    if kind == "AP-REQ":
+        token.realm, token.service = _ticket_names(_ticket_bytes(blob, start))
+    else:
+        error = decoder.decode(blob[start:], asn1Spec=asn1.KRB_ERROR())[0]
+        token.error = int(error["error-code"])
+        token.realm = str(error["realm"])

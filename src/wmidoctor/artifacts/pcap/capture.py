@@ -104,25 +104,35 @@ class _ClassicReader:
         return self.link_type
 
     def __iter__(self) -> Iterator[tuple[float, bytes]]:
-        read, unpack, divisor = self.stream.read, self.record.unpack, self.divisor
-        while True:
-            header = read(16)
-            if len(header) < 16:
-                if header:
-                    self.info.warnings.append(f"the capture ends inside a record header after {self.info.records} "
-                                              "records (truncated file?)")
-                return
-            seconds, fraction, caplen, _ = unpack(header)
-            if caplen > MAX_RECORD:
-                self.info.warnings.append(f"record {self.info.records + 1} claims {caplen} bytes: the file is "
-                                          "damaged from there on; reading stopped")
-                return
-            frame = read(caplen)
-            if len(frame) < caplen:
-                self.info.warnings.append(f"the capture ends inside record {self.info.records + 1} ({len(frame)} "
-                                          f"of {caplen} bytes; truncated file?)")
-                return
-            yield seconds + fraction / divisor, frame
+        read, unpack, divisor, info = self.stream.read, self.record.unpack, self.divisor, self.info
+        records = size = 0
+        first = last = None
+        try:
+            while True:
+                header = read(16)
+                if len(header) < 16:
+                    if header:
+                        info.warnings.append(f"the capture ends inside a record header after {records} records "
+                                             "(truncated file?)")
+                    return
+                seconds, fraction, caplen, _ = unpack(header)
+                if caplen > MAX_RECORD:
+                    info.warnings.append(f"record {records + 1} claims {caplen} bytes: the file is damaged from "
+                                         "there on; reading stopped")
+                    return
+                frame = read(caplen)
+                if len(frame) < caplen:
+                    info.warnings.append(f"the capture ends inside record {records + 1} ({len(frame)} of "
+                                         f"{caplen} bytes; truncated file?)")
+                    return
+                last = seconds + fraction / divisor
+                if first is None:
+                    first = last
+                records += 1
+                size += caplen
+                yield last, frame
+        finally:
+            info.records, info.bytes_read, info.first_ts, info.last_ts = records, size, first, last
 
 
 class _Prepend:
@@ -154,23 +164,23 @@ def frames(path: str | Path, info: CaptureInfo | None = None) -> Iterator[tuple[
     stream, info.compressed = _open(path)
     with stream:
         reader = _reader(stream, info)
-        iterator = iter(reader)
-        while True:
-            try:
-                ts, frame = next(iterator)
-            except StopIteration:
-                break
-            except (dpkt.NeedData, dpkt.UnpackError, ValueError, struct.error) as exc:
-                info.warnings.append(f"the capture ends inside a record after {info.records} records "
-                                     f"(truncated file?): {exc}")
-                break
-            except (OSError, EOFError) as exc:  # a gzip stream cut short or corrupt
-                info.warnings.append(f"the file could not be read past record {info.records}: {exc}")
-                break
-            info.records += 1
-            info.bytes_read += len(frame)
-            if info.first_ts is None:
-                info.first_ts = ts
-            info.last_ts = ts
-            yield ts, frame
+        try:
+            if isinstance(reader, _ClassicReader):
+                yield from reader  # it keeps the counts itself
+            else:
+                yield from _counted(reader, info)
+        except (dpkt.NeedData, dpkt.UnpackError, ValueError, struct.error) as exc:
+            info.warnings.append(f"the capture ends inside a record after {info.records} records "
+                                 f"(truncated file?): {exc}")
+        except (OSError, EOFError) as exc:  # a gzip stream cut short or corrupt
+            info.warnings.append(f"the file could not be read past record {info.records}: {exc}")
 
+
+def _counted(reader, info: CaptureInfo) -> Iterator[tuple[float, bytes]]:
+    for ts, frame in reader:
+        info.records += 1
+        info.bytes_read += len(frame)
+        if info.first_ts is None:
+            info.first_ts = ts
+        info.last_ts = ts
+        yield ts, frame

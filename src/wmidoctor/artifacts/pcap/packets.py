@@ -18,6 +18,8 @@ FIN, SYN, RST, PSH, ACK = 0x01, 0x02, 0x04, 0x08, 0x10
 _VLAN = {b"\x81\x00", b"\x88\xa8", b"\x91\x00"}
 _IPV6_EXTENSIONS = {0, 43, 60}  # hop-by-hop, routing, destination options: skipped to reach TCP/UDP
 _unpack_tcp = struct.Struct("!HHLLBB").unpack_from
+# Ethernet + IPv4 without options + TCP in one call: total length, fragment field, protocol, addresses, TCP fields.
+_unpack_fast = struct.Struct("!2xH2xHxB2x4s4sHHLLBB").unpack_from
 _unpack_ports = struct.Struct("!HH").unpack_from
 
 
@@ -54,6 +56,15 @@ def ip_offset(link_type: int, frame: bytes) -> int:
 
 def decode(link_type: int, frame: bytes) -> Segment | None:
     """The TCP or UDP segment in a frame; None for anything else (or a frame too short to tell)."""
+    if link_type == ETHERNET and frame[12:14] == b"\x08\x00" and frame[14] == 0x45 and len(frame) >= 54:
+        total, fragment, proto, src, dst, sport, dport, seq, ack, data_offset, flags = _unpack_fast(frame, 14)
+        if proto == TCP and not fragment & 0x1FFF:
+            body = 34 + (data_offset >> 4) * 4
+            end = 14 + total
+            if end <= body:
+                end = len(frame) if total == 0 else body
+            payload = frame[body:end]
+            return Segment(src, dst, TCP, sport, dport, seq, ack, flags, payload, max(0, end - body - len(payload)))
     offset = ip_offset(link_type, frame)
     if offset < 0 or len(frame) < offset + 20:
         return None

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections import OrderedDict
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from itertools import chain
 from pathlib import Path
 
 from wmidoctor.artifacts.pcap import capture, dcerpc, http, kerberos
@@ -68,12 +69,17 @@ class Reader:
             for _ in frames:
                 pass
             return
-        for ts, frame in _chain(first, frames):
+        ignored = self.ignored
+        for ts, frame in chain((first,), frames):
             segment = decode(link, frame)
             if segment is None:
                 continue
             self.segments += 1
             if segment.proto == TCP:
+                if (segment.src, segment.sport, segment.dst, segment.dport) in ignored:  # the common case: cheap
+                    if segment.flags & (FIN | RST):
+                        self._forget(segment)
+                    continue
                 yield from self._tcp(ts, segment)
             elif segment.sport == 53 and segment.payload:
                 answer = _dns(ts, segment)
@@ -97,11 +103,6 @@ class Reader:
             from_client = False
         flags = seg.flags
         if connection is None:
-            if forward in self.ignored or (seg.dst, seg.dport, seg.src, seg.sport) in self.ignored:
-                if flags & (FIN | RST):
-                    self.ignored.discard(forward)
-                    self.ignored.discard((seg.dst, seg.dport, seg.src, seg.sport))
-                return
             connection, from_client = self._new(ts, seg, forward)
             if connection is None:
                 return
@@ -133,9 +134,7 @@ class Reader:
                 if not flow.protocol and flow.server_port not in self.options.rpc_ports | self.options.wsman_ports \
                         and (seg.src, seg.dst) not in self.rpc_pairs and (seg.dst, seg.src) not in self.rpc_pairs:
                     del self.open[flow.key]
-                    if len(self.ignored) > IGNORED_MAX:
-                        self.ignored.clear()
-                    self.ignored.add(flow.key)
+                    self._ignore(flow.key)
                     return
             before = len(flow.pdus)
             half.add(seg.seq, payload, seg.missing, ts)
@@ -185,9 +184,7 @@ class Reader:
             if not _protocol(seg.payload, dport, options):
                 self.pending.pop(key, None)
                 self.synacks.pop(key, None)
-                if len(self.ignored) > IGNORED_MAX:
-                    self.ignored.clear()
-                self.ignored.add(key)
+                self._ignore(key)
                 return None, True
         flow = Flow(address_text(client), address_text(server), sport, dport, first_ts=ts, last_ts=ts)
         flow.key = key
@@ -200,6 +197,17 @@ class Reader:
         self.open[key] = connection
         return connection, from_client
 
+    def _ignore(self, key: tuple) -> None:
+        """Remember a connection as unrelated, under both directions (one set lookup per packet after this)."""
+        if len(self.ignored) > IGNORED_MAX:
+            self.ignored.clear()
+        self.ignored.add(key)
+        self.ignored.add((key[2], key[3], key[0], key[1]))
+
+    def _forget(self, seg) -> None:
+        self.ignored.discard((seg.src, seg.sport, seg.dst, seg.dport))
+        self.ignored.discard((seg.dst, seg.dport, seg.src, seg.sport))
+
     def _learn(self, flow: Flow, start: int) -> None:
         """Ports named in RPC replies (OXID bindings, EPM towers) are watched from now on."""
         key = flow.key
@@ -208,11 +216,6 @@ class Reader:
             for port in pdu.ports:
                 if len(self.learned) < LEARNED_MAX:
                     self.learned.add((key[2], port))
-
-
-def _chain(first, rest):
-    yield first
-    yield from rest
 
 
 def _protocol(payload: bytes, port: int, options: Options) -> str:
