@@ -47,12 +47,10 @@ class Finding:
             "ended": attempt.last_event,
             "events_not_kept": attempt.not_kept,
         }
-        data.update(self.result.to_data())
-        data.pop("target", None)
-        data.pop("transport", None)
-        data.pop("first_row", None)
-        data["passed"] = self.passed
-        return {"client": data.pop("client"), "target": attempt.target, **data}
+        result = self.result.to_data()
+        for key in ("target", "transport", "first_row"):  # the attempt's own fields say these
+            result.pop(key)
+        return {**data, **result, "passed": self.passed}
 
 
 @dataclass
