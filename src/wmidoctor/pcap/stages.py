@@ -85,7 +85,8 @@ def is_wmi(attempt: Attempt) -> bool:
 
 
 def _connection_failure(connections: list[ConnectionSeen], what: str, code: int) -> tuple[str, str, int] | None:
-    """(reason, detail, code) when no connection to this port was answered; None when one was."""
+    """(reason, detail, code) when no connection to this port was answered; None when one was. The span
+    of the attempts is in the detail; as elapsed time it would read as a timing of the target."""
     if not connections or any(c.answered for c in connections):
         return None
     syns = sum(c.syns for c in connections)

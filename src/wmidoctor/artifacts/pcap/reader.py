@@ -173,7 +173,7 @@ class Reader:
                 held = self.pending.pop(key, None)
                 self.pending[key] = (held[0], seg.seq, held[2] + 1) if held else (ts, seg.seq, 1)
                 if len(self.pending) > PENDING_MAX:
-                    self.pending.popitem(last=False)
+                    self.synacks.pop(self.pending.popitem(last=False)[0], None)
                 return None, True
             if not seg.payload:
                 held = self.pending.get(key)
@@ -211,7 +211,8 @@ class Reader:
     def _learn(self, flow: Flow, start: int) -> None:
         """Ports named in RPC replies (OXID bindings, EPM towers) are watched from now on."""
         key = flow.key
-        self.rpc_pairs.add((key[0], key[2]))
+        if len(self.rpc_pairs) < LEARNED_MAX:
+            self.rpc_pairs.add((key[0], key[2]))
         for pdu in flow.pdus[start:]:
             for port in pdu.ports:
                 if len(self.learned) < LEARNED_MAX:
