@@ -12,7 +12,6 @@ import struct
 import dpkt
 import pytest
 
-from conftest import run_cli
 from wmidoctor.pcap.analyse import analyse
 
 pytestmark = pytest.mark.corpus
@@ -106,20 +105,20 @@ def test_truncated_file_keeps_what_it_holds_and_warns(corpus, tmp_path):
     assert report.findings and report.findings[0].result.failing_stage.name == "tcp_135"
 
 
-def test_garbage_after_a_valid_header_is_reported_per_file(tmp_path):
+def test_garbage_after_a_valid_header_is_reported_per_file(tmp_path, cli):
     path = tmp_path / "garbage.pcap"
     rng = random.Random(3)
     path.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + bytes(8) + b"\xff\xff\x00\x00\x01\x00\x00\x00"
                      + bytes(rng.randrange(256) for _ in range(5000)))
-    result = run_cli("pcap", str(path))
+    result = cli("pcap", str(path))
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr
     assert "warning" in result.stdout
 
 
 @pytest.mark.parametrize("content", [b"", b"hello, this is not a capture\n", gzip.compress(b"nor is this")])
-def test_a_file_that_is_not_a_capture_exits_2_with_one_line(tmp_path, content):
+def test_a_file_that_is_not_a_capture_exits_2_with_one_line(tmp_path, cli, content):
     path = tmp_path / "notes.pcap"
     path.write_bytes(content)
-    result = run_cli("pcap", str(path))
+    result = cli("pcap", str(path))
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "not a capture" in result.stderr
