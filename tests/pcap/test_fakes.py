@@ -154,3 +154,13 @@ def test_wsman_healthy_session(record, tmp_path):
     assert run.probe.passed and run.finding.passed
     statuses = {s.name: s.status for s in run.finding.result.stages}
     assert statuses == {"dns": "skipped", "tcp": "ok", "identify": "ok", "authentication": "ok", "enumerate": "ok"}
+
+
+def test_a_retry_after_fixing_the_password_is_a_second_attempt(record, tmp_path, fake_host):
+    port = fake_host().port
+    with record(port) as capture:
+        for creds in (WRONG, GOOD):
+            probe_host(Target("127.0.0.1", port), creds, ProbeOptions(transports=("dcom",), timeout=3.0))
+    first, second = analyse(capture.write(tmp_path / "retry.pcap"), rpc_ports=frozenset({port})).findings
+    assert first.result.failing_stage.name == "authentication" and first.result.verdict.code == 0x80070005
+    assert second.passed and second.attempt.first_ts > first.attempt.first_ts

@@ -46,6 +46,7 @@ class Finding:
             "faults": [f"0x{c.fault:08x} to {c.interface}::{c.method}" for c in attempt.calls if c.fault is not None],
             "ended": attempt.last_event,
             "events_not_kept": attempt.not_kept,
+            "later_attempts_merged": attempt.merged,
         }
         result = self.result.to_data()
         for key in ("target", "transport", "first_row"):  # the attempt's own fields say these

@@ -20,6 +20,9 @@ from wmidoctor.artifacts.pcap.kerberos import KdcReply
 from wmidoctor.artifacts.pcap.reader import KERBEROS_PORT, DnsAnswer
 
 KEPT = 200
+GAP_S = 300.0  # a client -> target pair silent this long, then talking again: a new attempt
+ATTEMPTS_MAX = 100  # kept in full; later ones are merged into the last (and counted)
+ACTIVATORS = ("IRemoteSCMActivator", "IActivation")
 _NAMESPACE = re.compile(r"(?:\\\\|//)[^\x00]{1,200}")
 
 
@@ -133,6 +136,7 @@ class Attempt:
     mechanisms: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
     not_kept: int = 0
+    merged: int = 0  # later attempts folded into this one (past ATTEMPTS_MAX)
     last_event: str = ""
 
     def keep(self, items: list, item: object) -> None:
@@ -147,7 +151,8 @@ class Folder:
 
     def __init__(self, wsman_ports: frozenset[int]) -> None:
         self.wsman_ports = wsman_ports
-        self.by_key: dict[tuple[str, str, str], Attempt] = {}
+        self.by_key: dict[tuple[str, str, str], Attempt] = {}  # the attempt each pair is in now
+        self.done: list[Attempt] = []
         self.answers: list[DnsAnswer] = []
         self.kdc: list[KdcReply] = []
         self.streams = 0
@@ -168,6 +173,12 @@ class Folder:
         transport = _transport(item, self.wsman_ports)
         key = (item.client, item.server, transport)
         attempt = self.by_key.get(key)
+        if attempt is not None and _starts_another(attempt, item):
+            if len(self.done) + len(self.by_key) < ATTEMPTS_MAX:
+                self.done.append(self.by_key.pop(key))
+                attempt = None
+            else:
+                attempt.merged += 1
         if attempt is None:
             attempt = self.by_key[key] = Attempt(item.client, item.server, transport, first_ts=item.first_ts)
         attempt.first_ts = min(attempt.first_ts, item.first_ts)
@@ -183,7 +194,7 @@ class Folder:
         attempt.keep(attempt.connections, seen)
 
     def attempts(self) -> list[Attempt]:
-        found = sorted(self.by_key.values(), key=lambda a: a.first_ts)
+        found = sorted(self.done + list(self.by_key.values()), key=lambda a: a.first_ts)
         for attempt in found:
             addresses = {attempt.target}
             attempt.dns = [a for a in self.answers if addresses & set(a.addresses)]
@@ -193,6 +204,18 @@ class Folder:
             attempt.calls.sort(key=lambda c: c.ts)
             attempt.http.sort(key=lambda h: h.ts)
         return found
+
+
+def _starts_another(attempt: Attempt, flow: Flow) -> bool:
+    """A connection begins a new attempt after a long silence, or when it activates again over DCOM
+    (a retry) while the attempt already holds an activation."""
+    if flow.first_ts - attempt.last_ts > GAP_S:
+        return True
+    if attempt.transport != "dcom" or not any(c.method in ("RemoteCreateInstance", "RemoteGetClassObject",
+                                                             "RemoteActivation") for c in attempt.calls):
+        return False
+    binds_activator = any(c.interface in ACTIVATORS for p in flow.pdus for c in p.contexts)
+    return binds_activator and any(p.ptype == dcerpc.REQUEST for p in flow.pdus)
 
 
 def _transport(flow: Flow, wsman_ports: frozenset[int]) -> str:

@@ -121,6 +121,9 @@ def lines_of(finding: dict[str, Any], limit: int = 12) -> list[tuple[str, str]]:
         rows.append(("...", ", ".join(more) + " (see --json)"))
     if finding["ended"]:
         rows.append(("ended", finding["ended"]))
+    if finding["later_attempts_merged"]:
+        rows.append(("note", f"{finding['later_attempts_merged']} later attempts between the same hosts are "
+                             "folded into this one (too many to list one by one)"))
     return rows
 
 
