@@ -122,3 +122,25 @@ def test_a_file_that_is_not_a_capture_exits_2_with_one_line(tmp_path, cli, conte
     result = cli("pcap", str(path))
     assert result.returncode == 2 and result.stdout == ""
     assert len(result.stderr.strip().splitlines()) == 1 and "not a capture" in result.stderr
+
+
+def test_ipv6_inside_vlan_tags_gives_the_same_stages(base, tmp_path):
+    """The same packets as IPv6 (IPv4-mapped loopback addresses) in 802.1Q-tagged frames."""
+    mapped: dict[bytes, bytes] = {}
+
+    def six(address: bytes) -> bytes:
+        return mapped.setdefault(address, bytes(10) + b"\xff\xff" + bytes((127, 0, 0, len(mapped) + 1)))
+
+    converted = []
+    for ts, frame in frames(base):
+        if frame[12:14] != b"\x08\x00":
+            continue
+        ihl = (frame[14] & 15) * 4
+        total = struct.unpack_from("!H", frame, 16)[0]
+        l4 = frame[14 + ihl : 14 + total]
+        header = struct.pack("!IHBB", 6 << 28, len(l4), frame[23], 64) + six(frame[26:30]) + six(frame[30:34])
+        converted.append((ts, frame[:12] + b"\x81\x00\x00\x07" + b"\x86\xdd" + header + l4))
+    expected = [(kind, stages, verdict) for _, _, kind, stages, verdict in outline(base)]
+    got = outline(write(tmp_path / "v6.pcap", converted))
+    assert [(kind, stages, verdict) for _, _, kind, stages, verdict in got] == expected
+    assert got[0][0].startswith("::ffff:127.0.0.") and got[0][1].startswith("::ffff:127.0.0.")

@@ -150,6 +150,10 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
         bind = auth_binds[0] if auth_binds else None
         if bind is not None and not _bind_answered(bind, stages, "authentication", endpoint):
             return
+        refused = next((b for b in binds if b.kerberos_error is not None), None)
+        if refused is not None and not activations:
+            _kerberos_refused(refused, stages)
+            return
         activation = activations[0] if activations else None
         if activation is not None and activation.outcome == "fault" and activation.fault == RPC_ACCESS_DENIED:
             stages.add("authentication", FAILED, "the server refused the credentials (RPC fault "
@@ -194,6 +198,16 @@ def _bind_answered(bind: BindSeen, stages: _Stages, stage: str, connections: lis
                        code=HRESULT_TIMEOUT)
         return False
     return True
+
+
+def _kerberos_refused(bind: BindSeen, stages: _Stages) -> None:
+    """The target answered the bind's Kerberos AP-REQ with a KRB-ERROR: the probe's Kerberos reasons."""
+    from wmidoctor.remote.dcom import KERBEROS_REASONS
+
+    code = bind.kerberos_error or 0
+    reason, status, text = KERBEROS_REASONS.get(code, ("kerberos", None, "the target refused the Kerberos ticket"))
+    stages.add("authentication", FAILED, f"Kerberos: {text} (KRB-ERROR {code} in the answer to the bind)",
+               code=status, reason=reason, layer="authentication")
 
 
 def _rpcss_detail(bind: BindSeen, calls: list[CallSeen]) -> str:
