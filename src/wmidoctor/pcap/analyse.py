@@ -34,6 +34,7 @@ class Finding:
             "first_ts": attempt.first_ts, "last_ts": attempt.last_ts,
             "users": [asdict(i) for i in attempt.identities],
             "target_names": attempt.server_names, "kerberos_services": attempt.kerberos_services,
+            "kdc_errors": attempt.kdc_errors,
             "authentication": attempt.mechanisms, "authentication_levels": attempt.levels,
             "local_account": self.local_account,
             "dns": [{"name": a.name, "addresses": a.addresses, "rcode": a.rcode, "server": a.server}

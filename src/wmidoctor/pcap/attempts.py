@@ -51,7 +51,6 @@ class ConnectionSeen:
     out_of_order: int = 0
     missing: int = 0
     first_interface: str = ""  # the first interface bound on it (DCE/RPC)
-    authenticated_first_bind: bool = False
 
 
 @dataclass
@@ -192,6 +191,7 @@ class Folder:
         else:
             _fold_http(attempt, item)
         attempt.keep(attempt.connections, seen)
+        attempt.not_kept += item.messages_dropped
 
     def attempts(self) -> list[Attempt]:
         found = sorted(self.done + list(self.by_key.values()), key=lambda a: a.first_ts)
@@ -242,7 +242,10 @@ def _kerberos_users(attempt: Attempt, replies: list[KdcReply]) -> None:
 
 
 def _token_text(token: auth.Token | None) -> str:
-    return f"{token.mechanism} {token.message}".strip() if token else ""
+    if token is None:
+        return ""
+    text = f"{token.mechanism} {token.message}".strip()
+    return f"{text} ({token.spnego_state})" if token.spnego_state else text
 
 
 def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
@@ -267,7 +270,6 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
                             level if pdu.auth_type is not None else "")
             if not seen.first_interface and pdu.contexts:
                 seen.first_interface = pdu.contexts[0].interface
-                seen.authenticated_first_bind = pdu.auth_type is not None
             if pdu.call_id in pending_binds and pdu.ptype == dcerpc.ALTER and not pdu.contexts:
                 continue
             pending_binds[pdu.call_id] = (bind, [c.ctx_id for c in pdu.contexts])

@@ -113,6 +113,8 @@ def lines_of(finding: dict[str, Any], limit: int = 12) -> list[tuple[str, str]]:
         rows.append(("tls", f"{event['kind']} {event['detail']} from the {side}".replace("  ", " ")))
     for fault in finding["faults"][:limit]:
         rows.append(("fault", fault))
+    for error in finding["kdc_errors"][:limit]:
+        rows.append(("kdc", error))
     shown = {k: len(finding[k]) - limit for k in ("connections", "binds", "calls", "http") if len(finding[k]) > limit}
     if shown or finding["events_not_kept"]:
         more = [f"{n} more {k}" for k, n in shown.items()]

@@ -382,7 +382,7 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         return
     schemes = list(dict.fromkeys(h.scheme for h in exchanges if h.scheme))
     accepted = [h for h in exchanges if h.status is not None and h.status != 401 and (h.scheme or h.encrypted)]
-    final_tokens = [h for h in exchanges if h.client_token in ("NTLM AUTHENTICATE", "Kerberos AP-REQ")]
+    final_tokens = [h for h in exchanges if h.client_token.startswith(("NTLM AUTHENTICATE", "Kerberos AP-REQ"))]
     if not accepted:
         refused = [h for h in exchanges if h.status == 401]
         if not refused:

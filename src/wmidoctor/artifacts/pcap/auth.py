@@ -34,7 +34,6 @@ class Token:
     user: str = ""
     domain: str = ""
     workstation: str = ""
-    anonymous: bool = False
     server_netbios: str = ""
     server_domain: str = ""
     server_dns: str = ""
@@ -110,7 +109,6 @@ def _ntlm(message: bytes, token: Token) -> None:
         token.user = _utf16(answer["user_name"])
         token.domain = _utf16(answer["domain_name"])
         token.workstation = _utf16(answer["host_name"])
-        token.anonymous = not token.user and len(answer["ntlm"]) == 0
 
 
 KRB_TOKEN_IDS = {b"\x01\x00": "AP-REQ", b"\x02\x00": "AP-REP", b"\x03\x00": "KRB-ERROR"}  # RFC 1964 1.1
