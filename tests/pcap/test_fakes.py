@@ -164,3 +164,29 @@ def test_a_retry_after_fixing_the_password_is_a_second_attempt(record, tmp_path,
     first, second = analyse(capture.write(tmp_path / "retry.pcap"), rpc_ports=frozenset({port})).findings
     assert first.result.failing_stage.name == "authentication" and first.result.verdict.code == 0x80070005
     assert second.passed and second.attempt.first_ts > first.attempt.first_ts
+
+
+def test_a_dns_answer_naming_the_target_is_the_dns_stage(record, tmp_path, fake_host):
+    """The recorded exchange, preceded by the resolver's answer for the target (added to the file here:
+    the probe was given an address, so it asked no resolver)."""
+    import dpkt
+
+    run = probe_and_record(record, tmp_path, fake_host().port, "dcom")
+    path = tmp_path / "dcom.pcap"
+    with path.open("rb") as handle:
+        packets = list(dpkt.pcap.Reader(handle))
+    answer = dpkt.dns.DNS(id=7, qr=dpkt.dns.DNS_R, rcode=0, qd=[dpkt.dns.DNS.Q(name="fakewmi.test")],
+                          an=[dpkt.dns.DNS.RR(name="fakewmi.test", type=dpkt.dns.DNS_A, rdata=bytes((127, 0, 0, 1)))])
+    udp = dpkt.udp.UDP(sport=53, dport=40000, data=bytes(answer))
+    udp.ulen = len(udp)
+    ip = dpkt.ip.IP(src=bytes((127, 0, 0, 53)), dst=bytes((127, 0, 0, 1)), p=dpkt.ip.IP_PROTO_UDP, data=udp)
+    frame = bytes(dpkt.ethernet.Ethernet(src=bytes(6), dst=bytes(6), data=ip))
+    with path.open("wb") as out:
+        writer = dpkt.pcap.Writer(out)
+        writer.writepkt(frame, packets[0][0] - 0.01)
+        for ts, data in packets:
+            writer.writepkt(data, ts)
+    (finding,) = analyse(path, rpc_ports=frozenset({run.finding.attempt.connections[0].port})).findings
+    dns = finding.result.stages[0]
+    assert (dns.name, dns.status) == ("dns", "ok") and "fakewmi.test -> 127.0.0.1" in dns.detail
+    assert finding.passed
