@@ -141,33 +141,34 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
         stages.add("endpoint_mapper", OK, _rpcss_detail(first, calls), elapsed_ms=first.latency_ms)
 
     dynamic = [c for c in attempt.connections if c.stream not in streams]
+    if _authentication_and_activation(attempt, stages, binds, activations, endpoint) and dynamic:
+        _dynamic(attempt, stages, dynamic)
+
+
+def _authentication_and_activation(attempt: Attempt, stages: _Stages, binds: list[BindSeen],
+                                   activations: list[CallSeen], endpoint: list[ConnectionSeen]) -> bool:
+    """Judged together, as the server judges them: a fault rpc_s_access_denied on the activation call means
+    the credentials were refused; a status in its reply means they were accepted and activation refused.
+    True when the walk goes on to the dynamic port."""
     auth_binds = [b for b in binds if b.auth_type]
     if not auth_binds and not activations:
         stages.add("authentication", SKIPPED, "no authenticated bind to the activator in the capture")
-        if not dynamic:
-            return
-    else:
-        bind = auth_binds[0] if auth_binds else None
-        if bind is not None and not _bind_answered(bind, stages, "authentication", endpoint):
-            return
-        refused = next((b for b in binds if b.kerberos_error is not None), None)
-        if refused is not None and not activations:
-            _kerberos_refused(refused, stages)
-            return
-        activation = activations[0] if activations else None
-        if activation is not None and activation.outcome == "fault" and activation.fault == RPC_ACCESS_DENIED:
-            stages.add("authentication", FAILED, "the server refused the credentials (RPC fault "
-                       "rpc_s_access_denied on the first call after the authentication exchange)"
-                       + _who(attempt), code=E_ACCESSDENIED, reason="logon_failure", layer="authentication")
-            return
-        stages.add("authentication", OK, _auth_detail(attempt, bind), elapsed_ms=bind.latency_ms if bind else None)
-        if activation is None:
-            if not dynamic:
-                return
-        elif not _activation(activation, stages):
-            return
-    if dynamic:
-        _dynamic(attempt, stages, dynamic)
+        return True
+    bind = auth_binds[0] if auth_binds else None
+    if bind is not None and not _bind_answered(bind, stages, "authentication", endpoint):
+        return False
+    refused = next((b for b in binds if b.kerberos_error is not None), None)
+    if refused is not None and not activations:
+        _kerberos_refused(refused, stages)
+        return False
+    activation = activations[0] if activations else None
+    if activation is not None and activation.outcome == "fault" and activation.fault == RPC_ACCESS_DENIED:
+        stages.add("authentication", FAILED, "the server refused the credentials (RPC fault rpc_s_access_denied "
+                   "on the first call after the authentication exchange)" + _who(attempt), code=E_ACCESSDENIED,
+                   reason="logon_failure", layer="authentication")
+        return False
+    stages.add("authentication", OK, _auth_detail(attempt, bind), elapsed_ms=bind.latency_ms if bind else None)
+    return activation is None or _activation(activation, stages)
 
 
 def _bind_answered(bind: BindSeen, stages: _Stages, stage: str, connections: list[ConnectionSeen]) -> bool:
