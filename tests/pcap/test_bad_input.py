@@ -144,3 +144,19 @@ def test_ipv6_inside_vlan_tags_gives_the_same_stages(base, tmp_path):
     got = outline(write(tmp_path / "v6.pcap", converted))
     assert [(kind, stages, verdict) for _, _, kind, stages, verdict in got] == expected
     assert got[0][0].startswith("::ffff:127.0.0.") and got[0][1].startswith("::ffff:127.0.0.")
+
+
+def test_pcapng_keeps_timestamps_and_reports_a_cut_block(base, tmp_path):
+    ng = tmp_path / "capture.pcapng"
+    with ng.open("wb") as out:
+        writer = dpkt.pcapng.Writer(out, linktype=1)  # dpkt writes it: an implementation other than ours
+        for ts, frame in frames(base):
+            writer.writepkt(frame, ts)
+    whole = analyse(ng)
+    plain = analyse(base)
+    assert abs(whole.info.first_ts - plain.info.first_ts) < 1e-6 and whole.info.records == plain.info.records
+    cut = tmp_path / "cut.pcapng"
+    cut.write_bytes(ng.read_bytes()[:-50])
+    report = analyse(cut)
+    assert report.info.records == plain.info.records - 1 and "damaged" in report.info.warnings[0]
+    assert report.findings

@@ -1,12 +1,11 @@
 """Capture files to frames: pcap and pcapng, also gzip-compressed, read as a stream.
 
-pcapng (blocks, options, several byte orders) is read with dpkt's reader: it takes block after block
-from any file object (so a gzip stream works and memory stays flat), has no native dependencies and
-is BSD-licensed. Classic pcap is a 24-byte header and a 16-byte header per record; it is read here
-with one struct call per record, because dpkt's reader hands back a record cut short by the end of
-the file as if it were whole (a truncated capture must be reported) and builds an object per
-record header (a third of the time on a large capture). A capture that ends mid-record yields every
-whole record before the cut and a warning, never an exception.
+Both formats are read record by record from any file object (a gzip stream works, memory stays flat),
+with one struct call per record. Classic pcap is a 24-byte header and a 16-byte header per record; for
+pcapng see pcapng.py. dpkt's readers were used first: they hand back a record cut short by the end of
+the file as if it were whole (a truncated capture must be reported) and build an object per record
+(pcapng: with its options parsed), which made them the slowest part of reading a large capture. A
+capture that ends mid-record yields every whole record before the cut and a warning, never an exception.
 """
 
 from __future__ import annotations
@@ -18,6 +17,8 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
+
+from wmidoctor.artifacts.pcap.pcapng import Damaged, NgReader
 
 PCAP_MAGICS = {b"\xd4\xc3\xb2\xa1", b"\xa1\xb2\xc3\xd4", b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d"}
 PCAPNG_MAGIC = b"\x0a\x0d\x0d\x0a"
@@ -62,28 +63,23 @@ def _open(path: Path) -> tuple[BinaryIO, bool]:
     return raw, False
 
 
-def _reader(stream: BinaryIO, info: CaptureInfo):
-    import dpkt
-
+def _reader(stream: BinaryIO, info: CaptureInfo) -> _ClassicReader | NgReader:
     try:
         head = stream.read(4)
     except (OSError, EOFError) as exc:
         raise NotACapture(f"{info.path}: not a capture file (unreadable: {exc})") from exc
-    rest = stream
-    if head in PCAP_MAGICS:
-        info.format = "pcap"
-        reader = _ClassicReader(head, stream, info)
-        info.link_type = reader.datalink()
-        return reader
-    if head == PCAPNG_MAGIC:
-        info.format = "pcapng"
-        cls = dpkt.pcapng.Reader
-    else:
-        kinds = "neither pcap nor pcapng" + (", gzip" if info.compressed else "")
-        raise NotACapture(f"{info.path}: not a capture file ({kinds})")
+    reader: _ClassicReader | NgReader
     try:
-        reader = cls(_Prepend(head, rest))
-    except (ValueError, dpkt.NeedData, dpkt.UnpackError, OSError, EOFError) as exc:
+        if head in PCAP_MAGICS:
+            info.format = "pcap"
+            reader = _ClassicReader(head, stream, info)
+        elif head == PCAPNG_MAGIC:
+            info.format = "pcapng"
+            reader = NgReader(head, stream)
+        else:
+            kinds = "neither pcap nor pcapng" + (", gzip" if info.compressed else "")
+            raise NotACapture(f"{info.path}: not a capture file ({kinds})")
+    except (Damaged, struct.error, OSError, EOFError) as exc:
         raise NotACapture(f"{info.path}: a damaged {info.format} header ({exc})") from exc
     info.link_type = reader.datalink()
     return reader
@@ -137,30 +133,9 @@ class _ClassicReader:
             info.records, info.bytes_read, info.first_ts, info.last_ts = records, size, first, last
 
 
-class _Prepend:
-    """A read-only file object that gives back bytes already read from the start of a stream."""
-
-    def __init__(self, head: bytes, stream: BinaryIO):
-        self.head, self.stream = head, stream
-        self.name = getattr(stream, "name", "<capture>")
-
-    def read(self, size: int = -1) -> bytes:
-        if not self.head:
-            return self.stream.read(size)
-        if size < 0:
-            data, self.head = self.head + self.stream.read(), b""
-            return data
-        data, self.head = self.head[:size], self.head[size:]
-        if len(data) < size:
-            data += self.stream.read(size - len(data))
-        return data
-
-
 def frames(path: str | Path, info: CaptureInfo | None = None) -> Iterator[tuple[float, bytes]]:
     """(timestamp, frame bytes) of every record, in file order. Raises NotACapture before the first one
     for a file that is not a capture; later damage ends the stream with a warning in `info`."""
-    import dpkt
-
     path = Path(path)
     info = info if info is not None else CaptureInfo(str(path))
     stream, info.compressed = _open(path)
@@ -171,9 +146,10 @@ def frames(path: str | Path, info: CaptureInfo | None = None) -> Iterator[tuple[
                 yield from reader  # it keeps the counts itself
             else:
                 yield from _counted(reader, info)
-        except (dpkt.NeedData, dpkt.UnpackError, ValueError, struct.error) as exc:
-            info.warnings.append(f"the capture ends inside a record after {info.records} records "
-                                 f"(truncated file?): {exc}")
+                if reader.skipped:
+                    info.warnings.append(f"{reader.skipped} packets of interfaces with another link type skipped")
+        except (Damaged, struct.error) as exc:
+            info.warnings.append(f"the capture is damaged after {info.records} records (truncated file?): {exc}")
         except (OSError, EOFError) as exc:  # a gzip stream cut short or corrupt
             info.warnings.append(f"the file could not be read past record {info.records}: {exc}")
 
