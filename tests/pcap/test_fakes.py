@@ -6,6 +6,7 @@ The fakes are the probe's own (tests/probe/fakes), driven unchanged; the capture
 
 from __future__ import annotations
 
+import json
 import socket
 from dataclasses import dataclass
 
@@ -190,3 +191,23 @@ def test_a_dns_answer_naming_the_target_is_the_dns_stage(record, tmp_path, fake_
     dns = finding.result.stages[0]
     assert (dns.name, dns.status) == ("dns", "ok") and "fakewmi.test -> 127.0.0.1" in dns.detail
     assert finding.passed
+
+
+def test_cli_rpc_port_option_marks_a_forwarded_endpoint_port(record, tmp_path, cli):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))
+    try:
+        run = probe_and_record(record, tmp_path, port, "dcom", timeout=1.2)
+    finally:
+        filler.close()
+        listener.close()
+    path = str(tmp_path / "dcom.pcap")
+    without = json.loads(cli("pcap", "--json", path).stdout)
+    assert without["captures"][0]["attempts"] == []  # SYNs to an unknown port say nothing by themselves
+    result = cli("pcap", "--json", "--rpc-port", str(port), path)
+    assert result.returncode == 1
+    (attempt,) = json.loads(result.stdout)["captures"][0]["attempts"]
+    assert attempt["failing_stage"] == run.probe.failing_stage.name == "tcp_135"
