@@ -1,8 +1,8 @@
 """Names of the DCE/RPC interfaces and methods seen on the way to WMI, by interface UUID and opnum.
 
 Sources: [MS-RPCE] 2.2 (endpoint mapper), [MS-DCOM] 1.9 and 3.1.2.5 (activation, OXID resolver,
-IRemUnknown), [MS-WMI] 1.9 and 3.1.4 (the IWbem* interfaces and their opnums);
-https://learn.microsoft.com/openspecs/windows_protocols/ms-dcom and .../ms-wmi.
+IRemUnknown), [MS-WMI] 1.9 and 3.1.4 (the IWbem* interfaces and their opnums), [MS-OAUT] (IDispatch,
+ITypeInfo); https://learn.microsoft.com/openspecs/windows_protocols/ms-dcom, .../ms-wmi, .../ms-oaut.
 Opnums 0-2 of a DCOM interface are IUnknown's, never sent on the wire.
 """
 
@@ -22,12 +22,15 @@ INTERFACES: dict[str, str] = {
     "423ec01e-2e35-11d2-b604-00104b703efd": "IWbemWCOSmartEnum",
     "1c1c45ee-4395-11d2-b60b-00104b703efd": "IWbemFetchSmartEnum",
     "d4781cd6-e5d3-44df-ad94-930efe48a887": "IWbemLoginClientID",
+    "9f6c78ef-fce5-42fa-abea-3e7df91921dc": "IWbemLoginClientIDEx",
     "44aca675-e8fc-11d0-a07c-00c04fb68820": "IWbemCallResult",
     "7c857801-7381-11cf-884d-00aa004b2e24": "IWbemObjectSink",
     "c49e32c7-bc8b-11d2-85d4-00105a1f8304": "IWbemBackupRestore",
     "a359dec5-e813-4834-8a2a-ba7f1d777d76": "IWbemBackupRestoreEx",
     "541679ab-2e5f-11d3-b34e-00104bcc4b4a": "IWbemLoginHelper",
     "00020400-0000-0000-c000-000000000046": "IDispatch",
+    "00020401-0000-0000-c000-000000000046": "ITypeInfo",
+    "00000001-0000-0000-c000-000000000046": "IClassFactory",
 }
 
 WMI_INTERFACES = frozenset(name for name in INTERFACES.values() if name.startswith("IWbem")
@@ -64,6 +67,9 @@ METHODS: dict[tuple[str, int], str] = {
     ("IWbemCallResult", 3): "GetResultObject", ("IWbemCallResult", 4): "GetResultString",
     ("IWbemCallResult", 5): "GetResultServices", ("IWbemCallResult", 6): "GetCallStatus",
     ("IWbemLoginClientID", 3): "SetClientInfo",
+    ("IClassFactory", 3): "CreateInstance", ("IClassFactory", 4): "LockServer",
+    ("IDispatch", 3): "GetTypeInfoCount", ("IDispatch", 4): "GetTypeInfo", ("IDispatch", 5): "GetIDsOfNames",
+    ("IDispatch", 6): "Invoke",
 }
 
 # CLSIDs an activation request names (the class asked for), [MS-WMI] 1.9 and [MS-DCOM].
