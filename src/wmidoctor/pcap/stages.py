@@ -8,16 +8,20 @@ the stage says so in its detail; a stage the conversation never got to is "not r
 from __future__ import annotations
 
 from wmidoctor.pcap.attempts import Attempt, BindSeen, CallSeen, ConnectionSeen, HttpSeen
+from wmidoctor.remote import dcom, wsman
+from wmidoctor.remote.dcom import (
+    E_ACCESSDENIED,
+    HRESULT_TIMEOUT,
+    RPC_S_CALL_FAILED,
+    RPC_S_SERVER_UNAVAILABLE,
+    WBEM_E_ACCESS_DENIED,
+    WBEM_S_FALSE,
+    WBEM_S_TIMEDOUT,
+    hresult,
+)
 from wmidoctor.remote.model import FAILED, NOT_REACHED, OK, SKIPPED, ProbeResult, StageResult
+from wmidoctor.remote.wsman import ERROR_WSMAN_UNREACHABLE
 
-# The statuses a Windows client reports, as remote.dcom and remote.wsman record them.
-RPC_S_SERVER_UNAVAILABLE = 0x800706BA
-RPC_S_CALL_FAILED = 0x800706BE
-HRESULT_TIMEOUT = 0x800705B4
-E_ACCESSDENIED = 0x80070005
-WBEM_E_ACCESS_DENIED = 0x80041003
-WBEM_S_FALSE, WBEM_S_TIMEDOUT = 0x00000001, 0x00040004
-ERROR_WSMAN_UNREACHABLE = 0x80338126
 RPC_ACCESS_DENIED = 5  # the fault status rpc_s_access_denied
 
 ENDPOINT_INTERFACES = ("EPM", "IObjectExporter", "IRemoteSCMActivator", "IActivation")
@@ -49,14 +53,7 @@ class _Stages:
         return sorted(stages, key=lambda s: order[s.name])
 
 
-def hresult(status: int) -> int:
-    """A Win32 status as the HRESULT a Windows client shows (5 -> 0x80070005); others unchanged."""
-    return 0x80070000 | status if 0 < status < 0x10000 else status
-
-
 def to_result(attempt: Attempt, rpc_ports: frozenset[int] = frozenset({135})) -> ProbeResult:
-    from wmidoctor.remote import dcom, wsman
-
     if attempt.transport == "dcom":
         stages = _Stages(dcom.PLAN)
         _dns(attempt, stages)
@@ -203,10 +200,8 @@ def _bind_answered(bind: BindSeen, stages: _Stages, stage: str, connections: lis
 
 def _kerberos_refused(bind: BindSeen, stages: _Stages) -> None:
     """The target answered the bind's Kerberos AP-REQ with a KRB-ERROR: the probe's Kerberos reasons."""
-    from wmidoctor.remote.dcom import KERBEROS_REASONS
-
     code = bind.kerberos_error or 0
-    reason, status, text = KERBEROS_REASONS.get(code, ("kerberos", None, "the target refused the Kerberos ticket"))
+    reason, status, text = dcom.KERBEROS_REASONS.get(code, ("kerberos", None, "the target refused the Kerberos ticket"))
     stages.add("authentication", FAILED, f"Kerberos: {text} (KRB-ERROR {code} in the answer to the bind)",
                code=status, reason=reason, layer="authentication")
 
@@ -422,10 +417,8 @@ def _soap_fault(xml_text: str) -> dict:
     """The enumerate failure a readable SOAP fault gives, with the probe's reason rule."""
     import xml.etree.ElementTree as ET
 
-    from wmidoctor.remote.wsman import decode_fault
-
     try:
-        fault = decode_fault(xml_text)
+        fault = wsman.decode_fault(xml_text)
     except ET.ParseError:
         return {"detail": "HTTP 500 with an unreadable SOAP fault", "reason": "fault", "layer": "wsman"}
     reason = "access_denied" if fault.subcode == "AccessDenied" or fault.code in (
