@@ -19,6 +19,7 @@ from wmidoctor.errors import InputError
 VERBS: dict[str, tuple[str, str]] = {
     "explain": ("explain", "Decode a WMI, COM/DCOM, RPC, Win32 or NTSTATUS code: meaning, causes, fixes."),
     "probe": ("probe", "Test remote WMI on a host stage by stage (DCOM and WS-Man) from any OS."),
+    "pcap": ("pcap", "Diagnose remote WMI attempts (DCOM, WS-Man) from a packet capture."),
     "fleet": ("fleet", "Diagnose many hosts' evidence; show or compare stored fleet runs."),
     "diagnose": ("diagnose", "Diagnose a host from a bundle, zip or mounted volume (or live on Windows)."),
     "collect": ("collect", "Run the evidence collector on this Windows host (Windows only)."),

@@ -51,6 +51,22 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
                   total_ms=(time.perf_counter() - start) * 1000, quick=quick)
 
 
+def _add_captures(evidence: Evidence, path: Path, captures: list[Path]) -> None:
+    """Packet captures as connectivity evidence: those given with --capture and those in the bundle folder."""
+    from wmidoctor.pcap.evidence import captures_in
+
+    files = captures + (captures_in(path) if path.is_dir() else [])
+    if not files:
+        return
+    from wmidoctor.artifacts.pcap.capture import NotACapture
+    from wmidoctor.pcap.evidence import add_captures
+
+    try:
+        add_captures(evidence, files)
+    except NotACapture as exc:
+        raise InputError(str(exc)) from exc
+
+
 def collect_live() -> Path:
     """On Windows, run the collector into a new temporary folder and return it; elsewhere, say what to pass."""
     if sys.platform != "win32":
@@ -80,17 +96,22 @@ def collect_live() -> Path:
 @json_flag
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--only", metavar="GROUP[,GROUP]", help="Run only these check groups (e.g. dcom,firewall).")
+@click.option("--capture", "captures", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
+              help="A packet capture (pcap/pcapng) of remote WMI to this host, read as connectivity evidence; "
+                   "captures at the top of a bundle folder are read too.")
 @click.option("--quick", is_flag=True,
               help="Skip the expensive reading: no repository read or verification, no parsing of the Autorecover "
                    "MOFs, and only the newest 4 MiB of each larger .evtx log. The report's evidence summary says what "
                    "was left out; checks that need it report `skipped`.")
-def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, quick: bool) -> int:
+def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, quick: bool,
+            captures: tuple[Path, ...]) -> int:
     fmt = chosen_format(fmt, as_json)
     if path is None:
         path = collect_live()
     refuse_writing_into(out, [path])
     groups = [g.strip() for g in only.split(",") if g.strip()] if only else None
     evidence = load_evidence(path, quick=quick)
+    _add_captures(evidence, path, list(captures))
     report = diagnose_evidence(evidence, source=str(path), only=groups, quick=quick)
     colour = fmt == "text" and out is None and use_colour(sys.stdout)
     write_output(render(report, fmt, colour=colour), str(out) if out else None)

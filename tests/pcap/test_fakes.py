@@ -1,0 +1,213 @@
+"""Every failure `probe` reports against the fake hosts, recorded off loopback while the probe runs and read
+back from the capture: the capture's verdict must be the probe's (same stage, reason, code, cause, fixes).
+
+The fakes are the probe's own (tests/probe/fakes), driven unchanged; the capture is what the kernel put on
+`lo`, so handshakes, resets and unanswered SYNs are real TCP behaviour."""
+
+from __future__ import annotations
+
+import json
+import socket
+from dataclasses import dataclass
+
+import pytest
+from tests.probe.fakes.msrpc import Scenario
+from tests.probe.fakes.wsman import FakeWsman, WsmanScenario
+
+from wmidoctor.pcap.analyse import CaptureReport, analyse
+from wmidoctor.remote.credentials import Credentials
+from wmidoctor.remote.model import ProbeResult
+from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
+
+pytestmark = pytest.mark.network
+
+GOOD = Credentials(user="probe", password="Secret-1")
+WRONG = Credentials(user="probe", password="not-the-password")
+
+
+@dataclass
+class Run:
+    probe: ProbeResult
+    capture: CaptureReport
+
+    @property
+    def finding(self):
+        (finding,) = [f for f in self.capture.findings if f.attempt.transport == self.probe.transport]
+        return finding
+
+
+def probe_and_record(record, tmp_path, port: int, transport: str, creds: Credentials = GOOD,
+                     extra_ports: tuple[int, ...] = (), timeout: float = 3.0) -> Run:
+    with record(port, *extra_ports) as capture:
+        (result,) = probe_host(Target("127.0.0.1", port), creds,
+                               ProbeOptions(transports=(transport,), timeout=timeout))
+    path = capture.write(tmp_path / f"{transport}.pcap")
+    ports = frozenset({port})
+    report = analyse(path, rpc_ports=ports if transport == "dcom" else frozenset(),
+                     wsman_ports=ports if transport == "wsman" else frozenset())
+    return Run(result, report)
+
+
+def assert_same_verdict(run: Run, *, code_visible: bool = True) -> None:
+    probe_stage, seen = run.probe.failing_stage, run.finding.result.failing_stage
+    assert probe_stage is not None and seen is not None, (run.probe.stages, run.finding.result.stages)
+    assert (seen.name, seen.reason) == (probe_stage.name, probe_stage.reason), seen
+    expected, got = run.probe.verdict, run.finding.result.verdict
+    assert got.stage == expected.stage and got.where == expected.where and got.cause == expected.cause
+    assert got.fixes == expected.fixes
+    if code_visible:
+        assert (got.code, got.symbol) == (expected.code, expected.symbol)
+
+
+def test_healthy_host_reaches_every_stage_with_names_from_the_ntlm_exchange(record, tmp_path, fake_host):
+    run = probe_and_record(record, tmp_path, fake_host().port, "dcom")
+    assert run.probe.passed
+    finding = run.finding
+    assert finding.passed and finding.kind == "WMI over DCOM"
+    assert [s.status for s in finding.result.stages] == ["skipped"] + ["ok"] * 7  # dns: a literal address
+    attempt = finding.attempt
+    assert [i.user for i in attempt.identities] == ["probe"]
+    assert attempt.server_names["netbios"] == "FAKEWMI" and attempt.server_names["os_version"] == "10.0.20348"
+    assert attempt.levels == ["integrity"] and attempt.mechanisms == ["NTLM"]
+    methods = [c.method for c in attempt.calls]
+    assert methods == ["ServerAlive2", "RemoteCreateInstance", "NTLMLogin", "ExecQuery", "Next"]
+    assert all(c.status == 0 and c.latency_ms is not None for c in attempt.calls)
+    assert "WbemLevel1Login" in attempt.calls[1].detail and "root/cimv2" in attempt.calls[2].detail
+
+
+def test_refused_port_gives_the_probes_tcp_verdict(record, tmp_path, closed_port):
+    run = probe_and_record(record, tmp_path, closed_port, "dcom")
+    assert_same_verdict(run)
+    (connection,) = run.finding.attempt.connections
+    assert connection.refused and connection.syns == 1
+
+
+def test_unanswered_syns_give_the_probes_no_answer_verdict(record, tmp_path):
+    """A listener whose accept queue is full: Linux drops further SYNs, as a filtering firewall would."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))  # occupies the only slot; never accepted
+    try:
+        run = probe_and_record(record, tmp_path, port, "dcom", timeout=1.5)
+    finally:
+        filler.close()
+        listener.close()
+    assert_same_verdict(run)
+    (connection,) = run.finding.attempt.connections
+    assert not connection.answered and connection.syns >= 2  # the kernel retransmitted the SYN
+
+
+@pytest.mark.parametrize(("scenario", "creds", "stage"), [
+    (Scenario(), WRONG, "authentication"),  # RPC fault 5 on the first call after NTLM
+    (Scenario(bind_nak=0), GOOD, "endpoint_mapper"),
+    (Scenario(bind_nak=8), GOOD, "endpoint_mapper"),
+    (Scenario(activation_error=0x80070005), GOOD, "activation"),
+    (Scenario(activation_error=0x80080005), GOOD, "activation"),
+    (Scenario(login_error=0x80041003), GOOD, "namespace_login"),
+    (Scenario(encryption_required=True), GOOD, "namespace_login"),
+    (Scenario(namespaces=("root\\other",)), GOOD, "namespace_login"),
+    (Scenario(query_error=0x80041010), GOOD, "query"),
+], ids=["fault5", "bind_nak", "bind_nak_auth", "activation_denied", "activation_failed", "access_denied",
+        "encryption_required", "invalid_namespace", "invalid_class"])
+def test_each_dcom_failure_of_the_probe_is_read_back_from_the_capture(record, tmp_path, fake_host, scenario, creds,
+                                                                      stage):
+    run = probe_and_record(record, tmp_path, fake_host(scenario).port, "dcom", creds)
+    assert run.probe.failing_stage.name == stage
+    assert_same_verdict(run)
+
+
+def test_silent_rpc_port_times_out_at_the_endpoint_mapper(record, tmp_path, fake_host):
+    run = probe_and_record(record, tmp_path, fake_host(Scenario(silent=True)).port, "dcom", timeout=0.5)
+    assert_same_verdict(run)
+
+
+def test_refused_dynamic_port_is_learnt_from_the_activation_reply(record, tmp_path, fake_host, closed_port):
+    server = fake_host(Scenario(advertised_port=closed_port))
+    run = probe_and_record(record, tmp_path, server.port, "dcom", extra_ports=(closed_port,))
+    assert run.probe.failing_stage.name == "dynamic_port"
+    assert_same_verdict(run)
+    activation = next(c for c in run.finding.attempt.calls if c.method == "RemoteCreateInstance")
+    assert closed_port in activation.ports
+
+
+def test_wsman_wrong_password_is_a_401_after_the_ntlm_authenticate(record, tmp_path):
+    with FakeWsman() as fake:
+        run = probe_and_record(record, tmp_path, fake.port, "wsman", WRONG)
+    assert_same_verdict(run)
+    assert "after the client's NTLM AUTHENTICATE" in run.finding.result.failing_stage.detail
+    assert [i.user for i in run.finding.attempt.identities] == ["probe"]
+
+
+def test_wsman_fault_is_a_500_whose_encrypted_code_is_said_to_be_hidden(record, tmp_path):
+    with FakeWsman(WsmanScenario(fault_code=0x80041010)) as fake:
+        run = probe_and_record(record, tmp_path, fake.port, "wsman")
+    seen = run.finding.result.failing_stage
+    assert (seen.name, seen.reason) == (run.probe.failing_stage.name, run.probe.failing_stage.reason) == (
+        "enumerate", "fault")
+    assert seen.code is None and "encrypted" in seen.detail  # the probe decrypts; a capture cannot
+
+
+def test_wsman_healthy_session(record, tmp_path):
+    with FakeWsman() as fake:
+        run = probe_and_record(record, tmp_path, fake.port, "wsman")
+    assert run.probe.passed and run.finding.passed
+    statuses = {s.name: s.status for s in run.finding.result.stages}
+    assert statuses == {"dns": "skipped", "tcp": "ok", "identify": "ok", "authentication": "ok", "enumerate": "ok"}
+
+
+def test_a_retry_after_fixing_the_password_is_a_second_attempt(record, tmp_path, fake_host):
+    port = fake_host().port
+    with record(port) as capture:
+        for creds in (WRONG, GOOD):
+            probe_host(Target("127.0.0.1", port), creds, ProbeOptions(transports=("dcom",), timeout=3.0))
+    first, second = analyse(capture.write(tmp_path / "retry.pcap"), rpc_ports=frozenset({port})).findings
+    assert first.result.failing_stage.name == "authentication" and first.result.verdict.code == 0x80070005
+    assert second.passed and second.attempt.first_ts > first.attempt.first_ts
+
+
+def test_a_dns_answer_naming_the_target_is_the_dns_stage(record, tmp_path, fake_host):
+    """The recorded exchange, preceded by the resolver's answer for the target (added to the file here:
+    the probe was given an address, so it asked no resolver)."""
+    import dpkt
+
+    run = probe_and_record(record, tmp_path, fake_host().port, "dcom")
+    path = tmp_path / "dcom.pcap"
+    with path.open("rb") as handle:
+        packets = list(dpkt.pcap.Reader(handle))
+    answer = dpkt.dns.DNS(id=7, qr=dpkt.dns.DNS_R, rcode=0, qd=[dpkt.dns.DNS.Q(name="fakewmi.test")],
+                          an=[dpkt.dns.DNS.RR(name="fakewmi.test", type=dpkt.dns.DNS_A, rdata=bytes((127, 0, 0, 1)))])
+    udp = dpkt.udp.UDP(sport=53, dport=40000, data=bytes(answer))
+    udp.ulen = len(udp)
+    ip = dpkt.ip.IP(src=bytes((127, 0, 0, 53)), dst=bytes((127, 0, 0, 1)), p=dpkt.ip.IP_PROTO_UDP, data=udp)
+    frame = bytes(dpkt.ethernet.Ethernet(src=bytes(6), dst=bytes(6), data=ip))
+    with path.open("wb") as out:
+        writer = dpkt.pcap.Writer(out)
+        writer.writepkt(frame, packets[0][0] - 0.01)
+        for ts, data in packets:
+            writer.writepkt(data, ts)
+    (finding,) = analyse(path, rpc_ports=frozenset({run.finding.attempt.connections[0].port})).findings
+    dns = finding.result.stages[0]
+    assert (dns.name, dns.status) == ("dns", "ok") and "fakewmi.test -> 127.0.0.1" in dns.detail
+    assert finding.passed
+
+
+def test_cli_rpc_port_option_marks_a_forwarded_endpoint_port(record, tmp_path, cli):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(0)
+    port = listener.getsockname()[1]
+    filler = socket.create_connection(("127.0.0.1", port))
+    try:
+        run = probe_and_record(record, tmp_path, port, "dcom", timeout=1.2)
+    finally:
+        filler.close()
+        listener.close()
+    path = str(tmp_path / "dcom.pcap")
+    without = json.loads(cli("pcap", "--json", path).stdout)
+    assert without["captures"][0]["attempts"] == []  # SYNs to an unknown port say nothing by themselves
+    result = cli("pcap", "--json", "--rpc-port", str(port), path)
+    assert result.returncode == 1
+    (attempt,) = json.loads(result.stdout)["captures"][0]["attempts"]
+    assert attempt["failing_stage"] == run.probe.failing_stage.name == "tcp_135"

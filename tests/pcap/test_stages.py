@@ -1,0 +1,28 @@
+"""Stage outcomes from attempts the fakes cannot produce (no fake speaks Kerberos): hand-made attempts,
+judged by the same rules as `probe`."""
+
+from __future__ import annotations
+
+from wmidoctor.pcap.analyse import judge
+from wmidoctor.pcap.attempts import Attempt, BindSeen, ConnectionSeen
+
+
+def _attempt_with_bind(kerberos_error: int) -> Attempt:
+    attempt = Attempt("127.0.0.1", "127.0.0.2", "dcom")
+    attempt.connections.append(ConnectionSeen(1, 0.0, 135, "dcerpc", 1, True, False, 0.2, "closed by the client",
+                                              1.0, first_interface="IRemoteSCMActivator"))
+    attempt.binds.append(BindSeen(1, 0.1, 135, "bind", ["IRemoteSCMActivator"], "Negotiate", "connect",
+                                  result="accepted", kerberos_error=kerberos_error, latency_ms=1.0))
+    return attempt
+
+
+def test_clock_skew_in_the_bind_answer_is_the_probes_clock_skew_verdict():
+    finding = judge(_attempt_with_bind(37))  # KRB_AP_ERR_SKEW
+    stage = finding.result.failing_stage
+    assert (stage.name, stage.reason, stage.code) == ("authentication", "clock_skew", 0xC0000133)
+    assert finding.result.verdict.where == "client" and "clock" in finding.result.verdict.cause
+
+
+def test_unknown_kerberos_error_still_fails_authentication():
+    stage = judge(_attempt_with_bind(41)).result.failing_stage  # KRB_AP_ERR_MODIFIED
+    assert (stage.name, stage.reason) == ("authentication", "kerberos") and "KRB-ERROR 41" in stage.detail
