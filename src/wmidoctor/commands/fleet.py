@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import click
 
 from wmidoctor.commands.options import chosen_format, json_flag
@@ -37,10 +39,18 @@ def report(db: str, compare: tuple[int, int] | None, fmt: str, kind: str, as_jso
         return
     if fmt == "html":
         raise InputError("--format html is for fleet diagnosis runs (probe runs: table, json, csv)")
-    from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_text, summary_rows, table
-    from wmidoctor.remote.store import open_existing, run_ids, run_rows
+    from wmidoctor.dbfiles import damage_is_input_error
+    from wmidoctor.remote.store import open_existing
 
     conn = open_existing(db)
+    with damage_is_input_error(db):
+        _probe_report(db, conn, compare, fmt)
+
+
+def _probe_report(db: str, conn: Any, compare: tuple[int, int] | None, fmt: str) -> None:
+    from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_text, summary_rows, table
+    from wmidoctor.remote.store import run_ids, run_rows
+
     runs = run_ids(conn)
     if not runs:
         raise InputError(f"{db}: no runs recorded yet")
@@ -79,9 +89,14 @@ def _holds_diagnoses_only(db: str) -> bool:
 
     if not Path(db).is_file():
         return False
+    from wmidoctor.dbfiles import open_read_only
+
     try:
-        with sqlite3.connect(f"file:{Path(db).resolve()}?mode=ro", uri=True) as conn:
+        conn = open_read_only(db)
+        try:
             tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        finally:
+            conn.close()
     except sqlite3.DatabaseError:
         return False
     return "diagnosis_runs" in tables and "runs" not in tables

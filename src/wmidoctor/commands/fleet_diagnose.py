@@ -106,6 +106,13 @@ def report_data(store: Any, run_id: int) -> dict[str, Any]:
 
 def report_diagnoses(db: str, compare: tuple[int, int] | None, fmt: str) -> None:
     """The report of fleet diagnosis runs in DB: root causes of the latest run, or the change between two."""
+    from wmidoctor.dbfiles import damage_is_input_error
+
+    with damage_is_input_error(db):
+        _report_diagnoses(db, compare, fmt)
+
+
+def _report_diagnoses(db: str, compare: tuple[int, int] | None, fmt: str) -> None:
     from wmidoctor.fleet import render
     from wmidoctor.fleet.report import changes
     from wmidoctor.fleet.storage import open_store

@@ -13,7 +13,6 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from importlib import resources
-from pathlib import Path
 from typing import Any
 
 from wmidoctor.errors import InputError
@@ -167,9 +166,9 @@ def _sqlite(path: str, read_only: bool) -> SqliteStore:
     import sqlite3
 
     if read_only:
-        if not Path(path).is_file():
-            raise InputError(f"{path}: no such file")
-        conn = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
+        from wmidoctor.dbfiles import open_read_only
+
+        conn = open_read_only(path)
     else:
         conn = sqlite3.connect(path, timeout=30)
         conn.execute("PRAGMA journal_mode=WAL")

@@ -31,7 +31,15 @@ def read_hosts(path: str | Path) -> list[Target]:
     if not file.is_file():
         raise InputError(f"--hosts {path}: no such file")
     targets = []
-    for number, line in enumerate(file.read_text(encoding="utf-8").splitlines(), 1):
+    from wmidoctor.artifacts.gate import read_capped
+
+    raw = read_capped(file, "text")
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"--hosts {path} line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02X})") from None
+    for number, line in enumerate(text.splitlines(), 1):
         text = line.split("#", 1)[0].strip()
         if not text:
             continue

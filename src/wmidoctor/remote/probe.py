@@ -46,6 +46,26 @@ class ProbeOptions:
         return self.walk_limit * len(self.transports)
 
 
+def _check_host_name(host: str) -> None:
+    """An IP address, or a DNS name whose labels are 1-63 characters (253 in all) once IDNA-encoded; anything
+    else is refused here, before the DNS stage (the resolver would fail with an encoding error)."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(host)
+        return
+    except ValueError:
+        pass
+    try:
+        encoded = host.rstrip(".").encode("idna")
+    except UnicodeError:
+        encoded = b""
+    labels = encoded.split(b".")
+    if not encoded or len(encoded) > 253 or any(not 0 < len(label) <= 63 for label in labels):
+        raise InputError(f"{host[:80]!r}: not a host name (each dot-separated label is 1 to 63 characters, 253 "
+                         "in all)")
+
+
 def parse_target(text: str) -> Target:
     """HOST, HOST:PORT, [IPv6] or [IPv6]:PORT."""
     text = text.strip()
@@ -58,6 +78,7 @@ def parse_target(text: str) -> Target:
         host, port_text = text, ""
     if not host:
         raise InputError(f"{text!r}: no host name")
+    _check_host_name(host)
     port = None
     if port_text:
         if not port_text.isdigit() or not 0 < int(port_text) < 65536:

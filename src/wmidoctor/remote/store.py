@@ -112,32 +112,41 @@ class FleetStore:
 
 
 def open_existing(path: str | Path) -> sqlite3.Connection:
-    """Open a fleet database for reading; refuses a file that is not one."""
+    """Open a fleet database for reading (it is never changed, no file is created beside it); refuses a file
+    that is not one."""
+    from wmidoctor.dbfiles import damage_is_input_error, open_read_only
     from wmidoctor.errors import InputError
 
-    if not Path(path).is_file():
-        raise InputError(f"{path}: no such file")
-    db = sqlite3.connect(f"file:{Path(path).resolve()}?mode=ro", uri=True)
-    try:
+    db = open_read_only(path)
+    with damage_is_input_error(path):
         tables = {row[0] for row in db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
-    except sqlite3.DatabaseError as exc:
-        raise InputError(f"{path}: not a SQLite database ({exc})") from exc
     if not {"runs", "results", "stages"} <= tables:
         raise InputError(f"{path}: not a wmidoctor fleet database (no runs/results/stages tables)")
     return db
 
 
 def run_ids(db: sqlite3.Connection) -> list[int]:
-    return [row[0] for row in db.execute("SELECT id FROM runs ORDER BY id")]
+    from wmidoctor.dbfiles import typed
+
+    return [typed(row[0], int, f"runs row {n}") for n, row in enumerate(db.execute("SELECT id FROM runs ORDER BY id"))]
 
 
 def run_rows(db: sqlite3.Connection, run_id: int) -> list[dict[str, str]]:
-    """One row per host and transport of a run, in the shape the fleet table uses."""
+    """One row per host and transport of a run, in the shape the fleet table uses; a value of the wrong type
+    (a damaged or hand-edited database) is one line naming the row and column."""
+    from wmidoctor.dbfiles import typed
+
     rows = []
-    for host, transport, status, stage, code, reason, cause, elapsed in db.execute(
-            "SELECT host, transport, status, failing_stage, code, reason, cause, elapsed_ms FROM results"
+    for row_id, host, transport, status, stage, code, reason, cause, elapsed in db.execute(
+            "SELECT id, host, transport, status, failing_stage, code, reason, cause, elapsed_ms FROM results"
             " WHERE run_id = ? ORDER BY id", (run_id,)):
-        rows.append({"host": host, "transport": transport, "status": status, "failing_stage": stage or "",
-                     "code": code_label(code, reason), "cause": cause or "",
-                     "elapsed_ms": f"{elapsed:.1f}"})
+        where = f"results row {row_id}"
+        rows.append({"host": typed(host, str, f"{where} host"),
+                     "transport": typed(transport, str, f"{where} transport"),
+                     "status": typed(status, str, f"{where} status"),
+                     "failing_stage": typed(stage, str, f"{where} failing_stage", optional=True) or "",
+                     "code": code_label(typed(code, int, f"{where} code", optional=True),
+                                        typed(reason, str, f"{where} reason", optional=True)),
+                     "cause": typed(cause, str, f"{where} cause", optional=True) or "",
+                     "elapsed_ms": f"{typed(elapsed, (int, float), f'{where} elapsed_ms'):.1f}"})
     return rows
