@@ -38,7 +38,8 @@ from wmidoctor.sources.artifacts import (
     REPOSITORY_COPY,
     Artifact,
 )
-from wmidoctor.sources.layout import VOLUME, ZIP, Layout, detect, forget_listings
+from wmidoctor.sources.identity import identity_from_events, identity_from_registry, settle_edition
+from wmidoctor.sources.layout import VOLUME, ZIP, Layout, detect, forget_listings, single_file
 from wmidoctor.sources.manifest import Manifest, read_manifest
 from wmidoctor.sources.winpaths import volume_relative
 
@@ -70,7 +71,11 @@ def load(path: str | Path, quick: bool = False) -> Evidence:
         return _saved_evidence(path)
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         return _load_zip(path, quick)
-    raise InputError(f"{path}: not a bundle (expected a folder, a .zip, a mounted Windows volume or evidence .json)")
+    single = single_file(path)
+    if single is not None:
+        return Loader(single, path, quick).load()
+    raise InputError(f"{path}: not a bundle nor a WMI artifact (expected a folder, a .zip, a mounted Windows volume, "
+                     "an evidence .json, a registry hive or .reg export, an event log or a repository file)")
 
 
 def _saved_evidence(path: Path) -> Evidence:
@@ -116,7 +121,7 @@ class Loader:
         self.evidence = Evidence()
         self.manifest: Manifest | None = None
         collection = self.evidence.collection
-        collection.path, collection.kind = str(shown_path), layout.kind
+        collection.path, collection.kind, collection.layout = str(shown_path), layout.kind, layout.description
         absent = "not on the volume" if layout.kind == VOLUME else "not in the bundle"
         self.status = {a.key: ArtifactStatus(a.name, "", MISSING, absent) for a in layout.expected}
         for key, found in layout.found.items():
@@ -240,8 +245,7 @@ class Loader:
         for artifact in absent:  # the key does not exist on the host: an empty subtree, not "not collected"
             registry.exports.add_root(artifact.registry_key)
         fill_evidence(registry, self.evidence)
-        if not self.evidence.identity.collected:
-            identity_from_registry(registry, self.evidence)
+        identity_from_registry(registry, self.evidence)
         problems = registry.all_problems()
         for artifact, path in found:
             own = [p for p in problems if p.startswith(path.name)]
@@ -307,7 +311,7 @@ class Loader:
         if section.autorecover_mofs:
             parse_autorecover(section, self.layout.root, self.layout.kind == VOLUME, self.quick)
             return
-        keys = ("SoftwareHive",) if self.layout.kind == VOLUME else ("RegWbem", "AutorecoverListing")
+        keys = ("SoftwareHive", "RegWbem", "AutorecoverListing")
         section.autorecover_reason = "; ".join(self._why_not(k) for k in keys if k in self.status)
 
     # --- event logs ------------------------------------------------------------------------------
@@ -325,6 +329,7 @@ class Loader:
         else:
             analysis, shortened = analyse([str(path) for _, path in logs]), {}
         self.evidence.events = events_section(analysis)
+        identity_from_events([path for _, path in logs], self.evidence)
         if shortened:
             section = self.evidence.events
             told = [section.reason] if section.status == PARTIAL else []
@@ -343,6 +348,7 @@ class Loader:
     # --- summary ---------------------------------------------------------------------------------
 
     def finish(self) -> None:
+        settle_edition(self.evidence)
         self.settle_repository()
         self.explain_not_collected()
         collection = self.evidence.collection
@@ -377,23 +383,6 @@ class Loader:
                 entry = self.status[artifact.key]
                 parts.append(f"{artifact.name} {entry.status}" + (f" ({entry.reason})" if entry.reason else ""))
             section.reason = "; ".join(parts)[:400]
-
-
-COMPUTER_NAME_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ComputerName"
-CURRENT_VERSION_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
-
-
-def identity_from_registry(registry: Any, evidence: Evidence) -> None:
-    """Host name and OS build from the hives of a volume (bundles carry them in wmi/identity.json)."""
-    identity = evidence.identity
-    name = registry.key(COMPUTER_NAME_KEY)
-    version = registry.key(CURRENT_VERSION_KEY)
-    for key, field_name, value_name in ((name, "host", "ComputerName"), (version, "os_caption", "ProductName"),
-                                        (version, "os_build", "CurrentBuild")):
-        value = key.data(value_name) if key is not None else None
-        if isinstance(value, str) and value:
-            setattr(identity, field_name, value)
-            identity.mark_collected(f"registry:{key.source}", "from the registry (WMI identity not read)")
 
 
 def merge_repository(target: Repository, read: Repository) -> None:
