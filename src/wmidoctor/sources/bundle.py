@@ -64,8 +64,8 @@ def load(path: str | Path, quick: bool = False) -> Evidence:
     if path.is_dir():
         layout = detect(path)
         if layout is None:
-            raise InputError(f"{path}: neither a wmidoctor bundle (no manifest.json or known artifacts) nor a "
-                             "Windows volume (no Windows/System32/config)")
+            raise InputError(f"{path}: holds no WMI evidence (no wmidoctor bundle, no Windows/System32 with hives, "
+                             "logs or repository, no hive, event log, repository or .reg export)")
         return Loader(layout, path, quick).load()
     if path.suffix.lower() == ".json":
         return _saved_evidence(path)

@@ -264,11 +264,12 @@ def detect(folder: Path, kind: str = FOLDER) -> Layout | None:
     if volume is not None:
         return volume
     found = _locate(folder, ARTIFACTS)
-    if found:
+    flat = _flat(folder, kind)
+    # A lone Repository folder beside loose logs is a flat folder, not a collector bundle missing its logs.
+    if found and ("Manifest" in found or flat is None or len(found) >= len(flat.found)):
         extra = _extra_exports(folder, found)
         found.update({a.key: folder / a.name for a in extra})
         return Layout(folder, kind, ARTIFACTS + extra, found, COLLECTOR)
-    flat = _flat(folder, kind)
     if flat is not None:
         return flat
     entries = [folder / name for name in set(_listing(folder).values())]
