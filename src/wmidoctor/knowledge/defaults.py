@@ -386,3 +386,21 @@ EDITION_DEFAULTS = {
 # The RPC Endpoint Mapper runs as its own service (RpcEptMapper) from Windows 7 / Server 2008 R2 (build 7600); on
 # older systems RpcSs holds the endpoint mapper and no RpcEptMapper key exists (verdict registry-corrupted_system_hive).
 RPC_EPTMAPPER_FIRST_BUILD = 7600
+
+# --- Windows XP / Server 2003 (before Vista): defaults that differ ---------------------------------------------
+# Source for this block: the clean Windows XP repository of the corpus (repository/xp-libyal-dtformats, judged clean
+# in /work/shared/verdicts/repository-xp-libyal-dtformats.md) and the repository formats described at
+# https://github.com/libyal/dtformats/blob/main/documentation/WMI%20repository%20file%20format.asciidoc
+VISTA_FIRST_BUILD = 6000
+# Files only the XP-era layout has (Vista and later keep the mapping inside MAPPING1-3.MAP).
+PRE_VISTA_REPOSITORY_MARKERS = ("MAPPING.VER", "INDEX.MAP", "OBJECTS.MAP")
+PRE_VISTA_REPOSITORY_FILES = ("INDEX.BTR", "OBJECTS.DATA", "MAPPING1.MAP", "MAPPING2.MAP", "MAPPING.VER")
+# Before Vista, root and root\cimv2 granted the user rights to Everyone (Authenticated Users came with Vista).
+PRE_VISTA_NAMESPACE_DEFAULT = (
+    DefaultAce(ADMINISTRATORS, _ALL_NAMESPACE_RIGHTS, required=True),
+    DefaultAce(EVERYONE, _USER_NAMESPACE_RIGHTS, required=True),
+    DefaultAce(LOCAL_SERVICE, _USER_NAMESPACE_RIGHTS, required=True),
+    DefaultAce(NETWORK_SERVICE, _USER_NAMESPACE_RIGHTS, required=True),
+)
+# MemoryPerHost was 128 MB before Vista (the XP repository holds 134217728); the other quotas are unchanged.
+PRE_VISTA_QUOTA_DEFAULTS = {**QUOTA_DEFAULTS, "memory_per_host": ("MemoryPerHost", 134_217_728)}

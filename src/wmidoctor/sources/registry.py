@@ -249,6 +249,8 @@ class RegistryEvidence:
         policy = self.registry.key(FIREWALL_KEY)
         if not self._collect(section, FIREWALL_KEY, policy):
             return
+        if self.registry.covers(FIREWALL_GPO_KEY):  # the Group Policy rules were read (absent is then known)
+            section.mark_collected(locator(FIREWALL_GPO_KEY))
         for profile, (local_name, gpo_name) in FIREWALL_PROFILES.items():
             setting = _setting(self.registry.key(f"{FIREWALL_GPO_KEY}\\{gpo_name}"), "EnableFirewall") or \
                 _setting(self.registry.key(f"{FIREWALL_KEY}\\{local_name}"), "EnableFirewall")
