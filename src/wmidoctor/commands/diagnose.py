@@ -18,7 +18,7 @@ from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.output import refuse_writing_into, use_colour, write_output
-from wmidoctor.report import FORMATS, CheckTiming, CodeCount, Report, render
+from wmidoctor.report import FORMATS, CheckTiming, CodeCount, HostFacts, Report, render
 
 
 def load_evidence(path: Path, quick: bool = False) -> Evidence:
@@ -55,7 +55,14 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
                   target=evidence.identity.host, source=source, findings=[r.finding for r in runs],
                   evidence=evidence.summary(), code_tally=tally,
                   timings=[CheckTiming(r.finding.check, round(r.elapsed_ms, 3)) for r in runs],
-                  total_ms=(time.perf_counter() - start) * 1000, quick=quick)
+                  total_ms=(time.perf_counter() - start) * 1000, quick=quick, host=host_facts(evidence))
+
+
+def host_facts(evidence: Evidence) -> HostFacts:
+    who = evidence.identity
+    return HostFacts(name=who.host, domain=who.domain, os=who.os_caption, build=who.os_build, edition=who.edition,
+                     edition_source=who.edition_source, name_source=who.host_source,
+                     layout=evidence.collection.layout)
 
 
 def collect_live() -> Path:
@@ -87,11 +94,14 @@ def collect_live() -> Path:
 @json_flag
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--only", metavar="GROUP[,GROUP]", help="Run only these check groups (e.g. dcom,firewall).")
+@click.option("--verbose", "-v", is_flag=True,
+              help="In text, list every passed and skipped check (by default: one line per group).")
 @click.option("--quick", is_flag=True,
               help="Skip the expensive reading: no repository read or verification, no parsing of the Autorecover "
                    "MOFs, and only the newest 4 MiB of each larger .evtx log. The report's evidence summary says what "
                    "was left out; checks that need it report `skipped`.")
-def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, quick: bool) -> int:
+def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, verbose: bool,
+            quick: bool) -> int:
     fmt = chosen_format(fmt, as_json)
     if path is None:
         path = collect_live()
@@ -100,5 +110,5 @@ def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: 
     evidence = load_evidence(path, quick=quick)
     report = diagnose_evidence(evidence, source=str(path), only=groups, quick=quick)
     colour = fmt == "text" and out is None and use_colour(sys.stdout)
-    write_output(render(report, fmt, colour=colour), str(out) if out else None)
+    write_output(render(report, fmt, colour=colour, verbose=verbose), str(out) if out else None)
     return report.exit_code
