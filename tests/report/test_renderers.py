@@ -114,8 +114,13 @@ def test_html_is_self_contained_escaped_and_summary_first():
     assert "<script>alert(1)</script>" not in page and "&lt;script&gt;alert(1)&lt;/script&gt;" in page
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", page), "no network resources"
     assert page.index('id="summary"') < page.index('id="demo.broken"')
-    assert page.count('<details class="finding') == 3
+    assert page.count('<details class="finding') == 1, "only problems and notes are shown in full"
     assert re.search(r'<details class="finding fail" id="demo.broken" open>', page)
+    assert 'id="demo.fine"' in page and 'id="demo.unknown"' in page, "passes and skips keep their anchors"
+    assert page.index('id="banner"') < page.index('id="problem-nav"') < page.index('id="problems"') \
+        < page.index('id="passes"') < page.index('id="skips"')
+    assert '<a href="#group-demo"><b>demo</b></a> (1)' in page
+    assert "<h1>WMI diagnosis of HOST1</h1>" in page
     assert "<pre><code>reg add &#34;HKLM\\X&#34; /v Y /t REG_DWORD /d 1 /f</code>" in page
 
 

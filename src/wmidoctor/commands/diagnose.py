@@ -42,7 +42,9 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
     from wmidoctor.checks.events import hex_code
     from wmidoctor.checks.tally import code_tally
     from wmidoctor.knowledge.codes import lookup
+    from wmidoctor.sources.identity import settle_edition
 
+    settle_edition(evidence)  # saved evidence may predate the edition field
     start = time.perf_counter()
     try:
         runs = run_checks(evidence, only)

@@ -85,9 +85,11 @@ def _saved_evidence(path: Path) -> Evidence:
     if not EVIDENCE_SCHEMA.search(text[:4096]):
         raise InputError(f"{path}: not a wmidoctor evidence file (no schema wmidoctor.evidence/N)")
     try:
-        return Evidence.from_json(text)
+        evidence = Evidence.from_json(text)
     except (ValueError, TypeError) as exc:
         raise InputError(f"{path}: not a readable wmidoctor evidence file ({exc})") from None
+    settle_edition(evidence)  # evidence saved before editions were derived
+    return evidence
 
 
 def _load_zip(path: Path, quick: bool) -> Evidence:
