@@ -7,7 +7,7 @@ could not see (Group Policy rules live in the SOFTWARE hive)."""
 from __future__ import annotations
 
 from wmidoctor.checks.host import edition as host_edition
-from wmidoctor.checks.host import missing_artifacts
+from wmidoctor.checks.host import key_read, missing_artifacts
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence, FirewallRule
 from wmidoctor.findings import EvidenceRef, Finding, Fix
@@ -71,14 +71,6 @@ def _remote_wmi_failing(ev: Evidence) -> list[EvidenceRef]:
             for p in ev.connectivity.probes if p.failing_stage and p.code == RPC_UNAVAILABLE]
 
 
-def _policy_rules_read(ev: Evidence) -> bool:
-    """Whether the Group Policy firewall rules are part of the evidence: the effective rules (netsh, a live
-    query) include them; a registry read includes them when it held HKLM\\SOFTWARE\\Policies (the SOFTWARE hive)."""
-    sources = ev.firewall.sources
-    registry_only = sources and all(s.startswith("registry:") for s in sources)
-    return not registry_only or any(FIREWALL_POLICY_KEY.lower() in s.lower() for s in sources)
-
-
 def _closed_verdict(ev: Evidence, v: Verdict, profiles: list[str], evidence: list[EvidenceRef]) -> Finding:
     """No WMI rule admits remote WMI in any active profile. That is the default on client editions, so it is a
     problem only when remote WMI is expected and failing; otherwise say what is known and what was assumed."""
@@ -93,7 +85,8 @@ def _closed_verdict(ev: Evidence, v: Verdict, profiles: list[str], evidence: lis
                       causes=[f"the '{WMI_RULE_GROUP}' rule group is disabled (the Windows default on client "
                               "editions)", "a Group Policy firewall baseline leaves remote management closed"],
                       fixes=fixes, codes=["0x800706BA"])
-    policy = "" if _policy_rules_read(ev) else (
+    # The effective rules (netsh, a live query) include Group Policy rules; the SYSTEM hive alone does not.
+    policy = "" if key_read(ev.firewall, FIREWALL_POLICY_KEY) else (
         f" Group Policy rules were not read ({missing_artifacts(ev, 'config/SOFTWARE', 'firewall-gpo.reg')} not in "
         "the evidence): one of them may admit WMI.")
     if edition == CLIENT:

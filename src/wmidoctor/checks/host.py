@@ -4,7 +4,7 @@ empty answer means not known, and a check must then say "not known" rather than 
 
 from __future__ import annotations
 
-from wmidoctor.evidence.model import Evidence
+from wmidoctor.evidence.model import Evidence, Section
 from wmidoctor.knowledge.defaults import PRE_VISTA_REPOSITORY_MARKERS, VISTA_FIRST_BUILD
 
 PRE_VISTA, VISTA_OR_LATER = "pre-vista", "vista-or-later"
@@ -40,3 +40,13 @@ def missing_artifacts(ev: Evidence, *names: str) -> str:
     absent = [a.name for a in ev.collection.artifacts if a.status in ("missing", "damaged")
               and any(a.name.lower().endswith(n.lower()) for n in names)]
     return ", ".join(absent) or " or ".join(names)
+
+
+def key_read(section: Section, key: str) -> bool:
+    """Whether the registry key `key` was within what fed `section`, so that a value absent from the evidence is
+    absent on the host (the Windows default) rather than not collected. Evidence that did not come from the
+    registry alone (live queries, collector commands, saved evidence) counts as read."""
+    sources = section.sources
+    if not sources or not all(s.startswith("registry:") for s in sources):
+        return True
+    return any(key.lower() in s.lower() for s in sources)

@@ -39,7 +39,7 @@ from wmidoctor.sources.artifacts import (
     Artifact,
 )
 from wmidoctor.sources.identity import identity_from_events, identity_from_registry, settle_edition
-from wmidoctor.sources.layout import VOLUME, ZIP, Layout, detect, forget_listings, single_file
+from wmidoctor.sources.layout import SECTION_SOURCES, VOLUME, ZIP, Layout, detect, forget_listings, single_file
 from wmidoctor.sources.manifest import Manifest, read_manifest
 from wmidoctor.sources.winpaths import volume_relative
 
@@ -372,19 +372,21 @@ class Loader:
             section.status, section.reason = COLLECTED, ""
 
     def explain_not_collected(self) -> None:
-        """A section left empty says which artifacts would have fed it and what became of them."""
+        """A section left empty says which artifacts would have fed it and what became of them, or, when this
+        layout has none for it, what evidence would."""
+        where = f"not in this {self.layout.description}"
         for name, section in self.evidence.sections().items():
             if section.collected or name == "collection":
                 continue
             feeders = [a for a in self.layout.expected if name in a.feeds]
-            if not feeders:
-                section.reason = f"not part of a {self.layout.kind} bundle"
-                continue
             parts = []
             for artifact in feeders:
                 entry = self.status[artifact.key]
+                if entry.status == PARSED:
+                    continue  # read, but it holds nothing for this section
                 parts.append(f"{artifact.name} {entry.status}" + (f" ({entry.reason})" if entry.reason else ""))
-            section.reason = "; ".join(parts)[:400]
+            needs = SECTION_SOURCES.get(name, "")
+            section.reason = ("; ".join(parts) if parts else where + (f": needs {needs}" if needs else ""))[:400]
 
 
 def merge_repository(target: Repository, read: Repository) -> None:

@@ -122,6 +122,25 @@ def _acceptable(artifact: Artifact, path: Path) -> bool:
     return True
 
 
+# What feeds each evidence section, in words, for a layout that has nothing for it.
+SECTION_SOURCES = {
+    "identity": "the SYSTEM or SOFTWARE hive, an event log or the collector's wmi/identity.json",
+    "services": "the SYSTEM hive, registry/services.reg or the collector's sc outputs",
+    "repository": "the repository folder, the SOFTWARE hive or the collector's listings",
+    "providers": "the repository folder or the collector's WMI queries (COM registrations: the SOFTWARE hive)",
+    "dcom": "the SOFTWARE hive or registry/ole.reg and registry/wmi-appid.reg",
+    "namespaces": "the repository folder or the collector's WMI queries",
+    "firewall": "the SYSTEM hive, registry/firewall-policy.reg or the collector's netsh outputs",
+    "remote_uac": "the SOFTWARE hive or registry/uac-policy.reg",
+    "rpc_policy": "the SOFTWARE hive or registry/rpc.reg and registry/rpc-policy.reg",
+    "quotas": "the repository folder or the collector's WMI queries",
+    "provider_hosts": "the collector's WMI queries on the live host",
+    "subscriptions": "the repository folder or the collector's WMI queries",
+    "events": "the System, Application or WMI-Activity event log",
+    "connectivity": "a `wmidoctor probe` of the host",
+}
+
+
 # --- collector bundles: extra .reg exports --------------------------------------------------------
 
 def _extra_exports(root: Path, known: dict[str, Path]) -> tuple[Artifact, ...]:

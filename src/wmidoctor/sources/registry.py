@@ -183,6 +183,8 @@ class RegistryEvidence:
         appid = self.registry.key(WMI_APPID_KEY)
         if appid is not None:
             section.mark_collected(f"registry:{appid.source}", partial)
+        if partial is None:  # the AppID key was read (absent is then known); checks tell the two apart by this
+            section.mark_collected(locator(WMI_APPID_KEY))
         section.wmi_appid_launch_permission = self._sd(appid, "LaunchPermission", problems)
         section.wmi_appid_access_permission = self._sd(appid, "AccessPermission", problems)
         section.wmi_appid_authentication_level = _setting(appid, "AuthenticationLevel")
