@@ -5,7 +5,7 @@ empty answer means not known, and a check must then say "not known" rather than 
 from __future__ import annotations
 
 from wmidoctor.evidence.model import Evidence, Section
-from wmidoctor.knowledge.defaults import PRE_VISTA_REPOSITORY_MARKERS, VISTA_FIRST_BUILD
+from wmidoctor.knowledge.defaults import PRE_VISTA_REPOSITORY_MARKERS, VISTA_FIRST_BUILD, edition_from_identity
 
 PRE_VISTA, VISTA_OR_LATER = "pre-vista", "vista-or-later"
 
@@ -13,7 +13,9 @@ PRE_VISTA, VISTA_OR_LATER = "pre-vista", "vista-or-later"
 def edition(ev: Evidence) -> tuple[str, str]:
     """("client" | "server" | "", how it is known)."""
     identity = ev.identity
-    return identity.edition, identity.edition_source
+    if identity.edition:
+        return identity.edition, identity.edition_source
+    return edition_from_identity(identity.domain_role, identity.os_caption)
 
 
 def build(ev: Evidence) -> int | None:

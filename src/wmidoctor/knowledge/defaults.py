@@ -359,6 +359,15 @@ DOMAIN_ROLE_EDITION = {"standalone-workstation": "client", "member-workstation":
 CLIENT, SERVER = "client", "server"
 
 
+def edition_from_identity(domain_role: str, caption: str) -> tuple[str, str]:
+    """(edition, how) from what the WMI identity gives: the domain role, else the product name; ("", "") if neither."""
+    if domain_role in DOMAIN_ROLE_EDITION:
+        return DOMAIN_ROLE_EDITION[domain_role], f"domain role {domain_role}"
+    if caption:
+        return (SERVER if "server" in caption.lower() else CLIENT), f"product name '{caption}'"
+    return "", ""
+
+
 @dataclass(frozen=True)
 class EditionDefault:
     """A Windows default that is not the same on client and server editions (None: no documented default)."""

@@ -17,10 +17,10 @@ from typing import Any
 
 from wmidoctor.evidence import Evidence
 from wmidoctor.knowledge.defaults import (
-    DOMAIN_ROLE_EDITION,
     INSTALLATION_TYPE_EDITION,
     PRODUCT_OPTIONS_KEY,
     PRODUCT_TYPE_EDITION,
+    edition_from_identity,
 )
 
 COMPUTER_NAME_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ComputerName"
@@ -106,12 +106,7 @@ def _set_edition(evidence: Evidence, edition: str, how: str) -> None:
 
 
 def settle_edition(evidence: Evidence) -> None:
-    """The edition from the WMI identity (domain role, caption) or the product name when nothing stronger gave it."""
+    """The edition from the WMI identity (domain role, product name) when nothing stronger gave it."""
     identity = evidence.identity
-    if identity.edition:
-        return
-    if identity.domain_role in DOMAIN_ROLE_EDITION:
-        _set_edition(evidence, DOMAIN_ROLE_EDITION[identity.domain_role], f"domain role {identity.domain_role}")
-    elif identity.os_caption:
-        edition = "server" if "server" in identity.os_caption.lower() else "client"
-        _set_edition(evidence, edition, f"product name '{identity.os_caption}'")
+    if not identity.edition:
+        identity.edition, identity.edition_source = edition_from_identity(identity.domain_role, identity.os_caption)
