@@ -386,10 +386,6 @@ EDITION_DEFAULTS = {
         "no server default for the group (roles and management tools often enable it)",
         "https://learn.microsoft.com/windows/win32/wmisdk/connecting-to-wmi-remotely-starting-with-vista; "
         "verdicts registry-SYSTEM.md and registry-SYSTEM_B.md (Windows 7 and 10 clients: all WMI rules Active=FALSE)"),
-    "security-center-namespace": EditionDefault(
-        "the root\\SecurityCenter2 namespace", "present", "absent",
-        "Windows Security Center exists on client editions only",
-        "https://learn.microsoft.com/windows/win32/secprov/security-center (client-only provider)"),
 }
 
 # The RPC Endpoint Mapper runs as its own service (RpcEptMapper) from Windows 7 / Server 2008 R2 (build 7600); on
