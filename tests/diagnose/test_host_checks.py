@@ -19,6 +19,7 @@ from wmidoctor.knowledge import defaults as d
 
 MB = 1024 * 1024
 GPO = "registry:HKLM\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall"
+RPC_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc"
 
 
 @dataclass(frozen=True)
@@ -175,6 +176,15 @@ ROWS = [
     Row("AppID key read and absent", "dcom.wmi-appid",
         lambda ev: setattr(ev.dcom, "sources", ["registry:SOFTWARE", f"registry:{d.WMI_APPID_KEY}"]),
         "pass", "error", 0, "defaults apply"),
+    # rpc.restrict-remote-clients: an absent policy is the default only when the policy key was read
+    Row("policy key read, value absent", "rpc.restrict-remote-clients",
+        lambda ev: setattr(ev.rpc_policy, "sources", ["registry:SOFTWARE", f"registry:{RPC_POLICY}"]),
+        "pass", "error", 0, "not set (Windows default)"),
+    Row("policy key not collected (rpc.reg alone)", "rpc.restrict-remote-clients",
+        lambda ev: setattr(ev.rpc_policy, "sources", ["registry:rpc.reg"]), "skipped", "info", 0, "not known"),
+    Row("authenticated without exceptions", "rpc.restrict-remote-clients",
+        lambda ev: setattr(ev.rpc_policy, "restrict_remote_clients", Setting(2, f"registry:{RPC_POLICY}")),
+        "fail", "error", 1, "RestrictRemoteClients=2"),
 ]
 
 
@@ -191,7 +201,7 @@ def test_branch(row: Row) -> None:
 def test_every_check_with_a_host_dependent_default_has_rows() -> None:
     touched = {"firewall.wmi-rules", "services.rpcss", "services.rpceptmapper", "services.configuration",
                "repository.files", "namespaces.default-security", "quotas.configuration", "evidence.integrity",
-               "dcom.wmi-appid"}
+               "dcom.wmi-appid", "rpc.restrict-remote-clients"}
     assert touched == {r.check for r in ROWS}
     for check in touched:
         statuses = {r.status for r in ROWS if r.check == check}

@@ -237,6 +237,7 @@ class RegistryEvidence:
         if self._collect(section, RPC_KEY, rpc):
             section.dcom_protocols = _setting(rpc, "DCOM Protocols")
         if held_policy:
+            section.mark_collected(locator(RPC_POLICY_KEY))  # the policy key was read (absent is then known)
             section.restrict_remote_clients = _setting(policy, "RestrictRemoteClients")
             section.enable_auth_ep_resolution = _setting(policy, "EnableAuthEpResolution")
         if held_internet:
