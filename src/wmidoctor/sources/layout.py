@@ -23,7 +23,10 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
 
+from wmidoctor.artifacts.evtx.reader import EVTX_MAGIC
+from wmidoctor.artifacts.evtx.xmlexport import looks_like_xml
 from wmidoctor.artifacts.registry.hive import is_hive
+from wmidoctor.artifacts.registry.regfile import looks_like_reg
 from wmidoctor.sources.artifacts import (
     ARTIFACTS,
     BY_KEY,
@@ -252,9 +255,17 @@ def _flat(folder: Path, kind: str) -> Layout | None:
     return Layout(folder, kind, expected, found, FLAT)
 
 
+def _head(path: Path) -> bytes:
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(4096)
+    except OSError:
+        return b""
+
+
 def single_file(path: Path) -> Layout | None:
-    """One artifact file as a layout of one: a hive, a .reg export, an event log, or a repository file
-    (whose folder is then read as the repository)."""
+    """One artifact file as a layout of one, told by its content: a hive, a .reg export, an event log (.evtx, or
+    an XML export), or a repository file (whose folder is then read as the repository)."""
     name = path.name
     if name.lower() in REPOSITORY_FILES or (name.lower().startswith("mapping") and name.lower().endswith(".map")):
         layout = _flat(path.parent, FOLDER)
@@ -263,11 +274,12 @@ def single_file(path: Path) -> Layout | None:
             return Layout(path.parent, FOLDER, (repository,), {repository.key: path.parent}, SINGLE)
         return None
     artifact: Artifact | None = None
+    head = _head(path)
     if is_hive(path):
         artifact = Artifact("Hive", (name,), HIVE, HIVE_FEEDS, "a registry hive", personal=("host name",))
-    elif name.lower().endswith(".reg"):
+    elif looks_like_reg(head):
         artifact = Artifact("RegExport", (name,), REG_EXPORT, EXPORT_FEEDS, "a registry export")
-    elif name.lower().endswith((".evtx", ".xml")):
+    elif head.startswith(EVTX_MAGIC) or (name.lower().endswith(".xml") and looks_like_xml(head)):
         artifact = Artifact("EventLog", (name,), EVENT_LOG, ("events",), "an event log",
                             personal=BY_KEY["SystemLog"].personal)
     if artifact is None:
