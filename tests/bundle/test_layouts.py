@@ -101,7 +101,7 @@ def test_flat_folder_of_artifacts(corpus: Path, tmp_path: Path) -> None:
     found = _status(evidence)
     assert evidence.collection.layout == "flat folder"
     assert found == {"SYSTEM": "parsed", "SOFTWARE": "missing", WMI_LOG: "parsed", "Application.evtx": "missing",
-                     "System.evtx": "parsed", "Repository": "parsed", "ole.reg": "parsed"}
+                     "System.evtx": "parsed", "Repository": "parsed", "wbem": "missing", "ole.reg": "parsed"}
     assert evidence.services.collected and evidence.dcom.collected and evidence.subscriptions.collected
 
 
@@ -141,3 +141,40 @@ def test_inspect_names_the_layout_and_what_is_missing(corpus: Path, tmp_path: Pa
     data = json.loads(cli("bundle", "inspect", str(tmp_path / "kape"), "--json").stdout)
     assert data["layout"] == "KAPE collection (C)"
     assert data["identity"]["host_source"].startswith("evtx:") and data["identity"]["edition"] == ""
+
+
+DRIVER_MOFS = ("general_pcidrv_kmdf_PCIDRV.mof", "hid_firefly_driver_firefly.mof")
+
+
+def _autorecover_export(paths: list[str]) -> str:
+    """A HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM export listing `paths` (hand-made: the corpus holds no export of
+    this key; REG_MULTI_SZ written as regedit writes it)."""
+    data = "\0".join(paths).encode("utf-16-le") + b"\0\0\0\0"
+    return ("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Wbem\\CIMOM]\r\n"
+            '"Autorecover MOFs"=hex(7):' + ",".join(f"{b:02x}" for b in data) + "\r\n")
+
+
+def test_flat_folder_of_mofs_matched_to_the_autorecover_list(corpus: Path, tmp_path: Path) -> None:
+    flat = tmp_path / "flat"
+    (flat / "wbem").mkdir(parents=True)
+    for name in DRIVER_MOFS:
+        (flat / "wbem" / name).symlink_to(corpus / "mof" / "windows-driver-samples" / name)
+    listed = [f"C:\\Program Files\\Vendor\\{DRIVER_MOFS[0]}", f"%windir%\\system32\\wbem\\{DRIVER_MOFS[1]}",
+              "%windir%\\system32\\wbem\\cimwin32.mof"]
+    (flat / "wbem.reg").write_text(_autorecover_export(listed), encoding="utf-16")
+    evidence = load(flat)
+    artifact = next(a for a in evidence.collection.artifacts if a.name == "wbem")
+    assert (artifact.path, artifact.status) == ("wbem", "parsed")
+    assert artifact.reason == "2 of the 3 listed MOFs found by file name"
+    by_path = {m.path: m for m in evidence.repository.autorecover_mofs}
+    assert all(by_path[p].parsed is True for p in listed[:2]), [by_path[p].problems for p in listed[:2]]
+    assert by_path[listed[2]].parsed is None and by_path[listed[2]].exists is None, "absent from a copy: not known"
+
+
+def test_mofs_without_a_list_still_load_and_say_what_is_missing(corpus: Path, tmp_path: Path) -> None:
+    (tmp_path / "mofs").mkdir()
+    (tmp_path / "mofs" / DRIVER_MOFS[0]).symlink_to(corpus / "mof" / "windows-driver-samples" / DRIVER_MOFS[0])
+    evidence = load(tmp_path / "mofs")
+    artifact = next(a for a in evidence.collection.artifacts if a.name == "wbem")
+    assert artifact.path == "." and artifact.status == "present" and "no Autorecover MOFs list" in artifact.reason
+    assert "SOFTWARE missing" in artifact.reason

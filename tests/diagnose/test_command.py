@@ -26,7 +26,8 @@ def test_healthy_host_exits_0_with_a_verdict_line_per_check(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Verdict: no problems found" in result.stdout
     assert "Host: HEALTHY01, server edition (domain role member-server)" in result.stdout
-    assert "[PASS] services (7): winmgmt, rpcss, dcomlaunch, rpceptmapper, crashes, winmgmt-sddl, configuration" in result.stdout
+    assert ("[PASS] services (7): winmgmt, rpcss, dcomlaunch, rpceptmapper, crashes, winmgmt-sddl, configuration"
+            in result.stdout)
     assert "\x1b[" not in result.stdout  # no colour in a pipe
     verbose = cli("diagnose", str(save(healthy(), tmp_path)), "--verbose").stdout
     assert re.search(r"^\[PASS\]\s+services\.winmgmt\s", verbose, re.M), "--verbose lists every check"

@@ -16,6 +16,7 @@ chunks of large .evtx logs (sources.quicklogs); each artifact and the events sec
 from __future__ import annotations
 
 import json
+import ntpath
 import os
 import re
 import tempfile
@@ -165,6 +166,7 @@ class Loader:
         self.read_json(LISTING, listings.FILLERS)
         self.read_commands()
         self.check_volume_files()
+        self.match_mof_files()
         self.parse_autorecover_mofs()
         self.read_events()
         self.finish()
@@ -303,6 +305,29 @@ class Loader:
     def _why_not(self, key: str) -> str:
         entry = self.status[key]
         return f"{entry.name} {entry.status}" + (f": {entry.reason}" if entry.reason else "")
+
+    # --- flat folders: MOF files matched by name to the Autorecover MOFs list ----------------------
+
+    def match_mof_files(self) -> None:
+        """Give each listed MOF whose file name lies in the flat folder's MOF folder that file as its copy, so it
+        is parsed. A listed MOF not there stays unknown (a flat copy need not hold every file), never missing."""
+        folder = self.layout.path("MofFiles")
+        if folder is None or self.layout.kind == VOLUME:
+            return
+        mofs = self.evidence.repository.autorecover_mofs
+        if not mofs:
+            keys = [k for k in ("SoftwareHive",) if k in self.status]
+            self._set("MofFiles", PRESENT, "no Autorecover MOFs list to match them against"
+                      + (f" ({self._why_not(keys[0])})" if keys else ""))
+            return
+        by_name = {name.lower(): name for name in os.listdir(folder) if name.lower().endswith(".mof")}
+        matched = 0
+        for mof in mofs:
+            name = by_name.get(ntpath.basename(mof.path.strip().strip('"')).lower())
+            if name and not mof.copy:
+                mof.copy, matched = self._relative(folder / name), matched + 1
+        self._set("MofFiles", PARSED if matched else PRESENT,
+                  f"{matched} of the {len(mofs)} listed MOFs found by file name")
 
     # --- Autorecover MOFs through the MOF parser ------------------------------------------------
 

@@ -9,8 +9,8 @@ Recognised, in this order:
   down so that triage collections load as they are: KAPE (`C/Windows/...`, `C%3A/Windows/...`) and
   Velociraptor (`uploads/auto/C%3A/Windows/...`, `uploads/ntfs/%5C%5C.%5CC%3A/Windows/...`);
 - a collector bundle: its manifest or any artifact of the shared list (sources.artifacts);
-- a flat folder: SYSTEM / SOFTWARE hives, the WMI event logs, repository files (OBJECTS.DATA, INDEX.BTR)
-  or .reg exports lying in it or in a Logs / Repository / config subfolder;
+- a flat folder: SYSTEM / SOFTWARE hives, the WMI event logs, repository files (OBJECTS.DATA, INDEX.BTR),
+  .reg exports or Autorecover MOF files lying in it or in a Logs / Repository / config / wbem subfolder;
 - a folder holding only one folder is looked into.
 A single file (a hive, a .reg export, an event log, a repository file) is loaded as a flat layout of one.
 """
@@ -36,6 +36,7 @@ from wmidoctor.sources.artifacts import (
     REPOSITORY_COPY,
     SYSTEM32,
     VOLUME_ARTIFACTS,
+    VOLUME_FILES,
     Artifact,
 )
 
@@ -122,6 +123,8 @@ def _acceptable(artifact: Artifact, path: Path) -> bool:
         return any(name in _listing(path) for name in REPOSITORY_FILES)
     if artifact.kind == HIVE:
         return is_hive(path)
+    if artifact.key == "MofFiles":
+        return any(name.endswith(".mof") for name in _listing(path))
     return True
 
 
@@ -228,6 +231,9 @@ FLAT_ARTIFACTS: tuple[Artifact, ...] = (
     _flat_log("SystemLog"),
     Artifact("RepositoryFolder", ("Repository", ".", "wbem/Repository"), REPOSITORY_COPY,
              BY_KEY["RepositoryCopy"].feeds, "the WMI repository folder (OBJECTS.DATA, INDEX.BTR, mappings)",
+             folder=True),
+    Artifact("MofFiles", ("wbem", ".", "mofs"), VOLUME_FILES, ("repository",),
+             "MOF files, matched by name to the Autorecover MOFs list (SOFTWARE hive or wbem.reg) and parsed",
              folder=True),
 )
 
