@@ -511,7 +511,8 @@ def dcom_remote_launch_denied(host: Host) -> None:
 
 def wmi_firewall_disabled(host: Host) -> None:
     """The WMI rule group is off for every profile (as on a fresh client install) while the domain firewall
-    is on: remote WMI gets 'The RPC server is unavailable' (0x800706BA) before any WMI code runs."""
+    is on: remote WMI would get 'The RPC server is unavailable' (0x800706BA) before any WMI code runs. On a
+    workstation that is the default, so nothing in this bundle alone makes it a fault."""
     host.firewall_enabled = {"Domain": False, "PrivatePublic": False}
 
 

@@ -33,7 +33,7 @@ def test_inspect_json_and_damage_exit_code(cli, examples: Path, tmp_path: Path) 
 
 def test_inspect_bad_path(cli, tmp_path: Path) -> None:
     result = cli("bundle", "inspect", str(tmp_path))
-    assert result.returncode == 2 and "neither a wmidoctor bundle" in result.stderr
+    assert result.returncode == 2 and "holds no WMI evidence" in result.stderr
 
 
 @pytest.mark.skipif(sys.platform == "win32", reason="checks the refusal on other systems")

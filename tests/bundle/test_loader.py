@@ -102,7 +102,7 @@ def test_saved_evidence_json_round_trips(examples: Path, tmp_path: Path) -> None
 
 def test_not_a_bundle(tmp_path: Path) -> None:
     (tmp_path / "notes.txt").write_text("hello")
-    with pytest.raises(InputError, match="neither a wmidoctor bundle"):
+    with pytest.raises(InputError, match="holds no WMI evidence"):
         load(tmp_path)
     with pytest.raises(InputError, match="not a bundle"):
         load(tmp_path / "notes.txt")

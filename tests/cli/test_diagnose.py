@@ -24,5 +24,7 @@ def test_html_report_and_out_never_inside_the_evidence(cli, mounted_volume, tmp_
     out = tmp_path / "report.html"
     assert cli("diagnose", str(mounted_volume), "--format", "html", "--out", str(out)).returncode == 1
     html = out.read_text(encoding="utf-8")
-    assert "not met: The firewall admits remote WMI" in html and "Checks ran in" in html
+    # WMI rules closed on a Windows 7 workstation are the client default: a note, not a failure (issue 12)
+    assert "not met: The firewall admits remote WMI" not in html and "default on client editions" in html
+    assert "Checks ran in" in html
     assert "not met: No command-line or script consumers to review" in html

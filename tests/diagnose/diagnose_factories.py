@@ -216,7 +216,12 @@ SICK: dict[str, Mutation] = {
         ClientMachine="POLLER01", Namespace="root\\cimv2", Method="ExecQuery",
         Target="select * from Win32_OperatingSystem")),
     "namespaces.encryption": lambda ev: _events(ev, group("Microsoft-Windows-WMI", 5605, 3, Namespace="root\\cimv2")),
-    "firewall.wmi-rules": lambda ev: setattr(ev.firewall.rules[0], "enabled", False),
+    # Closed rules alone are a client default (info); remote WMI failing with 0x800706BA makes them the fault.
+    "firewall.wmi-rules": lambda ev: (setattr(ev.firewall.rules[0], "enabled", False), ev.connectivity.probes.append(
+        Probe("HEALTHY01", "dcom", [Stage("tcp135", "failed", code=0x800706BA)], failing_stage="tcp135",
+              code=0x800706BA, source="probe:HEALTHY01"))),
+    "evidence.integrity": lambda ev: ev.services.problems.append(
+        "SYSTEM: values of HKLM\\SYSTEM\\ControlSet001\\Services\\Dot3svc unreadable: no value record at offset 0x0"),
     "remote-uac.token-filter": lambda ev: setattr(ev.remote_uac, "local_account_token_filter_policy",
                                                   Setting(1, "registry:...\\Policies\\System!"
                                                              "LocalAccountTokenFilterPolicy")),

@@ -1,9 +1,11 @@
-"""The HTML report of a sick host, opened in headless Chromium: a real, non-blank page whose DOM holds the
-summary and the failing finding's fix command."""
+"""The HTML report opened in headless Chromium: a real, non-blank page with a verdict banner in the colour of the
+worst problem, the host named, a navigation list of the problem categories, problems open and passes and skips
+collapsed (screenshot checked, DOM asserted)."""
 
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import struct
 import subprocess
@@ -12,6 +14,7 @@ from pathlib import Path
 
 import pytest
 from diagnose_factories import sick
+from tests.corpus_volume import link_volume
 
 pytestmark = pytest.mark.browser
 
@@ -68,29 +71,68 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     return width, height, rows
 
 
-def test_html_report_renders_in_chromium(chromium, cli, tmp_path):
-    evidence = tmp_path / "evidence.json"
-    evidence.write_text(sick("firewall.wmi-rules").to_json(), encoding="utf-8")
-    page = tmp_path / "report.html"
-    assert cli("diagnose", str(evidence), "--format", "html", "--out", str(page)).returncode == 1
-    screenshot = tmp_path / "report.png"
+def render_page(chromium: str, page: Path, tmp_path: Path) -> tuple[list[bytes], str]:
+    """Screenshot rows (1280x2000) and the DOM after scripts ran, from headless Chromium."""
+    screenshot = tmp_path / f"{page.stem}.png"
     base = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     subprocess.run([*base, f"--screenshot={screenshot}", "--window-size=1280,2000", page.as_uri()],
                    capture_output=True, timeout=120, check=True)
     dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
                          check=True).stdout
-
     width, height, rows = png_pixels(screenshot.read_bytes())
     assert (width, height) == (1280, 2000)
     sample = [row[i] for row in rows[::20] for i in range(0, len(row), 97)]
     mean = sum(sample) / len(sample)
-    variance = sum((v - mean) ** 2 for v in sample) / len(sample)
-    assert variance > 200, "the screenshot is (nearly) blank"
+    assert sum((v - mean) ** 2 for v in sample) / len(sample) > 200, "the screenshot is (nearly) blank"
     assert len(set(sample)) > 20
-
-    assert 'id="summary"' in dom and "1 problem found (1 error)" in dom
-    assert 'id="firewall.wmi-rules"' in dom
-    assert "Get-NetFirewallRule -DisplayGroup 'Windows Management Instrumentation (WMI)'" in dom
-    assert dom.index('id="summary"') < dom.index('id="firewall.wmi-rules"'), "summary first"
     # keep the page for a person to look at when the test is run by hand
     shutil.copy(screenshot, Path(os.environ.get("WMIDOCTOR_SCREENSHOT", tmp_path / "kept.png")))
+    return rows, dom
+
+
+def share_of_colour(rows: list[bytes], top: int, colour: tuple[int, int, int], channels: int = 4) -> float:
+    """Share of the pixels in the first `top` rows that are (nearly) `colour`."""
+    hits = total = 0
+    for row in rows[:top]:
+        step = len(row) // 1280
+        for x in range(0, len(row), step * 8):
+            total += 1
+            hits += all(abs(row[x + c] - colour[c]) < 12 for c in range(3))
+    return hits / total
+
+
+def test_html_report_renders_in_chromium(chromium, cli, tmp_path):
+    evidence = tmp_path / "evidence.json"
+    evidence.write_text(sick("firewall.wmi-rules").to_json(), encoding="utf-8")
+    page = tmp_path / "report.html"
+    assert cli("diagnose", str(evidence), "--format", "html", "--out", str(page)).returncode == 1
+    rows, dom = render_page(chromium, page, tmp_path)
+
+    # the verdict banner: the error colour (#b3261e) fills a good part of the top of the page
+    assert share_of_colour(rows, 150, (0xB3, 0x26, 0x1E)) > 0.3, "no red verdict banner at the top"
+    assert 'id="banner"' in dom and "2 problems found (2 error)" in dom
+    assert "WMI diagnosis of HEALTHY01" in dom and "server edition (domain role member-server)" in dom
+    # the navigation lists the problem categories and links each problem
+    nav = dom[dom.index('id="problem-nav"'):dom.index("</nav>")]
+    assert 'href="#group-firewall"' in nav and 'href="#group-connectivity"' in nav
+    assert 'href="#firewall.wmi-rules"' in nav
+    assert "Get-NetFirewallRule -DisplayGroup 'Windows Management Instrumentation (WMI)'" in dom
+    assert dom.index('id="banner"') < dom.index('id="problem-nav"') < dom.index('id="firewall.wmi-rules"')
+    # passes and skips are collapsed, problems open
+    assert re.search(r'<details class="finding fail" id="firewall.wmi-rules" open="?"?>', dom)
+    for section in ("passes", "skips"):
+        block = dom[dom.index(f'id="{section}"'):]
+        assert re.match(r'id="\w+">\s*<details class="collapsed">', block), f"{section} are not collapsed"
+
+
+@pytest.mark.corpus
+def test_html_report_of_a_real_volume_names_the_host(chromium, cli, corpus, tmp_path):
+    volume = link_volume(tmp_path / "volume", corpus)
+    page = tmp_path / "volume.html"
+    assert cli("diagnose", str(volume), "--format", "html", "--out", str(page)).returncode == 1
+    rows, dom = render_page(chromium, page, tmp_path)
+    assert "<title>wmidoctor: WKS-WIN732BITA" in dom and "WMI diagnosis of WKS-WIN732BITA" in dom
+    assert "domain shieldbase.local" in dom and "client edition" in dom and "evidence: Windows volume" in dom
+    assert share_of_colour(rows, 150, (0xA1, 0x5C, 0x00)) > 0.3, "a warning banner (script consumer), not red"
+    assert 'href="#group-subscriptions"' in dom and 'href="#group-firewall"' not in dom
+    assert "unknown host" not in dom

@@ -31,10 +31,22 @@ def test_every_check_has_a_sick_host():
     assert set(SICK) == set(CHECKS)
 
 
+# Checks that describe rather than judge a healthy host: info there, everything else passes.
+HEALTHY_INFO = {
+    "services.winmgmt-hosting": "how Winmgmt is hosted is reported, never judged",
+    "providers.hosting": "LocalSystem providers are listed (all from the Windows directory here)",
+    "firewall.wmi-rules": "the healthy host admits WMI in the domain profile only",
+    "remote-uac.token-filter": "the filtering default is explained, not judged",
+    "events.client-failures": "a few harmless client failures are counted",
+    "subscriptions.inventory": "the default SCM subscription is inventoried",
+}
+
+
 @pytest.mark.parametrize("check_id", sorted(CHECKS))
 def test_healthy_host_is_not_a_problem(check_id, healthy_findings):
     finding = healthy_findings[check_id]
-    assert finding.status in ("pass", "info"), f"{check_id}: {finding.status} {finding.summary}"
+    expected = "info" if check_id in HEALTHY_INFO else "pass"
+    assert finding.status == expected, f"{check_id}: {finding.status} {finding.summary}"
     assert not finding.is_problem
 
 

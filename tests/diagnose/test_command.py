@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import jsonschema
@@ -24,8 +25,13 @@ def test_healthy_host_exits_0_with_a_verdict_line_per_check(cli, tmp_path):
     result = cli("diagnose", str(save(healthy(), tmp_path)))
     assert result.returncode == 0, result.stderr
     assert "Verdict: no problems found" in result.stdout
-    assert "[PASS]" in result.stdout and "services.winmgmt" in result.stdout
+    assert "Host: HEALTHY01, server edition (domain role member-server)" in result.stdout
+    assert ("[PASS] services (7): winmgmt, rpcss, dcomlaunch, rpceptmapper, crashes, winmgmt-sddl, configuration"
+            in result.stdout)
     assert "\x1b[" not in result.stdout  # no colour in a pipe
+    verbose = cli("diagnose", str(save(healthy(), tmp_path)), "--verbose").stdout
+    assert re.search(r"^\[PASS\]\s+services\.winmgmt\s", verbose, re.M), "--verbose lists every check"
+    assert len(verbose.splitlines()) > len(result.stdout.splitlines()) + 30
 
 
 def test_sick_host_exits_1_with_details_and_the_fix_command(cli, tmp_path):

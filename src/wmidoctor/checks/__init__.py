@@ -14,6 +14,7 @@ from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
     dcom_transport,
     events,
     events_client,
+    evidence_quality,
     firewall,
     namespaces,
     providers,

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.acl import com_rights, compare, describe
 from wmidoctor.checks.fixes import add_to_distributed_com_users, backup_key, edit_com_security
+from wmidoctor.checks.host import key_read, missing_artifacts
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.evidence.security import SecurityDescriptor
@@ -150,6 +151,9 @@ def legacy_levels(ev: Evidence, v: Verdict) -> Finding:
        needs=("dcom",))
 def wmi_appid(ev: Evidence, v: Verdict) -> Finding:
     sd = ev.dcom.wmi_appid_launch_permission
+    if sd is None and not key_read(ev.dcom, WMI_APPID_KEY):
+        return v.skip(f"not known: the WMI DCOM application's key ({WMI_APPID_KEY}) was not collected "
+                      f"({missing_artifacts(ev, 'wmi-appid.reg', 'config/SOFTWARE')} not in the evidence)")
     if sd is None:
         return v.ok(f"The WMI application ({WMI_APPID}) has no own launch permission; the defaults apply.")
     diff = compare(sd, WMI_APPID_LAUNCH)

@@ -7,6 +7,7 @@ from collections import Counter
 from wmidoctor.checks.acl import compare, describe, namespace_rights
 from wmidoctor.checks.events import client_failures, field, operation, operation_namespace, winmgmt_events
 from wmidoctor.checks.fixes import advice
+from wmidoctor.checks.host import PRE_VISTA, VISTA_OR_LATER, generation
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -15,6 +16,7 @@ from wmidoctor.knowledge.defaults import (
     NAMESPACE_DEFAULT,
     NAMESPACES_WITH_DEFAULT_SECURITY,
     NEVER_GRANT,
+    PRE_VISTA_NAMESPACE_DEFAULT,
 )
 from wmidoctor.knowledge.rights import WBEM_REMOTE_ACCESS
 
@@ -45,9 +47,16 @@ def default_security(ev: Evidence, v: Verdict) -> Finding:
     if not judged:
         return v.skip("the security descriptors of root and root\\cimv2 were not collected")
     evidence, broken, open_to_all, changed = [], [], [], []
+    era, how = generation(ev)
     for ns in judged:
         diff = compare(ns.security, NAMESPACE_DEFAULT)
+        old = compare(ns.security, PRE_VISTA_NAMESPACE_DEFAULT)
         source = ns.security.source or ns.source
+        # Judge by the defaults of the host's Windows generation; not knowing it, by whichever default matches.
+        if era == PRE_VISTA or (era != VISTA_OR_LATER and not old.changed and diff.changed):
+            diff = old
+            evidence.append(ref(source, f"{ns.name}: judged against the Windows XP / Server 2003 default "
+                                        f"({how or 'the generation is not known; this is the default it matches'})"))
         evidence += [ref(source, f"{ns.name}: {line}") for line in describe(diff, namespace_rights)]
         if diff.breaks_required:
             broken.append(ns.name)

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
+from wmidoctor.checks.host import PRE_VISTA, generation
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
-from wmidoctor.knowledge.defaults import QUOTA_DEFAULTS, QUOTA_NAMES_IN_5612
+from wmidoctor.knowledge.defaults import PRE_VISTA_QUOTA_DEFAULTS, QUOTA_DEFAULTS, QUOTA_NAMES_IN_5612
 
 _EDIT = ("Get-CimInstance -Namespace root -ClassName __ProviderHostQuotaConfiguration | "
          "Set-CimInstance -Property @{{{name}={value}}}")
@@ -28,7 +29,9 @@ def _set(name: str, value: int, previous: int, when: str = "") -> Fix:
        needs=("quotas",))
 def configuration(ev: Evidence, v: Verdict) -> Finding:
     evidence, lowered, raised, fixes = [], [], [], []
-    for attribute, (name, default) in QUOTA_DEFAULTS.items():
+    era, how = generation(ev)
+    defaults = PRE_VISTA_QUOTA_DEFAULTS if era == PRE_VISTA else QUOTA_DEFAULTS
+    for attribute, (name, default) in defaults.items():
         setting = getattr(ev.quotas, attribute)
         if setting is None or not isinstance(setting.value, int):
             continue
@@ -40,6 +43,8 @@ def configuration(ev: Evidence, v: Verdict) -> Finding:
             raised.append(f"{name} {setting.value} > {default}")
     if not evidence:
         return v.skip("__ProviderHostQuotaConfiguration was not read")
+    if era == PRE_VISTA:
+        evidence.append(ref(evidence[0].source, f"judged against the Windows XP / Server 2003 defaults ({how})"))
     if lowered:
         return v.warn(f"Quotas below the defaults: {'; '.join(lowered)}. Provider hosts are killed sooner "
                       "(event 5612) and queries fail with 0x80041006 or 0x8004106C.", evidence,
@@ -48,8 +53,9 @@ def configuration(ev: Evidence, v: Verdict) -> Finding:
     if raised:
         return v.info(f"Quotas raised above the defaults ({'; '.join(raised)}): fine when no provider leaks; a leak "
                       "now only takes longer to hit the limit.", evidence)
-    return v.ok("Provider host quotas are the defaults (256 threads, 4096 handles, 512 MB per host, 1 GB for all "
-                "hosts, 32 hosts).", evidence)
+    per_host = defaults["memory_per_host"][1] // (1024 * 1024)
+    return v.ok(f"Provider host quotas are the defaults (256 threads, 4096 handles, {per_host} MB per host, 1 GB for "
+                "all hosts, 32 hosts).", evidence)
 
 
 @check("quotas.host-kills", "No WMI provider host was stopped for exceeding a quota (event 5612)", severity="error",

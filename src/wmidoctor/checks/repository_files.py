@@ -1,12 +1,14 @@
-"""The repository's files: the Vista-and-later set is complete, none is empty, and where the folder lives."""
+"""The repository's files: the set of its layout (Vista and later, or XP) is complete, none is empty, and where
+the folder lives."""
 
 from __future__ import annotations
 
 from wmidoctor.checks.fixes import repository_ladder
+from wmidoctor.checks.host import PRE_VISTA, generation
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
-from wmidoctor.knowledge.defaults import REPOSITORY_CORE_FILES, REPOSITORY_DIRECTORY
+from wmidoctor.knowledge.defaults import PRE_VISTA_REPOSITORY_FILES, REPOSITORY_CORE_FILES, REPOSITORY_DIRECTORY
 
 
 def _basename(name: str) -> str:
@@ -27,9 +29,13 @@ def files(ev: Evidence, v: Verdict) -> Finding:
     source = (ev.repository.sources or [""])[0]
     top = {_basename(f.name): f for f in listing if "\\" not in f.name.replace("/", "\\")} or \
         {_basename(f.name): f for f in listing}
+    era, how = generation(ev)
+    expected = PRE_VISTA_REPOSITORY_FILES if era == PRE_VISTA else REPOSITORY_CORE_FILES
     evidence = [ref(source, f"{f.name} {f.size} bytes {f.modified}".strip()) for f in top.values()
-                if f.name.upper() in REPOSITORY_CORE_FILES]
-    missing = [name for name in REPOSITORY_CORE_FILES if name not in top]
+                if f.name.upper() in expected]
+    if era == PRE_VISTA:
+        evidence.append(ref(source, f"judged as a Windows XP / Server 2003 repository: {how}"))
+    missing = [name for name in expected if name not in top]
     empty = [name for name in ("INDEX.BTR", "OBJECTS.DATA") if name in top and top[name].size == 0]
     directory = ev.repository.directory
     moved = directory is not None and isinstance(directory.value, str) and not _is_default_directory(directory.value)
@@ -48,4 +54,5 @@ def files(ev: Evidence, v: Verdict) -> Finding:
     if moved:
         return v.info("The repository lives outside its default folder; backups, antivirus exclusions and "
                       "repair scripts that assume the default path miss it.", evidence)
-    return v.ok(f"All {len(REPOSITORY_CORE_FILES)} repository files are present.", evidence)
+    return v.ok(f"All {len(expected)} repository files are present"
+                + (" (Windows XP / Server 2003 layout)." if era == PRE_VISTA else "."), evidence)

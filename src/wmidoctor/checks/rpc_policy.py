@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from wmidoctor.checks.fixes import advice
+from wmidoctor.checks.host import key_read, missing_artifacts
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
@@ -19,6 +20,9 @@ def restrict_remote_clients(ev: Evidence, v: Verdict) -> Finding:
         ("RestrictRemoteClients", policy.restrict_remote_clients),
         ("EnableAuthEpResolution", policy.enable_auth_ep_resolution)) if s is not None]
     value = policy.restrict_remote_clients.value if policy.restrict_remote_clients is not None else None
+    if value is None and not key_read(policy, _POLICY_KEY):
+        return v.skip(f"not known: the RPC policy key ({_POLICY_KEY}) was not collected "
+                      f"({missing_artifacts(ev, 'rpc-policy.reg', 'config/SOFTWARE')} not in the evidence)")
     if value == 2:
         return v.fail("RestrictRemoteClients=2 (authenticated without exceptions): RPC refuses every unauthenticated "
                       "call, including the ones endpoint resolution and some DCOM activations make; remote WMI "

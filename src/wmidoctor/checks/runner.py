@@ -18,8 +18,8 @@ class CheckRun:
 
 
 # The order reports list groups in: from the foundations (services, repository) up to the remote path.
-GROUP_ORDER = ("services", "repository", "autorecover", "providers", "dcom", "namespaces", "firewall", "remote-uac",
-               "rpc", "quotas", "events", "subscriptions", "connectivity")
+GROUP_ORDER = ("evidence", "services", "repository", "autorecover", "providers", "dcom", "namespaces", "firewall",
+               "remote-uac", "rpc", "quotas", "events", "subscriptions", "connectivity")
 
 
 def _ordered() -> list[CheckSpec]:

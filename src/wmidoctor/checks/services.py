@@ -2,10 +2,27 @@
 
 from __future__ import annotations
 
+from wmidoctor.checks.host import PRE_VISTA, build, generation
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
-from wmidoctor.knowledge.defaults import SERVICES, ServiceDefault
+from wmidoctor.knowledge.defaults import RPC_EPTMAPPER_FIRST_BUILD, SERVICES, ServiceDefault
+
+
+def _absence_explained(ev: Evidence, default: ServiceDefault, v: Verdict) -> Finding | None:
+    """A missing service key that says nothing about the host: the service list was damaged, or the service
+    did not exist yet on that Windows version. None when the absence is a real finding."""
+    if ev.services.problems:
+        return v.skip(f"not known: {default.name} is not among the service keys that could be read, and the "
+                      f"service list is damaged ({len(ev.services.problems)} unreadable records, see "
+                      "evidence.integrity); its key may be one of them")
+    if default.name == "RpcEptMapper":
+        number = build(ev)
+        era, how = generation(ev)
+        if (number is not None and number < RPC_EPTMAPPER_FIRST_BUILD) or era == PRE_VISTA:
+            return v.ok(f"No RpcEptMapper service, as expected before Windows 7 ({how or f'OS build {number}'}): "
+                        "RpcSs holds the endpoint mapper there.")
+    return None
 
 
 def _service_check(default: ServiceDefault) -> None:
@@ -13,6 +30,8 @@ def _service_check(default: ServiceDefault) -> None:
            "automatically", severity="critical", needs=("services",))
     def run(ev: Evidence, v: Verdict) -> Finding:
         service = ev.services.get(default.name)
+        if service is None and (explained := _absence_explained(ev, default, v)) is not None:
+            return explained
         if service is None:
             return v.fail(f"The {default.name} service is not registered on this host: this breaks "
                           f"{default.what_breaks}.", [ref(ev.services.sources[0] if ev.services.sources else "",

@@ -166,7 +166,8 @@ def configuration(ev: Evidence, v: Verdict) -> Finding:
         binary = _binary(service.image_path or "")
         account = service.object_name or ""
         evidence.append(ref(service.source, f"{default.name}: {service.image_path or '?'} as {account or '?'}"))
-        if binary and not binary.lower().endswith("\\svchost.exe"):
+        # The SCM adds ".exe" to an image path without one (Server 2003 registers "...\\svchost -k DcomLaunch").
+        if binary and not binary.lower().endswith(("\\svchost.exe", "\\svchost")):
             problems.append(f"{default.name} runs {binary} instead of svchost.exe")
             fixes.append(Fix(step=f"Point {default.name} back to the service host (after finding out who changed "
                                   "it: an unknown binary here is a persistence technique)",

@@ -27,9 +27,15 @@ def inspection(evidence: Evidence) -> dict:
     return {
         "path": collection.path,
         "kind": collection.kind,
+        "layout": collection.layout,
+        "missing": [a.name for a in collection.artifacts if a.status == "missing"],
         "collector_version": collection.collector_version,
         "collected_at": collection.collected_at,
         "host": evidence.identity.host,
+        "identity": {"host": evidence.identity.host, "host_source": evidence.identity.host_source,
+                     "domain": evidence.identity.domain, "os": evidence.identity.os_caption,
+                     "build": evidence.identity.os_build, "edition": evidence.identity.edition,
+                     "edition_source": evidence.identity.edition_source},
         "personal_data": collection.personal_data,
         "artifacts": [{"name": a.name, "path": a.path, "status": a.status, "reason": a.reason,
                        "what": what.get(a.name, "")} for a in collection.artifacts],
@@ -38,17 +44,23 @@ def inspection(evidence: Evidence) -> dict:
 
 
 def render_text(data: dict) -> str:
-    head = f"{data['path']} ({data['kind']}"
+    head = f"{data['path']} ({data['layout'] or data['kind']}"
     head += f", collector {data['collector_version']}" if data["collector_version"] else ""
     head += f", collected {data['collected_at']}" if data["collected_at"] else ""
     head += f", host {data['host']}" if data["host"] else ""
-    lines = [head + ")", "", "Artifacts:"]
+    lines = [head + ")"]
+    who = data["identity"]
+    facts = [f"{k} {who[k]}" for k in ("domain", "os", "build") if who[k]]
+    facts.append(f"edition {who['edition']} ({who['edition_source']})" if who["edition"] else "edition not known")
+    lines += ["Host: " + ", ".join([who["host"] or "not known", *facts]), "", "Artifacts:"]
     width = max((len(a["path"] or a["name"]) for a in data["artifacts"]), default=10)
     for artifact in data["artifacts"]:
         reason = f"  ({artifact['reason']})" if artifact["reason"] else ""
         shown = artifact["path"] or artifact["name"]
         lines.append(f"  [{MARKS.get(artifact['status'], '??')}] {shown.ljust(width)}  "
                      f"{artifact['status']}{reason}")
+    if data["missing"]:
+        lines += ["", f"Missing ({len(data['missing'])}): " + ", ".join(data["missing"])]
     lines += ["", "Evidence sections:"]
     for section in data["sections"]:
         status = section["status"].replace("_", " ")

@@ -18,7 +18,7 @@ from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.output import refuse_writing_into, use_colour, write_output
-from wmidoctor.report import FORMATS, CheckTiming, CodeCount, Report, render
+from wmidoctor.report import FORMATS, CheckTiming, CodeCount, HostFacts, Report, render
 
 
 def load_evidence(path: Path, quick: bool = False) -> Evidence:
@@ -35,7 +35,9 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
     from wmidoctor.checks.events import hex_code
     from wmidoctor.checks.tally import code_tally
     from wmidoctor.knowledge.codes import lookup
+    from wmidoctor.sources.identity import settle_edition
 
+    settle_edition(evidence)  # saved evidence may predate the edition field
     start = time.perf_counter()
     try:
         runs = run_checks(evidence, only)
@@ -48,7 +50,14 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
                   target=evidence.identity.host, source=source, findings=[r.finding for r in runs],
                   evidence=evidence.summary(), code_tally=tally,
                   timings=[CheckTiming(r.finding.check, round(r.elapsed_ms, 3)) for r in runs],
-                  total_ms=(time.perf_counter() - start) * 1000, quick=quick)
+                  total_ms=(time.perf_counter() - start) * 1000, quick=quick, host=host_facts(evidence))
+
+
+def host_facts(evidence: Evidence) -> HostFacts:
+    who = evidence.identity
+    return HostFacts(name=who.host, domain=who.domain, os=who.os_caption, build=who.os_build, edition=who.edition,
+                     edition_source=who.edition_source, name_source=who.host_source,
+                     layout=evidence.collection.layout)
 
 
 def _add_captures(evidence: Evidence, path: Path, captures: list[Path]) -> None:
@@ -99,12 +108,14 @@ def collect_live() -> Path:
 @click.option("--capture", "captures", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="A packet capture (pcap/pcapng) of remote WMI to this host, read as connectivity evidence; "
                    "captures at the top of a bundle folder are read too.")
+@click.option("--verbose", "-v", is_flag=True,
+              help="In text, list every passed and skipped check (by default: one line per group).")
 @click.option("--quick", is_flag=True,
               help="Skip the expensive reading: no repository read or verification, no parsing of the Autorecover "
                    "MOFs, and only the newest 4 MiB of each larger .evtx log. The report's evidence summary says what "
                    "was left out; checks that need it report `skipped`.")
-def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, quick: bool,
-            captures: tuple[Path, ...]) -> int:
+def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, verbose: bool,
+            quick: bool, captures: tuple[Path, ...]) -> int:
     fmt = chosen_format(fmt, as_json)
     if path is None:
         path = collect_live()
@@ -114,5 +125,5 @@ def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: 
     _add_captures(evidence, path, list(captures))
     report = diagnose_evidence(evidence, source=str(path), only=groups, quick=quick)
     colour = fmt == "text" and out is None and use_colour(sys.stdout)
-    write_output(render(report, fmt, colour=colour), str(out) if out else None)
+    write_output(render(report, fmt, colour=colour, verbose=verbose), str(out) if out else None)
     return report.exit_code

@@ -73,6 +73,7 @@ class Collection(Section):
     collected_at: str = ""  # ISO 8601 UTC
     personal_data: list[str] = field(default_factory=list)
     artifacts: list[ArtifactStatus] = field(default_factory=list)
+    layout: str = ""  # the layout recognised: "Windows volume", "KAPE collection (C)", "flat folder", ...
 
 
 @dataclass
@@ -86,6 +87,11 @@ class Identity(Section):
     domain_role: str = ""
     time_zone: str = ""
     language: str = ""  # UI language of command outputs (parsers note non-English output)
+    # client | server (empty: not known). Windows defaults that differ by edition are judged by it.
+    edition: str = ""
+    edition_source: str = ""  # how the edition is known: "registry:...ProductOptions!ProductType = WinNT"
+    edition_id: str = ""  # CurrentVersion!EditionID: "Professional", "ServerStandard", ...
+    host_source: str = ""  # where the host name was read (the hive, an event record's Computer field, ...)
 
 
 # --- services ----------------------------------------------------------------------------------

@@ -3,13 +3,14 @@
 They know findings, not WMI: everything they show comes from the Report they are given.
 """
 
-from wmidoctor.report.model import REPORT_SCHEMA, CheckTiming, CodeCount, Report
+from wmidoctor.report.model import REPORT_SCHEMA, CheckTiming, CodeCount, HostFacts, Report
 
 FORMATS = ("text", "json", "html")
 
 
-def render(report: Report, fmt: str, colour: bool = False) -> str:
-    """The report in `fmt` (text, json or html); renderers are imported only when used."""
+def render(report: Report, fmt: str, colour: bool = False, verbose: bool = False) -> str:
+    """The report in `fmt` (text, json or html); renderers are imported only when used. `verbose` lists every
+    passed and skipped check in text (by default they are collapsed to one line per group)."""
     if fmt == "json":
         from wmidoctor.report.json_report import render_json
 
@@ -21,8 +22,8 @@ def render(report: Report, fmt: str, colour: bool = False) -> str:
     if fmt == "text":
         from wmidoctor.report.text import render_text
 
-        return render_text(report, colour=colour)
+        return render_text(report, colour=colour, verbose=verbose)
     raise ValueError(f"unknown report format {fmt!r} (formats: {', '.join(FORMATS)})")
 
 
-__all__ = ["FORMATS", "REPORT_SCHEMA", "CheckTiming", "CodeCount", "Report", "render"]
+__all__ = ["FORMATS", "REPORT_SCHEMA", "CheckTiming", "CodeCount", "HostFacts", "Report", "render"]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from dataclasses import dataclass, field
 
@@ -29,6 +30,43 @@ class CheckTiming:
 
 
 @dataclass
+class HostFacts:
+    """Who was diagnosed, as far as the evidence says (empty fields: not known)."""
+
+    name: str = ""
+    domain: str = ""
+    os: str = ""  # "Windows 10 Pro"
+    build: str = ""
+    edition: str = ""  # client | server
+    edition_source: str = ""  # how the edition is known
+    name_source: str = ""  # where the name was read
+    layout: str = ""  # the evidence layout: "Windows volume", "KAPE collection (C)", ...
+
+    @property
+    def line(self) -> str:
+        """One line for a report header."""
+        parts = [self.name or "host name not known"]
+        if self.domain:
+            parts.append(f"domain {self.domain}")
+        if self.os or self.build:
+            parts.append(" ".join(p for p in (self.os, f"build {self.build}" if self.build else "") if p))
+        parts.append(f"{self.edition} edition ({self.edition_source})" if self.edition else "edition not known")
+        return ", ".join(parts)
+
+
+@dataclass
+class SkipGroup:
+    """Checks skipped for the same missing evidence."""
+
+    reason: str
+    checks: list[str]
+
+
+# The runner's wording for a check whose section was not collected; the part after it names the missing evidence.
+_SECTION_SKIP = re.compile(r"^evidence section '[^']+' was not collected(?:: )?")
+
+
+@dataclass
 class Report:
     tool_version: str
     generated_at: str  # ISO 8601 UTC
@@ -40,6 +78,7 @@ class Report:
     timings: list[CheckTiming] = field(default_factory=list)
     total_ms: float = 0.0
     quick: bool = False
+    host: HostFacts = field(default_factory=HostFacts)
     schema: str = REPORT_SCHEMA
 
     @property
@@ -51,6 +90,29 @@ class Report:
     def problems(self) -> list[Finding]:
         rank = {severity: i for i, severity in enumerate(SEVERITIES)}  # most severe first
         return sorted((f for f in self.findings if f.is_problem), key=lambda f: rank.get(f.severity, len(rank)))
+
+    @property
+    def notes(self) -> list[Finding]:
+        """Informational findings worth reading (not problems, not passes, not skips)."""
+        return [f for f in self.findings if f.status == "info" or (f.status in ("fail", "warn") and not f.is_problem)]
+
+    @property
+    def passes_by_group(self) -> dict[str, list[Finding]]:
+        groups: dict[str, list[Finding]] = {}
+        for f in self.findings:
+            if f.status == "pass":
+                groups.setdefault(f.check.split(".", 1)[0], []).append(f)
+        return groups
+
+    @property
+    def skip_groups(self) -> list[SkipGroup]:
+        """Skipped checks grouped by the evidence they miss, the largest group first."""
+        groups: dict[str, list[str]] = {}
+        for f in self.findings:
+            if f.status == "skipped":
+                reason = _SECTION_SKIP.sub("", f.summary).strip() or f.summary
+                groups.setdefault(reason, []).append(f.check)
+        return [SkipGroup(r, c) for r, c in sorted(groups.items(), key=lambda item: -len(item[1]))]
 
     @property
     def exit_code(self) -> int:
@@ -75,7 +137,8 @@ class Report:
 
     def to_data(self) -> dict:
         return {"schema": self.schema, "tool_version": self.tool_version, "generated_at": self.generated_at,
-                "target": self.target, "source": self.source, "quick": self.quick, "verdict": self.verdict,
+                "target": self.target, "host": to_data(self.host),
+                "source": self.source, "quick": self.quick, "verdict": self.verdict,
                 "exit_code": self.exit_code, "counts": self.counts, "evidence": to_data(self.evidence),
                 "code_tally": to_data(self.code_tally), "timings": to_data(self.timings),
                 "total_ms": round(self.total_ms, 3), "findings": [f.to_data() for f in self.findings]}

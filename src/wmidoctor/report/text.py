@@ -1,8 +1,10 @@
-"""The report as text for a terminal or a ticket: a verdict line per check, details under the failing ones."""
+"""The report as text for a terminal or a ticket: the host, the verdict, problems first with their details;
+passes and skips collapsed unless asked for in full."""
 
 from __future__ import annotations
 
 import textwrap
+from dataclasses import replace
 
 from wmidoctor.findings import Finding
 from wmidoctor.report.model import Report
@@ -55,31 +57,77 @@ def verdict_line(f: Finding, colour: bool = False) -> str:
     return line
 
 
-def render_text(report: Report, colour: bool = False) -> str:
+def _problems(report: Report, colour: bool) -> list[str]:
+    lines = [f"Problems ({len(report.problems)}, most severe first):", ""] if report.problems else []
+    for f in report.problems:
+        lines += [verdict_line(f, colour), *_details(f), ""]
+    return lines
+
+
+def _notes(report: Report, colour: bool) -> list[str]:
+    lines = [f"Notes ({len(report.notes)}):"] if report.notes else []
+    for f in report.notes:
+        lines.append(verdict_line(f, colour))
+        lines += _wrap(f.summary, " " * 7)
+    return [*lines, ""] if lines else []
+
+
+def _passes(report: Report, colour: bool, verbose: bool) -> list[str]:
+    groups = report.passes_by_group
+    if not groups:
+        return []
+    total = sum(len(g) for g in groups.values())
+    lines = [f"Passed ({total}):"]
+    for group, found in groups.items():
+        if verbose:
+            lines += [verdict_line(f, colour) for f in found]
+        else:
+            names = ", ".join(f.check.split(".", 1)[1] for f in found)
+            lines += _wrap(f"{_paint('[PASS]', _COLOUR['pass'], colour)} {group} ({len(found)}): {names}", "")
+    return [*lines, ""]
+
+
+def _skips(report: Report, colour: bool, verbose: bool) -> list[str]:
+    groups = report.skip_groups
+    if not groups:
+        return []
+    total = sum(len(g.checks) for g in groups)
+    lines = [f"Skipped for lack of evidence ({total}), by what is missing:"]
+    for group in groups:
+        lines += _wrap(f"{_paint('[SKIP]', _COLOUR['skipped'], colour)} {group.reason}", "")
+        if verbose or len(group.checks) <= 3:
+            lines += _wrap(", ".join(group.checks), " " * 7)
+        else:
+            lines += _wrap(f"{len(group.checks)} checks: {', '.join(group.checks)}", " " * 7)
+    return [*lines, ""]
+
+
+def render_text(report: Report, colour: bool = False, verbose: bool = False) -> str:
+    """Problems first (most severe first, with evidence, causes and fixes), then notes, then passes collapsed
+    to one line per group and skips grouped by the evidence they miss (`verbose` lists each check)."""
     counts = report.counts
     head = _paint(f"Verdict: {report.verdict}", "31;1" if report.problems else "32;1", colour)
     lines = [f"wmidoctor {report.tool_version} diagnosis of {report.target or 'unknown host'} "
              f"({report.source}) at {report.generated_at}" + (" [quick]" if report.quick else ""),
-             head,
-             "Checks: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n), ""]
-    for f in report.findings:
-        lines.append(verdict_line(f, colour))
-        if f.status in ("fail", "warn"):
-            lines += _details(f)
-            lines.append("")
-        elif f.status == "info" and (f.evidence or f.fixes):
-            lines += _wrap(f.summary, " " * 7)
+             f"Host: {(report.host if report.host.name else replace(report.host, name=report.target)).line}"]
+    if report.host.layout:
+        lines.append(f"Evidence layout: {report.host.layout}")
+    lines += [head, "Checks: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n), ""]
+    lines += _problems(report, colour) + _notes(report, colour)
+    lines += _passes(report, colour, verbose) + _skips(report, colour, verbose)
     if report.code_tally:
-        lines += ["", "Error codes seen (tally):"]
+        lines += ["Error codes seen (tally):"]
         for c in report.code_tally:
             lines.append(f"  {c.code}  {c.count:>7}  {c.symbol or '?':<34} {c.meaning}"
                          + (f"  [{c.seen_in}]" if c.seen_in else ""))
+        lines.append("")
     missing = report.not_collected
     if missing:
-        lines += ["", "Not collected (checks that need it were skipped, not passed):"]
+        lines += ["Not collected (checks that need it were skipped, not passed):"]
         for s in missing:
             lines.append(f"  {s['section']:<14} {s['status']}" + (f": {s['reason']}" if s.get("reason") else ""))
+        lines.append("")
     slowest = sorted(report.timings, key=lambda t: -t.ms)[:3]
-    lines += ["", f"Checks ran in {report.total_ms:.0f} ms; slowest: "
-              + ", ".join(f"{t.check} {t.ms:.1f} ms" for t in slowest)]
+    lines += [f"Checks ran in {report.total_ms:.0f} ms; slowest: " + ", ".join(f"{t.check} {t.ms:.1f} ms"
+                                                                             for t in slowest)]
     return "\n".join(lines) + "\n"

@@ -17,6 +17,7 @@ chunks of large .evtx logs (sources.quicklogs); each artifact and the events sec
 from __future__ import annotations
 
 import json
+import ntpath
 import os
 import re
 import tempfile
@@ -39,7 +40,17 @@ from wmidoctor.sources.artifacts import (
     REPOSITORY_COPY,
     Artifact,
 )
-from wmidoctor.sources.layout import EVENTS, VOLUME, ZIP, Layout, detect, forget_listings
+from wmidoctor.sources.identity import identity_from_events, identity_from_registry, settle_edition
+from wmidoctor.sources.layout import (
+    EVENTS,
+    SECTION_SOURCES,
+    VOLUME,
+    ZIP,
+    Layout,
+    detect,
+    forget_listings,
+    single_file,
+)
 from wmidoctor.sources.manifest import Manifest, read_manifest
 from wmidoctor.sources.winpaths import volume_relative
 
@@ -64,14 +75,18 @@ def load(path: str | Path, quick: bool = False) -> Evidence:
     if path.is_dir():
         layout = detect(path)
         if layout is None:
-            raise InputError(f"{path}: neither a wmidoctor bundle (no manifest.json or known artifacts), a "
-                             "Windows volume (no Windows/System32/config) nor a folder of event-log exports")
+            raise InputError(f"{path}: holds no WMI evidence (no wmidoctor bundle, no Windows/System32 with hives, "
+                             "logs or repository, no hive, event log or export, repository or .reg export)")
         return Loader(layout, path, quick).load()
     if path.suffix.lower() == ".json":
         return _saved_evidence(path)
     if path.suffix.lower() == ".zip" or zipfile.is_zipfile(path):
         return _load_zip(path, quick)
-    raise InputError(f"{path}: not a bundle (expected a folder, a .zip, a mounted Windows volume or evidence .json)")
+    single = single_file(path)
+    if single is not None:
+        return Loader(single, path, quick).load()
+    raise InputError(f"{path}: not a bundle nor a WMI artifact (expected a folder, a .zip, a mounted Windows volume, "
+                     "an evidence .json, a registry hive or .reg export, an event log or a repository file)")
 
 
 def _saved_evidence(path: Path) -> Evidence:
@@ -81,9 +96,11 @@ def _saved_evidence(path: Path) -> Evidence:
     if not EVIDENCE_SCHEMA.search(text[:4096]):
         raise InputError(f"{path}: not a wmidoctor evidence file (no schema wmidoctor.evidence/N)")
     try:
-        return Evidence.from_json(text)
+        evidence = Evidence.from_json(text)
     except (ValueError, TypeError) as exc:
         raise InputError(f"{path}: not a readable wmidoctor evidence file ({exc})") from None
+    settle_edition(evidence)  # evidence saved before editions were derived
+    return evidence
 
 
 def _load_zip(path: Path, quick: bool) -> Evidence:
@@ -117,7 +134,7 @@ class Loader:
         self.evidence = Evidence()
         self.manifest: Manifest | None = None
         collection = self.evidence.collection
-        collection.path, collection.kind = str(shown_path), layout.kind
+        collection.path, collection.kind, collection.layout = str(shown_path), layout.kind, layout.description
         absent = "not on the volume" if layout.kind == VOLUME else "not in the bundle"
         self.status = {a.key: ArtifactStatus(a.name, "", MISSING, absent) for a in layout.expected}
         self.exports: list[ArtifactStatus] = []  # event-log exports beyond the artifact list, as read
@@ -160,6 +177,7 @@ class Loader:
         self.read_json(LISTING, listings.FILLERS)
         self.read_commands()
         self.check_volume_files()
+        self.match_mof_files()
         self.parse_autorecover_mofs()
         self.read_events()
         self.finish()
@@ -242,8 +260,7 @@ class Loader:
         for artifact in absent:  # the key does not exist on the host: an empty subtree, not "not collected"
             registry.exports.add_root(artifact.registry_key)
         fill_evidence(registry, self.evidence)
-        if not self.evidence.identity.collected:
-            identity_from_registry(registry, self.evidence)
+        identity_from_registry(registry, self.evidence)
         problems = registry.all_problems()
         for artifact, path in found:
             own = [p for p in problems if p.startswith(path.name)]
@@ -300,6 +317,29 @@ class Loader:
         entry = self.status[key]
         return f"{entry.name} {entry.status}" + (f": {entry.reason}" if entry.reason else "")
 
+    # --- flat folders: MOF files matched by name to the Autorecover MOFs list ----------------------
+
+    def match_mof_files(self) -> None:
+        """Give each listed MOF whose file name lies in the flat folder's MOF folder that file as its copy, so it
+        is parsed. A listed MOF not there stays unknown (a flat copy need not hold every file), never missing."""
+        folder = self.layout.path("MofFiles")
+        if folder is None or self.layout.kind == VOLUME:
+            return
+        mofs = self.evidence.repository.autorecover_mofs
+        if not mofs:
+            keys = [k for k in ("SoftwareHive",) if k in self.status]
+            self._set("MofFiles", PRESENT, "no Autorecover MOFs list to match them against"
+                      + (f" ({self._why_not(keys[0])})" if keys else ""))
+            return
+        by_name = {name.lower(): name for name in os.listdir(folder) if name.lower().endswith(".mof")}
+        matched = 0
+        for mof in mofs:
+            name = by_name.get(ntpath.basename(mof.path.strip().strip('"')).lower())
+            if name and not mof.copy:
+                mof.copy, matched = self._relative(folder / name), matched + 1
+        self._set("MofFiles", PARSED if matched else PRESENT,
+                  f"{matched} of the {len(mofs)} listed MOFs found by file name")
+
     # --- Autorecover MOFs through the MOF parser ------------------------------------------------
 
     def parse_autorecover_mofs(self) -> None:
@@ -309,7 +349,7 @@ class Loader:
         if section.autorecover_mofs:
             parse_autorecover(section, self.layout.root, self.layout.kind == VOLUME, self.quick)
             return
-        keys = ("SoftwareHive",) if self.layout.kind == VOLUME else ("RegWbem", "AutorecoverListing")
+        keys = ("SoftwareHive", "RegWbem", "AutorecoverListing")
         section.autorecover_reason = "; ".join(self._why_not(k) for k in keys if k in self.status)
 
     # --- event logs ------------------------------------------------------------------------------
@@ -329,6 +369,7 @@ class Loader:
         else:
             analysis, shortened = analyse([str(path) for path in paths]), {}
         self.evidence.events = events_section(analysis)
+        identity_from_events(paths, self.evidence)
         if shortened:
             section = self.evidence.events
             told = [section.reason] if section.status == PARTIAL else []
@@ -349,6 +390,7 @@ class Loader:
     # --- summary ---------------------------------------------------------------------------------
 
     def finish(self) -> None:
+        settle_edition(self.evidence)
         self.settle_repository()
         self.explain_not_collected()
         collection = self.evidence.collection
@@ -370,7 +412,9 @@ class Loader:
             section.status, section.reason = COLLECTED, ""
 
     def explain_not_collected(self) -> None:
-        """A section left empty says which artifacts would have fed it and what became of them."""
+        """A section left empty says which artifacts would have fed it and what became of them, or, when this
+        layout has none for it, what evidence would."""
+        where = f"not in this {self.layout.description}"
         for name, section in self.evidence.sections().items():
             if section.collected or name == "collection":
                 continue
@@ -382,25 +426,11 @@ class Loader:
             parts = []
             for artifact in feeders:
                 entry = self.status[artifact.key]
+                if entry.status == PARSED:
+                    continue  # read, but it holds nothing for this section
                 parts.append(f"{artifact.name} {entry.status}" + (f" ({entry.reason})" if entry.reason else ""))
-            section.reason = "; ".join(parts)[:400]
-
-
-COMPUTER_NAME_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ComputerName"
-CURRENT_VERSION_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion"
-
-
-def identity_from_registry(registry: Any, evidence: Evidence) -> None:
-    """Host name and OS build from the hives of a volume (bundles carry them in wmi/identity.json)."""
-    identity = evidence.identity
-    name = registry.key(COMPUTER_NAME_KEY)
-    version = registry.key(CURRENT_VERSION_KEY)
-    for key, field_name, value_name in ((name, "host", "ComputerName"), (version, "os_caption", "ProductName"),
-                                        (version, "os_build", "CurrentBuild")):
-        value = key.data(value_name) if key is not None else None
-        if isinstance(value, str) and value:
-            setattr(identity, field_name, value)
-            identity.mark_collected(f"registry:{key.source}", "from the registry (WMI identity not read)")
+            needs = SECTION_SOURCES.get(name, "")
+            section.reason = ("; ".join(parts) if parts else where + (f": needs {needs}" if needs else ""))[:400]
 
 
 def merge_repository(target: Repository, read: Repository) -> None:

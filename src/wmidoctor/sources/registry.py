@@ -183,6 +183,8 @@ class RegistryEvidence:
         appid = self.registry.key(WMI_APPID_KEY)
         if appid is not None:
             section.mark_collected(f"registry:{appid.source}", partial)
+        if partial is None:  # the AppID key was read (absent is then known); checks tell the two apart by this
+            section.mark_collected(locator(WMI_APPID_KEY))
         section.wmi_appid_launch_permission = self._sd(appid, "LaunchPermission", problems)
         section.wmi_appid_access_permission = self._sd(appid, "AccessPermission", problems)
         section.wmi_appid_authentication_level = _setting(appid, "AuthenticationLevel")
@@ -235,6 +237,7 @@ class RegistryEvidence:
         if self._collect(section, RPC_KEY, rpc):
             section.dcom_protocols = _setting(rpc, "DCOM Protocols")
         if held_policy:
+            section.mark_collected(locator(RPC_POLICY_KEY))  # the policy key was read (absent is then known)
             section.restrict_remote_clients = _setting(policy, "RestrictRemoteClients")
             section.enable_auth_ep_resolution = _setting(policy, "EnableAuthEpResolution")
         if held_internet:
@@ -249,6 +252,8 @@ class RegistryEvidence:
         policy = self.registry.key(FIREWALL_KEY)
         if not self._collect(section, FIREWALL_KEY, policy):
             return
+        if self.registry.covers(FIREWALL_GPO_KEY):  # the Group Policy rules were read (absent is then known)
+            section.mark_collected(locator(FIREWALL_GPO_KEY))
         for profile, (local_name, gpo_name) in FIREWALL_PROFILES.items():
             setting = _setting(self.registry.key(f"{FIREWALL_GPO_KEY}\\{gpo_name}"), "EnableFirewall") or \
                 _setting(self.registry.key(f"{FIREWALL_KEY}\\{local_name}"), "EnableFirewall")
