@@ -108,7 +108,7 @@ class Table:
     def add(self, key: str, duration: int, code: str, example: str = "") -> None:
         tally = self.tallies.get(key)
         if tally is None:
-            if len(self.tallies) >= MAX_KEYS:
+            if len(self.tallies) >= MAX_KEYS - 1:  # one place stays for OTHER
                 key = OTHER
                 tally = self.tallies.get(key)
             if tally is None:
@@ -161,6 +161,8 @@ class TraceAnalysis:
         self.open: dict[str, Operation] = {}
         self.open_overflow = 0
         self.orphan_stops = 0
+        # stops read before their start: ETL buffers are per processor, so file order is not time order
+        self.early_stops: dict[str, tuple[int, dict[str, str]]] = {}
         self.completed = 0
         self.clients, self.namespaces, self.queries, self.classes = Table(), Table(), Table(), Table()
         self.users = Table()
@@ -218,6 +220,9 @@ class TraceAnalysis:
                                             client, fields.get("User", ""), namespace, method, class_name,
                                             target[:300], event.source)
         self._see_concurrency(now)
+        early = self.early_stops.pop(operation_id, None)
+        if early is not None:
+            self._stop(early[1], early[0])
 
     def _see_concurrency(self, now: int) -> None:
         second = now // 1_000_000
@@ -227,9 +232,11 @@ class TraceAnalysis:
             self.concurrency[second] = len(self.open)
 
     def _stop(self, fields: dict[str, str], now: int) -> None:
-        operation = self.open.pop(fields.get("OperationId", fields.get("OperationID", "")), None)
+        operation_id = fields.get("OperationId", fields.get("OperationID", ""))
+        operation = self.open.pop(operation_id, None)
         if operation is None:
-            self.orphan_stops += 1  # started before the trace began
+            if len(self.early_stops) < MAX_OPEN:
+                self.early_stops[operation_id] = (now, fields)
             return
         self._see_concurrency(now)
         duration = max(0, now - operation.start_us) if now and operation.start_us else 0
@@ -273,7 +280,10 @@ class TraceAnalysis:
 
     # --- results -------------------------------------------------------------------------------------
     def finish(self) -> None:
-        """Close the trace: what is still open never finished inside it."""
+        """Close the trace: what is still open never finished inside it; a stop whose start never came
+        belongs to an operation that began before the trace did."""
+        self.orphan_stops += len(self.early_stops)
+        self.early_stops.clear()
         self.unfinished = sorted(self.open.values(), key=lambda o: (o.start_us, o.operation_id))
 
     @property
