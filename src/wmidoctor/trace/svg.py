@@ -32,7 +32,8 @@ def timeline_svg(timeline: dict[str, Any]) -> str:
         top = AXIS + row * LANE
         parts.append(f'<g class="lane"><title>{escape(lane["client"])}</title>'
                      f'<text x="4" y="{top + LANE / 2 + 4:.1f}" font-size="12">{escape(lane["client"][:28])}</text>'
-                     f'<line x1="{LABEL}" y1="{top + LANE - 2}" x2="{WIDTH - 10}" y2="{top + LANE - 2}" stroke="#bbb"/>')
+                     f'<line x1="{LABEL}" y1="{top + LANE - 2}" x2="{WIDTH - 10}" y2="{top + LANE - 2}" '
+                     'stroke="#bbb"/>')
         for index, busy in enumerate(lane["busy_ms"]):
             if busy <= 0:
                 continue
