@@ -20,7 +20,7 @@ def _identify(client: TraceClient) -> Fix:
                "Select-Object ProcessId, Name, CommandLine, ParentProcessId" if pid.isdigit() else "")
     return Fix(step=f"Identify the client ({client.client}): the process, its command line and the product or "
                     "scheduled task behind it (run while it is still running; process ids are reused)",
-               command=command)
+               command=command, undo="nothing to undo (it only reads)" if command else "")
 
 
 def _offender_fixes(client: TraceClient) -> tuple[list[str], list[Fix], list[str]]:
@@ -85,7 +85,8 @@ def unfinished_operations(ev: Evidence, v: Verdict) -> Finding:
                                       "provider's product if the hang is in the provider", risk="low"),
                              Fix(step="If the provider host stays hung, end that WmiPrvSE.exe process (WMI starts a "
                                       "new one on the next request)", command="Stop-Process -Id <WmiPrvSE pid>",
-                                 risk="low")],
+                                 risk="low", undo="nothing to undo: WMI starts a new provider host when a client "
+                                                  "next needs the provider")],
                       references=[_TRACING])
     if by_design:
         return v.info(f"{len(by_design)} event query(ies) were open when the trace ended, as event queries are "

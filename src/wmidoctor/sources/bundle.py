@@ -36,6 +36,7 @@ from wmidoctor.sources.artifacts import (
     QUERY,
     REG_EXPORT,
     REPOSITORY_COPY,
+    TRACE,
     Artifact,
 )
 from wmidoctor.sources.layout import VOLUME, ZIP, Layout, detect, forget_listings
@@ -160,6 +161,7 @@ class Loader:
         self.check_volume_files()
         self.parse_autorecover_mofs()
         self.read_events()
+        self.read_trace()
         self.finish()
         return _relative_sources(self.evidence, self.layout.root)
 
@@ -339,6 +341,12 @@ class Loader:
                 self._set(artifact.key, DAMAGED, "; ".join(stats.problems[:3]) or "damaged")
             else:
                 self._set(artifact.key, PARSED, shortened.get(str(path), ""))
+
+    def read_trace(self) -> None:
+        from wmidoctor.trace.evidence import read_trace_artifacts
+
+        for key, status, reason in read_trace_artifacts(self.evidence, self._artifacts(TRACE)):
+            self._set(key, {"parsed": PARSED, "damaged": DAMAGED}.get(status, PRESENT), reason)
 
     # --- summary ---------------------------------------------------------------------------------
 
