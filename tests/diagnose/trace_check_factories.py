@@ -19,7 +19,8 @@ def complete_trace(ev: Evidence) -> None:
     trace.events, trace.operations, trace.completed = 7200, 3600, 3600
     trace.span_s, trace.busy_s, trace.peak_concurrency = 600.0, 90.0, 4
     trace.clients = [TraceClient(f"pid {pid} on HOST1", "NT AUTHORITY\\SYSTEM", 1200, 30000.0, 1 / 3, 60.0,
-                                 requests={"IWbemServices::ExecQuery Win32_Service": 1200}) for pid in (880, 1204, 3310)]
+                                 requests={"IWbemServices::ExecQuery Win32_Service": 1200})
+                     for pid in (880, 1204, 3310)]
     trace.unfinished = [TraceOperation("IWbemServices::ExecNotificationQuery - root\\cimv2 : select * from "
                                        "__InstanceCreationEvent within 5", "pid 880 on HOST1", "root\\cimv2",
                                        "2026-03-02T09:00:01.000000Z", 599.0, True, f"{SOURCE}#record 12")]
