@@ -1,7 +1,7 @@
 """Pairing and aggregation of WMI-Activity trace events.
 
 No public capture of the Trace channel exists: the events here are built from the provider's published
-templates (trace_factories), written as an XML export and as an ETL file, and read back through the same
+templates (trace_factories), written as an XML export, a .evtx and an ETL file, and read back through the same
 readers a real capture goes through.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
-from trace_factories import Scenario, TraceEvent, to_etl, to_xml
+from trace_factories import Scenario, TraceEvent, to_etl, to_evtx, to_xml
 
 from wmidoctor.artifacts.evtx.event import Event
 from wmidoctor.trace import operations
@@ -23,6 +23,8 @@ def _write(tmp_path: Path, events: list[TraceEvent], kind: str) -> Path:
     path = tmp_path / f"trace.{kind}"
     if kind == "xml":
         path.write_text(to_xml(events), encoding="utf-8")
+    elif kind == "evtx":
+        path.write_bytes(to_evtx(events))
     else:
         path.write_bytes(to_etl(events))
     return path
@@ -44,7 +46,7 @@ def mixed() -> Scenario:
     return s
 
 
-@pytest.fixture(params=["xml", "etl"])
+@pytest.fixture(params=["xml", "evtx", "etl"])
 def report(request, tmp_path: Path) -> dict:
     return build_report(analyse([str(_write(tmp_path, mixed().ordered(), request.param))]))
 
@@ -108,12 +110,13 @@ def test_slowest_operations_and_concurrency(report: dict) -> None:
     assert lanes["pid 300 on HOST1"]["open_since_s"] == [190.0]
 
 
-def test_xml_and_etl_give_the_same_analysis(tmp_path: Path) -> None:
+@pytest.mark.parametrize("kind", ["evtx", "etl"])
+def test_every_format_gives_the_same_analysis(tmp_path: Path, kind: str) -> None:
     events = mixed().ordered()
     xml = build_report(analyse([str(_write(tmp_path, events, "xml"))]))
-    etl = build_report(analyse([str(_write(tmp_path, events, "etl"))]))
+    other = build_report(analyse([str(_write(tmp_path, events, kind))]))
     for part in ("summary", "clients", "namespaces", "requests", "unfinished", "timeline", "findings"):
-        left, right = xml[part], etl[part]
+        left, right = xml[part], other[part]
         if part == "unfinished":
             left = [{k: v for k, v in u.items() if k != "source"} for u in left]
             right = [{k: v for k, v in u.items() if k != "source"} for u in right]

@@ -2,9 +2,9 @@
 
 No public capture of the WMI-Activity Trace channel exists, so these helpers build events from the
 template table (knowledge/wmi_activity_trace.json, field names and input types as the provider's manifest
-publishes them) and write them in the two forms the reader takes: an XML export as `wevtutil qe /f:xml`
-writes it (fields as UserData children) and an ETL file (buffers of EVENT_HEADER records). The ETL writer
-follows the documented layout independently of the reader's code.
+publishes them) and write them in the three forms the reader takes: an XML export as `wevtutil qe /f:xml`
+writes it (fields as UserData children), a real .evtx (evtx_writer) and an ETL file (buffers of
+EVENT_HEADER records). The writers follow the documented layouts independently of the readers' code.
 """
 
 from __future__ import annotations
@@ -84,6 +84,16 @@ def to_xml(events: list[TraceEvent], wrapper: bool = True) -> str:
     if wrapper:
         out.append("</Events>")
     return "\n".join(out)
+
+
+def to_evtx(events: list[TraceEvent]) -> bytes:
+    """A real .evtx of the Trace channel (plain Binary XML records, see evtx_writer)."""
+    from evtx_writer import event_node, write_evtx
+
+    return write_evtx((event_node("Microsoft-Windows-WMI-Activity", e.event_id, "Microsoft-Windows-WMI-Activity/Trace",
+                                  number, iso(e.at), e.fields),
+                       int(((T0 - FILETIME_EPOCH).total_seconds() + e.at) * 10_000_000))
+                      for number, e in enumerate(events, 1))
 
 
 # --- ETL ---------------------------------------------------------------------------------------------
