@@ -21,6 +21,7 @@ from wmidoctor.knowledge import trace as facts
 
 SAMPLE_SIZE = 2048  # durations kept per key for percentiles (a deterministic reservoir beyond that)
 MAX_KEYS = 2000  # distinct clients / namespaces / queries kept per table; the rest go to "(other)"
+MAX_COMBOS = 50_000  # distinct (client, user, namespace, request, query, provider) tallied while reading
 MAX_OPEN = 200_000  # operations waiting for their stop event
 MAX_GROUPS = 200_000  # group ids remembered for provider attribution
 MAX_SECONDS = 7 * 86_400  # seconds of per-second concurrency and per-client load kept
@@ -90,6 +91,19 @@ class Tally:
             if slot < SAMPLE_SIZE:
                 self.sample[slot] = duration
 
+    def merge(self, other: Tally) -> None:
+        """Fold another tally in; the joint sample, when too large, is thinned evenly across its sorted
+        values (so percentiles stay exact while both are small, and close when they are not)."""
+        self.count += other.count
+        self.total_us += other.total_us
+        self.max_us = max(self.max_us, other.max_us)
+        self.failures.update(other.failures)
+        self.sample.extend(other.sample)
+        if len(self.sample) > SAMPLE_SIZE:
+            ordered = sorted(self.sample)
+            step = len(ordered) / SAMPLE_SIZE
+            self.sample = [ordered[int(i * step)] for i in range(SAMPLE_SIZE)]
+
     def percentile(self, fraction: float) -> int:
         """Nearest-rank percentile of the durations (exact up to SAMPLE_SIZE operations)."""
         if not self.sample:
@@ -100,12 +114,12 @@ class Tally:
 
 
 class Table:
-    """Tallies by key, at most MAX_KEYS of them; later new keys are counted under OTHER."""
+    """Tallies by key, at most MAX_KEYS of them (OTHER included); later new keys are counted under OTHER."""
 
     def __init__(self) -> None:
         self.tallies: dict[str, Tally] = {}
 
-    def add(self, key: str, duration: int, code: str, example: str = "") -> None:
+    def merge(self, key: str, other: Tally, example: str = "") -> None:
         tally = self.tallies.get(key)
         if tally is None:
             if len(self.tallies) >= MAX_KEYS - 1:  # one place stays for OTHER
@@ -113,7 +127,7 @@ class Table:
                 tally = self.tallies.get(key)
             if tally is None:
                 tally = self.tallies[key] = Tally(example=example)
-        tally.add(duration, code)
+        tally.merge(other)
 
     def top(self, limit: int = 0) -> list[tuple[str, Tally]]:
         ranked = sorted(self.tallies.items(), key=lambda item: (-item[1].total_us, -item[1].count, item[0]))
@@ -167,6 +181,7 @@ class TraceAnalysis:
         self.clients, self.namespaces, self.queries, self.classes = Table(), Table(), Table(), Table()
         self.users = Table()
         self.client_classes = Table()  # "client\trequest" -> its operations (the requests of each client)
+        self.combos: dict[tuple[str, ...], Tally] = {}
         self.providers = Table()  # provider name -> time of the operations it served
         self.failures: Counter[str] = Counter()  # result code -> operations
         self.provider_loads: Counter[tuple[str, str, str]] = Counter()  # (provider, host pid, path) -> events
@@ -246,16 +261,18 @@ class TraceAnalysis:
         self.completed += 1
         if code:
             self.failures[code] += 1
-        self.clients.add(operation.client, duration, code)
-        self.users.add(operation.user or "(none)", duration, code)
-        self.namespaces.add(operation.namespace.lower() or "(none)", duration, code, operation.namespace)
-        class_key = f"{operation.method} {operation.class_name}".strip()
-        self.classes.add(class_key, duration, code, operation.target)
-        self.client_classes.add(f"{operation.client}\t{class_key}", duration, code)
-        self.queries.add(f"{operation.method} {operation.target}".strip(), duration, code)
-        provider = self.groups.get(operation.group_id)
-        if provider:
-            self.providers.add(provider, duration, code)
+        # one tally per distinct (client, user, namespace, request, query, provider): the per-dimension
+        # tables are merged from these at the end, one update per operation instead of seven
+        combo = (operation.client, operation.user, operation.namespace, operation.method, operation.class_name,
+                 operation.target, self.groups.get(operation.group_id, ""))
+        tally = self.combos.get(combo)
+        if tally is None:
+            if len(self.combos) >= MAX_COMBOS:
+                combo = (OTHER,) * 7
+                tally = self.combos.get(combo)
+            if tally is None:
+                tally = self.combos[combo] = Tally()
+        tally.add(duration, code)
         second = operation.start_us // 1_000_000
         key = (operation.client, second)
         if key in self.client_seconds or len(self.client_seconds) < MAX_SECONDS:
@@ -284,6 +301,17 @@ class TraceAnalysis:
         belongs to an operation that began before the trace did."""
         self.orphan_stops += len(self.early_stops)
         self.early_stops.clear()
+        for (client, user, namespace, method, class_name, target, provider), tally in self.combos.items():
+            request = f"{method} {class_name}".strip()
+            self.clients.merge(client, tally)
+            self.users.merge(user or "(none)", tally)
+            self.namespaces.merge(namespace.lower() or "(none)", tally, namespace)
+            self.classes.merge(request, tally, target)
+            self.client_classes.merge(f"{client}\t{request}", tally)
+            self.queries.merge(f"{method} {target}".strip(), tally)
+            if provider:
+                self.providers.merge(provider, tally)
+        self.combos.clear()
         self.unfinished = sorted(self.open.values(), key=lambda o: (o.start_us, o.operation_id))
 
     @property
