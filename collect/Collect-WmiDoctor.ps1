@@ -1013,8 +1013,9 @@ function Invoke-WmiTraceMode {
     try {
         if (-not $Elevated) { throw 'tracing needs an elevated prompt ("Run as administrator")' }
         $original = Get-TraceChannelState
-        if ($original.Enabled) { Set-TraceChannel -Enabled $false }  # an enabled analytic log cannot be exported
-        Set-TraceChannel -Enabled $true -MaxSize ([long]$TraceMaxMB * 1048576)
+        # Switching an analytic log on may clear it: one already on is left running as it is (its events
+        # since then are exported whole below).
+        if (-not $original.Enabled) { Set-TraceChannel -Enabled $true -MaxSize ([long]$TraceMaxMB * 1048576) }
         if ($TraceEtl) {
             try { Start-TraceSession -EtlPath (Get-ArtifactPath 'WmiTraceSession'); $sessionStarted = $true }
             catch { $sessionError = ($_.Exception.Message -replace '\s+', ' ').Trim() }
@@ -1029,7 +1030,7 @@ function Invoke-WmiTraceMode {
         }
         if ($null -ne $original) {
             try {
-                Set-TraceChannel -Enabled $false -MaxSize $original.MaxSize
+                Set-TraceChannel -Enabled $false -MaxSize $original.MaxSize  # an enabled analytic log cannot be exported
                 $query = if ($original.Enabled) { '' } else {
                     (' /q:"*[System[TimeCreated[@SystemTime>=''{0}'']]]"' -f $traceStarted.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', $Invariant)) }
                 $run = Invoke-Native (Get-SystemProgram 'wevtutil.exe') ('epl "{0}" "{1}" /ow:true{2}' -f $TraceChannel, (Get-ArtifactPath 'WmiActivityTrace'), $query)

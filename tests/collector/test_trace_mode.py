@@ -79,7 +79,8 @@ def test_tracing_is_switched_back_in_a_finally_block(script: str) -> None:
     outer = max(_descendants(body, "try_statement"), key=lambda t: t.end_byte - t.start_byte)
     tried = next(c for c in outer.children if c.type == "statement_block").text.decode()
     cleanup = next(c for c in outer.children if c.type == "finally_clause").text.decode()
-    assert "Set-TraceChannel -Enabled $true" in tried and "Start-TraceSession" in tried and "Wait-TraceEnd" in tried
+    assert "if (-not $original.Enabled) { Set-TraceChannel -Enabled $true" in tried
+    assert "Start-TraceSession" in tried and "Wait-TraceEnd" in tried
     assert "Stop-TraceSession" in cleanup and "Set-TraceChannel -Enabled $false -MaxSize $original.MaxSize" in cleanup
     # an originally enabled channel is enabled again, whatever the export did
     inner_finally = [f.text.decode() for f in _descendants(outer, "finally_clause") if f is not
