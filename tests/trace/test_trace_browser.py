@@ -70,4 +70,5 @@ def test_trace_html_renders_with_a_timeline(chromium: str, cli, tmp_path: Path) 
     assert dom.index('id="findings"') < dom.index('id="timeline"') < dom.index('id="clients"')
     timeline = dom[dom.index('id="timeline"'):dom.index('id="clients"')]
     assert "<svg" in timeline and timeline.count('class="busy"') > 10 and 'class="open"' in timeline
+    assert 'class="peak"' in timeline and "open at once (max " in timeline
     shutil.copy(screenshot, Path(os.environ.get("WMIDOCTOR_SCREENSHOT", tmp_path / "kept.png")))

@@ -23,7 +23,7 @@ def render_html(report: dict[str, Any]) -> str:
     env = jinja2.Environment(loader=jinja2.PackageLoader("wmidoctor.trace", "templates"),
                              autoescape=True, trim_blocks=True, lstrip_blocks=True)
     return env.get_template("trace.html.j2").render(r=report, svg=jinja2.utils.markupsafe.Markup(
-        timeline_svg(report["timeline"])))
+        timeline_svg(report["timeline"], report["concurrency"])))
 
 
 def _table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> list[str]:

@@ -70,7 +70,7 @@ def tally_row(key: str, tally: Tally, busy: int) -> dict[str, object]:
 def concurrency_series(analysis: TraceAnalysis, bins: int = TIMELINE_BINS) -> dict[str, object]:
     """The most operations open at once, per time bin (the trace's span cut into at most `bins`)."""
     if not analysis.concurrency:
-        return {"bin_s": 0, "start": analysis.first_seen, "peaks": []}
+        return {"bin_s": 0, "start_epoch_s": 0, "peaks": []}
     first, last = min(analysis.concurrency), max(analysis.concurrency)
     width = max(1, -(-(last - first + 1) // bins))
     peaks = [0] * (((last - first) // width) + 1)

@@ -12,15 +12,18 @@ LABEL = 190
 AXIS = 26
 
 
-def timeline_svg(timeline: dict[str, Any]) -> str:
+def timeline_svg(timeline: dict[str, Any], concurrency: dict[str, Any] | None = None) -> str:
+    """`concurrency` (optional): the most operations open at once per slot, drawn as the first lane."""
     lanes = timeline.get("lanes") or []
     if not lanes:
         return ""
     span = max(1, int(timeline.get("span_s") or 1))
     bin_s = max(1, int(timeline.get("bin_s") or 1))
     plot = WIDTH - LABEL - 10
-    peak = max((v for lane in lanes for v in lane["busy_ms"]), default=0) or 1
-    height = AXIS + LANE * len(lanes) + 4
+    busiest = max((v for lane in lanes for v in lane["busy_ms"]), default=0) or 1
+    peaks = (concurrency or {}).get("peaks") or []
+    top_row = 1 if peaks else 0
+    height = AXIS + LANE * (len(lanes) + top_row) + 4
     parts = [f'<svg xmlns="http://www.w3.org/2000/svg" class="timeline" width="{WIDTH}" height="{height}" '
              f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="WMI time per client over the trace">']
     for tick in range(5):
@@ -28,7 +31,22 @@ def timeline_svg(timeline: dict[str, Any]) -> str:
         parts.append(f'<line x1="{x:.1f}" y1="{AXIS - 6}" x2="{x:.1f}" y2="{height}" stroke="#ddd"/>'
                      f'<text x="{x:.1f}" y="{AXIS - 10}" font-size="11" text-anchor="middle">'
                      f"+{span * tick / 4:.0f} s</text>")
-    for row, lane in enumerate(lanes):
+    if peaks:
+        most = max(peaks) or 1
+        width = int(concurrency.get("bin_s") or 1)  # type: ignore[union-attr]
+        offset = int(concurrency.get("start_epoch_s", 0)) - int(timeline.get("start_epoch_s", 0))  # type: ignore[union-attr]
+        parts.append(f'<g class="concurrency"><title>operations open at once (at most {most})</title>'
+                     f'<text x="4" y="{AXIS + LANE / 2 + 4:.1f}" font-size="12">open at once (max {most})</text>')
+        for index, level in enumerate(peaks):
+            if level <= 0:
+                continue
+            x = LABEL + plot * (offset + index * width) / span
+            h = max(1.0, (LANE - 6) * level / most)
+            parts.append(f'<rect class="peak" x="{x:.1f}" y="{AXIS + LANE - 2 - h:.1f}" '
+                         f'width="{max(1.0, plot * width / span - 0.5):.1f}" height="{h:.1f}" fill="#8e6bb8">'
+                         f"<title>{level} open</title></rect>")
+        parts.append("</g>")
+    for row, lane in enumerate(lanes, top_row):
         top = AXIS + row * LANE
         parts.append(f'<g class="lane"><title>{escape(lane["client"])}</title>'
                      f'<text x="4" y="{top + LANE / 2 + 4:.1f}" font-size="12">{escape(lane["client"][:28])}</text>'
@@ -39,7 +57,7 @@ def timeline_svg(timeline: dict[str, Any]) -> str:
                 continue
             x = LABEL + plot * index * bin_s / span
             w = max(1.0, plot * bin_s / span - 0.5)
-            h = max(1.0, (LANE - 6) * busy / peak)
+            h = max(1.0, (LANE - 6) * busy / busiest)
             parts.append(f'<rect class="busy" x="{x:.1f}" y="{top + LANE - 2 - h:.1f}" width="{w:.1f}" '
                          f'height="{h:.1f}" fill="#4a7fb5"><title>{busy:.0f} ms of WMI time</title></rect>')
         for since in lane.get("open_since_s", []):
