@@ -40,7 +40,7 @@ def test_bars_stay_inside_their_lanes(tmp_path: Path) -> None:
             y, h = float(rect.get("y")), float(rect.get("height"))
             x, w = float(rect.get("x")), float(rect.get("width"))
             assert top <= y and y + h <= bottom, (row, y, h)
-            assert LABEL <= x and x + w <= WIDTH - 10 + 1, (row, x, w)
+            assert x >= LABEL and x + w <= WIDTH - 10 + 1, (row, x, w)
     assert "<script>" not in svg and "&lt;script&gt;" in svg
 
 
