@@ -29,7 +29,7 @@ def timeline_svg(timeline: dict[str, Any], concurrency: dict[str, Any] | None = 
     for tick in range(5):
         x = LABEL + plot * tick / 4
         parts.append(f'<line x1="{x:.1f}" y1="{AXIS - 6}" x2="{x:.1f}" y2="{height}" stroke="#ddd"/>'
-                     f'<text x="{x:.1f}" y="{AXIS - 10}" font-size="11" text-anchor="middle">'
+                     f'<text x="{x:.1f}" y="{AXIS - 10}" font-size="11" text-anchor="{"end" if tick == 4 else "middle"}">'
                      f"+{span * tick / 4:.0f} s</text>")
     if peaks:
         most = max(peaks) or 1
