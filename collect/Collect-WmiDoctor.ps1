@@ -48,7 +48,13 @@ param(
     [int]$StepTimeoutSeconds = 120,
     [ValidateRange(60, 86400)]
     [int]$TotalTimeoutSeconds = 1800,
-    [switch]$NoZip
+    [switch]$NoZip,
+    [ValidateRange(0, 86400)]
+    [int]$TraceSeconds = 0,
+    [switch]$TraceUntilKey,
+    [switch]$TraceEtl,
+    [ValidateRange(1, 4096)]
+    [int]$TraceMaxMB = 256
 )
 
 $ErrorActionPreference = 'Stop'
@@ -70,6 +76,7 @@ if ([Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProces
         '-StepTimeoutSeconds', $StepTimeoutSeconds, '-TotalTimeoutSeconds', $TotalTimeoutSeconds)
     if ($ShadowCopy) { $arguments += '-ShadowCopy' }
     if ($NoZip) { $arguments += '-NoZip' }
+    foreach ($name in 'TraceSeconds', 'TraceUntilKey', 'TraceEtl', 'TraceMaxMB') { if ($PSBoundParameters.ContainsKey($name)) { $arguments += ('-{0}:{1}' -f $name, $PSBoundParameters[$name]) } }
     & $native @arguments
     exit $LASTEXITCODE
 }
@@ -129,6 +136,8 @@ $Artifacts = [ordered]@{
     WmiProviderHosts      = @{ Name = 'wmi/provider-hosts.json'; RegistryKey = ''; Personal = @('user names') }
     WmiSubscriptions      = @{ Name = 'wmi/subscriptions.json'; RegistryKey = ''; Personal = @('account SIDs', 'command lines') }
     RepositoryCopy        = @{ Name = 'repository'; RegistryKey = ''; Personal = @('anything applications stored in WMI') }
+    WmiActivityTrace      = @{ Name = 'trace/Microsoft-Windows-WMI-Activity%4Trace.evtx'; RegistryKey = ''; Personal = @('host name', 'user names', 'WMI queries of every client') }
+    WmiTraceSession       = @{ Name = 'trace/wmi-trace.etl'; RegistryKey = ''; Personal = @('host name', 'user names', 'WMI queries of every client') }
 }
 # END ARTIFACTS
 
@@ -912,6 +921,142 @@ function Write-Zip {
     return $failures
 }
 
+# --- trace mode (-TraceSeconds / -TraceUntilKey): the WMI-Activity Trace channel during a reproduction ----
+# Runs before the collector's own WMI queries, so the trace shows the host's clients, not the collector.
+# The only change to the host is temporary: the channel (and, with -TraceEtl, an ETW session) is switched on
+# for the trace and put back as it was in a finally block, on error and on Ctrl+C too.
+
+$TraceChannel = 'Microsoft-Windows-WMI-Activity/Trace'
+$TraceSessionName = 'wmidoctor-wmi-trace'
+# ETW providers of the session: the WMI-Activity provider {1418EF04-B0B4-4623-BF7E-D74AB47BBDAA}, the WMI
+# service's own provider and the WMI performance adapter.
+$TraceProviders = @('Microsoft-Windows-WMI-Activity', 'Microsoft-Windows-WMI', 'Microsoft-Windows-WMIAdapter')
+$TraceMaxWaitSeconds = 3600
+
+function Get-TraceChannelState {
+    <# The channel's enabled flag and size limit as wevtutil gl reports them. #>
+    $run = Invoke-Native (Get-SystemProgram 'wevtutil.exe') ('gl "{0}"' -f $TraceChannel) 30
+    if ($run.ExitCode -ne 0) { throw ('wevtutil gl exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
+    $enabled = $run.Output -match '(?m)^\s*enabled:\s*true'
+    $maxSize = 0
+    if ($run.Output -match '(?m)^\s*maxSize:\s*(\d+)') { $maxSize = [long]$Matches[1] }
+    return @{ Enabled = [bool]$enabled; MaxSize = $maxSize }
+}
+
+function Set-TraceChannel {
+    param([bool]$Enabled, [long]$MaxSize = 0)
+    $arguments = 'sl "{0}" /e:{1} /q:true' -f $TraceChannel, $(if ($Enabled) { 'true' } else { 'false' })
+    if ($MaxSize -gt 0) { $arguments += (' /ms:{0}' -f $MaxSize) }
+    $run = Invoke-Native (Get-SystemProgram 'wevtutil.exe') $arguments 30
+    if ($run.ExitCode -ne 0) { throw ('wevtutil sl exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
+}
+
+function Start-TraceSession {
+    <# A circular, size-bounded ETW session over the WMI providers, written straight into the bundle. #>
+    param([string]$EtlPath)
+    $logman = Get-SystemProgram 'logman.exe'
+    $first = $true
+    foreach ($provider in $TraceProviders) {
+        $verb = if ($first) { 'start' } else { 'update trace' }
+        $arguments = '{0} "{1}" -p "{2}" 0xFFFFFFFFFFFFFFFF 0xFF -ets' -f $verb, $TraceSessionName, $provider
+        if ($first) { $arguments += (' -o "{0}" -mode circular -max {1} -bs 64' -f $EtlPath, $TraceMaxMB) }
+        $run = Invoke-Native $logman $arguments 60
+        if ($run.ExitCode -ne 0) {
+            if ($first) { throw ('logman start exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
+            Write-Verbose ('provider {0} not added to the session: {1}' -f $provider, $run.Output.Trim())
+        }
+        $first = $false
+    }
+}
+
+function Stop-TraceSession {
+    $run = Invoke-Native (Get-SystemProgram 'logman.exe') ('stop "{0}" -ets' -f $TraceSessionName) 60
+    if ($run.ExitCode -ne 0) { throw ('logman stop exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
+}
+
+function Wait-TraceEnd {
+    <# Wait -TraceSeconds, or until a key (Ctrl+C counts as a key here, so it ends the trace and the
+       collection goes on) when -TraceUntilKey is given or the console can tell. #>
+    $limit = if ($TraceSeconds -gt 0) { $TraceSeconds } else { $TraceMaxWaitSeconds }
+    $end = [DateTime]::UtcNow.AddSeconds($limit)
+    $console = $true
+    $treatControlC = $false
+    try { $treatControlC = [Console]::TreatControlCAsInput; [Console]::TreatControlCAsInput = $true }
+    catch { $console = $false }
+    try {
+        if (-not $console -and $TraceSeconds -le 0) { throw 'no console to read a key from: use -TraceSeconds N' }
+        $what = if ($TraceSeconds -gt 0) { '{0} s' -f $TraceSeconds } else { 'until a key is pressed' }
+        Write-Host ('Tracing WMI activity ({0}): reproduce the problem now; press any key to stop early.' -f $what)
+        while ([DateTime]::UtcNow -lt $end) {
+            if ($console) {
+                try { if ([Console]::KeyAvailable) { [void][Console]::ReadKey($true); break } }
+                catch { $console = $false }
+            }
+            Start-Sleep -Milliseconds 200
+        }
+    }
+    finally {
+        if ($console) { try { [Console]::TreatControlCAsInput = $treatControlC } catch { Write-Verbose 'console mode not restored' } }
+    }
+}
+
+function Invoke-WmiTraceMode {
+    <# Enable the Trace channel (and the ETW session), wait, then disable and export; the channel's original
+       state is put back whatever happens. Time spent tracing is added to the collection's time budget. #>
+    $traceStarted = [DateTime]::UtcNow
+    $script:StepDeadline = $traceStarted.AddSeconds($StepTimeoutSeconds)
+    $watch = [System.Diagnostics.Stopwatch]::StartNew()
+    $original = $null
+    $sessionStarted = $false
+    $traceError = ''
+    $sessionError = ''
+    try {
+        if (-not $Elevated) { throw 'tracing needs an elevated prompt ("Run as administrator")' }
+        $original = Get-TraceChannelState
+        # Switching an analytic log on may clear it: one already on is left running as it is (its events
+        # since then are exported whole below).
+        if (-not $original.Enabled) { Set-TraceChannel -Enabled $true -MaxSize ([long]$TraceMaxMB * 1048576) }
+        if ($TraceEtl) {
+            try { Start-TraceSession -EtlPath (Get-ArtifactPath 'WmiTraceSession'); $sessionStarted = $true }
+            catch { $sessionError = ($_.Exception.Message -replace '\s+', ' ').Trim() }
+        }
+        Wait-TraceEnd
+    }
+    catch { $traceError = ($_.Exception.Message -replace '\s+', ' ').Trim() }
+    finally {
+        $script:StepDeadline = [DateTime]::UtcNow.AddSeconds($StepTimeoutSeconds)
+        if ($sessionStarted) {
+            try { Stop-TraceSession } catch { $sessionError = ($_.Exception.Message -replace '\s+', ' ').Trim() }
+        }
+        if ($null -ne $original) {
+            try {
+                Set-TraceChannel -Enabled $false -MaxSize $original.MaxSize  # an enabled analytic log cannot be exported
+                $query = if ($original.Enabled) { '' } else {
+                    (' /q:"*[System[TimeCreated[@SystemTime>=''{0}'']]]"' -f $traceStarted.ToString('yyyy-MM-ddTHH:mm:ss.fffZ', $Invariant)) }
+                $run = Invoke-Native (Get-SystemProgram 'wevtutil.exe') ('epl "{0}" "{1}" /ow:true{2}' -f $TraceChannel, (Get-ArtifactPath 'WmiActivityTrace'), $query)
+                if ($run.ExitCode -ne 0 -and -not $traceError) { $traceError = ('wevtutil epl exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
+            }
+            finally {
+                if ($original.Enabled) { Set-TraceChannel -Enabled $true -MaxSize $original.MaxSize }
+            }
+        }
+        $script:StepDeadline = $RunDeadline
+    }
+    $elapsed = [long]$watch.ElapsedMilliseconds
+    $script:RunDeadline = $RunDeadline.AddMilliseconds($elapsed)
+    $script:StepDeadline = $script:RunDeadline
+    if ($traceError) { Add-Entry -Key 'WmiActivityTrace' -Status 'failed' -Message $traceError -DurationMs $elapsed }
+    else { Add-Entry -Key 'WmiActivityTrace' -Status 'ok' -DurationMs $elapsed }
+    if (-not $TraceEtl) { Add-Entry -Key 'WmiTraceSession' -Status 'skipped' -Message 'run with -TraceEtl to record an ETW session too' }
+    elseif (-not $sessionStarted -or $sessionError) { Add-Entry -Key 'WmiTraceSession' -Status 'failed' -Message $(if ($sessionError) { $sessionError } else { $traceError }) }
+    else { Add-Entry -Key 'WmiTraceSession' -Status 'ok' -DurationMs $elapsed }
+}
+
+function Skip-WmiTraceMode {
+    Add-Entry -Key 'WmiActivityTrace' -Status 'skipped' -Message 'run with -TraceSeconds N or -TraceUntilKey to trace WMI activity'
+    Add-Entry -Key 'WmiTraceSession' -Status 'skipped' -Message 'run with -TraceSeconds N -TraceEtl to record an ETW session too'
+}
+
 # --- the collection ------------------------------------------------------------------------------
 
 if ($OutputPath -notmatch '^([A-Za-z]:\\|\\\\)') { Exit-WithUsageError "$OutputPath is not a file-system path; name a folder with -OutputPath" }
@@ -927,6 +1072,7 @@ if (-not $Elevated) {
         'registry keys need "Run as administrator". Collecting what this account can read; manifest.json records what was refused.')
 }
 
+if ($TraceSeconds -gt 0 -or $TraceUntilKey) { Invoke-WmiTraceMode } else { Skip-WmiTraceMode }
 foreach ($key in 'WmiActivityLog', 'ApplicationLog', 'SystemLog') { Export-EventLog $key }
 foreach ($key in 'RegWbem', 'RegOle', 'RegRpc', 'RegRpcPolicy', 'RegWmiAppId', 'RegUacPolicy', 'RegFirewallPolicy', 'RegFirewallGpo') {
     Export-RegistryArtifact $key

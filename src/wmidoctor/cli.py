@@ -28,6 +28,7 @@ VERBS: dict[str, tuple[str, str]] = {
     "repo": ("repo", "Read and verify an offline WMI (CIM) repository."),
     "registry": ("registry", "Show the WMI-relevant registry picture from hives or .reg exports."),
     "mof": ("mof", "Parse and lint provider MOF files."),
+    "trace": ("trace", "Who keeps WMI busy: analyse a WMI-Activity trace (.evtx, XML or .etl)."),
 }
 
 # Exit code for a bug in wmidoctor itself (not the user's input): distinct from 0/1/2.

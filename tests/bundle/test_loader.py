@@ -25,6 +25,7 @@ def test_example_bundle_fills_every_section_it_can(examples: Path) -> None:
     assert "IP addresses" in collection.personal_data
     summary = {s["section"]: s["status"] for s in evidence.summary()}
     assert summary.pop("connectivity") == "not_collected"
+    assert summary.pop("trace") == "not_collected"  # the example was collected without -TraceSeconds
     assert set(summary.values()) == {"collected"}, summary
     assert evidence.identity.host == "PC-0417" and evidence.identity.domain_role == "member-workstation"
     winmgmt = evidence.services.get("winmgmt")

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from config_factories import CONFIG_SICK, complete_config
 from gap_factories import GAP_SICK, complete_healthy
+from trace_check_factories import TRACE_SICK, complete_trace
 
 from wmidoctor.evidence.model import (
     AutorecoverMof,
@@ -129,6 +130,7 @@ def healthy() -> Evidence:
     ev.connectivity.probes = [Probe("HEALTHY01", "dcom", [Stage("tcp135", "ok"), Stage("login", "ok")])]
     complete_healthy(ev)
     complete_config(ev)
+    complete_trace(ev)
     return ev
 
 
@@ -257,6 +259,7 @@ SICK: dict[str, Mutation] = {
 
 SICK.update(GAP_SICK)
 SICK.update(CONFIG_SICK)
+SICK.update(TRACE_SICK)
 
 
 def sick(check_id: str) -> Evidence:

@@ -27,6 +27,7 @@ from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
     services,
     services_health,
     subscriptions,
+    trace,
 )
 from wmidoctor.checks.registry import CHECKS, CheckSpec
 from wmidoctor.checks.runner import CheckRun, groups, run_checks, select

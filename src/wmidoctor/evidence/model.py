@@ -416,6 +416,48 @@ class Connectivity(Section):
     probes: list[Probe] = field(default_factory=list)
 
 
+# --- WMI-Activity trace (a capture of the Trace channel or an ETL session) --------------------------
+
+@dataclass
+class TraceClient:
+    """One client process of WMI in a trace, with the WMI time its completed operations took."""
+
+    client: str  # "pid 4242 on HOST"
+    user: str = ""
+    operations: int = 0
+    busy_ms: float = 0.0
+    share: float = 0.0  # of all completed operations' time in the trace
+    p95_ms: float = 0.0
+    failures: dict[str, int] = field(default_factory=dict)  # result code -> operations
+    requests: dict[str, int] = field(default_factory=dict)  # "IWbemServices::ExecQuery Win32_Product" -> count
+
+
+@dataclass
+class TraceOperation:
+    operation: str  # the start event's request: method, namespace and class or query
+    client: str
+    namespace: str = ""
+    started: str = ""
+    seconds: float = 0.0  # duration, or (never finished) how long it had run when the trace ended
+    open_by_design: bool = False  # an event query: it stays open until its client cancels it
+    source: str = ""
+
+
+@dataclass
+class Trace(Section):
+    files: list[str] = field(default_factory=list)
+    events: int = 0
+    operations: int = 0  # started inside the trace
+    completed: int = 0
+    span_s: float = 0.0
+    busy_s: float = 0.0  # sum of completed operations' durations (overlapping operations add up)
+    peak_concurrency: int = 0
+    clients: list[TraceClient] = field(default_factory=list)  # most WMI time first
+    unfinished_total: int = 0
+    unfinished: list[TraceOperation] = field(default_factory=list)  # oldest first
+    slowest: list[TraceOperation] = field(default_factory=list)
+
+
 # --- the whole picture -------------------------------------------------------------------------
 
 @dataclass
@@ -436,6 +478,7 @@ class Evidence:
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
     events: Events = field(default_factory=Events)
     connectivity: Connectivity = field(default_factory=Connectivity)
+    trace: Trace = field(default_factory=Trace)
 
     def sections(self) -> dict[str, Section]:
         return {f.name: getattr(self, f.name) for f in fields(self)

@@ -28,6 +28,7 @@ LISTING = "listing"  # a file listing as JSON, written by the collector without 
 REPOSITORY_COPY = "repository-copy"  # a folder: the repository copied through a volume shadow copy
 HIVE = "hive"  # volumes only
 VOLUME_FILES = "volume-files"  # volumes only: files looked up on the disk
+TRACE = "trace"  # a WMI-Activity trace captured with -TraceSeconds / -TraceUntilKey (trace.inputs reads it)
 
 WMI_SERVICES = ("Winmgmt", "RpcSs", "DcomLaunch", "RpcEptMapper")
 
@@ -133,6 +134,13 @@ ARTIFACTS: tuple[Artifact, ...] = (
              ("repository", "providers", "namespaces", "subscriptions", "quotas"),
              "the repository copied through a volume shadow copy (-ShadowCopy)",
              personal=("anything applications stored in WMI",), folder=True),
+    Artifact("WmiActivityTrace", ("trace/Microsoft-Windows-WMI-Activity%4Trace.evtx",
+                                  "trace/Microsoft-Windows-WMI-Activity%4Trace.xml"), TRACE, ("trace",),
+             "the WMI-Activity Trace channel, enabled for -TraceSeconds N (or until a key) and exported",
+             personal=("host name", "user names", "WMI queries of every client")),
+    Artifact("WmiTraceSession", ("trace/wmi-trace.etl",), TRACE, ("trace",),
+             "an ETL session over the WMI providers during the trace (-TraceEtl)",
+             personal=("host name", "user names", "WMI queries of every client")),
 )
 
 BY_KEY: dict[str, Artifact] = {a.key: a for a in ARTIFACTS}

@@ -38,6 +38,7 @@ from wmidoctor.sources.artifacts import (
     QUERY,
     REG_EXPORT,
     REPOSITORY_COPY,
+    TRACE,
     Artifact,
 )
 from wmidoctor.sources.identity import identity_from_events, identity_from_registry, settle_edition
@@ -180,6 +181,7 @@ class Loader:
         self.match_mof_files()
         self.parse_autorecover_mofs()
         self.read_events()
+        self.read_trace()
         self.finish()
         return _relative_sources(self.evidence, self.layout.root)
 
@@ -386,6 +388,12 @@ class Loader:
                 self._set(artifact.key, PARSED, shortened.get(str(path), ""))
         for path in exports:
             self.exports.append(_export_status(self._relative(path), by_path.get(str(path))))
+
+    def read_trace(self) -> None:
+        from wmidoctor.trace.evidence import read_trace_artifacts
+
+        for key, status, reason in read_trace_artifacts(self.evidence, self._artifacts(TRACE)):
+            self._set(key, {"parsed": PARSED, "damaged": DAMAGED}.get(status, PRESENT), reason)
 
     # --- summary ---------------------------------------------------------------------------------
 

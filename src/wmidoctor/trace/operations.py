@@ -1,0 +1,326 @@
+"""Pair WMI-Activity start and stop events into operations and aggregate them as they stream past.
+
+Start events (1, 11) open an operation under its OperationId; stop events (3, 13) close it, which gives
+its duration and (13) its result code; provider events (2, 12) name the provider and its host process for
+the operation's GroupOperationId; method events (22) name the class and method of an ExecMethod.
+Nothing is kept per operation once it is closed: durations go into per-key tallies whose percentile
+samples are bounded, so memory grows with the variety of clients, namespaces and queries (each capped),
+not with the number of events.
+"""
+
+from __future__ import annotations
+
+import heapq
+import re
+from collections import Counter
+from dataclasses import dataclass, field
+from datetime import datetime, timezone
+
+from wmidoctor.artifacts.evtx.event import Event
+from wmidoctor.knowledge import trace as facts
+
+SAMPLE_SIZE = 2048  # durations kept per key for percentiles (a deterministic reservoir beyond that)
+MAX_KEYS = 2000  # distinct clients / namespaces / queries kept per table; the rest go to "(other)"
+MAX_COMBOS = 50_000  # distinct (client, user, namespace, request, query, provider) tallied while reading
+MAX_OPEN = 200_000  # operations waiting for their stop event
+MAX_GROUPS = 200_000  # group ids remembered for provider attribution
+MAX_SECONDS = 7 * 86_400  # seconds of per-second concurrency and per-client load kept
+KEEP_SLOWEST = 25
+OTHER = "(other)"
+
+_OPERATION = re.compile(r"^\s*(?:Start\s+)?(?:(?P<iface>[A-Za-z_]\w*)::)?(?P<method>[A-Za-z_]\w*)"
+                        r"(?:\s+-\s+(?P<namespace>[^:]*?)\s*:\s*(?P<target>.*))?\s*$", re.S)
+_FROM = re.compile(r"\bfrom\s+([A-Za-z_]\w*)", re.I)
+_CLASS = re.compile(r"^\s*([A-Za-z_]\w*)")
+
+
+def parse_operation(text: str) -> tuple[str, str, str, str]:
+    """'Start IWbemServices::ExecQuery - root\\cimv2 : select * from Win32_Product' ->
+    ('IWbemServices::ExecQuery', 'root\\cimv2', 'Win32_Product', 'select * from Win32_Product')."""
+    match = _OPERATION.match(text)
+    if not match:
+        return text.strip()[:80], "", "", ""
+    method = f"{match['iface']}::{match['method']}" if match["iface"] else match["method"]
+    target = (match["target"] or "").strip()
+    found = _FROM.search(target) or _CLASS.match(target)
+    return method, (match["namespace"] or "").strip(), found.group(1) if found else "", target
+
+
+_EPOCH_CACHE: dict[str, int] = {}
+
+
+def micros(iso: str) -> int:
+    """'2024-05-01T13:00:00.123456Z' -> microseconds since 1970 (the second part cached)."""
+    second = iso[:19]
+    base = _EPOCH_CACHE.get(second)
+    if base is None:
+        try:
+            base = int(datetime.fromisoformat(second).replace(tzinfo=timezone.utc).timestamp()) * 1_000_000
+        except ValueError:
+            return 0
+        if len(_EPOCH_CACHE) > 100_000:
+            _EPOCH_CACHE.clear()
+        _EPOCH_CACHE[second] = base
+    fraction = iso[20:26]
+    return base + (int(fraction) if fraction.isdigit() else 0)
+
+
+@dataclass
+class Tally:
+    """Count, total time, percentile sample and failures of one key (a client, a namespace, a query)."""
+
+    count: int = 0
+    total_us: int = 0
+    max_us: int = 0
+    failures: Counter[str] = field(default_factory=Counter)
+    sample: list[int] = field(default_factory=list)
+    example: str = ""
+    _seed: int = 12345
+
+    def add(self, duration: int, code: str) -> None:
+        self.count += 1
+        self.total_us += duration
+        self.max_us = max(self.max_us, duration)
+        if code:
+            self.failures[code] += 1
+        if len(self.sample) < SAMPLE_SIZE:
+            self.sample.append(duration)
+        else:  # reservoir sampling with a fixed linear congruential generator: the same input, the same result
+            self._seed = (self._seed * 1103515245 + 12345) & 0x7FFFFFFF
+            slot = self._seed % self.count
+            if slot < SAMPLE_SIZE:
+                self.sample[slot] = duration
+
+    def merge(self, other: Tally) -> None:
+        """Fold another tally in; the joint sample, when too large, is thinned evenly across its sorted
+        values (so percentiles stay exact while both are small, and close when they are not)."""
+        self.count += other.count
+        self.total_us += other.total_us
+        self.max_us = max(self.max_us, other.max_us)
+        self.failures.update(other.failures)
+        self.sample.extend(other.sample)
+        if len(self.sample) > SAMPLE_SIZE:
+            ordered = sorted(self.sample)
+            step = len(ordered) / SAMPLE_SIZE
+            self.sample = [ordered[int(i * step)] for i in range(SAMPLE_SIZE)]
+
+    def percentile(self, fraction: float) -> int:
+        """Nearest-rank percentile of the durations (exact up to SAMPLE_SIZE operations)."""
+        if not self.sample:
+            return 0
+        ordered = sorted(self.sample)
+        rank = max(1, -(-int(fraction * 1000) * len(ordered) // 1000))
+        return ordered[min(rank, len(ordered)) - 1]
+
+
+class Table:
+    """Tallies by key, at most MAX_KEYS of them (OTHER included); later new keys are counted under OTHER."""
+
+    def __init__(self) -> None:
+        self.tallies: dict[str, Tally] = {}
+
+    def merge(self, key: str, other: Tally, example: str = "") -> None:
+        tally = self.tallies.get(key)
+        if tally is None:
+            if len(self.tallies) >= MAX_KEYS - 1:  # one place stays for OTHER
+                key = OTHER
+                tally = self.tallies.get(key)
+            if tally is None:
+                tally = self.tallies[key] = Tally(example=example)
+        tally.merge(other)
+
+    def top(self, limit: int = 0) -> list[tuple[str, Tally]]:
+        ranked = sorted(self.tallies.items(), key=lambda item: (-item[1].total_us, -item[1].count, item[0]))
+        return ranked[:limit] if limit else ranked
+
+
+@dataclass(slots=True)
+class Operation:
+    """An operation seen starting (kept only while it is open, or as one of the slowest)."""
+
+    operation_id: str
+    group_id: str
+    start_us: int
+    started: str  # ISO time of the start event
+    client: str
+    user: str
+    namespace: str
+    method: str
+    class_name: str
+    target: str
+    source: str
+    duration_us: int = -1  # -1: never finished inside the trace
+    code: str = ""
+
+    def __lt__(self, other: Operation) -> bool:  # for the heap of slowest operations
+        return (self.duration_us, self.start_us) < (other.duration_us, other.start_us)
+
+
+def client_key(fields: dict[str, str]) -> str:
+    """'pid 4242 on HOST' (the client machine is dropped when it is empty)."""
+    pid = fields.get("ClientProcessId", "") or "?"
+    machine = fields.get("ClientMachine", "")
+    return f"pid {pid} on {machine}" if machine else f"pid {pid}"
+
+
+class TraceAnalysis:
+    """Feed events with `add` in time order (file by file), then `finish(end)`; read the tables."""
+
+    def __init__(self) -> None:
+        self.roles = facts.roles()
+        self.events = 0
+        self.by_id: Counter[int] = Counter()
+        self.first_us = self.last_us = 0
+        self.first_seen = self.last_seen = ""
+        self.open: dict[str, Operation] = {}
+        self.open_overflow = 0
+        self.orphan_stops = 0
+        # stops read before their start: ETL buffers are per processor, so file order is not time order
+        self.early_stops: dict[str, tuple[int, dict[str, str]]] = {}
+        self.completed = 0
+        self.clients, self.namespaces, self.queries, self.classes = Table(), Table(), Table(), Table()
+        self.users = Table()
+        self.client_classes = Table()  # "client\trequest" -> its operations (the requests of each client)
+        self.combos: dict[tuple[str, ...], Tally] = {}
+        self.providers = Table()  # provider name -> time of the operations it served
+        self.failures: Counter[str] = Counter()  # result code -> operations
+        self.provider_loads: Counter[tuple[str, str, str]] = Counter()  # (provider, host pid, path) -> events
+        self.groups: dict[str, str] = {}  # group operation id -> provider name
+        self.concurrency: dict[int, int] = {}  # second -> most operations open at once
+        self.client_seconds: Counter[tuple[str, int]] = Counter()  # (client, second) -> micro-seconds of work
+        self.client_users: dict[str, str] = {}
+        self.slowest: list[Operation] = []
+        self.unfinished: list[Operation] = []
+        self.methods: Counter[str] = Counter()
+        self.processes_created: list[dict[str, str]] = []
+
+    # --- feeding -------------------------------------------------------------------------------------
+    def add(self, event: Event) -> None:
+        role = self.roles.get(event.event_id)
+        if role is None:
+            return
+        self.events += 1
+        self.by_id[event.event_id] += 1
+        now = micros(event.time) if event.time >= "1980" else 0
+        if now:
+            if not self.first_us or now < self.first_us:
+                self.first_us, self.first_seen = now, event.time
+            if now > self.last_us:
+                self.last_us, self.last_seen = now, event.time
+        fields = event.fields
+        if role == "start":
+            self._start(event, fields, now)
+        elif role == "stop":
+            self._stop(fields, now)
+        elif role == "provider":
+            self._provider(fields)
+        elif role == "method":
+            self._method(fields)
+        elif role == "process" and len(self.processes_created) < 100:
+            self.processes_created.append({k: fields.get(k, "") for k in
+                                           ("Commandline", "CreatedProcessId", "ClientProcessId", "User")})
+
+    def _start(self, event: Event, fields: dict[str, str], now: int) -> None:
+        operation_id = fields.get("OperationId", "")
+        if not operation_id:
+            return
+        if len(self.open) >= MAX_OPEN and operation_id not in self.open:
+            self.open_overflow += 1
+            return
+        method, namespace, class_name, target = parse_operation(fields.get("Operation", ""))
+        namespace = namespace or fields.get("NamespaceName", "")
+        client = client_key(fields)
+        self.client_users.setdefault(client, fields.get("User", ""))
+        self.open[operation_id] = Operation(operation_id, fields.get("GroupOperationId", ""), now, event.time,
+                                            client, fields.get("User", ""), namespace, method, class_name,
+                                            target[:300], event.source)
+        self._see_concurrency(now)
+        early = self.early_stops.pop(operation_id, None)
+        if early is not None:
+            self._stop(early[1], early[0])
+
+    def _see_concurrency(self, now: int) -> None:
+        second = now // 1_000_000
+        if second in self.concurrency:
+            self.concurrency[second] = max(self.concurrency[second], len(self.open))
+        elif len(self.concurrency) < MAX_SECONDS:
+            self.concurrency[second] = len(self.open)
+
+    def _stop(self, fields: dict[str, str], now: int) -> None:
+        operation_id = fields.get("OperationId", fields.get("OperationID", ""))
+        operation = self.open.pop(operation_id, None)
+        if operation is None:
+            if len(self.early_stops) < MAX_OPEN:
+                self.early_stops[operation_id] = (now, fields)
+            return
+        self._see_concurrency(now)
+        duration = max(0, now - operation.start_us) if now and operation.start_us else 0
+        code = fields.get("ResultCode", "")
+        code = "" if code.lower() in ("", "0x0", "0", "0x00000000") else code
+        operation.duration_us, operation.code = duration, code
+        self.completed += 1
+        if code:
+            self.failures[code] += 1
+        # one tally per distinct (client, user, namespace, request, query, provider): the per-dimension
+        # tables are merged from these at the end, one update per operation instead of seven
+        combo = (operation.client, operation.user, operation.namespace, operation.method, operation.class_name,
+                 operation.target, self.groups.get(operation.group_id, ""))
+        tally = self.combos.get(combo)
+        if tally is None:
+            if len(self.combos) >= MAX_COMBOS:
+                combo = (OTHER,) * 7
+                tally = self.combos.get(combo)
+            if tally is None:
+                tally = self.combos[combo] = Tally()
+        tally.add(duration, code)
+        second = operation.start_us // 1_000_000
+        key = (operation.client, second)
+        if key in self.client_seconds or len(self.client_seconds) < MAX_SECONDS:
+            self.client_seconds[key] += duration
+        if len(self.slowest) < KEEP_SLOWEST:
+            heapq.heappush(self.slowest, operation)
+        elif operation.duration_us > self.slowest[0].duration_us:
+            heapq.heapreplace(self.slowest, operation)
+
+    def _provider(self, fields: dict[str, str]) -> None:
+        name = fields.get("ProviderName", "")
+        group = fields.get("GroupOperationId", "")
+        self.provider_loads[(name, fields.get("HostId", ""), fields.get("Path", ""))] += 1
+        if group and name and (group in self.groups or len(self.groups) < MAX_GROUPS):
+            self.groups[group] = name
+
+    def _method(self, fields: dict[str, str]) -> None:
+        self.methods[f"{fields.get('ClassName', '')}::{fields.get('MethodName', '')}"] += 1
+        operation = self.open.get(fields.get("OperationId", ""))
+        if operation is not None and not operation.class_name:
+            operation.class_name = fields.get("ClassName", "")
+
+    # --- results -------------------------------------------------------------------------------------
+    def finish(self) -> None:
+        """Close the trace: what is still open never finished inside it; a stop whose start never came
+        belongs to an operation that began before the trace did."""
+        self.orphan_stops += len(self.early_stops)
+        self.early_stops.clear()
+        for (client, user, namespace, method, class_name, target, provider), tally in self.combos.items():
+            request = f"{method} {class_name}".strip()
+            self.clients.merge(client, tally)
+            self.users.merge(user or "(none)", tally)
+            self.namespaces.merge(namespace.lower() or "(none)", tally, namespace)
+            self.classes.merge(request, tally, target)
+            self.client_classes.merge(f"{client}\t{request}", tally)
+            self.queries.merge(f"{method} {target}".strip(), tally)
+            if provider:
+                self.providers.merge(provider, tally)
+        self.combos.clear()
+        self.unfinished = sorted(self.open.values(), key=lambda o: (o.start_us, o.operation_id))
+
+    @property
+    def busy_us(self) -> int:
+        return sum(t.total_us for t in self.clients.tallies.values())
+
+    @property
+    def span_us(self) -> int:
+        return max(0, self.last_us - self.first_us)
+
+    def slowest_first(self) -> list[Operation]:
+        return sorted(self.slowest, key=lambda o: (-o.duration_us, o.start_us))
