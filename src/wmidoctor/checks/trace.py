@@ -89,7 +89,7 @@ def unfinished_operations(ev: Evidence, v: Verdict) -> Finding:
                                                   "next needs the provider")],
                       references=[_TRACING])
     if by_design:
-        return v.info(f"{len(by_design)} event query(ies) were open when the trace ended, as event queries are "
-                      "until their client cancels them; every other operation finished.", evidence)
+        return v.ok(f"Every operation finished except {len(by_design)} event query(ies), which stay open by design "
+                    "until their client cancels them.", evidence)
     return v.ok(f"Every WMI operation started in the trace finished ({trace.completed} of {trace.operations}), or "
                 f"had run less than {facts.UNFINISHED_AFTER_SECONDS:.0f} s when it ended.", evidence)

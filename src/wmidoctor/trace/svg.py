@@ -28,8 +28,9 @@ def timeline_svg(timeline: dict[str, Any], concurrency: dict[str, Any] | None = 
              f'viewBox="0 0 {WIDTH} {height}" role="img" aria-label="WMI time per client over the trace">']
     for tick in range(5):
         x = LABEL + plot * tick / 4
+        anchor = "end" if tick == 4 else "middle"
         parts.append(f'<line x1="{x:.1f}" y1="{AXIS - 6}" x2="{x:.1f}" y2="{height}" stroke="#ddd"/>'
-                     f'<text x="{x:.1f}" y="{AXIS - 10}" font-size="11" text-anchor="{"end" if tick == 4 else "middle"}">'
+                     f'<text x="{x:.1f}" y="{AXIS - 10}" font-size="11" text-anchor="{anchor}">'
                      f"+{span * tick / 4:.0f} s</text>")
     if peaks:
         most = max(peaks) or 1
