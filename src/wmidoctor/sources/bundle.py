@@ -317,7 +317,7 @@ class Loader:
         if not logs:
             return
         from wmidoctor.logs.run import analyse
-        from wmidoctor.sources.events import events_section
+        from wmidoctor.sources.events import events_section, traces_section
         from wmidoctor.sources.quicklogs import analyse_newest
 
         if self.quick:
@@ -325,6 +325,7 @@ class Loader:
         else:
             analysis, shortened = analyse([str(path) for _, path in logs]), {}
         self.evidence.events = events_section(analysis)
+        self.evidence.wmi_traces = traces_section(analysis)
         if shortened:
             section = self.evidence.events
             told = [section.reason] if section.status == PARTIAL else []
