@@ -116,3 +116,24 @@ def assess(parts: dict[str, str], allow: Allowed | None = None) -> Assessment:
     verdict = (MALICIOUS if score >= MALICIOUS_SCORE else SUSPICIOUS if score >= SUSPICIOUS_SCORE
                else UNREMARKABLE)
     return Assessment(verdict, score, matched)
+
+
+@dataclass(frozen=True)
+class ChildKind:
+    """What a process started by WMI's provider host is: shell | script-host | lolbin | management."""
+
+    image: str
+    kind: str
+    reason: str
+    source: str
+
+
+@cache
+def _children() -> dict[str, ChildKind]:
+    return {row["image"].lower(): ChildKind(row["image"], row["class"], row["reason"], row["source"])
+            for row in _rows("persistence_children.tsv")}
+
+
+def child_kind(image_name: str) -> ChildKind | None:
+    """The known kind of an executable (file name, any case) WmiPrvSE.exe or scrcons.exe started; None: unknown."""
+    return _children().get(image_name.lower())
