@@ -50,6 +50,11 @@ def evidence_read(ev: Evidence) -> str:
     return "; ".join(parts)
 
 
+def summary_locator(ev: Evidence) -> str:
+    """Where the evidence summary comes from: the bundle or volume read."""
+    return f"{ev.collection.kind or 'evidence'}:{ev.collection.path or 'this evidence'}"
+
+
 def _quote(text: str) -> str:
     """A value for a WQL single-quoted literal inside a PowerShell double-quoted string."""
     wql = text.replace("\\", "\\\\").replace("'", "\\'")
@@ -121,7 +126,7 @@ def _chain_refs(judged: JudgedChain) -> list[EvidenceRef]:
                                                                      f"{judged.payload}"))
     for decoded in judged.indicators.get("decoded", []):
         refs.append(ref(c.sightings[0].source if c.sightings else "", f"decoded: {decoded}"))
-    for s in c.sightings:
+    for s in sorted(c.sightings, key=lambda s: s.time):
         by = f" by {s.user}" if s.user else ""
         refs.append(ref(s.source, f"{s.what}: {s.kind} {s.operation}" + (f" at {s.time}" if s.time else "") + by
                                   + (f" on {s.host}" if s.host else "")))
@@ -138,7 +143,7 @@ def subscriptions(ev: Evidence, v: Verdict) -> Finding:
     judged = judge_chains(ev)
     if not judged:
         return v.ok(f"No permanent event subscription in the evidence read ({read}).")
-    evidence = [ref("", f"evidence read: {read}")]
+    evidence = [ref(summary_locator(ev), f"evidence read: {read}")]
     for j in judged:
         evidence += _chain_refs(j)
     items = [j.item() for j in judged]

@@ -14,7 +14,7 @@ from typing import Any
 
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
-from wmidoctor.checks.security import evidence_read
+from wmidoctor.checks.security import evidence_read, summary_locator
 from wmidoctor.checks.security_chains import judge_chains
 from wmidoctor.checks.security_indicators import extract, summary
 from wmidoctor.evidence.chains import CONSUMER_HOSTS, NetworkLogon, ProcessStart, ProviderLoad, image_name
@@ -129,7 +129,7 @@ def wmi_execution(ev: Evidence, v: Verdict) -> Finding:
     read = evidence_read(ev)
     if not found:
         return v.ok(f"No process started by WmiPrvSE.exe or scrcons.exe ({read}).")
-    evidence = [ref("", f"evidence read: {read}")]
+    evidence = [ref(summary_locator(ev), f"evidence read: {read}")]
     for e in found:
         evidence += _execution_refs(e)
     items = [e.item() for e in found]
@@ -143,7 +143,7 @@ def wmi_execution(ev: Evidence, v: Verdict) -> Finding:
               "Impacket wmiexec, Covenant, Empire or Cobalt Strike" if remote else
               "a program run through WMI (Win32_Process.Create or a consumer) with attacker traits (T1047)",
               "an administration tool that starts programs through WMI"]
-    summary_text = (f"{len(found)} processes started by WMI's provider host"
+    summary_text = (f"{len(found)} process{'es' if len(found) != 1 else ''} started by WMI's provider host"
                     + (f", {len(remote)} in the session of a network logon (remote Win32_Process.Create)" if remote
                        else "") + ".")
     if worst == "error":
