@@ -11,12 +11,13 @@ def test_mounted_volume_json(cli, mounted_volume):
     data = json.loads(result.stdout)
     assert data["schema"] == "wmidoctor.report/1"
     status = {f["check"]: f["status"] for f in data["findings"]}
-    assert status["subscriptions.script-consumers"] == "warn"
+    assert status["security.subscriptions"] == "fail"
     # The SOFTWARE hive here has no Classes\CLSID: that says nothing about the providers' COM registration.
     assert status["providers.com-registration"] == "skipped"
-    script_evidence = next(e["detail"] for f in data["findings"] if f["check"] == "subscriptions.script-consumers"
-                           for e in f["evidence"])
-    assert "  " not in script_evidence  # the script's indentation is folded
+    assert data["findings"][0]["check"] == "security.subscriptions"  # an incident is listed first
+    script_evidence = [e["detail"] for f in data["findings"] if f["check"] == "security.subscriptions"
+                       for e in f["evidence"]]
+    assert any("oProcess.Terminate()" in detail for detail in script_evidence)  # the script in full
 
 
 def test_html_report_and_out_never_inside_the_evidence(cli, mounted_volume, tmp_path, one_line_error):
@@ -25,4 +26,4 @@ def test_html_report_and_out_never_inside_the_evidence(cli, mounted_volume, tmp_
     assert cli("diagnose", str(mounted_volume), "--format", "html", "--out", str(out)).returncode == 1
     html = out.read_text(encoding="utf-8")
     assert "not met: The firewall admits remote WMI" in html and "Checks ran in" in html
-    assert "not met: No command-line or script consumers to review" in html
+    assert "not met: No WMI event subscription looks like persistence" in html
