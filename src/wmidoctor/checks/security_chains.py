@@ -46,7 +46,7 @@ class JudgedChain:
                 "reasons": [{"rule": r.id, "reason": r.reason, "technique": r.technique, "source": r.source}
                             for r in self.assessment.matched],
                 "indicators": self.indicators,
-                "seen": [{"source": s.what, "operation": s.operation, "time": s.time, "user": s.user,
+                "seen": [{"source": s.what, "part": s.kind, "operation": s.operation, "time": s.time, "user": s.user,
                           "host": s.host, "locator": s.source} for s in sorted(c.sightings, key=lambda s: s.time)],
                 "runs": [{"image": r.image, "command_line": r.command_line, "user": r.user, "time": r.time,
                           "parent": r.parent_image, "locator": r.source} for r in c.runs]}

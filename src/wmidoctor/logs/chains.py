@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from typing import Any
 
 from wmidoctor.logs.analysis import Analysis
@@ -44,7 +45,7 @@ def render_text(rows: list[dict[str, Any]], style: Any) -> list[str]:
                      + f"  {row['consumer_class'] or 'consumer'} \"{row['consumer']}\" [{row['state']}]"
                      + (f"  ({row['allow_listed']})" if row["allow_listed"] else ""))
         pairs = [("namespace", row["namespace"]), ("filter", row["filter"]), ("query", row["query"]),
-                 ("user", row["creator"]), ("payload", row["payload"]),
+                 ("user", row["creator"]), ("payload", textwrap.dedent(row["payload"].expandtabs(4)).strip("\n")),
                  ("why", "; ".join(r["reason"] for r in row["reasons"])), ("ATT&CK", ", ".join(row["attack"]))]
         pairs += [(kind, ", ".join(values)) for kind, values in row["indicators"].items() if kind != "decoded"]
         pairs += [("decoded", value) for value in row["indicators"].get("decoded", [])]
@@ -54,8 +55,9 @@ def render_text(rows: list[dict[str, Any]], style: Any) -> list[str]:
                 lines.append(f"      {name + ':':<10} {text_lines[0]}")
                 lines += [f"      {'':<10} {line}" for line in text_lines[1:]]
         for seen in row["seen"]:
-            lines.append(f"      {'seen:':<10} {seen['source']} {seen['operation']} {seen['time'] or '?'}"
-                         + (f" by {seen['user']}" if seen["user"] else ""))
+            when = f" at {seen['time']}" if seen["time"] else ""
+            by = f" by {seen['user']}" if seen["user"] else ""
+            lines.append(f"      {'seen:':<10} {seen['source']}: {seen['part']} {seen['operation']}{when}{by}")
         for run in row["runs"]:
             lines.append(f"      {'ran:':<10} {run['time']} {run['image']} as {run['user'] or '?'}")
     return lines
