@@ -54,7 +54,7 @@ def test_empire_execmethod_encoded_powershell(siem):
     findings = siem("empire_wmi_dcerpc_wmi_IWbemServices_ExecMethod_2020-09-21001437")
     finding = findings["security.wmi-execution"]
     assert finding.status == "fail" and finding.severity == "error", finding.summary
-    shell = next(i for i in finding.items if i["image"].lower().endswith("powershell.exe"))
+    (shell,) = [i for i in finding.items if i["image"].lower().endswith("powershell.exe")]  # Sysmon 1 = 4688
     assert shell["severity"] == "error" and shell["logon_id"] == "0x32c5cb5" and shell["network_logon"]
     assert "-enc" in shell["command_line"].lower() and shell["indicators"].get("decoded")
     # the DC's Server Manager inventory (provider loads, no children) stays quiet

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from wmidoctor.checks.fixes import advice
@@ -64,6 +65,33 @@ def _same_host(a: str, b: str) -> bool:
     return not a or not b or a.split(".")[0].lower() == b.split(".")[0].lower()
 
 
+def _seconds(iso: str) -> float:
+    try:
+        return datetime.fromisoformat(iso.replace("Z", "+00:00")).timestamp()
+    except ValueError:
+        return 0.0
+
+
+def _same_start(a: ProcessStart, b: ProcessStart) -> bool:
+    """Sysmon 1 and Security 4688 of one start: same host and image, and the same process id, or (an export
+    may drop Sysmon's ProcessId) the same parent, logon and second."""
+    if not _same_host(a.host, b.host) or image_name(a.image) != image_name(b.image):
+        return False
+    if a.pid and b.pid:
+        return a.pid == b.pid and a.parent_pid == b.parent_pid
+    return (a.parent_pid == b.parent_pid and a.logon_id == b.logon_id
+            and abs(_seconds(a.time) - _seconds(b.time)) <= 2)
+
+
+def _once(processes: list[ProcessStart]) -> list[ProcessStart]:
+    """Each process start once, though Sysmon 1 and Security 4688 both describe it (the first is kept)."""
+    kept: list[ProcessStart] = []
+    for p in processes:
+        if not any(_same_start(p, k) for k in kept[-200:]):
+            kept.append(p)
+    return kept
+
+
 def executions(ev: Evidence) -> list[Execution]:
     """Every process a WMI host started, classified and tied to its network logon and provider loads."""
     traces = ev.wmi_traces
@@ -72,15 +100,9 @@ def executions(ev: Evidence) -> list[Execution]:
     for logon in traces.logons:
         logons.setdefault((logon.host.split(".")[0].lower(), logon.logon_id), logon)
     found = []
-    seen: set[tuple[str, str, str]] = set()
-    for p in traces.processes:
+    for p in _once(traces.processes):
         if image_name(p.parent_image) not in CONSUMER_HOSTS:
             continue
-        # Sysmon 1 and Security 4688 describe the same start: keep the first (Sysmon has more fields)
-        same = (p.host.split(".")[0].lower(), p.pid, image_name(p.image))
-        if p.pid and same in seen:
-            continue
-        seen.add(same)
         known = child_kind(image_name(p.image))
         kind = known.kind if known else "unknown"
         logon = logons.get((p.host.split(".")[0].lower(), p.logon_id)) if p.logon_id else None
@@ -164,7 +186,7 @@ def _format_value(command_line: str) -> str:
 @check("security.wmic-xsl", "WMIC ran no remote XSL stylesheet (script proxy)", severity="error",
        needs=("wmi_traces",))
 def wmic_xsl(ev: Evidence, v: Verdict) -> Finding:
-    processes = ev.wmi_traces.processes
+    processes = _once(ev.wmi_traces.processes)
     evidence: list[EvidenceRef] = []
     items = []
     worst = ""
