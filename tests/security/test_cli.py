@@ -60,3 +60,13 @@ def test_logs_text_names_filter_consumer_payload_and_user(cli, corpus):
         assert expected in block
     # Sysmon's raw quoting would show as doubled backslashes and a quoted name after a space
     assert "\\\\Windows" not in text and '-> "' not in text and ':  "' not in text
+
+
+def test_html_collapses_a_long_script_and_keeps_it_whole(cli, bundle_of, tmp_path):
+    bundle = bundle_of("repo", repository=APTSIM_REPOSITORY)
+    out = tmp_path / "report.html"
+    cli("diagnose", str(bundle), "--format", "html", "--out", str(out))
+    page = out.read_text(encoding="utf-8")
+    script = page[page.index('<details class="long"><summary>payload of &#34;KillProcess&#34;'):]
+    script = script[:script.index("</details>")]
+    assert "<pre>" in script and "oProcess.Terminate()" in script and "Next" in script
