@@ -36,7 +36,8 @@ TRACE_EVENTS = frozenset({(SECURITY, 4624), (SECURITY, 4688), (SYSMON, 1), (SYSM
 # Processes kept: started by a WMI host or by WMIC, or WMIC itself.
 WMI_PROCESSES = frozenset({"wmiprvse.exe", "scrcons.exe", "wmic.exe"})
 NETWORK_LOGON = "3"
-MAX_PER_KIND = 5000  # a log of millions of logons must not grow memory without bound
+MAX_PER_KIND = 5000  # records kept per kind: memory stays bounded whatever the log holds
+MAX_LOGONS = 20_000
 OPERATIONS = {"created": "created", "modified": "modified", "deleted": "deleted"}
 
 _INSTANCE = re.compile(r"instance of\s+(\w+)\s*\{(.*?)\n\s*\};", re.S)
@@ -104,6 +105,7 @@ class TraceCollector:
 
     def __init__(self) -> None:
         self.traces = WmiTraces()
+        self._logons: dict[tuple[str, str], NetworkLogon] = {}
 
     def add(self, event: Event) -> None:
         key = (event.provider, event.event_id)
@@ -127,10 +129,15 @@ class TraceCollector:
                               fields.get("ParentProcessName", ""), _decimal(fields.get("ProcessId", ""), 16),
                               user, own, "Security 4688")
             elif fields.get("LogonType", "").strip() == NETWORK_LOGON:
-                self._keep(self.traces.logons, NetworkLogon(
+                logon = NetworkLogon(
                     _account(fields.get("TargetDomainName", ""), fields.get("TargetUserName", "")),
                     _hex_id(fields.get("TargetLogonId", "")), fields.get("IpAddress", "").strip("-"),
-                    fields.get("AuthenticationPackageName", ""), event.time, event.computer, event.source))
+                    fields.get("AuthenticationPackageName", ""), event.time, event.computer, event.source)
+                # a busy server logs network logons by the million: keep the newest (a dict keeps order)
+                self._logons.pop((logon.host, logon.logon_id), None)
+                self._logons[(logon.host, logon.logon_id)] = logon
+                if len(self._logons) > MAX_LOGONS:
+                    del self._logons[next(iter(self._logons))]
         elif event.event_id == 5857:
             if fields.get("ProviderName", "").lower() == "cimwin32":
                 self._keep(self.traces.provider_loads, ProviderLoad(
@@ -205,4 +212,5 @@ class TraceCollector:
         """The traces as an Evidence section, collected from `source` (the logs read)."""
         if source:
             self.traces.mark_collected(source)
+        self.traces.logons = list(self._logons.values())
         return self.traces
