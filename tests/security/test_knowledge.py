@@ -41,6 +41,7 @@ FIRES = {
                      "'Win32_PerfFormattedData_PerfOS_System' AND TargetInstance.SystemUpTime >= 200",
     "filter-logon": "SELECT * FROM __InstanceCreationEvent WITHIN 15 WHERE TargetInstance ISA 'Win32_LogonSession'",
     "filter-timer": "SELECT * FROM __TimerEvent WHERE TimerID = 'x'",
+    "timer-short": "__IntervalTimerInstruction beacon every 5000 ms",
     "namespace-unusual": "root\\cimv2",
     "creator-user": "S-1-5-21-1-2-3-1001",
     "ran": "cmd.exe",

@@ -75,7 +75,7 @@ def chain_payload(chain: Chain) -> str:
 def judge(chain: Chain) -> JudgedChain:
     text = chain_payload(chain)
     parts = {"consumer_class": chain.consumer_class, "payload": text, "filter": chain.query,
-             "namespace": chain.namespace, "creator": chain.creator,
+             "timer": "; ".join(chain.timers), "namespace": chain.namespace, "creator": chain.creator,
              "run": " ".join(image_name(r.image) for r in chain.runs)}
     allow = allowed(chain.namespace, chain.consumer_class, chain.consumer_name, chain.filter_name, chain.creator,
                     text if payload(chain.consumer_class, chain.properties) else "")

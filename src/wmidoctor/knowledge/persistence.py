@@ -22,7 +22,7 @@ UNREMARKABLE = "unremarkable"
 MALICIOUS_SCORE = 80
 SUSPICIOUS_SCORE = 40
 SEVERITY = {MALICIOUS: "error", SUSPICIOUS: "warning", ALLOWED: "info", UNREMARKABLE: "info"}
-PARTS = ("consumer_class", "payload", "filter", "namespace", "creator", "run")
+PARTS = ("consumer_class", "payload", "filter", "timer", "namespace", "creator", "run")
 
 
 @dataclass(frozen=True)
