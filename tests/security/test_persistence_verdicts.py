@@ -29,7 +29,7 @@ def assert_killprocess_is_an_error(finding: Finding) -> dict:
     kill = found["KillProcess"]
     assert kill["severity"] == "error" and kill["consumer_class"] == "ActiveScriptEventConsumer"
     assert kill["filter"] == "ProcessStartTrigger" and "procexp64.exe" in kill["query"]
-    assert "T1546.003" in kill["attack"]
+    assert "T1546.003" in kill["attack"] and kill["indicators"]["files"] == ["procexp64.exe"]
     assert kill["creator"] == "S-1-5-21-2212929841-2730996645-2649195864-1000"
     # the script in full, to its last statement (it was once cut at 300 characters)
     assert "oProcess.Terminate()" in kill["payload"] and kill["payload"].rstrip().endswith("Next")

@@ -79,7 +79,7 @@ def judge(chain: Chain) -> JudgedChain:
              "run": " ".join(image_name(r.image) for r in chain.runs)}
     allow = allowed(chain.namespace, chain.consumer_class, chain.consumer_name, chain.filter_name, chain.creator,
                     text if payload(chain.consumer_class, chain.properties) else "")
-    return JudgedChain(chain, assess(parts, allow), text, extract(text) if text else {})
+    return JudgedChain(chain, assess(parts, allow), text, extract("\n".join(filter(None, (text, chain.query)))))
 
 
 def judge_chains(ev: Evidence) -> list[JudgedChain]:

@@ -14,6 +14,7 @@ MAX_DEPTH = 3  # an encoded command inside an encoded command ...
 
 _URL = re.compile(r"(?i)\b(?:https?|ftp)://[^\s'\"<>()`]+")
 _IP = re.compile(r"(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])")
+_EXECUTABLE = re.compile(r"(?i)(?<![\w\\/.-])[\w.-]+\.(?:exe|dll|ps1|vbs|js|hta|bat|cmd|scr)\b")
 _PATH = re.compile(r"(?i)(?<![\w/])(?:[a-z]:\\|\\\\[\w.$-]+\\|%\w+%\\)[^\s'\"<>|*?,;]*")
 _ENCODED = re.compile(r"(?i)\s-e(?:n|nc|nco|ncod|ncode|ncoded|ncodedc\w*)?\s+([A-Za-z0-9+/]{16,}={0,2})")
 _FROM_BASE64 = re.compile(r"(?i)FromBase64String\(\s*['\"]([A-Za-z0-9+/]{16,}={0,2})['\"]")
@@ -47,7 +48,8 @@ def _valid_ip(text: str) -> bool:
 
 
 def extract(text: str, depth: int = 0) -> dict[str, list[str]]:
-    """{"urls": [...], "hosts": [...], "ips": [...], "paths": [...], "decoded": [...]} (kinds found only)."""
+    """{"urls": [...], "hosts": [...], "ips": [...], "paths": [...], "files": [...], "decoded": [...]} (kinds
+    found only; `files` are bare program and script names, such as the process a filter waits for)."""
     found: dict[str, list[str]] = {}
     for url in _URL.findall(text):
         url = url.rstrip(".,;")
@@ -59,6 +61,8 @@ def extract(text: str, depth: int = 0) -> dict[str, list[str]]:
             _add(found, "ips", ip)
     for path in _PATH.findall(text):
         _add(found, "paths", path.rstrip(".)"))
+    for name in _EXECUTABLE.findall(text):
+        _add(found, "files", name)
     if depth < MAX_DEPTH:
         decoded = [_decode(blob, utf16=True) for blob in _ENCODED.findall(" " + text)]
         decoded += [_decode(blob, utf16=False) for blob in _FROM_BASE64.findall(text)]
