@@ -7,8 +7,7 @@ import json
 from pathlib import Path
 
 import jsonschema
-
-from conftest import APTSIM_LOGS, APTSIM_REPOSITORY, SYSMON_LOG, SYSMON_SUBSCRIPTION
+from security_bundles import APTSIM_LOGS, APTSIM_REPOSITORY, SYSMON_LOG, SYSMON_SUBSCRIPTION
 
 SCHEMA = Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "schemas" / "report.schema.json"
 LINE_FIELDS = ["schema", "generated_at", "host", "source", "check", "status", "severity", "title", "summary",

@@ -4,8 +4,7 @@ of evidence alone: the repository, the logs, and --quick."""
 from __future__ import annotations
 
 import pytest
-
-from conftest import (
+from security_bundles import (
     APTSIM_LOGS,
     APTSIM_REPOSITORY,
     SYSMON_CLEAN,
@@ -14,6 +13,7 @@ from conftest import (
     diagnose,
     ordered_checks,
 )
+
 from wmidoctor.findings import Finding
 
 SECURITY = ("security.subscriptions", "security.wmi-execution", "security.wmic-xsl")

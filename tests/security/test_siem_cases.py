@@ -5,8 +5,7 @@ that is not WMI. The exports are read by the JSON-lines reader (artifacts.jsonl)
 from __future__ import annotations
 
 import pytest
-
-from conftest import diagnose
+from security_bundles import diagnose
 
 pytest.importorskip("wmidoctor.artifacts.jsonl", reason="the JSON-lines reader (branch jsonl) is not merged yet")
 
