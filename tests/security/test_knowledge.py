@@ -67,6 +67,8 @@ def test_the_default_namespaces_and_system_creators_add_nothing():
     quiet = assess({"namespace": "ROOT\\subscription", "creator": "S-1-5-32-544"})
     assert quiet.verdict == UNREMARKABLE and quiet.score == 0
     assert assess({"namespace": "root\\DEFAULT", "creator": "S-1-5-18"}).score == 0
+    assert assess({"creator": "NT AUTHORITY\\SYSTEM"}).score == 0  # Sysmon names the account, not the SID
+    assert assess({"creator": "CONTOSO\\alice"}).score == 10
 
 
 def test_a_plain_command_line_consumer_is_suspicious_and_an_armed_one_malicious():
