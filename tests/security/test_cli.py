@@ -23,6 +23,7 @@ def test_jsonl_one_finding_per_line_with_stable_fields(cli, bundle_of):
     assert all(line["status"] not in ("pass", "skipped") for line in lines)
     first = lines[0]
     assert first["check"] == "security.subscriptions" and first["severity"] == "error"
+    assert first["host"] == "IEWIN7"  # the evidence names no host: the records do
     assert "T1546.003" in first["attack"] and first["indicators"]["paths"] == ["c:\\Windows\\System32\\cmd.exe"]
 
 

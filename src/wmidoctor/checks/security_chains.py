@@ -45,7 +45,7 @@ class JudgedChain:
                 "allow_listed": self.assessment.allowed.product if self.assessment.allowed else "",
                 "reasons": [{"rule": r.id, "reason": r.reason, "technique": r.technique, "source": r.source}
                             for r in self.assessment.matched],
-                "indicators": self.indicators,
+                "indicators": self.indicators, "hosts": sorted({s.host for s in c.sightings if s.host}),
                 "seen": [{"source": s.what, "part": s.kind, "operation": s.operation, "time": s.time, "user": s.user,
                           "host": s.host, "locator": s.source} for s in sorted(c.sightings, key=lambda s: s.time)],
                 "runs": [{"image": r.image, "command_line": r.command_line, "user": r.user, "time": r.time,

@@ -28,9 +28,18 @@ def _gathered(finding: Finding) -> tuple[list[str], dict[str, list[str]]]:
     return attack, indicators
 
 
+def _host(report: Report, finding: Finding) -> str:
+    """The report's host; when the evidence did not name one, the hosts the finding's items name."""
+    if report.target:
+        return report.target
+    named = [item.get("host", "") for item in finding.items] + [h for item in finding.items
+                                                                for h in item.get("hosts", [])]
+    return ", ".join(sorted({h for h in named if h}))
+
+
 def finding_line(report: Report, finding: Finding) -> dict[str, Any]:
     attack, indicators = _gathered(finding)
-    return {"schema": LINE_SCHEMA, "generated_at": report.generated_at, "host": report.target,
+    return {"schema": LINE_SCHEMA, "generated_at": report.generated_at, "host": _host(report, finding),
             "source": report.source, "check": finding.check, "status": finding.status,
             "severity": finding.severity, "title": finding.title, "summary": finding.summary, "attack": attack,
             "indicators": indicators, "codes": finding.codes, "evidence": [e.__dict__ for e in finding.evidence],
