@@ -13,10 +13,11 @@ SIEM = "siem/otrf__{}.json"
 SECURITY = ("security.subscriptions", "security.wmi-execution", "security.wmic-xsl")
 
 
-@pytest.fixture
-def siem(bundle_of):
+@pytest.fixture(params=[False, True], ids=["full", "quick"])
+def siem(bundle_of, request):
+    """Diagnose a folder holding one export, in full and with --quick (which reads exports whole)."""
     def make(name: str):
-        return diagnose(bundle_of(name, logs={f"{name}.json": SIEM.format(name)}))
+        return diagnose(bundle_of(name, logs={f"{name}.json": SIEM.format(name)}), quick=request.param)
     return make
 
 
