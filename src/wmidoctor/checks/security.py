@@ -32,7 +32,7 @@ def evidence_read(ev: Evidence) -> str:
     parts = []
     subs = ev.subscriptions
     if subs.collected:
-        parts.append("subscriptions from " + ", ".join(subs.sources))
+        parts.append("event subscriptions from " + ", ".join(subs.sources))
     else:
         parts.append(f"no repository or subscription query ({subs.reason})")
     if ev.events.collected:

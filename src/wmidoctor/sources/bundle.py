@@ -217,7 +217,7 @@ class Loader:
                 section = subscriptions(repository)
         except (NotARepository, OSError, ValueError) as exc:
             return DAMAGED, str(exc)
-        section.mark_collected(f"repository:{path}")
+        section.mark_collected(f"repository:{path} (subscription classes only, --quick)")
         self.evidence.subscriptions = section
         return SKIPPED, skipped
 
