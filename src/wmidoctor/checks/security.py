@@ -114,8 +114,8 @@ def _chain_refs(judged: JudgedChain) -> list[EvidenceRef]:
     why = "; ".join(r.reason for r in judged.assessment.matched)
     if judged.assessment.allowed:
         why = f"allow-listed: {judged.assessment.allowed.product} ({judged.assessment.allowed.reason})"
-    head = (f"{judged.verdict.upper()} (score {judged.assessment.score}, "
-            f"{', '.join(judged.assessment.techniques)}): {judged.headline()}" + (f"; why: {why}" if why else ""))
+    labels = [f"score {judged.assessment.score}", *judged.assessment.techniques]
+    head = f"{judged.verdict.upper()} ({', '.join(labels)}): {judged.headline()}" + (f"; why: {why}" if why else "")
     if judged.indicators:
         head += f"; indicators: {summary(judged.indicators)}"
     if c.timers:

@@ -62,6 +62,10 @@ class Assessment:
 
     @property
     def techniques(self) -> list[str]:
+        """ATT&CK technique ids: event subscription (T1546.003) and what the matched rules add; none for a
+        subscription the allow-list knows (Windows' own is not an attack technique)."""
+        if self.verdict == ALLOWED:
+            return []
         return list(dict.fromkeys(["T1546.003", *(r.technique for r in self.matched)]))
 
 

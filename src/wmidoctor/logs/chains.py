@@ -26,7 +26,7 @@ def attention(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
     notes = []
     for row in rows:
         source = row["seen"][0]["locator"] if row["seen"] else ""
-        text = (f"WMI subscription {row['verdict']} ({row['severity']}, {', '.join(row['attack'])}): "
+        text = (f"WMI subscription {row['verdict']} ({', '.join([row['severity'], *row['attack']])}): "
                 f"{row['filter'] or '(no filter)'} -> {row['consumer_class']} \"{row['consumer']}\""
                 + (f" by {row['creator']}" if row["creator"] else "") + f" [{row['state']}]")
         notes.append({"level": LEVEL[row["severity"]], "topic": "persistence", "text": text, "source": source})
