@@ -41,7 +41,7 @@ class JudgedChain:
                 "namespace": c.namespace, "filter": c.filter_name, "query": c.query,
                 "event_namespace": c.event_namespace, "consumer_class": c.consumer_class,
                 "consumer": c.consumer_name, "payload": self.payload, "properties": dict(c.properties),
-                "creator": c.creator, "state": c.state, "timers": list(c.timers),
+                "creator": c.creator, "state": c.state, "bound": c.bound, "timers": list(c.timers),
                 "allow_listed": self.assessment.allowed.product if self.assessment.allowed else "",
                 "reasons": [{"rule": r.id, "reason": r.reason, "technique": r.technique, "source": r.source}
                             for r in self.assessment.matched],

@@ -262,7 +262,3 @@ def _runs(processes: list[ProcessStart], chains: list[Chain]) -> None:
         else:
             if image_name(process.parent_image) == "scrcons.exe" and len(scripts) == 1:
                 scripts[0].runs.append(process)
-
-
-def run_by_chain(process: ProcessStart, chains: list[Chain]) -> bool:
-    return any(process is run for chain in chains for run in chain.runs)
