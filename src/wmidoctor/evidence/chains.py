@@ -246,6 +246,16 @@ def _payload_images(chain: Chain) -> set[str]:
     return names
 
 
+def _short_host(name: str) -> str:
+    return name.split(".")[0].lower()
+
+
+def _on_host(chain: Chain, process: ProcessStart) -> bool:
+    """The process ran where the chain was seen (true when either side names no host)."""
+    hosts = {_short_host(s.host) for s in chain.sightings if s.host}
+    return not hosts or not process.host or _short_host(process.host) in hosts
+
+
 def _runs(processes: list[ProcessStart], chains: list[Chain]) -> None:
     """Tie processes started by a consumer host to the chain whose payload they are: a command-line consumer
     by the executable it names, a script consumer by scrcons.exe when only one script chain exists."""
@@ -256,9 +266,11 @@ def _runs(processes: list[ProcessStart], chains: list[Chain]) -> None:
         for chain in chains:
             if chain.consumer_class.lower() != "commandlineeventconsumer":
                 continue
-            if image_name(process.image) in _payload_images(chain) and process.time >= chain.first_seen[:10]:
+            if (image_name(process.image) in _payload_images(chain) and process.time >= chain.first_seen[:10]
+                    and _on_host(chain, process)):
                 chain.runs.append(process)
                 break
         else:
-            if image_name(process.parent_image) == "scrcons.exe" and len(scripts) == 1:
+            if image_name(process.parent_image) == "scrcons.exe" and len(scripts) == 1 and \
+                    _on_host(scripts[0], process):
                 scripts[0].runs.append(process)
