@@ -100,6 +100,8 @@ $Artifacts = [ordered]@{
     WmiActivityLog        = @{ Name = 'logs/Microsoft-Windows-WMI-Activity%4Operational.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
     ApplicationLog        = @{ Name = 'logs/Application.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
     SystemLog             = @{ Name = 'logs/System.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
+    SysmonLog             = @{ Name = 'logs/Microsoft-Windows-Sysmon%4Operational.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
+    SecurityLog           = @{ Name = 'logs/Security.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
     RegWbem               = @{ Name = 'registry/wbem.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Wbem'; Personal = @() }
     RegOle                = @{ Name = 'registry/ole.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Ole'; Personal = @('account SIDs') }
     RegRpc                = @{ Name = 'registry/rpc.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Rpc'; Personal = @() }
@@ -1073,7 +1075,7 @@ if (-not $Elevated) {
 }
 
 if ($TraceSeconds -gt 0 -or $TraceUntilKey) { Invoke-WmiTraceMode } else { Skip-WmiTraceMode }
-foreach ($key in 'WmiActivityLog', 'ApplicationLog', 'SystemLog') { Export-EventLog $key }
+foreach ($key in 'WmiActivityLog', 'ApplicationLog', 'SystemLog', 'SysmonLog', 'SecurityLog') { Export-EventLog $key }
 foreach ($key in 'RegWbem', 'RegOle', 'RegRpc', 'RegRpcPolicy', 'RegWmiAppId', 'RegUacPolicy', 'RegFirewallPolicy', 'RegFirewallGpo') {
     Export-RegistryArtifact $key
 }

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from typing import Any
 
 from wmidoctor.evidence.codec import from_data, to_data
 
@@ -37,6 +38,9 @@ class Finding:
     fixes: list[Fix] = field(default_factory=list)  # least invasive first
     codes: list[str] = field(default_factory=list)  # "0x80070005"
     references: list[str] = field(default_factory=list)  # "desktop-src/WmiSdk/....md"
+    # what the finding is about, one machine-readable record each (security findings: each subscription chain
+    # or WMI-started process with its verdict, ATT&CK technique ids and indicators)
+    items: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def is_problem(self) -> bool:

@@ -168,8 +168,11 @@ def test_volume_without_software_hive_says_so(volume: Path) -> None:
 @pytest.mark.corpus
 def test_quick_skips_the_repository(volume: Path) -> None:
     evidence = load(volume, quick=True)
-    assert statuses(evidence)["Windows/System32/wbem/Repository"] == ("skipped", "not read with --quick")
+    assert statuses(evidence)["Windows/System32/wbem/Repository"] == (
+        "skipped", "not read with --quick (only its event subscriptions were)")
     assert not evidence.providers.collected
+    # the security checks still judge the repository's subscriptions (a targeted read of those classes)
+    assert evidence.subscriptions.collected and len(evidence.subscriptions.consumers) == 2
     # the corpus logs (1-2 MB) are within the quick bound: read whole, and not called partial
     assert evidence.events.status == "collected"
 

@@ -6,6 +6,7 @@ from collections.abc import Callable
 
 from config_factories import CONFIG_SICK, complete_config
 from gap_factories import GAP_SICK, complete_healthy
+from security_factories import SECURITY_SICK
 from trace_check_factories import TRACE_SICK, complete_trace
 
 from wmidoctor.evidence.model import (
@@ -245,10 +246,6 @@ SICK: dict[str, Mutation] = {
         HostProcess="wmiprvse.exe", ProviderPath="C:\\Vendor\\prov.dll")),
     "subscriptions.inventory": lambda ev: ev.subscriptions.timers.append(Timer(
         "root\\cimv2", "__IntervalTimerInstruction", "every-minute", 60000, source="repository:root\\cimv2:timer")),
-    "subscriptions.script-consumers": lambda ev: ev.subscriptions.consumers.append(EventConsumer(
-        "root\\subscription", "CommandLineEventConsumer", "Updater",
-        {"CommandLineTemplate": "powershell.exe -enc SQBFAFgA"}, source="repository:root\\subscription:"
-                                                                       "CommandLineEventConsumer")),
     "subscriptions.orphans": lambda ev: ev.subscriptions.bindings.append(Binding(
         "root\\subscription", '__EventFilter.Name="SCM Event Log Filter"',
         'CommandLineEventConsumer.Name="Removed"', source="repository:root\\subscription:__FilterToConsumerBinding")),
@@ -258,6 +255,7 @@ SICK: dict[str, Mutation] = {
 }
 
 SICK.update(GAP_SICK)
+SICK.update(SECURITY_SICK)
 SICK.update(CONFIG_SICK)
 SICK.update(TRACE_SICK)
 

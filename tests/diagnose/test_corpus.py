@@ -45,8 +45,10 @@ def test_real_bundle_full(cli, bundle):
     # the repository copy was read: its providers and subscriptions were judged, not skipped
     assert by_check["providers.clsid"]["status"] != "skipped"
     assert by_check["subscriptions.inventory"]["status"] == "info"
-    # the attack simulation left a command-line consumer behind: it is flagged for review
-    assert by_check["subscriptions.script-consumers"]["status"] == "warn"
+    # the attack simulation left a script consumer behind: a security error, listed first
+    assert by_check["security.subscriptions"]["status"] == "fail"
+    assert by_check["security.subscriptions"]["severity"] == "error"
+    assert data["findings"][0]["check"] == "security.subscriptions"
     # real 5858 records are tallied with the catalogue's words and located by record
     tally = {c["code"]: c for c in data["code_tally"]}
     assert tally["0x80041002"]["count"] > 50 and tally["0x80041002"]["symbol"] == "WBEM_E_NOT_FOUND"

@@ -24,6 +24,8 @@ from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
     repository,
     repository_files,
     rpc_policy,
+    security,
+    security_execution,
     services,
     services_health,
     subscriptions,

@@ -22,12 +22,14 @@ class CheckSpec:
     severity: str  # the severity of a failure of this check
     needs: tuple[str, ...]  # Evidence sections the check cannot run without
     func: Callable[[Evidence, Verdict], Finding]
+    needs_any: tuple[str, ...] = ()  # Evidence sections of which at least one must be collected
 
 
 CHECKS: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, title: str, *, severity: str, needs: Iterable[str]) -> Callable:
+def check(check_id: str, title: str, *, severity: str, needs: Iterable[str],
+          needs_any: Iterable[str] = ()) -> Callable:
     """Register a check; its group is the part of the id before the first dot."""
     if severity not in SEVERITIES:
         raise ValueError(f"{check_id}: unknown severity {severity!r}")
@@ -35,7 +37,8 @@ def check(check_id: str, title: str, *, severity: str, needs: Iterable[str]) -> 
     def register(func: Callable[[Evidence, Verdict], Finding]) -> Callable[[Evidence, Verdict], Finding]:
         if check_id in CHECKS:
             raise ValueError(f"check {check_id} registered twice")
-        CHECKS[check_id] = CheckSpec(check_id, title, check_id.split(".", 1)[0], severity, tuple(needs), func)
+        CHECKS[check_id] = CheckSpec(check_id, title, check_id.split(".", 1)[0], severity, tuple(needs), func,
+                                     tuple(needs_any))
         return func
 
     return register
@@ -53,10 +56,10 @@ class Verdict:
 
     def _finding(self, status: str, severity: str, summary: str, evidence: Iterable[EvidenceRef] = (),
                  causes: Iterable[str] = (), fixes: Iterable[Fix] = (), codes: Iterable[str] = (),
-                 references: Iterable[str] = ()) -> Finding:
+                 references: Iterable[str] = (), items: Iterable[dict] = ()) -> Finding:
         return Finding(check=self.spec.id, status=status, severity=severity, title=self.spec.title,
                        summary=summary, evidence=list(evidence), causes=list(causes), fixes=list(fixes),
-                       codes=list(dict.fromkeys(codes)), references=list(references))
+                       codes=list(dict.fromkeys(codes)), references=list(references), items=list(items))
 
     def ok(self, summary: str, evidence: Iterable[EvidenceRef] = (), **details) -> Finding:
         return self._finding("pass", self.spec.severity, summary, evidence, **details)

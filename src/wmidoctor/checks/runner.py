@@ -17,8 +17,10 @@ class CheckRun:
     elapsed_ms: float
 
 
-# The order reports list groups in: from the foundations (services, repository) up to the remote path.
-GROUP_ORDER = ("evidence", "services", "repository", "autorecover", "providers", "dcom", "namespaces", "firewall",
+# The order reports list groups in: security findings first (an incident outranks a fault), then whether the
+# evidence itself can be trusted, then from the foundations (services, repository) up to the remote path.
+GROUP_ORDER = ("security", "evidence", "services", "repository", "autorecover", "providers", "dcom", "namespaces",
+               "firewall",
                "remote-uac", "rpc", "quotas", "events", "subscriptions", "connectivity")
 
 
@@ -50,6 +52,9 @@ def missing_evidence(spec: CheckSpec, evidence: Evidence) -> str | None:
         if not section.collected:
             why = section.reason if section.reason and section.reason != "not collected" else ""
             return f"evidence section '{name}' was not collected" + (f": {why}" if why else "")
+    if spec.needs_any and not any(sections[name].collected for name in spec.needs_any):
+        return ("none of the evidence sections " + ", ".join(f"'{n}'" for n in spec.needs_any) + " was collected: "
+                + "; ".join(f"{n}: {sections[n].reason}" for n in spec.needs_any))
     return None
 
 

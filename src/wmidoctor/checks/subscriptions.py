@@ -1,4 +1,5 @@
-"""Permanent event subscriptions: inventory, script and command-line consumers, orphans, dead filters."""
+"""Permanent event subscriptions: inventory, orphans, dead filters. Whether a subscription looks like persistence
+is judged in checks.security (security.subscriptions), chain by chain."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import Binding, EventConsumer, Evidence
 from wmidoctor.findings import Finding, Fix
-from wmidoctor.knowledge.subscriptions import path_class, path_keys, payload, payload_properties
+from wmidoctor.knowledge.subscriptions import path_class, path_keys
 
 
 def _name_in(path: str) -> str:
@@ -20,15 +21,6 @@ def _consumer_key(c: EventConsumer) -> tuple[str, str, str]:
 
 def _binding_consumer(b: Binding) -> tuple[str, str, str]:
     return b.namespace.lower(), path_class(b.consumer).lower(), _name_in(b.consumer).lower()
-
-
-def _remove(kind_path: str, namespace: str) -> Fix:
-    return Fix(step=f"After you have confirmed nobody needs it, export and remove {kind_path} in {namespace}",
-               command=f"Get-CimInstance -Namespace {namespace} -ClassName {path_class(kind_path)} | "
-                       f"Where-Object Name -eq '{_name_in(kind_path)}' | Tee-Object -Variable saved | "
-                       "Remove-CimInstance",
-               risk="low", undo="recreate it from the exported properties ($saved) with New-CimInstance, or "
-                                "recompile the MOF of the product that created it")
 
 
 def _remove_binding(binding: Binding) -> Fix:
@@ -57,28 +49,6 @@ def inventory(ev: Evidence, v: Verdict) -> Finding:
     if not evidence:
         return v.ok("No permanent event subscription.")
     return v.info(f"Permanent subscriptions: {counts}.", evidence)
-
-
-@check("subscriptions.script-consumers", "No command-line or script consumers to review", severity="warning",
-       needs=("subscriptions",))
-def script_consumers(ev: Evidence, v: Verdict) -> Finding:
-    flagged = [c for c in ev.subscriptions.consumers if payload_properties(c.class_name)]
-    if not flagged:
-        return v.ok("No CommandLineEventConsumer or ActiveScriptEventConsumer.")
-    bound = {_binding_consumer(b) for b in ev.subscriptions.bindings}
-    evidence = []
-    for c in flagged:
-        state = "bound" if _consumer_key(c) in bound else "not bound"
-        # a script's indentation and line breaks, folded
-        excerpt = " ".join(payload(c.class_name, c.properties).split())[:300]
-        evidence.append(ref(c.source, f"{c.class_name} '{c.name}' in {c.namespace} ({state}): {excerpt}"))
-    return v.warn(f"{len(flagged)} consumers run commands or scripts when their filter fires: legitimate in a few "
-                  "management products, and a classic persistence technique. Review each one.", evidence,
-                  causes=["a management or monitoring product that uses WMI to react to events",
-                          "persistence planted by an attacker (MITRE ATT&CK T1546.003)"],
-                  fixes=[advice("Identify the owner of each consumer (creator SID, product, install date); treat "
-                                "an unknown one as a security incident before removing anything"),
-                         _remove(f"{flagged[0].class_name}.Name=\"{flagged[0].name}\"", flagged[0].namespace)])
 
 
 @check("subscriptions.orphans", "Every binding points to an existing filter and consumer", severity="warning",

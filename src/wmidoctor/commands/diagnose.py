@@ -100,8 +100,8 @@ def collect_live() -> Path:
                     "unreadable PATH.")
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), html for a "
-                   "self-contained page.")
+              help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), jsonl for a "
+                   "SIEM (one finding per line, passed and skipped checks left out), html for a self-contained page.")
 @json_flag
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--only", metavar="GROUP[,GROUP]", help="Run only these check groups (e.g. dcom,firewall).")

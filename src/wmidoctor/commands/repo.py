@@ -16,7 +16,7 @@ from typing import Any
 import click
 
 from wmidoctor.errors import InputError
-from wmidoctor.knowledge.subscriptions import is_windows_default, path_keys, payload_properties
+from wmidoctor.knowledge.subscriptions import path_keys, payload_properties
 from wmidoctor.output import dumps_json
 
 FIRST_PROBLEMS_SHOWN = 10
@@ -282,23 +282,33 @@ def _providers_text(found: list[Any]) -> str:
     return "\n".join(lines)
 
 
-def _assess(subs: Any) -> list[dict[str, Any]]:
-    """Each consumer with its binding and whether it runs code (flagged) or is the Windows default."""
+def _assess(subs: Any, judged: list[Any]) -> list[dict[str, Any]]:
+    """Each consumer with its binding and the verdict of its chain (the judgement `diagnose` and `logs` use):
+    flagged when malicious or suspicious, default when allow-listed."""
+    from wmidoctor.knowledge.persistence import ALLOWED, MALICIOUS, SUSPICIOUS
+
     bound: dict[tuple[str, str], list[str]] = {}
     for binding in subs.bindings:
         consumer_name = path_keys(binding.consumer).get("name", "")
         filter_name = path_keys(binding.filter).get("name", "")
         bound.setdefault((binding.namespace.lower(), consumer_name.lower()), []).append(filter_name)
+    verdicts: dict[str, list[Any]] = {}
+    for j in judged:
+        verdicts.setdefault(j.chain.consumer_name.lower(), []).append(j)
     rows = []
     for consumer in subs.consumers:
         filters = bound.get((consumer.namespace.lower(), consumer.name.lower()), [])
-        default = is_windows_default(consumer.name, filters)
+        chains = verdicts.get(consumer.name.lower(), [])
+        worst = min(chains, key=lambda j: {"error": 0, "warning": 1}.get(j.severity, 2), default=None)
+        verdict = worst.verdict if worst else ""
         payload_fields = payload_properties(consumer.class_name)
         payload = {k: v for k, v in consumer.properties.items() if k in payload_fields and v}
         rows.append({"namespace": consumer.namespace, "class": consumer.class_name, "name": consumer.name,
                      "filters": filters, "payload": payload or consumer.properties,
-                     "runs_code": bool(payload_fields), "default": default,
-                     "flagged": bool(payload_fields) and not default, "creator_sid": consumer.creator_sid})
+                     "runs_code": bool(payload_fields), "default": verdict == ALLOWED,
+                     "flagged": verdict in (MALICIOUS, SUSPICIOUS), "verdict": verdict,
+                     "severity": worst.severity if worst else "info",
+                     "attack": worst.assessment.techniques if worst else [], "creator_sid": consumer.creator_sid})
     return rows
 
 
@@ -310,15 +320,24 @@ def persistence_command(path: str, as_json: bool) -> None:
 
     Consumers that run code (CommandLine, ActiveScript) are flagged; exit 1 when any is found.
     """
+    from wmidoctor.checks.security_chains import judge_chains
+    from wmidoctor.evidence.model import Evidence
+    from wmidoctor.logs.chains import render_text as render_chains
     from wmidoctor.sources.repository import subscriptions
 
     repository = _open(path)
-    subs = subscriptions(repository)
-    consumers = _assess(subs)
-    text = _persistence_text(subs, consumers)
+    evidence = Evidence()
+    evidence.subscriptions = subs = subscriptions(repository)
+    subs.mark_collected(f"repository:{path}")
+    judged = judge_chains(evidence)
+    consumers = _assess(subs, judged)
+    chain_lines = render_chains([j.item() for j in judged], lambda text, **_: text)
+    text = "\n".join([_persistence_text(subs, consumers), *chain_lines])
     data = {"filters": [asdict(f) for f in subs.filters], "consumers": consumers,
-            "bindings": [asdict(b) for b in subs.bindings], "timers": [asdict(t) for t in subs.timers]}
-    _emit_read(repository, path, data, text, as_json, found_problem=any(c["flagged"] for c in consumers))
+            "bindings": [asdict(b) for b in subs.bindings], "timers": [asdict(t) for t in subs.timers],
+            "chains": [j.item() for j in judged]}
+    _emit_read(repository, path, data, text, as_json,
+               found_problem=any(j.severity in ("error", "warning") for j in judged))
 
 
 def _persistence_text(subs: Any, consumers: list[dict[str, Any]]) -> str:

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
 
+from wmidoctor.evidence.chains import NetworkLogon, ProcessStart, ProviderLoad, SubscriptionSighting
 from wmidoctor.evidence.codec import from_data, to_data
 from wmidoctor.evidence.security import SecurityDescriptor
 
@@ -349,6 +350,18 @@ class Subscriptions(Section):
     timers: list[Timer] = field(default_factory=list)
 
 
+@dataclass
+class WmiTraces(Section):
+    """What the logs saw WMI do, record by record (evidence.chains joins it with the subscriptions): parts of
+    subscriptions created, bound or deleted; processes WMI started; the network logons and provider loads
+    that explain them."""
+
+    sightings: list[SubscriptionSighting] = field(default_factory=list)
+    processes: list[ProcessStart] = field(default_factory=list)
+    logons: list[NetworkLogon] = field(default_factory=list)
+    provider_loads: list[ProviderLoad] = field(default_factory=list)
+
+
 # --- events and connectivity -------------------------------------------------------------------
 
 @dataclass
@@ -476,6 +489,7 @@ class Evidence:
     quotas: Quotas = field(default_factory=Quotas)
     provider_hosts: ProviderHosts = field(default_factory=ProviderHosts)
     subscriptions: Subscriptions = field(default_factory=Subscriptions)
+    wmi_traces: WmiTraces = field(default_factory=WmiTraces)
     events: Events = field(default_factory=Events)
     connectivity: Connectivity = field(default_factory=Connectivity)
     trace: Trace = field(default_factory=Trace)

@@ -11,8 +11,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from wmidoctor.artifacts.evtx import Event, LogStats
-from wmidoctor.logs.selection import PROCESS_NAMING, SECURITY, SYSMON, WMI_ACTIVITY, scm_service
+from wmidoctor.logs.selection import PROCESS_NAMING, SECURITY, SYSMON, TRACE_ONLY, WMI_ACTIVITY, scm_service
 from wmidoctor.logs.shapes import SCM, group_key, named_fields, shape_of
+from wmidoctor.sources.wmi_traces import TraceCollector
 
 MAX_GROUPS_PER_ID = 2000
 MAX_PROCESS_IDS = 50_000
@@ -51,12 +52,16 @@ class Analysis:
         self.process_names: dict[str, Counter[str]] = {}  # process id (decimal) -> image names seen
         self.host_providers: dict[str, set[str]] = {}  # provider host process id -> providers loaded (5857)
         self._groups_per_id: Counter[tuple[str, int]] = Counter()
+        self.traces = TraceCollector()  # subscription parts, WMI-started processes, network logons
 
     def add_log(self, stats: LogStats) -> None:
         self.logs.append(stats)
 
     def add(self, event: Event) -> None:
         provider, event_id = event.provider, event.event_id
+        self.traces.add(event)
+        if (provider, event_id) in TRACE_ONLY:
+            return
         if (provider, event_id) in PROCESS_NAMING:
             self._name_process(event)
             return

@@ -6,6 +6,8 @@ from typing import Any
 
 import click
 
+from wmidoctor.logs.chains import render_text as render_chains
+
 MAX_ROWS = 15
 
 
@@ -49,6 +51,7 @@ def render_text(report: dict[str, Any], colour: bool = False) -> str:
     if infos:
         lines += ["", style("Notes", bold=True)] + [f"  - {_short(a['text'], 140)}" for a in infos]
 
+    lines += render_chains(report.get("subscriptions", []), style)
     _table(lines, "Client failures by result code (WMI-Activity 5858)", report["failures_by_code"],
            lambda r: f"{r['count']:>6}  {r['code']:<11} {r['symbol']:<28} {_short(r['meaning'], 60)}", style)
     _table(lines, "Top failing operations per namespace", report["operations"],

@@ -8,7 +8,8 @@ Schema `wmidoctor.logs/1` - top-level keys, in order:
   last_seen}], operations [{namespace, method, target, count, codes {code: n}, first_seen, last_seen,
   source}], clients [{process_id, process_names, machine, user, count, codes}], providers [{provider,
   host_process, path, code, loads, first_seen, last_seen, source}], provider_failures, quota_kills,
-  bindings, dcom, services, winmgmt (lists of group rows), hourly {"YYYY-MM-DDTHH": n},
+  bindings, dcom, services, winmgmt (lists of group rows), subscriptions (judged subscription chains, the
+  records `diagnose` findings carry as items), hourly {"YYYY-MM-DDTHH": n},
   groups [{channel, provider, event_id, kind, key, count, first_seen, last_seen, example, source}].
 Lists are ordered by count (descending) then by key, so equal input gives byte-identical output.
 """
@@ -26,6 +27,8 @@ from wmidoctor.knowledge.defaults import (
 )
 from wmidoctor.knowledge.subscriptions import DEFAULT_CONSUMER_CLASS, is_windows_default, path_class, path_keys
 from wmidoctor.logs.analysis import Analysis, Group
+from wmidoctor.logs.chains import attention as chain_attention
+from wmidoctor.logs.chains import subscription_rows
 from wmidoctor.logs.selection import WINMGMT_SOURCE, WMI_CORE
 from wmidoctor.logs.shapes import code_value
 
@@ -175,17 +178,14 @@ class _Views:
             rows.append(_row(g, namespace=g.key.get("Namespace", ""), filter=g.key.get("ESS", ""),
                              consumer=consumer, consumer_class=consumer_class, default=default,
                              verdict="default Windows binding (normal)" if default else "possible persistence"))
-            if not default:
-                self.note("warning", "persistence", f"permanent WMI binding {g.key.get('ESS', '')!r} -> {consumer}"
-                          " (possible persistence: check who created it)", g.source)
         for g in self.analysis.of_kind("sysmon-wmi-filter", "sysmon-wmi-consumer", "sysmon-wmi-binding"):
-            rows.append(_row(g, namespace=g.key.get("EventNamespace", ""), filter=g.key.get("Filter", ""),
-                             consumer=g.key.get("Consumer", g.key.get("Destination", "")),
-                             consumer_class=g.key.get("Type", ""), default=False,
-                             verdict=f"Sysmon saw a WMI subscription object {g.key.get('Operation', '').lower()}"))
-            name = g.key.get("Name", g.key.get("Consumer", "")).strip().strip('"')
-            self.note("warning", "persistence", f"Sysmon {g.event_id}: WMI {g.kind.rpartition('-')[2]} {name} "
-                      f"{g.key.get('Operation', '').lower()}".rstrip(), g.source)
+            key = g.key
+            consumer = (f"{key.get('Type', '')} \"{key.get('Name', '')}\": {key.get('Destination', '')}"
+                        if g.event_id == 20 else key.get("Consumer", ""))
+            rows.append(_row(g, namespace=key.get("EventNamespace", ""),
+                             filter=key.get("Name", "") if g.event_id == 19 else key.get("Filter", ""),
+                             consumer=consumer, consumer_class=key.get("Type", ""), default=False,
+                             verdict=f"Sysmon: {key.get('Operation', '').lower()} by {key.get('User', '?')}"))
         for g in self.analysis.of_kind("filter-not-reactivated"):
             rows.append(_row(g, namespace=g.key.get("Namespace", ""), filter=g.key.get("Query", ""), consumer="",
                              consumer_class="", default=False, verdict="event filter could not be reactivated"))
@@ -272,6 +272,8 @@ def build_report(analysis: Analysis, since: str = "", until: str = "") -> dict[s
         "services": views.services(),
         "winmgmt": views.winmgmt(),
     }
+    subscriptions = subscription_rows(analysis)  # judged as diagnose judges them (checks.security_chains)
+    views.attention += chain_attention(subscriptions)
     groups = analysis.ordered_groups()
     firsts = [s.first_seen for s in analysis.logs if s.first_seen]
     attention = sorted(views.attention, key=lambda a: (a["level"] != "warning", a["topic"], a["text"]))
@@ -292,6 +294,7 @@ def build_report(analysis: Analysis, since: str = "", until: str = "") -> dict[s
         "attention": attention,
         "files": files,
         **sections,
+        "subscriptions": subscriptions,
         "hourly": dict(sorted(analysis.hourly.items())),
         "groups": [{"channel": g.channel, "provider": g.provider, "event_id": g.event_id, "kind": g.kind,
                     "key": g.key, "count": g.count, "first_seen": g.first_seen, "last_seen": g.last_seen,

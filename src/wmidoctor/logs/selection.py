@@ -31,6 +31,8 @@ PERFLIB_IDS = frozenset({1008, 1009, 1010, 1011, 1017, 1022, 1023, 2003})
 SYSMON_WMI_IDS = frozenset({19, 20, 21})  # WmiEventFilter / WmiEventConsumer / WmiEventConsumerToFilter
 # Events read only to name process ids (client attribution), not reported as groups.
 PROCESS_NAMING = frozenset({(SYSMON, 1), (SECURITY, 4688)})
+# Events read only for the WMI traces (sources.wmi_traces: who logged on over the network), never grouped.
+TRACE_ONLY = frozenset({(SECURITY, 4624)})
 
 _FIXED = (
     {(WMI_ACTIVITY, i) for i in ACTIVITY_IDS}
@@ -38,7 +40,7 @@ _FIXED = (
     | {(SCM, i) for i in SCM_IDS}
     | {(SYSMON, i) for i in SYSMON_WMI_IDS}
     | {(PERFLIB, i) for i in PERFLIB_IDS} | {(PERFLIB_SOURCE, i) for i in PERFLIB_IDS}
-    | PROCESS_NAMING
+    | PROCESS_NAMING | TRACE_ONLY
 )
 _WHOLE_PROVIDERS = frozenset({WMI_CORE, WINMGMT_SOURCE, WMI_ADAPTER, WMI_ADAPTER_SOURCE})
 

@@ -5,16 +5,20 @@ They know findings, not WMI: everything they show comes from the Report they are
 
 from wmidoctor.report.model import REPORT_SCHEMA, CheckTiming, CodeCount, HostFacts, Report
 
-FORMATS = ("text", "json", "html")
+FORMATS = ("text", "json", "jsonl", "html")
 
 
 def render(report: Report, fmt: str, colour: bool = False, verbose: bool = False) -> str:
-    """The report in `fmt` (text, json or html); renderers are imported only when used. `verbose` lists every
+    """The report in `fmt` (text, json, jsonl or html); renderers are imported only when used. `verbose` lists every
     passed and skipped check in text (by default they are collapsed to one line per group)."""
     if fmt == "json":
         from wmidoctor.report.json_report import render_json
 
         return render_json(report)
+    if fmt == "jsonl":
+        from wmidoctor.report.jsonl_report import render_jsonl
+
+        return render_jsonl(report)
     if fmt == "html":
         from wmidoctor.report.html import render_html
 

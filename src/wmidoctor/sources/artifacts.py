@@ -51,7 +51,7 @@ class Artifact:
 
 def _log(key: str, channel_file: str, what: str) -> Artifact:
     stem = f"logs/{channel_file}"
-    return Artifact(key, (f"{stem}.evtx", f"{stem}.xml"), EVENT_LOG, ("events",), what,
+    return Artifact(key, (f"{stem}.evtx", f"{stem}.xml"), EVENT_LOG, ("events", "wmi_traces"), what,
                     personal=("host name", "user names and SIDs", "IP addresses"))
 
 
@@ -83,6 +83,9 @@ ARTIFACTS: tuple[Artifact, ...] = (
          "Microsoft-Windows-WMI-Activity/Operational event log"),
     _log("ApplicationLog", "Application", "Application event log (WinMgmt events)"),
     _log("SystemLog", "System", "System event log (DCOM and Service Control Manager events)"),
+    _log("SysmonLog", "Microsoft-Windows-Sysmon%4Operational",
+         "Sysmon log where Sysmon is installed (WMI subscription events 19-21, process creation)"),
+    _log("SecurityLog", "Security", "Security event log (process creation 4688, network logons 4624)"),
     _reg("RegWbem", "wbem.reg", "HKLM\\SOFTWARE\\Microsoft\\Wbem", ("repository",),
          "HKLM\\SOFTWARE\\Microsoft\\Wbem (CIMOM settings, Autorecover MOFs)"),
     _reg("RegOle", "ole.reg", "HKLM\\SOFTWARE\\Microsoft\\Ole", ("dcom",),
@@ -155,12 +158,18 @@ VOLUME_ARTIFACTS: tuple[Artifact, ...] = (
              ("repository", "dcom", "providers", "rpc_policy", "remote_uac", "firewall"),
              "SOFTWARE hive (CIMOM, DCOM, COM registrations, RPC and UAC policy)", personal=("account SIDs",)),
     Artifact("WmiActivityLog", (f"{VOLUME_LOGS}/Microsoft-Windows-WMI-Activity%4Operational.evtx",), EVENT_LOG,
-             ("events",), "Microsoft-Windows-WMI-Activity/Operational event log",
+             ("events", "wmi_traces"), "Microsoft-Windows-WMI-Activity/Operational event log",
              personal=BY_KEY["WmiActivityLog"].personal),
-    Artifact("ApplicationLog", (f"{VOLUME_LOGS}/Application.evtx",), EVENT_LOG, ("events",),
+    Artifact("ApplicationLog", (f"{VOLUME_LOGS}/Application.evtx",), EVENT_LOG, ("events", "wmi_traces"),
              "Application event log", personal=BY_KEY["ApplicationLog"].personal),
-    Artifact("SystemLog", (f"{VOLUME_LOGS}/System.evtx",), EVENT_LOG, ("events",), "System event log",
+    Artifact("SystemLog", (f"{VOLUME_LOGS}/System.evtx",), EVENT_LOG, ("events", "wmi_traces"), "System event log",
              personal=BY_KEY["SystemLog"].personal),
+    Artifact("SysmonLog", (f"{VOLUME_LOGS}/Microsoft-Windows-Sysmon%4Operational.evtx",), EVENT_LOG,
+             ("events", "wmi_traces"),
+             "Sysmon log", personal=BY_KEY["SysmonLog"].personal),
+    Artifact("SecurityLog", (f"{VOLUME_LOGS}/Security.evtx",), EVENT_LOG, ("events", "wmi_traces"),
+             "Security event log",
+             personal=BY_KEY["SecurityLog"].personal),
     Artifact("RepositoryFolder", (f"{SYSTEM32}/wbem/Repository",), REPOSITORY_COPY,
              BY_KEY["RepositoryCopy"].feeds, "the WMI repository folder", folder=True),
     Artifact("AutorecoverFiles", (f"{SYSTEM32}/wbem",), VOLUME_FILES, ("repository",),

@@ -221,9 +221,27 @@ class Loader:
     def read_repository(self) -> None:
         for artifact, path in self._artifacts(REPOSITORY_COPY):
             if self.quick:
-                self._set(artifact.key, SKIPPED, "not read with --quick")
+                self._set(artifact.key, *self._read_subscriptions(path))
                 continue
             self._set(artifact.key, *self._read_repository(path))
+
+    def _read_subscriptions(self, path: Path) -> tuple[str, str]:
+        """--quick: only the subscription classes (what the security checks need), no verification."""
+        from wmidoctor.artifacts.repository import NotARepository, open_repository
+        from wmidoctor.sources.repository import restrict_to_subscriptions, subscriptions
+
+        skipped = "not read with --quick (only its event subscriptions were)"
+        if self.evidence.subscriptions.collected:
+            return SKIPPED, "not read with --quick"
+        try:
+            with open_repository(path) as repository:
+                restrict_to_subscriptions(repository)
+                section = subscriptions(repository)
+        except (NotARepository, OSError, ValueError) as exc:
+            return DAMAGED, str(exc)
+        section.mark_collected(f"repository:{path} (subscription classes only, --quick)")
+        self.evidence.subscriptions = section
+        return SKIPPED, skipped
 
     def _read_repository(self, path: Path) -> tuple[str, str]:
         """Read and verify the repository into a scratch Evidence, then take what the live queries did not
@@ -362,7 +380,7 @@ class Loader:
         if not logs and not exports:
             return
         from wmidoctor.logs.run import analyse
-        from wmidoctor.sources.events import events_section
+        from wmidoctor.sources.events import events_section, traces_section
         from wmidoctor.sources.quicklogs import analyse_newest
 
         paths = [path for _, path in logs] + exports
@@ -372,6 +390,7 @@ class Loader:
             analysis, shortened = analyse([str(path) for path in paths]), {}
         self.evidence.events = events_section(analysis)
         identity_from_events(paths, self.evidence)
+        self.evidence.wmi_traces = traces_section(analysis)
         if shortened:
             section = self.evidence.events
             told = [section.reason] if section.status == PARTIAL else []

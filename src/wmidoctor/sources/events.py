@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wmidoctor.evidence.model import EventGroup, Events, LogFile
+from wmidoctor.evidence.model import EventGroup, Events, LogFile, WmiTraces
 from wmidoctor.logs.analysis import Analysis
 
 
@@ -27,6 +27,15 @@ def events_section(analysis: Analysis) -> Events:
                       for g in analysis.ordered_groups()]
     section.hourly = dict(sorted(analysis.hourly.items()))
     section.process_names = {pid: analysis.names_of(pid) for pid in analysis.process_names}
+    return section
+
+
+def traces_section(analysis: Analysis) -> WmiTraces:
+    """The WMI traces the analysis kept (subscription parts, WMI-started processes, logons), collected from
+    every log it read."""
+    section = analysis.traces.section()
+    for stats in analysis.logs:
+        section.mark_collected(f"evtx:{stats.path}")
     return section
 
 

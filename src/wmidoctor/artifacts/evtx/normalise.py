@@ -7,10 +7,38 @@ parser normalises line ends, so the JSON form does the same), unnamed insertion 
 
 from __future__ import annotations
 
+import re
 from typing import Any
 from xml.etree.ElementTree import Element
 
 from wmidoctor.artifacts.evtx.event import Event
+
+SYSMON = "Microsoft-Windows-Sysmon"
+# Sysmon 19/20/21 (WMI filter, consumer, binding) copy WMI's own MOF rendering of each value: a leading
+# space, surrounding double quotes and MOF escapes (`\\` for a backslash, `\"` for a quote).
+SYSMON_WMI_EVENTS = frozenset({19, 20, 21})
+SYSMON_WMI_FIELDS = ("Name", "EventNamespace", "Query", "Type", "Destination", "Consumer", "Filter")
+_MOF_ESCAPE = re.compile(r'\\(.)', re.S)
+_MOF_CHARS = {"n": "\n", "t": "\t", "r": "\r"}
+
+
+def mof_unquote(value: str) -> str:
+    """` "root\\\\cimv2"` -> `root\\cimv2`: a MOF string literal as its plain text (other text only trimmed)."""
+    text = value.strip()
+    if len(text) >= 2 and text[0] == text[-1] == '"':
+        return _MOF_ESCAPE.sub(lambda m: _MOF_CHARS.get(m.group(1), m.group(1)), text[1:-1])
+    return text
+
+
+def clean_sysmon_wmi(provider: str, event_id: int, fields: dict[str, str]) -> dict[str, str]:
+    """Sysmon's WMI events with plain values (no stray spaces, quotes or doubled backslashes); others unchanged.
+    Applying it twice changes nothing (a cleaned value no longer carries the surrounding quotes)."""
+    if provider != SYSMON or event_id not in SYSMON_WMI_EVENTS:
+        return fields
+    for name in SYSMON_WMI_FIELDS:
+        if name in fields:
+            fields[name] = mof_unquote(fields[name])
+    return fields
 
 
 def iso_utc(text: str) -> str:
@@ -77,15 +105,17 @@ def from_json(record: dict[str, Any], locator: str) -> Event | None:
     if not isinstance(system, dict):
         return None
     record_id = _int(system.get("EventRecordID"))
+    provider = _text(_attrs(system.get("Provider")).get("Name"))
+    event_id = _int(system.get("EventID"), -1)
     return Event(
         channel=_text(system.get("Channel")),
-        provider=_text(_attrs(system.get("Provider")).get("Name")),
-        event_id=_int(system.get("EventID"), -1),
+        provider=provider,
+        event_id=event_id,
         record_id=record_id,
         time=iso_utc(_text(_attrs(system.get("TimeCreated")).get("SystemTime"))),
         computer=_text(system.get("Computer")),
         level=_int(system.get("Level"), -1) if system.get("Level") is not None else None,
-        fields=_json_fields(event),
+        fields=clean_sysmon_wmi(provider, event_id, _json_fields(event)),
         source=f"{locator}#record {record_id}",
     )
 
@@ -147,14 +177,16 @@ def from_element(root: Element, locator: str) -> Event | None:
     created = _child(system, "TimeCreated")
     level_text = _element_text(_child(system, "Level"))
     record_id = _int(_element_text(_child(system, "EventRecordID")))
+    provider_name = provider.get("Name", "") if provider is not None else ""
+    event_id = _int(_element_text(_child(system, "EventID")), -1)
     return Event(
         channel=_element_text(_child(system, "Channel")),
-        provider=provider.get("Name", "") if provider is not None else "",
-        event_id=_int(_element_text(_child(system, "EventID")), -1),
+        provider=provider_name,
+        event_id=event_id,
         record_id=record_id,
         time=iso_utc(created.get("SystemTime", "") if created is not None else ""),
         computer=_element_text(_child(system, "Computer")),
         level=_int(level_text, -1) if level_text else None,
-        fields=_xml_fields(root),
+        fields=clean_sysmon_wmi(provider_name, event_id, _xml_fields(root)),
         source=f"{locator}#record {record_id}",
     )

@@ -1,0 +1,63 @@
+"""The `logs` view of WMI event subscriptions: the chains the logs describe, judged by the same path as
+`diagnose` (checks.security_chains), as report rows and as text."""
+
+from __future__ import annotations
+
+import textwrap
+from typing import Any
+
+from wmidoctor.logs.analysis import Analysis
+
+LEVEL = {"error": "warning", "warning": "warning", "info": "info"}  # the logs report knows two levels
+
+
+def subscription_rows(analysis: Analysis) -> list[dict[str, Any]]:
+    """One row per subscription chain (the same records `diagnose --format json` carries in its items)."""
+    from wmidoctor.checks.security_chains import judge_chains
+    from wmidoctor.evidence.model import Evidence
+
+    evidence = Evidence()
+    evidence.wmi_traces = analysis.traces.section("logs")
+    return [judged.item() for judged in judge_chains(evidence)]
+
+
+def attention(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
+    """Attention notes: alarming chains as warnings, allow-listed ones as info."""
+    notes = []
+    for row in rows:
+        source = row["seen"][0]["locator"] if row["seen"] else ""
+        text = (f"WMI subscription {row['verdict']} ({', '.join([row['severity'], *row['attack']])}): "
+                f"{row['filter'] or '(no filter)'} -> {row['consumer_class']} \"{row['consumer']}\""
+                + (f" by {row['creator']}" if row["creator"] else "") + f" [{row['state']}]")
+        notes.append({"level": LEVEL[row["severity"]], "topic": "persistence", "text": text, "source": source})
+    return notes
+
+
+def render_text(rows: list[dict[str, Any]], style: Any) -> list[str]:
+    """The chains as text: filter, consumer type and name, payload in full, user, and every source with times."""
+    if not rows:
+        return []
+    lines = ["", style(f"WMI event subscriptions ({len(rows)})", bold=True)]
+    for row in rows:
+        mark = row["verdict"].upper()
+        colour = {"error": "red", "warning": "yellow"}.get(row["severity"])
+        lines.append("  " + (style(mark, fg=colour, bold=True) if colour else mark)
+                     + f"  {row['consumer_class'] or 'consumer'} \"{row['consumer']}\" [{row['state']}]"
+                     + (f"  ({row['allow_listed']})" if row["allow_listed"] else ""))
+        pairs = [("namespace", row["namespace"]), ("filter", row["filter"]), ("query", row["query"]),
+                 ("user", row["creator"]), ("payload", textwrap.dedent(row["payload"].expandtabs(4)).strip("\n")),
+                 ("why", "; ".join(r["reason"] for r in row["reasons"])), ("ATT&CK", ", ".join(row["attack"]))]
+        pairs += [(kind, ", ".join(values)) for kind, values in row["indicators"].items() if kind != "decoded"]
+        pairs += [("decoded", value) for value in row["indicators"].get("decoded", [])]
+        for name, value in pairs:
+            if value:
+                text_lines = str(value).splitlines() or [""]
+                lines.append(f"      {name + ':':<10} {text_lines[0]}")
+                lines += [f"      {'':<10} {line}" for line in text_lines[1:]]
+        for seen in row["seen"]:
+            when = f" at {seen['time']}" if seen["time"] else ""
+            by = f" by {seen['user']}" if seen["user"] else ""
+            lines.append(f"      {'seen:':<10} {seen['source']}: {seen['part']} {seen['operation']}{when}{by}")
+        for run in row["runs"]:
+            lines.append(f"      {'ran:':<10} {run['time']} {run['image']} as {run['user'] or '?'}")
+    return lines
