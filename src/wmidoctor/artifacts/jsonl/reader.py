@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from typing import Any, BinaryIO
 
 from wmidoctor.artifacts.evtx.event import Event, LogStats
+from wmidoctor.artifacts.evtx.normalise import clean_sysmon_wmi
 from wmidoctor.artifacts.jsonl.csvrows import csv_records, looks_like_csv_export
 from wmidoctor.artifacts.jsonl.lines import MAX_LINE_BYTES, numbered_lines, plain_stream
 from wmidoctor.artifacts.jsonl.shapes import NotAnEvent, detect, unwrap
@@ -233,7 +234,8 @@ def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[s
             if select(head.provider, head.event_id):
                 yield Event(channel=head.channel, provider=head.provider, event_id=head.event_id,
                             record_id=head.record_id, time=head.time, computer=head.computer, level=head.level,
-                            fields=shape.fields(record, head), source=f"{locator} {number}")
+                            fields=clean_sysmon_wmi(head.provider, head.event_id, shape.fields(record, head)),
+                            source=f"{locator} {number}")
     except (OSError, EOFError, zlib.error) as exc:  # a damaged or cut compressed stream
         stats.records_skipped += 1
         stats.add_problem(f"reading stopped, the compressed stream is damaged: {exc}")
