@@ -133,6 +133,8 @@ def test_html_report_of_a_real_volume_names_the_host(chromium, cli, corpus, tmp_
     rows, dom = render_page(chromium, page, tmp_path)
     assert "<title>wmidoctor: WKS-WIN732BITA" in dom and "WMI diagnosis of WKS-WIN732BITA" in dom
     assert "domain shieldbase.local" in dom and "client edition" in dom and "evidence: Windows volume" in dom
-    assert share_of_colour(rows, 150, (0xA1, 0x5C, 0x00)) > 0.3, "a warning banner (script consumer), not red"
-    assert 'href="#group-subscriptions"' in dom and 'href="#group-firewall"' not in dom
+    # the KillProcess script consumer of this attacked host is an error (issue 13): a red banner, security first
+    assert share_of_colour(rows, 150, (0xB3, 0x26, 0x1E)) > 0.3, "a red banner for the malicious subscription"
+    assert 'href="#group-security"' in dom and 'href="#group-firewall"' not in dom
+    assert dom.index("href=\"#group-security\"") == dom.index("href=\"#group-")
     assert "unknown host" not in dom

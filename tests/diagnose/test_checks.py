@@ -39,6 +39,7 @@ HEALTHY_INFO = {
     "remote-uac.token-filter": "the filtering default is explained, not judged",
     "events.client-failures": "a few harmless client failures are counted",
     "subscriptions.inventory": "the default SCM subscription is inventoried",
+    "security.subscriptions": "the default SCM subscription is allow-listed: named, not judged",
 }
 
 

@@ -18,3 +18,13 @@ def test_the_windows_default_subscription_is_recognised_only_as_shipped():
     assert is_windows_default("SCM Event Log Consumer", ["SCM Event Log Filter"])
     assert is_windows_default("SCM Event Log Consumer", [])
     assert not is_windows_default("SCM Event Log Consumer", ["ProcessStartTrigger"])
+
+
+def test_a_full_object_path_is_read_by_its_class_and_keys():
+    """XP repositories store bindings with the server and namespace in front (real: repository-xp-libyal)."""
+    from wmidoctor.knowledge.subscriptions import path_class, path_keys
+
+    full = '\\\\.\\root\\subscription:__EventFilter.Name="BVTFilter"'
+    assert path_class(full) == "__EventFilter" and path_keys(full) == {"name": "BVTFilter"}
+    assert path_class('//srv/root/default:NTEventLogEventConsumer.Name="a:b"') == "NTEventLogEventConsumer"
+    assert path_keys('ActiveScriptEventConsumer.Name="c:\\\\x"') == {"name": "c:\\x"}

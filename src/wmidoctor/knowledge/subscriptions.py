@@ -37,11 +37,20 @@ def is_windows_default(consumer_name: str, filter_names: list[str]) -> bool:
     return consumer_name == DEFAULT_CONSUMER and filter_names in ([], [DEFAULT_FILTER])
 
 
+def relative_path(object_path: str) -> str:
+    """The class-and-keys part of a WMI object path: a full path (`\\\\.\\root\\subscription:Class.Name="x"`, as
+    XP and some exports store bindings) loses its server and namespace; a relative path is returned as is."""
+    text = object_path.strip()
+    if text.startswith(("\\\\", "//")) and ":" in text:
+        return text.split(":", 1)[1]
+    return text
+
+
 def path_keys(object_path: str) -> dict[str, str]:
     """Key values of a WMI object path, with or without its class: `Class.Name="x",Id=3` and `Name="x",Id=3`
     -> {"name": "x", "id": "3"} (keys lower-cased)."""
     keys: dict[str, str] = {}
-    for match in _KEY_VALUE.finditer(_CLASS_PREFIX.sub("", object_path, count=1)):
+    for match in _KEY_VALUE.finditer(_CLASS_PREFIX.sub("", relative_path(object_path), count=1)):
         raw = match.group(2)
         if raw.startswith('"'):
             raw = raw[1:-1].replace('\\"', '"').replace("\\\\", "\\")
@@ -51,4 +60,4 @@ def path_keys(object_path: str) -> dict[str, str]:
 
 def path_class(object_path: str) -> str:
     """The class of a WMI object path: `CommandLineEventConsumer.Name="x"` -> `CommandLineEventConsumer`."""
-    return re.split(r"[.=]", object_path, maxsplit=1)[0].strip()
+    return re.split(r"[.=]", relative_path(object_path), maxsplit=1)[0].strip()
