@@ -10,15 +10,14 @@ from __future__ import annotations
 from wmidoctor.pcap.attempts import Attempt, BindSeen, CallSeen, ConnectionSeen, HttpSeen
 from wmidoctor.remote import dcom, wsman
 from wmidoctor.remote.dcom import (
-    E_ACCESSDENIED,
     HRESULT_TIMEOUT,
     RPC_S_CALL_FAILED,
     RPC_S_SERVER_UNAVAILABLE,
     WBEM_E_ACCESS_DENIED,
     WBEM_S_FALSE,
     WBEM_S_TIMEDOUT,
-    hresult,
 )
+from wmidoctor.remote.verdicts import E_ACCESSDENIED, hresult
 from wmidoctor.remote.model import FAILED, NOT_REACHED, OK, SKIPPED, ProbeResult, StageResult
 from wmidoctor.remote.wsman import ERROR_WSMAN_UNREACHABLE
 
