@@ -18,6 +18,9 @@ import ssl
 import time
 import uuid
 import xml.etree.ElementTree as ET
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring as parse_untrusted
 from contextlib import suppress
 from dataclasses import dataclass, field
 
@@ -177,7 +180,7 @@ class HttpConnection:
 
 def decode_fault(xml_text: str | bytes) -> Fault:
     """A SOAP fault from WinRM: the f:WSManFault Code, and the WMI error_Code / WMIFault beneath it."""
-    root = ET.fromstring(xml_text)
+    root = parse_untrusted(xml_text)
     if root.find(".//s:Fault", NS) is None:
         raise ValueError("no SOAP fault in the answer")
     subcode = root.findtext(".//s:Fault/s:Code/s:Subcode/s:Value", default="", namespaces=NS)
@@ -299,8 +302,8 @@ def _walk(host: str, address: str, creds: Credentials, options: WsmanOptions, wa
                                carrier=HTTP, code=reply.status, layer="http")
         else:
             try:
-                root = ET.fromstring(reply.body)
-            except ET.ParseError as exc:
+                root = parse_untrusted(reply.body)
+            except (ET.ParseError, DefusedXmlException) as exc:
                 raise StageFailure("HTTP 200 to Identify without a WS-Management answer", carrier=HTTP,
                                    code=reply.status, layer="http") from exc
             vendor = root.findtext(".//wsmid:ProductVendor", default="?", namespaces=NS)
@@ -393,7 +396,11 @@ def _enumerate(connection: HttpConnection, context, creds: Credentials, options:
         layer = "wmi" if fault.code is not None and fault.code >> 16 == 0x8004 else "wsman"
         raise StageFailure(text, carrier=SOAP_FAULT, code=5 if fault.subcode == "AccessDenied" and fault.code is None
                            else fault.code, layer=layer)
-    root = ET.fromstring(body)
+    try:
+        root = parse_untrusted(body)
+    except (ET.ParseError, DefusedXmlException) as exc:
+        raise StageFailure("HTTP 200 to Enumerate without a readable WS-Management answer", carrier=HTTP,
+                           code=reply.status, layer="http") from exc
     items = root.find(".//w:Items", NS)
     first = next(iter(items), None) if items is not None else None
     if first is None:

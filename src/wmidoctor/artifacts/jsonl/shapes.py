@@ -29,7 +29,10 @@ import json
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
-from xml.etree.ElementTree import Element, ParseError, fromstring
+from xml.etree.ElementTree import Element, ParseError
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import fromstring
 
 from wmidoctor.artifacts.evtx import normalise
 from wmidoctor.artifacts.jsonl.messages import TEMPLATE_IDS, activity_fields
@@ -117,7 +120,7 @@ def data_xml_fields(xml_text: str) -> dict[str, str]:
     """Fields of an EventData/UserData XML fragment (Sentinel's `EventData` column, Splunk's event XML)."""
     try:
         root = fromstring(xml_text)
-    except ParseError:
+    except (ParseError, DefusedXmlException):
         return {}
     holder = root if normalise._local(root.tag) == "DataItem" else Element("wrapper")
     if holder is not root:
@@ -300,7 +303,7 @@ class Splunk:
         if isinstance(raw, str) and raw.lstrip().startswith("<"):
             try:
                 element = fromstring(raw.strip())
-            except ParseError as exc:
+            except (ParseError, DefusedXmlException) as exc:
                 raise NotAnEvent(f"_raw is not well-formed event XML ({exc})") from None
             return {**record, "__xml": element}
         if isinstance(raw, str) and "EventCode=" in raw:
