@@ -18,11 +18,11 @@ import ssl
 import time
 import uuid
 import xml.etree.ElementTree as ET
+from contextlib import suppress
+from dataclasses import dataclass, field
 
 from defusedxml import DefusedXmlException
 from defusedxml.ElementTree import fromstring as parse_untrusted
-from contextlib import suppress
-from dataclasses import dataclass, field
 
 from wmidoctor.remote import network
 from wmidoctor.remote.credentials import Credentials
