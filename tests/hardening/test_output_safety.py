@@ -4,6 +4,8 @@ formula are quoted (hand-made hostile evidence, made by the tests)."""
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import subprocess
 import sys
@@ -95,3 +97,21 @@ def test_an_error_message_naming_a_hostile_path_is_escaped(tmp_path):
     assert result.returncode == 2
     err = result.stderr.decode("utf-8")
     assert not any(c in err for c in RAW_CONTROLS) and "\\u0007.txt" in err
+
+
+def test_every_csv_writer_quotes_formula_cells():
+    """logs, probe and fleet CSV all go through output.csv_table (hand-made rows: no real evidence holds a formula)."""
+    from wmidoctor.fleet.render import csv_text as fleet_csv
+    from wmidoctor.logs.render_csv import render_csv
+    from wmidoctor.remote.render import csv_text as probe_csv
+
+    hostile = "=cmd|' /C calc'!A0"
+    logs_csv = render_csv({"groups": [{"channel": hostile, "provider": "+p", "event_id": 5858, "kind": "k",
+                                       "count": 1, "first_seen": "", "last_seen": "", "key": {"q": "v"},
+                                       "source": "@s"}]})
+    probe = probe_csv([{"host": hostile, "code": "-1"}], ("host", "code"))
+    fleet = fleet_csv([{"host": hostile}], ("host",))
+    for text in (logs_csv, probe, fleet):
+        rows = list(csv.reader(io.StringIO(text)))
+        assert all(not cell.startswith(("=", "+", "-", "@")) for row in rows for cell in row), text
+        assert "'" + hostile in text

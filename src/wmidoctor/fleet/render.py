@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import csv
 import html
-import io
 from typing import Any
 
-from wmidoctor.output import csv_cell
+from wmidoctor.output import csv_table
 
 CAUSE_COLUMNS = ("check", "severity", "hosts", "share", "examples", "codes", "fix")
 
@@ -51,11 +49,7 @@ def changes_text(data: dict[str, Any]) -> str:
 
 
 def csv_text(rows: list[dict[str, Any]], columns: tuple[str, ...]) -> str:
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator="\n")
-    writer.writerow(columns)
-    writer.writerows([csv_cell(_cell(r.get(c, ""))) for c in columns] for r in rows)
-    return buffer.getvalue()
+    return csv_table(columns, ([_cell(r.get(c, "")) for c in columns] for r in rows))
 
 
 _PAGE = """<!doctype html>

@@ -2,19 +2,15 @@
 
 from __future__ import annotations
 
-import csv
-import io
 from typing import Any
+
+from wmidoctor.output import csv_table
 
 COLUMNS = ("channel", "provider", "event_id", "kind", "count", "first_seen", "last_seen", "key", "source")
 
 
 def render_csv(report: dict[str, Any]) -> str:
-    out = io.StringIO()
-    writer = csv.writer(out, lineterminator="\n")
-    writer.writerow(COLUMNS)
-    for group in report["groups"]:
-        key = "; ".join(f"{k}={v}" for k, v in group["key"].items())
-        writer.writerow([group["channel"], group["provider"], group["event_id"], group["kind"], group["count"],
-                         group["first_seen"], group["last_seen"], key, group["source"]])
-    return out.getvalue()
+    return csv_table(COLUMNS, ([group["channel"], group["provider"], group["event_id"], group["kind"], group["count"],
+                                group["first_seen"], group["last_seen"],
+                                "; ".join(f"{k}={v}" for k, v in group["key"].items()), group["source"]]
+                               for group in report["groups"]))

@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import csv
-import io
-
+from wmidoctor.output import csv_table
 from wmidoctor.remote.model import FAILED, OK, ProbeResult, code_label
 
 MARKS = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "not_reached": "not reached"}
@@ -94,8 +92,4 @@ def fleet_text(rows: list[dict[str, str]], summary: list[dict[str, str]]) -> str
 
 
 def csv_text(rows: list[dict[str, str]], columns: tuple[str, ...]) -> str:
-    buffer = io.StringIO()
-    writer = csv.DictWriter(buffer, fieldnames=list(columns), extrasaction="ignore", lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    return buffer.getvalue()
+    return csv_table(columns, ([row.get(column, "") for column in columns] for row in rows))
