@@ -39,6 +39,7 @@ def _corpus_seeds(corpus):
 OLE_REG = _seed("registry/HKLM_SOFTWARE_Microsoft_Ole.reg")
 MOF = _seed("mof/win32/snippets_implementing-cross-namespace-permanent-event-subscriptions__1.mof")
 EVTX = _seed("evtx/evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx", 1 << 20)
+JSONL = _seed("siem/otrf__covenant_persistwmi_2019-12-05044734.json", 64 * 1024)
 INDEX = _seed("repository/win10-dissect-cim/INDEX.BTR", PAGE_SIZE * 4)
 XML_EVENT = (b'<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="P"/>'
              b'<EventID>5858</EventID><TimeCreated SystemTime="2023-01-01T00:00:00Z"/><EventRecordID>7'
@@ -86,6 +87,14 @@ def test_xml_event_export(data):
 def test_evtx(data):
     stats = LogStats("fuzz.evtx")
     list(read_log("fuzz.evtx", stats, _all, stream=io.BytesIO(data)))
+    assert stats.records_read >= 0
+
+
+@given(mutated(JSONL))
+def test_jsonl_export(data):
+    """A SIEM JSON-lines export, mutated: lines become damage, never an exception."""
+    stats = LogStats("fuzz.json")
+    list(read_log("fuzz.json", stats, _all, stream=io.BytesIO(data)))
     assert stats.records_read >= 0
 
 
