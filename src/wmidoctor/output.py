@@ -109,9 +109,9 @@ class _SafeStream(io.TextIOBase):
 def guard_streams() -> None:
     """Route stdout and stderr through `terminal_safe`: every verb's output, whatever writes it, is safe to show."""
     if not isinstance(sys.stdout, _SafeStream):
-        sys.stdout = _SafeStream(sys.stdout)  # type: ignore[assignment]
+        sys.stdout = _SafeStream(sys.stdout)
     if not isinstance(sys.stderr, _SafeStream):
-        sys.stderr = _SafeStream(sys.stderr)  # type: ignore[assignment]
+        sys.stderr = _SafeStream(sys.stderr)
 
 
 # Spreadsheet programs run a cell that starts with one of these as a formula (OWASP: CSV injection).

@@ -154,3 +154,15 @@ def test_log_analytics_csv_export_reads_like_the_json_rows(tmp_path: Path) -> No
     second_line = 2 + rows[0]["EventData"].count("\n") + 1  # the first row spans its EventData's lines
     assert first.source.endswith("#line 2") and second.source.endswith(f"#line {second_line}")
     assert stats.records_skipped == 1 and stats.problems[0].startswith("1 damaged line")
+
+
+def test_winlogbeat_record_whose_winlog_is_not_an_object_is_set_aside(tmp_path: Path) -> None:
+    # Hand-made: a flattened record whose later "winlog" key overwrites the object the dotted names built.
+    # Found by mypy: `winlog.get` on a string raised AttributeError and `logs` stopped with an internal error.
+    export = tmp_path / "odd.jsonl"
+    odd = {"winlog.event_id": 5858, "winlog.channel": "Microsoft-Windows-WMI-Activity/Operational", "winlog": "x"}
+    export.write_text(fixtures.line(odd) + fixtures.line(fixtures.WINLOGBEAT), encoding="utf-8")
+    stats = LogStats(str(export))
+    (event,) = _read(export, stats)
+    assert event.event_id == 5858 and stats.records_read == 1
+    assert stats.problems

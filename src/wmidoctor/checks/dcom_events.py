@@ -36,7 +36,7 @@ def wmi_permission_events(ev: Evidence, v: Verdict) -> Finding:
              if others else "")
     if not refused:
         return v.ok("No DCOM permission refusal names WMI's COM servers" + noise + ".")
-    accounts = Counter()
+    accounts: Counter[tuple[str, str]] = Counter()
     evidence = []
     for group, wmi in refused:
         who = "\\".join(p for p in (field(group, "UserDomain"), field(group, "UserName")) if p) or "?"

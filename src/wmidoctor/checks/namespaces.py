@@ -42,16 +42,16 @@ def grant_in_wmi_control(namespace: str, what: str) -> Fix:
 @check("namespaces.default-security", "root and root\\cimv2 keep their default security", severity="error",
        needs=("namespaces",))
 def default_security(ev: Evidence, v: Verdict) -> Finding:
-    judged = [n for name in NAMESPACES_WITH_DEFAULT_SECURITY
-              if (n := ev.namespaces.get(name)) is not None and n.security is not None]
+    judged = [(n, security) for name in NAMESPACES_WITH_DEFAULT_SECURITY
+              if (n := ev.namespaces.get(name)) is not None and (security := n.security) is not None]
     if not judged:
         return v.skip("the security descriptors of root and root\\cimv2 were not collected")
     evidence, broken, open_to_all, changed = [], [], [], []
     era, how = generation(ev)
-    for ns in judged:
-        diff = compare(ns.security, NAMESPACE_DEFAULT)
-        old = compare(ns.security, PRE_VISTA_NAMESPACE_DEFAULT)
-        source = ns.security.source or ns.source
+    for ns, security in judged:
+        diff = compare(security, NAMESPACE_DEFAULT)
+        old = compare(security, PRE_VISTA_NAMESPACE_DEFAULT)
+        source = security.source or ns.source
         # Judge by the defaults of the host's Windows generation; not knowing it, by whichever default matches.
         if era == PRE_VISTA or (era != VISTA_OR_LATER and not old.changed and diff.changed):
             diff = old
@@ -61,11 +61,11 @@ def default_security(ev: Evidence, v: Verdict) -> Finding:
         if diff.breaks_required:
             broken.append(ns.name)
         if diff.no_dacl or any(a.type == "allow" and a.sid in NEVER_GRANT and a.mask & WBEM_REMOTE_ACCESS
-                               for a in ns.security.dacl or []):
+                               for a in security.dacl or []):
             open_to_all.append(ns.name)
         if diff.changed:
             changed.append(ns.name)
-        remote = [f"{a.account or a.sid}" for a in ns.security.dacl or []
+        remote = [f"{a.account or a.sid}" for a in security.dacl or []
                   if a.type == "allow" and a.mask & WBEM_REMOTE_ACCESS]
         evidence.append(ref(source, f"{ns.name}: Remote Enable granted to {', '.join(remote) or 'nobody'}"))
     if broken:
@@ -90,7 +90,7 @@ def default_security(ev: Evidence, v: Verdict) -> Finding:
                                                                   "accounts that need it")])
     if changed:
         return v.info(f"{', '.join(changed)} differ from the defaults but keep every default entry.", evidence)
-    return v.ok(f"{', '.join(n.name for n in judged)} hold the default entries.", evidence)
+    return v.ok(f"{', '.join(n.name for n, _ in judged)} hold the default entries.", evidence)
 
 
 @check("namespaces.remote-denied", "Accounts that connect are allowed in (no WBEM_E_ACCESS_DENIED)",
@@ -99,7 +99,7 @@ def remote_denied(ev: Evidence, v: Verdict) -> Finding:
     denied = [g for g in client_failures(ev) if g[0] == WBEM_E_ACCESS_DENIED]
     if not denied:
         return v.ok("No client operation failed with WBEM_E_ACCESS_DENIED in the WMI-Activity log.")
-    by_who = Counter()
+    by_who: Counter[tuple[str, str]] = Counter()
     evidence = []
     for _, group in denied:
         user = field(group, "User") or "?"

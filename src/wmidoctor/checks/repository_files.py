@@ -38,8 +38,9 @@ def files(ev: Evidence, v: Verdict) -> Finding:
     missing = [name for name in expected if name not in top]
     empty = [name for name in ("INDEX.BTR", "OBJECTS.DATA") if name in top and top[name].size == 0]
     directory = ev.repository.directory
-    moved = directory is not None and isinstance(directory.value, str) and not _is_default_directory(directory.value)
-    if moved:
+    moved = False
+    if directory is not None and isinstance(directory.value, str) and not _is_default_directory(directory.value):
+        moved = True
         evidence.append(ref(directory.source, f"Repository Directory={directory.value} (default "
                                               f"{REPOSITORY_DIRECTORY})"))
     if missing or empty:

@@ -36,8 +36,8 @@ def restrict_remote_clients(ev: Evidence, v: Verdict) -> Finding:
                                  risk="low",
                                  undo=f'reg add "{_POLICY_KEY}" /v RestrictRemoteClients /t REG_DWORD /d 2 /f')],
                       codes=["0x80070005", "0x800706BA"])
-    described = RESTRICT_REMOTE_CLIENTS.get(value, "not set (Windows default)") if value is not None \
-        else "not set (Windows default)"
+    described = (RESTRICT_REMOTE_CLIENTS.get(value, "not set (Windows default)") if isinstance(value, int)
+                 else "not set (Windows default)" if value is None else f"{value} (not a number)")
     return v.ok(f"RestrictRemoteClients: {described}.", evidence)
 
 
@@ -85,15 +85,16 @@ def dynamic_ports(ev: Evidence, v: Verdict) -> Finding:
     evidence = [ref(start_setting.source, f"start port {start}"), ref(count_setting.source, f"{count} ports")]
     default_start, default_count = RPC_DYNAMIC_PORTS
     described = f"TCP {start}-{last} ({count} ports)"
-    restricted = port_ranges(policy.ports.value if policy.ports is not None and isinstance(policy.ports.value, list)
-                             else [str(policy.ports.value)] if policy.ports is not None else [])
+    ports = policy.ports
+    restricted = port_ranges(ports.value if ports is not None and isinstance(ports.value, list)
+                             else [str(ports.value)] if ports is not None else [])
     overlap = [(low, high) for low, high in restricted if low <= last and high >= start]
     reset = Fix(step=f"Return the range to the default ({default_start}, {default_count} ports) unless a network "
                      "firewall needs it where it is",
                 command=f"netsh int ipv4 set dynamicport tcp start={default_start} num={default_count}", risk="low",
                 undo=f"netsh int ipv4 set dynamicport tcp start={start} num={count}")
-    if overlap:
-        evidence.append(ref(policy.ports.source, f"Ports={', '.join(f'{a}-{b}' for a, b in overlap)}"))
+    if overlap and ports is not None:
+        evidence.append(ref(ports.source, f"Ports={', '.join(f'{a}-{b}' for a, b in overlap)}"))
         return v.warn(f"The dynamic range {described} overlaps the ports RPC servers are restricted to "
                       f"(Rpc\\Internet Ports): outgoing connections can hold the ports WMI needs to listen on, so "
                       "remote WMI fails now and then with 'The RPC server is unavailable'.", evidence,

@@ -96,9 +96,9 @@ def executions(ev: Evidence) -> list[Execution]:
     """Every process a WMI host started, classified and tied to its network logon and provider loads."""
     traces = ev.wmi_traces
     consumers = {id(run): j.chain.consumer_name for j in judge_chains(ev) for run in j.chain.runs}
-    logons = {}
-    for logon in traces.logons:
-        logons.setdefault((logon.host.split(".")[0].lower(), logon.logon_id), logon)
+    logons: dict[tuple[str, str], NetworkLogon] = {}
+    for network_logon in traces.logons:
+        logons.setdefault((network_logon.host.split(".")[0].lower(), network_logon.logon_id), network_logon)
     found = []
     for p in _once(traces.processes):
         if image_name(p.parent_image) not in CONSUMER_HOSTS:

@@ -16,9 +16,9 @@ def code_tally(ev: Evidence) -> list[tuple[int, int, str]]:
         for code, group in client_failures(ev):
             counts[(code, "WMI-Activity 5858")] += group.count
         for group in activity_events(ev, 5857):
-            code = parse_code(field(group, "Code", "ResultCode"))
-            if code:
-                counts[(code, "WMI-Activity 5857")] += group.count
+            result = parse_code(field(group, "Code", "ResultCode"))
+            if result:
+                counts[(result, "WMI-Activity 5857")] += group.count
     if ev.connectivity.collected:
         for probe in ev.connectivity.probes:
             if probe.code:

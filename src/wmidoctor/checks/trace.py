@@ -24,7 +24,9 @@ def _identify(client: TraceClient) -> Fix:
 
 
 def _offender_fixes(client: TraceClient) -> tuple[list[str], list[Fix], list[str]]:
-    causes, fixes, references = [], [], []
+    causes: list[str] = []
+    fixes: list[Fix] = []
+    references: list[str] = []
     for request, count in client.requests.items():
         offender = facts.offender_for(request)
         if offender is None or offender.name in {c.split(":")[0] for c in causes}:

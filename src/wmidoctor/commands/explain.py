@@ -39,8 +39,8 @@ class _Text:
         self.colour = colour
         self.width = max(60, min(110, _terminal_columns()))
 
-    def style(self, text: str, **styles: object) -> str:
-        return click.style(text, **styles) if self.colour else text
+    def style(self, text: str, fg: str | None = None, bold: bool | None = None) -> str:
+        return click.style(text, fg=fg, bold=bold) if self.colour else text
 
     def field(self, label: str, text: str) -> list[str]:
         indent = " " * 16
@@ -122,11 +122,11 @@ def command(codes: tuple[str, ...], search_text: str | None, as_json: bool) -> N
         raise click.UsageError("give at least one CODE to explain, or --search TEXT")
     if search_text is not None and not search_text.strip():
         raise click.UsageError("--search needs words to look for")
+    rejected: list[str] = []
     if search_text is not None:
-        results, rejected = search(search_text), []
-        results = [replace(item, input=search_text) for item in results]
+        results = [replace(item, input=search_text) for item in search(search_text)]
     else:
-        results, rejected = [], []
+        results = []
         for argument in codes:
             try:
                 results += _explanations_for(argument)

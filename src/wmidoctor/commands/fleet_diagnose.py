@@ -126,7 +126,7 @@ def _report_diagnoses(db: str, compare: tuple[int, int] | None, fmt: str) -> Non
             missing = [r for r in compare if r not in runs]
             if missing:
                 raise InputError(f"{store.target}: no run {missing[0]} (runs: {', '.join(map(str, runs))})")
-            data = {"schema": "wmidoctor.fleet-changes/1", "runs": list(compare),
+            data: dict[str, Any] = {"schema": "wmidoctor.fleet-changes/1", "runs": list(compare),
                     **changes((store.hosts(compare[0]), store.findings(compare[0])),
                               (store.hosts(compare[1]), store.findings(compare[1])))}
             rows = [dict(r, change=name) for name in ("new", "fixed", "still") for r in data[name]]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import overload
+
 import click
 from click.core import ParameterSource
 
@@ -10,6 +12,10 @@ from wmidoctor.errors import InputError
 json_flag = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 
 
+@overload
+def chosen_format(fmt: str, as_json: bool, param: str = "fmt") -> str: ...
+@overload
+def chosen_format(fmt: str | None, as_json: bool, param: str = "fmt") -> str | None: ...
 def chosen_format(fmt: str | None, as_json: bool, param: str = "fmt") -> str | None:
     """--json is a shortcut for --format json; given with another --format it is a usage error."""
     if not as_json:

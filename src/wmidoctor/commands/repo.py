@@ -10,14 +10,18 @@ import inspect
 import re
 import shutil
 import textwrap
+from collections.abc import Sequence
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wmidoctor.errors import InputError
 from wmidoctor.knowledge.subscriptions import path_keys, payload_properties
 from wmidoctor.output import dumps_json
+
+if TYPE_CHECKING:
+    from wmidoctor.evidence.model import Provider
 
 FIRST_PROBLEMS_SHOWN = 10
 MIN_LAST_COLUMN = 28  # the last column (a query, a consumer path) wraps; never narrower than this
@@ -77,7 +81,7 @@ def _wrap_cell(text: str, width: int) -> list[str]:
     return [line.rstrip() for line in lines]
 
 
-def _table(headers: tuple[str, ...], rows: list[tuple[str, ...]], caps: tuple[int, ...],
+def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], caps: tuple[int, ...],
            min_last: int = MIN_LAST_COLUMN, indent: str = "  ") -> tuple[str, list[list[str]]]:
     """A header line and each row's lines, under columns as wide as their widest cell up to their cap
     (one cap per column but the last, which takes what is left of the line). A longer cell wraps onto
@@ -263,7 +267,7 @@ PROVIDER_COLUMNS = ("NAME", "CLSID", "REGISTRATIONS", "HOSTING MODEL")
 PROVIDER_CAPS, HOSTING_MODEL_WIDTH = (40, 38, 16), 28
 
 
-def _providers_text(found: list[Any]) -> str:
+def _providers_text(found: list[Provider]) -> str:
     """One table, its columns sized over every namespace, the providers grouped under their namespace."""
     if not found:
         return "no providers"

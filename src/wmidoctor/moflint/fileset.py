@@ -113,7 +113,7 @@ class FileSet:
         if isinstance(value, AliasRef):
             target = self.alias(document, value.name)
             name = self.value(target, "Name")[0] if target is not None and self.is_provider(target) else None
-            if isinstance(name, str):
+            if target is not None and isinstance(name, str):
                 return target.namespace, name
             return registration.namespace, None
         if isinstance(value, str):

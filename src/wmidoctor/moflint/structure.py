@@ -98,9 +98,9 @@ def check_duplicates(files: FileSet) -> Iterator[LintFinding]:
                           f"{first.item.position.line} in the same namespace")
     for document in files.documents:
         for instances in files.aliases.get(id(document), {}).values():
-            for again in instances[1:]:
-                yield finding("MOF-DUPLICATE-ALIAS", document, again.position,
-                              f"alias {again.alias} is already declared at line {instances[0].position.line}")
+            for repeated in instances[1:]:
+                yield finding("MOF-DUPLICATE-ALIAS", document, repeated.position,
+                              f"alias {repeated.alias} is already declared at line {instances[0].position.line}")
 
 
 def check_keys(files: FileSet) -> Iterator[LintFinding]:

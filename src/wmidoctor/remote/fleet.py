@@ -37,8 +37,8 @@ def read_hosts(path: str | Path) -> list[Target]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
-        line = raw.count(b"\n", 0, exc.start) + 1
-        raise InputError(f"--hosts {path} line {line}: not UTF-8 text (byte 0x{raw[exc.start]:02X})") from None
+        bad_line = raw.count(b"\n", 0, exc.start) + 1
+        raise InputError(f"--hosts {path} line {bad_line}: not UTF-8 text (byte 0x{raw[exc.start]:02X})") from None
     for number, line in enumerate(text.splitlines(), 1):
         text = line.split("#", 1)[0].strip()
         if not text:

@@ -135,10 +135,10 @@ class Walk:
         except StageFailure as failure:
             self.fail(name, failure, (time.perf_counter() - start) * 1000)
         except Exception as exc:
-            failure = self.classify(name, exc)
-            if by_budget and failure.reason in ("no_answer", "deadline") and step.left() <= 0:
-                failure = self.budget_failure(name)
-            self.fail(name, failure, (time.perf_counter() - start) * 1000)
+            classified = self.classify(name, exc)
+            if by_budget and classified.reason in ("no_answer", "deadline") and step.left() <= 0:
+                classified = self.budget_failure(name)
+            self.fail(name, classified, (time.perf_counter() - start) * 1000)
         finally:
             _local.deadline = None
         self.record(name, OK, (time.perf_counter() - start) * 1000, step.detail)

@@ -192,12 +192,12 @@ def decode_fault(xml_text: str | bytes) -> Fault:
             code = int(wsman_fault.get("Code", ""), 0)
         message = (wsman_fault.findtext("f:Message", default="", namespaces=NS) or message).strip()
         inner = wsman_fault.find(".//f:ProviderFault/f:WSManFault/f:Message", NS)
-        if inner is not None and (inner.text or "").strip():
-            message = inner.text.strip()
+        if inner is not None and (inner_text := (inner.text or "").strip()):
+            message = inner_text
     for element in root.iter():  # MSFT_WmiError (CIM_Error) carries the WMI status as error_Code
-        if element.tag.rsplit("}", 1)[-1] in ("error_Code", "ErrorCode") and (element.text or "").strip():
+        if element.tag.rsplit("}", 1)[-1] in ("error_Code", "ErrorCode") and (text := (element.text or "").strip()):
             with suppress(ValueError):
-                code = int(element.text.strip(), 0)
+                code = int(text, 0)
                 break
     return Fault(code=code & 0xFFFFFFFF if code is not None else None, subcode=subcode.split(":")[-1],
                  message=message)

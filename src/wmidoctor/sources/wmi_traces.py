@@ -10,6 +10,7 @@ XML exports and any other reader that yields normalised `Event`s.
 from __future__ import annotations
 
 import re
+from typing import TypedDict
 
 from wmidoctor.artifacts.evtx.event import Event
 from wmidoctor.artifacts.evtx.normalise import SYSMON, clean_sysmon_wmi, iso_utc, mof_unquote
@@ -43,6 +44,23 @@ OPERATIONS = {"created": "created", "modified": "modified", "deleted": "deleted"
 _INSTANCE = re.compile(r"instance of\s+(\w+)\s*\{(.*?)\n\s*\};", re.S)
 _PROPERTY = re.compile(r"^\s*(\w+)\s*=\s*(.*?);\s*$", re.M)
 _CONSUMER_REF = re.compile(r'^\s*(\w+)\s*=\s*"?(.*?)"?\s*$', re.S)
+
+
+class _Seen(TypedDict):
+    """Where and when the sightings read from one event were seen."""
+
+    time: str
+    host: str
+    source: str
+    what: str
+
+
+class _SeenBy(_Seen):
+    user: str  # Sysmon names the account that made the change
+
+
+class _SeenIn(_Seen):
+    namespace: str  # WMI-Activity 5861 names the namespace the binding lives in
 
 
 def wmi_namespace(text: str) -> str:
@@ -167,8 +185,8 @@ class TraceCollector:
 
     def _sysmon_part(self, event: Event, fields: dict[str, str]) -> None:
         operation = OPERATIONS.get(fields.get("Operation", "").strip().lower(), "created")
-        common = {"user": fields.get("User", ""), "time": _data_time(event), "host": event.computer,
-                  "source": event.source, "what": f"Sysmon {event.event_id}"}
+        common: _SeenBy = {"user": fields.get("User", ""), "time": _data_time(event), "host": event.computer,
+                           "source": event.source, "what": f"Sysmon {event.event_id}"}
         if event.event_id == 19:
             part = SubscriptionSighting("filter", operation, fields.get("Name", ""), query=fields.get("Query", ""),
                                         event_namespace=fields.get("EventNamespace", ""), **common)
@@ -190,8 +208,8 @@ class TraceCollector:
         namespace = wmi_namespace(fields.get("Namespace", ""))
         match = _CONSUMER_REF.match(fields.get("CONSUMER", ""))
         consumer_class, consumer_name = (match.group(1), match.group(2)) if match else ("", fields.get("CONSUMER", ""))
-        common = {"time": event.time, "host": event.computer, "source": event.source, "what": "WMI-Activity 5861",
-                  "namespace": namespace}
+        common: _SeenIn = {"time": event.time, "host": event.computer, "source": event.source,
+                           "what": "WMI-Activity 5861", "namespace": namespace}
         creator = ""
         for class_name, values in mof_instances(fields.get("PossibleCause", "")):
             creator = creator or values.get("CreatorSID", "")

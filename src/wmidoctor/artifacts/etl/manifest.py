@@ -96,7 +96,7 @@ Template = tuple[tuple[str, int, Render | None], ...]
 
 def compile_template(fields: list[tuple[str, str]]) -> Template:
     """[(name, input type)] -> a template; an unknown input type raises ValueError (the table is wrong)."""
-    compiled = []
+    compiled: list[tuple[str, int, Render | None]] = []
     for name, kind in fields:
         if kind in _STRINGS:
             compiled.append((name, _STRINGS[kind], None))

@@ -13,7 +13,7 @@ import os
 import re
 import warnings
 from collections.abc import Callable, Iterator
-from typing import BinaryIO
+from typing import Any, BinaryIO
 
 from wmidoctor.artifacts.evtx.event import Event, LogStats
 from wmidoctor.artifacts.evtx.normalise import from_json, iso_utc
@@ -143,7 +143,8 @@ def read_evtx(source: str | BinaryIO, name: str, stats: LogStats, select: Callab
     while True:
         with warnings.catch_warnings(record=True) as caught:
             warnings.simplefilter("always")
-            batch, exhausted = _read_batch(records, stats, select, window, locator)
+            # evtx's stub types next() as Optional, but the iterator ends with StopIteration, never None
+            batch, exhausted = _read_batch(records, stats, select, window, locator)  # type: ignore[arg-type]
             _note_damage(stats, caught)
         yield from batch
         if exhausted:
@@ -153,7 +154,7 @@ def read_evtx(source: str | BinaryIO, name: str, stats: LogStats, select: Callab
         stats.see_time(iso_utc(window.last))
 
 
-def _read_batch(records: Iterator[dict], stats: LogStats, select: Callable[[str, int], bool],
+def _read_batch(records: Iterator[dict[str, Any]], stats: LogStats, select: Callable[[str, int], bool],
                 window: _Window, locator: str) -> tuple[list[Event], bool]:
     counts = stats.counts
     batch: list[Event] = []

@@ -36,7 +36,8 @@ def computer_names(path: Path) -> Counter[str]:
         try:
             for number, record in enumerate(evtx.PyEvtxParser(str(path), skip_errors=True, indent=False)
                                             .records_json()):
-                found = _JSON_COMPUTER.search(record.get("data", ""))
+                # evtx's stub types next() as Optional, but the iterator ends with StopIteration, never None
+                found = _JSON_COMPUTER.search(record.get("data", ""))  # type: ignore[union-attr]
                 if found:
                     names[found.group(1)] += 1
                 if number + 1 >= SAMPLE:

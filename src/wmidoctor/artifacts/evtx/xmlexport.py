@@ -56,6 +56,13 @@ def _is_event(element: Element) -> bool:
     return element.tag.rpartition("}")[2] == "Event"
 
 
+def _elements(parser: XMLPullParser[Element]) -> Iterator[tuple[str, Element]]:
+    """The parser's "start" and "end" events, the only kinds it is asked for, with their element."""
+    for item in parser.read_events():
+        if len(item) == 2 and isinstance(item[1], Element):
+            yield item[0], item[1]
+
+
 MAX_DEPTH = 64  # an exported <Event> nests about six levels; deeper is not an export
 
 
@@ -66,13 +73,13 @@ def read_xml(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str
     Every element that closes directly under the synthetic root or under a wrapper is dropped at once, <Event>
     or not, so a file of other elements costs no more memory than one of events."""
     locator = f"xml:{name}"
-    parser = XMLPullParser(events=("start", "end"))
+    parser: XMLPullParser[Element] = XMLPullParser(events=("start", "end"))
     parser.feed("<wmidoctor-export>")
     open_elements: list[Element] = []
     try:
         for text in _texts(stream):
             parser.feed(text)
-            for kind, element in parser.read_events():
+            for kind, element in _elements(parser):
                 if kind == "start":
                     open_elements.append(element)
                     if len(open_elements) > MAX_DEPTH + 1:

@@ -76,7 +76,7 @@ def plain_stream(stream: BinaryIO) -> tuple[BinaryIO, str]:
         stream.seek(0)
         packing = "gzip"
     if head.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
-        return io.BufferedReader(_Utf16AsUtf8(stream)), packing  # type: ignore[return-value]
+        return io.BufferedReader(_Utf16AsUtf8(stream)), packing
     return stream, packing
 
 

@@ -205,6 +205,12 @@ def _with_message_fields(head: Head, fields: dict[str, str], message: Any) -> di
 
 # --- winlogbeat (ECS) ------------------------------------------------------------------------------
 
+def _member(record: dict[str, Any], name: str) -> dict[str, Any]:
+    """The JSON object under `name`, empty when it is missing or not an object."""
+    value = record.get(name)
+    return value if isinstance(value, dict) else {}
+
+
 def _unflatten(record: dict[str, Any]) -> dict[str, Any]:
     """{'winlog.channel': x} -> {'winlog': {'channel': x}} (exports that flatten ECS names)."""
     nested: dict[str, Any] = {}
@@ -246,10 +252,7 @@ class Winlogbeat:
 
     @staticmethod
     def head(record: dict[str, Any], clocks: HostClocks) -> Head:
-        winlog = record.get("winlog") or {}
-        event = record.get("event") if isinstance(record.get("event"), dict) else {}
-        host = record.get("host") if isinstance(record.get("host"), dict) else {}
-        log = record.get("log") if isinstance(record.get("log"), dict) else {}
+        winlog, event, host, log = (_member(record, name) for name in ("winlog", "event", "host", "log"))
         channel = text(winlog.get("channel"))
         number_ = event_id(winlog.get("event_id", event.get("code")))
         provider = text(winlog.get("provider_name") or event.get("provider")) or provider_from_channel(channel,
@@ -261,7 +264,7 @@ class Winlogbeat:
 
     @staticmethod
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
-        winlog = record.get("winlog") or {}
+        winlog = _member(record, "winlog")
         data = winlog.get("event_data")
         if not isinstance(data, dict):
             data = winlog.get("user_data")

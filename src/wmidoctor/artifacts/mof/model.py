@@ -230,7 +230,7 @@ class _StatementsOf(Generic[_Kind]):
     """A read-only document attribute: its statements of one kind, in file order."""
 
     def __init__(self, kind: type[_Kind]) -> None:
-        self.kind = kind
+        self.kind: type[_Kind] = kind
 
     def __get__(self, document: MofDocument, owner: type | None = None) -> list[_Kind]:
         return [s for s in document.statements if isinstance(s, self.kind)]

@@ -117,7 +117,7 @@ def unescape(body: str) -> str:
 
 
 def _position(token: Token) -> Position:
-    return Position(token.line, token.column)
+    return Position(token.line or 0, token.column or 0)  # the lexer sets both; 0 would mean "not known"
 
 
 def _word(token: Token) -> str:
@@ -390,12 +390,12 @@ class MofParser:
         document.diagnostics.extend(
             Diagnostic("MOF-NESTING", "error", f"values nested deeper than {MAX_VALUE_NESTING} levels; statement "
                        "skipped", position) for position in too_deep)
-        if directives and lines is None:
-            lines = text.splitlines()
         for token in directives:
+            if lines is None:
+                lines = text.splitlines()
             document.diagnostics.append(Diagnostic(
                 "MOF-PREPROCESSOR", "error", f"{PREPROCESSOR_MESSAGE}: {token.split(None, 1)[0]}",
-                _position(token), _line(lines, token.line)))
+                _position(token), _line(lines, token.line or 0)))
         if directives:
             hint = " (this file uses the C preprocessor; a macro may be the cause)"
             document.diagnostics = [
