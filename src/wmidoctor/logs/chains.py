@@ -8,8 +8,6 @@ from typing import Any
 
 from wmidoctor.logs.analysis import Analysis
 
-LEVEL = {"error": "warning", "warning": "warning", "info": "info"}  # the logs report knows two levels
-
 
 def subscription_rows(analysis: Analysis) -> list[dict[str, Any]]:
     """One row per subscription chain (the same records `diagnose --format json` carries in its items)."""
@@ -19,18 +17,6 @@ def subscription_rows(analysis: Analysis) -> list[dict[str, Any]]:
     evidence = Evidence()
     evidence.wmi_traces = analysis.traces.section("logs")
     return [judged.item() for judged in judge_chains(evidence)]
-
-
-def attention(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Attention notes: alarming chains as warnings, allow-listed ones as info."""
-    notes = []
-    for row in rows:
-        source = row["seen"][0]["locator"] if row["seen"] else ""
-        text = (f"WMI subscription {row['verdict']} ({', '.join([row['severity'], *row['attack']])}): "
-                f"{row['filter'] or '(no filter)'} -> {row['consumer_class']} \"{row['consumer']}\""
-                + (f" by {row['creator']}" if row["creator"] else "") + f" [{row['state']}]")
-        notes.append({"level": LEVEL[row["severity"]], "topic": "persistence", "text": text, "source": source})
-    return notes
 
 
 def render_text(rows: list[dict[str, Any]], style: Any) -> list[str]:

@@ -29,8 +29,10 @@ SCM_IDS = frozenset(range(7000, 7046))
 # Counter libraries that failed to open, collect or load (their performance classes go missing or blank).
 PERFLIB_IDS = frozenset({1008, 1009, 1010, 1011, 1017, 1022, 1023, 2003})
 SYSMON_WMI_IDS = frozenset({19, 20, 21})  # WmiEventFilter / WmiEventConsumer / WmiEventConsumerToFilter
-# Events read only to name process ids (client attribution), not reported as groups.
-PROCESS_NAMING = frozenset({(SYSMON, 1), (SECURITY, 4688)})
+# Events read only to know which process had an id when (client attribution), not reported as groups:
+# process creation and process exit.
+PROCESS_STARTS = frozenset({(SYSMON, 1), (SECURITY, 4688)})
+PROCESS_NAMING = PROCESS_STARTS | {(SYSMON, 5), (SECURITY, 4689)}
 # Events read only for the WMI traces (sources.wmi_traces: who logged on over the network), never grouped.
 TRACE_ONLY = frozenset({(SECURITY, 4624)})
 
