@@ -36,7 +36,8 @@ CASES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
         ("evtx/hayabusa-sample-evtx__DeepBlueCLI_many-events-application.evtx",), {}),
     "evtx-LM_dcom_mmc20_failed_system_10016.md": (("evtx/evtx-attack-samples__LM_dcom_mmc20_failed_system_10016.evtx",),
                                                   {}),
-    "evtx-sample-with-zero-data-size-event.md": (("evtx/omerbenamram-evtx__sample-with-zero-data-size-event.evtx",), {}),
+    "evtx-sample-with-zero-data-size-event.md": (
+        ("evtx/omerbenamram-evtx__sample-with-zero-data-size-event.evtx",), {}),
     "evtx-sample_with_a_bad_chunk_magic.md": (("evtx/omerbenamram-evtx__sample_with_a_bad_chunk_magic.evtx",), {}),
     "evtx-security.md": (SECURITY_LOGS, {}),
     "evtx-sysmon.md": (("evtx/omerbenamram-evtx__sysmon.evtx",), {}),
