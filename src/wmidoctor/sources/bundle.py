@@ -198,7 +198,15 @@ class Loader:
         self._set("Manifest", PARSED)
         for artifact in self.layout.expected:
             entry = self.manifest.entry(artifact.names)
-            if entry is None or artifact.key in self.layout.found or self.status[artifact.key].status == DAMAGED:
+            if entry is None or self.status[artifact.key].status == DAMAGED:
+                continue
+            if artifact.key in self.layout.found:
+                # A file a stopped step left (a log export, a command's output, a copy) may be cut short: never read
+                # as evidence about the host. JSON results are written whole, with what failed inside them.
+                if entry.cut_short and artifact.kind not in (QUERY, LISTING):
+                    self._set(artifact.key, DAMAGED, f"the collector's step {entry.status}: "
+                              f"{entry.error or 'no reason given'}; the file may be incomplete and was not read")
+                    del self.layout.found[artifact.key]
                 continue
             self.status[artifact.key].status, self.status[artifact.key].reason = entry.missing_status()
 

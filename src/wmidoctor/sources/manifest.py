@@ -33,6 +33,11 @@ class ManifestEntry:
     def absent(self) -> bool:
         return self.status == "absent"
 
+    @property
+    def cut_short(self) -> bool:
+        """The collector stopped this step (time limit) or it failed midway: a file it left may be incomplete."""
+        return self.status in ("timeout", "failed")
+
     def missing_status(self) -> tuple[str, str]:
         """(status, reason) for an artifact the manifest names but the bundle does not hold."""
         if self.status == "skipped":
@@ -70,6 +75,11 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _unsigned(code: int | None) -> int | None:
+    """Exit codes as Windows documents them: collectors before 0.3 stored an HRESULT exit as a negative Int32."""
+    return code & 0xFFFFFFFF if code is not None and code < 0 else code
+
+
 def read_manifest(path: Path) -> Manifest:
     """Raise ValueError when the file is not a manifest in the collector's shape."""
     if path.stat().st_size > MAX_MANIFEST_BYTES:
@@ -84,6 +94,6 @@ def read_manifest(path: Path) -> Manifest:
     for item in as_list(data.get("artifacts")):
         if isinstance(item, dict) and item.get("name"):
             entry = ManifestEntry(str(item["name"]), str(item.get("status") or ""), str(item.get("error") or ""),
-                                  _int(item.get("duration_ms")), _int(item.get("exit_code")))
+                                  _int(item.get("duration_ms")), _unsigned(_int(item.get("exit_code"))))
             manifest.entries[entry.name.lower()] = entry
     return manifest
