@@ -99,3 +99,14 @@ def test_zip_bundle_is_read_without_extracting(cli, corpus: Path, tmp_path: Path
     assert from_zip["groups"] == from_folder["groups"]
     assert all(f["path"].startswith(str(bundle) + "!logs/") for f in from_zip["files"])
     assert from_zip["files"][0]["path"].startswith(str(bundle) + "!logs/")
+
+
+@pytest.mark.parametrize("evidence", ["evtx/hosts/fukusuket-win10",
+                                      "siem/otrf__covenant_persistwmi_2019-12-05044734.json"])
+def test_a_window_that_excludes_all_the_evidence_is_refused_naming_its_range(cli, corpus: Path, evidence: str) -> None:
+    """`--since 7d` on old evidence read as 'no problems' before: a clean bill of health for any host."""
+    result = cli("logs", "--since", "7d", str(corpus / evidence))
+    assert result.returncode == 2 and "Traceback" not in result.stderr
+    assert "holds none of the evidence, which runs from 20" in result.stderr
+    inside = cli("logs", "--since", "2019-01-01", str(corpus / evidence))
+    assert inside.returncode in (0, 1)

@@ -37,6 +37,19 @@ def _help() -> str:
     )
 
 
+def _refuse_an_empty_window(analysis, start: str, end: str) -> None:
+    """A time window that holds none of the evidence would read as a clean bill of health: exit 2 instead,
+    naming the evidence's own time range."""
+    if not (start or end) or any(stats.first_seen for stats in analysis.logs):
+        return
+    firsts = [s.records_first for s in analysis.logs if s.records_first]
+    lasts = [s.records_last for s in analysis.logs if s.records_last]
+    if not firsts:
+        return
+    raise InputError(f"the time window {start or '…'} .. {end or '…'} UTC holds none of the evidence, which runs "
+                     f"from {min(firsts)[:19]} to {max(lasts)[:19]} UTC; widen --since/--until")
+
+
 @click.command(name="logs", context_settings={"help_option_names": ["-h", "--help"]}, help=_help())
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option("--since", metavar="TIME", help="Only events at or after TIME: 2024-05-01, 2024-05-01T13:00 "
@@ -67,6 +80,7 @@ def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: s
     if all(stats.unreadable for stats in analysis.logs):
         first = analysis.logs[0]
         raise InputError(f"cannot read {first.path}: {first.problems[0] if first.problems else 'unreadable'}")
+    _refuse_an_empty_window(analysis, start, end)
     from wmidoctor.checks import run_checks
     from wmidoctor.findings import exit_code
     from wmidoctor.sources.events import log_evidence
