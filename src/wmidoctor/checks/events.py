@@ -12,7 +12,7 @@ from wmidoctor.evidence.processes import describe_pid
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.benign import RECURRING, known_benign
 from wmidoctor.knowledge.codes import parse_code, short_meaning
-from wmidoctor.logs.selection import (
+from wmidoctor.knowledge.events import (
     DCOM,
     DCOM_SOURCE,
     PERFLIB,

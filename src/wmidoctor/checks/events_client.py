@@ -29,7 +29,7 @@ from wmidoctor.knowledge.defaults import (
     PERF_CLASS_PREFIXES,
     PROVIDER_FAILURE_CODES,
 )
-from wmidoctor.logs.selection import SCM
+from wmidoctor.knowledge.events import SCM
 
 WBEM_E_INVALID_NAMESPACE = 0x8004100E
 _LISTED = 15

@@ -12,16 +12,10 @@ from dataclasses import dataclass, field
 
 from wmidoctor.artifacts.evtx import Event, LogStats
 from wmidoctor.evidence.processes import ProcessLife, lifetimes
-from wmidoctor.logs.selection import (
-    PROCESS_NAMING,
-    PROCESS_STARTS,
-    SYSMON,
-    TRACE_ONLY,
-    WMI_ACTIVITY,
-    scm_service,
-)
+from wmidoctor.knowledge.events import SYSMON, WMI_ACTIVITY
+from wmidoctor.logs.selection import PROCESS_NAMING, PROCESS_STARTS, TRACE_ONLY, scm_service
 from wmidoctor.logs.shapes import SCM, group_key, named_fields, shape_of
-from wmidoctor.sources.wmi_traces import TraceCollector
+from wmidoctor.logs.traces import TraceCollector
 
 MAX_GROUPS_PER_ID = 2000
 MAX_PROCESS_RECORDS = 200_000  # process starts and exits kept to name client ids (about 20 MB at most)

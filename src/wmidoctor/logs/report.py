@@ -25,10 +25,9 @@ from wmidoctor.findings import Finding
 from wmidoctor.knowledge.defaults import (
     WMI_COM_IDS,
 )
+from wmidoctor.knowledge.events import WINMGMT_SOURCE, WMI_CORE
 from wmidoctor.knowledge.subscriptions import DEFAULT_CONSUMER_CLASS, is_windows_default, path_class, path_keys
 from wmidoctor.logs.analysis import Analysis, Group
-from wmidoctor.logs.chains import subscription_rows
-from wmidoctor.logs.selection import WINMGMT_SOURCE, WMI_CORE
 from wmidoctor.logs.shapes import code_value
 
 SCHEMA = "wmidoctor.logs/2"
@@ -247,7 +246,8 @@ def build_report(analysis: Analysis, findings: list[Finding], since: str = "", u
         "services": views.services(),
         "winmgmt": views.winmgmt(),
     }
-    subscriptions = subscription_rows(analysis)  # judged as diagnose judges them (checks.security_chains)
+    # the chains as the security.subscriptions finding judged them (the records diagnose carries in its items)
+    subscriptions = next((f.items for f in findings if f.check == "security.subscriptions"), [])
     groups = analysis.ordered_groups()
     firsts = [s.first_seen for s in analysis.logs if s.first_seen]
     rank = {"critical": 0, "error": 1, "warning": 2, "info": 3}

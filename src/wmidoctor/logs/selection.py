@@ -7,21 +7,20 @@ they name is one WMI depends on (`names_wmi_service`, which needs the decoded fi
 
 from __future__ import annotations
 
-WMI_ACTIVITY = "Microsoft-Windows-WMI-Activity"
-WMI_CORE = "Microsoft-Windows-WMI"  # the Application-log publisher; "WinMgmt" as an event source
-WINMGMT_SOURCE = "WinMgmt"
-DCOM = "Microsoft-Windows-DistributedCOM"
-DCOM_SOURCE = "DCOM"
-SCM = "Service Control Manager"
-SYSMON = "Microsoft-Windows-Sysmon"
-SECURITY = "Microsoft-Windows-Security-Auditing"
-# Performance counters, which WMI's adapter (ADAP, wmiApSrv) turns into Win32_Perf* classes: the counter
-# library loader (Application log) and the WMI adapter's own publisher, each under its manifest and its
-# classic source name.
-PERFLIB = "Microsoft-Windows-Perflib"
-PERFLIB_SOURCE = "Perflib"
-WMI_ADAPTER = "Microsoft-Windows-WMIAdapter"
-WMI_ADAPTER_SOURCE = "WMIAdapter"
+from wmidoctor.knowledge.events import (
+    DCOM,
+    DCOM_SOURCE,
+    PERFLIB,
+    PERFLIB_SOURCE,
+    SCM,
+    SECURITY,
+    SYSMON,
+    WINMGMT_SOURCE,
+    WMI_ACTIVITY,
+    WMI_ADAPTER,
+    WMI_ADAPTER_SOURCE,
+    WMI_CORE,
+)
 
 ACTIVITY_IDS = frozenset({5857, 5858, 5859, 5860, 5861, 11, 12})
 DCOM_IDS = frozenset({10005, 10006, 10009, 10010, 10016, 10028, 10036, 10037, 10038})
@@ -33,7 +32,7 @@ SYSMON_WMI_IDS = frozenset({19, 20, 21})  # WmiEventFilter / WmiEventConsumer / 
 # process creation and process exit.
 PROCESS_STARTS = frozenset({(SYSMON, 1), (SECURITY, 4688)})
 PROCESS_NAMING = PROCESS_STARTS | {(SYSMON, 5), (SECURITY, 4689)}
-# Events read only for the WMI traces (sources.wmi_traces: who logged on over the network), never grouped.
+# Events read only for the WMI traces (logs.traces: who logged on over the network), never grouped.
 TRACE_ONLY = frozenset({(SECURITY, 4624)})
 
 _FIXED = (

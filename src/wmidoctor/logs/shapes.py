@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from wmidoctor.logs.selection import (
+from wmidoctor.knowledge.events import (
     DCOM,
     DCOM_SOURCE,
     PERFLIB,
@@ -24,8 +24,8 @@ from wmidoctor.logs.selection import (
     WMI_ADAPTER,
     WMI_ADAPTER_SOURCE,
     WMI_CORE,
-    scm_service,
 )
+from wmidoctor.logs.selection import scm_service
 
 
 @dataclass(frozen=True)

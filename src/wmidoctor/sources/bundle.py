@@ -105,7 +105,7 @@ def _saved_evidence(path: Path) -> Evidence:
 
 
 def _load_zip(path: Path, quick: bool) -> Evidence:
-    from wmidoctor.sources.safezip import extract
+    from wmidoctor.artifacts.archive import extract
 
     with tempfile.TemporaryDirectory(prefix="wmidoctor-bundle-") as scratch:
         root = Path(scratch)
@@ -417,7 +417,7 @@ class Loader:
             self.exports.append(_export_status(self._relative(path), by_path.get(str(path))))
 
     def read_trace(self) -> None:
-        from wmidoctor.trace.evidence import read_trace_artifacts
+        from wmidoctor.sources.trace import read_trace_artifacts
 
         for key, status, reason in read_trace_artifacts(self.evidence, self._artifacts(TRACE)):
             self._set(key, {"parsed": PARSED, "damaged": DAMAGED}.get(status, PRESENT), reason)

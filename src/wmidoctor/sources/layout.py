@@ -80,7 +80,7 @@ def _listing(folder: Path) -> dict[str, str]:
 
 def find(root: Path, relative: str) -> Path | None:
     """`root/relative` matched case-insensitively part by part; None when some part is absent.
-    (Links in a folder the user names are followed; zips never produce any, see safezip.)"""
+    (Links in a folder the user names are followed; zips never produce any, see artifacts.archive.)"""
     current = root
     for part in relative.split("/"):
         actual = _listing(current).get(part.lower())
