@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from tests.collector.test_script_rules import SCRIPT, Tree
+from tests.collector.test_script_rules import Tree
 
 
 def _enclosing_if_conditions(node) -> list[str]:
@@ -69,11 +69,6 @@ def wmi_calls_unbounded_in_time(tree: Tree) -> list[str]:
 
 RULES = (verify_without_running_service, class_names_from_cimclass, repository_copied_in_place,
          wmi_calls_unbounded_in_time)
-
-
-@pytest.fixture(scope="module")
-def tree() -> Tree:
-    return Tree(SCRIPT.read_text(encoding="utf-8-sig"))
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)

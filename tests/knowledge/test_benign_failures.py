@@ -20,6 +20,7 @@ def test_every_row_has_a_reason_and_a_public_source():
 @pytest.mark.parametrize(("code", "method", "namespace", "klass", "edition", "row"), [
     (CANCELLED, "ExecQuery", "root\\cimv2", "Win32_Process", "", "cancelled"),
     (NOT_FOUND, "DeleteInstance", "Root\\Rsop\\Computer", "RSOP_ExtensionStatus", "", "rsop-cleanup"),
+    (NOT_FOUND, "DeleteInstance", "root/rsop/computer", "RSOP_ExtensionStatus", "", "rsop-cleanup"),  # WMI paths use /
     (NOT_FOUND, "DeleteInstance", "root\\SecurityCenter2", "AntiVirusProduct", "client", "securitycenter-cleanup"),
     (NOT_SUPPORTED, "CreateInstanceEnum", "root\\wmi", "MSiSCSI_PortalInfoClass", "", "storage-hba-probe"),
     (INVALID_CLASS, "ExecQuery", "root\\wmi", "BatteryStaticData", "", "battery-probe"),
