@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
 from wmidoctor.evidence.model import COLLECTED, PARTIAL, ArtifactStatus, Repository
@@ -59,7 +60,6 @@ __all__ = ["load", "volume_relative"]
 
 PRESENT, PARSED, DAMAGED, MISSING, SKIPPED = "present", "parsed", "damaged", "missing", "skipped"
 EVIDENCE_SCHEMA = re.compile(r'"schema"\s*:\s*"wmidoctor\.evidence/')
-MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
 def load(path: str | Path, quick: bool = False) -> Evidence:
@@ -91,9 +91,7 @@ def load(path: str | Path, quick: bool = False) -> Evidence:
 
 
 def _saved_evidence(path: Path) -> Evidence:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise InputError(f"{path}: too large for an evidence file")
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    text = read_capped(path, "json").decode("utf-8-sig", errors="replace")
     if not EVIDENCE_SCHEMA.search(text[:4096]):
         raise InputError(f"{path}: not a wmidoctor evidence file (no schema wmidoctor.evidence/N)")
     try:
@@ -211,9 +209,11 @@ class Loader:
             self.status[artifact.key].status, self.status[artifact.key].reason = entry.missing_status()
 
     def _read_json_file(self, path: Path) -> Any:
-        if path.stat().st_size > MAX_JSON_BYTES:
-            raise ValueError("too large")
-        return json.loads(path.read_bytes().decode("utf-8-sig"))
+        try:
+            raw = read_capped(path, "json")
+        except (OSError, InputError) as exc:  # over the cap, or a FIFO/device where a file should be
+            raise ValueError(str(exc)) from None
+        return json.loads(raw.decode("utf-8-sig"))
 
     def read_json(self, kind: str, fillers: dict[str, Callable[[Evidence, Any, str], None]]) -> None:
         for artifact, path in self._artifacts(kind):
@@ -304,7 +304,11 @@ class Loader:
         from wmidoctor.artifacts.commands.text import decode_output
 
         for artifact, path in self._artifacts(COMMAND):
-            text = decode_output(path.read_bytes())
+            try:
+                text = decode_output(read_capped(path, "command output"))
+            except (OSError, InputError) as exc:
+                self._set(artifact.key, DAMAGED, str(exc)[:300])
+                continue
             source = self._source(path)
             try:
                 if artifact.key == "VerifyRepository":

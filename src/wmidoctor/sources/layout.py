@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from wmidoctor.artifacts.evtx.reader import EVTX_MAGIC
 from wmidoctor.artifacts.evtx.xmlexport import looks_like_xml
+from wmidoctor.artifacts.gate import open_regular
 from wmidoctor.artifacts.registry.hive import is_hive
 from wmidoctor.artifacts.registry.regfile import looks_like_reg
 from wmidoctor.sources.artifacts import (
@@ -270,7 +271,7 @@ def _flat(folder: Path, kind: str) -> Layout | None:
 
 def _head(path: Path) -> bytes:
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO among the files would block a plain open
             return handle.read(4096)
     except OSError:
         return b""

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wmidoctor.artifacts.gate import read_capped
+from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
 from wmidoctor.sources.wmi_queries import as_list
-
-MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -82,10 +82,14 @@ def _unsigned(code: int | None) -> int | None:
 
 def read_manifest(path: Path) -> Manifest:
     """Raise ValueError when the file is not a manifest in the collector's shape."""
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise ValueError("manifest.json is too large")
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        raw = read_capped(path, "manifest")  # a FIFO or device named manifest.json would block a plain read
+    except OSError as exc:  # InputError for a file over the cap, NotARegularFile (an OSError too) for a FIFO
+        raise ValueError(f"manifest.json cannot be read: {exc}") from None
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"manifest.json is not JSON: {exc}") from None
     if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("wmidoctor.bundle/"):
