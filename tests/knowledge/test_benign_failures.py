@@ -43,3 +43,18 @@ def test_a_known_pattern_is_recognised(code, method, namespace, klass, edition, 
 ])
 def test_near_misses_are_not_benign(code, method, namespace, klass, edition):
     assert known_benign(code, method, namespace, klass, edition) is None
+
+
+@pytest.mark.parametrize(("sid", "sandboxed"), [
+    ("S-1-15-2-350187224-1905355452-1037786396-3028148496-2624191407-3283318427-1255436723", True),
+    ("s-1-15-2-350187224-1905355452-1037786396-3028148496-2624191407-3283318427-1255436723", True),
+    ("S-1-15-2-1", False),  # ALL APPLICATION PACKAGES, a group, not an app
+    ("S-1-15-2-2", False),
+    ("S-1-5-21-1769714682-2803786108-491265710-500", False),
+    ("", False),
+])
+def test_an_appcontainer_is_told_by_its_package_sid(sid: str, sandboxed: bool) -> None:
+    """DCOM 10016 refusals of WMI to an AppContainer are by design (knowledge/sids.py)."""
+    from wmidoctor.knowledge.sids import is_appcontainer
+
+    assert is_appcontainer(sid) is sandboxed
