@@ -40,8 +40,8 @@ def test_failures_group_by_code_operation_and_client_with_names_from_other_event
     client = report["clients"][0]
     assert (client["process_id"], client["process_names"], client["count"]) == ("4242", ["poller.exe"], 2)
     operation = report["operations"][0]
-    assert (operation["namespace"], operation["method"], operation["target"]) == \
-        ("root\\cimv2", "ExecQuery", "SELECT * FROM Win32_Nope")
+    assert (operation["namespace"], operation["method"], operation["target"], operation["example"]) == \
+        ("root\\cimv2", "ExecQuery", "Win32_Nope", "SELECT * FROM Win32_Nope")
     assert report["hourly"] == {"2024-05-01T10": 2, "2024-05-01T12": 1}
     assert report["groups"][0]["first_seen"] < report["groups"][0]["last_seen"]
 

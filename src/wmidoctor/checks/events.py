@@ -23,6 +23,7 @@ from wmidoctor.knowledge.events import (
     WMI_ADAPTER_SOURCE,
     WMI_CORE,
 )
+from wmidoctor.knowledge.events import target_class as operation_class
 
 _TOP = 10
 _NAMESPACE = re.compile(r"\s-\s(root[\\/][^\s:]*|root)\b", re.IGNORECASE)
@@ -101,17 +102,9 @@ def operation(group: EventGroup) -> str:
                     if part)
 
 
-_FROM = re.compile(r"\bfrom\s+([A-Za-z_][\w]*)", re.IGNORECASE)
-_LEADING_NAME = re.compile(r"[A-Za-z_][\w]*")
-
-
 def target_class(group: EventGroup) -> str:
-    """The class a 5858 operation was about: after FROM in a query, else the leading name of the object path
-    or method (`RSOP_ExtensionStatus.extensionGuid=...`, `MSFT_SmbShare::FireShareChangeEvent`)."""
-    target = field(group, "Target") or operation(group).partition(" : ")[2]
-    match = _FROM.search(target) if target.lstrip().lower().startswith("select") else _LEADING_NAME.match(
-        target.strip())
-    return match.group(1 if match.re is _FROM else 0) if match else ""
+    """The class a 5858 operation was about (knowledge.events.target_class of its target)."""
+    return operation_class(field(group, "Target") or operation(group).partition(" : ")[2])
 
 
 def method_of(group: EventGroup) -> str:

@@ -6,6 +6,8 @@ https://learn.microsoft.com/en-us/windows/win32/com/distributed-com-events (DCOM
 
 from __future__ import annotations
 
+import re
+
 WMI_ACTIVITY = "Microsoft-Windows-WMI-Activity"
 WMI_CORE = "Microsoft-Windows-WMI"  # the Application-log publisher; "WinMgmt" as an event source
 WINMGMT_SOURCE = "WinMgmt"
@@ -21,3 +23,17 @@ PERFLIB = "Microsoft-Windows-Perflib"
 PERFLIB_SOURCE = "Perflib"
 WMI_ADAPTER = "Microsoft-Windows-WMIAdapter"
 WMI_ADAPTER_SOURCE = "WMIAdapter"
+
+_FROM = re.compile(r"\bfrom\s+([A-Za-z_]\w*)", re.IGNORECASE)
+_LEADING_NAME = re.compile(r"[A-Za-z_]\w*")
+
+
+def target_class(target: str) -> str:
+    """The class a WMI-Activity 5858 target names: after FROM in a query, else the leading name of an object
+    path or method (`RSOP_ExtensionStatus.extensionGuid=...`, `MSFT_SmbShare::FireShareChangeEvent`)."""
+    target = target.strip()
+    if target.lower().startswith("select"):
+        match = _FROM.search(target)
+        return match.group(1) if match else ""
+    match = _LEADING_NAME.match(target)
+    return match.group(0) if match else ""

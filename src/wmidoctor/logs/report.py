@@ -6,9 +6,9 @@ Schema `wmidoctor.logs/1` - top-level keys, in order:
   checks diagnose runs, topic = check id], findings [the same findings whole], files [{path, kind,
   records_read, records_skipped, chunks_skipped, unreadable, problems, first_seen, last_seen, counts
   [{channel, provider, event_id, count}]}], failures_by_code [{code, symbol, meaning, count, first_seen,
-  last_seen}], operations [{namespace, method, target, count, codes {code: n}, first_seen, last_seen,
-  source}], clients [{process_id, process_names, machine, user, count, codes}], providers [{provider,
-  host_process, path, code, loads, first_seen, last_seen, source}], provider_failures, quota_kills,
+  last_seen}], operations [{namespace, method, target (the class), example (one object path or query), count,
+  codes {code: n}, first_seen, last_seen, source}], clients [{process_id, process_names, machine, user, count,
+  codes}], providers [{provider, host_process, path, code, loads, first_seen, last_seen, source}], provider_failures, quota_kills,
   bindings, dcom, services, winmgmt (lists of group rows), subscriptions (judged subscription chains, the
   records `diagnose` findings carry as items), hourly {"YYYY-MM-DDTHH": n},
   groups [{channel, provider, event_id, kind, key, count, first_seen, last_seen, example, source}].
@@ -25,7 +25,7 @@ from wmidoctor.findings import Finding
 from wmidoctor.knowledge.defaults import (
     WMI_COM_IDS,
 )
-from wmidoctor.knowledge.events import WINMGMT_SOURCE, WMI_CORE
+from wmidoctor.knowledge.events import WINMGMT_SOURCE, WMI_CORE, target_class
 from wmidoctor.knowledge.subscriptions import DEFAULT_CONSUMER_CLASS, is_windows_default, path_class, path_keys
 from wmidoctor.logs.analysis import Analysis, Group
 from wmidoctor.logs.shapes import code_value
@@ -99,9 +99,11 @@ class _Views:
     def operations(self) -> list[dict[str, Any]]:
         rows: dict[tuple, dict[str, Any]] = {}
         for g in self.failures:
-            key = (g.key.get("Namespace", "").lower(), g.key.get("Method", ""), g.key.get("Target", ""))
-            _merge(rows, key, g, {"namespace": g.key.get("Namespace", ""), "method": key[1], "target": key[2]},
-                   g.key.get("ResultCode", ""))
+            # by class, not by object path: Group Policy's deletes name one RSOP record per extension GUID
+            klass = target_class(g.key.get("Target", ""))
+            key = (g.key.get("Namespace", "").lower(), g.key.get("Method", ""), klass or g.key.get("Target", ""))
+            _merge(rows, key, g, {"namespace": g.key.get("Namespace", ""), "method": key[1], "target": key[2],
+                                  "example": g.key.get("Target", "")}, g.key.get("ResultCode", ""))
         ordered = _finish(rows)
         per_namespace: Counter[str] = Counter()
         top = []
