@@ -8,8 +8,8 @@ Schema `wmidoctor.logs/1` - top-level keys, in order:
   [{channel, provider, event_id, count}]}], failures_by_code [{code, symbol, meaning, count, first_seen,
   last_seen}], operations [{namespace, method, target (the class), example (one object path or query), count,
   codes {code: n}, first_seen, last_seen, source}], clients [{process_id, process_names, machine, user, count,
-  codes}], providers [{provider, host_process, path, code, loads, first_seen, last_seen, source}], provider_failures, quota_kills,
-  bindings, dcom, services, winmgmt (lists of group rows), subscriptions (judged subscription chains, the
+  codes}], providers [{provider, host_process, path, code, loads, first_seen, last_seen, source}],
+  provider_failures, quota_kills, bindings, dcom, services, winmgmt (lists of group rows), subscriptions (judged subscription chains, the
   records `diagnose` findings carry as items), hourly {"YYYY-MM-DDTHH": n},
   groups [{channel, provider, event_id, kind, key, count, first_seen, last_seen, example, source}].
 Lists are ordered by count (descending) then by key, so equal input gives byte-identical output.
