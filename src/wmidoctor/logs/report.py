@@ -1,17 +1,17 @@
 """The `logs` verb's result: views over an Analysis as plain data (the documented JSON shape).
 
-Schema `wmidoctor.logs/1` - top-level keys, in order:
-  schema, window {since, until}, summary {files, records_read, wmi_events, first_seen, last_seen,
-  damaged_files, problems, infos}, attention [{level, topic, text, source}: one line per finding of the event
-  checks diagnose runs, topic = check id], findings [the same findings whole], files [{path, kind,
-  records_read, records_skipped, chunks_skipped, unreadable, problems, first_seen, last_seen, counts
-  [{channel, provider, event_id, count}]}], failures_by_code [{code, symbol, meaning, count, first_seen,
-  last_seen}], operations [{namespace, method, target (the class), example (one object path or query), count,
-  codes {code: n}, first_seen, last_seen, source}], clients [{process_id, process_names, machine, user, count,
-  codes}], providers [{provider, host_process, path, code, loads, first_seen, last_seen, source}],
-  provider_failures, quota_kills, bindings, dcom, services, winmgmt (lists of group rows), subscriptions (judged subscription chains, the
-  records `diagnose` findings carry as items), hourly {"YYYY-MM-DDTHH": n},
-  groups [{channel, provider, event_id, kind, key, count, first_seen, last_seen, example, source}].
+Schema `wmidoctor.logs/2` - top-level keys, in order:
+  schema, window {since, until}, summary {files, records_read, wmi_events, first_seen, last_seen, damaged_files,
+  problems, infos}, attention [{level, topic, text, source}: one line per finding of the event checks diagnose runs,
+  topic = check id], findings [the same findings whole], files [{path, kind, records_read, records_skipped,
+  chunks_skipped, unreadable, problems, first_seen, last_seen, counts [{channel, provider, event_id, count}]}],
+  failures_by_code [{code, symbol, meaning, count, first_seen, last_seen}], operations [{namespace, method, target
+  (the class), example (one object path or query), count, codes {code: n}, first_seen, last_seen, source}], clients
+  [{process_id, process_names, machine, user, count, codes}], providers [{provider, host_process, path, code, loads,
+  first_seen, last_seen, source}], provider_failures, quota_kills, bindings, dcom, services, winmgmt (lists of group
+  rows), subscriptions (judged subscription chains, the records `diagnose` findings carry as items), hourly
+  {"YYYY-MM-DDTHH": n}, groups [{channel, provider, event_id, kind, key, count, first_seen, last_seen, example,
+  source}].
 Lists are ordered by count (descending) then by key, so equal input gives byte-identical output.
 """
 
