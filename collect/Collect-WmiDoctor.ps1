@@ -450,7 +450,9 @@ function Export-ProviderClsids {
     Invoke-Step 'RegProviderClsids' {
         if (-not $script:WmiAlive) { throw "the provider list comes from WMI, which was not queried: $script:WmiError" }
         $root = $Artifacts['RegProviderClsids'].RegistryKey
-        $keys = @($Clsids | Sort-Object -Unique | ForEach-Object { "$root\$_" } | Where-Object { Test-RegistryKey $_ })
+        # 32-bit providers are registered in the redirected view (WOW6432Node) of the class table.
+        $wow = $root -replace '\\CLSID$', '\WOW6432Node\CLSID'
+        $keys = @($Clsids | Sort-Object -Unique | ForEach-Object { "$root\$_"; "$wow\$_" } | Where-Object { Test-RegistryKey $_ })
         if ($keys.Count -eq 0) {
             Export-RegistryKeys -Target (Get-ArtifactPath 'RegProviderClsids') -Keys @() -CoverKey $root
             return @{ Status = 'ok'; Message = 'no provider CLSID is registered' }

@@ -76,3 +76,21 @@ def test_host_identity_comes_from_the_registry_when_wmi_is_dead(tmp_path: Path) 
         "PC-0417", "20348", "10.0.20348", "server")
     assert identity.edition_id == "ServerStandard" and "InstallationType" in identity.edition_source
     assert evidence.services.status == services_before  # a few named values vouch for no other key
+
+
+def test_a_32_bit_provider_registered_under_wow6432node_is_registered(tmp_path: Path) -> None:
+    """The provider-clsid-missing example, with its provider's CLSID added to the export under the 32-bit view
+    of the class table (as the collector now exports it): the provider is registered, no longer an error."""
+    bundle = tmp_path / "bundle"
+    shutil.copytree(EXAMPLES.parent / "bundles" / "provider-clsid-missing", bundle)
+    export = bundle / "registry" / "provider-clsids.reg"
+    text = export.read_bytes().decode("utf-16")
+    clsid = "{4F2E8C1A-7B3D-4E59-9A61-2C0D5B7E8F13}"
+    text += (f"\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Classes\\WOW6432Node\\CLSID\\{clsid}]\r\n\r\n"
+             f"[HKEY_LOCAL_MACHINE\\SOFTWARE\\Classes\\WOW6432Node\\CLSID\\{clsid}\\InprocServer32]\r\n"
+             '@="C:\\\\Program Files (x86)\\\\Contoso\\\\inventory.dll"\r\n')
+    export.write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    server = load(bundle).providers.com_servers[clsid]
+    assert server.registered and "WOW6432Node" in server.source
+    assert server.inproc_server == "C:\\Program Files (x86)\\Contoso\\inventory.dll"
+    assert not load(EXAMPLES.parent / "bundles" / "provider-clsid-missing").providers.com_servers[clsid].registered
