@@ -82,3 +82,20 @@ def test_an_unknown_edition_is_said_to_be_assumed() -> None:
     ev.identity.edition = ""
     finding = run_one(CHECKS["events.client-failures"], ev).finding
     assert finding.status == "info" and "assumed client" in " ".join(e.detail for e in finding.evidence)
+
+
+def test_the_summary_names_the_most_frequent_recurring_failure() -> None:
+    ev = healthy()
+    ev.events.groups = [failure("0x80041003", "ExecQuery", "root\\cimv2", "SELECT * FROM Win32_Service", 6),
+                        failure("0x80041013", "ExecQuery", "root\\vendor", "SELECT * FROM Vendor_Thing", 40),
+                        failure("0x80041010", "ExecQuery", "root\\cimv2", "SELECT * FROM Win32_Gone", 5)]
+    finding = run_one(CHECKS["events.client-failures"], ev).finding
+    assert finding.status == "warn" and "0x80041013" in finding.summary and "40 times" in finding.summary
+    assert finding.codes[0] == "0x80041013" and len(finding.codes) == 3
+    assert "51 of 51" in finding.summary
+
+
+def test_a_target_field_beats_the_operation_text() -> None:
+    group = failure("0x80041010", "GetObject", "root\\cimv2", "Win32_Real", 1)
+    group.key["Operation"] = "Start IWbemServices::GetObject - root\\cimv2 : Other_Class"
+    assert target_class(group) == "Win32_Real" and method_of(group) == "GetObject"
