@@ -57,13 +57,21 @@ param(
     [int]$TraceMaxMB = 256
 )
 
+if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
+    # AppLocker or WDAC put this session in a restricted language mode: the .NET calls the collector needs fail.
+    $Host.UI.WriteErrorLine("Collect-WmiDoctor needs FullLanguage mode; this session runs in $($ExecutionContext.SessionState.LanguageMode). Run it where policy allows (a signed copy, or an exempt admin session).")
+    exit 2
+}
 $ErrorActionPreference = 'Stop'
 $Invariant = [System.Globalization.CultureInfo]::InvariantCulture
 $Started = [DateTime]::UtcNow
 $RunDeadline = $Started.AddSeconds($TotalTimeoutSeconds)
 
 if (-not $OutputPath) {
-    $OutputPath = Join-Path (Get-Location -PSProvider FileSystem).ProviderPath ('wmidoctor-bundle-' + $Started.ToString('yyyyMMddTHHmmssZ', $Invariant))
+    # An elevated prompt starts in System32: the bundle goes to the temporary folder rather than into Windows.
+    $here = (Get-Location -PSProvider FileSystem).ProviderPath
+    if ($here.StartsWith($env:SystemRoot, [StringComparison]::OrdinalIgnoreCase)) { $here = [System.IO.Path]::GetTempPath() }
+    $OutputPath = Join-Path $here ('wmidoctor-bundle-' + $Started.ToString('yyyyMMddTHHmmssZ', $Invariant))
 }
 # A full file-system path (relative to the current location; no wildcards), without a trailing separator.
 try { $OutputPath = $ExecutionContext.SessionState.Path.GetUnresolvedProviderPathFromPSPath($OutputPath).TrimEnd('\') }
@@ -81,7 +89,7 @@ if ([Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProces
     exit $LASTEXITCODE
 }
 
-$CollectorVersion = '0.2.0'
+$CollectorVersion = '0.3.0'
 $BundleSchema = 'wmidoctor.bundle/1'
 $JsonDepth = 10
 $WmiServices = @('Winmgmt', 'RpcSs', 'DcomLaunch', 'RpcEptMapper')
@@ -109,6 +117,7 @@ $Artifacts = [ordered]@{
     RegWmiAppId           = @{ Name = 'registry/wmi-appid.reg'; RegistryKey = 'HKLM\SOFTWARE\Classes\AppID\{8BC3F05E-D86B-11D0-A075-00C04FB68820}'; Personal = @('account SIDs') }
     RegProviderClsids     = @{ Name = 'registry/provider-clsids.reg'; RegistryKey = 'HKLM\SOFTWARE\Classes\CLSID'; Personal = @() }
     RegUacPolicy          = @{ Name = 'registry/uac-policy.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System'; Personal = @() }
+    RegHostIdentity       = @{ Name = 'registry/host-identity.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'; Personal = @('host name') }
     RegServices           = @{ Name = 'registry/services.reg'; RegistryKey = 'HKLM\SYSTEM\CurrentControlSet\Services'; Personal = @() }
     RegFirewallPolicy     = @{ Name = 'registry/firewall-policy.reg'; RegistryKey = 'HKLM\SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy'; Personal = @() }
     RegFirewallGpo        = @{ Name = 'registry/firewall-gpo.reg'; RegistryKey = 'HKLM\SOFTWARE\Policies\Microsoft\WindowsFirewall'; Personal = @() }
@@ -148,6 +157,7 @@ $script:StepDeadline = $RunDeadline
 $script:QueryRunspace = $null
 $script:WmiAlive = $false
 $script:WmiError = ''
+$script:WmiHung = ''
 $script:Namespaces = @()
 $script:ProviderClsids = @()
 
@@ -174,7 +184,7 @@ function Add-Entry {
         error       = $Message
         duration_ms = $DurationMs
     }
-    if ($null -ne $ExitCode) { $entry.exit_code = [int]$ExitCode }
+    if ($null -ne $ExitCode) { $entry.exit_code = [long]$ExitCode }
     [void]$script:Entries.Add($entry)
     Write-Verbose ('{0,-45} {1} {2}' -f $Artifacts[$Key].Name, $Status, $Message)
 }
@@ -271,7 +281,9 @@ function Invoke-Native {
             throw ('timeout: {0} {1} did not finish within {2} s' -f [System.IO.Path]::GetFileName($FilePath), $Arguments, [int]($limitMs / 1000))
         }
         $process.WaitForExit()
-        return @{ ExitCode = $process.ExitCode; Output = ($stdout.Result + $stderr.Result) }
+        # An HRESULT exit code (winmgmt) is negative as Int32: kept as the unsigned value Windows documents.
+        $code = [BitConverter]::ToUInt32([BitConverter]::GetBytes([int]$process.ExitCode), 0)
+        return @{ ExitCode = $code; Output = ($stdout.Result + $stderr.Result) }
     }
     finally {
         $process.Dispose()
@@ -383,6 +395,39 @@ function Export-RegistryArtifact {
     }
 }
 
+# The values that say who the host is, read from the registry (no WMI: they are there when WMI is dead). Only
+# these named values are written: CurrentVersion also holds the registered owner and organisation.
+$IdentityValues = [ordered]@{
+    'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'              = @('ProductName', 'EditionID', 'InstallationType', 'CurrentBuild', 'CurrentBuildNumber', 'UBR', 'CurrentMajorVersionNumber', 'CurrentMinorVersionNumber', 'CurrentVersion', 'DisplayVersion', 'ReleaseId')
+    'HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName' = @('ComputerName')
+    'HKLM\SYSTEM\CurrentControlSet\Control\ProductOptions'           = @('ProductType')
+}
+
+function ConvertTo-RegLine {
+    <# One value as a .reg line: REG_DWORD as dword:, anything else as a string. #>
+    param([string]$Name, $Value)
+    if ($Value -is [int]) { return ('"{0}"=dword:{1:x8}' -f $Name, [BitConverter]::ToUInt32([BitConverter]::GetBytes($Value), 0)) }
+    return ('"{0}"="{1}"' -f $Name, ([string]$Value -replace '\\', '\\' -replace '"', '\"'))
+}
+
+function Export-HostIdentity {
+    Invoke-Step 'RegHostIdentity' {
+        $lines = New-Object System.Collections.ArrayList
+        [void]$lines.Add('Windows Registry Editor Version 5.00')
+        foreach ($key in $IdentityValues.Keys) {
+            $full = $key -replace '^HKLM', 'HKEY_LOCAL_MACHINE'
+            $item = Get-ItemProperty -LiteralPath ('Registry::' + $full) -ErrorAction SilentlyContinue
+            if ($null -eq $item) { continue }
+            [void]$lines.Add('')
+            [void]$lines.Add('[' + $full + ']')
+            foreach ($name in $IdentityValues[$key]) {
+                if ($null -ne $item.$name) { [void]$lines.Add((ConvertTo-RegLine $name $item.$name)) }
+            }
+        }
+        [System.IO.File]::WriteAllText((Get-ArtifactPath 'RegHostIdentity'), ($lines -join "`r`n") + "`r`n", [System.Text.Encoding]::Unicode)
+    }
+}
+
 function Export-ServiceKeys {
     Invoke-Step 'RegServices' {
         $root = $Artifacts['RegServices'].RegistryKey
@@ -405,7 +450,9 @@ function Export-ProviderClsids {
     Invoke-Step 'RegProviderClsids' {
         if (-not $script:WmiAlive) { throw "the provider list comes from WMI, which was not queried: $script:WmiError" }
         $root = $Artifacts['RegProviderClsids'].RegistryKey
-        $keys = @($Clsids | Sort-Object -Unique | ForEach-Object { "$root\$_" } | Where-Object { Test-RegistryKey $_ })
+        # 32-bit providers are registered in the redirected view (WOW6432Node) of the class table.
+        $wow = $root -replace '\\CLSID$', '\WOW6432Node\CLSID'
+        $keys = @($Clsids | Sort-Object -Unique | ForEach-Object { "$root\$_"; "$wow\$_" } | Where-Object { Test-RegistryKey $_ })
         if ($keys.Count -eq 0) {
             Export-RegistryKeys -Target (Get-ArtifactPath 'RegProviderClsids') -Keys @() -CoverKey $root
             return @{ Status = 'ok'; Message = 'no provider CLSID is registered' }
@@ -568,14 +615,17 @@ $NamespaceSecurityQuery = {
     (New-Object System.Security.AccessControl.RawSecurityDescriptor -ArgumentList ([byte[]]$result.SD), 0).GetSddlForm('All')
 }
 
+$MaxWmiCallSeconds = 60
+
 function Get-QueryTimeout {
-    <# Seconds for a WMI call's own -OperationTimeoutSec: what is left of the step, at least 1. #>
-    return [Math]::Max(1, [int]((Get-TimeLimitMs) / 1000))
+    <# Seconds for a WMI call's own -OperationTimeoutSec: what is left of the step, at least 1 and at most
+       $MaxWmiCallSeconds (one call may not spend a whole step). #>
+    return [Math]::Min($MaxWmiCallSeconds, [Math]::Max(1, [int]((Get-TimeLimitMs) / 1000)))
 }
 
 function Get-Instances {
     param([string]$Namespace, [string]$ClassName)
-    return @(Invoke-Bounded -ScriptBlock $CimQuery -ArgumentList @($Namespace, $ClassName, (Get-QueryTimeout)))
+    return @(Invoke-Bounded -ScriptBlock $CimQuery -ArgumentList @($Namespace, $ClassName, (Get-QueryTimeout)) -TimeoutSeconds ($MaxWmiCallSeconds + 5))
 }
 
 function ConvertTo-ReferenceText {
@@ -586,7 +636,8 @@ function ConvertTo-ReferenceText {
         $keys = @($Value.CimInstanceProperties | Where-Object { $null -ne $_.Value -and $_.Flags -match 'Key' })
         if ($keys.Count -eq 0) { $keys = @($Value.CimInstanceProperties | Where-Object { $_.Name -eq 'Name' }) }
         $pairs = @($keys | ForEach-Object { '{0}="{1}"' -f $_.Name, ([string]$_.Value -replace '\\', '\\' -replace '"', '\"') })
-        return '{0}.{1}' -f $Value.CimClass.CimClassName, ($pairs -join ',')
+        # CimClass can be empty on a reference read back from a query: the instance's own system property is not.
+        return '{0}.{1}' -f $Value.CimSystemProperties.ClassName, ($pairs -join ',')
     }
     return [string]$Value
 }
@@ -637,8 +688,14 @@ function Invoke-WmiStep {
         Add-Entry -Key $Key -Status 'failed' -Message "WMI was not queried: $script:WmiError"
         return
     }
+    if ($script:WmiHung) {
+        Add-Entry -Key $Key -Status 'skipped' -Message "not run: WMI did not answer $script:WmiHung in time, so the remaining WMI steps were skipped"
+        return
+    }
     $budget = if ($PerNamespace) { 3 * $StepTimeoutSeconds } else { $StepTimeoutSeconds }
     Invoke-Step $Key $Body -TimeoutSeconds $budget
+    # One hung WMI call is enough: every later step would wait out its own budget on the same hang.
+    if ($script:Entries.Count -gt 0 -and $script:Entries[$script:Entries.Count - 1].status -eq 'timeout') { $script:WmiHung = $Artifacts[$Key].Name }
 }
 
 function Get-NamespaceList {
@@ -727,7 +784,7 @@ function Save-Providers {
                     $provider = ConvertTo-ReferenceText $registration.provider
                     $name = ($provider -replace '^[^=]*="?', '' -replace '"$', '').ToLowerInvariant()
                     if (-not $registrations.ContainsKey($name)) { $registrations[$name] = New-Object System.Collections.ArrayList }
-                    [void]$registrations[$name].Add($registration.CimClass.CimClassName)
+                    [void]$registrations[$name].Add($registration.CimSystemProperties.ClassName)
                 }
                 foreach ($instance in $instances) {
                     $key = ([string]$instance.Name).ToLowerInvariant()
@@ -811,7 +868,7 @@ function Save-Subscriptions {
                         if ($property.Name -match $SecretPropertyPattern -or $null -eq $property.Value) { continue }
                         $properties[$property.Name] = ConvertTo-SafeText $property.Value
                     }
-                    [void]$consumers.Add([ordered]@{ namespace = $namespace; class = $consumer.CimClass.CimClassName
+                    [void]$consumers.Add([ordered]@{ namespace = $namespace; class = $consumer.CimSystemProperties.ClassName
                             name = $consumer.Name; properties = $properties; creator_sid = ConvertTo-SidText $consumer.CreatorSID })
                 }
                 foreach ($binding in Get-Instances $namespace '__FilterToConsumerBinding') {
@@ -819,7 +876,7 @@ function Save-Subscriptions {
                             consumer = ConvertTo-ReferenceText $binding.Consumer })
                 }
                 foreach ($timer in Get-Instances $namespace '__TimerInstruction') {
-                    [void]$timers.Add([ordered]@{ namespace = $namespace; class = $timer.CimClass.CimClassName
+                    [void]$timers.Add([ordered]@{ namespace = $namespace; class = $timer.CimSystemProperties.ClassName
                             timer_id = $timer.TimerId; interval_ms = $timer.IntervalBetweenEvents })
                 }
             }
@@ -829,6 +886,46 @@ function Save-Subscriptions {
                 bindings = @($bindings); timers = @($timers); errors = @($errors) })
         $outcome
     }
+}
+
+function Get-ServiceState {
+    <# A service's state from the Service Control Manager (no WMI): Running, Stopped, ... or 'missing'. #>
+    param([string]$Name)
+    $service = Get-Service -Name $Name -ErrorAction SilentlyContinue
+    if ($null -eq $service) { return 'missing' }
+    return [string]$service.Status
+}
+
+function Copy-RepositoryFiles {
+    <# Copy the repository's files from $Source into a partial folder and rename it to repository/ only when
+       every file was copied whole: a copy cut short by the time limit is never read as a (corrupt) repository. #>
+    param([string]$Source, [string[]]$Names)
+    $target = Get-ArtifactPath 'RepositoryCopy'
+    $part = $target + '.partial'
+    [void][System.IO.Directory]::CreateDirectory($part)
+    $failures = @()
+    foreach ($name in $Names) {
+        # cmd's copy reads \\?\GLOBALROOT paths, which .NET before 4.6.2 refuses; /d skips AutoRun commands.
+        $run = Invoke-Native (Get-SystemProgram 'cmd.exe') ('/d /c copy /b /y "{0}\{1}" "{2}"' -f $Source, $name, (Join-Path $part $name))
+        if ($run.ExitCode -ne 0) { $failures += ('{0}: {1}' -f $name, $run.Output.Trim()) }
+    }
+    if ($failures.Count -gt 0) {
+        Remove-Item -LiteralPath $part -Recurse -Force -ErrorAction SilentlyContinue
+        throw ('not copied (nothing kept): ' + ($failures -join '; '))
+    }
+    [System.IO.Directory]::Move($part, $target)
+}
+
+function Copy-RepositoryDirect {
+    <# Winmgmt is not running, so nothing holds the repository open: its files are copied as they are, with
+       no WMI call and no shadow copy. #>
+    Invoke-Step 'RepositoryCopy' {
+        if (-not $Elevated) { throw 'copying the repository needs an elevated prompt ("Run as administrator")' }
+        $folder = Get-RepositoryFolder
+        $names = @(Get-ChildItem -LiteralPath $folder -Force -File | ForEach-Object { $_.Name })
+        Copy-RepositoryFiles -Source $folder -Names $names
+        @{ Message = "copied directly: Winmgmt was $WinmgmtState" }
+    } -TimeoutSeconds (3 * $StepTimeoutSeconds)
 }
 
 # --- optional: the repository through a volume shadow copy --------------------------------------
@@ -850,6 +947,9 @@ $ShadowRemove = {
 }
 
 function Copy-RepositoryFromShadow {
+    Write-Warning ('-ShadowCopy creates a volume shadow copy of the system volume through WMI (Win32_ShadowCopy) ' +
+        'and removes it when the copy ends; creating one can make VSS delete older shadow copies when its storage ' +
+        'is full, and client editions may refuse it. Leave -ShadowCopy out on a host where that matters.')
     Invoke-Step 'RepositoryCopy' {
         if (-not $Elevated) { throw 'a shadow copy needs an elevated prompt ("Run as administrator")' }
         if (-not $script:WmiAlive) { throw "a shadow copy is made through WMI (Win32_ShadowCopy), which was not queried: $script:WmiError" }
@@ -859,24 +959,15 @@ function Copy-RepositoryFromShadow {
         $created = Invoke-Bounded -ScriptBlock $ShadowCreate -ArgumentList @($volume, (Get-QueryTimeout)) | Select-Object -First 1
         if ($created.ReturnValue -ne 0) { throw "Win32_ShadowCopy.Create returned $($created.ReturnValue)" }
         $id = [string]$created.ShadowID
-        $failures = @()
         try {
             $shadow = Invoke-Bounded -ScriptBlock $ShadowFind -ArgumentList @($id, (Get-QueryTimeout)) | Select-Object -First 1
-            $source = $shadow.DeviceObject + '\' + $folder.Substring($volume.Length)
-            $target = Get-ArtifactPath 'RepositoryCopy'
-            [void][System.IO.Directory]::CreateDirectory($target)
-            foreach ($name in $names) {
-                # cmd's copy reads \\?\GLOBALROOT paths, which .NET before 4.6.2 refuses; /d skips AutoRun commands.
-                $run = Invoke-Native (Get-SystemProgram 'cmd.exe') ('/d /c copy /b /y "{0}\{1}" "{2}"' -f $source, $name, (Join-Path $target $name))
-                if ($run.ExitCode -ne 0) { $failures += ('{0}: {1}' -f $name, $run.Output.Trim()) }
-            }
+            Copy-RepositoryFiles -Source ($shadow.DeviceObject + '\' + $folder.Substring($volume.Length)) -Names $names
         }
         finally {
             try { $null = Invoke-Bounded -ScriptBlock $ShadowRemove -ArgumentList @($id, 60) -TimeoutSeconds 90 -Cleanup }
             catch { Write-Warning "The shadow copy $id could not be removed ($($_.Exception.Message)); remove it with: vssadmin delete shadows /shadow=$id" }
         }
-        if ($failures.Count -gt 0) { throw ($failures -join '; ') }
-    }
+    } -TimeoutSeconds (3 * $StepTimeoutSeconds)
 }
 
 # --- the bundle ----------------------------------------------------------------------------------
@@ -1080,11 +1171,20 @@ foreach ($key in 'RegWbem', 'RegOle', 'RegRpc', 'RegRpcPolicy', 'RegWmiAppId', '
     Export-RegistryArtifact $key
 }
 Export-ServiceKeys
-Save-CommandOutput 'VerifyRepository' (Join-Path (Get-WbemFolder) 'winmgmt.exe') '/verifyrepository'
+Export-HostIdentity
+# The service state comes first, from the Service Control Manager: anything that asks WMI (winmgmt
+# /verifyrepository included) starts a stopped Winmgmt, and a start on a damaged repository can reset it.
 foreach ($service in $WmiServices) {
     Save-CommandOutput "ScQc$service" (Get-SystemProgram 'sc.exe') "qc $service 8192"
     Save-CommandOutput "ScQueryEx$service" (Get-SystemProgram 'sc.exe') "queryex $service"
     Save-CommandOutput "ScSdShow$service" (Get-SystemProgram 'sc.exe') "sdshow $service"
+}
+$WinmgmtState = Get-ServiceState 'Winmgmt'
+if ($WinmgmtState -eq 'Running') {
+    Save-CommandOutput 'VerifyRepository' (Join-Path (Get-WbemFolder) 'winmgmt.exe') '/verifyrepository'
+}
+else {
+    Add-Entry -Key 'VerifyRepository' -Status 'skipped' -Message "not run: Winmgmt is $WinmgmtState, and verifying would start it"
 }
 Save-CommandOutput 'FirewallRules' (Get-SystemProgram 'netsh.exe') 'advfirewall firewall show rule name=all verbose'
 Save-CommandOutput 'FirewallProfiles' (Get-SystemProgram 'netsh.exe') 'advfirewall show allprofiles state'
@@ -1101,7 +1201,9 @@ Save-ProviderHosts
 Save-Subscriptions
 Export-ProviderClsids -Clsids $script:ProviderClsids
 Save-ProviderBinaries -Clsids $script:ProviderClsids
-if ($ShadowCopy) { Copy-RepositoryFromShadow } else { Add-Entry -Key 'RepositoryCopy' -Status 'skipped' -Message 'run with -ShadowCopy to copy the repository' }
+if ($WinmgmtState -ne 'Running' -and $WinmgmtState -ne 'missing') { Copy-RepositoryDirect }
+elseif ($ShadowCopy) { Copy-RepositoryFromShadow }
+else { Add-Entry -Key 'RepositoryCopy' -Status 'skipped' -Message 'run with -ShadowCopy to copy the repository (Winmgmt runs and holds its files open)' }
 
 Write-Progress -Activity 'wmidoctor: collecting WMI evidence' -Completed
 $scratch = Join-Path $OutputPath '.scratch'

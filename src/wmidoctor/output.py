@@ -68,9 +68,13 @@ def _escaped(match: re.Match[str]) -> str:
 
 
 def terminal_safe(text: str, keep_colour: bool = False) -> str:
-    """`text` with every unsafe character written as a visible \\uXXXX escape. The escape is also JSON's, so a
+    """`text` with secrets of known forms masked (knowledge/secrets.py) and every unsafe character written as a
+    visible \\uXXXX escape. The escape is also JSON's, so a
     JSON document stays valid and decodes to the same strings. With `keep_colour`, SGR colour sequences (our own
     colouring on a terminal) are kept."""
+    from wmidoctor.knowledge.secrets import mask_secrets
+
+    text = mask_secrets(text)  # a password in a consumer's command line is evidence, but never shown
     pattern = _UNSAFE_OR_COLOUR if keep_colour else _UNSAFE_CHAR
     if not pattern.search(text):
         return text

@@ -137,7 +137,9 @@ def test_inspect_names_the_layout_and_what_is_missing(corpus: Path, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     head = result.stdout.splitlines()[:2]
     assert "(KAPE collection (C), host WIN-C89CFTIHC0I)" in head[0]
-    assert "Missing (2): Windows/System32/config/SYSTEM, Windows/System32/config/SOFTWARE" in result.stdout
+    assert ("Missing (4): Windows/System32/config/SYSTEM, Windows/System32/config/SOFTWARE, "
+            "Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%4Operational.evtx, "
+            "Windows/System32/winevt/Logs/Security.evtx") in result.stdout  # the triage copy has neither
     data = json.loads(cli("bundle", "inspect", str(tmp_path / "kape"), "--json").stdout)
     assert data["layout"] == "KAPE collection (C)"
     assert data["identity"]["host_source"].startswith("evtx:") and data["identity"]["edition"] == ""

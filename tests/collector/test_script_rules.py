@@ -244,11 +244,6 @@ RULES = (ps7_only_syntax, unbounded_wmi_calls, json_without_depth, host_changes,
          text_written_without_encoding)
 
 
-@pytest.fixture(scope="module")
-def tree() -> Tree:
-    return Tree(SCRIPT.read_text(encoding="utf-8-sig"))
-
-
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
 def test_the_script_keeps_the_rule(tree: Tree, rule) -> None:
     assert rule(tree) == []

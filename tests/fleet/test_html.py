@@ -27,7 +27,9 @@ def _chromium() -> str:
 
 def test_fleet_page_sorts_and_shows_the_verdict(fleet_entries, tmp_path):
     db, page = tmp_path / "fleet.sqlite", tmp_path / "fleet.html"
-    subprocess.run([sys.executable, "-m", "wmidoctor", "fleet", "diagnose", *map(str, fleet_entries[:4]), "--db",
+    # two example bundles, and the attacked host twice (its bundle and its volume): a root cause shared by two hosts
+    chosen = [*fleet_entries[:2], *fleet_entries[5:7]]
+    subprocess.run([sys.executable, "-m", "wmidoctor", "fleet", "diagnose", *map(str, chosen), "--db",
                     str(db), "--engine", "sequential", "--quick"], capture_output=True, timeout=600)
     with open(page, "w", encoding="utf-8") as out:
         code = subprocess.run([sys.executable, "-m", "wmidoctor", "fleet", "report", str(db), "--format", "html"],

@@ -88,3 +88,24 @@ def test_a_fifo_beside_a_dirty_hive_is_not_replayed_and_the_hive_is_still_read(t
     result = _run("registry", hive, "--json")
     assert result.returncode in (0, 1), result.stderr
     assert "SYSTEM_B.LOG1" in result.stdout and "not replayed" in result.stdout
+
+
+def test_a_fifo_among_a_bundles_files_is_damage_not_a_hang(tmp_path):
+    """A FIFO named manifest.json and one named like a command output in a bundle folder (made by the test):
+    the load finishes, each is a damaged artifact, and the rest of the bundle is read."""
+    import os
+    import shutil
+    from pathlib import Path
+
+    from wmidoctor.sources.bundle import load
+
+    bundle = tmp_path / "bundle"
+    shutil.copytree(Path(__file__).resolve().parents[2] / "examples" / "bundles" / "dcom-remote-launch-denied", bundle)
+    for name in ("manifest.json", "commands/sc-qc-winmgmt.txt"):
+        (bundle / name).unlink()
+        os.mkfifo(bundle / name)
+    evidence = load(bundle)
+    damaged = {a.path: a.reason for a in evidence.collection.artifacts if a.status == "damaged"}
+    assert "manifest.json" in damaged and "FIFO" in damaged["manifest.json"]
+    assert "commands/sc-qc-winmgmt.txt" in damaged
+    assert evidence.events.collected and evidence.dcom.collected

@@ -110,7 +110,7 @@ def test_logs_reports_the_subscription_from_the_export(corpus: Path, cli) -> Non
     kinds = Counter((g["event_id"], g["kind"]) for g in report["groups"])
     assert kinds[(5861, "permanent-binding")] == 1
     assert {19, 20, 21} <= {g["event_id"] for g in report["groups"] if g["provider"] == "Microsoft-Windows-Sysmon"}
-    assert any("Evil Persistence" in a["text"] and a["level"] == "warning" for a in report["attention"])
+    assert any("Evil Persistence" in a["text"] and a["level"] == "error" for a in report["attention"])
 
 
 def test_logs_reads_a_folder_of_exports(corpus: Path, cli) -> None:

@@ -144,10 +144,11 @@ def test_logs_reports_damage_without_a_traceback(tmp_path: Path, cli) -> None:
     export = tmp_path / "export.jsonl"
     export.write_bytes(GOOD + b"\x00\x01garbage\n" + GOOD)
     result = cli("logs", "--json", str(export))
-    assert result.returncode == 1 and "Traceback" not in result.stderr
+    assert result.returncode == 0 and "Traceback" not in result.stderr  # damage is noted, as diagnose notes it
     report = json.loads(result.stdout)
     assert report["files"][0]["records_skipped"] == 1
-    assert any("first at line 2" in a["text"] for a in report["attention"] if a["topic"] == "damage")
+    assert "first at line 2" in report["files"][0]["problems"][0]
+    assert any(a["topic"] == "evidence.integrity" for a in report["attention"])
 
 
 def test_folder_scan_passes_over_json_that_is_no_export(tmp_path: Path, cli) -> None:

@@ -115,7 +115,8 @@ def test_garbage_after_a_valid_header_is_reported_per_file(tmp_path, cli):
     assert "warning" in result.stdout
 
 
-@pytest.mark.parametrize("content", [b"", b"hello, this is not a capture\n", gzip.compress(b"nor is this")])
+@pytest.mark.parametrize("content", [b"", b"hello, this is not a capture\n", gzip.compress(b"nor is this", mtime=0)],
+                         ids=["empty", "text", "gzip-of-text"])
 def test_a_file_that_is_not_a_capture_exits_2_with_one_line(tmp_path, cli, content):
     path = tmp_path / "notes.pcap"
     path.write_bytes(content)

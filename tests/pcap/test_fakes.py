@@ -64,15 +64,18 @@ def test_healthy_host_reaches_every_stage_with_names_from_the_ntlm_exchange(reco
     assert run.probe.passed
     finding = run.finding
     assert finding.passed and finding.kind == "WMI over DCOM"
-    assert [s.status for s in finding.result.stages] == ["skipped"] + ["ok"] * 7  # dns: a literal address
+    statuses = {s.name: s.status for s in finding.result.stages if s.name != "dns"}
+    assert statuses == {s.name: s.status for s in run.probe.stages if s.name != "dns"}  # the probe's own walk
+    assert finding.result.stages[0].status == "skipped" and statuses["kdc"] == "skipped"  # a literal address; NTLM
     attempt = finding.attempt
     assert [i.user for i in attempt.identities] == ["probe"]
     assert attempt.server_names["netbios"] == "FAKEWMI" and attempt.server_names["os_version"] == "10.0.20348"
     assert attempt.levels == ["integrity"] and attempt.mechanisms == ["NTLM"]
     methods = [c.method for c in attempt.calls]
-    assert methods == ["ServerAlive2", "RemoteCreateInstance", "NTLMLogin", "ExecQuery", "Next"]
+    # the probe's walk: anonymous then authenticated ServerAlive2; ExecQuery and Next named by the IPIDs they carry
+    assert methods == ["ServerAlive2", "ServerAlive2", "RemoteCreateInstance", "NTLMLogin", "ExecQuery", "Next"]
     assert all(c.status == 0 and c.latency_ms is not None for c in attempt.calls)
-    assert "WbemLevel1Login" in attempt.calls[1].detail and "root/cimv2" in attempt.calls[2].detail
+    assert "WbemLevel1Login" in attempt.calls[2].detail and "root/cimv2" in attempt.calls[3].detail
 
 
 def test_refused_port_gives_the_probes_tcp_verdict(record, tmp_path, closed_port):
@@ -106,9 +109,9 @@ def test_unanswered_syns_give_the_probes_no_answer_verdict(record, tmp_path):
     (Scenario(activation_error=0x80070005), GOOD, "activation"),
     (Scenario(activation_error=0x80080005), GOOD, "activation"),
     (Scenario(login_error=0x80041003), GOOD, "namespace_login"),
-    (Scenario(encryption_required=True), GOOD, "namespace_login"),
+    (Scenario(encryption_required=True), GOOD, "query"),  # ExecQuery refuses at integrity, not the login
     (Scenario(namespaces=("root\\other",)), GOOD, "namespace_login"),
-    (Scenario(query_error=0x80041010), GOOD, "query"),
+    (Scenario(query_error=0x80041010), GOOD, "fetch"),  # IEnumWbemClassObject::Next reports the class
 ], ids=["fault5", "bind_nak", "bind_nak_auth", "activation_denied", "activation_failed", "access_denied",
         "encryption_required", "invalid_namespace", "invalid_class"])
 def test_each_dcom_failure_of_the_probe_is_read_back_from_the_capture(record, tmp_path, fake_host, scenario, creds,
@@ -145,7 +148,7 @@ def test_wsman_fault_is_a_500_whose_encrypted_code_is_said_to_be_hidden(record, 
         run = probe_and_record(record, tmp_path, fake.port, "wsman")
     seen = run.finding.result.failing_stage
     assert (seen.name, seen.reason) == (run.probe.failing_stage.name, run.probe.failing_stage.reason) == (
-        "enumerate", "fault")
+        "enumerate", "wsman_fault")
     assert seen.code is None and "encrypted" in seen.detail  # the probe decrypts; a capture cannot
 
 

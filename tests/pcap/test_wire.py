@@ -60,7 +60,7 @@ def test_soap_fault_in_clear_is_decoded_to_the_wmi_code(record, tmp_path):
         server.server_close()
     (finding,) = analyse(capture.write(tmp_path / "clear.pcap"), wsman_ports=frozenset({port})).findings
     stage = finding.result.failing_stage
-    assert (stage.name, stage.reason, stage.code, stage.layer) == ("enumerate", "fault", 0x80041010, "wmi")
+    assert (stage.name, stage.reason, stage.code, stage.layer) == ("enumerate", "wsman_fault", 0x80041010, "wmi")
     assert finding.result.verdict.symbol == "WBEM_E_INVALID_CLASS"
     assert "Basic" in finding.attempt.mechanisms
     assert "cHJvYmU6" not in str(finding.to_data())  # the Basic credentials are never reported

@@ -46,9 +46,8 @@ def test_logs_and_repo_persistence_judge_as_diagnose_does(cli, corpus, bundle_of
     assert from_logs == from_repo
     assert from_logs["KillProcess"][:2] == ("malicious", "error")
     assert from_logs["SCM Event Log Consumer"][:2] == ("allow-listed", "info")
-    attention = [a for a in logs["attention"] if a["topic"] == "persistence"]
-    assert [a["level"] for a in attention if "KillProcess" in a["text"]] == ["warning"]
-    assert [a["level"] for a in attention if "SCM Event Log" in a["text"]] == ["info"]
+    (finding,) = [a for a in logs["attention"] if a["topic"] == "security.subscriptions"]
+    assert finding["level"] == "error" and "KillProcess" in finding["text"]
 
 
 def test_logs_text_names_filter_consumer_payload_and_user(cli, corpus):

@@ -19,7 +19,7 @@ from wmidoctor.knowledge.persistence import (
     child_kind,
     rules,
 )
-from wmidoctor.sources.wmi_traces import mof_instances
+from wmidoctor.logs.traces import mof_instances
 
 # one text per rule that must make it fire (hand-made: the rules' own mechanics)
 FIRES = {

@@ -4,7 +4,7 @@ this size is not in the corpus)."""
 from __future__ import annotations
 
 from wmidoctor.artifacts.evtx import Event
-from wmidoctor.sources.wmi_traces import MAX_LOGONS, SECURITY, SYSMON, TraceCollector
+from wmidoctor.logs.traces import MAX_LOGONS, SECURITY, SYSMON, TraceCollector
 
 
 def _event(provider: str, event_id: int, record: int, **fields: str) -> Event:

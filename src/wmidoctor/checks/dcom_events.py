@@ -10,6 +10,7 @@ from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import WMI_APPID_KEY, WMI_COM_IDS
+from wmidoctor.knowledge.sids import is_appcontainer
 
 
 def _wmi_id(*values: str) -> str:
@@ -25,15 +26,27 @@ def _wmi_id(*values: str) -> str:
        severity="warning", needs=("events",))
 def wmi_permission_events(ev: Evidence, v: Verdict) -> Finding:
     refused: list[tuple[EventGroup, str]] = []
+    sandboxed: list[EventGroup] = []
     others = 0
     for group in dcom_events(ev, 10016):
         wmi = _wmi_id(field(group, "AppID"), field(group, "CLSID"))
-        if wmi:
+        if wmi and is_appcontainer(field(group, "PackageSid")):
+            sandboxed.append(group)
+        elif wmi:
             refused.append((group, wmi))
         else:
             others += group.count
     noise = (f" ({others} refusals for other applications ignored: those are usually harmless Windows noise)"
              if others else "")
+    if not refused and sandboxed:
+        packages = sorted({field(g, "PackageName") or field(g, "PackageSid") for g in sandboxed})
+        return v.info(f"DCOM refused WMI to sandboxed apps (AppContainers) {sum(g.count for g in sandboxed)} times: "
+                      "by design, an AppContainer may not start WMI; desktop programs and administrators are not "
+                      "affected" + noise + ".",
+                      [ref(g.source, f"{field(g, 'Locality')} {field(g, 'Permission')} refused to "
+                                     f"{field(g, 'PackageName') or field(g, 'PackageSid')} for {field(g, 'UserName')}, "
+                                     f"x{g.count}") for g in sandboxed[:10]],
+                      causes=[f"AppContainer callers: {', '.join(packages[:3])}"])
     if not refused:
         return v.ok("No DCOM permission refusal names WMI's COM servers" + noise + ".")
     accounts: Counter[tuple[str, str]] = Counter()

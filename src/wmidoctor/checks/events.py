@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 import re
-from collections import defaultdict
+from dataclasses import dataclass
 
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence
-from wmidoctor.findings import Finding, Fix
+from wmidoctor.evidence.processes import describe_pid
+from wmidoctor.findings import EvidenceRef, Finding, Fix
+from wmidoctor.knowledge.benign import RECURRING, known_benign
 from wmidoctor.knowledge.codes import parse_code, short_meaning
-from wmidoctor.knowledge.defaults import is_benign_client_failure
-from wmidoctor.logs.selection import (
+from wmidoctor.knowledge.events import (
     DCOM,
     DCOM_SOURCE,
     PERFLIB,
@@ -22,6 +23,7 @@ from wmidoctor.logs.selection import (
     WMI_ADAPTER_SOURCE,
     WMI_CORE,
 )
+from wmidoctor.knowledge.events import target_class as operation_class
 
 _TOP = 10
 _NAMESPACE = re.compile(r"\s-\s(root[\\/][^\s:]*|root)\b", re.IGNORECASE)
@@ -100,37 +102,96 @@ def operation(group: EventGroup) -> str:
                     if part)
 
 
+def target_class(group: EventGroup) -> str:
+    """The class a 5858 operation was about (knowledge.events.target_class of its target)."""
+    return operation_class(field(group, "Target") or operation(group).partition(" : ")[2])
+
+
+def method_of(group: EventGroup) -> str:
+    method = field(group, "Method") or operation(group)
+    return method.rpartition("::")[2].split()[0] if method else ""
+
+
+@dataclass
+class FailurePattern:
+    """The failures of one code on one namespace and class, over the whole evidence."""
+
+    code: int
+    namespace: str
+    target_class: str
+    groups: list[EventGroup]
+
+    @property
+    def count(self) -> int:
+        return sum(g.count for g in self.groups)
+
+    @property
+    def last_seen(self) -> str:
+        return max(g.last_seen for g in self.groups)
+
+    @property
+    def first_seen(self) -> str:
+        return min(g.first_seen for g in self.groups)
+
+
+def failure_patterns(ev: Evidence) -> list[FailurePattern]:
+    """5858 failures folded by (code, namespace, class), most frequent first."""
+    patterns: dict[tuple[int, str, str], FailurePattern] = {}
+    for code, group in client_failures(ev):
+        key = (code, operation_namespace(group), target_class(group).lower())
+        pattern = patterns.get(key)
+        if pattern is None:
+            pattern = patterns[key] = FailurePattern(code, key[1], target_class(group), [])
+        pattern.groups.append(group)
+    return sorted(patterns.values(), key=lambda p: -p.count)
+
+
+def _pattern_line(pattern: FailurePattern, ev: Evidence, note: str) -> EvidenceRef:
+    worst = max(pattern.groups, key=lambda g: g.count)
+    client = describe_pid(ev.events.processes, field(worst, "ClientProcessId"), worst.first_seen, worst.last_seen)
+    span = pattern.first_seen[:10] + (f" to {pattern.last_seen[:10]}" if pattern.last_seen[:10] !=
+                                      pattern.first_seen[:10] else "")
+    return ref(worst.source, f"{hex_code(pattern.code)} {short_meaning(pattern.code)} x{pattern.count} ({span}): "
+                             f"{operation(worst)[:160]} - client {client}, {field(worst, 'User') or '?'}; {note}")
+
+
 @check("events.client-failures", "WMI client operations succeed (WMI-Activity 5858)", severity="warning",
        needs=("events",))
 def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
-    failures = client_failures(ev)
-    if not failures:
+    """Each failure pattern is judged on its own: a known-harmless one (knowledge/benign_failures.tsv) is
+    info with its reason; another is a problem when it recurs, an isolated failure otherwise."""
+    patterns = failure_patterns(ev)
+    if not patterns:
         return v.ok("No failed client operation in the WMI-Activity log.")
-    by_code: dict[int, list[EventGroup]] = defaultdict(list)
-    for code, group in failures:
-        by_code[code].append(group)
-    ranked = sorted(by_code.items(), key=lambda item: -sum(g.count for g in item[1]))
-    evidence = []
-    for code, groups in ranked[:_TOP]:
-        worst = max(groups, key=lambda g: g.count)
-        evidence.append(ref(worst.source, f"{hex_code(code)} {short_meaning(code)} - x{sum(g.count for g in groups)};"
-                                          f" e.g. {operation(worst)[:160]} (client PID "
-                                          f"{field(worst, 'ClientProcessId') or '?'}, {field(worst, 'User') or '?'})"))
-    serious = [code for code, groups in ranked
-               if not is_benign_client_failure(code, [(field(g, "Method"), g.count) for g in groups])]
-    codes = [hex_code(code) for code, _ in ranked[:_TOP]]
-    total = sum(g.count for _, g in failures)
-    if not serious:
-        return v.info(f"{total} failed client operations, all usually harmless (cancelled calls, deletes of objects "
-                      "already gone, a few probes for absent objects).", evidence, codes=codes)
-    top = serious[0]
-    return v.warn(f"{total} client operations failed; the most frequent real failure is {hex_code(top)} "
-                  f"({short_meaning(top)}). Run `wmidoctor explain {hex_code(top)}` for causes and fixes.", evidence,
+    edition = ev.identity.edition
+    benign, recurring, isolated = [], [], []
+    for pattern in patterns:
+        method = method_of(pattern.groups[0])
+        known = known_benign(pattern.code, method, pattern.namespace, pattern.target_class, edition)
+        if known is not None:
+            assumed = f" (edition not known: assumed {known.edition})" if known.edition != "any" and not edition \
+                else ""
+            benign.append(_pattern_line(pattern, ev, f"harmless: {known.why}{assumed}"))
+        elif pattern.count >= RECURRING:
+            recurring.append(pattern)
+        else:
+            isolated.append(_pattern_line(pattern, ev, f"isolated (fewer than {RECURRING} in the evidence)"))
+    total = sum(p.count for p in patterns)
+    if not recurring:
+        return v.info(f"{total} failed client operations, none a recurring problem: {len(benign)} known-harmless "
+                      f"patterns, {len(isolated)} isolated failures.", (benign + isolated)[:_TOP * 2],
+                      codes=sorted({hex_code(p.code) for p in patterns})[:_TOP])
+    top = recurring[0]
+    evidence = [_pattern_line(p, ev, "recurring") for p in recurring[:_TOP]] + (isolated + benign)[:_TOP]
+    return v.warn(f"{sum(p.count for p in recurring)} of {total} failed client operations recur: the most frequent "
+                  f"is {hex_code(top.code)} ({short_meaning(top.code)}) on {top.namespace or '?'}"
+                  f"{' : ' + top.target_class if top.target_class else ''}, {top.count} times. Run `wmidoctor "
+                  f"explain {hex_code(top.code)}` for causes and fixes.", evidence,
                   causes=["each result code points to its own layer: see the codes below and explain them one by one",
                           "a single client process often causes most failures: compare the client PIDs"],
                   fixes=[advice("Identify the client process behind the top failures (ClientProcessId) on the host",
                                 command="Get-Process -Id <ClientProcessId> | Select-Object Id, Path, StartTime")],
-                  codes=codes)
+                  codes=[hex_code(p.code) for p in recurring[:_TOP]])
 
 
 @check("events.provider-load", "Providers load without error (WMI-Activity 5857)", severity="error",

@@ -19,6 +19,7 @@ from wmidoctor.checks.events import (
 from wmidoctor.checks.fixes import advice, restart_winmgmt
 from wmidoctor.checks.registry import Verdict, check, ref
 from wmidoctor.evidence.model import EventGroup, Evidence, Provider
+from wmidoctor.evidence.processes import describe_pid
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.codes import parse_code
 from wmidoctor.knowledge.defaults import (
@@ -28,16 +29,14 @@ from wmidoctor.knowledge.defaults import (
     PERF_CLASS_PREFIXES,
     PROVIDER_FAILURE_CODES,
 )
-from wmidoctor.logs.selection import SCM
+from wmidoctor.knowledge.events import SCM
 
 WBEM_E_INVALID_NAMESPACE = 0x8004100E
 _LISTED = 15
 
 
 def _client(ev: Evidence, group: EventGroup) -> str:
-    pid = field(group, "ClientProcessId")
-    names = ev.events.process_names.get(pid, []) if pid else []
-    return f"PID {pid or '?'}" + (f" ({', '.join(names)})" if names else "")
+    return describe_pid(ev.events.processes, field(group, "ClientProcessId"), group.first_seen, group.last_seen)
 
 
 def _line(ev: Evidence, code: int, group: EventGroup) -> EvidenceRef:

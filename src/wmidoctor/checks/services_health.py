@@ -19,7 +19,7 @@ from wmidoctor.knowledge.defaults import (
     WINMGMT_SERVICE_NEEDS,
     WINMGMT_SERVICE_SDDL,
 )
-from wmidoctor.logs.selection import SCM
+from wmidoctor.knowledge.events import SCM
 
 _ACE = re.compile(r"\((?P<type>[AD]);[^;]*;(?P<rights>[^;]*);[^;]*;[^;]*;(?P<sid>[^)]*)\)")
 _SID_NAMES = {"SY": "SYSTEM", "BA": "Administrators", "IU": "INTERACTIVE", "SU": "SERVICE",

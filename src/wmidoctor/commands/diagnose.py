@@ -55,9 +55,12 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
 
 def host_facts(evidence: Evidence) -> HostFacts:
     who = evidence.identity
+    firsts = [log.first_seen for log in evidence.events.logs if log.first_seen]
+    lasts = [log.last_seen for log in evidence.events.logs if log.last_seen]
     return HostFacts(name=who.host, domain=who.domain, os=who.os_caption, build=who.os_build, edition=who.edition,
                      edition_source=who.edition_source, name_source=who.host_source,
-                     layout=evidence.collection.layout)
+                     layout=evidence.collection.layout, events_from=min(firsts, default=""),
+                     events_until=max(lasts, default=""))
 
 
 def _add_captures(evidence: Evidence, path: Path, captures: list[Path]) -> None:

@@ -29,12 +29,25 @@ def _help() -> str:
         "of no known shape are counted and reported; "
         f"damaged lines (not JSON, not UTF-8, cut short, over {MAX_LINE_BYTES >> 20} MiB) count as damage. "
         "Shapes recognised:\n\n\b\n" + shapes + "\n\n"
-        "Exit codes: 0 nothing at warning level; 1 a warning was found - a client failure other than a "
-        "cancelled call (0x80041032) or a not-found/invalid-class probe (0x80041002, 0x80041010), a "
-        "provider that failed to start, a quota kill, a WMI service error event, a non-default permanent "
-        "event consumer, DCOM hardening or WMI-component permission events, a WMI-related service failure, "
-        "or a damaged or unreadable log; 2 usage error or no readable log at all."
+        "Problems are judged by the same checks as `wmidoctor diagnose` on the same logs (client failures "
+        "matched against the known-harmless patterns, then judged by recurrence; provider loads; quota kills; "
+        "DCOM denials; service failures; subscriptions and WMI-started processes).\n\n"
+        "Exit codes: 0 no finding at warning level or above; 1 problems found; 2 usage error, no readable "
+        "log at all, or a time window that excludes every event."
     )
+
+
+def _refuse_an_empty_window(analysis, start: str, end: str) -> None:
+    """A time window that holds none of the evidence would read as a clean bill of health: exit 2 instead,
+    naming the evidence's own time range."""
+    if not (start or end) or any(stats.first_seen for stats in analysis.logs):
+        return
+    firsts = [s.records_first for s in analysis.logs if s.records_first]
+    lasts = [s.records_last for s in analysis.logs if s.records_last]
+    if not firsts:
+        return
+    raise InputError(f"the time window {start or '…'} .. {end or '…'} UTC holds none of the evidence, which runs "
+                     f"from {min(firsts)[:19]} to {max(lasts)[:19]} UTC; widen --since/--until")
 
 
 @click.command(name="logs", context_settings={"help_option_names": ["-h", "--help"]}, help=_help())
@@ -43,7 +56,7 @@ def _help() -> str:
               "(UTC unless an offset is given) or an age such as 24h, 7d.")
 @click.option("--until", metavar="TIME", help="Only events at or before TIME (a bare date means its end).")
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for people; json (schema wmidoctor.logs/1) for machines; csv: one row per event "
+              help="text for people; json (schema wmidoctor.logs/2) for machines; csv: one row per event "
                    "group; html: one self-contained file.")
 @json_flag
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
@@ -67,6 +80,12 @@ def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: s
     if all(stats.unreadable for stats in analysis.logs):
         first = analysis.logs[0]
         raise InputError(f"cannot read {first.path}: {first.problems[0] if first.problems else 'unreadable'}")
-    report = build_report(analysis, start, end)
+    _refuse_an_empty_window(analysis, start, end)
+    from wmidoctor.checks import run_checks
+    from wmidoctor.findings import exit_code
+    from wmidoctor.sources.events import log_evidence
+
+    findings = [run.finding for run in run_checks(log_evidence(analysis))]  # diagnose's checks, same evidence
+    report = build_report(analysis, findings, start, end)
     write_output(render(report, fmt, colour=not out and fmt == "text" and use_colour()), out)
-    raise SystemExit(1 if report["summary"]["warnings"] else 0)
+    raise SystemExit(exit_code(findings))

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field, fields
 
 from wmidoctor.evidence.chains import NetworkLogon, ProcessStart, ProviderLoad, SubscriptionSighting
 from wmidoctor.evidence.codec import from_data, to_data
+from wmidoctor.evidence.processes import ProcessLife
 from wmidoctor.evidence.security import SecurityDescriptor
 
 SCHEMA = "wmidoctor.evidence/1"
@@ -397,7 +398,8 @@ class Events(Section):
     logs: list[LogFile] = field(default_factory=list)
     groups: list[EventGroup] = field(default_factory=list)
     hourly: dict[str, int] = field(default_factory=dict)  # "2024-05-01T13" -> WMI-relevant events
-    process_names: dict[str, list[str]] = field(default_factory=dict)  # process id -> image names seen
+    # processes seen starting or ending (Sysmon 1/5, Security 4688/4689): a client id is named only by these
+    processes: list[ProcessLife] = field(default_factory=list)
 
     def of(self, *event_ids: int, provider: str | None = None) -> list[EventGroup]:
         wanted = set(event_ids)

@@ -23,12 +23,18 @@ def root_causes(hosts: list[dict[str, Any]], findings: list[dict[str, Any]]) -> 
     for check, rows in by_check.items():
         affected = sorted({r["source"] for r in rows})
         severity = min((r["severity"] for r in rows), key=lambda s: SEVERITY_RANK.get(s, 9))
-        fix, _ = Counter(r["fix"] for r in rows).most_common(1)[0]
+        fix, _ = _commonest(Counter(r["fix"] for r in rows))
         codes = sorted({c for r in rows for c in r["codes"].split(",") if c})
         causes.append({"check": check, "severity": severity, "hosts": len(affected),
                        "share": round(100 * len(affected) / total, 1),
                        "examples": [names.get(s, s) for s in affected[:EXAMPLES]], "codes": codes, "fix": fix})
     return sorted(causes, key=lambda c: (-c["hosts"], SEVERITY_RANK.get(c["severity"], 9), c["check"]))
+
+
+def _commonest(counts: Counter[str]) -> tuple[str, int]:
+    """The most frequent item; ties by name, so SQLite and PostgreSQL, which return rows in different orders,
+    give the same report."""
+    return min(counts.items(), key=lambda item: (-item[1], item[0]))
 
 
 def breakdown(hosts: list[dict[str, Any]], findings: list[dict[str, Any]], key: str) -> list[dict[str, Any]]:
@@ -42,7 +48,7 @@ def breakdown(hosts: list[dict[str, Any]], findings: list[dict[str, Any]], key: 
     rows = []
     for value, members in groups.items():
         causes = Counter(c for h in members for c in checks_of.get(h["source"], ()))
-        top = causes.most_common(1)
+        top = [_commonest(causes)] if causes else []
         rows.append({key: value, "hosts": len(members),
                      "with_problems": sum(1 for h in members if checks_of.get(h["source"])),
                      "unreadable": sum(1 for h in members if h["error"]),

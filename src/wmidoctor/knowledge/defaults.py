@@ -7,7 +7,6 @@ corpus export of HKLM\\SOFTWARE\\Microsoft\\Ole, Windows 10 era) and says so.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from dataclasses import dataclass
 
 from wmidoctor.knowledge.rights import (
@@ -203,24 +202,9 @@ RESTRICT_REMOTE_CLIENTS = {0: "none (no restriction)", 1: "authenticated (the de
                            2: "authenticated without exceptions"}
 
 # --- events ---------------------------------------------------------------------------------------
-# 5858 result codes that are usually noise: a call the client cancelled, a delete of an object that is
-# already gone (Group Policy clears its RSOP status records this way at every refresh), or a few probes
-# for an object or class that is absent (scripts and agents test for optional classes all the time). The
-# same "not found" or "invalid class" repeated many times is a client that depends on something missing:
-# a real failure.
-CANCELLED_CALL_CODES = frozenset({0x80041032})
-NOT_FOUND = 0x80041002
-ABSENT_OBJECT_PROBE_CODES = frozenset({NOT_FOUND, 0x80041010})
-ABSENT_OBJECT_PROBE_NOISE_LIMIT = 10  # fewer failures than this with such a code count as probing
-DELETE_METHODS = frozenset({"DeleteInstance", "DeleteInstanceAsync", "DeleteClass", "DeleteClassAsync"})
-
-
-def is_benign_client_failure(code: int, failures: Iterable[tuple[str, int]]) -> bool:
-    """Whether client failures with `code`, given as (IWbemServices method, count) pairs, are harmless."""
-    if code in CANCELLED_CALL_CODES:
-        return True
-    remaining = sum(count for method, count in failures if not (code == NOT_FOUND and method in DELETE_METHODS))
-    return remaining == 0 or (code in ABSENT_OBJECT_PROBE_CODES and remaining < ABSENT_OBJECT_PROBE_NOISE_LIMIT)
+# Known-harmless client failures are a table of their own (knowledge/benign_failures.tsv, knowledge/benign.py).
+# Fewer failed connections to a missing namespace than this read as an agent probing for optional features.
+ABSENT_OBJECT_PROBE_NOISE_LIMIT = 10
 REPOSITORY_HISTORY_EVENTS = {
     5600: "the repository was found inconsistent, deleted and rebuilt from the autorecover MOFs",
     5601: "the repository files could not be loaded",

@@ -169,3 +169,13 @@ def account_name(sid: str) -> str:
     if sid.upper().startswith("S-1-5-5-"):
         return "NT AUTHORITY\\LogonSessionId"
     return ""
+
+
+# An AppContainer's package SID (Store and sandboxed apps). Windows grants AppContainers no launch or activation
+# of the WMI service on purpose, so DCOM 10016 refusals of one on WMI's AppID are by design.
+# https://learn.microsoft.com/en-us/windows/win32/secauthz/appcontainer-isolation
+APPCONTAINER_SID_PREFIX = "S-1-15-2-"
+
+
+def is_appcontainer(sid: str) -> bool:
+    return sid.upper().startswith(APPCONTAINER_SID_PREFIX) and sid.count("-") > 4  # not the S-1-15-2-1/2 groups

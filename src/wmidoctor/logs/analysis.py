@@ -11,11 +11,14 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 from wmidoctor.artifacts.evtx import Event, LogStats
-from wmidoctor.logs.selection import PROCESS_NAMING, SECURITY, SYSMON, TRACE_ONLY, WMI_ACTIVITY, scm_service
+from wmidoctor.evidence.processes import ProcessLife, lifetimes
+from wmidoctor.knowledge.events import SYSMON, WMI_ACTIVITY
+from wmidoctor.logs.selection import PROCESS_NAMING, PROCESS_STARTS, TRACE_ONLY, scm_service
 from wmidoctor.logs.shapes import SCM, group_key, named_fields, shape_of
-from wmidoctor.sources.wmi_traces import TraceCollector
+from wmidoctor.logs.traces import TraceCollector
 
 MAX_GROUPS_PER_ID = 2000
+MAX_PROCESS_RECORDS = 200_000  # process starts and exits kept to name client ids (about 20 MB at most)
 MAX_PROCESS_IDS = 50_000
 OVERFLOW_KEY = (("overflow", "more distinct groups than kept; counted here"),)
 
@@ -49,7 +52,8 @@ class Analysis:
         self.logs: list[LogStats] = []
         self.groups: dict[tuple, Group] = {}
         self.hourly: Counter[str] = Counter()
-        self.process_names: dict[str, Counter[str]] = {}  # process id (decimal) -> image names seen
+        # (process id in decimal, time, is a start, image) of process creations and exits, to name client ids
+        self.process_records: list[tuple[str, str, bool, str]] = []
         self.host_providers: dict[str, set[str]] = {}  # provider host process id -> providers loaded (5857)
         self._groups_per_id: Counter[tuple[str, int]] = Counter()
         self.traces = TraceCollector()  # subscription parts, WMI-started processes, network logons
@@ -85,30 +89,26 @@ class Analysis:
         if event.time >= "1980":
             self.hourly[event.time[:13]] += 1
 
-    def _remember(self, pid: str, name: str) -> None:
-        if not pid or not name:
-            return
-        names = self.process_names.get(pid)
-        if names is None:
-            if len(self.process_names) >= MAX_PROCESS_IDS:
-                return
-            names = self.process_names[pid] = Counter()
-        names[name.rpartition("\\")[2]] += 1
-
     def _name_process(self, event: Event) -> None:
+        """A process creation or exit. 5857's HostProcess names no process: WMI writes wmiprvse.exe there
+        also for providers it hosts in its own svchost."""
+        if len(self.process_records) >= MAX_PROCESS_RECORDS:
+            return
         fields = event.fields
+        start = (event.provider, event.event_id) in PROCESS_STARTS
         if event.provider == SYSMON:
-            self._remember(fields.get("ProcessId", ""), fields.get("Image", ""))
-        elif event.provider == SECURITY:  # 4688: NewProcessId is hexadecimal
+            pid, image = fields.get("ProcessId", ""), fields.get("Image", "")
+        else:  # Security 4688 (NewProcessId) and 4689 (ProcessId), both hexadecimal
             try:
-                pid = str(int(fields.get("NewProcessId", ""), 16))
+                pid = str(int(fields.get("NewProcessId" if start else "ProcessId", ""), 16))
             except ValueError:
                 return
-            self._remember(pid, fields.get("NewProcessName", ""))
+            image = fields.get("NewProcessName" if start else "ProcessName", "")
+        if pid:
+            self.process_records.append((pid, event.time, start, image))
 
     def _note_host(self, named: dict[str, str]) -> None:
         pid = named.get("ProcessID", "")
-        self._remember(pid, named.get("HostProcess", ""))
         if pid and named.get("ProviderName") and len(self.host_providers) < MAX_PROCESS_IDS:
             self.host_providers.setdefault(pid, set()).add(named["ProviderName"])
 
@@ -120,6 +120,5 @@ class Analysis:
     def of_kind(self, *kinds: str) -> list[Group]:
         return [g for g in self.groups.values() if g.kind in kinds]
 
-    def names_of(self, pid: str) -> list[str]:
-        """Image names seen for a process id, most frequent first (ids are reused, so maybe several)."""
-        return [name for name, _ in self.process_names.get(pid, Counter()).most_common(3)]
+    def lives(self) -> list[ProcessLife]:
+        return lifetimes(self.process_records)

@@ -1,36 +1,10 @@
-"""The `logs` view of WMI event subscriptions: the chains the logs describe, judged by the same path as
-`diagnose` (checks.security_chains), as report rows and as text."""
+"""The `logs` view of WMI event subscriptions as text: the chains the logs describe, as the security.subscriptions
+finding of `diagnose` carries them in its items (judged once, by the checks)."""
 
 from __future__ import annotations
 
 import textwrap
 from typing import Any
-
-from wmidoctor.logs.analysis import Analysis
-
-LEVEL = {"error": "warning", "warning": "warning", "info": "info"}  # the logs report knows two levels
-
-
-def subscription_rows(analysis: Analysis) -> list[dict[str, Any]]:
-    """One row per subscription chain (the same records `diagnose --format json` carries in its items)."""
-    from wmidoctor.checks.security_chains import judge_chains
-    from wmidoctor.evidence.model import Evidence
-
-    evidence = Evidence()
-    evidence.wmi_traces = analysis.traces.section("logs")
-    return [judged.item() for judged in judge_chains(evidence)]
-
-
-def attention(rows: list[dict[str, Any]]) -> list[dict[str, str]]:
-    """Attention notes: alarming chains as warnings, allow-listed ones as info."""
-    notes = []
-    for row in rows:
-        source = row["seen"][0]["locator"] if row["seen"] else ""
-        text = (f"WMI subscription {row['verdict']} ({', '.join([row['severity'], *row['attack']])}): "
-                f"{row['filter'] or '(no filter)'} -> {row['consumer_class']} \"{row['consumer']}\""
-                + (f" by {row['creator']}" if row["creator"] else "") + f" [{row['state']}]")
-        notes.append({"level": LEVEL[row["severity"]], "topic": "persistence", "text": text, "source": source})
-    return notes
 
 
 def render_text(rows: list[dict[str, Any]], style: Any) -> list[str]:

@@ -15,9 +15,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+from wmidoctor.artifacts.archive import Budget, Limits, open_archive
 from wmidoctor.artifacts.gate import check_regular
 from wmidoctor.errors import InputError
-from wmidoctor.sources.safezip import Budget, Limits, open_archive
 
 LOG_SUFFIXES = (".evtx", ".xml", ".json", ".jsonl", ".ndjson", ".csv", ".json.gz", ".jsonl.gz", ".ndjson.gz",
                 ".csv.gz")
@@ -27,7 +27,7 @@ _SPOOL_IN_MEMORY = 64 << 20  # zip members up to this size stay in memory; large
 @dataclass(frozen=True)
 class LogInput:
     """One log to read: a file on disk, or a member of a zip archive (`member` set, read within `budget`,
-    the archive's shared allowance from sources.safezip)."""
+    the archive's shared allowance from artifacts.archive)."""
 
     path: Path
     member: str = ""
@@ -60,7 +60,7 @@ def _is_log(name: str) -> bool:
 
 
 def _zip_members(path: Path) -> list[LogInput]:
-    """The logs in a zip, under the bundle limits (sources.safezip), sharing one allowance for the archive."""
+    """The logs in a zip, under the bundle limits (artifacts.archive), sharing one allowance for the archive."""
     with open_archive(path) as archive:
         members = archive.infolist()
     budget = Budget(path, Limits())

@@ -44,12 +44,14 @@ def render_text(report: dict[str, Any], colour: bool = False) -> str:
     window = report["window"]
     if window["since"] or window["until"]:
         lines.append(f"time window: {window['since'] or '…'} .. {window['until'] or '…'} UTC")
-    warnings = [a for a in report["attention"] if a["level"] == "warning"]
+    problems = [a for a in report["attention"] if a["level"] != "info"]
     infos = [a for a in report["attention"] if a["level"] == "info"]
-    lines += ["", style(f"Problems ({len(warnings)})", bold=True, fg="red" if warnings else "green")]
-    lines += [f"  {style('!', fg='red')} {_short(a['text'], 140)}" for a in warnings] or ["  none found"]
+    lines += ["", style(f"Problems ({len(problems)}, most severe first)", bold=True,
+                        fg="red" if problems else "green")]
+    lines += [f"  {style('!', fg='red')} {a['level']:<8} {a['topic']}: {_short(a['text'], 140)}" for a in problems] \
+        or ["  none found"]
     if infos:
-        lines += ["", style("Notes", bold=True)] + [f"  - {_short(a['text'], 140)}" for a in infos]
+        lines += ["", style("Notes", bold=True)] + [f"  - {a['topic']}: {_short(a['text'], 140)}" for a in infos]
 
     lines += render_chains(report.get("subscriptions", []), style)
     _table(lines, "Client failures by result code (WMI-Activity 5858)", report["failures_by_code"],

@@ -1,16 +1,17 @@
 """The `logs` verb's result: views over an Analysis as plain data (the documented JSON shape).
 
-Schema `wmidoctor.logs/1` - top-level keys, in order:
-  schema, window {since, until}, summary {files, records_read, wmi_events, first_seen, last_seen,
-  damaged_files, warnings, infos}, attention [{level, topic, text, source}], files [{path, kind,
-  records_read, records_skipped, chunks_skipped, unreadable, problems, first_seen, last_seen, counts
-  [{channel, provider, event_id, count}]}], failures_by_code [{code, symbol, meaning, count, first_seen,
-  last_seen}], operations [{namespace, method, target, count, codes {code: n}, first_seen, last_seen,
-  source}], clients [{process_id, process_names, machine, user, count, codes}], providers [{provider,
-  host_process, path, code, loads, first_seen, last_seen, source}], provider_failures, quota_kills,
-  bindings, dcom, services, winmgmt (lists of group rows), subscriptions (judged subscription chains, the
-  records `diagnose` findings carry as items), hourly {"YYYY-MM-DDTHH": n},
-  groups [{channel, provider, event_id, kind, key, count, first_seen, last_seen, example, source}].
+Schema `wmidoctor.logs/2` - top-level keys, in order:
+  schema, window {since, until}, summary {files, records_read, wmi_events, first_seen, last_seen, damaged_files,
+  problems, infos}, attention [{level, topic, text, source}: one line per finding of the event checks diagnose runs,
+  topic = check id], findings [the same findings whole], files [{path, kind, records_read, records_skipped,
+  chunks_skipped, unreadable, problems, first_seen, last_seen, counts [{channel, provider, event_id, count}]}],
+  failures_by_code [{code, symbol, meaning, count, first_seen, last_seen}], operations [{namespace, method, target
+  (the class), example (one object path or query), count, codes {code: n}, first_seen, last_seen, source}], clients
+  [{process_id, process_names, machine, user, count, codes}], providers [{provider, host_process, path, code, loads,
+  first_seen, last_seen, source}], provider_failures, quota_kills, bindings, dcom, services, winmgmt (lists of group
+  rows), subscriptions (judged subscription chains, the records `diagnose` findings carry as items), hourly
+  {"YYYY-MM-DDTHH": n}, groups [{channel, provider, event_id, kind, key, count, first_seen, last_seen, example,
+  source}].
 Lists are ordered by count (descending) then by key, so equal input gives byte-identical output.
 """
 
@@ -19,24 +20,17 @@ from __future__ import annotations
 from collections import Counter
 from typing import Any
 
+from wmidoctor.evidence.processes import ProcessLife, image_during
+from wmidoctor.findings import Finding
 from wmidoctor.knowledge.defaults import (
-    CANCELLED_CALL_CODES,
-    SERVICE_FAILURE_EVENTS,
     WMI_COM_IDS,
-    is_benign_client_failure,
 )
+from wmidoctor.knowledge.events import WINMGMT_SOURCE, WMI_CORE, target_class
 from wmidoctor.knowledge.subscriptions import DEFAULT_CONSUMER_CLASS, is_windows_default, path_class, path_keys
 from wmidoctor.logs.analysis import Analysis, Group
-from wmidoctor.logs.chains import attention as chain_attention
-from wmidoctor.logs.chains import subscription_rows
-from wmidoctor.logs.selection import WINMGMT_SOURCE, WMI_CORE
 from wmidoctor.logs.shapes import code_value
 
-SCHEMA = "wmidoctor.logs/1"
-
-WINMGMT_WARNINGS = frozenset({4, 10, 21, 22, 23, 24, 25, 28, 29, 43, 48, 58, 59, 66, 68, 5600, 5601, 5602, 5604,
-                              5605, 5606, 5612, 5614, 5616, 5631})
-DCOM_WARNINGS = frozenset({10036, 10037, 10038})
+SCHEMA = "wmidoctor.logs/2"
 TOP_OPERATIONS_PER_NAMESPACE = 10
 
 
@@ -87,10 +81,7 @@ class _Views:
     def __init__(self, analysis: Analysis) -> None:
         self.analysis = analysis
         self.failures = analysis.of_kind("client-failure")
-        self.attention: list[dict[str, str]] = []
-
-    def note(self, level: str, topic: str, text: str, source: str = "") -> None:
-        self.attention.append({"level": level, "topic": topic, "text": text, "source": source})
+        self._lives: list[ProcessLife] | None = None
 
     def failures_by_code(self) -> list[dict[str, Any]]:
         codes: dict[str, list[Group]] = {}
@@ -103,22 +94,16 @@ class _Views:
             count = sum(g.count for g in groups)
             rows.append({"code": code, "symbol": symbol, "meaning": meaning, "count": count,
                          "first_seen": first, "last_seen": last})
-            label = f"{code} {symbol}".strip()
-            value = code_value(code)
-            if value not in CANCELLED_CALL_CODES:
-                harmless = value is not None and is_benign_client_failure(
-                    value, [(g.key.get("Method", ""), g.count) for g in groups])
-                level = "info" if harmless else "warning"
-                self.note(level, "client-failure", f"{count} client operation(s) failed with {label}"
-                          + (f" ({meaning})" if meaning else ""), min(groups, key=lambda g: g.first_seen).source)
         return _order(rows)
 
     def operations(self) -> list[dict[str, Any]]:
         rows: dict[tuple, dict[str, Any]] = {}
         for g in self.failures:
-            key = (g.key.get("Namespace", "").lower(), g.key.get("Method", ""), g.key.get("Target", ""))
-            _merge(rows, key, g, {"namespace": g.key.get("Namespace", ""), "method": key[1], "target": key[2]},
-                   g.key.get("ResultCode", ""))
+            # by class, not by object path: Group Policy's deletes name one RSOP record per extension GUID
+            klass = target_class(g.key.get("Target", ""))
+            key = (g.key.get("Namespace", "").lower(), g.key.get("Method", ""), klass or g.key.get("Target", ""))
+            _merge(rows, key, g, {"namespace": g.key.get("Namespace", ""), "method": key[1], "target": key[2],
+                                  "example": g.key.get("Target", "")}, g.key.get("ResultCode", ""))
         ordered = _finish(rows)
         per_namespace: Counter[str] = Counter()
         top = []
@@ -128,13 +113,21 @@ class _Views:
                 top.append(row)
         return top
 
+    def _names(self, pid: str, first: str, last: str) -> list[str]:
+        """The image that had `pid` while these events happened, when a creation record proves it."""
+        if self._lives is None:
+            self._lives = self.analysis.lives()
+        image = image_during(self._lives, pid, first, last)
+        return [image] if image else []
+
     def clients(self) -> list[dict[str, Any]]:
         rows: dict[tuple, dict[str, Any]] = {}
         for g in self.failures:
             pid = g.key.get("ClientProcessId", "")
-            key = (pid, g.key.get("ClientMachine", ""), g.key.get("User", ""))
-            _merge(rows, key, g, {"process_id": pid, "process_names": self.analysis.names_of(pid),
-                                  "machine": key[1], "user": key[2]}, g.key.get("ResultCode", ""))
+            names = self._names(pid, g.first_seen, g.last_seen)  # a reused id is a different client
+            key = (pid, tuple(names), g.key.get("ClientMachine", ""), g.key.get("User", ""))
+            _merge(rows, key, g, {"process_id": pid, "process_names": names, "machine": key[2], "user": key[3]},
+                   g.key.get("ResultCode", ""))
         return _finish(rows)
 
     def providers(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
@@ -147,8 +140,6 @@ class _Views:
             if row["code"] not in ("0x0", ""):
                 symbol, meaning = describe_code(row["code"])
                 failures.append({**row, "symbol": symbol, "meaning": meaning, "count": g.count})
-                self.note("warning", "provider-load", f"provider {row['provider']} failed to start with "
-                          f"{row['code']} {symbol}".rstrip() + f" ({g.count}x)", g.source)
         for g in self.analysis.of_kind("invalid-provider-query", "undeterminable-provider-query",
                                        "provider-query-too-broad", "provider-query-class-missing",
                                        "provider-query-not-event-class", "core-failure", "service-init-failure",
@@ -162,9 +153,8 @@ class _Views:
             pid = g.example.get("ProcessId", "")
             hosted = g.key.get("Providers", "") or ", ".join(sorted(self.analysis.host_providers.get(pid, ())))
             rows.append(_row(g, quota=g.key.get("Quota", ""), maximum=g.key.get("Maximum", ""),
-                             process_id=pid, process_names=self.analysis.names_of(pid), providers=hosted))
-            self.note("warning", "quota-kill", f"WMI stopped a provider host {g.count}x: quota "
-                      f"{g.key.get('Quota', '?')} reached" + (f" (providers: {hosted})" if hosted else ""), g.source)
+                             process_id=pid, process_names=self._names(pid, g.first_seen, g.last_seen),
+                             providers=hosted))
         return _order(rows)
 
     def bindings(self) -> list[dict[str, Any]]:
@@ -202,15 +192,6 @@ class _Views:
             rows.append(_row(g, clsid=g.key.get("CLSID", g.key.get("Server", "")), appid=g.key.get("AppID", ""),
                              account=account, permission=g.key.get("Permission", ""),
                              locality=g.key.get("Locality", ""), wmi_related=wmi))
-            if wmi or g.event_id in DCOM_WARNINGS:
-                what = "DCOM hardening rejected an activation" if g.event_id in DCOM_WARNINGS else \
-                    f"DCOM {g.key.get('Permission', '').lower() or 'activation'} refused for a WMI component"
-                self.note("warning", "dcom", f"{what} ({g.event_id}, {g.count}x)"
-                          + (f" for {account}" if account else ""), g.source)
-        dcom_permissions = [r for r in rows if r["event_id"] == 10016 and not r["wmi_related"]]
-        if dcom_permissions:
-            self.note("info", "dcom", f"{sum(r['count'] for r in dcom_permissions)} DCOM 10016 permission "
-                      "event(s) for non-WMI components (usually harmless by design)")
         return _order(rows)
 
     def services(self) -> list[dict[str, Any]]:
@@ -218,9 +199,6 @@ class _Views:
         for g in self.analysis.of_kind("service"):
             service = g.key.get("Service", "")
             rows.append(_row(g, service=service))
-            if g.event_id in SERVICE_FAILURE_EVENTS:
-                self.note("warning", "service", f"service {service}: Service Control Manager event {g.event_id}"
-                          f" ({g.count}x)", g.source)
         return _order(rows)
 
     def winmgmt(self) -> list[dict[str, Any]]:
@@ -229,13 +207,6 @@ class _Views:
             if g.provider not in (WMI_CORE, WINMGMT_SOURCE):
                 continue
             rows.append(_row(g))
-            if g.event_id in WINMGMT_WARNINGS and g.kind != "quota-kill":
-                self.note("warning", "winmgmt", f"WMI service event {g.event_id} ({g.kind}, {g.count}x)", g.source)
-        local_system = self.analysis.of_kind("localsystem-provider")
-        if local_system:
-            names = sorted({g.key.get("Provider", "?") for g in local_system})
-            self.note("info", "winmgmt", f"{len(names)} provider(s) registered to run as LocalSystem (event 63): "
-                      + ", ".join(names), min(local_system, key=lambda g: g.first_seen).source)
         return _order(rows)
 
     def files(self) -> list[dict[str, Any]]:
@@ -247,15 +218,20 @@ class _Views:
                          "records_skipped": stats.records_skipped, "chunks_skipped": stats.chunks_skipped,
                          "unreadable": stats.unreadable, "problems": list(stats.problems),
                          "first_seen": stats.first_seen, "last_seen": stats.last_seen, "counts": counts})
-            if stats.damaged:
-                damage = "unreadable" if stats.unreadable else \
-                    f"{stats.chunks_skipped} chunk(s) and {stats.records_skipped} record(s) skipped"
-                self.note("warning", "damage", f"{stats.path}: {damage}"
-                          + (f" - {stats.problems[0]}" if stats.problems else ""))
         return rows
 
 
-def build_report(analysis: Analysis, since: str = "", until: str = "") -> dict[str, Any]:
+def _attention(finding: Finding) -> dict[str, str]:
+    """A finding of the event checks as one line of the report: its level is the finding's severity when it
+    is a problem, info otherwise."""
+    return {"level": finding.severity if finding.is_problem else "info", "topic": finding.check,
+            "text": finding.summary or finding.title, "source": finding.evidence[0].source if finding.evidence
+            else ""}
+
+
+def build_report(analysis: Analysis, findings: list[Finding], since: str = "", until: str = "") -> dict[str, Any]:
+    """The report of `logs`: its tables over the analysis, and the findings of the checks `diagnose` runs on the
+    same event evidence (`findings`, judged by the caller: one judgement for both verbs)."""
     views = _Views(analysis)
     files = views.files()
     failures_by_code = views.failures_by_code()
@@ -272,11 +248,13 @@ def build_report(analysis: Analysis, since: str = "", until: str = "") -> dict[s
         "services": views.services(),
         "winmgmt": views.winmgmt(),
     }
-    subscriptions = subscription_rows(analysis)  # judged as diagnose judges them (checks.security_chains)
-    views.attention += chain_attention(subscriptions)
+    # the chains as the security.subscriptions finding judged them (the records diagnose carries in its items)
+    subscriptions = next((f.items for f in findings if f.check == "security.subscriptions"), [])
     groups = analysis.ordered_groups()
     firsts = [s.first_seen for s in analysis.logs if s.first_seen]
-    attention = sorted(views.attention, key=lambda a: (a["level"] != "warning", a["topic"], a["text"]))
+    rank = {"critical": 0, "error": 1, "warning": 2, "info": 3}
+    shown = [f for f in findings if f.status in ("fail", "warn", "info")]
+    attention = sorted((_attention(f) for f in shown), key=lambda a: (rank.get(a["level"], 4), a["topic"]))
     summary = {
         "files": len(files),
         "records_read": sum(s.records_read for s in analysis.logs),
@@ -284,7 +262,7 @@ def build_report(analysis: Analysis, since: str = "", until: str = "") -> dict[s
         "first_seen": min(firsts) if firsts else "",
         "last_seen": max((s.last_seen for s in analysis.logs), default=""),
         "damaged_files": sum(1 for s in analysis.logs if s.damaged),
-        "warnings": sum(1 for a in attention if a["level"] == "warning"),
+        "problems": sum(1 for f in shown if f.is_problem),
         "infos": sum(1 for a in attention if a["level"] == "info"),
     }
     return {
@@ -292,6 +270,7 @@ def build_report(analysis: Analysis, since: str = "", until: str = "") -> dict[s
         "window": {"since": since, "until": until},
         "summary": summary,
         "attention": attention,
+        "findings": [f.to_data() for f in shown],
         "files": files,
         **sections,
         "subscriptions": subscriptions,

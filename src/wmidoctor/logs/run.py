@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
+from wmidoctor.artifacts.archive import DamagedMember
 from wmidoctor.artifacts.evtx import LogStats, read_log
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput, find_logs
 from wmidoctor.logs.selection import wanted
-from wmidoctor.sources.safezip import DamagedMember
 
 
 def analyse_input(log: LogInput, analysis: Analysis, since: str = "", until: str = "") -> LogStats:

@@ -7,21 +7,20 @@ they name is one WMI depends on (`names_wmi_service`, which needs the decoded fi
 
 from __future__ import annotations
 
-WMI_ACTIVITY = "Microsoft-Windows-WMI-Activity"
-WMI_CORE = "Microsoft-Windows-WMI"  # the Application-log publisher; "WinMgmt" as an event source
-WINMGMT_SOURCE = "WinMgmt"
-DCOM = "Microsoft-Windows-DistributedCOM"
-DCOM_SOURCE = "DCOM"
-SCM = "Service Control Manager"
-SYSMON = "Microsoft-Windows-Sysmon"
-SECURITY = "Microsoft-Windows-Security-Auditing"
-# Performance counters, which WMI's adapter (ADAP, wmiApSrv) turns into Win32_Perf* classes: the counter
-# library loader (Application log) and the WMI adapter's own publisher, each under its manifest and its
-# classic source name.
-PERFLIB = "Microsoft-Windows-Perflib"
-PERFLIB_SOURCE = "Perflib"
-WMI_ADAPTER = "Microsoft-Windows-WMIAdapter"
-WMI_ADAPTER_SOURCE = "WMIAdapter"
+from wmidoctor.knowledge.events import (
+    DCOM,
+    DCOM_SOURCE,
+    PERFLIB,
+    PERFLIB_SOURCE,
+    SCM,
+    SECURITY,
+    SYSMON,
+    WINMGMT_SOURCE,
+    WMI_ACTIVITY,
+    WMI_ADAPTER,
+    WMI_ADAPTER_SOURCE,
+    WMI_CORE,
+)
 
 ACTIVITY_IDS = frozenset({5857, 5858, 5859, 5860, 5861, 11, 12})
 DCOM_IDS = frozenset({10005, 10006, 10009, 10010, 10016, 10028, 10036, 10037, 10038})
@@ -29,9 +28,11 @@ SCM_IDS = frozenset(range(7000, 7046))
 # Counter libraries that failed to open, collect or load (their performance classes go missing or blank).
 PERFLIB_IDS = frozenset({1008, 1009, 1010, 1011, 1017, 1022, 1023, 2003})
 SYSMON_WMI_IDS = frozenset({19, 20, 21})  # WmiEventFilter / WmiEventConsumer / WmiEventConsumerToFilter
-# Events read only to name process ids (client attribution), not reported as groups.
-PROCESS_NAMING = frozenset({(SYSMON, 1), (SECURITY, 4688)})
-# Events read only for the WMI traces (sources.wmi_traces: who logged on over the network), never grouped.
+# Events read only to know which process had an id when (client attribution), not reported as groups:
+# process creation and process exit.
+PROCESS_STARTS = frozenset({(SYSMON, 1), (SECURITY, 4688)})
+PROCESS_NAMING = PROCESS_STARTS | {(SYSMON, 5), (SECURITY, 4689)}
+# Events read only for the WMI traces (logs.traces: who logged on over the network), never grouped.
 TRACE_ONLY = frozenset({(SECURITY, 4624)})
 
 _FIXED = (

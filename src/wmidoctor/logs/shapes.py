@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from wmidoctor.logs.selection import (
+from wmidoctor.knowledge.events import (
     DCOM,
     DCOM_SOURCE,
     PERFLIB,
@@ -24,8 +24,8 @@ from wmidoctor.logs.selection import (
     WMI_ADAPTER,
     WMI_ADAPTER_SOURCE,
     WMI_CORE,
-    scm_service,
 )
+from wmidoctor.logs.selection import scm_service
 
 
 @dataclass(frozen=True)
@@ -91,7 +91,8 @@ DCOM_SHAPES = {
     10010: Shape("dcom-server-not-registered", ("Server",)),
     10016: Shape("dcom-permission", ("Scope", "Locality", "Permission", "CLSID", "AppID", "UserDomain", "UserName",
                                      "UserSid", "Address", "PackageName", "PackageSid"),
-                 key=("Permission", "Locality", "Scope", "CLSID", "AppID", "UserDomain", "UserName", "UserSid")),
+                 key=("Permission", "Locality", "Scope", "CLSID", "AppID", "UserDomain", "UserName", "UserSid",
+                      "PackageSid")),  # a sandboxed app's refusals apart from its user's own
     10028: Shape("dcom-unreachable", ("Computer", "ProcessId", "Image")),
     # KB5004442 hardening: the server names the rejected user and the client's address; a client names the
     # application (its process id varies), the class, the target computer and the level it asked for.

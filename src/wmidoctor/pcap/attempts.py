@@ -23,6 +23,7 @@ KEPT = 200
 GAP_S = 300.0  # a client -> target pair silent this long, then talking again: a new attempt
 ATTEMPTS_MAX = 100  # kept in full; later ones are merged into the last (and counted)
 ACTIVATORS = ("IRemoteSCMActivator", "IActivation")
+RESOLVERS = ("IObjectExporter",)  # ServerAlive2: a DCOM client's first call
 _NAMESPACE = re.compile(r"(?:\\\\|//)[^\x00]{1,200}")
 
 
@@ -132,6 +133,7 @@ class Attempt:
     server_names: dict[str, str] = field(default_factory=dict)  # netbios, domain, dns, dns_domain, os_version
     kerberos_services: list[str] = field(default_factory=list)
     kdc_errors: list[str] = field(default_factory=list)
+    ipids: dict[bytes, str] = field(default_factory=dict)  # interface of each object a reply handed out
     mechanisms: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
     not_kept: int = 0
@@ -207,15 +209,23 @@ class Folder:
 
 
 def _starts_another(attempt: Attempt, flow: Flow) -> bool:
-    """A connection begins a new attempt after a long silence, or when it activates again over DCOM
-    (a retry) while the attempt already holds an activation."""
+    """A connection begins a new attempt after a long silence, or when the client starts over (a retry): it
+    binds the activator and calls it while the attempt already holds an activation, or it opens with the
+    anonymous resolver call (ServerAlive2) that begins a walk while the attempt already holds one."""
     if flow.first_ts - attempt.last_ts > GAP_S:
         return True
-    if attempt.transport != "dcom" or not any(c.method in ("RemoteCreateInstance", "RemoteGetClassObject",
-                                                             "RemoteActivation") for c in attempt.calls):
+    if attempt.transport != "dcom":
         return False
-    binds_activator = any(c.interface in ACTIVATORS for p in flow.pdus for c in p.contexts)
-    return binds_activator and any(p.ptype == dcerpc.REQUEST for p in flow.pdus)
+    requests = [p for p in flow.pdus if p.ptype == dcerpc.REQUEST]
+    if not requests:
+        return False
+    if any(c.method in ("RemoteCreateInstance", "RemoteGetClassObject", "RemoteActivation") for c in attempt.calls) \
+            and any(c.interface in ACTIVATORS for p in flow.pdus for c in p.contexts):
+        return True
+    anonymous_resolver = [p for p in flow.pdus if p.ptype in (dcerpc.BIND, dcerpc.ALTER) and p.auth_type is None
+                          and any(c.interface in RESOLVERS for c in p.contexts)]
+    return bool(anonymous_resolver) and any(c.interface in RESOLVERS and c.auth_level in ("", "none")
+                                            for c in attempt.calls)
 
 
 def _transport(flow: Flow, wsman_ports: frozenset[int]) -> str:
@@ -302,7 +312,8 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
             if pdu.call_id in requests:
                 requests[pdu.call_id].ts = pdu.ts  # a later fragment of the same request
                 continue
-            interface = contexts.get(pdu.ctx_id or 0, "?")
+            # DCOM routes a call by the IPID it carries, whatever interface its presentation context names
+            interface = attempt.ipids.get(pdu.object_uuid) or contexts.get(pdu.ctx_id or 0, "?")
             call = CallSeen(seen.stream, pdu.ts, flow.server_port, interface, method_name(interface, pdu.opnum or 0),
                             pdu.opnum or 0, level if pdu.auth_type is not None else "none", pdu.sealed)
             if pdu.stub is not None:
@@ -327,6 +338,8 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
                 call.status = struct.unpack_from("<L", pdu.stub, len(pdu.stub) - 4)[0]
             if pdu.ports:
                 call.ports += [p for p in pdu.ports if p not in call.ports]
+            for ipid, returned in pdu.objrefs:
+                attempt.ipids.setdefault(ipid, returned)
             attempt.last_event = f"{call.interface}::{call.method} response"
 
 

@@ -7,19 +7,24 @@ the stage says so in its detail; a stage the conversation never got to is "not r
 
 from __future__ import annotations
 
+import re
+
 from wmidoctor.pcap.attempts import Attempt, BindSeen, CallSeen, ConnectionSeen, HttpSeen
 from wmidoctor.remote import dcom, wsman
-from wmidoctor.remote.dcom import (
-    HRESULT_TIMEOUT,
-    RPC_S_CALL_FAILED,
-    RPC_S_SERVER_UNAVAILABLE,
+from wmidoctor.remote.dcom import WBEM_S_FALSE
+from wmidoctor.remote.model import NOT_REACHED, OK, SKIPPED, ProbeResult, StageResult
+from wmidoctor.remote.verdicts import (
+    BIND_NAK,
+    FAULT,
+    HTTP,
+    KRB_ERROR,
+    REPLY,
+    SOAP_FAULT,
+    SOCKET,
     WBEM_E_ACCESS_DENIED,
-    WBEM_S_FALSE,
     WBEM_S_TIMEDOUT,
 )
-from wmidoctor.remote.verdicts import E_ACCESSDENIED, hresult
-from wmidoctor.remote.model import FAILED, NOT_REACHED, OK, SKIPPED, ProbeResult, StageResult
-from wmidoctor.remote.wsman import ERROR_WSMAN_UNREACHABLE
+from wmidoctor.remote.walk import StageFailure, failed_stage
 
 RPC_ACCESS_DENIED = 5  # the fault status rpc_s_access_denied
 
@@ -29,21 +34,29 @@ LOGIN_METHODS = ("NTLMLogin", "WBEMLogin")
 
 
 class _Stages:
-    """Stages in plan order; everything after the first failure is not reached."""
+    """Stages in plan order; everything after the first failure is not reached. A failure is recorded as the
+    probe's walk records it (remote.walk.failed_stage): what the wire carried, the reason by the verdict rules."""
 
-    def __init__(self, plan: list[tuple[str, str]]):
+    def __init__(self, plan: list[tuple[str, str]], transport: str):
         self.plan = plan
+        self.transport = transport
         self.layers = dict(plan)
         self.stages: list[StageResult] = []
+        self.facts: dict[str, object] = {}
         self.stopped = False
 
-    def add(self, name: str, status: str, detail: str = "", *, elapsed_ms: float | None = None,
-            code: int | None = None, reason: str = "", layer: str = "") -> None:
+    def add(self, name: str, status: str, detail: str = "", *, elapsed_ms: float | None = None) -> None:
         if self.stopped:
             return
-        self.stages.append(StageResult(name, status, round(elapsed_ms or 0.0, 2), code, detail,
-                                       layer or self.layers[name], reason))
-        self.stopped = status == FAILED
+        self.stages.append(StageResult(name, status, round(elapsed_ms or 0.0, 2), None, detail, self.layers[name]))
+
+    def fail(self, name: str, detail: str, *, carrier: str = SOCKET, code: int | None = None, reason: str = "",
+             layer: str = "") -> None:
+        if self.stopped:
+            return
+        failure = StageFailure(detail, carrier=carrier, code=code, reason=reason, layer=layer)
+        self.stages.append(failed_stage(name, self.layers[name], failure, self.transport, self.facts))
+        self.stopped = True
 
     def finish(self) -> list[StageResult]:
         done = {s.name for s in self.stages}
@@ -53,15 +66,14 @@ class _Stages:
 
 
 def to_result(attempt: Attempt, rpc_ports: frozenset[int] = frozenset({135})) -> ProbeResult:
+    stages = _Stages(dcom.PLAN if attempt.transport == "dcom" else wsman.PLAN, attempt.transport)
+    _dns(attempt, stages)
     if attempt.transport == "dcom":
-        stages = _Stages(dcom.PLAN)
-        _dns(attempt, stages)
         _dcom(attempt, stages, rpc_ports)
     else:
-        stages = _Stages(wsman.PLAN)
-        _dns(attempt, stages)
         _wsman(attempt, stages)
-    return ProbeResult(target=attempt.target, transport=attempt.transport, stages=stages.finish())
+    return ProbeResult(target=attempt.target, transport=attempt.transport, stages=stages.finish(),
+                       facts=stages.facts)
 
 
 def _dns(attempt: Attempt, stages: _Stages) -> None:
@@ -80,18 +92,17 @@ def is_wmi(attempt: Attempt) -> bool:
             or any("WbemLevel1Login" in call.detail for call in attempt.calls))
 
 
-def _connection_failure(connections: list[ConnectionSeen], what: str, code: int) -> tuple[str, str, int] | None:
-    """(reason, detail, code) when no connection to this port was answered; None when one was. The span
+def _connection_failure(connections: list[ConnectionSeen], what: str) -> tuple[str, str] | None:
+    """(reason, detail) when no connection to this port was answered; None when one was. The span
     of the attempts is in the detail; as elapsed time it would read as a timing of the target."""
     if not connections or any(c.answered for c in connections):
         return None
     syns = sum(c.syns for c in connections)
     if any(c.refused for c in connections):
-        return ("refused", f"{what} refused (RST from the target): nothing listens there, or a firewall rejects",
-                code)
+        return "refused", f"{what} refused (RST from the target): nothing listens there, or a firewall rejects"
     span = max(c.end_ts for c in connections) - min(c.ts for c in connections)
-    return ("no_answer", f"{what}: {syns} SYN{'s' if syns != 1 else ''} over {span:.1f} s, never answered "
-            "(dropped by a firewall, or the host is down)", code)
+    return "no_answer", (f"{what}: {syns} SYN{'s' if syns != 1 else ''} over {span:.1f} s, never answered "
+                         "(dropped by a firewall, or the host is down)")
 
 
 def _connected(connections: list[ConnectionSeen], what: str) -> str:
@@ -114,10 +125,10 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
     if not endpoint:
         stages.add("tcp_135", SKIPPED, "no connection to the endpoint mapper in the capture (it started later)")
     else:
-        failure = _connection_failure(endpoint, port_text, RPC_S_SERVER_UNAVAILABLE)
+        failure = _connection_failure(endpoint, port_text)
         if failure:
-            reason, detail, code = failure
-            stages.add("tcp_135", FAILED, detail, code=code, reason=reason)
+            reason, detail = failure
+            stages.fail("tcp_135", detail, reason=reason)
             return
         stages.add("tcp_135", OK, _connected(endpoint, port_text),
                    elapsed_ms=next(c.handshake_ms for c in endpoint if c.answered) or 0.0)
@@ -127,8 +138,8 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
     if endpoint:
         first = binds[0] if binds else None
         if first is None:
-            stages.add("endpoint_mapper", FAILED, "the connection opened but no RPC bind was answered in the "
-                       "capture", reason="no_answer", code=HRESULT_TIMEOUT)
+            stages.fail("endpoint_mapper", "the connection opened but no RPC bind was answered in the capture",
+                        reason="no_answer")
             return
         # RPCSS answered if the first bind got any reply; an authenticated bind's refusal is judged below.
         if (first.result == "no answer" or not first.auth_type) and not _bind_answered(
@@ -136,16 +147,30 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
             return
         stages.add("endpoint_mapper", OK, _rpcss_detail(first, calls), elapsed_ms=first.latency_ms)
 
+    _kdc(attempt, stages)
     dynamic = [c for c in attempt.connections if c.stream not in streams]
-    if _authentication_and_activation(attempt, stages, binds, activations, endpoint) and dynamic:
+    if _authentication_and_activation(attempt, stages, binds, calls, activations, endpoint) and dynamic:
         _dynamic(attempt, stages, dynamic)
 
 
-def _authentication_and_activation(attempt: Attempt, stages: _Stages, binds: list[BindSeen],
+def _kdc(attempt: Attempt, stages: _Stages) -> None:
+    """Tickets asked of a KDC (TCP/UDP 88) for this attempt: the probe's kdc stage."""
+    refused = next((int(m.group(1)) for text in attempt.kdc_errors if (m := re.match(r"KRB-ERROR (\d+)", text))),
+                   None)
+    if refused is not None:
+        stages.fail("kdc", f"the KDC answered {attempt.kdc_errors[0]}", carrier=KRB_ERROR, code=refused,
+                    layer="authentication")
+    elif attempt.kerberos_services:
+        stages.add("kdc", OK, f"ticket for {attempt.kerberos_services[0]}")
+    else:
+        stages.add("kdc", SKIPPED, "no Kerberos exchange with a KDC in the capture (NTLM, or a cached ticket)")
+
+
+def _authentication_and_activation(attempt: Attempt, stages: _Stages, binds: list[BindSeen], calls: list[CallSeen],
                                    activations: list[CallSeen], endpoint: list[ConnectionSeen]) -> bool:
-    """Judged together, as the server judges them: a fault rpc_s_access_denied on the activation call means
-    the credentials were refused; a status in its reply means they were accepted and activation refused.
-    True when the walk goes on to the dynamic port."""
+    """Judged as the probe judges them: rpc_s_access_denied on the first authenticated call means the
+    credentials were refused; once an authenticated call was answered, the credentials are proved and a
+    refusal of the activation is a launch/activation refusal. True when the walk goes on to the dynamic port."""
     auth_binds = [b for b in binds if b.auth_type]
     if not auth_binds and not activations:
         stages.add("authentication", SKIPPED, "no authenticated bind to the activator in the capture")
@@ -158,10 +183,13 @@ def _authentication_and_activation(attempt: Attempt, stages: _Stages, binds: lis
         _kerberos_refused(refused, stages)
         return False
     activation = activations[0] if activations else None
-    if activation is not None and activation.outcome == "fault" and activation.fault == RPC_ACCESS_DENIED:
-        stages.add("authentication", FAILED, "the server refused the credentials (RPC fault rpc_s_access_denied "
-                   "on the first call after the authentication exchange)" + _who(attempt), code=E_ACCESSDENIED,
-                   reason="logon_failure", layer="authentication")
+    first_call = next((c for c in calls if c.auth_level not in ("", "none") and c.method not in ACTIVATION_METHODS),
+                      None)
+    stages.facts["credentials_proved"] = first_call is not None and first_call.outcome == "response"
+    if first_call is not None and first_call.outcome == "fault" and first_call.fault == RPC_ACCESS_DENIED:
+        stages.fail("authentication", f"the server refused the credentials (RPC fault rpc_s_access_denied to the "
+                    f"authenticated {first_call.interface}::{first_call.method}){_who(attempt)}", carrier=FAULT,
+                    code=RPC_ACCESS_DENIED, layer="authentication")
         return False
     stages.add("authentication", OK, _auth_detail(attempt, bind), elapsed_ms=bind.latency_ms if bind else None)
     return activation is None or _activation(activation, stages)
@@ -173,26 +201,24 @@ def _bind_answered(bind: BindSeen, stages: _Stages, stage: str, connections: lis
 
     if bind.result == "bind_nak":
         text = BIND_NAK_REASONS.get(bind.nak_reason or 0, f"reason {bind.nak_reason}")
-        reason = "bind_nak_auth" if bind.nak_reason in (8, 9) else "bind_nak"
         if bind.kerberos_error is not None:
             text += f"; Kerberos error {bind.kerberos_error}"
-        stages.add(stage, FAILED, f"the server refused the bind to {', '.join(bind.interfaces[:1])} "
-                   f"(bind_nak reason {bind.nak_reason}: {text})", reason=reason, layer="rpc")
+        stages.fail(stage, f"the server refused the bind to {', '.join(bind.interfaces[:1])} "
+                    f"(bind_nak reason {bind.nak_reason}: {text})", carrier=BIND_NAK, code=bind.nak_reason,
+                    layer="rpc")
         return False
     if bind.result.startswith("rejected"):
-        stages.add(stage, FAILED, f"the server rejected the interface {', '.join(bind.interfaces[:1])}: "
-                   f"{bind.result}", reason="bind_rejected", layer="rpc")
+        stages.fail(stage, f"the server rejected the interface {', '.join(bind.interfaces[:1])}: {bind.result}",
+                    reason="bind_rejected", layer="rpc")
         return False
     if bind.result == "no answer":
         closed = [c for c in connections if c.port == bind.port and ("reset by the server" in c.ended_by
                                                                      or "closed by the server" in c.ended_by)]
         if closed:
-            stages.add(stage, FAILED, "the server closed the connection after the bind", reason="closed",
-                       code=RPC_S_CALL_FAILED)
+            stages.fail(stage, "the server closed the connection after the bind", reason="closed")
         else:
-            stages.add(stage, FAILED, f"no answer to the bind ({', '.join(bind.interfaces[:1])}): something "
-                       "other than RPC listens, or a middlebox holds the traffic", reason="no_answer",
-                       code=HRESULT_TIMEOUT)
+            stages.fail(stage, f"no answer to the bind ({', '.join(bind.interfaces[:1])}): something other than "
+                        "RPC listens, or a middlebox holds the traffic", reason="no_answer")
         return False
     return True
 
@@ -200,9 +226,8 @@ def _bind_answered(bind: BindSeen, stages: _Stages, stage: str, connections: lis
 def _kerberos_refused(bind: BindSeen, stages: _Stages) -> None:
     """The target answered the bind's Kerberos AP-REQ with a KRB-ERROR: the probe's Kerberos reasons."""
     code = bind.kerberos_error or 0
-    reason, status, text = dcom.KERBEROS_REASONS.get(code, ("kerberos", None, "the target refused the Kerberos ticket"))
-    stages.add("authentication", FAILED, f"Kerberos: {text} (KRB-ERROR {code} in the answer to the bind)",
-               code=status, reason=reason, layer="authentication")
+    stages.fail("authentication", f"Kerberos: the target answered the bind's ticket with KRB-ERROR {code}",
+                carrier=KRB_ERROR, code=code, layer="authentication")
 
 
 def _rpcss_detail(bind: BindSeen, calls: list[CallSeen]) -> str:
@@ -233,17 +258,15 @@ def _auth_detail(attempt: Attempt, bind: BindSeen | None) -> str:
 def _activation(call: CallSeen, stages: _Stages) -> bool:
     what = f"{call.method}{' of ' + call.detail.removeprefix('class ') if call.detail else ''}"
     if call.outcome == "no reply":
-        stages.add("activation", FAILED, f"{what}: no reply in the capture", reason="no_answer",
-                   code=HRESULT_TIMEOUT)
+        stages.fail("activation", f"{what}: no reply in the capture", reason="no_answer")
         return False
     if call.outcome == "fault":
-        stages.add("activation", FAILED, f"{what}: RPC fault 0x{call.fault or 0:08x}", reason="fault",
-                   code=hresult(call.fault or 0), layer="rpc")
+        stages.fail("activation", f"{what}: RPC fault 0x{call.fault or 0:08x}", carrier=FAULT, code=call.fault or 0,
+                    layer="rpc")
         return False
     if call.status:
-        reason = "activation_denied" if call.status == E_ACCESSDENIED else "activation_failed"
-        stages.add("activation", FAILED, f"{what} returned 0x{call.status:08x}", code=call.status, reason=reason,
-                   layer="dcom")
+        stages.fail("activation", f"{what} returned 0x{call.status:08x}", carrier=REPLY, code=call.status,
+                    layer="dcom")
         return False
     ports = f"; the reply names TCP {', '.join(map(str, call.ports[:4]))}" if call.ports else ""
     sealed = " (stub sealed: judged on the PDU type)" if call.sealed else ""
@@ -256,10 +279,10 @@ def _dynamic(attempt: Attempt, stages: _Stages, dynamic: list[ConnectionSeen]) -
     ports = sorted({c.port for c in dynamic})
     streams = {c.stream for c in dynamic}
     what = "TCP " + "/".join(map(str, ports))
-    failure = _connection_failure(dynamic, what, RPC_S_SERVER_UNAVAILABLE)
+    failure = _connection_failure(dynamic, what)
     if failure:
-        reason, detail, code = failure
-        stages.add("dynamic_port", FAILED, detail, code=code, reason=reason)
+        reason, detail = failure
+        stages.fail("dynamic_port", detail, reason=reason)
         return
     stages.add("dynamic_port", OK, _connected(dynamic, what),
                elapsed_ms=next(c.handshake_ms for c in dynamic if c.answered) or 0.0)
@@ -276,76 +299,91 @@ def _dynamic(attempt: Attempt, stages: _Stages, dynamic: list[ConnectionSeen]) -
 
 
 def _login(calls: list[CallSeen], stages: _Stages) -> None:
+    """The namespace login on the dynamic port, then the query (`calls`: every call on the dynamic ports)."""
     logins = [c for c in calls if c.method in LOGIN_METHODS]
     if not logins:
         return
-    accepted = [c for c in logins if c.outcome == "response" and not c.status]
     first = logins[0]
     namespace = f" to {first.detail.removeprefix('namespace ')}" if first.detail else ""
-    if first.outcome == "fault" or (first.status and first.status != 0):
-        if first.outcome == "fault":
-            stages.add("namespace_login", FAILED, f"{first.method}{namespace}: RPC fault 0x{first.fault or 0:08x}",
-                       code=hresult(first.fault or 0), reason="fault", layer="rpc")
-        elif first.status == WBEM_E_ACCESS_DENIED:
-            privacy_ok = [c for c in accepted if c.auth_level == "privacy" and c.ts > first.ts]
-            if privacy_ok and first.auth_level != "privacy":
-                stages.add("namespace_login", FAILED, f"{first.method}{namespace} denied (0x80041003) at packet "
-                           f"{first.auth_level} but accepted at packet privacy: the namespace requires an "
-                           "encrypted connection", code=WBEM_E_ACCESS_DENIED, reason="encryption_required")
-            else:
-                stages.add("namespace_login", FAILED, f"{first.method}{namespace} denied (0x80041003)",
-                           code=WBEM_E_ACCESS_DENIED, reason="access_denied")
-        else:
-            stages.add("namespace_login", FAILED, f"{first.method}{namespace} returned 0x{first.status:08x}",
-                       code=first.status, reason="status")
+    if first.outcome == "fault":
+        stages.fail("namespace_login", f"{first.method}{namespace}: RPC fault 0x{first.fault or 0:08x}",
+                    carrier=FAULT, code=first.fault or 0, layer="rpc")
+        return
+    if first.status:
+        stages.fail("namespace_login", f"{first.method}{namespace} returned 0x{first.status:08x}", carrier=REPLY,
+                    code=first.status)
         return
     if first.outcome == "no reply":
-        stages.add("namespace_login", FAILED, f"{first.method}{namespace}: no reply in the capture",
-                   code=HRESULT_TIMEOUT, reason="no_answer")
+        stages.fail("namespace_login", f"{first.method}{namespace}: no reply in the capture", reason="no_answer")
         return
     sealed = " (stub sealed: judged on the PDU type)" if first.sealed else ""
     stages.add("namespace_login", OK, f"{first.method}{namespace} answered in {first.latency_ms:g} ms{sealed}",
                elapsed_ms=first.latency_ms)
     _query([c for c in calls if c.ts > first.ts and c.interface in ("IWbemServices", "IEnumWbemClassObject",
                                                                      "IWbemWCOSmartEnum", "IWbemCallResult")],
-           stages)
+           stages, [c for c in calls if c.ts > first.ts and c.sealed])
 
 
-def _query(calls: list[CallSeen], stages: _Stages) -> None:
+# The enumerator's calls (rows fetched after the query) are the probe's fetch stage.
+FETCH_INTERFACES = ("IEnumWbemClassObject", "IWbemWCOSmartEnum")
+
+
+def _query(calls: list[CallSeen], stages: _Stages, retries: list[CallSeen]) -> None:
+    """ExecQuery (stage query) and the rows fetched after it (stage fetch), as the probe walks them. A query
+    refused with 0x80041003 and then accepted when the client retried at packet privacy shows that the
+    namespace requires encryption, as the probe's own retry does."""
     if not calls:
         return
+    queries = [c for c in calls if c.interface not in FETCH_INTERFACES]
+    fetches = [c for c in calls if c.interface in FETCH_INTERFACES]
+    denied = next((c for c in queries if c.status == WBEM_E_ACCESS_DENIED), None)
+    if denied is not None:  # the retry runs on a sealed connection of its own: matched by its opnum
+        retried = [c for c in retries if c.ts > denied.ts and c.auth_level == "privacy" and c.opnum == denied.opnum]
+        if denied.auth_level != "privacy" and retried:
+            stages.facts["privacy_retry"] = "ok" if any(c.outcome == "response" and c.status in (None, 0)
+                                                        for c in retried) else "denied"
+    if queries and not _calls_answered("query", queries, stages):
+        return
+    if fetches:
+        _calls_answered("fetch", fetches, stages)
+    elif queries:
+        stages.add("fetch", SKIPPED, "no rows fetched through an enumerator (a method call, or results returned "
+                   "with the call)")
+
+
+def _calls_answered(stage: str, calls: list[CallSeen], stages: _Stages) -> bool:
     for call in calls:
         name = f"{call.interface}::{call.method}"
         if call.outcome == "fault":
-            stages.add("query", FAILED, f"{name}: RPC fault 0x{call.fault or 0:08x}", code=hresult(call.fault or 0),
-                       reason="fault", layer="rpc")
-            return
+            stages.fail(stage, f"{name}: RPC fault 0x{call.fault or 0:08x}", carrier=FAULT, code=call.fault or 0,
+                        layer="rpc")
+            return False
         if call.status == WBEM_S_TIMEDOUT and call.method == "Next":
-            stages.add("query", FAILED, f"{name}: no row in time (WBEM_S_TIMEDOUT): the provider is slow or hung",
-                       code=call.status, reason="query_timeout", layer="wmi")
-            return
+            stages.fail(stage, f"{name}: no row in time (WBEM_S_TIMEDOUT): the provider is slow or hung",
+                        carrier=REPLY, code=call.status, layer="wmi")
+            return False
         if call.status not in (None, 0, WBEM_S_FALSE):
-            stages.add("query", FAILED, f"{name} returned 0x{call.status:08x}", code=call.status, reason="status")
-            return
+            stages.fail(stage, f"{name} returned 0x{call.status:08x}", carrier=REPLY, code=call.status, layer="wmi")
+            return False
     answered = [c for c in calls if c.outcome == "response"]
     if not answered:
-        stages.add("query", FAILED, f"{calls[0].interface}::{calls[0].method}: no reply in the capture",
-                   code=HRESULT_TIMEOUT, reason="no_answer")
-        return
+        stages.fail(stage, f"{calls[0].interface}::{calls[0].method}: no reply in the capture", reason="no_answer")
+        return False
     methods = ", ".join(dict.fromkeys(f"{c.interface}::{c.method}" for c in answered))
     sealed = " (stubs sealed: judged on the PDU types)" if all(c.sealed for c in answered) else ""
-    stages.add("query", OK, f"{len(answered)} call{'s' if len(answered) != 1 else ''} answered: {methods}{sealed}",
+    stages.add(stage, OK, f"{len(answered)} call{'s' if len(answered) != 1 else ''} answered: {methods}{sealed}",
                elapsed_ms=sum(c.latency_ms or 0 for c in answered))
+    return True
 
 
 # --- WS-Man -----------------------------------------------------------------------------------------------
 def _wsman(attempt: Attempt, stages: _Stages) -> None:
     ports = sorted({c.port for c in attempt.connections})
     what = "TCP " + "/".join(map(str, ports))
-    failure = _connection_failure(attempt.connections, what, ERROR_WSMAN_UNREACHABLE)
+    failure = _connection_failure(attempt.connections, what)
     if failure:
-        reason, detail, code = failure
-        stages.add("tcp", FAILED, detail, code=code, reason=reason)
+        reason, detail = failure
+        stages.fail("tcp", detail, reason=reason)
         return
     tls = attempt.tls or any(c.protocol == "tls" for c in attempt.connections)
     stages.add("tcp", OK, _connected(attempt.connections, what) + (" (HTTPS)" if tls else " (HTTP)"),
@@ -360,12 +398,11 @@ def _wsman(attempt: Attempt, stages: _Stages) -> None:
         if first.status in (200, 401):
             stages.add("identify", OK, f"HTTP {first.status} to Identify", elapsed_ms=first.latency_ms)
         elif first.status is None:
-            stages.add("identify", FAILED, "no answer to Identify in the capture", reason="no_answer",
-                       code=HRESULT_TIMEOUT)
+            stages.fail("identify", "no answer to Identify in the capture", reason="no_answer")
             return
         else:
-            stages.add("identify", FAILED, f"HTTP {first.status} to Identify: not a WinRM listener, or it refuses "
-                       "it", reason="http", layer="http")
+            stages.fail("identify", f"HTTP {first.status} to Identify: not a WinRM listener, or it refuses it",
+                        carrier=HTTP, code=first.status, layer="http")
             return
     else:
         stages.add("identify", SKIPPED, "the client sent no Identify (Windows clients authenticate first)")
@@ -382,15 +419,15 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         refused = [h for h in exchanges if h.status == 401]
         if not refused:
             last = exchanges[-1]
-            stages.add("authentication", FAILED, f"{last.request or 'the request'}: no answer in the capture",
-                       reason="no_answer", code=HRESULT_TIMEOUT)
+            stages.fail("authentication", f"{last.request or 'the request'}: no answer in the capture",
+                        reason="no_answer")
             return
         offered = ", ".join(dict.fromkeys(s for h in refused for s in h.offered)) or "none named"
         after = f" after the client's {final_tokens[-1].client_token}" if final_tokens else ""
-        stages.add("authentication", FAILED, f"HTTP 401{after}: credentials or authentication scheme refused "
-                   f"(schemes offered: {offered}; tried: {', '.join(schemes) or 'none'})",
-                   code=E_ACCESSDENIED, reason="logon_failure")
+        stages.fail("authentication", f"HTTP 401{after}: credentials or authentication scheme refused "
+                    f"(schemes offered: {offered}; tried: {', '.join(schemes) or 'none'})", carrier=HTTP, code=401)
         return
+    stages.facts["credentials_proved"] = True
     stages.add("authentication", OK, f"{', '.join(schemes) or 'session'} exchange completed (HTTP "
                f"{accepted[0].status} to an authenticated request)")
     operations = [h for h in accepted if h.request and (h.request_bytes or h.encrypted)]
@@ -399,10 +436,10 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
     if faults and not ok:
         fault = faults[0]
         if fault.fault_xml:
-            stages.add("enumerate", FAILED, **_soap_fault(fault.fault_xml))
-        else:
-            stages.add("enumerate", FAILED, "HTTP 500 (a WS-Man fault; the body is encrypted, so its code is not "
-                       "visible)", reason="fault", layer="wsman")
+            stages.fail("enumerate", **_soap_fault(fault.fault_xml))
+        else:  # a SOAP fault whose code the encryption hides: the rules' fault reason, no code to show
+            stages.fail("enumerate", "HTTP 500 (a WS-Man fault; the body is encrypted, so its code is not visible)",
+                        carrier=SOAP_FAULT, reason="wsman_fault", layer="wsman")
         return
     if not operations:
         return
@@ -413,18 +450,18 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
 
 
 def _soap_fault(xml_text: str) -> dict:
-    """The enumerate failure a readable SOAP fault gives, with the probe's reason rule."""
-    import xml.etree.ElementTree as ET
+    """The enumerate failure a readable SOAP fault gives, carried as the probe carries it."""
+    from xml.etree.ElementTree import ParseError
+
+    from defusedxml import DefusedXmlException
 
     try:
         fault = wsman.decode_fault(xml_text)
-    except ET.ParseError:
-        return {"detail": "HTTP 500 with an unreadable SOAP fault", "reason": "fault", "layer": "wsman"}
-    reason = "access_denied" if fault.subcode == "AccessDenied" or fault.code in (
-        E_ACCESSDENIED, WBEM_E_ACCESS_DENIED) else "fault"
+    except (ParseError, DefusedXmlException, ValueError):
+        return {"detail": "HTTP 500 with an unreadable SOAP fault", "carrier": HTTP, "code": 500, "layer": "wsman"}
     layer = "wmi" if fault.code and (fault.code >> 16) == 0x8004 else "wsman"
-    return {"detail": f"WS-Man fault {fault.subcode or ''}: {fault.message}".strip(), "reason": reason,
-            "code": fault.code, "layer": layer}
+    return {"detail": f"WS-Man fault {fault.subcode or ''}: {fault.message}".strip(), "carrier": SOAP_FAULT,
+            "code": 5 if fault.subcode == "AccessDenied" and fault.code is None else fault.code, "layer": layer}
 
 
 def _tls(attempt: Attempt, stages: _Stages) -> None:
@@ -433,12 +470,11 @@ def _tls(attempt: Attempt, stages: _Stages) -> None:
     if alerts and not data:
         alert = alerts[0]
         side = "client" if alert.from_client else "server"
-        stages.add("identify", FAILED, f"TLS handshake failed: {alert.detail} alert from the {side}",
-                   reason="tls", layer="network")
+        stages.fail("identify", f"TLS handshake failed: {alert.detail} alert from the {side}", reason="tls",
+                    layer="network")
         return
     if not data:
-        stages.add("identify", FAILED, "the TLS handshake did not complete in the capture", reason="tls",
-                   layer="network")
+        stages.fail("identify", "the TLS handshake did not complete in the capture", reason="tls", layer="network")
         return
     for stage in ("identify", "authentication", "enumerate"):
         stages.add(stage, SKIPPED, "inside TLS (HTTPS): not visible in a capture")

@@ -337,31 +337,32 @@ RULES: dict[tuple[str, str], Rule] = {
         "the call failed inside WMI on the target", "target",
         ("look at WMI-Activity errors on the target", "Get-WinEvent -LogName "
          "Microsoft-Windows-WMI-Activity/Operational -MaxEvents 20")),
-    # Kerberos (the KDC's answer, before any RPC)
-    ("kdc", "krb_client_unknown"): _rule("the domain does not know this user", "client",
+    # Kerberos: a KRB-ERROR means the same whether the KDC sent it (stage kdc) or the target's service answered
+    # the ticket with it (seen in a capture, stage authentication)
+    ("*", "krb_client_unknown"): _rule("the domain does not know this user", "client",
                                          ("check the user name and --realm/--domain", "")),
-    ("kdc", "krb_server_unknown"): _rule(
+    ("*", "krb_server_unknown"): _rule(
         "no account holds the service principal name for this host name (the name probed is not the one the "
         "computer is registered with, or it is an address)", "target",
         ("probe the computer's registered name, or list its SPNs", "setspn -L HOST")),
-    ("kdc", "krb_policy"): _rule("the KDC's policy refuses this logon", "target",
+    ("*", "krb_policy"): _rule("the KDC's policy refuses this logon", "target",
                                  ("check the account's logon hours, workstations and restrictions",
                                   "Get-ADUser USER -Properties LogonHours,LogonWorkstations")),
-    ("kdc", "krb_etype"): _rule(
+    ("*", "krb_etype"): _rule(
         "the client and the KDC share no encryption type (for example RC4 disabled and no AES keys for the "
         "account)", "target",
         ("check the account's supported encryption types; reset its password to create AES keys",
          "Get-ADUser USER -Properties msDS-SupportedEncryptionTypes")),
-    ("kdc", "krb_client_revoked"): _rule("the account is disabled, locked out or expired", "target",
+    ("*", "krb_client_revoked"): _rule("the account is disabled, locked out or expired", "target",
                                          _CHECK_ACCOUNT, ("unlock it if it is locked out", "Unlock-ADAccount USER")),
-    ("kdc", "krb_password_expired"): _rule("the account's password has expired", "target",
+    ("*", "krb_password_expired"): _rule("the account's password has expired", "target",
                                            ("set a new password", "Set-ADAccountPassword USER")),
-    ("kdc", "krb_preauth_failed"): _rule("wrong password for the account (the KDC says so)", "client",
+    ("*", "krb_preauth_failed"): _rule("wrong password for the account (the KDC says so)", "client",
                                          ("check the password given", "")),
-    ("kdc", "krb_clock_skew"): _rule(
+    ("*", "krb_clock_skew"): _rule(
         "this machine's clock differs from the KDC's by more than Kerberos allows", "client",
         ("synchronise this machine's clock with the domain", "chronyc makestep  (or: timedatectl set-ntp true)")),
-    ("kdc", "krb_other"): _rule("the KDC refused the request", "target", ("see the KRB-ERROR code", "")),
+    ("*", "krb_other"): _rule("the KDC refused the request", "target", ("see the KRB-ERROR code", "")),
     ("kdc", "no_answer"): _rule(
         "the KDC did not answer in time (down, filtered, or the wrong address)", "network",
         ("check which KDC is used and that TCP/UDP 88 reach it", "nslookup -type=SRV _kerberos._tcp.REALM"),

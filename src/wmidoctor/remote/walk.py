@@ -51,6 +51,24 @@ class StageFailure(Exception):
         self.carrier = carrier
 
 
+def failed_stage(name: str, layer: str, failure: StageFailure, transport: str, facts: dict[str, object],
+                 elapsed_ms: float = 0.0) -> StageResult:
+    """A failed stage as every judge records it (the probe's walk and the capture reader alike): the wire's
+    status kept raw, the reason derived by the verdict rules, the code a Windows client would show."""
+    from wmidoctor.remote.verdicts import SOCKET, Observation, client_code, reason_for
+
+    obs = Observation(stage=name, carrier=failure.carrier, code=failure.code if failure.carrier != SOCKET else None,
+                      transport=transport, reason=failure.reason,
+                      credentials_proved=bool(facts.get("credentials_proved")),
+                      privacy_retry=str(facts.get("privacy_retry", "")))
+    return StageResult(name=name, status=FAILED, elapsed_ms=round(elapsed_ms, 2), detail=failure.detail,
+                       layer=failure.layer or layer, carrier=failure.carrier,
+                       raw=failure.code if failure.carrier != SOCKET else None,
+                       reason=failure.reason if failure.carrier == SOCKET else reason_for(obs),
+                       code=failure.code if failure.carrier == SOCKET and failure.code is not None
+                       else client_code(obs))
+
+
 class Stopped(Exception):
     """Raised out of a stage after it failed, so that the walk ends there."""
 
@@ -90,21 +108,12 @@ class Walk:
 
     def record(self, name: str, status: str, elapsed_ms: float = 0.0, detail: str = "",
                failure: StageFailure | None = None) -> None:
-        stage = StageResult(name=name, status=status, elapsed_ms=round(elapsed_ms, 2), detail=detail,
-                            layer=self.layers[name])
         if failure is not None:
-            from wmidoctor.remote.verdicts import SOCKET, Observation, client_code, reason_for
-
-            facts = self.result.facts
-            obs = Observation(stage=name, carrier=failure.carrier, code=failure.code if failure.carrier != SOCKET
-                              else None, transport=self.result.transport, reason=failure.reason,
-                              credentials_proved=bool(facts.get("credentials_proved")),
-                              privacy_retry=str(facts.get("privacy_retry", "")))
-            stage.carrier, stage.detail = failure.carrier, failure.detail
-            stage.raw = failure.code if failure.carrier != SOCKET else None
-            stage.reason = failure.reason if failure.carrier == SOCKET else reason_for(obs)
-            stage.code = failure.code if failure.carrier == SOCKET and failure.code is not None else client_code(obs)
-            stage.layer = failure.layer or stage.layer
+            stage = failed_stage(name, self.layers[name], failure, self.result.transport, self.result.facts,
+                                 elapsed_ms)
+        else:
+            stage = StageResult(name=name, status=status, elapsed_ms=round(elapsed_ms, 2), detail=detail,
+                                layer=self.layers[name])
         self.result.stages.append(stage)
 
     def fail(self, name: str, failure: StageFailure, elapsed_ms: float = 0.0) -> None:

@@ -41,6 +41,8 @@ class HostFacts:
     edition_source: str = ""  # how the edition is known
     name_source: str = ""  # where the name was read
     layout: str = ""  # the evidence layout: "Windows volume", "KAPE collection (C)", ...
+    events_from: str = ""  # the first and last event record read (UTC), when event logs were read
+    events_until: str = ""
 
     @property
     def line(self) -> str:

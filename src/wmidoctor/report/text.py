@@ -112,6 +112,8 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
              f"Host: {(report.host if report.host.name else replace(report.host, name=report.target)).line}"]
     if report.host.layout:
         lines.append(f"Evidence layout: {report.host.layout}")
+    if report.host.events_from:
+        lines.append(f"Event logs read: {report.host.events_from[:19]} .. {report.host.events_until[:19]} UTC")
     lines += [head, "Checks: " + ", ".join(f"{n} {status}" for status, n in counts.items() if n), ""]
     lines += _problems(report, colour) + _notes(report, colour)
     lines += _passes(report, colour, verbose) + _skips(report, colour, verbose)

@@ -100,6 +100,9 @@ ARTIFACTS: tuple[Artifact, ...] = (
          "the CLSID keys of every registered WMI provider"),
     _reg("RegUacPolicy", "uac-policy.reg", "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System",
          ("remote_uac",), "UAC policy (LocalAccountTokenFilterPolicy, EnableLUA)"),
+    _reg("RegHostIdentity", "host-identity.reg", "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion", ("identity",),
+         "who the host is without WMI: named values of CurrentVersion (product, edition, build, UBR), ComputerName "
+         "and ProductOptions", ("host name",)),
     _reg("RegServices", "services.reg", "HKLM\\SYSTEM\\CurrentControlSet\\Services", ("services",),
          "service keys of Winmgmt, RpcSs, DcomLaunch, RpcEptMapper and the services depending on Winmgmt"),
     _reg("RegFirewallPolicy", "firewall-policy.reg",

@@ -26,6 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
 from wmidoctor.evidence.model import COLLECTED, PARTIAL, ArtifactStatus, Repository
@@ -59,7 +60,6 @@ __all__ = ["load", "volume_relative"]
 
 PRESENT, PARSED, DAMAGED, MISSING, SKIPPED = "present", "parsed", "damaged", "missing", "skipped"
 EVIDENCE_SCHEMA = re.compile(r'"schema"\s*:\s*"wmidoctor\.evidence/')
-MAX_JSON_BYTES = 256 * 1024 * 1024
 
 
 def load(path: str | Path, quick: bool = False) -> Evidence:
@@ -91,9 +91,7 @@ def load(path: str | Path, quick: bool = False) -> Evidence:
 
 
 def _saved_evidence(path: Path) -> Evidence:
-    if path.stat().st_size > MAX_JSON_BYTES:
-        raise InputError(f"{path}: too large for an evidence file")
-    text = path.read_text(encoding="utf-8-sig", errors="replace")
+    text = read_capped(path, "json").decode("utf-8-sig", errors="replace")
     if not EVIDENCE_SCHEMA.search(text[:4096]):
         raise InputError(f"{path}: not a wmidoctor evidence file (no schema wmidoctor.evidence/N)")
     try:
@@ -105,7 +103,7 @@ def _saved_evidence(path: Path) -> Evidence:
 
 
 def _load_zip(path: Path, quick: bool) -> Evidence:
-    from wmidoctor.sources.safezip import extract
+    from wmidoctor.artifacts.archive import extract
 
     with tempfile.TemporaryDirectory(prefix="wmidoctor-bundle-") as scratch:
         root = Path(scratch)
@@ -198,14 +196,24 @@ class Loader:
         self._set("Manifest", PARSED)
         for artifact in self.layout.expected:
             entry = self.manifest.entry(artifact.names)
-            if entry is None or artifact.key in self.layout.found or self.status[artifact.key].status == DAMAGED:
+            if entry is None or self.status[artifact.key].status == DAMAGED:
+                continue
+            if artifact.key in self.layout.found:
+                # A file a stopped step left (a log export, a command's output, a copy) may be cut short: never read
+                # as evidence about the host. JSON results are written whole, with what failed inside them.
+                if entry.cut_short and artifact.kind not in (QUERY, LISTING):
+                    self._set(artifact.key, DAMAGED, f"the collector's step {entry.status}: "
+                              f"{entry.error or 'no reason given'}; the file may be incomplete and was not read")
+                    del self.layout.found[artifact.key]
                 continue
             self.status[artifact.key].status, self.status[artifact.key].reason = entry.missing_status()
 
     def _read_json_file(self, path: Path) -> Any:
-        if path.stat().st_size > MAX_JSON_BYTES:
-            raise ValueError("too large")
-        return json.loads(path.read_bytes().decode("utf-8-sig"))
+        try:
+            raw = read_capped(path, "json")
+        except (OSError, InputError) as exc:  # over the cap, or a FIFO/device where a file should be
+            raise ValueError(str(exc)) from None
+        return json.loads(raw.decode("utf-8-sig"))
 
     def read_json(self, kind: str, fillers: dict[str, Callable[[Evidence, Any, str], None]]) -> None:
         for artifact, path in self._artifacts(kind):
@@ -296,7 +304,11 @@ class Loader:
         from wmidoctor.artifacts.commands.text import decode_output
 
         for artifact, path in self._artifacts(COMMAND):
-            text = decode_output(path.read_bytes())
+            try:
+                text = decode_output(read_capped(path, "command output"))
+            except (OSError, InputError) as exc:
+                self._set(artifact.key, DAMAGED, str(exc)[:300])
+                continue
             source = self._source(path)
             try:
                 if artifact.key == "VerifyRepository":
@@ -409,7 +421,7 @@ class Loader:
             self.exports.append(_export_status(self._relative(path), by_path.get(str(path))))
 
     def read_trace(self) -> None:
-        from wmidoctor.trace.evidence import read_trace_artifacts
+        from wmidoctor.sources.trace import read_trace_artifacts
 
         for key, status, reason in read_trace_artifacts(self.evidence, self._artifacts(TRACE)):
             self._set(key, {"parsed": PARSED, "damaged": DAMAGED}.get(status, PRESENT), reason)

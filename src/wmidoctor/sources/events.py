@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
-from wmidoctor.evidence.model import EventGroup, Events, LogFile, WmiTraces
+from pathlib import Path
+
+from wmidoctor.evidence.model import ArtifactStatus, EventGroup, Events, Evidence, LogFile, WmiTraces
 from wmidoctor.logs.analysis import Analysis
+from wmidoctor.sources.identity import identity_from_events, settle_edition
 
 
 def events_section(analysis: Analysis) -> Events:
@@ -26,7 +29,7 @@ def events_section(analysis: Analysis) -> Events:
                                  example=dict(g.example), source=g.source)
                       for g in analysis.ordered_groups()]
     section.hourly = dict(sorted(analysis.hourly.items()))
-    section.process_names = {pid: analysis.names_of(pid) for pid in analysis.process_names}
+    section.processes = analysis.lives()
     return section
 
 
@@ -37,6 +40,22 @@ def traces_section(analysis: Analysis) -> WmiTraces:
     for stats in analysis.logs:
         section.mark_collected(f"evtx:{stats.path}")
     return section
+
+
+def log_evidence(analysis: Analysis) -> Evidence:
+    """Evidence made of event logs only (what `logs` judges): events, WMI traces and the host the records name.
+    The checks that need anything else skip, as `diagnose` skips them on the same logs."""
+    evidence = Evidence()
+    evidence.events = events_section(analysis)
+    evidence.wmi_traces = traces_section(analysis)
+    evidence.collection.kind = "logs"
+    evidence.collection.artifacts = [
+        ArtifactStatus(name=Path(stats.path).name, path=stats.path, status="damaged" if stats.damaged else "parsed",
+                       reason="; ".join(stats.problems[:3])) for stats in analysis.logs]
+    evidence.collection.mark_collected("logs")
+    identity_from_events([Path(stats.path) for stats in analysis.logs], evidence)
+    settle_edition(evidence)
+    return evidence
 
 
 def collect_events(paths: list[str], since: str = "", until: str = "") -> Events:

@@ -28,6 +28,7 @@ from urllib.parse import unquote
 
 from wmidoctor.artifacts.evtx.reader import EVTX_MAGIC
 from wmidoctor.artifacts.evtx.xmlexport import looks_like_xml
+from wmidoctor.artifacts.gate import open_regular
 from wmidoctor.artifacts.registry.hive import is_hive
 from wmidoctor.artifacts.registry.regfile import looks_like_reg
 from wmidoctor.sources.artifacts import (
@@ -80,7 +81,7 @@ def _listing(folder: Path) -> dict[str, str]:
 
 def find(root: Path, relative: str) -> Path | None:
     """`root/relative` matched case-insensitively part by part; None when some part is absent.
-    (Links in a folder the user names are followed; zips never produce any, see safezip.)"""
+    (Links in a folder the user names are followed; zips never produce any, see artifacts.archive.)"""
     current = root
     for part in relative.split("/"):
         actual = _listing(current).get(part.lower())
@@ -270,7 +271,7 @@ def _flat(folder: Path, kind: str) -> Layout | None:
 
 def _head(path: Path) -> bytes:
     try:
-        with open(path, "rb") as handle:
+        with open_regular(path) as handle:  # a FIFO among the files would block a plain open
             return handle.read(4096)
     except OSError:
         return b""

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from wmidoctor.artifacts.gate import read_capped
+from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
 from wmidoctor.sources.wmi_queries import as_list
-
-MAX_MANIFEST_BYTES = 8 * 1024 * 1024
 
 
 @dataclass
@@ -32,6 +32,11 @@ class ManifestEntry:
     @property
     def absent(self) -> bool:
         return self.status == "absent"
+
+    @property
+    def cut_short(self) -> bool:
+        """The collector stopped this step (time limit) or it failed midway: a file it left may be incomplete."""
+        return self.status in ("timeout", "failed")
 
     def missing_status(self) -> tuple[str, str]:
         """(status, reason) for an artifact the manifest names but the bundle does not hold."""
@@ -70,12 +75,21 @@ def _int(value: Any) -> int | None:
     return value if isinstance(value, int) and not isinstance(value, bool) else None
 
 
+def _unsigned(code: int | None) -> int | None:
+    """Exit codes as Windows documents them: collectors before 0.3 stored an HRESULT exit as a negative Int32."""
+    return code & 0xFFFFFFFF if code is not None and code < 0 else code
+
+
 def read_manifest(path: Path) -> Manifest:
     """Raise ValueError when the file is not a manifest in the collector's shape."""
-    if path.stat().st_size > MAX_MANIFEST_BYTES:
-        raise ValueError("manifest.json is too large")
     try:
-        data = json.loads(path.read_bytes().decode("utf-8-sig"))
+        raw = read_capped(path, "manifest")  # a FIFO or device named manifest.json would block a plain read
+    except OSError as exc:  # InputError for a file over the cap, NotARegularFile (an OSError too) for a FIFO
+        raise ValueError(f"manifest.json cannot be read: {exc}") from None
+    except InputError as exc:
+        raise ValueError(str(exc)) from None
+    try:
+        data = json.loads(raw.decode("utf-8-sig"))
     except (UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise ValueError(f"manifest.json is not JSON: {exc}") from None
     if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("wmidoctor.bundle/"):
@@ -84,6 +98,6 @@ def read_manifest(path: Path) -> Manifest:
     for item in as_list(data.get("artifacts")):
         if isinstance(item, dict) and item.get("name"):
             entry = ManifestEntry(str(item["name"]), str(item.get("status") or ""), str(item.get("error") or ""),
-                                  _int(item.get("duration_ms")), _int(item.get("exit_code")))
+                                  _int(item.get("duration_ms")), _unsigned(_int(item.get("exit_code"))))
             manifest.entries[entry.name.lower()] = entry
     return manifest

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
+from wmidoctor.artifacts.gate import open_regular
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput
 from wmidoctor.logs.run import analyse_input, not_an_event_log
@@ -34,7 +35,7 @@ def newest_chunks(path: Path, limit: int) -> tuple[bytes, int] | None:
     size = path.stat().st_size
     if size <= limit or size < HEADER_BYTES + CHUNK_BYTES:
         return None
-    with path.open("rb") as handle:
+    with open_regular(path) as handle:
         header = handle.read(HEADER_BYTES)
         if not header.startswith(FILE_MAGIC):
             return None

@@ -29,6 +29,8 @@ OLE_APPCOMPAT_KEY = OLE_KEY + "\\AppCompat"
 HARDENING_VALUES = ("RequireIntegrityActivationAuthenticationLevel", "RaiseActivationAuthenticationLevel",
                     "DisableAuthenticationLevelHardeningLog")
 CLSID_KEY = "HKLM\\SOFTWARE\\Classes\\CLSID"
+# 32-bit COM servers on 64-bit Windows are registered in the redirected view of the class table.
+WOW_CLSID_KEY = "HKLM\\SOFTWARE\\Classes\\WOW6432Node\\CLSID"
 UAC_KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System"
 RPC_POLICY_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc"
 RPC_INTERNET_KEY = RPC_KEY + "\\Internet"
@@ -206,6 +208,9 @@ class RegistryEvidence:
         for clsid in sorted(wanted):
             path = f"{CLSID_KEY}\\{clsid}"
             key = self.registry.key(path)
+            if key is None and self.registry.key(f"{WOW_CLSID_KEY}\\{clsid}") is not None:
+                path = f"{WOW_CLSID_KEY}\\{clsid}"  # a 32-bit provider: registered, in the 32-bit view
+                key = self.registry.key(path)
             inproc = self.registry.key(path + "\\InprocServer32") if key else None
             local = self.registry.key(path + "\\LocalServer32") if key else None
             section.com_servers[clsid] = ComServer(

@@ -70,9 +70,15 @@ class _Window:
     def __init__(self, since: str, until: str) -> None:
         self.since, self.until = since, until
         self.first = self.last = ""
+        self.all_first = self.all_last = ""  # every record, inside the window or not
 
     def admits(self, stamp: str) -> bool:
         second = stamp[:19]
+        if stamp >= _PLAUSIBLE:
+            if not self.all_first or stamp < self.all_first:
+                self.all_first = stamp
+            if stamp > self.all_last:
+                self.all_last = stamp
         if (self.since and second < self.since) or (self.until and second > self.until):
             return False
         if stamp < _PLAUSIBLE:
@@ -152,6 +158,9 @@ def read_evtx(source: str | BinaryIO, name: str, stats: LogStats, select: Callab
     if window.first:
         stats.see_time(iso_utc(window.first))
         stats.see_time(iso_utc(window.last))
+    if window.all_first:
+        stats.see_record(iso_utc(window.all_first))
+        stats.see_record(iso_utc(window.all_last))
 
 
 def _read_batch(records: Iterator[dict[str, Any]], stats: LogStats, select: Callable[[str, int], bool],

@@ -37,8 +37,10 @@ class LogStats:
     chunks_skipped: int = 0  # damaged 64 KiB chunks the parser stepped over (each held many records)
     unreadable: bool = False  # nothing could be read (not an event log, destroyed header, I/O error)
     problems: list[str] = field(default_factory=list)
-    first_seen: str = ""
+    first_seen: str = ""  # the first and last record inside the time window
     last_seen: str = ""
+    records_first: str = ""  # the first and last record of the file, whatever the window
+    records_last: str = ""
     # (channel, provider, event id) -> records inside the time window
     counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     # JSON-lines exports: records per detected shape (artifacts.jsonl.shapes), "unrecognised" included
@@ -50,6 +52,15 @@ class LogStats:
         """Keep the first distinct messages; a badly damaged file must not grow this list without bound."""
         if message not in self.problems and len(self.problems) < self.MAX_PROBLEMS:
             self.problems.append(message)
+
+    def see_record(self, iso: str) -> None:
+        """Any record's time, inside the time window or not: the span of the whole file."""
+        if iso < "1980":
+            return
+        if not self.records_first or iso < self.records_first:
+            self.records_first = iso
+        if iso > self.records_last:
+            self.records_last = iso
 
     def see_time(self, iso: str) -> None:
         if iso < "1980":  # a zero FILETIME (1601) says nothing about when the log was written

@@ -105,6 +105,7 @@ def read_xml(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str
                     stats.add_problem("an <Event> without a <System> block was skipped")
                     continue
                 second = event.time[:19]
+                stats.see_record(event.time)
                 if (since and second < since) or (until and second > until):
                     continue
                 stats.counts[(event.channel, event.provider, event.event_id)] += 1

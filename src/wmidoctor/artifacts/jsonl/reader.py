@@ -227,6 +227,7 @@ def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[s
             stats.records_read += 1
             shapes[shape.name] += 1
             second = head.time[:19]
+            stats.see_record(head.time)
             if (since and second < since) or (until and second > until):
                 continue
             counts[(head.channel, head.provider, head.event_id)] += 1

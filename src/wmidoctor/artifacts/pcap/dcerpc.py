@@ -78,6 +78,8 @@ class Pdu:
     stub_len: int = 0
     sealed: bool = False
     ports: list[int] = field(default_factory=list)  # TCP ports named in the stub (OXID bindings, EPM towers)
+    object_uuid: bytes = b""  # a request's object UUID: for DCOM calls, the IPID of the interface called
+    objrefs: list[tuple[bytes, str]] = field(default_factory=list)  # (IPID, interface) of objects a reply returns
 
     @property
     def kind(self) -> str:
@@ -110,6 +112,8 @@ def parse(data: bytes, ts: float, from_client: bool) -> Pdu:
         pdu.nak_reason = struct.unpack_from("<H", data, 16)[0]
     elif ptype == REQUEST:
         pdu.ctx_id, pdu.opnum = struct.unpack_from("<HH", data, 20)
+        if flags & PFC_OBJECT_UUID:
+            pdu.object_uuid = bytes(data[24:40])
         _stub(data, 24 + (16 if flags & PFC_OBJECT_UUID else 0), body_end, pdu)
     elif ptype == RESPONSE:
         pdu.ctx_id = struct.unpack_from("<H", data, 20)[0]
@@ -151,6 +155,25 @@ def _stub(data: bytes, start: int, end: int, pdu: Pdu) -> None:
     pdu.stub = stub[:STUB_KEPT] if len(stub) > STUB_KEPT else stub
     if not pdu.from_client and len(stub) >= 16:
         pdu.ports = stub_ports(stub)
+        pdu.objrefs = stub_objrefs(stub)
+
+
+# An OBJREF ([MS-DCOM] 2.2.18): signature "MEOW", flags, IID, then for a standard OBJREF the STDOBJREF
+# (flags, public references, OXID, OID) followed by the IPID that later calls carry as their object UUID.
+_OBJREF_SIGNATURE = b"MEOW"
+_IID_AT, _IPID_AT = 8, 48
+
+
+def stub_objrefs(stub: bytes) -> list[tuple[bytes, str]]:
+    """(IPID, interface name) of every standard OBJREF readable in a reply's stub."""
+    found = []
+    at = stub.find(_OBJREF_SIGNATURE)
+    while at >= 0 and at + _IPID_AT + 16 <= len(stub):
+        if struct.unpack_from("<L", stub, at + 4)[0] == 1:  # OBJREF_STANDARD
+            found.append((stub[at + _IPID_AT : at + _IPID_AT + 16], interface_name(_uuid(stub[at + _IID_AT :
+                                                                                              at + _IID_AT + 16]))))
+        at = stub.find(_OBJREF_SIGNATURE, at + 4)
+    return found
 
 
 def stub_ports(stub: bytes) -> list[int]:

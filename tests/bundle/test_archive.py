@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from wmidoctor.artifacts.archive import Limits, extract
 from wmidoctor.errors import InputError
 from wmidoctor.sources.bundle import load
-from wmidoctor.sources.safezip import Limits, extract
 
 
 def make_zip(path: Path, members: dict[str, bytes], method: int = zipfile.ZIP_DEFLATED) -> Path:
