@@ -35,9 +35,9 @@ def lifetimes(records: list[tuple[str, str, bool, str]]) -> list[ProcessLife]:
                 previous.ended = time  # its exit was not logged, but the id was given to a new process
             open_by_pid[pid] = life
             continue
-        life = open_by_pid.get(pid)
-        if life is not None and not life.ended:
-            life.ended = time
+        running = open_by_pid.get(pid)
+        if running is not None and not running.ended:
+            running.ended = time
         else:
             lives.append(ProcessLife(pid, image, ended=time))
     return lives
