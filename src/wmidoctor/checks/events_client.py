@@ -233,7 +233,7 @@ def throttling(ev: Evidence, v: Verdict) -> Finding:
         by_client[field(g, "ClientProcessId")] += g.count
     evidence = [ref(g.source, f"{field(g, 'PossibleCause')[:120]} x{g.count}: {operation(g)[:160]} - client "
                               f"{_client(ev, g)}") for g in sorted(throttled, key=lambda g: -g.count)[:_LISTED]]
-    top_pid = max(by_client, key=by_client.get)
+    top_pid = max(by_client, key=lambda pid: by_client[pid])
     top = next(_client(ev, g) for g in throttled if field(g, "ClientProcessId") == top_pid)
     fixes = [advice(f"Fix the client, not WMI: {top} starts queries or enumerations and does not read or release "
                     "them (update the application, or report it to its vendor)"),

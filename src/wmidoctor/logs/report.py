@@ -138,7 +138,7 @@ class _Views:
                    "first_seen": g.first_seen, "last_seen": g.last_seen, "source": g.source}
             loads.append(row)
             if row["code"] not in ("0x0", ""):
-                symbol, meaning = describe_code(row["code"])
+                symbol, meaning = describe_code(str(row["code"]))
                 failures.append({**row, "symbol": symbol, "meaning": meaning, "count": g.count})
         for g in self.analysis.of_kind("invalid-provider-query", "undeterminable-provider-query",
                                        "provider-query-too-broad", "provider-query-class-missing",

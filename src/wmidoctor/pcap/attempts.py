@@ -322,9 +322,9 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
             attempt.keep(attempt.calls, call)
             attempt.last_event = f"{interface}::{call.method} request"
         elif pdu.ptype in (dcerpc.RESPONSE, dcerpc.FAULT):
-            call = requests.get(pdu.call_id)
-            if call is None:
+            if pdu.call_id not in requests:
                 continue
+            call = requests[pdu.call_id]
             if call.latency_ms is None:
                 call.latency_ms = round((pdu.ts - call.ts) * 1000, 3)
             if pdu.ptype == dcerpc.FAULT:

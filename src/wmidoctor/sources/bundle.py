@@ -22,7 +22,7 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -215,7 +215,7 @@ class Loader:
             raise ValueError(str(exc)) from None
         return json.loads(raw.decode("utf-8-sig"))
 
-    def read_json(self, kind: str, fillers: dict[str, Callable[[Evidence, Any, str], None]]) -> None:
+    def read_json(self, kind: str, fillers: Mapping[str, Callable[[Evidence, Any, str], None]]) -> None:
         for artifact, path in self._artifacts(kind):
             try:
                 fillers[artifact.key](self.evidence, self._read_json_file(path), self._source(path))

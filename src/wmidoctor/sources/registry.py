@@ -68,8 +68,8 @@ def locator(path: str, name: str | None = None) -> str:
 def _plain(data: object) -> int | str | list[str] | None:
     """Setting values are int, str or list of str; binary data is shown in hex."""
     if data is None or isinstance(data, (int, str, list)):
-        return data  # type: ignore[return-value]
-    return bytes(data).hex()  # type: ignore[arg-type]
+        return data
+    return bytes(data).hex() if isinstance(data, (bytes, bytearray, memoryview)) else str(data)
 
 
 def _setting(key: RegKey | None, name: str) -> Setting | None:

@@ -59,7 +59,7 @@ def _open(path: Path) -> tuple[BinaryIO, bool]:
     raw.seek(0)
     if head[:2] == GZIP_MAGIC:
         # GzipFile.read is a Python call per record header; a C buffer in front serves those from memory.
-        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1024 * 1024), True  # type: ignore[arg-type]
+        return io.BufferedReader(gzip.GzipFile(fileobj=raw, mode="rb"), 1024 * 1024), True
     return raw, False
 
 

@@ -10,6 +10,7 @@ ASCII strings). A key is the sequence of strings its index entry names, joined h
 
 from __future__ import annotations
 
+import mmap
 import struct
 from dataclasses import dataclass, field
 
@@ -35,7 +36,7 @@ class IndexPage:
     children: list[int]
 
 
-def parse_page(data: bytes | memoryview, logical: int, physical: int) -> IndexPage:
+def parse_page(data: bytes | memoryview | mmap.mmap, logical: int, physical: int) -> IndexPage:
     """Decode one index page; raises PageError when offsets or counts point outside the page."""
     if len(data) < PAGE_SIZE:
         raise PageError("page cut short (file truncated)")
@@ -90,7 +91,7 @@ class IndexWalk:
     unreachable: list[int] = field(default_factory=list)  # active pages no parent points to
 
 
-def _read_page(data: bytes | memoryview, table: PageTable, logical: int,
+def _read_page(data: bytes | memoryview | mmap.mmap, table: PageTable, logical: int,
                problems: list[Problem]) -> IndexPage | None:
     physical = table.physical(logical)
     if physical is None:
@@ -109,7 +110,7 @@ def _read_page(data: bytes | memoryview, table: PageTable, logical: int,
         return None
 
 
-def _find_root(data: bytes | memoryview, table: PageTable, layout: str, walk: IndexWalk) -> int | None:
+def _find_root(data: bytes | memoryview | mmap.mmap, table: PageTable, layout: str, walk: IndexWalk) -> int | None:
     if layout == XP:
         admin = _read_page(data, table, 0, walk.problems)
         if admin is not None and admin.signature == ADMIN:
@@ -120,7 +121,7 @@ def _find_root(data: bytes | memoryview, table: PageTable, layout: str, walk: In
     return table.root_hint
 
 
-def walk_index(data: bytes | memoryview, table: PageTable, layout: str) -> IndexWalk:
+def walk_index(data: bytes | memoryview | mmap.mmap, table: PageTable, layout: str) -> IndexWalk:
     """Walk the B-tree from its root, checking every page; collect every key reached."""
     walk = IndexWalk()
     root = _find_root(data, table, layout, walk)
@@ -160,7 +161,7 @@ def walk_index(data: bytes | memoryview, table: PageTable, layout: str) -> Index
     return walk
 
 
-def _check_unreachable(data: bytes | memoryview, table: PageTable, seen: set[int], walk: IndexWalk) -> None:
+def _check_unreachable(data: bytes | memoryview | mmap.mmap, table: PageTable, seen: set[int], walk: IndexWalk) -> None:
     """Active pages that the mapping holds but no walk reached are lost subtrees (orphans)."""
     for logical, physical in enumerate(table.pages):
         if logical in seen or physical == UNMAPPED:

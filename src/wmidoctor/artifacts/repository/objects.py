@@ -7,6 +7,7 @@ following logical pages (each resolved through the mapping), which then carry no
 
 from __future__ import annotations
 
+import mmap
 import struct
 import zlib
 from dataclasses import dataclass
@@ -38,7 +39,7 @@ class TocEntry:
 class ObjectStore:
     """Resolves ObjectRefs to record bytes; caches each page's TOC."""
 
-    def __init__(self, data: bytes | memoryview, table: PageTable | None):
+    def __init__(self, data: bytes | memoryview | mmap.mmap, table: PageTable | None):
         self.data = data
         self.table = table
         self._tocs: dict[int, dict[int, TocEntry] | RecordError] = {}
