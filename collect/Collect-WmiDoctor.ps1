@@ -12,9 +12,12 @@
     reason, and the collection goes on, so event logs, registry exports, file listings and service facts
     are collected even when WMI itself is dead.
     No passwords, hashes or keys are collected (no SAM or SECURITY hive, no LSA secrets, no environment;
-    event consumer properties that hold credentials are left out and inline passwords in command lines
-    are masked). manifest.json lists the personal data the bundle holds (host name, user names and SIDs in
-    logs and security descriptors, IP addresses, command lines of event consumers).
+    event consumer properties that hold credentials are left out). Event logs are exported with filters:
+    only the events wmidoctor reads, of the last -LogDays days. Every artifact that can carry a command line
+    or a consumer (the WMI-Activity, Sysmon and Security logs, exported as XML for this; third-party
+    Autorecover MOFs; service keys; subscriptions) has passwords of known forms masked, and service
+    Environment values are left out. manifest.json lists the personal data the bundle holds (host name, user
+    names and SIDs in logs and security descriptors, IP addresses, command lines of event consumers).
 
     Analyse the result anywhere with:  wmidoctor diagnose <folder or .zip>
     Written for Windows PowerShell 5.1 (Windows Server 2012 R2 to 2025, Windows 10 and 11); run it
@@ -37,10 +40,24 @@
 .PARAMETER NoZip
     Leave the folder only; do not write the .zip.
 
+.PARAMETER LogDays
+    Export the events of the last LogDays days (default 30; 0 exports the whole of each log).
+
+.PARAMETER Check
+    Pre-flight only: report language mode, execution policy, elevation, bitness, free disk space at the
+    output folder and the state of the WMI service, then exit without collecting or writing anything.
+
+.PARAMETER WhatIf
+    List every command and query the collection would run, each with what it does to the host, then exit
+    without running any of them.
+
 .EXAMPLE
     powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\Collect-WmiDoctor.ps1 -OutputPath C:\Temp\wmi-bundle
+
+.EXAMPLE
+    powershell.exe -NoProfile -ExecutionPolicy Bypass -File .\Collect-WmiDoctor.ps1 -Check
 #>
-[CmdletBinding()]
+[CmdletBinding(SupportsShouldProcess = $true)]
 param(
     [string]$OutputPath = '',
     [switch]$ShadowCopy,
@@ -54,7 +71,10 @@ param(
     [switch]$TraceUntilKey,
     [switch]$TraceEtl,
     [ValidateRange(1, 4096)]
-    [int]$TraceMaxMB = 256
+    [int]$TraceMaxMB = 256,
+    [ValidateRange(0, 3650)]
+    [int]$LogDays = 30,
+    [switch]$Check
 )
 
 if ($ExecutionContext.SessionState.LanguageMode -ne 'FullLanguage') {
@@ -84,12 +104,13 @@ if ([Environment]::Is64BitOperatingSystem -and -not [Environment]::Is64BitProces
         '-StepTimeoutSeconds', $StepTimeoutSeconds, '-TotalTimeoutSeconds', $TotalTimeoutSeconds)
     if ($ShadowCopy) { $arguments += '-ShadowCopy' }
     if ($NoZip) { $arguments += '-NoZip' }
-    foreach ($name in 'TraceSeconds', 'TraceUntilKey', 'TraceEtl', 'TraceMaxMB') { if ($PSBoundParameters.ContainsKey($name)) { $arguments += ('-{0}:{1}' -f $name, $PSBoundParameters[$name]) } }
+    if ($WhatIfPreference) { $arguments += '-WhatIf' }
+    foreach ($name in 'TraceSeconds', 'TraceUntilKey', 'TraceEtl', 'TraceMaxMB', 'LogDays', 'Check') { if ($PSBoundParameters.ContainsKey($name)) { $arguments += ('-{0}:{1}' -f $name, $PSBoundParameters[$name]) } }
     & $native @arguments
     exit $LASTEXITCODE
 }
 
-$CollectorVersion = '0.3.0'
+$CollectorVersion = '0.4.0'
 $BundleSchema = 'wmidoctor.bundle/1'
 $JsonDepth = 10
 $WmiServices = @('Winmgmt', 'RpcSs', 'DcomLaunch', 'RpcEptMapper')
@@ -97,19 +118,20 @@ $MaxNamespaces = 1000
 $System32 = Join-Path $env:SystemRoot 'System32'
 # Event consumer properties never copied: they may hold credentials.
 $SecretPropertyPattern = 'Password|Credential|Secret|Token|Key$'
-# Inline credentials in the properties that are copied (command lines, scripts) are masked.
-$InlineSecretPattern = '(?i)((?:password|passwd|pwd|secret|token|apikey|api_key)\s*[:=]\s*|-(?:Password|Credential|Token|p)\s+|/p(?:assword)?:)("[^"]*"|''[^'']*''|\S+)'
-$MaxPropertyChars = 8192
 $MaxMofCopyBytes = 16 * 1024 * 1024
+# A log exported as masked XML keeps at most its newest MaxMaskedEvents events of the window.
+$MaxMaskedEvents = 50000
+# Registry values never exported: a service's Environment may hold credentials.
+$DroppedRegistryValues = @('Environment')
 
 # BEGIN ARTIFACTS (generated from src/wmidoctor/sources/artifacts.py; do not edit by hand)
 $Artifacts = [ordered]@{
     Manifest              = @{ Name = 'manifest.json'; RegistryKey = ''; Personal = @('host name', 'user name of the collector') }
-    WmiActivityLog        = @{ Name = 'logs/Microsoft-Windows-WMI-Activity%4Operational.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
-    ApplicationLog        = @{ Name = 'logs/Application.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
-    SystemLog             = @{ Name = 'logs/System.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
-    SysmonLog             = @{ Name = 'logs/Microsoft-Windows-Sysmon%4Operational.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
-    SecurityLog           = @{ Name = 'logs/Security.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses') }
+    WmiActivityLog        = @{ Name = 'logs/Microsoft-Windows-WMI-Activity%4Operational.xml'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = ''; Masked = $true }
+    ApplicationLog        = @{ Name = 'logs/Application.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = 'Provider[@Name=''Microsoft-Windows-WMI'' or @Name=''WinMgmt'' or @Name=''Microsoft-Windows-WMIAdapter'' or @Name=''WMIAdapter''] or (Provider[@Name=''Microsoft-Windows-Perflib'' or @Name=''Perflib''] and ((EventID>=1008 and EventID<=1011) or EventID=1017 or (EventID>=1022 and EventID<=1023) or EventID=2003))'; Masked = $false }
+    SystemLog             = @{ Name = 'logs/System.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = '(Provider[@Name=''Microsoft-Windows-DistributedCOM'' or @Name=''DCOM''] and ((EventID>=10005 and EventID<=10006) or (EventID>=10009 and EventID<=10010) or EventID=10016 or EventID=10028 or (EventID>=10036 and EventID<=10038))) or (Provider[@Name=''Service Control Manager''] and ((EventID>=7000 and EventID<=7045)))'; Masked = $false }
+    SysmonLog             = @{ Name = 'logs/Microsoft-Windows-Sysmon%4Operational.xml'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = 'EventID=1 or EventID=5 or (EventID>=19 and EventID<=21)'; Masked = $true }
+    SecurityLog           = @{ Name = 'logs/Security.xml'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = 'EventID=4624 or (EventID>=4688 and EventID<=4689)'; Masked = $true }
     RegWbem               = @{ Name = 'registry/wbem.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Wbem'; Personal = @() }
     RegOle                = @{ Name = 'registry/ole.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Ole'; Personal = @('account SIDs') }
     RegRpc                = @{ Name = 'registry/rpc.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Rpc'; Personal = @() }
@@ -118,6 +140,12 @@ $Artifacts = [ordered]@{
     RegProviderClsids     = @{ Name = 'registry/provider-clsids.reg'; RegistryKey = 'HKLM\SOFTWARE\Classes\CLSID'; Personal = @() }
     RegUacPolicy          = @{ Name = 'registry/uac-policy.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System'; Personal = @() }
     RegHostIdentity       = @{ Name = 'registry/host-identity.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'; Personal = @('host name') }
+    RegDcomPolicy         = @{ Name = 'registry/dcom-policy.reg'; RegistryKey = 'HKLM\SOFTWARE\Policies\Microsoft\Windows NT\DCOM'; Personal = @('account SIDs') }
+    RegWmiHelperAppIds    = @{ Name = 'registry/wmi-helper-appids.reg'; RegistryKey = 'HKLM\SOFTWARE\Classes\AppID'; Personal = @('account SIDs'); Subkeys = @('{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}', '{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}', '{49BD2028-1523-11D1-AD79-00C04FD8FDFF}', 'unsecapp.exe', 'WmiPrvSE.exe') }
+    RegSvchost            = @{ Name = 'registry/svchost.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Svchost'; Personal = @() }
+    RegWinRM              = @{ Name = 'registry/winrm.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\WSMAN'; Personal = @() }
+    RegWinRMPolicy        = @{ Name = 'registry/winrm-policy.reg'; RegistryKey = 'HKLM\SOFTWARE\Policies\Microsoft\Windows\WinRM'; Personal = @() }
+    RegLsa                = @{ Name = 'registry/lsa.reg'; RegistryKey = 'HKLM\SYSTEM\CurrentControlSet\Control\Lsa'; Personal = @() }
     RegServices           = @{ Name = 'registry/services.reg'; RegistryKey = 'HKLM\SYSTEM\CurrentControlSet\Services'; Personal = @() }
     RegFirewallPolicy     = @{ Name = 'registry/firewall-policy.reg'; RegistryKey = 'HKLM\SYSTEM\CurrentControlSet\Services\SharedAccess\Parameters\FirewallPolicy'; Personal = @() }
     RegFirewallGpo        = @{ Name = 'registry/firewall-gpo.reg'; RegistryKey = 'HKLM\SOFTWARE\Policies\Microsoft\WindowsFirewall'; Personal = @() }
@@ -151,6 +179,80 @@ $Artifacts = [ordered]@{
     WmiTraceSession       = @{ Name = 'trace/wmi-trace.etl'; RegistryKey = ''; Personal = @('host name', 'user names', 'WMI queries of every client') }
 }
 # END ARTIFACTS
+
+# BEGIN PURE FUNCTIONS (no host access; collect/tests/Collector.Tests.ps1 tests them as a module)
+$MaxPropertyChars = 8192
+# BEGIN SECRET FORMS (generated from src/wmidoctor/knowledge/secret_patterns.tsv; do not edit by hand)
+$SecretMask = '[masked]'
+$SecretPatterns = @(
+    '(?<pre>(?:\b(?:password|passwd|pwd|passphrase|secret|client_secret|token|apikey|api_key|access_key)\s*[:=]\s*)(?<open>\\?[\"'']|&#34;|&#39;|&quot;)?)(?<secret>[^\s"''\\<>&]+)'
+    '(?<pre>(?:-(?:Password|Passphrase|Credential|Token|AccessToken|Secret)\s+)(?<open>\\?[\"'']|&#34;|&#39;|&quot;)?)(?<secret>[^\s"''\\<>&]+)'
+    '(?<pre>(?:ConvertTo-SecureString\s+(?:-String\s+)?)(?<open>\\?[\"'']|&#34;|&#39;|&quot;)?)(?<secret>[^\s"''\\<>&]+)'
+    '(?<pre>(?:\bnet(?:\.exe)?\s+use\s+\S+\s+(?=[^\s/]+\s+/user:))(?<open>\\?[\"'']|&#34;|&#39;|&quot;)?)(?<secret>[^\s"''\\<>&]+)'
+    '(?<pre>(?:\s/p(?:assword)?:)(?<open>\\?[\"'']|&#34;|&#39;|&quot;)?)(?<secret>[^\s"''\\<>&]+)'
+    '(?<pre>(?:(?:\s-u|\s--user)\s+[^\s:]+:)(?<open>\\?[\"'']|&#34;|&#39;|&quot;)?)(?<secret>[^\s"''\\<>&]+)'
+    '(?<pre>(?:\b[a-z][a-z0-9+.-]*://[^\s:/@]+:(?=[^\s/@]+@))(?<open>\\?[\"'']|&#34;|&#39;|&quot;)?)(?<secret>[^\s"''\\<>&@]+)'
+    '(?<pre>(?:\bAuthorization:\s*(?:Basic|Bearer|NTLM|Negotiate|Digest)\s+)(?<open>\\?[\"'']|&#34;|&#39;|&quot;)?)(?<secret>[^\s"''\\<>&]+)'
+)
+# END SECRET FORMS
+
+function ConvertTo-MaskedText {
+    <# Text with every secret of a known form (the generated $SecretPatterns) replaced by $SecretMask; what
+       comes before a secret is kept. #>
+    param([string]$Text)
+    if (-not $Text) { return $Text }
+    foreach ($pattern in $SecretPatterns) { $Text = $Text -replace $pattern, ('${pre}' + $SecretMask) }
+    return $Text
+}
+
+function ConvertTo-SafeText {
+    <# A consumer property as text with secrets masked, cut at $MaxPropertyChars. #>
+    param($Value)
+    $text = if ($Value -is [array]) { @($Value | ForEach-Object { [string]$_ }) -join ' ' } else { [string]$Value }
+    $text = ConvertTo-MaskedText $text
+    if ($text.Length -gt $MaxPropertyChars) { $text = $text.Substring(0, $MaxPropertyChars) + ' <cut>' }
+    return $text
+}
+
+function Get-EventQuery {
+    <# The XPath query of a log export: the artifact's event selector and, when Days > 0, events of the last
+       Days days only. #>
+    param([string]$Selector, [int]$Days)
+    $tests = @()
+    if ($Selector) { $tests += "($Selector)" }
+    if ($Days -gt 0) { $tests += ('TimeCreated[timediff(@SystemTime) <= {0}]' -f ([long]$Days * 86400000)) }
+    if ($tests.Count -eq 0) { return '*' }
+    return '*[System[' + ($tests -join ' and ') + ']]'
+}
+
+function Remove-RegistryValueLines {
+    <# .reg export text without the named values (a value's continuation lines, ending in a backslash,
+       go with it). #>
+    param([string]$Text, [string[]]$Names)
+    $kept = New-Object System.Text.StringBuilder
+    $dropping = $false
+    foreach ($line in ($Text -split "`r`n")) {
+        if ($dropping) {
+            $dropping = $line.EndsWith('\')
+            continue
+        }
+        $name = if ($line -match '^"((?:[^"\\]|\\.)*)"=') { $Matches[1] -replace '\\(.)', '$1' } else { $null }
+        if ($null -ne $name -and $Names -contains $name) {
+            $dropping = $line.EndsWith('\')
+            continue
+        }
+        [void]$kept.Append($line).Append("`r`n")
+    }
+    return $kept.ToString().Substring(0, [Math]::Max(0, $kept.Length - 2))
+}
+
+function ConvertTo-RegLine {
+    <# One value as a .reg line: REG_DWORD as dword:, anything else as a string. #>
+    param([string]$Name, $Value)
+    if ($Value -is [int]) { return ('"{0}"=dword:{1:x8}' -f $Name, [BitConverter]::ToUInt32([BitConverter]::GetBytes($Value), 0)) }
+    return ('"{0}"="{1}"' -f $Name, ([string]$Value -replace '\\', '\\' -replace '"', '\"'))
+}
+# END PURE FUNCTIONS
 
 $script:Entries = New-Object System.Collections.ArrayList
 $script:StepDeadline = $RunDeadline
@@ -337,13 +439,25 @@ function Get-SystemProgram {
 # --- event logs ----------------------------------------------------------------------------------
 
 function Export-EventLog {
+    <# The log's WMI-relevant events of the last -LogDays days: as .evtx, or, for a log whose records carry
+       command lines or consumers, as XML with secrets masked (an .evtx cannot be masked). #>
     param([string]$Key)
     Invoke-Step $Key {
+        $artifact = $Artifacts[$Key]
         $target = Get-ArtifactPath $Key
-        $channel = [System.IO.Path]::GetFileNameWithoutExtension($Artifacts[$Key].Name) -replace '%4', '/'
-        $run = Invoke-Native (Get-SystemProgram 'wevtutil.exe') ('epl "{0}" "{1}" /ow:true' -f $channel, $target)
-        if ($run.ExitCode -ne 0) { throw ('wevtutil epl exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
-        @{ ExitCode = $run.ExitCode }
+        $channel = [System.IO.Path]::GetFileNameWithoutExtension($artifact.Name) -replace '%4', '/'
+        $query = Get-EventQuery -Selector $artifact.Query -Days $LogDays
+        if (-not $artifact.Masked) {
+            $run = Invoke-Native (Get-SystemProgram 'wevtutil.exe') ('epl "{0}" "{1}" "/q:{2}" /ow:true' -f $channel, $target, $query)
+            if ($run.ExitCode -ne 0) { throw ('wevtutil epl exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
+            return @{ ExitCode = $run.ExitCode }
+        }
+        $run = Invoke-Native (Get-SystemProgram 'wevtutil.exe') ('qe "{0}" "/q:{1}" /f:xml /rd:true /c:{2}' -f $channel, $query, $MaxMaskedEvents)
+        if ($run.ExitCode -ne 0) { throw ('wevtutil qe exit {0}: {1}' -f $run.ExitCode, $run.Output.Trim()) }
+        Write-Utf8File -Path $target -Text (ConvertTo-MaskedText $run.Output)
+        $count = [regex]::Matches($run.Output, '<Event[ >]').Count
+        $message = if ($count -ge $MaxMaskedEvents) { "partial: the newest $count events of the window" } else { "$count events, secrets masked" }
+        @{ ExitCode = $run.ExitCode; Message = $message }
     }
 }
 
@@ -363,6 +477,7 @@ function Export-RegistryKeys {
     <# reg.exe export of one or more keys into one UTF-16LE .reg file; `CoverKey` heads the file when set,
        saying the export vouches for that key's subtree (only the listed subkeys exist in it). #>
     param([string]$Target, [string[]]$Keys, [string]$CoverKey = '')
+    # Values that may hold credentials are left out and secrets of known forms in the rest masked.
     $scratch = Join-Path $OutputPath '.scratch'
     [void][System.IO.Directory]::CreateDirectory($scratch)
     $body = New-Object System.Text.StringBuilder
@@ -381,7 +496,9 @@ function Export-RegistryKeys {
     if ($Keys.Count -gt 0 -and $failures.Count -eq $Keys.Count) { throw ($failures -join '; ') }
     $head = "Windows Registry Editor Version 5.00`r`n`r`n"
     if ($CoverKey) { $head += ('[{0}]' -f ($CoverKey -replace '^HKLM\\', 'HKEY_LOCAL_MACHINE\')) + "`r`n`r`n" }
-    [System.IO.File]::WriteAllText($Target, $head + $body.ToString().TrimStart("`r", "`n"), [System.Text.Encoding]::Unicode)
+    $exported = $body.ToString().TrimStart("`r", "`n")
+    $text = ConvertTo-MaskedText (Remove-RegistryValueLines -Text $exported -Names $DroppedRegistryValues)
+    [System.IO.File]::WriteAllText($Target, $head + $text, [System.Text.Encoding]::Unicode)
     if ($failures.Count -gt 0) { return @{ Status = 'ok'; Message = ('partial: ' + ($failures -join '; ')) } }
     return @{ Status = 'ok' }
 }
@@ -390,41 +507,47 @@ function Export-RegistryArtifact {
     param([string]$Key)
     Invoke-Step $Key {
         $registryKey = $Artifacts[$Key].RegistryKey
+        if ($Artifacts[$Key].Subkeys) {
+            # only the named subkeys: the file vouches for them, not for the whole key
+            $keys = @($Artifacts[$Key].Subkeys | ForEach-Object { "$registryKey\$_" } | Where-Object { Test-RegistryKey $_ })
+            if ($keys.Count -eq 0) { return @{ Status = 'absent'; Message = "none of the subkeys of $registryKey it exports exists" } }
+            return Export-RegistryKeys -Target (Get-ArtifactPath $Key) -Keys $keys
+        }
         if (-not (Test-RegistryKey $registryKey)) { return @{ Status = 'absent'; Message = "$registryKey does not exist" } }
         Export-RegistryKeys -Target (Get-ArtifactPath $Key) -Keys @($registryKey)
     }
 }
 
-# The values that say who the host is, read from the registry (no WMI: they are there when WMI is dead). Only
-# these named values are written: CurrentVersion also holds the registered owner and organisation.
-$IdentityValues = [ordered]@{
-    'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'              = @('ProductName', 'EditionID', 'InstallationType', 'CurrentBuild', 'CurrentBuildNumber', 'UBR', 'CurrentMajorVersionNumber', 'CurrentMinorVersionNumber', 'CurrentVersion', 'DisplayVersion', 'ReleaseId')
-    'HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName' = @('ComputerName')
-    'HKLM\SYSTEM\CurrentControlSet\Control\ProductOptions'           = @('ProductType')
+# Registry artifacts written value by value: only these named values, because the keys hold more (CurrentVersion
+# the registered owner and organisation, Lsa the parts of the boot key). Read without WMI: there when WMI is dead.
+$NamedValues = @{
+    RegHostIdentity = [ordered]@{
+        'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'              = @('ProductName', 'EditionID', 'InstallationType', 'CurrentBuild', 'CurrentBuildNumber', 'UBR', 'CurrentMajorVersionNumber', 'CurrentMinorVersionNumber', 'CurrentVersion', 'DisplayVersion', 'ReleaseId')
+        'HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName' = @('ComputerName')
+        'HKLM\SYSTEM\CurrentControlSet\Control\ProductOptions'           = @('ProductType')
+    }
+    RegLsa          = [ordered]@{
+        'HKLM\SYSTEM\CurrentControlSet\Control\Lsa'         = @('LmCompatibilityLevel', 'RestrictAnonymous', 'RestrictAnonymousSAM', 'EveryoneIncludesAnonymous', 'NoLmHash', 'LimitBlankPasswordUse', 'RestrictRemoteSAM', 'DisableDomainCreds')
+        'HKLM\SYSTEM\CurrentControlSet\Control\Lsa\MSV1_0' = @('NtlmMinClientSec', 'NtlmMinServerSec', 'RestrictSendingNTLMTraffic', 'RestrictReceivingNTLMTraffic', 'AuditReceivingNTLMTraffic')
+    }
 }
 
-function ConvertTo-RegLine {
-    <# One value as a .reg line: REG_DWORD as dword:, anything else as a string. #>
-    param([string]$Name, $Value)
-    if ($Value -is [int]) { return ('"{0}"=dword:{1:x8}' -f $Name, [BitConverter]::ToUInt32([BitConverter]::GetBytes($Value), 0)) }
-    return ('"{0}"="{1}"' -f $Name, ([string]$Value -replace '\\', '\\' -replace '"', '\"'))
-}
-
-function Export-HostIdentity {
-    Invoke-Step 'RegHostIdentity' {
+function Export-NamedValues {
+    param([string]$Key)
+    Invoke-Step $Key {
         $lines = New-Object System.Collections.ArrayList
         [void]$lines.Add('Windows Registry Editor Version 5.00')
-        foreach ($key in $IdentityValues.Keys) {
-            $full = $key -replace '^HKLM', 'HKEY_LOCAL_MACHINE'
+        foreach ($registryKey in $NamedValues[$Key].Keys) {
+            $full = $registryKey -replace '^HKLM', 'HKEY_LOCAL_MACHINE'
             $item = Get-ItemProperty -LiteralPath ('Registry::' + $full) -ErrorAction SilentlyContinue
             if ($null -eq $item) { continue }
             [void]$lines.Add('')
             [void]$lines.Add('[' + $full + ']')
-            foreach ($name in $IdentityValues[$key]) {
+            foreach ($name in $NamedValues[$Key][$registryKey]) {
                 if ($null -ne $item.$name) { [void]$lines.Add((ConvertTo-RegLine $name $item.$name)) }
             }
         }
-        [System.IO.File]::WriteAllText((Get-ArtifactPath 'RegHostIdentity'), ($lines -join "`r`n") + "`r`n", [System.Text.Encoding]::Unicode)
+        [System.IO.File]::WriteAllText((Get-ArtifactPath $Key), ($lines -join "`r`n") + "`r`n", [System.Text.Encoding]::Unicode)
     }
 }
 
@@ -441,7 +564,9 @@ function Export-ServiceKeys {
         }
         $keys = @($names | ForEach-Object { "$root\$_" } | Where-Object { Test-RegistryKey $_ })
         if ($keys.Count -eq 0) { throw "none of the service keys under $root could be read" }
-        Export-RegistryKeys -Target (Get-ArtifactPath 'RegServices') -Keys $keys -CoverKey $root
+        # No cover key: the file vouches for these services (the WMI services and every service depending on
+        # Winmgmt), not for the whole Services tree.
+        Export-RegistryKeys -Target (Get-ArtifactPath 'RegServices') -Keys $keys
     }
 }
 
@@ -557,7 +682,7 @@ function Save-RepositoryListing {
 }
 
 function Copy-AutorecoverMof {
-    <# A copy of an Autorecover MOF that is not one of Windows' own (outside System32\wbem) in the bundle, named
+    <# A masked copy of an Autorecover MOF that is not one of Windows' own (outside System32\wbem) in the bundle, named
        <position>-<file name>; returns its bundle path, '' when not copied. #>
     param([string]$File, [int]$Position, $Errors)
     if ($File.StartsWith((Get-WbemFolder) + '\', [StringComparison]::OrdinalIgnoreCase)) { return '' }
@@ -566,7 +691,11 @@ function Copy-AutorecoverMof {
     $copy = ('{0}/autorecover/{1:D3}-{2}' -f ($Artifacts['AutorecoverListing'].Name -replace '/[^/]*$', ''), $Position, [System.IO.Path]::GetFileName($File))
     $target = Join-Path $OutputPath ($copy -replace '/', '\')
     [void][System.IO.Directory]::CreateDirectory((Split-Path -Parent $target))
-    [System.IO.File]::Copy($File, $target, $false)
+    # A third-party MOF may define a consumer with a password: copied as text with secrets masked, in the
+    # encoding it was written in (a byte order mark tells; none means the ANSI code page, as the MOF compiler reads it).
+    $reader = New-Object System.IO.StreamReader -ArgumentList $File, ([System.Text.Encoding]::Default), $true
+    try { $text = $reader.ReadToEnd(); $encoding = $reader.CurrentEncoding } finally { $reader.Dispose() }
+    [System.IO.File]::WriteAllText($target, (ConvertTo-MaskedText $text), $encoding)
     return $copy
 }
 
@@ -615,6 +744,20 @@ $NamespaceSecurityQuery = {
     (New-Object System.Security.AccessControl.RawSecurityDescriptor -ArgumentList ([byte[]]$result.SD), 0).GetSddlForm('All')
 }
 
+# Whether a namespace refuses connections that are not encrypted: the RequiresEncryption qualifier of its
+# __SystemSecurity singleton instance (MS-WMI 2.2.30.3). Instance qualifiers are not visible through the CIM
+# cmdlets, so this one read goes through System.Management, with its own time limit.
+$EncryptionQuery = {
+    param($Namespace, $TimeoutSec)
+    $options = New-Object System.Management.ObjectGetOptions
+    $options.Timeout = [TimeSpan]::FromSeconds($TimeoutSec)
+    $scope = New-Object System.Management.ManagementScope -ArgumentList ('\\.\' + $Namespace)
+    $instance = New-Object System.Management.ManagementObject -ArgumentList $scope, (New-Object System.Management.ManagementPath -ArgumentList '__SystemSecurity=@'), $options
+    $instance.Get()
+    $found = @($instance.Qualifiers | Where-Object { $_.Name -eq 'RequiresEncryption' })
+    ($found.Count -gt 0 -and [bool]$found[0].Value)
+}
+
 $MaxWmiCallSeconds = 60
 
 function Get-QueryTimeout {
@@ -646,15 +789,6 @@ function ConvertTo-SidText {
     param($Bytes)
     if ($null -eq $Bytes -or $Bytes.Count -eq 0) { return '' }
     try { return (New-Object System.Security.Principal.SecurityIdentifier -ArgumentList ([byte[]]$Bytes), 0).Value } catch { return '' }
-}
-
-function ConvertTo-SafeText {
-    <# A consumer property as text with inline credentials masked, cut at $MaxPropertyChars. #>
-    param($Value)
-    $text = if ($Value -is [array]) { @($Value | ForEach-Object { [string]$_ }) -join ' ' } else { [string]$Value }
-    $text = $text -replace $InlineSecretPattern, '$1<masked>'
-    if ($text.Length -gt $MaxPropertyChars) { $text = $text.Substring(0, $MaxPropertyChars) + ' <cut>' }
-    return $text
 }
 
 function Test-Wmi {
@@ -754,6 +888,9 @@ function Save-Namespaces {
                     $item.sddl = [string]($sddl | Select-Object -First 1)
                 }
                 catch { $item.error = $_.Exception.Message }
+                # left out (not known) when it cannot be read
+                try { $item.requires_encryption = [bool](Invoke-Bounded -ScriptBlock $EncryptionQuery -ArgumentList @($namespace, (Get-QueryTimeout)) | Select-Object -First 1) }
+                catch { Write-Verbose "RequiresEncryption of ${namespace}: $($_.Exception.Message)" }
             }
             else {
                 $item.error = 'security descriptor not read: time budget used up'
@@ -1150,7 +1287,61 @@ function Skip-WmiTraceMode {
     Add-Entry -Key 'WmiTraceSession' -Status 'skipped' -Message 'run with -TraceSeconds N -TraceEtl to record an ETW session too'
 }
 
+# --- what the collection runs (-WhatIf) and the pre-flight (-Check) -------------------------------
+# Every program and query the collection runs, with what it does to the host. A test compares this list with
+# the script: each program started and each WMI class queried must be listed here.
+$CommandPlan = @(
+    @('event logs', 'wevtutil.exe epl Application|System /q:<WMI events of -LogDays days>', 'reads'),
+    @('event logs', 'wevtutil.exe qe WMI-Activity/Operational|Sysmon|Security /q:<WMI events> /f:xml (secrets masked)', 'reads'),
+    @('registry', 'reg.exe export <each key of the artifact table> (Environment values left out, secrets masked)', 'reads'),
+    @('registry', 'Get-ItemProperty <named values: host identity, Lsa and MSV1_0 NTLM settings>', 'reads'),
+    @('services', 'Get-Service Winmgmt, MpsSvc (Service Control Manager)', 'reads'),
+    @('services', 'sc.exe qc|queryex|sdshow Winmgmt, RpcSs, DcomLaunch, RpcEptMapper', 'reads'),
+    @('repository check', 'winmgmt.exe /verifyrepository (only when Winmgmt already runs)', 'reads'),
+    @('firewall', 'netsh.exe advfirewall firewall show rule name=all verbose; advfirewall show allprofiles state (only when MpsSvc runs)', 'reads'),
+    @('rpc', 'netsh.exe int ipv4 show dynamicport tcp', 'reads'),
+    @('files', 'Get-ChildItem <repository folder>; copies of third-party Autorecover MOFs (secrets masked)', 'reads'),
+    @('wmi (only when Winmgmt already runs)', 'Get-CimInstance root:__NAMESPACE, Win32_ComputerSystem, Win32_OperatingSystem, __Win32Provider, __ProviderRegistration, __ProviderHostQuotaConfiguration, MSFT_Providers, __EventFilter, __EventConsumer, __FilterToConsumerBinding, __TimerInstruction', 'reads'),
+    @('wmi (only when Winmgmt already runs)', 'Invoke-CimMethod __SystemSecurity.GetSD; ManagementObject __SystemSecurity=@ (RequiresEncryption qualifier)', 'reads'),
+    @('processes', 'Get-Process <the provider hosts MSFT_Providers names>', 'reads'),
+    @('repository copy', 'cmd.exe /d /c copy /b (only when Winmgmt is stopped: nothing holds the files)', 'reads'),
+    @('repository copy', 'Win32_ShadowCopy.Create and Remove-CimInstance of that shadow copy (only with -ShadowCopy)', 'creates one shadow copy and removes it'),
+    @('trace', 'wevtutil.exe gl|sl|epl Microsoft-Windows-WMI-Activity/Trace; logman.exe (only with -TraceSeconds / -TraceUntilKey)', 'enables the trace channel (and an ETW session) for the trace and restores them')
+)
+
+function Show-CollectionPlan {
+    Write-Output 'Collect-WmiDoctor would run (nothing has been run or written):'
+    foreach ($row in $CommandPlan) { Write-Output ('  {0,-40} {1}  [{2}]' -f $row[0], $row[1], $row[2]) }
+    Write-Output ('Output: {0} (and {0}.zip unless -NoZip); event logs of the last {1} days (0 = whole logs).' -f $OutputPath, $LogDays)
+}
+
+function Show-Preflight {
+    <# What decides how complete a collection will be, read without changing anything. #>
+    $principal = New-Object System.Security.Principal.WindowsPrincipal([System.Security.Principal.WindowsIdentity]::GetCurrent())
+    $root = [System.IO.Path]::GetPathRoot($OutputPath)
+    $free = 'unknown'
+    try { $free = '{0:N1} GB' -f ((New-Object System.IO.DriveInfo -ArgumentList $root).AvailableFreeSpace / 1073741824) }
+    catch { $free = "unknown ($($_.Exception.Message))" }
+    $rows = [ordered]@{
+        'PowerShell'          = $PSVersionTable.PSVersion.ToString()
+        'Language mode'       = [string]$ExecutionContext.SessionState.LanguageMode
+        'Execution policy'    = (@(Get-ExecutionPolicy -List | ForEach-Object { '{0}={1}' -f $_.Scope, $_.ExecutionPolicy }) -join ', ')
+        'Elevated'            = $principal.IsInRole([System.Security.Principal.WindowsBuiltInRole]::Administrator)
+        '64-bit OS / process' = '{0} / {1}' -f [Environment]::Is64BitOperatingSystem, [Environment]::Is64BitProcess
+        'Output folder'       = $OutputPath
+        "Free space on $root" = $free
+        'Winmgmt service'     = Get-ServiceState 'Winmgmt'
+        'Firewall service'    = Get-ServiceState 'MpsSvc'
+    }
+    foreach ($name in $rows.Keys) { Write-Output ('{0,-24} {1}' -f $name, $rows[$name]) }
+    if (-not $rows['Elevated']) { Write-Output 'Not elevated: the repository listing and copy, some logs and registry keys will be refused.' }
+    if ($rows['Winmgmt service'] -ne 'Running') { Write-Output 'Winmgmt is not running: WMI will not be queried (the collector does not start it); the repository files will be copied directly.' }
+}
+
 # --- the collection ------------------------------------------------------------------------------
+
+if ($Check) { Show-Preflight; exit 0 }
+if ($WhatIfPreference) { Show-CollectionPlan; exit 0 }
 
 if ($OutputPath -notmatch '^([A-Za-z]:\\|\\\\)') { Exit-WithUsageError "$OutputPath is not a file-system path; name a folder with -OutputPath" }
 if (Test-Path -LiteralPath $OutputPath) { Exit-WithUsageError "$OutputPath exists already; name a new folder with -OutputPath" }
@@ -1167,11 +1358,13 @@ if (-not $Elevated) {
 
 if ($TraceSeconds -gt 0 -or $TraceUntilKey) { Invoke-WmiTraceMode } else { Skip-WmiTraceMode }
 foreach ($key in 'WmiActivityLog', 'ApplicationLog', 'SystemLog', 'SysmonLog', 'SecurityLog') { Export-EventLog $key }
-foreach ($key in 'RegWbem', 'RegOle', 'RegRpc', 'RegRpcPolicy', 'RegWmiAppId', 'RegUacPolicy', 'RegFirewallPolicy', 'RegFirewallGpo') {
+foreach ($key in 'RegWbem', 'RegOle', 'RegRpc', 'RegRpcPolicy', 'RegWmiAppId', 'RegDcomPolicy', 'RegWmiHelperAppIds',
+    'RegSvchost', 'RegWinRM', 'RegWinRMPolicy', 'RegUacPolicy', 'RegFirewallPolicy', 'RegFirewallGpo') {
     Export-RegistryArtifact $key
 }
 Export-ServiceKeys
-Export-HostIdentity
+Export-NamedValues 'RegHostIdentity'
+Export-NamedValues 'RegLsa'
 # The service state comes first, from the Service Control Manager: anything that asks WMI (winmgmt
 # /verifyrepository included) starts a stopped Winmgmt, and a start on a damaged repository can reset it.
 foreach ($service in $WmiServices) {
@@ -1186,8 +1379,18 @@ if ($WinmgmtState -eq 'Running') {
 else {
     Add-Entry -Key 'VerifyRepository' -Status 'skipped' -Message "not run: Winmgmt is $WinmgmtState, and verifying would start it"
 }
-Save-CommandOutput 'FirewallRules' (Get-SystemProgram 'netsh.exe') 'advfirewall firewall show rule name=all verbose'
-Save-CommandOutput 'FirewallProfiles' (Get-SystemProgram 'netsh.exe') 'advfirewall show allprofiles state'
+# With the firewall service stopped netsh shows no rules: that is recorded as not collected, not as a firewall
+# without rules.
+$FirewallState = Get-ServiceState 'MpsSvc'
+if ($FirewallState -eq 'Running') {
+    Save-CommandOutput 'FirewallRules' (Get-SystemProgram 'netsh.exe') 'advfirewall firewall show rule name=all verbose'
+    Save-CommandOutput 'FirewallProfiles' (Get-SystemProgram 'netsh.exe') 'advfirewall show allprofiles state'
+}
+else {
+    foreach ($key in 'FirewallRules', 'FirewallProfiles') {
+        Add-Entry -Key $key -Status 'failed' -Message "not collected: the Windows Firewall service (MpsSvc) is $FirewallState, and netsh shows no rules then"
+    }
+}
 Save-CommandOutput 'RpcDynamicPorts' (Get-SystemProgram 'netsh.exe') 'int ipv4 show dynamicport tcp'
 Save-RepositoryListing
 Save-AutorecoverListing
@@ -1224,6 +1427,8 @@ $manifest = [ordered]@{
     wmi_answered      = $script:WmiAlive
     wmi_error         = $script:WmiError
     time_budget_s     = [ordered]@{ step = $StepTimeoutSeconds; total = $TotalTimeoutSeconds }
+    log_days          = $LogDays
+    masked            = @($Artifacts.Keys | Where-Object { $Artifacts[$_].Masked } | ForEach-Object { $Artifacts[$_].Name }) + @('registry/*.reg', 'files/autorecover/*', $Artifacts['WmiSubscriptions'].Name)
     personal_data     = @(Get-PersonalData)
     artifacts         = @($script:Entries)
 }

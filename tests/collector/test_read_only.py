@@ -67,8 +67,61 @@ def wmi_calls_unbounded_in_time(tree: Tree) -> list[str]:
     return found
 
 
+def _plan(tree: Tree) -> str:
+    match = re.search(r"\$CommandPlan = @\((.*?)\n\)", tree.source, re.S)
+    return match.group(1) if match else ""
+
+
+def commands_missing_from_the_plan(tree: Tree) -> list[str]:
+    """Every program the script starts and every WMI class it queries is in $CommandPlan (what -WhatIf lists)."""
+    plan = _plan(tree).lower()
+    found = []
+    for number, line in enumerate(tree.source.split("\n"), start=1):
+        if line.lstrip().startswith("@(") or line.lstrip().startswith("#"):
+            continue
+        for program in re.findall(r"(?:Get-SystemProgram|Get-WbemFolder\)) '([\w.]+\.exe)'", line):
+            if program.lower() not in plan:
+                found.append(f"line {number}: {program} is run but not listed in $CommandPlan")
+        for wmi_class in re.findall(r"(?:Get-Instances \S+|-ClassName) '?(\w+)'?", line):
+            if wmi_class.lower() not in plan:
+                found.append(f"line {number}: WMI class {wmi_class} is queried but not listed in $CommandPlan")
+    if not plan:
+        found.append("no $CommandPlan")
+    return found
+
+
+def _first_line(tree: Tree, pattern: str) -> int:
+    return next((n for n, line in tree.code_lines() if re.search(pattern, line)), 10**9)
+
+
+def preflight_after_work_starts(tree: Tree) -> list[str]:
+    """-Check and -WhatIf end the script before the output folder is created or any step runs."""
+    first_write = min(_first_line(tree, r"CreateDirectory\(\$OutputPath\)"),
+                      _first_line(tree, r"^(Export-|Save-|Invoke-WmiTraceMode)"))
+    found = []
+    for switch in (r"^if \(\$Check\)", r"^if \(\$WhatIfPreference\)"):
+        line = _first_line(tree, switch)
+        if line > first_write:
+            found.append(f"{switch}: not handled before line {first_write}, where the collection starts")
+    return found
+
+
+def firewall_read_while_its_service_is_stopped(tree: Tree) -> list[str]:
+    """netsh advfirewall runs only when the firewall service runs (else it shows no rules, which would read as
+    a firewall without rules)."""
+    found = []
+    for command in tree.commands():
+        if "advfirewall" not in command.text or command.name == "write-output":
+            continue
+        conditions = _enclosing_if_conditions(command.node)
+        if not any("MpsSvc" in text or "$FirewallState -eq 'Running'" in text for text in conditions):
+            found.append(f"line {command.line}: netsh advfirewall without checking the firewall service")
+    return found
+
+
 RULES = (verify_without_running_service, class_names_from_cimclass, repository_copied_in_place,
-         wmi_calls_unbounded_in_time)
+         wmi_calls_unbounded_in_time, commands_missing_from_the_plan, preflight_after_work_starts,
+         firewall_read_while_its_service_is_stopped)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
@@ -87,6 +140,17 @@ VIOLATIONS = {
     repository_copied_in_place: [
         "function Copy-It {\n  $target = Get-ArtifactPath 'RepositoryCopy'\n  Copy-Item $source $target\n}"],
     wmi_calls_unbounded_in_time: ["$MaxWmiCallSeconds = 600\n$script:WmiHung = ''"],
+    commands_missing_from_the_plan: [
+        "$CommandPlan = @(\n    @('x', 'netsh.exe', 'reads')\n)\n"
+        "$r = Invoke-Native (Get-SystemProgram 'bcdedit.exe') '/enum'",
+        "$CommandPlan = @(\n    @('x', 'Win32_Service', 'reads')\n)\n"
+        "$x = Get-Instances 'root\\cimv2' 'Win32_Process'"],
+    preflight_after_work_starts: [
+        "[void][System.IO.Directory]::CreateDirectory($OutputPath)\n"
+        "if ($Check) { exit 0 }\nif ($WhatIfPreference) { exit 0 }"],
+    firewall_read_while_its_service_is_stopped: [
+        "Save-CommandOutput 'FirewallRules' (Get-SystemProgram 'netsh.exe') "
+        "'advfirewall firewall show rule name=all'"],
 }
 
 

@@ -47,7 +47,7 @@ def test_the_script_is_ascii_with_a_bom_for_windows_powershell() -> None:
 
 def test_the_artifact_table_is_the_python_list(script: str) -> None:
     assert powershell_table() in script.replace("\r\n", "\n"), \
-        "run: .venv/bin/python -m wmidoctor.sources.artifacts collect/Collect-WmiDoctor.ps1"
+        "run: .venv/bin/python -m wmidoctor.sources.collector_script"
 
 
 def _keys_used(script: str) -> set[str]:

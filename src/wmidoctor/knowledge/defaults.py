@@ -106,6 +106,10 @@ HARDENING_DISABLE_LOG = "DisableAuthenticationLevelHardeningLog"
 # The WMI DCOM application (WbemLevel1Login / Winmgmt).
 WMI_APPID = "{8BC3F05E-D86B-11D0-A075-00C04FB68820}"
 WMI_APPID_KEY = f"HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}"
+# The DCOM applications of WMI's helpers: the provider host WmiPrvSE.exe (two AppIDs, wmi-facts / anchors 3.2)
+# and unsecapp.exe, which receives asynchronous results for clients (its AppID, and the name key mapping to it).
+WMI_HELPER_APPIDS = ("{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}", "{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}",
+                     "{49BD2028-1523-11D1-AD79-00C04FD8FDFF}", "unsecapp.exe", "WmiPrvSE.exe")
 WMI_APPID_LAUNCH = (
     DefaultAce(ADMINISTRATORS, ALL_COM_RIGHTS, required=True),
     DefaultAce(AUTHENTICATED_USERS, ALL_COM_RIGHTS),

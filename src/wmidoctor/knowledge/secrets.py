@@ -22,20 +22,32 @@ _OPEN = r"(?P<open>\\?[\"']|&#34;|&#39;|&quot;)?"
 
 
 @cache
-def _patterns() -> tuple[re.Pattern[str], ...]:
+def _rows() -> tuple[dict[str, str], ...]:
     text = resources.files("wmidoctor.knowledge").joinpath("secret_patterns.tsv").read_text(encoding="utf-8")
-    rows = list(csv.DictReader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE))
+    rows = tuple(csv.DictReader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE))
     if any(not row["reason"] or not row["source"].startswith("https://") for row in rows):
         raise ValueError("secret_patterns.tsv: every row needs a reason and a public source")
-    return tuple(re.compile(f"(?:{row['pattern']}){_OPEN}(?P<secret>[^{_ENDS}{re.escape(row['ends_at'])}]+)",
-                            re.IGNORECASE) for row in rows)
+    return rows
+
+
+def _expression(row: dict[str, str]) -> str:
+    """One row as a regular expression: what comes before the secret (group `pre`), then the secret."""
+    return f"(?P<pre>(?:{row['pattern']}){_OPEN})(?P<secret>[^{_ENDS}{re.escape(row['ends_at'])}]+)"
+
+
+@cache
+def _patterns() -> tuple[re.Pattern[str], ...]:
+    return tuple(re.compile(_expression(row), re.IGNORECASE) for row in _rows())
+
+
+def dotnet_patterns() -> tuple[str, ...]:
+    """The same expressions in .NET's syntax (named groups written `(?<name>`), for the collector, which
+    replaces each match with `${pre}` and MASK (PowerShell's -replace ignores case)."""
+    return tuple(_expression(row).replace("(?P<", "(?<") for row in _rows())
 
 
 def _masked(match: re.Match[str]) -> str:
-    offset = match.start()
-    start, end = match.span("secret")
-    whole = match.group(0)
-    return whole[: start - offset] + MASK + whole[end - offset:]
+    return match.group("pre") + MASK
 
 
 def mask_secrets(text: str) -> str:

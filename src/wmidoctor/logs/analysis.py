@@ -12,8 +12,8 @@ from dataclasses import dataclass, field
 
 from wmidoctor.artifacts.evtx import Event, LogStats
 from wmidoctor.evidence.processes import ProcessLife, lifetimes
-from wmidoctor.knowledge.events import SYSMON, WMI_ACTIVITY
-from wmidoctor.logs.selection import PROCESS_NAMING, PROCESS_STARTS, TRACE_ONLY, scm_service
+from wmidoctor.knowledge.events import PROCESS_NAMING, PROCESS_STARTS, SYSMON, TRACE_ONLY, WMI_ACTIVITY
+from wmidoctor.logs.selection import scm_service
 from wmidoctor.logs.shapes import SCM, group_key, named_fields, shape_of
 from wmidoctor.logs.traces import TraceCollector
 

@@ -2,7 +2,7 @@
 
 `collect/Collect-WmiDoctor.ps1` carries the same list as a generated PowerShell table (between the
 `BEGIN ARTIFACTS` and `END ARTIFACTS` markers); a test fails when the two diverge, and
-`python -m wmidoctor.sources.artifacts PATH` rewrites the table in the script from this module.
+`python -m wmidoctor.sources.collector_script` rewrites the table (and the other generated blocks) in the script.
 
 Names are bundle-relative paths with forward slashes. An artifact may be accepted under more than one
 name (`names[0]` is what the collector writes; an event log may also come as a `wevtutil qe /f:xml`
@@ -11,12 +11,10 @@ export). Mounted Windows volumes hold a different subset, located in `sources.la
 
 from __future__ import annotations
 
-import re
-import sys
 from dataclasses import dataclass
-from pathlib import Path
 
-from wmidoctor.knowledge.defaults import WMI_APPID
+from wmidoctor.knowledge import events as ev
+from wmidoctor.knowledge.defaults import WMI_APPID, WMI_HELPER_APPIDS
 
 # kinds: how the loader reads the artifact
 MANIFEST = "manifest"
@@ -43,16 +41,46 @@ class Artifact:
     registry_key: str = ""  # reg-export: the key it exports (absence on the host is recorded, not an error)
     personal: tuple[str, ...] = ()  # personal data it may hold
     folder: bool = False  # a folder rather than a file
+    # event-log: the XPath selector (inside System[...]) of the events the collector exports; '' is every event
+    event_filter: str = ""
+    # event-log: exported as XML and masked (its records carry command lines or consumers), not as .evtx
+    masked: bool = False
+    # reg-export: only these subkeys of registry_key are exported (the file then vouches for them alone)
+    subkeys: tuple[str, ...] = ()
 
     @property
     def name(self) -> str:
         return self.names[0]
 
 
-def _log(key: str, channel_file: str, what: str) -> Artifact:
+def _ids(ids: frozenset[int]) -> str:
+    """Event ids as an XPath test, runs of consecutive ids as one range."""
+    ordered, runs = sorted(ids), []
+    start = prev = ordered[0]
+    for event_id in [*ordered[1:], None]:
+        if event_id is not None and event_id == prev + 1:
+            prev = event_id
+            continue
+        runs.append(f"EventID={start}" if start == prev else f"(EventID>={start} and EventID<={prev})")
+        if event_id is not None:
+            start = prev = event_id
+    return " or ".join(runs)
+
+
+def _providers(*names: str) -> str:
+    return "Provider[" + " or ".join(f"@Name='{name}'" for name in names) + "]"
+
+
+def _ids_of(publisher: str, pairs: frozenset[tuple[str, int]]) -> frozenset[int]:
+    return frozenset(event_id for name, event_id in pairs if name == publisher)
+
+
+def _log(key: str, channel_file: str, what: str, event_filter: str = "", masked: bool = False) -> Artifact:
     stem = f"logs/{channel_file}"
-    return Artifact(key, (f"{stem}.evtx", f"{stem}.xml"), EVENT_LOG, ("events", "wmi_traces"), what,
-                    personal=("host name", "user names and SIDs", "IP addresses"))
+    names = (f"{stem}.xml", f"{stem}.evtx") if masked else (f"{stem}.evtx", f"{stem}.xml")
+    return Artifact(key, names, EVENT_LOG, ("events", "wmi_traces"), what,
+                    personal=("host name", "user names and SIDs", "IP addresses"), event_filter=event_filter,
+                    masked=masked)
 
 
 def _reg(key: str, file: str, registry_key: str, feeds: tuple[str, ...], what: str,
@@ -80,12 +108,20 @@ ARTIFACTS: tuple[Artifact, ...] = (
              "the collector's manifest: tool version, host, time, per-artifact status",
              personal=("host name", "user name of the collector")),
     _log("WmiActivityLog", "Microsoft-Windows-WMI-Activity%4Operational",
-         "Microsoft-Windows-WMI-Activity/Operational event log"),
-    _log("ApplicationLog", "Application", "Application event log (WinMgmt events)"),
-    _log("SystemLog", "System", "System event log (DCOM and Service Control Manager events)"),
+         "Microsoft-Windows-WMI-Activity/Operational event log (exported as masked XML: 5861 holds whole consumers)",
+         masked=True),
+    _log("ApplicationLog", "Application", "Application event log (WinMgmt, WMI adapter and Perflib events)",
+         f"{_providers(ev.WMI_CORE, ev.WINMGMT_SOURCE, ev.WMI_ADAPTER, ev.WMI_ADAPTER_SOURCE)} or "
+         f"({_providers(ev.PERFLIB, ev.PERFLIB_SOURCE)} and ({_ids(ev.PERFLIB_IDS)}))"),
+    _log("SystemLog", "System", "System event log (DCOM and Service Control Manager events)",
+         f"({_providers(ev.DCOM, ev.DCOM_SOURCE)} and ({_ids(ev.DCOM_IDS)})) or "
+         f"({_providers(ev.SCM)} and ({_ids(ev.SCM_IDS)}))"),
     _log("SysmonLog", "Microsoft-Windows-Sysmon%4Operational",
-         "Sysmon log where Sysmon is installed (WMI subscription events 19-21, process creation)"),
-    _log("SecurityLog", "Security", "Security event log (process creation 4688, network logons 4624)"),
+         "Sysmon log where Sysmon is installed (WMI subscription events 19-21, process creation and exit; "
+         "exported as masked XML)",
+         _ids(ev.SYSMON_WMI_IDS | _ids_of(ev.SYSMON, ev.PROCESS_NAMING)), masked=True),
+    _log("SecurityLog", "Security", "Security event log (process creation 4688 and exit 4689, network logons 4624; "
+         "exported as masked XML)", _ids(_ids_of(ev.SECURITY, ev.PROCESS_NAMING | ev.TRACE_ONLY)), masked=True),
     _reg("RegWbem", "wbem.reg", "HKLM\\SOFTWARE\\Microsoft\\Wbem", ("repository",),
          "HKLM\\SOFTWARE\\Microsoft\\Wbem (CIMOM settings, Autorecover MOFs)"),
     _reg("RegOle", "ole.reg", "HKLM\\SOFTWARE\\Microsoft\\Ole", ("dcom",),
@@ -103,6 +139,21 @@ ARTIFACTS: tuple[Artifact, ...] = (
     _reg("RegHostIdentity", "host-identity.reg", "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion", ("identity",),
          "who the host is without WMI: named values of CurrentVersion (product, edition, build, UBR), ComputerName "
          "and ProductOptions", ("host name",)),
+    _reg("RegDcomPolicy", "dcom-policy.reg", "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\DCOM", ("dcom",),
+         "DCOM group policy (machine launch and access restrictions, hardening exemptions under AppCompat)",
+         ("account SIDs",)),
+    Artifact("RegWmiHelperAppIds", ("registry/wmi-helper-appids.reg",), REG_EXPORT, ("dcom",),
+             "the DCOM AppIDs of WMI's provider host (WmiPrvSE.exe) and callback sink (unsecapp.exe)",
+             "HKLM\\SOFTWARE\\Classes\\AppID", ("account SIDs",), subkeys=WMI_HELPER_APPIDS),
+    _reg("RegSvchost", "svchost.reg", "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion\\Svchost", ("services",),
+         "svchost service groups (netsvcs lists the services that share Winmgmt's process)"),
+    _reg("RegWinRM", "winrm.reg", "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\WSMAN", (),
+         "WinRM (WS-Management) service configuration: listeners, authentication, limits"),
+    _reg("RegWinRMPolicy", "winrm-policy.reg", "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows\\WinRM", (),
+         "WinRM group policy (allowed authentication, unencrypted traffic, IP filters)"),
+    _reg("RegLsa", "lsa.reg", "HKLM\\SYSTEM\\CurrentControlSet\\Control\\Lsa", (),
+         "named NTLM and anonymous-access settings of Lsa and Lsa\\MSV1_0 (LmCompatibilityLevel, "
+         "RestrictAnonymous, NtlmMinClientSec...), nothing else of the key"),
     _reg("RegServices", "services.reg", "HKLM\\SYSTEM\\CurrentControlSet\\Services", ("services",),
          "service keys of Winmgmt, RpcSs, DcomLaunch, RpcEptMapper and the services depending on Winmgmt"),
     _reg("RegFirewallPolicy", "firewall-policy.reg",
@@ -186,38 +237,23 @@ BEGIN_MARK = "# BEGIN ARTIFACTS (generated from src/wmidoctor/sources/artifacts.
 END_MARK = "# END ARTIFACTS"
 
 
-def _ps(text: str) -> str:
+def ps_string(text: str) -> str:
+    """`text` as a single-quoted PowerShell string."""
     return "'" + text.replace("'", "''") + "'"
 
 
 def powershell_table() -> str:
     """The collector's artifact table, as it must appear in the script (markers included): per key the
-    bundle name, the registry key a .reg export holds, and the personal data the artifact may carry."""
+    bundle name, the registry key a .reg export holds, the personal data the artifact may carry, and for event
+    logs the export filter and whether the log is exported as masked XML."""
     width = max(len(a.key) for a in ARTIFACTS)
     lines = [BEGIN_MARK, "$Artifacts = [ordered]@{"]
     for a in ARTIFACTS:
-        personal = ", ".join(_ps(p) for p in a.personal)
-        lines.append(f"    {a.key.ljust(width)} = @{{ Name = {_ps(a.name)}; RegistryKey = {_ps(a.registry_key)}; "
-                     f"Personal = @({personal}) }}")
+        personal = ", ".join(ps_string(p) for p in a.personal)
+        log = f"; Query = {ps_string(a.event_filter)}; Masked = ${str(a.masked).lower()}" if a.kind == EVENT_LOG else ""
+        if a.subkeys:
+            log += "; Subkeys = @(" + ", ".join(ps_string(k) for k in a.subkeys) + ")"
+        lines.append(f"    {a.key.ljust(width)} = @{{ Name = {ps_string(a.name)}; "
+                     f"RegistryKey = {ps_string(a.registry_key)}; Personal = @({personal}){log} }}")
     lines += ["}", END_MARK]
     return "\n".join(lines)
-
-
-_TABLE = re.compile(re.escape(BEGIN_MARK) + r".*?" + re.escape(END_MARK), re.S)
-
-
-def sync_script(path: Path) -> bool:
-    """Rewrite the table in the collector script from ARTIFACTS; True when the file changed."""
-    text = path.read_text(encoding="utf-8-sig")
-    if not _TABLE.search(text):
-        raise ValueError(f"{path}: no '{BEGIN_MARK}' ... '{END_MARK}' block")
-    updated = _TABLE.sub(lambda _: powershell_table().replace("\n", "\r\n" if "\r\n" in text else "\n"), text)
-    if updated == text:
-        return False
-    path.write_text(updated, encoding="utf-8-sig")
-    return True
-
-
-if __name__ == "__main__":
-    target = Path(sys.argv[1] if len(sys.argv) > 1 else "collect/Collect-WmiDoctor.ps1")
-    print(f"{target}: {'updated' if sync_script(target) else 'already in step'}")

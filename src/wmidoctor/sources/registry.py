@@ -111,7 +111,11 @@ class RegistryEvidence:
     def services(self) -> None:
         section = self.evidence.services
         root = self.registry.key(SERVICES_KEY)
-        if not self._collect(section, SERVICES_KEY, root):
+        # A hive holds the whole Services tree; the collector's export only the WMI services and the services
+        # depending on Winmgmt, and vouches for those alone.
+        if not self._collect(section, SERVICES_KEY, root) and not any(
+                self._collect(section, f"{SERVICES_KEY}\\{name}", self.registry.key(f"{SERVICES_KEY}\\{name}"))
+                for name in WMI_SERVICES):
             return
         for name in WMI_SERVICES:
             key = self.registry.key(f"{SERVICES_KEY}\\{name}")
