@@ -167,6 +167,7 @@ $Artifacts = [ordered]@{
     RpcDynamicPorts       = @{ Name = 'commands/netsh-dynamicport-tcp.txt'; RegistryKey = ''; Personal = @() }
     RepositoryListing     = @{ Name = 'files/repository.json'; RegistryKey = ''; Personal = @() }
     AutorecoverListing    = @{ Name = 'files/autorecover-mofs.json'; RegistryKey = ''; Personal = @() }
+    WinmgmtHost           = @{ Name = 'files/winmgmt-host.json'; RegistryKey = ''; Personal = @() }
     ProviderBinaries      = @{ Name = 'files/provider-binaries.json'; RegistryKey = ''; Personal = @() }
     WmiIdentity           = @{ Name = 'wmi/identity.json'; RegistryKey = ''; Personal = @('host name', 'domain name') }
     WmiNamespaces         = @{ Name = 'wmi/namespaces.json'; RegistryKey = ''; Personal = @('account SIDs') }
@@ -1033,6 +1034,21 @@ function Get-ServiceState {
     return [string]$service.Status
 }
 
+function Save-WinmgmtHost {
+    <# The figures of the svchost that runs Winmgmt, found by the PID sc queryex printed (no WMI). #>
+    Invoke-Step 'WinmgmtHost' {
+        $queried = Get-ArtifactPath 'ScQueryExWinmgmt'
+        $text = if (Test-Path -LiteralPath $queried) { [System.IO.File]::ReadAllText($queried) } else { '' }
+        if ($text -notmatch 'PID\s*:\s*(\d+)' -or [int]$Matches[1] -eq 0) {
+            return @{ Status = 'skipped'; Message = "Winmgmt has no process (it is $WinmgmtState)" }
+        }
+        $process = Get-Process -Id ([int]$Matches[1]) -ErrorAction Stop
+        Write-JsonArtifact 'WinmgmtHost' ([ordered]@{ pid = $process.Id; process_name = $process.ProcessName + '.exe'
+                hosting_model = 'Winmgmt service host'; working_set = $process.WorkingSet64
+                private_bytes = $process.PrivateMemorySize64; handles = $process.HandleCount; threads = $process.Threads.Count })
+    }
+}
+
 function Copy-RepositoryFiles {
     <# Copy the repository's files from $Source into a partial folder and rename it to repository/ only when
        every file was copied whole: a copy cut short by the time limit is never read as a (corrupt) repository. #>
@@ -1303,7 +1319,7 @@ $CommandPlan = @(
     @('files', 'Get-ChildItem <repository folder>; copies of third-party Autorecover MOFs (secrets masked)', 'reads'),
     @('wmi (only when Winmgmt already runs)', 'Get-CimInstance root:__NAMESPACE, Win32_ComputerSystem, Win32_OperatingSystem, __Win32Provider, __ProviderRegistration, __ProviderHostQuotaConfiguration, MSFT_Providers, __EventFilter, __EventConsumer, __FilterToConsumerBinding, __TimerInstruction', 'reads'),
     @('wmi (only when Winmgmt already runs)', 'Invoke-CimMethod __SystemSecurity.GetSD; ManagementObject __SystemSecurity=@ (RequiresEncryption qualifier)', 'reads'),
-    @('processes', 'Get-Process <the provider hosts MSFT_Providers names>', 'reads'),
+    @('processes', 'Get-Process <the provider hosts MSFT_Providers names; the svchost running Winmgmt>', 'reads'),
     @('repository copy', 'cmd.exe /d /c copy /b (only when Winmgmt is stopped: nothing holds the files)', 'reads'),
     @('repository copy', 'Win32_ShadowCopy.Create and Remove-CimInstance of that shadow copy (only with -ShadowCopy)', 'creates one shadow copy and removes it'),
     @('trace', 'wevtutil.exe gl|sl|epl Microsoft-Windows-WMI-Activity/Trace; logman.exe (only with -TraceSeconds / -TraceUntilKey)', 'enables the trace channel (and an ETW session) for the trace and restores them')
@@ -1373,6 +1389,7 @@ foreach ($service in $WmiServices) {
     Save-CommandOutput "ScSdShow$service" (Get-SystemProgram 'sc.exe') "sdshow $service"
 }
 $WinmgmtState = Get-ServiceState 'Winmgmt'
+Save-WinmgmtHost
 if ($WinmgmtState -eq 'Running') {
     Save-CommandOutput 'VerifyRepository' (Join-Path (Get-WbemFolder) 'winmgmt.exe') '/verifyrepository'
 }

@@ -82,3 +82,18 @@ def test_the_masked_xml_form_of_a_log_is_read(tmp_path: Path) -> None:
     evidence = load(bundle)
     assert any(log.path.endswith(artifact.name.rsplit("/", 1)[1]) for log in evidence.events.logs)
     assert evidence.events.status == "collected"
+
+
+def test_the_winmgmt_svchost_figures_are_read_apart_from_the_provider_hosts(tmp_path: Path) -> None:
+    """files/winmgmt-host.json: the Winmgmt svchost is not a provider host, so WmiPrvSE quotas never judge it."""
+    bundle = _copy(tmp_path)
+    figures = {"pid": 1234, "process_name": "svchost.exe", "hosting_model": "Winmgmt service host",
+               "working_set": 52428800, "private_bytes": 41943040, "handles": 2150, "threads": 31}
+    (bundle / BY_KEY["WinmgmtHost"].name).write_text(json.dumps(figures), encoding="utf-8")
+    evidence = load(bundle)
+    host = evidence.services.winmgmt_host
+    assert host is not None and (host.pid, host.process_name, host.handles, host.private_bytes) == (
+        1234, "svchost.exe", 2150, 41943040)
+    assert all(h.pid != 1234 for h in evidence.provider_hosts.hosts)
+    saved = type(evidence).from_json(evidence.to_json())
+    assert saved.services.winmgmt_host == host

@@ -119,6 +119,8 @@ class Service:
 class Services(Section):
     services: dict[str, Service] = field(default_factory=dict)  # keyed by service name as Windows spells it
     winmgmt_dependents: list[str] = field(default_factory=list)
+    # the svchost running Winmgmt, with its process figures (read without WMI, from the service's PID)
+    winmgmt_host: ProviderHost | None = None
 
     def get(self, name: str) -> Service | None:
         wanted = name.lower()

@@ -174,6 +174,9 @@ ARTIFACTS: tuple[Artifact, ...] = (
              "repository folder listing with sizes, and whether Corrupted.rec exists"),
     Artifact("AutorecoverListing", ("files/autorecover-mofs.json",), LISTING, ("repository",),
              "the Autorecover MOFs list, which of the files exist, and copies of those outside System32\\wbem"),
+    Artifact("WinmgmtHost", ("files/winmgmt-host.json",), LISTING, ("services",),
+             "process figures of the svchost running Winmgmt (working set, private bytes, handles, threads), read "
+             "without WMI from the process id the Service Control Manager gives"),
     Artifact("ProviderBinaries", ("files/provider-binaries.json",), LISTING, ("providers",),
              "the file each provider's COM server registration names, and whether it exists"),
     Artifact("WmiIdentity", ("wmi/identity.json",), QUERY, ("identity",),

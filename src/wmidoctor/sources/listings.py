@@ -13,7 +13,7 @@ from typing import Any
 from wmidoctor.evidence import Evidence, Setting
 from wmidoctor.evidence.model import AutorecoverMof, RepositoryFile
 from wmidoctor.sources.registry import normalise_clsid
-from wmidoctor.sources.wmi_queries import QueryFormatError, as_list
+from wmidoctor.sources.wmi_queries import QueryFormatError, as_list, provider_host
 
 
 def _object(data: Any, source: str) -> dict[str, Any]:
@@ -82,7 +82,13 @@ def fill_provider_binaries(evidence: Evidence, data: Any, source: str) -> None:
         section.mark_collected(source)
 
 
+def fill_winmgmt_host(evidence: Evidence, data: Any, source: str) -> None:
+    """The Winmgmt svchost's figures; the services section is filled by the registry and sc.exe output."""
+    evidence.services.winmgmt_host = provider_host(_object(data, source), source, "svchost.exe")
+
+
 FILLERS = {
+    "WinmgmtHost": fill_winmgmt_host,
     "RepositoryListing": fill_repository_listing,
     "AutorecoverListing": fill_autorecover_listing,
     "ProviderBinaries": fill_provider_binaries,

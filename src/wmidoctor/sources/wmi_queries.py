@@ -133,16 +133,23 @@ def fill_provider_hosts(evidence: Evidence, data: Any, source: str) -> None:
     data = _object(data, source)
     section = evidence.provider_hosts
     for item in as_list(data.get("hosts")):
-        pid = _int(item.get("pid")) if isinstance(item, dict) else None
-        if pid is None:
-            continue
-        section.hosts.append(ProviderHost(
-            pid=pid, process_name=_text(item.get("process_name")) or "WmiPrvSE.exe",
-            hosting_model=_text(item.get("hosting_model")), user=_text(item.get("user")),
-            providers=[_text(p) for p in as_list(item.get("providers"))],
-            working_set=_int(item.get("working_set")), private_bytes=_int(item.get("private_bytes")),
-            handles=_int(item.get("handles")), threads=_int(item.get("threads")), source=f"{source}#pid {pid}"))
+        host = provider_host(item, source, "WmiPrvSE.exe")
+        if host is not None:
+            section.hosts.append(host)
     _finish(section, source, data)
+
+
+def provider_host(item: Any, source: str, default_name: str) -> ProviderHost | None:
+    """A process with its figures, as the collector writes it; None without a process id."""
+    pid = _int(item.get("pid")) if isinstance(item, dict) else None
+    if pid is None:
+        return None
+    return ProviderHost(
+        pid=pid, process_name=_text(item.get("process_name")) or default_name,
+        hosting_model=_text(item.get("hosting_model")), user=_text(item.get("user")),
+        providers=[_text(p) for p in as_list(item.get("providers"))],
+        working_set=_int(item.get("working_set")), private_bytes=_int(item.get("private_bytes")),
+        handles=_int(item.get("handles")), threads=_int(item.get("threads")), source=f"{source}#pid {pid}")
 
 
 def fill_subscriptions(evidence: Evidence, data: Any, source: str) -> None:
