@@ -116,9 +116,7 @@ def restrict_to_subscriptions(repository: Repository) -> None:
     data, digest = repository.index_data, repository.hash
     done: set[int] = set()
     fragments = [f"{kind}_{digest(name)}" for name in SUBSCRIPTION_CLASSES for kind in ("CI", "CD", "CR")]
-    # keys_holding reads any buffer (mmap included) though it is annotated `bytes`; artifacts/repository is
-    # being edited on another branch: widen its annotation there and drop these two ignores
-    keys = keys_holding(data, table, fragments, done)  # type: ignore[arg-type]
+    keys = keys_holding(data, table, fragments, done)
     known: set[str] = set()
     parents = {digest(CONSUMER_BASE)}
     for _ in range(MAX_CONSUMER_DEPTH):
@@ -128,7 +126,7 @@ def restrict_to_subscriptions(repository: Repository) -> None:
         if not children:
             break
         known |= children
-        keys += keys_holding(data, table,  # type: ignore[arg-type]
+        keys += keys_holding(data, table,
                              [f"{kind}_{h}" for h in children for kind in ("CI", "CD", "CR")], done)
         parents = children
     repository.restrict_index(keys)

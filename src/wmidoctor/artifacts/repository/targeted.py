@@ -8,6 +8,7 @@ bytes. Only pages the index mapping maps (live pages) with the active signature 
 
 from __future__ import annotations
 
+import mmap
 import re
 import struct
 
@@ -20,7 +21,7 @@ def live_pages(table: PageTable) -> dict[int, int]:
     return {physical: logical for logical, physical in enumerate(table.pages) if physical != UNMAPPED}
 
 
-def keys_holding(data: bytes, table: PageTable, fragments: list[str], done: set[int] | None = None) -> list[str]:
+def keys_holding(data: bytes | mmap.mmap, table: PageTable, fragments: list[str], done: set[int] | None = None) -> list[str]:
     """The keys of every live, active page whose bytes contain one of `fragments` (pages in `done` are
     skipped and the pages read are added to it)."""
     done = set() if done is None else done
