@@ -55,15 +55,17 @@ def main() -> None:
         full = best_of(lambda: load(volume))
         quick = best_of(lambda: load(volume, quick=True))
         startup = best_of(lambda: cold("-c", "pass"))
-        diagnose_quick = best_of(lambda: cold("-m", "wmidoctor", "diagnose", str(volume), "--quick", "--format",
-                                              "json"))
+        diagnose_quick = best_of(
+            lambda: cold("-m", "wmidoctor", "diagnose", str(volume), "--quick", "--format", "json")
+        )
     parts = repository + logs + hive
     figure("volume load, full (warm)", full, "s", parts, "verify + logs + SYSTEM hive alone")
     figure("volume load, full vs repository verify alone", full, "s", repository, "repository verify")
     figure("volume load, --quick (warm)", quick, "s", logs + hive, "logs + SYSTEM hive alone")
     figure("volume load, --quick vs full", quick, "s", full, "full load")
-    figure("diagnose --quick of the volume (cold process)", diagnose_quick, "s", startup, "python startup",
-           target="< 2 s")
+    figure(
+        "diagnose --quick of the volume (cold process)", diagnose_quick, "s", startup, "python startup", target="< 2 s"
+    )
 
 
 if __name__ == "__main__":

@@ -58,8 +58,9 @@ def _timed(engine: str, tasks, target: str) -> tuple[float, list]:
     store.add(run_id, batch)
     elapsed = time.perf_counter() - start
     assert len(store.stored_sources(run_id)) == len(tasks), "a result was lost"
-    stored = [(h["source"], h["host"], h["os_build"], h["collected"], h["problems"], h["error"])
-              for h in store.hosts(run_id)]
+    stored = [
+        (h["source"], h["host"], h["os_build"], h["collected"], h["problems"], h["error"]) for h in store.hosts(run_id)
+    ]
     stored += [tuple(finding.values()) for finding in store.findings(run_id)]
     store.close()
     return len(tasks) / elapsed, sorted(stored, key=repr)  # the two databases may collate ORDER BY differently
@@ -83,11 +84,15 @@ def main() -> int:
     figure(f"fleet diagnose --quick, {ENTRIES} entries, sequential", sequential, "hosts/s")
     figure(f"local process pool ({WORKERS} workers)", local, "hosts/s", sequential, "sequential")
     figure(f"Dask LocalCluster ({WORKERS} worker processes)", dask, "hosts/s", sequential, "sequential")
-    print(f"scaling efficiency (speed-up / workers): local pool {local / sequential / WORKERS:.0%}, "
-          f"Dask {dask / sequential / WORKERS:.0%}")
+    print(
+        f"scaling efficiency (speed-up / workers): local pool {local / sequential / WORKERS:.0%}, "
+        f"Dask {dask / sequential / WORKERS:.0%}"
+    )
     same = by_sequential == by_local == by_dask
-    print(f"per-host results, {ENTRIES} entries: sequential (SQLite), local pool ({local_name}) and Dask (SQLite) "
-          + ("identical" if same else "DIFFER"))
+    print(
+        f"per-host results, {ENTRIES} entries: sequential (SQLite), local pool ({local_name}) and Dask (SQLite) "
+        + ("identical" if same else "DIFFER")
+    )
     return 0 if same else 1
 
 

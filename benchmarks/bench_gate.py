@@ -62,10 +62,16 @@ def timed(mode: str, args: list[str]) -> tuple[float, float]:
 def compare(name: str, args: list[str]) -> None:
     gated, ungated = [], []
     for round_number in range(ROUNDS):  # the order flips each round, so neither always runs on a warmer cache
-        for mode in (("gated", "ungated") if round_number % 2 else ("ungated", "gated")):
+        for mode in ("gated", "ungated") if round_number % 2 else ("ungated", "gated"):
             (gated if mode == "gated" else ungated).append(timed(mode, args))
-    figure(name, min(whole for _, whole in gated), "s", min(whole for _, whole in ungated),
-           "same command, gate bypassed", target="ratio < 1.02 (noisy on a busy machine)")
+    figure(
+        name,
+        min(whole for _, whole in gated),
+        "s",
+        min(whole for _, whole in ungated),
+        "same command, gate bypassed",
+        target="ratio < 1.02 (noisy on a busy machine)",
+    )
     inside, whole = min(gated, key=lambda pair: pair[1])
     figure(f"{name}: time inside the gate", inside, "s", whole, "the whole command", target="ratio < 0.02")
 

@@ -27,15 +27,36 @@ def otrf_exports() -> list[str]:
 def nxlog_line(event) -> str:
     """The NXLog im_msvistalog record of one event (as the OTRF data sets hold them)."""
     stamp = event.time
-    record = {"EventTime": f"{stamp[:10]} {stamp[11:19]}", "@timestamp": stamp[:23] + "Z", "Hostname": event.computer,
-              "Keywords": -9223372036854775808, "EventType": "INFO", "SeverityValue": 2, "Severity": "INFO",
-              "EventID": event.event_id, "SourceName": event.provider, "ProviderGuid": "{00000000-0000-0000-0000-0}",
-              "Version": 0, "Task": 0, "OpcodeValue": 0, "RecordNumber": event.record_id, "ExecutionProcessID": 4,
-              "ThreadID": 8, "Channel": event.channel, "Domain": "NT AUTHORITY", "AccountName": "SYSTEM",
-              "UserID": "S-1-5-18", "AccountType": "User", "Opcode": "Info",
-              "Message": "\r\n".join(f"{name}: {value}" for name, value in event.fields.items()),
-              "EventReceivedTime": f"{stamp[:10]} {stamp[11:19]}", "SourceModuleName": "eventlog",
-              "SourceModuleType": "im_msvistalog", "@version": "1", "tags": ["benchmark"]}
+    record = {
+        "EventTime": f"{stamp[:10]} {stamp[11:19]}",
+        "@timestamp": stamp[:23] + "Z",
+        "Hostname": event.computer,
+        "Keywords": -9223372036854775808,
+        "EventType": "INFO",
+        "SeverityValue": 2,
+        "Severity": "INFO",
+        "EventID": event.event_id,
+        "SourceName": event.provider,
+        "ProviderGuid": "{00000000-0000-0000-0000-0}",
+        "Version": 0,
+        "Task": 0,
+        "OpcodeValue": 0,
+        "RecordNumber": event.record_id,
+        "ExecutionProcessID": 4,
+        "ThreadID": 8,
+        "Channel": event.channel,
+        "Domain": "NT AUTHORITY",
+        "AccountName": "SYSTEM",
+        "UserID": "S-1-5-18",
+        "AccountType": "User",
+        "Opcode": "Info",
+        "Message": "\r\n".join(f"{name}: {value}" for name, value in event.fields.items()),
+        "EventReceivedTime": f"{stamp[:10]} {stamp[11:19]}",
+        "SourceModuleName": "eventlog",
+        "SourceModuleType": "im_msvistalog",
+        "@version": "1",
+        "tags": ["benchmark"],
+    }
     return json.dumps({**record, **{k: v for k, v in event.fields.items() if k not in record}}) + "\n"
 
 
@@ -54,8 +75,13 @@ def write_nxlog_copy(paths: list[str], target: Path) -> int:
 
 def rss_child(paths: list[str]) -> float:
     """Peak RSS of a fresh process running `logs` analysis over `paths`."""
-    out = subprocess.run([sys.executable, __file__, "--rss", *paths], capture_output=True, text=True, check=True,
-                         cwd=Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss", *paths],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent,
+    )
     return float(out.stdout.split()[-1])
 
 
@@ -73,13 +99,27 @@ def main() -> None:
         jsonl_time = best_of(lambda: ours([str(copy)]), repeat=5)
         otrf_records = ours(exports)
         otrf_time = best_of(lambda: ours(exports), repeat=3)
-        print(f"corpus: {len(evtx_paths)} .evtx files, {evtx_records} records, as one NXLog JSON-lines file of "
-              f"{copy.stat().st_size / 2**20:.1f} MiB; OTRF: {len(exports)} exports, {otrf_records} records; "
-              f"{cpu_count()} CPU(s)")
-        figure("logs on JSON lines, same events (records/s)", jsonl_records / jsonl_time, "rec/s",
-               evtx_records / evtx_time, "logs on .evtx", target=">= 0.5x")
-        figure("logs on JSON lines, time for the same events (s)", jsonl_time, "s", evtx_time, "logs on .evtx",
-               target="<= 2x")
+        print(
+            f"corpus: {len(evtx_paths)} .evtx files, {evtx_records} records, as one NXLog JSON-lines file of "
+            f"{copy.stat().st_size / 2**20:.1f} MiB; OTRF: {len(exports)} exports, {otrf_records} records; "
+            f"{cpu_count()} CPU(s)"
+        )
+        figure(
+            "logs on JSON lines, same events (records/s)",
+            jsonl_records / jsonl_time,
+            "rec/s",
+            evtx_records / evtx_time,
+            "logs on .evtx",
+            target=">= 0.5x",
+        )
+        figure(
+            "logs on JSON lines, time for the same events (s)",
+            jsonl_time,
+            "s",
+            evtx_time,
+            "logs on .evtx",
+            target="<= 2x",
+        )
         figure("logs on the OTRF exports (records/s)", otrf_records / otrf_time, "rec/s")
 
         ten = Path(scratch) / "otrf-x10.jsonl"

@@ -42,8 +42,12 @@ def main() -> None:
         detect(folder)
 
     with tempfile.TemporaryDirectory() as tmp:
-        layouts = {"Windows volume": Path(tmp) / "volume", "KAPE collection": Path(tmp) / "kape",
-                   "Velociraptor collection": Path(tmp) / "velociraptor", "flat folder": Path(tmp) / "flat"}
+        layouts = {
+            "Windows volume": Path(tmp) / "volume",
+            "KAPE collection": Path(tmp) / "kape",
+            "Velociraptor collection": Path(tmp) / "velociraptor",
+            "flat folder": Path(tmp) / "flat",
+        }
         link(layouts["Windows volume"])
         link(layouts["KAPE collection"] / "C")
         link(layouts["Velociraptor collection"] / "uploads" / "auto" / "C%3A", encode=True)

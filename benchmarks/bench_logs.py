@@ -14,8 +14,10 @@ from pathlib import Path
 
 from harness import CORPUS, best_of, corpus_available, cpu_count, figure, peak_rss_mb
 
-BASELINE_SUBSET = ("evtx/hosts/fukusuket-win10/Microsoft-Windows-WMI-Activity%4Operational.evtx",
-                   "evtx/hosts/artemis-win10/System.evtx")
+BASELINE_SUBSET = (
+    "evtx/hosts/fukusuket-win10/Microsoft-Windows-WMI-Activity%4Operational.evtx",
+    "evtx/hosts/artemis-win10/System.evtx",
+)
 
 
 def corpus_logs() -> list[str]:
@@ -44,8 +46,13 @@ def python_evtx(paths: list[str]) -> int:
 
 def rss_child(copies: int) -> float:
     """Peak RSS of a fresh process analysing the corpus logs listed `copies` times."""
-    out = subprocess.run([sys.executable, __file__, "--rss", str(copies)], capture_output=True, text=True,
-                         check=True, cwd=Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss", str(copies)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent,
+    )
     return float(out.stdout.split()[-1])
 
 
@@ -60,11 +67,14 @@ def main() -> None:
     start = time.perf_counter()
     baseline_records = python_evtx(subset)
     baseline_rate = baseline_records / (time.perf_counter() - start)
-    print(f"corpus: {len(paths)} .evtx files, {records} records; python-evtx subset: {baseline_records} records; "
-          f"{cpu_count()} CPU(s)")
+    print(
+        f"corpus: {len(paths)} .evtx files, {records} records; python-evtx subset: {baseline_records} records; "
+        f"{cpu_count()} CPU(s)"
+    )
     figure("logs end to end (records/s)", rate, "rec/s", target=">= 30000")
-    figure("logs vs python-evtx (records/s)", rate, "rec/s", baseline_rate, "python-evtx record.xml()",
-           target=">= 100x")
+    figure(
+        "logs vs python-evtx (records/s)", rate, "rec/s", baseline_rate, "python-evtx record.xml()", target=">= 100x"
+    )
     one, ten = rss_child(1), rss_child(10)
     figure("peak RSS, corpus x1 (MiB)", one, "MiB")
     figure("peak RSS, corpus x10 (MiB)", ten, "MiB", one, "x1", target="flat (ratio ~1)")

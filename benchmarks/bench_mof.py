@@ -43,12 +43,23 @@ def corpus_rate(paths: list[Path], tree_parser: Lark) -> None:
                 tree_parser.parse(decode_mof(path.read_bytes())[0])
 
     parse_seconds = best_of(parse_all)
-    figure(f"mof parse to model ({len(paths)} files, {megabytes:.2f} MB)", megabytes / parse_seconds, "MB/s",
-           megabytes / best_of(tree_all), "lark parse tree", target=">= 1 MB/s")
+    figure(
+        f"mof parse to model ({len(paths)} files, {megabytes:.2f} MB)",
+        megabytes / parse_seconds,
+        "MB/s",
+        megabytes / best_of(tree_all),
+        "lark parse tree",
+        target=">= 1 MB/s",
+    )
     figure("read + decode only (floor)", megabytes / best_of(read_only), "MB/s")
     documents = parse_all()
-    figure("mof parse + lint", megabytes / best_of(lambda: lint_documents(parse_all())), "MB/s",
-           megabytes / parse_seconds, "parse only")
+    figure(
+        "mof parse + lint",
+        megabytes / best_of(lambda: lint_documents(parse_all())),
+        "MB/s",
+        megabytes / parse_seconds,
+        "parse only",
+    )
     statements = sum(len(d.statements) for d in documents)
     figure("statements per second (parse)", statements / parse_seconds, "stmt/s")
 
@@ -58,22 +69,34 @@ def single_line_text(megabytes: float) -> str:
     statement = 'instance of __Win32Provider as $P{n} {{ Name = "P{n}"; HostingModel = "NetworkServiceHost"; }}; '
     statements = "".join(statement.format(n=n) for n in range(int(megabytes * 1e6 * 0.3) // len(statement)))
     rest = int(megabytes * 1e6) - len(statements)
-    return (statements + 'instance of X { Big = "' + "a" * (rest * 3 // 4) + '"; Escaped = "'
-            + "\\n" * (rest // 8) + '"; };\n')
+    return (
+        statements
+        + 'instance of X { Big = "'
+        + "a" * (rest * 3 // 4)
+        + '"; Escaped = "'
+        + "\\n" * (rest // 8)
+        + '"; };\n'
+    )
 
 
 def single_line_rate(tree_parser: Lark) -> None:
     text = single_line_text(SINGLE_LINE_MB)
     data = text.encode()
     megabytes = len(data) / 1e6
-    figure(f"single-line MOF ({megabytes:.1f} MB on one line)", megabytes / best_of(lambda: parse_bytes(data)),
-           "MB/s", megabytes / best_of(lambda: tree_parser.parse(text)), "lark parse tree")
+    figure(
+        f"single-line MOF ({megabytes:.1f} MB on one line)",
+        megabytes / best_of(lambda: parse_bytes(data)),
+        "MB/s",
+        megabytes / best_of(lambda: tree_parser.parse(text)),
+        "lark parse tree",
+    )
 
 
 def peak_growth_mb(path: Path) -> float:
     """Peak memory (MB) added by parsing `path`, measured in a fresh process."""
-    out = subprocess.run([sys.executable, __file__, "--peak", str(path)], check=True, capture_output=True,
-                         text=True).stdout
+    out = subprocess.run(
+        [sys.executable, __file__, "--peak", str(path)], check=True, capture_output=True, text=True
+    ).stdout
     return float(out.split()[-1])
 
 

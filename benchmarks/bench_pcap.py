@@ -25,15 +25,35 @@ from harness import CORPUS, best_of, corpus_available, cpu_count, figure, peak_r
 MB = 1024 * 1024
 
 
-def _frame(src: int, dst: int, sport: int, dport: int, proto: int, payload: bytes, seq: int = 0, ack: int = 0,
-           flags: int = 0x18) -> bytes:
+def _frame(
+    src: int,
+    dst: int,
+    sport: int,
+    dport: int,
+    proto: int,
+    payload: bytes,
+    seq: int = 0,
+    ack: int = 0,
+    flags: int = 0x18,
+) -> bytes:
     """Ethernet + IPv4 + TCP/UDP with loopback addresses (127.0.x.y)."""
     if proto == 6:
         l4 = struct.pack("!HHLLBBHHH", sport, dport, seq, ack, 5 << 4, flags, 65535, 0, 0) + payload
     else:
         l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0x4000, 64, proto, 0,
-                     bytes((127, 0, src >> 8, src & 255)), bytes((127, 0, dst >> 8, dst & 255)))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s",
+        0x45,
+        0,
+        20 + len(l4),
+        0,
+        0x4000,
+        64,
+        proto,
+        0,
+        bytes((127, 0, src >> 8, src & 255)),
+        bytes((127, 0, dst >> 8, dst & 255)),
+    )
     return b"\x00" * 12 + b"\x08\x00" + ip + l4
 
 
@@ -60,8 +80,10 @@ def filler_block(rng: random.Random, size: int) -> list[bytes]:
             port, pieces = 443, [(False, rng.randbytes(1448)) for _ in range(rng.randrange(20, 120))]
         elif kind < 0.85:  # short HTTP
             port = 80
-            pieces = [(True, b"GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n"),
-                      (False, b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n" + rng.randbytes(900))]
+            pieces = [
+                (True, b"GET /index.html HTTP/1.1\r\nHost: example\r\n\r\n"),
+                (False, b"HTTP/1.1 200 OK\r\nContent-Length: 900\r\n\r\n" + rng.randbytes(900)),
+            ]
         else:  # datagrams: DNS answers and other UDP
             for _ in range(10):
                 payload = _dns_answer(f"host{flow % 97}.example") if rng.random() < 0.3 else rng.randbytes(300)
@@ -104,8 +126,9 @@ def build(path: Path, megabytes: int, seed: int = 1) -> int:
     wmi = corpus_frames()
     wmi_bytes = sum(len(f) for _, f in wmi)
     filler = filler_block(rng, 9 * wmi_bytes)  # one byte in ten from the corpus
-    block = sorted([(i * 0.0001, f) for i, f in enumerate(filler)] + [(ts % 60, f) for ts, f in wmi],
-                   key=lambda item: item[0])
+    block = sorted(
+        [(i * 0.0001, f) for i, f in enumerate(filler)] + [(ts % 60, f) for ts, f in wmi], key=lambda item: item[0]
+    )
     header = struct.pack("<IHHiIII", 0xA1B2C3D4, 2, 4, 0, 0, 65535, 1)
     clock = 1_700_000_000.0
     written = len(header)
@@ -165,8 +188,13 @@ def rss_child(megabytes: int, folder: Path) -> float:
     path = folder / f"rss-{megabytes}.pcap"
     build(path, megabytes)
     try:
-        out = subprocess.run([sys.executable, __file__, "--rss", str(path)], capture_output=True, text=True,
-                             check=True, cwd=Path(__file__).parent)
+        out = subprocess.run(
+            [sys.executable, __file__, "--rss", str(path)],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
     finally:
         path.unlink()
     return float(out.stdout.split()[-1])
@@ -185,12 +213,22 @@ def main(megabytes: int) -> None:
         floor = best_of(lambda: dpkt_floor(path), repeat=2)
         print(f"attempts found: {attempts}")
         figure("pcap analysis, mixed capture (MB/s)", size / MB / elapsed, "MB/s", target=">= 50")
-        figure("pcap analysis vs dpkt record loop (MB/s)", size / MB / elapsed, "MB/s", size / MB / floor,
-               "dpkt.pcap.Reader iteration only")
+        figure(
+            "pcap analysis vs dpkt record loop (MB/s)",
+            size / MB / elapsed,
+            "MB/s",
+            size / MB / floor,
+            "dpkt.pcap.Reader iteration only",
+        )
         for variant in (as_pcapng(path), as_gzip(path)):
             seconds = best_of(lambda v=variant: ours(v), repeat=1)
-            figure(f"pcap analysis, same capture as {variant.suffix[1:]} (MB/s of pcap)", size / MB / seconds, "MB/s",
-                   size / MB / elapsed, "plain pcap")
+            figure(
+                f"pcap analysis, same capture as {variant.suffix[1:]} (MB/s of pcap)",
+                size / MB / seconds,
+                "MB/s",
+                size / MB / elapsed,
+                "plain pcap",
+            )
             variant.unlink()
         path.unlink()
         one = rss_child(megabytes, Path(folder))

@@ -36,8 +36,13 @@ MIXED = "healthy,activation_denied,bind_refused,invalid_class"
 
 
 def start_farm(scenarios: str) -> tuple[subprocess.Popen[str], list[int]]:
-    farm = subprocess.Popen([sys.executable, "-m", "tests.probe.fakes.farm", str(LISTENERS), scenarios],
-                            cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    farm = subprocess.Popen(
+        [sys.executable, "-m", "tests.probe.fakes.farm", str(LISTENERS), scenarios],
+        cwd=ROOT,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert farm.stdout is not None
     ports = [int(p) for p in farm.stdout.readline().split()]
     return farm, ports
@@ -69,9 +74,12 @@ class Run:
         options = ProbeOptions(transports=("dcom",), timeout=5.0)
         store = FleetStore(db)
         cpu, farm_cpu, start = own_cpu_seconds(), cpu_seconds(farm_pid), time.perf_counter()
-        self.failed = sum(1 for results in probe_fleet(targets, creds, options, concurrency, store,
-                                                       processes=processes)
-                          for r in results if not r.passed)
+        self.failed = sum(
+            1
+            for results in probe_fleet(targets, creds, options, concurrency, store, processes=processes)
+            for r in results
+            if not r.passed
+        )
         elapsed = time.perf_counter() - start
         store.close()
         self.rate = hosts / elapsed
@@ -111,10 +119,17 @@ def measure(name: str, scenarios: str, closed: bool) -> None:
         farm.wait(timeout=30)
     print(f"{name}: {HOSTS} hosts, {cpu_count()} cores, {fleet.failed} failing on purpose, {stored} results stored")
     sequential = "sequential (1 process, 1 at a time)"
-    figure(f"probe fleet, {name}, {processes} processes (DB written)", fleet.rate, "hosts/s", baseline.rate,
-           sequential, target=">= 200 hosts/s")
-    figure(f"probe fleet, {name}, 1 process x {CONCURRENCY} threads", threads.rate, "hosts/s", baseline.rate,
-           sequential)
+    figure(
+        f"probe fleet, {name}, {processes} processes (DB written)",
+        fleet.rate,
+        "hosts/s",
+        baseline.rate,
+        sequential,
+        target=">= 200 hosts/s",
+    )
+    figure(
+        f"probe fleet, {name}, 1 process x {CONCURRENCY} threads", threads.rate, "hosts/s", baseline.rate, sequential
+    )
     for label, run in (("sequential", baseline), ("1 process", threads), (f"{processes} processes", fleet)):
         figure(f"  CPU per host, {label}: prober", run.client_ms, "ms")
         figure(f"  CPU per host, {label}: fake hosts", run.farm_ms, "ms")

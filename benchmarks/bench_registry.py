@@ -52,11 +52,19 @@ def main() -> int:
     cold = best_of(cold_open, 3)
     services = len(evidence.services.services)  # type: ignore[attr-defined]
     rules = len(evidence.firewall.rules)  # type: ignore[attr-defined]
-    print(f"SYSTEM hive {SYSTEM.stat().st_size / 2**20:.1f} MiB: {services} services, {rules} WMI firewall rules, "
-          f"{len(evidence.services.winmgmt_dependents)} Winmgmt dependents")  # type: ignore[attr-defined]
+    print(
+        f"SYSTEM hive {SYSTEM.stat().st_size / 2**20:.1f} MiB: {services} services, {rules} WMI firewall rules, "
+        f"{len(evidence.services.winmgmt_dependents)} Winmgmt dependents"
+    )  # type: ignore[attr-defined]
     figure("registry evidence from SYSTEM (first run)", first, "s", target="< 2 s")
-    figure("registry evidence from SYSTEM (best of 3)", ours_best, "s", plain, "regipy get_values, fewer keys",
-           target="< 2 s")
+    figure(
+        "registry evidence from SYSTEM (best of 3)",
+        ours_best,
+        "s",
+        plain,
+        "regipy get_values, fewer keys",
+        target="< 2 s",
+    )
     figure("regipy cold open + one key", cold, "s")
     replay_start = time.perf_counter()
     from wmidoctor.artifacts.registry import Registry

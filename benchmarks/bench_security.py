@@ -49,24 +49,34 @@ def main() -> None:
         targeted = best_of(lambda name=name: read_subscriptions(name, True), repeat=5)
         full = best_of(lambda name=name: read_subscriptions(name, False), repeat=5)
         figure(f"subscription read, targeted: {name}", targeted, "s", full, "full index walk", target="< 0.3 s")
-        figure(f"subscriptions read and judged: {name}", best_of(lambda name=name: judge(name), repeat=5), "s",
-               targeted, "read alone")
+        figure(
+            f"subscriptions read and judged: {name}",
+            best_of(lambda name=name: judge(name), repeat=5),
+            "s",
+            targeted,
+            "read alone",
+        )
     with tempfile.TemporaryDirectory() as tmp:
         volume = link_volume(Path(tmp) / "with", CORPUS)
         without = link_volume(Path(tmp) / "without", CORPUS)
         (without / "Windows/System32/wbem/Repository").unlink()
         bundle = link_bundle(Path(tmp) / "bundle", CORPUS)
         startup = best_of(lambda: cold("-c", "pass"))
-        quick_bundle = best_of(lambda: cold("-m", "wmidoctor", "diagnose", str(bundle), "--quick", "--format",
-                                            "json"))
+        quick_bundle = best_of(lambda: cold("-m", "wmidoctor", "diagnose", str(bundle), "--quick", "--format", "json"))
         quick = best_of(lambda: cold("-m", "wmidoctor", "diagnose", str(volume), "--quick", "--format", "json"))
-        quick_without = best_of(lambda: cold("-m", "wmidoctor", "diagnose", str(without), "--quick", "--format",
-                                             "json"))
-    figure("diagnose --quick, volume with repository (cold)", quick, "s", startup, "python startup",
-           target="< 1 s")
+        quick_without = best_of(
+            lambda: cold("-m", "wmidoctor", "diagnose", str(without), "--quick", "--format", "json")
+        )
+    figure("diagnose --quick, volume with repository (cold)", quick, "s", startup, "python startup", target="< 1 s")
     figure("diagnose --quick, with vs without repository", quick, "s", quick_without, "same volume, no repository")
-    figure("diagnose --quick, collector bundle with repository", quick_bundle, "s", startup, "python startup",
-           target="< 1 s")
+    figure(
+        "diagnose --quick, collector bundle with repository",
+        quick_bundle,
+        "s",
+        startup,
+        "python startup",
+        target="< 1 s",
+    )
 
 
 if __name__ == "__main__":

@@ -27,11 +27,21 @@ def make_inputs(folder: Path, operations: int = OPERATIONS) -> tuple[Path, Path,
 
     scenario = Scenario()
     clients = (880, 1204, 3310, 6012, 7344)
-    queries = ("select * from Win32_Product", "select Name, State from Win32_Service",
-               "select * from Win32_LogicalDisk where DriveType=3", "select * from MSFT_NetAdapter")
+    queries = (
+        "select * from Win32_Product",
+        "select Name, State from Win32_Service",
+        "select * from Win32_LogicalDisk where DriveType=3",
+        "select * from MSFT_NetAdapter",
+    )
     for i in range(operations):
-        scenario.operation(i * 0.002, 0.001 + (i % 7) * 0.003, pid=clients[i % 5], query=queries[i % 4],
-                           provider="CIMWin32", host_id=3100 + i % 3)
+        scenario.operation(
+            i * 0.002,
+            0.001 + (i % 7) * 0.003,
+            pid=clients[i % 5],
+            query=queries[i % 4],
+            provider="CIMWin32",
+            host_id=3100 + i % 3,
+        )
     events = scenario.ordered()
     evtx, etl = folder / "trace.evtx", folder / "trace.etl"
     evtx.write_bytes(to_evtx(events))
@@ -70,11 +80,20 @@ def etl_parser(paths: list[Path]) -> None:
     from etl.etl import IEtlFileObserver, build_from_stream
 
     class Count(IEtlFileObserver):
-        def on_event_record(self, event): pass
-        def on_trace_record(self, event): pass
-        def on_perfinfo_trace(self, obj): pass
-        def on_system_trace(self, obj): pass
-        def on_win_trace(self, obj): pass
+        def on_event_record(self, event):
+            pass
+
+        def on_trace_record(self, event):
+            pass
+
+        def on_perfinfo_trace(self, obj):
+            pass
+
+        def on_system_trace(self, obj):
+            pass
+
+        def on_win_trace(self, obj):
+            pass
 
     for path in paths:
         build_from_stream(path.read_bytes()).parse(Count())
@@ -82,8 +101,13 @@ def etl_parser(paths: list[Path]) -> None:
 
 def rss_child(copies: int, path: Path) -> float:
     """Peak RSS of a fresh process analysing `path` named `copies` times (the inputs are made beforehand)."""
-    out = subprocess.run([sys.executable, __file__, "--rss", str(copies), str(path)], capture_output=True,
-                         text=True, check=True, cwd=Path(__file__).parent)
+    out = subprocess.run(
+        [sys.executable, __file__, "--rss", str(copies), str(path)],
+        capture_output=True,
+        text=True,
+        check=True,
+        cwd=Path(__file__).parent,
+    )
     return float(out.stdout.split()[-1])
 
 
@@ -91,8 +115,13 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as scratch:
         # Inputs are made in a child and memory is measured first: Linux carries a process's peak RSS over
         # into the children it starts, so this process must stay small until the RSS children have run.
-        made = subprocess.run([sys.executable, __file__, "--make", scratch], capture_output=True, text=True,
-                              check=True, cwd=Path(__file__).parent)
+        made = subprocess.run(
+            [sys.executable, __file__, "--make", scratch],
+            capture_output=True,
+            text=True,
+            check=True,
+            cwd=Path(__file__).parent,
+        )
         events = int(made.stdout.split()[-1])
         evtx, etl = Path(scratch) / "trace.evtx", Path(scratch) / "trace.etl"
         for path in (etl, evtx):
@@ -102,10 +131,18 @@ def main() -> None:
         analyse_all([str(evtx)])  # warm-up: imports
         seconds = best_of(lambda: analyse_all([str(evtx)]), repeat=3)
         baseline = best_of(lambda: evtx_iteration(evtx), repeat=3)
-        print(f"synthetic trace: {events} events ({OPERATIONS} operations); .evtx {evtx.stat().st_size / 1e6:.1f} MB, "
-              f".etl {etl.stat().st_size / 1e6:.1f} MB")
-        figure("trace from .evtx, end to end (events/s)", events / seconds, "ev/s", events / baseline,
-               "evtx package iterating alone", target=">= 100000")
+        print(
+            f"synthetic trace: {events} events ({OPERATIONS} operations); .evtx {evtx.stat().st_size / 1e6:.1f} MB, "
+            f".etl {etl.stat().st_size / 1e6:.1f} MB"
+        )
+        figure(
+            "trace from .evtx, end to end (events/s)",
+            events / seconds,
+            "ev/s",
+            events / baseline,
+            "evtx package iterating alone",
+            target=">= 100000",
+        )
         megabytes = etl.stat().st_size / 1e6
         seconds = best_of(lambda: analyse_all([str(etl)]), repeat=3)
         figure("trace from .etl, end to end (MB/s)", megabytes / seconds, "MB/s", target=">= 20")
@@ -122,8 +159,14 @@ def main() -> None:
             theirs = time.perf_counter() - start
         except ImportError:
             theirs = None
-        figure("corpus .etl files, reader (MB/s)", megabytes / ours, "MB/s",
-               megabytes / theirs if theirs else None, "etl-parser", target=">= 20")
+        figure(
+            "corpus .etl files, reader (MB/s)",
+            megabytes / ours,
+            "MB/s",
+            megabytes / theirs if theirs else None,
+            "etl-parser",
+            target=">= 20",
+        )
 
 
 if __name__ == "__main__":

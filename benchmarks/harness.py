@@ -31,8 +31,9 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def figure(name: str, value: float, unit: str, baseline: float | None = None,
-           baseline_name: str = "", target: str = "") -> None:
+def figure(
+    name: str, value: float, unit: str, baseline: float | None = None, baseline_name: str = "", target: str = ""
+) -> None:
     """Print one line: the figure, and when a baseline was measured, the ratio value/baseline."""
     line = f"{name:<48} {value:>12.3f} {unit}"
     if baseline is not None and baseline > 0:

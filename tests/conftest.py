@@ -36,12 +36,20 @@ def reference() -> Path:
     return _shared_dir(REFERENCE)
 
 
-def run_cli(*args: str, input: str | None = None, env: dict[str, str] | None = None,
-            timeout: float = 120) -> subprocess.CompletedProcess[str]:
+def run_cli(
+    *args: str, input: str | None = None, env: dict[str, str] | None = None, timeout: float = 120
+) -> subprocess.CompletedProcess[str]:
     """Run `python -m wmidoctor ARGS` in a fresh process, as a user would."""
     full_env = {**os.environ, "NO_COLOR": "1", **(env or {})}
-    return subprocess.run([sys.executable, "-m", "wmidoctor", *args], capture_output=True, text=True,
-                          input=input, env=full_env, timeout=timeout, cwd=ROOT)
+    return subprocess.run(
+        [sys.executable, "-m", "wmidoctor", *args],
+        capture_output=True,
+        text=True,
+        input=input,
+        env=full_env,
+        timeout=timeout,
+        cwd=ROOT,
+    )
 
 
 @pytest.fixture

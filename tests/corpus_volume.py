@@ -21,8 +21,16 @@ def link_bundle(folder: Path, corpus: Path) -> Path:
     return folder
 
 
-def link_volume(root: Path, corpus: Path, *, system32: str = "Windows/System32", config: str = "config",
-                logs: str = "winevt/Logs", wbem: str = "wbem", software_hive: str | None = None) -> Path:
+def link_volume(
+    root: Path,
+    corpus: Path,
+    *,
+    system32: str = "Windows/System32",
+    config: str = "config",
+    logs: str = "winevt/Logs",
+    wbem: str = "wbem",
+    software_hive: str | None = None,
+) -> Path:
     """A volume holding the SYSTEM hive (and `software_hive`, a corpus registry file, as SOFTWARE when given),
     every log of the aptsimulator host and its repository. The folder names are parameters so that a test can
     spell them in odd letter case."""

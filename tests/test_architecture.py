@@ -31,8 +31,11 @@ def rules_from_document() -> dict[str, set[str] | None]:
         if len(cells) != 3 or not cells[0].startswith("`"):
             continue
         folders = [name.rstrip("/").removesuffix(".py") for name in re.findall(r"`([^`]+)`", cells[0])]
-        allowed = None if cells[2] == "anything" else {
-            name.split(".")[0].rstrip("/").removesuffix(".py") for name in re.findall(r"`([^`]+)`", cells[2])}
+        allowed = (
+            None
+            if cells[2] == "anything"
+            else {name.split(".")[0].rstrip("/").removesuffix(".py") for name in re.findall(r"`([^`]+)`", cells[2])}
+        )
         for folder in folders:
             rules[folder] = allowed
     return rules
@@ -59,8 +62,11 @@ def imports_of(path: Path) -> list[tuple[int, str]]:
 
 def test_the_document_names_every_layer_of_the_package():
     rules = rules_from_document()
-    layers = {p.name.removesuffix(".py") for p in PACKAGE.iterdir()
-              if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"}
+    layers = {
+        p.name.removesuffix(".py")
+        for p in PACKAGE.iterdir()
+        if (p.is_dir() and (p / "__init__.py").exists()) or p.suffix == ".py"
+    }
     undocumented = layers - set(rules) - SHARED - {"__main__", "cli", "dbfiles", "schemas"}
     assert not undocumented, f"layers missing from docs/ARCHITECTURE.md: {sorted(undocumented)}"
 

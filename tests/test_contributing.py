@@ -26,8 +26,10 @@ def example_check():
         del CHECKS["example.winmgmt-start"]
 
 
-@pytest.mark.parametrize(("start_type", "status", "severity"), [
-    ("auto", "pass", "warning"), ("demand", "warn", "warning"), (None, "skipped", "info")])
+@pytest.mark.parametrize(
+    ("start_type", "status", "severity"),
+    [("auto", "pass", "warning"), ("demand", "warn", "warning"), (None, "skipped", "info")],
+)
 def test_the_documented_example_check_runs(example_check, start_type, status, severity):
     ev = Evidence()
     ev.services.services["Winmgmt"] = Service("Winmgmt", start_type=start_type, source="test")

@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug in wmidoctor: one line unless the user asks for the traceback
         if os.environ.get("WMIDOCTOR_DEBUG"):
             raise
-        _fail(f"internal error: {type(exc).__name__}: {exc} (set WMIDOCTOR_DEBUG=1 for the traceback)",
-              INTERNAL_ERROR)
+        _fail(f"internal error: {type(exc).__name__}: {exc} (set WMIDOCTOR_DEBUG=1 for the traceback)", INTERNAL_ERROR)
     sys.exit(code if isinstance(code, int) else 0)
 
 

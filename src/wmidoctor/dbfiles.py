@@ -47,6 +47,3 @@ def typed(value: object, kind: type[T] | tuple[type, ...], where: str, *, option
     if isinstance(value, kind) and not (isinstance(value, bool)):
         return value  # type: ignore[return-value]
     raise InputError(f"{where}: expected {getattr(kind, '__name__', kind)}, found {type(value).__name__}")
-
-
-

@@ -23,5 +23,6 @@ def examples() -> Path:
 def volume(corpus: Path, tmp_path: Path) -> Path:
     """A Windows volume as a mounted disk image shows it, made of links to real corpus artifacts (odd
     letter case on purpose: lookups must not depend on it)."""
-    return link_volume(tmp_path / "mnt", corpus, system32="WINDOWS/system32", config="Config", logs="winevt/logs",
-                       wbem="WBEM")
+    return link_volume(
+        tmp_path / "mnt", corpus, system32="WINDOWS/system32", config="Config", logs="winevt/logs", wbem="WBEM"
+    )

@@ -52,8 +52,11 @@ def test_bombs_are_refused(tmp_path: Path) -> None:
     target2 = tmp_path / "out2"
     target2.mkdir()
     with pytest.raises(InputError, match="size limit"):
-        extract(make_zip(tmp_path / "big.zip", {"a": b"1" * 5000}, zipfile.ZIP_STORED), target2,
-                Limits(max_total_bytes=4000))
+        extract(
+            make_zip(tmp_path / "big.zip", {"a": b"1" * 5000}, zipfile.ZIP_STORED),
+            target2,
+            Limits(max_total_bytes=4000),
+        )
     with pytest.raises(InputError, match="entries"):
         extract(make_zip(tmp_path / "many.zip", {f"f{i}": b"" for i in range(5)}), target2, Limits(max_entries=4))
 
@@ -76,7 +79,7 @@ def test_a_damaged_member_is_reported_and_the_rest_loads(examples: Path, tmp_pat
                 out.write(path, path.relative_to(folder).as_posix())
     raw = bytearray(archive.read_bytes())
     marker = raw.find(b"Rule Name:")  # inside commands/netsh-firewall-rules.txt, stored uncompressed
-    raw[marker:marker + 4] = b"XXXX"  # the CRC no longer matches
+    raw[marker : marker + 4] = b"XXXX"  # the CRC no longer matches
     archive.write_bytes(bytes(raw))
     evidence = load(archive)
     found = {a.name: (a.status, a.reason) for a in evidence.collection.artifacts}

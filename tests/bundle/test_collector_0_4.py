@@ -41,7 +41,8 @@ def test_service_keys_without_a_cover_key_are_read_and_vouch_for_themselves_alon
 def test_without_any_service_key_the_services_are_not_known(tmp_path: Path) -> None:
     bundle = _copy(tmp_path)
     (bundle / "registry" / "services.reg").write_bytes(
-        b"\xff\xfe" + "Windows Registry Editor Version 5.00\r\n\r\n".encode("utf-16-le"))
+        b"\xff\xfe" + "Windows Registry Editor Version 5.00\r\n\r\n".encode("utf-16-le")
+    )
     sources = load(bundle).services.sources
     assert sources and not any(source.startswith("registry") for source in sources)  # from sc.exe output only
 
@@ -67,15 +68,17 @@ def test_the_masked_xml_form_of_a_log_is_read(tmp_path: Path) -> None:
     bundle = _copy(tmp_path)
     artifact = BY_KEY["WmiActivityLog"]
     assert artifact.name.endswith(".xml")
-    record = ("<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
-              "<Provider Name='Microsoft-Windows-WMI-Activity'/><EventID>5861</EventID>"
-              "<TimeCreated SystemTime='2026-11-30T10:00:00.000Z'/><Channel>Microsoft-Windows-WMI-Activity/Operational"
-              "</Channel><Computer>PC-0417</Computer></System><UserData><Operation_ESStoConsumerBinding>"
-              "<Namespace>//./root/subscription</Namespace><ESS>Updater</ESS><CONSUMER>CommandLineEventConsumer="
-              "\"Updater\"</CONSUMER><PossibleCause>Binding EventFilter: instance of __EventFilter { Name = \"Every5\";"
-              " Query = \"SELECT * FROM __TimerEvent\"; }; Perm. Consumer: instance of CommandLineEventConsumer { "
-              "CommandLineTemplate = \"cmd /c net use \\\\fs\\c$ [masked] /user:CORP\\svc\"; Name = \"Updater\"; };"
-              "</PossibleCause></Operation_ESStoConsumerBinding></UserData></Event>")
+    record = (
+        "<Event xmlns='http://schemas.microsoft.com/win/2004/08/events/event'><System>"
+        "<Provider Name='Microsoft-Windows-WMI-Activity'/><EventID>5861</EventID>"
+        "<TimeCreated SystemTime='2026-11-30T10:00:00.000Z'/><Channel>Microsoft-Windows-WMI-Activity/Operational"
+        "</Channel><Computer>PC-0417</Computer></System><UserData><Operation_ESStoConsumerBinding>"
+        "<Namespace>//./root/subscription</Namespace><ESS>Updater</ESS><CONSUMER>CommandLineEventConsumer="
+        '"Updater"</CONSUMER><PossibleCause>Binding EventFilter: instance of __EventFilter { Name = "Every5";'
+        ' Query = "SELECT * FROM __TimerEvent"; }; Perm. Consumer: instance of CommandLineEventConsumer { '
+        'CommandLineTemplate = "cmd /c net use \\\\fs\\c$ [masked] /user:CORP\\svc"; Name = "Updater"; };'
+        "</PossibleCause></Operation_ESStoConsumerBinding></UserData></Event>"
+    )
     for old in (bundle / "logs").glob("Microsoft-Windows-WMI-Activity*"):
         old.unlink()
     (bundle / artifact.name).write_text(record, encoding="utf-8")
@@ -87,13 +90,24 @@ def test_the_masked_xml_form_of_a_log_is_read(tmp_path: Path) -> None:
 def test_the_winmgmt_svchost_figures_are_read_apart_from_the_provider_hosts(tmp_path: Path) -> None:
     """files/winmgmt-host.json: the Winmgmt svchost is not a provider host, so WmiPrvSE quotas never judge it."""
     bundle = _copy(tmp_path)
-    figures = {"pid": 1234, "process_name": "svchost.exe", "hosting_model": "Winmgmt service host",
-               "working_set": 52428800, "private_bytes": 41943040, "handles": 2150, "threads": 31}
+    figures = {
+        "pid": 1234,
+        "process_name": "svchost.exe",
+        "hosting_model": "Winmgmt service host",
+        "working_set": 52428800,
+        "private_bytes": 41943040,
+        "handles": 2150,
+        "threads": 31,
+    }
     (bundle / BY_KEY["WinmgmtHost"].name).write_text(json.dumps(figures), encoding="utf-8")
     evidence = load(bundle)
     host = evidence.services.winmgmt_host
     assert host is not None and (host.pid, host.process_name, host.handles, host.private_bytes) == (
-        1234, "svchost.exe", 2150, 41943040)
+        1234,
+        "svchost.exe",
+        2150,
+        41943040,
+    )
     assert all(h.pid != 1234 for h in evidence.provider_hosts.hosts)
     saved = type(evidence).from_json(evidence.to_json())
     assert saved.services.winmgmt_host == host

@@ -24,18 +24,24 @@ def test_committed_examples_are_what_the_script_writes(examples: Path, tmp_path:
     assert sorted(p.name for p in written) == sorted(p.name for p in examples.iterdir() if p.is_dir())
     for bundle in written:
         fresh = {p.relative_to(bundle): p.read_bytes() for p in bundle.rglob("*") if p.is_file()}
-        committed = {p.relative_to(examples / bundle.name): p.read_bytes()
-                     for p in (examples / bundle.name).rglob("*") if p.is_file()}
+        committed = {
+            p.relative_to(examples / bundle.name): p.read_bytes()
+            for p in (examples / bundle.name).rglob("*")
+            if p.is_file()
+        }
         assert fresh.keys() == committed.keys(), bundle.name
         assert [k for k in fresh if fresh[k] != committed[k]] == [], "run tests/bundle/make_examples.py"
 
 
-@pytest.mark.parametrize(("bundle", "failing"), [
-    ("dcom-remote-launch-denied", {"dcom.machine-launch-restriction"}),
-    ("repository-inconsistent", {"repository.integrity"}),
-    ("provider-clsid-missing", {"providers.com-registration", "providers.binary"}),
-    ("wmiprvse-quota-kill", {"quotas.host-kills"}),
-])
+@pytest.mark.parametrize(
+    ("bundle", "failing"),
+    [
+        ("dcom-remote-launch-denied", {"dcom.machine-launch-restriction"}),
+        ("repository-inconsistent", {"repository.integrity"}),
+        ("provider-clsid-missing", {"providers.com-registration", "providers.binary"}),
+        ("wmiprvse-quota-kill", {"quotas.host-kills"}),
+    ],
+)
 def test_each_example_shows_its_problem(examples: Path, bundle: str, failing: set[str]) -> None:
     """The story's own checks fail; beyond them only the event checks may (the logs tell the same story)."""
     from wmidoctor.checks import run_checks

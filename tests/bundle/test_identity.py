@@ -48,8 +48,11 @@ def test_the_export_alone_names_os_build_and_edition(tmp_path: Path) -> None:
     export = tmp_path / "currentversion.reg"
     export.write_text(CURRENT_VERSION, encoding="utf-16")
     identity = load(export).identity
-    assert (identity.os_caption, identity.os_build, identity.os_version) == \
-        ("Windows Server 2019 Standard", "17763", "10.0.17763")
+    assert (identity.os_caption, identity.os_build, identity.os_version) == (
+        "Windows Server 2019 Standard",
+        "17763",
+        "10.0.17763",
+    )
     assert identity.edition == "server" and not identity.host
 
 

@@ -18,8 +18,9 @@ pytestmark = pytest.mark.corpus
 WMI_LOG = "Microsoft-Windows-WMI-Activity%4Operational.evtx"
 
 
-def _triage(root: Path, corpus: Path, *, windows: str = "Windows", with_config: bool = False,
-            encode: bool = False) -> Path:
+def _triage(
+    root: Path, corpus: Path, *, windows: str = "Windows", with_config: bool = False, encode: bool = False
+) -> Path:
     """Logs and repository under `root/<windows>/System32` (no config/ unless asked): what KAPE's and
     Velociraptor's WMI targets collect. `encode` spells names as Velociraptor does (% as %25)."""
     system32 = root / windows / "System32"
@@ -49,13 +50,16 @@ def _loaded_like_a_host(evidence) -> None:
     assert evidence.identity.host_source.startswith("evtx:")
 
 
-@pytest.mark.parametrize("prefix, layout", [
-    ("", "Windows volume"),
-    ("C", "KAPE collection (C)"),
-    ("C%3A", "KAPE collection (C%3A)"),
-    ("uploads/auto/C%3A", "Velociraptor collection (uploads/auto/C%3A)"),
-    ("uploads/ntfs/%5C%5C.%5CC%3A", "Velociraptor collection (uploads/ntfs/%5C%5C.%5CC%3A)"),
-])
+@pytest.mark.parametrize(
+    "prefix, layout",
+    [
+        ("", "Windows volume"),
+        ("C", "KAPE collection (C)"),
+        ("C%3A", "KAPE collection (C%3A)"),
+        ("uploads/auto/C%3A", "Velociraptor collection (uploads/auto/C%3A)"),
+        ("uploads/ntfs/%5C%5C.%5CC%3A", "Velociraptor collection (uploads/ntfs/%5C%5C.%5CC%3A)"),
+    ],
+)
 def test_triage_layouts_without_config_load(corpus: Path, tmp_path: Path, prefix: str, layout: str) -> None:
     top = tmp_path / "collection"
     _triage(top / prefix if prefix else top, corpus, encode="uploads" in prefix)
@@ -100,8 +104,16 @@ def test_flat_folder_of_artifacts(corpus: Path, tmp_path: Path) -> None:
     evidence = load(flat)
     found = _status(evidence)
     assert evidence.collection.layout == "flat folder"
-    assert found == {"SYSTEM": "parsed", "SOFTWARE": "missing", WMI_LOG: "parsed", "Application.evtx": "missing",
-                     "System.evtx": "parsed", "Repository": "parsed", "wbem": "missing", "ole.reg": "parsed"}
+    assert found == {
+        "SYSTEM": "parsed",
+        "SOFTWARE": "missing",
+        WMI_LOG: "parsed",
+        "Application.evtx": "missing",
+        "System.evtx": "parsed",
+        "Repository": "parsed",
+        "wbem": "missing",
+        "ole.reg": "parsed",
+    }
     assert evidence.services.collected and evidence.dcom.collected and evidence.subscriptions.collected
 
 
@@ -111,12 +123,15 @@ def test_repository_folder_alone(corpus: Path) -> None:
     assert _status(evidence)["Repository"] == "parsed" and evidence.namespaces.collected
 
 
-@pytest.mark.parametrize("relative, key_section", [
-    ("registry/SYSTEM", "services"),
-    ("registry/HKLM_SOFTWARE_Microsoft_Ole.reg", "dcom"),
-    (f"{APTSIM_EVTX}/{WMI_LOG}", "events"),
-    ("repository/xp-libyal-dtformats/OBJECTS.DATA", "repository"),
-])
+@pytest.mark.parametrize(
+    "relative, key_section",
+    [
+        ("registry/SYSTEM", "services"),
+        ("registry/HKLM_SOFTWARE_Microsoft_Ole.reg", "dcom"),
+        (f"{APTSIM_EVTX}/{WMI_LOG}", "events"),
+        ("repository/xp-libyal-dtformats/OBJECTS.DATA", "repository"),
+    ],
+)
 def test_single_artifact_files(corpus: Path, relative: str, key_section: str) -> None:
     evidence = load(corpus / relative)
     assert evidence.collection.layout == "single file"
@@ -137,9 +152,11 @@ def test_inspect_names_the_layout_and_what_is_missing(corpus: Path, tmp_path: Pa
     assert result.returncode == 0, result.stderr
     head = result.stdout.splitlines()[:2]
     assert "(KAPE collection (C), host WIN-C89CFTIHC0I)" in head[0]
-    assert ("Missing (4): Windows/System32/config/SYSTEM, Windows/System32/config/SOFTWARE, "
-            "Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%4Operational.evtx, "
-            "Windows/System32/winevt/Logs/Security.evtx") in result.stdout  # the triage copy has neither
+    assert (
+        "Missing (4): Windows/System32/config/SYSTEM, Windows/System32/config/SOFTWARE, "
+        "Windows/System32/winevt/Logs/Microsoft-Windows-Sysmon%4Operational.evtx, "
+        "Windows/System32/winevt/Logs/Security.evtx"
+    ) in result.stdout  # the triage copy has neither
     data = json.loads(cli("bundle", "inspect", str(tmp_path / "kape"), "--json").stdout)
     assert data["layout"] == "KAPE collection (C)"
     assert data["identity"]["host_source"].startswith("evtx:") and data["identity"]["edition"] == ""
@@ -152,8 +169,10 @@ def _autorecover_export(paths: list[str]) -> str:
     """A HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM export listing `paths` (hand-made: the corpus holds no export of
     this key; REG_MULTI_SZ written as regedit writes it)."""
     data = "\0".join(paths).encode("utf-16-le") + b"\0\0\0\0"
-    return ("Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Wbem\\CIMOM]\r\n"
-            '"Autorecover MOFs"=hex(7):' + ",".join(f"{b:02x}" for b in data) + "\r\n")
+    return (
+        "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Wbem\\CIMOM]\r\n"
+        '"Autorecover MOFs"=hex(7):' + ",".join(f"{b:02x}" for b in data) + "\r\n"
+    )
 
 
 def test_flat_folder_of_mofs_matched_to_the_autorecover_list(corpus: Path, tmp_path: Path) -> None:
@@ -161,8 +180,11 @@ def test_flat_folder_of_mofs_matched_to_the_autorecover_list(corpus: Path, tmp_p
     (flat / "wbem").mkdir(parents=True)
     for name in DRIVER_MOFS:
         (flat / "wbem" / name).symlink_to(corpus / "mof" / "windows-driver-samples" / name)
-    listed = [f"C:\\Program Files\\Vendor\\{DRIVER_MOFS[0]}", f"%windir%\\system32\\wbem\\{DRIVER_MOFS[1]}",
-              "%windir%\\system32\\wbem\\cimwin32.mof"]
+    listed = [
+        f"C:\\Program Files\\Vendor\\{DRIVER_MOFS[0]}",
+        f"%windir%\\system32\\wbem\\{DRIVER_MOFS[1]}",
+        "%windir%\\system32\\wbem\\cimwin32.mof",
+    ]
     (flat / "wbem.reg").write_text(_autorecover_export(listed), encoding="utf-16")
     evidence = load(flat)
     artifact = next(a for a in evidence.collection.artifacts if a.name == "wbem")

@@ -37,8 +37,12 @@ def test_example_bundle_fills_every_section_it_can(examples: Path) -> None:
     assert evidence.repository.autorecover_mofs and all(m.exists for m in evidence.repository.autorecover_mofs)
     assert evidence.events.of(10016) and evidence.events.of(5858)
     # locators are relative to the bundle, whatever folder it was read from
-    assert all(not s.startswith("/") for section in evidence.sections().values() for s in section.sources
-               if section is not collection)
+    assert all(
+        not s.startswith("/")
+        for section in evidence.sections().values()
+        for s in section.sources
+        if section is not collection
+    )
     absent = statuses(evidence)["registry/rpc-policy.reg"]
     assert absent[0] == "missing" and "absent on the host" in absent[1]
     assert evidence.rpc_policy.collected and evidence.rpc_policy.restrict_remote_clients is None
@@ -126,8 +130,10 @@ def test_mounted_volume_from_real_artifacts(volume: Path) -> None:
     assert found["Windows/System32/config/SYSTEM"][0] == "parsed"
     assert found["Windows/System32/config/SOFTWARE"] == ("missing", "not on the volume")
     assert found["Windows/System32/wbem/Repository"][0] == "parsed"
-    assert all(found[f"Windows/System32/winevt/Logs/{n}.evtx"][0] == "parsed"
-               for n in ("Application", "System", "Microsoft-Windows-WMI-Activity%4Operational"))
+    assert all(
+        found[f"Windows/System32/winevt/Logs/{n}.evtx"][0] == "parsed"
+        for n in ("Application", "System", "Microsoft-Windows-WMI-Activity%4Operational")
+    )
     assert {"Winmgmt", "RpcSs", "DcomLaunch", "RpcEptMapper"} <= set(evidence.services.services)
     assert len(evidence.providers.providers) > 50 and evidence.namespaces.get("root\\cimv2") is not None
     assert evidence.subscriptions.bindings and evidence.quotas.collected
@@ -145,8 +151,10 @@ def test_volume_without_software_hive_says_so(volume: Path) -> None:
     a .reg export lying on the volume is not taken for the hive."""
     (volume / "registry").mkdir()
     (volume / "registry" / "ole.reg").write_text(
-        'Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Ole]\r\n'
-        '"EnableDCOM"="Y"\r\n', encoding="utf-8")
+        "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Ole]\r\n"
+        '"EnableDCOM"="Y"\r\n',
+        encoding="utf-8",
+    )
     from wmidoctor.checks import CHECKS
     from wmidoctor.checks.runner import run_one
 
@@ -169,7 +177,9 @@ def test_volume_without_software_hive_says_so(volume: Path) -> None:
 def test_quick_skips_the_repository(volume: Path) -> None:
     evidence = load(volume, quick=True)
     assert statuses(evidence)["Windows/System32/wbem/Repository"] == (
-        "skipped", "not read with --quick (only its event subscriptions were)")
+        "skipped",
+        "not read with --quick (only its event subscriptions were)",
+    )
     assert not evidence.providers.collected
     # the security checks still judge the repository's subscriptions (a targeted read of those classes)
     assert evidence.subscriptions.collected and len(evidence.subscriptions.consumers) == 2
@@ -209,11 +219,14 @@ def test_volume_server_binaries_are_looked_up(volume: Path, monkeypatch: pytest.
     def with_com_servers(hive, evidence=None, clsids=()):
         filled = real(hive, evidence, clsids)
         by_name = {p.name.lower(): p.clsid for p in filled.providers.providers if p.clsid}
-        for name, server in (("cimwin32", "%SystemRoot%\\system32\\wbem\\cimwin32.dll"),
-                             ("regprov", '"C:\\Program Files\\Gone\\stdprov.exe" -Embedding')):
+        for name, server in (
+            ("cimwin32", "%SystemRoot%\\system32\\wbem\\cimwin32.dll"),
+            ("regprov", '"C:\\Program Files\\Gone\\stdprov.exe" -Embedding'),
+        ):
             clsid = by_name[name].upper()
-            filled.providers.com_servers[clsid] = ComServer(clsid, True, inproc_server=server,
-                                                            source=f"registry:test\\{clsid}")
+            filled.providers.com_servers[clsid] = ComServer(
+                clsid, True, inproc_server=server, source=f"registry:test\\{clsid}"
+            )
         return filled
 
     monkeypatch.setattr(registry, "fill_evidence", with_com_servers)

@@ -93,14 +93,17 @@ def test_sc_sdshow_and_failures() -> None:
         parse_queryex("something else entirely")
 
 
-@pytest.mark.parametrize(("text", "exit_code", "verdict", "language"), [
-    ("WMI repository is consistent\r\n", 0, "consistent", "en"),
-    ("WMI repository is inconsistent\r\n", 1, "inconsistent", "en"),
-    ("WMI repository verification failed\nError code: 0x8007054E\n", 1358, "inconsistent", "en"),
-    ("Das WMI-Repository ist konsistent.\r\n", 0, "consistent", ""),
-    ("Le référentiel WMI est incohérent\r\n", 1358, "inconsistent", ""),
-    ("Access denied\r\n", 5, "unknown", "en"),
-])
+@pytest.mark.parametrize(
+    ("text", "exit_code", "verdict", "language"),
+    [
+        ("WMI repository is consistent\r\n", 0, "consistent", "en"),
+        ("WMI repository is inconsistent\r\n", 1, "inconsistent", "en"),
+        ("WMI repository verification failed\nError code: 0x8007054E\n", 1358, "inconsistent", "en"),
+        ("Das WMI-Repository ist konsistent.\r\n", 0, "consistent", ""),
+        ("Le référentiel WMI est incohérent\r\n", 1358, "inconsistent", ""),
+        ("Access denied\r\n", 5, "unknown", "en"),
+    ],
+)
 def test_verifyrepository(text: str, exit_code: int, verdict: str, language: str) -> None:
     result = parse_verify(text, exit_code)
     assert (result.verdict, result.language) == (verdict, language)
@@ -109,7 +112,9 @@ def test_verifyrepository(text: str, exit_code: int, verdict: str, language: str
 def test_netsh_rules_and_other_languages() -> None:
     output = parse_rules(RULE)
     assert output.language == "en" and [r.name for r in output.rules] == [
-        "Windows Management Instrumentation (WMI-In)", "Core Networking - DNS (UDP-Out)"]
+        "Windows Management Instrumentation (WMI-In)",
+        "Core Networking - DNS (UDP-Out)",
+    ]
     wmi, dns = output.rules
     assert not wmi.enabled and wmi.profiles == ["domain", "private"] and wmi.get("service") == "winmgmt"
     assert dns.enabled and dns.profiles == []
@@ -117,8 +122,10 @@ def test_netsh_rules_and_other_languages() -> None:
 
 
 def test_netsh_profiles() -> None:
-    text = "\nDomain Profile Settings: \n---------------\nState                                 ON\n\n" \
-           "Public Profile Settings: \n---------------\nState                                 OFF\nOk.\n"
+    text = (
+        "\nDomain Profile Settings: \n---------------\nState                                 ON\n\n"
+        "Public Profile Settings: \n---------------\nState                                 OFF\nOk.\n"
+    )
     assert parse_profiles(text).states == {"domain": True, "public": False}
     assert parse_profiles("\nDomänenprofil-Einstellungen:\n-----------\nStatus    EIN\n").language == ""
 

@@ -25,7 +25,7 @@ def test_newest_chunks_hold_the_newest_records(corpus: Path) -> None:
     assert len(image) == HEADER_BYTES + 3 * CHUNK_BYTES and total > 3
     every, newest = _record_ids(str(log)), _record_ids(io.BytesIO(image))
     assert 0 < len(newest) < len(every)
-    assert sorted(newest) == sorted(every)[-len(newest):]  # exactly the newest records, none lost
+    assert sorted(newest) == sorted(every)[-len(newest) :]  # exactly the newest records, none lost
 
 
 def test_small_logs_and_other_files_are_read_whole(corpus: Path, tmp_path: Path) -> None:

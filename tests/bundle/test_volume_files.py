@@ -17,27 +17,47 @@ from wmidoctor.sources.mofs import parse_autorecover
 from wmidoctor.sources.volume import autorecover_files, server_binaries
 from wmidoctor.sources.winpaths import server_file, server_relative, volume_relative
 
-GOOD_MOF = '#pragma autorecover\n#pragma namespace("\\\\\\\\.\\\\root\\\\Fabrikam")\nclass Fabrikam_Job\n{\n' \
-           '    [key] string Id;\n};\n'
-BROKEN_MOF = '#pragma namespace("\\\\\\\\.\\\\root\\\\Fabrikam")\nclass Fabrikam_Job\n{\n    [key] string Id\n' \
-             '    uint32 State;\n};\n'
+GOOD_MOF = (
+    '#pragma autorecover\n#pragma namespace("\\\\\\\\.\\\\root\\\\Fabrikam")\nclass Fabrikam_Job\n{\n'
+    "    [key] string Id;\n};\n"
+)
+BROKEN_MOF = (
+    '#pragma namespace("\\\\\\\\.\\\\root\\\\Fabrikam")\nclass Fabrikam_Job\n{\n    [key] string Id\n'
+    "    uint32 State;\n};\n"
+)
 
 
-@pytest.mark.parametrize(("command", "file", "relative"), [
-    ("%SystemRoot%\\system32\\wbem\\cimwin32.dll", "%SystemRoot%\\system32\\wbem\\cimwin32.dll",
-     "Windows/system32/wbem/cimwin32.dll"),
-    ('"C:\\Program Files\\Vendor A\\agent.exe" -Embedding', "C:\\Program Files\\Vendor A\\agent.exe",
-     "Program Files/Vendor A/agent.exe"),
-    ("C:\\Program Files\\Vendor A\\agent.exe /automation", "C:\\Program Files\\Vendor A\\agent.exe",
-     "Program Files/Vendor A/agent.exe"),
-    ("%ProgramFiles(x86)%\\Old\\prov.dll", "%ProgramFiles(x86)%\\Old\\prov.dll", "Program Files (x86)/Old/prov.dll"),
-    ("wbemprox.dll", "wbemprox.dll", "Windows/System32/wbemprox.dll"),
-    ("\\SystemRoot\\system32\\x.dll", "\\SystemRoot\\system32\\x.dll", "Windows/system32/x.dll"),
-    ("C:\\PROGRA~1\\Vendor\\prov.dll", "C:\\PROGRA~1\\Vendor\\prov.dll", None),  # 8.3: cannot be matched
-    ("D:\\Apps\\prov.dll", "D:\\Apps\\prov.dll", None),
-    ("\\\\server\\share\\prov.dll", "\\\\server\\share\\prov.dll", None),
-    ("%VENDOR_HOME%\\prov.dll", "%VENDOR_HOME%\\prov.dll", None),
-])
+@pytest.mark.parametrize(
+    ("command", "file", "relative"),
+    [
+        (
+            "%SystemRoot%\\system32\\wbem\\cimwin32.dll",
+            "%SystemRoot%\\system32\\wbem\\cimwin32.dll",
+            "Windows/system32/wbem/cimwin32.dll",
+        ),
+        (
+            '"C:\\Program Files\\Vendor A\\agent.exe" -Embedding',
+            "C:\\Program Files\\Vendor A\\agent.exe",
+            "Program Files/Vendor A/agent.exe",
+        ),
+        (
+            "C:\\Program Files\\Vendor A\\agent.exe /automation",
+            "C:\\Program Files\\Vendor A\\agent.exe",
+            "Program Files/Vendor A/agent.exe",
+        ),
+        (
+            "%ProgramFiles(x86)%\\Old\\prov.dll",
+            "%ProgramFiles(x86)%\\Old\\prov.dll",
+            "Program Files (x86)/Old/prov.dll",
+        ),
+        ("wbemprox.dll", "wbemprox.dll", "Windows/System32/wbemprox.dll"),
+        ("\\SystemRoot\\system32\\x.dll", "\\SystemRoot\\system32\\x.dll", "Windows/system32/x.dll"),
+        ("C:\\PROGRA~1\\Vendor\\prov.dll", "C:\\PROGRA~1\\Vendor\\prov.dll", None),  # 8.3: cannot be matched
+        ("D:\\Apps\\prov.dll", "D:\\Apps\\prov.dll", None),
+        ("\\\\server\\share\\prov.dll", "\\\\server\\share\\prov.dll", None),
+        ("%VENDOR_HOME%\\prov.dll", "%VENDOR_HOME%\\prov.dll", None),
+    ],
+)
 def test_server_paths(command: str, file: str, relative: str | None) -> None:
     assert server_file(command) == file
     assert server_relative(command) == relative
@@ -52,8 +72,11 @@ def test_volume_relative_paths() -> None:
 
 def _volume(tmp_path: Path) -> Path:
     root = tmp_path / "vol"
-    for name in ("WINDOWS/System32/wbem/cimwin32.dll", "Program Files/Fabrikam/FABRIKAM.DLL",
-                 "WINDOWS/System32/wbemprox.dll"):
+    for name in (
+        "WINDOWS/System32/wbem/cimwin32.dll",
+        "Program Files/Fabrikam/FABRIKAM.DLL",
+        "WINDOWS/System32/wbemprox.dll",
+    ):
         (root / name).parent.mkdir(parents=True, exist_ok=True)
         (root / name).write_bytes(b"MZ")
     (root / "Program Files" / "Fabrikam" / "bin").mkdir()
@@ -76,16 +99,27 @@ def test_server_binaries_on_a_volume(tmp_path: Path) -> None:
     section.com_servers = {s.clsid: s for s in servers.values()}
     assert server_binaries(section, root) == 6
     assert {name: s.binary_exists for name, s in servers.items()} == {
-        "present": True, "case": True, "bare": True, "gone": False, "folder": False, "one of two gone": False,
-        "other drive": None, "unregistered": None}
+        "present": True,
+        "case": True,
+        "bare": True,
+        "gone": False,
+        "folder": False,
+        "one of two gone": False,
+        "other drive": None,
+        "unregistered": None,
+    }
 
 
 def test_autorecover_files_on_a_volume(tmp_path: Path) -> None:
     root = _volume(tmp_path)
     (root / "WINDOWS" / "System32" / "wbem" / "CIMWIN32.MOF").write_text(GOOD_MOF)
-    section = Repository(autorecover_mofs=[AutorecoverMof("%SystemRoot%\\system32\\wbem\\cimwin32.mof"),
-                                           AutorecoverMof("%SystemRoot%\\system32\\wbem\\gone.mof"),
-                                           AutorecoverMof("E:\\other\\x.mof")])
+    section = Repository(
+        autorecover_mofs=[
+            AutorecoverMof("%SystemRoot%\\system32\\wbem\\cimwin32.mof"),
+            AutorecoverMof("%SystemRoot%\\system32\\wbem\\gone.mof"),
+            AutorecoverMof("E:\\other\\x.mof"),
+        ]
+    )
     assert autorecover_files(section, root) == 2
     assert [m.exists for m in section.autorecover_mofs] == [True, False, None]
 
@@ -95,10 +129,14 @@ def test_autorecover_mofs_parsed_on_a_volume(tmp_path: Path) -> None:
     (root / "Program Files" / "Fabrikam" / "Fabrikam.mof").write_text(GOOD_MOF)
     (root / "Program Files" / "Fabrikam" / "broken.mof").write_text(BROKEN_MOF)
     (root / "WINDOWS" / "System32" / "wbem" / "big.mof").write_text("// padding\n" * 2000)
-    section = Repository(autorecover_mofs=[AutorecoverMof("%SystemRoot%\\system32\\wbem\\big.mof"),
-                                           AutorecoverMof("%ProgramFiles%\\Fabrikam\\fabrikam.mof"),
-                                           AutorecoverMof("C:\\Program Files\\Fabrikam\\broken.mof"),
-                                           AutorecoverMof("%SystemRoot%\\system32\\wbem\\absent.mof")])
+    section = Repository(
+        autorecover_mofs=[
+            AutorecoverMof("%SystemRoot%\\system32\\wbem\\big.mof"),
+            AutorecoverMof("%ProgramFiles%\\Fabrikam\\fabrikam.mof"),
+            AutorecoverMof("C:\\Program Files\\Fabrikam\\broken.mof"),
+            AutorecoverMof("%SystemRoot%\\system32\\wbem\\absent.mof"),
+        ]
+    )
     big, good, broken, absent = section.autorecover_mofs
     # the budget covers the two third-party files, which go first, and not the Windows one
     assert parse_autorecover(section, root, volume=True, budget=1000) == 2
@@ -113,8 +151,11 @@ def test_autorecover_mofs_parsed_on_a_volume(tmp_path: Path) -> None:
 
 
 def _findings(evidence) -> dict:
-    return {check: run_one(CHECKS[check], evidence).finding for check in CHECKS
-            if check.startswith(("autorecover.", "providers."))}
+    return {
+        check: run_one(CHECKS[check], evidence).finding
+        for check in CHECKS
+        if check.startswith(("autorecover.", "providers."))
+    }
 
 
 def test_broken_mof_copy_in_a_bundle_fails_the_parse_check(examples: Path, tmp_path: Path) -> None:

@@ -22,9 +22,14 @@ def bad_inputs(tmp_path: Path) -> dict[str, Path]:
     (tmp_path / "empty.evtx").write_bytes(b"")
     (tmp_path / "garbage.bin").write_bytes(os.urandom(70_000))
     (tmp_path / "not-a-zip.zip").write_text("hello\n")
-    return {"nonexistent": tmp_path / "no-such-thing", "empty folder": tmp_path / "empty-dir",
-            "unrelated folder": tmp_path / "unrelated-dir", "empty file": tmp_path / "empty.evtx",
-            "binary garbage": tmp_path / "garbage.bin", "zip that is not a zip": tmp_path / "not-a-zip.zip"}
+    return {
+        "nonexistent": tmp_path / "no-such-thing",
+        "empty folder": tmp_path / "empty-dir",
+        "unrelated folder": tmp_path / "unrelated-dir",
+        "empty file": tmp_path / "empty.evtx",
+        "binary garbage": tmp_path / "garbage.bin",
+        "zip that is not a zip": tmp_path / "not-a-zip.zip",
+    }
 
 
 def _assert_one_line_error(result, code: int = 2) -> None:

@@ -15,8 +15,9 @@ def test_mounted_volume_json(cli, mounted_volume):
     # The SOFTWARE hive here has no Classes\CLSID: that says nothing about the providers' COM registration.
     assert status["providers.com-registration"] == "skipped"
     assert data["findings"][0]["check"] == "security.subscriptions"  # an incident is listed first
-    script_evidence = [e["detail"] for f in data["findings"] if f["check"] == "security.subscriptions"
-                       for e in f["evidence"]]
+    script_evidence = [
+        e["detail"] for f in data["findings"] if f["check"] == "security.subscriptions" for e in f["evidence"]
+    ]
     assert any("oProcess.Terminate()" in detail for detail in script_evidence)  # the script in full
 
 

@@ -16,13 +16,13 @@ def test_json_for_machines_and_text_for_people(cli, corpus):
     kinds = {(g["event_id"], g["kind"]) for g in data["groups"]}
     assert (5615, "service-started") in kinds and (5617, "subsystems-initialised") in kinds
     text = cli("logs", str(corpus / APTSIM)).stdout
-    assert "ActiveScriptEventConsumer=\"KillProcess\"" in text and "possible persistence" in text
+    assert 'ActiveScriptEventConsumer="KillProcess"' in text and "possible persistence" in text
     assert "no Activation permission" not in text and "no Local Activation permission" in text
 
 
 def test_a_log_cut_short_is_damaged_not_intact(cli, corpus, tmp_path):
     cut = tmp_path / "System.evtx"
-    cut.write_bytes((corpus / "evtx/omerbenamram-evtx__system.evtx").read_bytes()[:4096 + 65536 + 1000])  # 3 announced
+    cut.write_bytes((corpus / "evtx/omerbenamram-evtx__system.evtx").read_bytes()[: 4096 + 65536 + 1000])  # 3 announced
     result = cli("logs", str(cut))
     assert result.returncode == 0  # damage is noted (evidence.integrity), not a WMI problem
     assert "file truncated: the header announces" in result.stdout and "[intact]" not in result.stdout

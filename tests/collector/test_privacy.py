@@ -28,16 +28,19 @@ def script() -> str:
 
 
 def test_the_secret_forms_in_the_script_are_generated_from_the_table(script: str) -> None:
-    assert secret_table() in script, \
-        "run: .venv/bin/python -m wmidoctor.sources.collector_script"
+    assert secret_table() in script, "run: .venv/bin/python -m wmidoctor.sources.collector_script"
 
 
 def _as_powershell_would(text: str) -> str:
     """The collector's masking, with Python's engine: each .NET pattern (named groups `(?<name>`) replaced by
     `${pre}` and the mask, ignoring case, as PowerShell's -replace does."""
     for pattern in dotnet_patterns():
-        text = re.sub(pattern.replace("(?<", "(?P<").replace("(?P<=", "(?<=").replace("(?P<!", "(?<!"),
-                      lambda m: m.group("pre") + MASK, text, flags=re.IGNORECASE)
+        text = re.sub(
+            pattern.replace("(?<", "(?P<").replace("(?P<=", "(?<=").replace("(?P<!", "(?<!"),
+            lambda m: m.group("pre") + MASK,
+            text,
+            flags=re.IGNORECASE,
+        )
     return text
 
 
@@ -48,8 +51,10 @@ def test_the_collector_masks_what_the_reports_mask(text: str, secret: str) -> No
 
 
 def test_masking_inside_an_event_record_keeps_the_xml_whole() -> None:
-    record = ("<Event><EventData><Data Name='CommandLine'>cmd /c net use \\\\fs\\c$ Winter24! /user:CORP\\svc"
-              "</Data><Data Name='Destination'>powershell -Password &quot;Pa55&quot; -x</Data></EventData></Event>")
+    record = (
+        "<Event><EventData><Data Name='CommandLine'>cmd /c net use \\\\fs\\c$ Winter24! /user:CORP\\svc"
+        "</Data><Data Name='Destination'>powershell -Password &quot;Pa55&quot; -x</Data></EventData></Event>"
+    )
     masked = _as_powershell_would(record)
     assert "Winter24!" not in masked and "Pa55" not in masked
     assert masked.count("<Data") == masked.count("</Data>") == 2 and masked.endswith("</Event>")
@@ -58,10 +63,16 @@ def test_masking_inside_an_event_record_keeps_the_xml_whole() -> None:
 def _selector_as_python(selector: str):
     """The restricted XPath of an export selector (Provider[@Name=...], EventID tests, and/or) as a Python
     predicate over (provider, event id)."""
-    expression = re.sub(r"Provider\[([^\]]*)\]",
-                        lambda m: "(" + re.sub(r"@Name='([^']*)'", r"provider == '\1'", m.group(1)) + ")", selector)
-    expression = re.sub(r"EventID(>=|<=|=)(\d+)", lambda m: f"event_id {'==' if m.group(1) == '=' else m.group(1)} "
-                        f"{m.group(2)}", expression)
+    expression = re.sub(
+        r"Provider\[([^\]]*)\]",
+        lambda m: "(" + re.sub(r"@Name='([^']*)'", r"provider == '\1'", m.group(1)) + ")",
+        selector,
+    )
+    expression = re.sub(
+        r"EventID(>=|<=|=)(\d+)",
+        lambda m: f"event_id {'==' if m.group(1) == '=' else m.group(1)} {m.group(2)}",
+        expression,
+    )
     if not expression:
         return lambda provider, event_id: True
     # the selector is the project's own text, not input
@@ -75,9 +86,13 @@ def test_every_selector_is_well_formed_xpath_of_the_kind_the_event_log_accepts()
         assert log.event_filter.count("(") == log.event_filter.count(")")
 
 
-CHANNEL_LOGS = {"Application.evtx": "ApplicationLog", "System.evtx": "SystemLog", "Security.evtx": "SecurityLog",
-                "Microsoft-Windows-WMI-Activity%4Operational.evtx": "WmiActivityLog",
-                "Microsoft-Windows-Sysmon%4Operational.evtx": "SysmonLog"}
+CHANNEL_LOGS = {
+    "Application.evtx": "ApplicationLog",
+    "System.evtx": "SystemLog",
+    "Security.evtx": "SecurityLog",
+    "Microsoft-Windows-WMI-Activity%4Operational.evtx": "WmiActivityLog",
+    "Microsoft-Windows-Sysmon%4Operational.evtx": "SysmonLog",
+}
 
 
 @pytest.mark.corpus
@@ -135,8 +150,13 @@ def test_the_export_functions_mask_and_filter(tree: Tree) -> None:
 def test_the_pure_functions_form_one_block_with_the_secret_forms(script: str) -> None:
     block = script.split("# BEGIN PURE FUNCTIONS", 1)[1].split("# END PURE FUNCTIONS", 1)[0]
     assert "# BEGIN SECRET FORMS" in block
-    for name in ("ConvertTo-MaskedText", "ConvertTo-SafeText", "Get-EventQuery", "Remove-RegistryValueLines",
-                 "ConvertTo-RegLine"):
+    for name in (
+        "ConvertTo-MaskedText",
+        "ConvertTo-SafeText",
+        "Get-EventQuery",
+        "Remove-RegistryValueLines",
+        "ConvertTo-RegLine",
+    ):
         assert f"function {name} " in block
         assert script.count(f"function {name} ") == 1
     # pure: nothing in the block reads or writes the host

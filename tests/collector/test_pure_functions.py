@@ -23,6 +23,7 @@ def test_the_pure_functions_pass_under_powershell() -> None:
     shell = shutil.which("pwsh") or shutil.which("powershell")
     if shell is None:
         pytest.skip("no PowerShell on this machine: the cases are checked in Python by test_privacy.py")
-    run = subprocess.run([shell, "-NoProfile", "-NonInteractive", "-File", str(TESTS)], capture_output=True,
-                         text=True, timeout=120)
+    run = subprocess.run(
+        [shell, "-NoProfile", "-NonInteractive", "-File", str(TESTS)], capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stdout + run.stderr

@@ -38,8 +38,11 @@ def verify_without_running_service(tree: Tree) -> list[str]:
 
 
 def class_names_from_cimclass(tree: Tree) -> list[str]:
-    return [f"line {n}: CimClass.CimClassName (empty on references read back; use CimSystemProperties.ClassName)"
-            for n, line in tree.code_lines() if re.search(r"CimClass\.CimClassName", line)]
+    return [
+        f"line {n}: CimClass.CimClassName (empty on references read back; use CimSystemProperties.ClassName)"
+        for n, line in tree.code_lines()
+        if re.search(r"CimClass\.CimClassName", line)
+    ]
 
 
 def repository_copied_in_place(tree: Tree) -> list[str]:
@@ -96,8 +99,10 @@ def _first_line(tree: Tree, pattern: str) -> int:
 
 def preflight_after_work_starts(tree: Tree) -> list[str]:
     """-Check and -WhatIf end the script before the output folder is created or any step runs."""
-    first_write = min(_first_line(tree, r"CreateDirectory\(\$OutputPath\)"),
-                      _first_line(tree, r"^(Export-|Save-|Invoke-WmiTraceMode)"))
+    first_write = min(
+        _first_line(tree, r"CreateDirectory\(\$OutputPath\)"),
+        _first_line(tree, r"^(Export-|Save-|Invoke-WmiTraceMode)"),
+    )
     found = []
     for switch in (r"^if \(\$Check\)", r"^if \(\$WhatIfPreference\)"):
         line = _first_line(tree, switch)
@@ -119,9 +124,15 @@ def firewall_read_while_its_service_is_stopped(tree: Tree) -> list[str]:
     return found
 
 
-RULES = (verify_without_running_service, class_names_from_cimclass, repository_copied_in_place,
-         wmi_calls_unbounded_in_time, commands_missing_from_the_plan, preflight_after_work_starts,
-         firewall_read_while_its_service_is_stopped)
+RULES = (
+    verify_without_running_service,
+    class_names_from_cimclass,
+    repository_copied_in_place,
+    wmi_calls_unbounded_in_time,
+    commands_missing_from_the_plan,
+    preflight_after_work_starts,
+    firewall_read_while_its_service_is_stopped,
+)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
@@ -138,24 +149,29 @@ VIOLATIONS = {
     ],
     class_names_from_cimclass: ["$name = $binding.Filter.CimClass.CimClassName"],
     repository_copied_in_place: [
-        "function Copy-It {\n  $target = Get-ArtifactPath 'RepositoryCopy'\n  Copy-Item $source $target\n}"],
+        "function Copy-It {\n  $target = Get-ArtifactPath 'RepositoryCopy'\n  Copy-Item $source $target\n}"
+    ],
     wmi_calls_unbounded_in_time: ["$MaxWmiCallSeconds = 600\n$script:WmiHung = ''"],
     commands_missing_from_the_plan: [
         "$CommandPlan = @(\n    @('x', 'netsh.exe', 'reads')\n)\n"
         "$r = Invoke-Native (Get-SystemProgram 'bcdedit.exe') '/enum'",
-        "$CommandPlan = @(\n    @('x', 'Win32_Service', 'reads')\n)\n"
-        "$x = Get-Instances 'root\\cimv2' 'Win32_Process'"],
+        "$CommandPlan = @(\n    @('x', 'Win32_Service', 'reads')\n)\n$x = Get-Instances 'root\\cimv2' 'Win32_Process'",
+    ],
     preflight_after_work_starts: [
         "[void][System.IO.Directory]::CreateDirectory($OutputPath)\n"
-        "if ($Check) { exit 0 }\nif ($WhatIfPreference) { exit 0 }"],
+        "if ($Check) { exit 0 }\nif ($WhatIfPreference) { exit 0 }"
+    ],
     firewall_read_while_its_service_is_stopped: [
-        "Save-CommandOutput 'FirewallRules' (Get-SystemProgram 'netsh.exe') "
-        "'advfirewall firewall show rule name=all'"],
+        "Save-CommandOutput 'FirewallRules' (Get-SystemProgram 'netsh.exe') 'advfirewall firewall show rule name=all'"
+    ],
 }
 
 
-@pytest.mark.parametrize("rule,snippet", [(r, s) for r, snippets in VIOLATIONS.items() for s in snippets],
-                         ids=lambda v: v.__name__ if callable(v) else v[:40])
+@pytest.mark.parametrize(
+    "rule,snippet",
+    [(r, s) for r, snippets in VIOLATIONS.items() for s in snippets],
+    ids=lambda v: v.__name__ if callable(v) else v[:40],
+)
 def test_each_rule_catches_a_violation(rule, snippet: str) -> None:
     assert rule(Tree(snippet)) != []
 

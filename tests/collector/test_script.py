@@ -22,7 +22,9 @@ def parse_errors(source: bytes) -> list[str]:
     while stack:
         node = stack.pop()
         if node.type == "ERROR" or node.is_missing:
-            found.append(f"line {node.start_point[0] + 1}: {node.type} {source[node.start_byte:node.end_byte][:60]!r}")
+            found.append(
+                f"line {node.start_point[0] + 1}: {node.type} {source[node.start_byte : node.end_byte][:60]!r}"
+            )
         stack.extend(node.children)
     return found
 
@@ -46,8 +48,9 @@ def test_the_script_is_ascii_with_a_bom_for_windows_powershell() -> None:
 
 
 def test_the_artifact_table_is_the_python_list(script: str) -> None:
-    assert powershell_table() in script.replace("\r\n", "\n"), \
+    assert powershell_table() in script.replace("\r\n", "\n"), (
         "run: .venv/bin/python -m wmidoctor.sources.collector_script"
+    )
 
 
 def _keys_used(script: str) -> set[str]:
@@ -64,8 +67,11 @@ def test_every_artifact_is_written_and_nothing_else(script: str) -> None:
     keys = {a.key for a in ARTIFACTS}
     used = _keys_used(script)
     assert keys - used == set(), "artifacts the collector never writes"
-    writers = re.findall(r"(?:Get-ArtifactPath|Invoke-Step|Invoke-WmiStep|Write-JsonArtifact|Save-CommandOutput|"
-                         r"Export-EventLog|Export-RegistryArtifact|Add-Entry -Key) '([A-Za-z]+)'", script)
+    writers = re.findall(
+        r"(?:Get-ArtifactPath|Invoke-Step|Invoke-WmiStep|Write-JsonArtifact|Save-CommandOutput|"
+        r"Export-EventLog|Export-RegistryArtifact|Add-Entry -Key) '([A-Za-z]+)'",
+        script,
+    )
     assert writers and set(writers) <= keys
 
 

@@ -17,8 +17,15 @@ import pytest
 
 SCRIPT = Path(__file__).resolve().parents[2] / "collect" / "Collect-WmiDoctor.ps1"
 
-CIM_COMMANDS = {"get-ciminstance", "invoke-cimmethod", "remove-ciminstance", "set-ciminstance",
-                "new-ciminstance", "get-cimassociatedinstance", "new-cimsession"}
+CIM_COMMANDS = {
+    "get-ciminstance",
+    "invoke-cimmethod",
+    "remove-ciminstance",
+    "set-ciminstance",
+    "new-ciminstance",
+    "get-cimassociatedinstance",
+    "new-cimsession",
+}
 # Tokens of PowerShell 6/7 that Windows PowerShell 5.1 rejects or runs differently (checked in code only,
 # never in strings or comments).
 PS7_ONLY = {
@@ -37,12 +44,35 @@ PS7_ONLY = {
 }
 # Commands that change the host. Remove-CimInstance is allowed only to remove the collector's own shadow
 # copy; Remove-Item only for the collector's own scratch files and partial zip.
-HOST_CHANGING = {"set-itemproperty", "new-itemproperty", "remove-itemproperty", "rename-itemproperty",
-                 "set-service", "start-service", "stop-service", "restart-service", "suspend-service",
-                 "set-ciminstance", "new-ciminstance", "invoke-wmimethod", "set-wmiinstance",
-                 "remove-wmiobject", "register-wmievent", "register-cimindicationevent", "set-acl",
-                 "set-executionpolicy", "stop-process", "clear-eventlog", "limit-eventlog",
-                 "set-content", "add-content", "out-file", "set-item", "new-psdrive", "compress-archive"}
+HOST_CHANGING = {
+    "set-itemproperty",
+    "new-itemproperty",
+    "remove-itemproperty",
+    "rename-itemproperty",
+    "set-service",
+    "start-service",
+    "stop-service",
+    "restart-service",
+    "suspend-service",
+    "set-ciminstance",
+    "new-ciminstance",
+    "invoke-wmimethod",
+    "set-wmiinstance",
+    "remove-wmiobject",
+    "register-wmievent",
+    "register-cimindicationevent",
+    "set-acl",
+    "set-executionpolicy",
+    "stop-process",
+    "clear-eventlog",
+    "limit-eventlog",
+    "set-content",
+    "add-content",
+    "out-file",
+    "set-item",
+    "new-psdrive",
+    "compress-archive",
+}
 DANGEROUS_TEXT = {
     r"(?i)/salvagerepository|/resetrepository|/backup\b|/restore\b|/resyncperf|/clearadap|/regserver": "winmgmt repair",
     r"(?i)\breg(\.exe)?['\"]?\s*,?\s*['\"]?(add|delete|import|save|restore|load|unload|copy)\b": "reg.exe writes",
@@ -148,11 +178,16 @@ def _descendants(node) -> Iterator[object]:
 
 # --- the rules -----------------------------------------------------------------------------------
 
+
 def ps7_only_syntax(tree: Tree) -> list[str]:
-    found = [f"line {n.start_point[0] + 1}: pipeline chain && / ||" for n in tree.nodes()
-             if n.type == "pipeline_chain_tail"]  # type: ignore[attr-defined]
-    found += [f"line {n.start_point[0] + 1}: does not parse (ternary ? : and other PowerShell 7 syntax do not)"
-              for n in tree.nodes() if n.type == "ERROR" or n.is_missing]  # type: ignore[attr-defined]
+    found = [
+        f"line {n.start_point[0] + 1}: pipeline chain && / ||" for n in tree.nodes() if n.type == "pipeline_chain_tail"
+    ]  # type: ignore[attr-defined]
+    found += [
+        f"line {n.start_point[0] + 1}: does not parse (ternary ? : and other PowerShell 7 syntax do not)"
+        for n in tree.nodes()
+        if n.type == "ERROR" or n.is_missing
+    ]  # type: ignore[attr-defined]
     for number, line in tree.code_lines():
         found += [f"line {number}: {why}" for pattern, why in PS7_ONLY.items() if re.search(pattern, line)]
     for command in tree.commands():
@@ -177,14 +212,20 @@ def unbounded_wmi_calls(tree: Tree) -> list[str]:
         blocks = {(b.start_byte, b.end_byte) for b in _enclosing_script_blocks(command.node)}  # type: ignore[attr-defined]
         if not blocks & bounded:
             found.append(f"line {command.line}: {command.name} not run through Invoke-Bounded")
-    found += [f"line {c.line}: {c.name} (use the CIM cmdlets, bounded)" for c in tree.commands()
-              if c.name in ("get-wmiobject", "gwmi", "invoke-wmimethod", "wmic", "wmic.exe")]
+    found += [
+        f"line {c.line}: {c.name} (use the CIM cmdlets, bounded)"
+        for c in tree.commands()
+        if c.name in ("get-wmiobject", "gwmi", "invoke-wmimethod", "wmic", "wmic.exe")
+    ]
     return found
 
 
 def json_without_depth(tree: Tree) -> list[str]:
-    return [f"line {c.line}: ConvertTo-Json without -Depth (5.1 cuts at depth 2 silently)" for c in tree.commands()
-            if c.name == "convertto-json" and "-depth" not in c.parameters()]
+    return [
+        f"line {c.line}: ConvertTo-Json without -Depth (5.1 cuts at depth 2 silently)"
+        for c in tree.commands()
+        if c.name == "convertto-json" and "-depth" not in c.parameters()
+    ]
 
 
 def host_changes(tree: Tree) -> list[str]:
@@ -235,13 +276,22 @@ def text_written_without_encoding(tree: Tree) -> list[str]:
                 found.append(f"line {number}: {match.group(1)} without an encoding")
     writers = ("out-file", "set-content", "add-content", "export-csv", "tee-object")
     found += [f"line {c.line}: {c.name}" for c in tree.commands() if c.name in writers]
-    found += [f"line {number}: redirection > writes UTF-16 in 5.1" for number, line in tree.code_lines()
-              if re.search(r"(?<![-<])\s[0-9*]?>>?\s*[^&\s=]", line) and "-gt" not in line]
+    found += [
+        f"line {number}: redirection > writes UTF-16 in 5.1"
+        for number, line in tree.code_lines()
+        if re.search(r"(?<![-<])\s[0-9*]?>>?\s*[^&\s=]", line) and "-gt" not in line
+    ]
     return found
 
 
-RULES = (ps7_only_syntax, unbounded_wmi_calls, json_without_depth, host_changes, native_programs_unbounded,
-         text_written_without_encoding)
+RULES = (
+    ps7_only_syntax,
+    unbounded_wmi_calls,
+    json_without_depth,
+    host_changes,
+    native_programs_unbounded,
+    text_written_without_encoding,
+)
 
 
 @pytest.mark.parametrize("rule", RULES, ids=lambda r: r.__name__)
@@ -294,21 +344,26 @@ VIOLATIONS = {
 }
 
 
-@pytest.mark.parametrize("rule,snippet", [(r, s) for r, snippets in VIOLATIONS.items() for s in snippets],
-                         ids=lambda v: v.__name__ if callable(v) else v[:40])
+@pytest.mark.parametrize(
+    "rule,snippet",
+    [(r, s) for r, snippets in VIOLATIONS.items() for s in snippets],
+    ids=lambda v: v.__name__ if callable(v) else v[:40],
+)
 def test_each_rule_catches_a_violation(rule, snippet: str) -> None:
     assert rule(Tree(snippet)) != []
 
 
 def test_the_rules_accept_what_the_script_does() -> None:
-    fine = Tree("$q = { param($n) Get-CimInstance -Namespace $n -ClassName X -OperationTimeoutSec 5 }\n"
-                "Invoke-Bounded -ScriptBlock $q -ArgumentList @('root')\n"
-                "Invoke-Bounded -ScriptBlock { Invoke-CimMethod -ClassName X -MethodName Y -OperationTimeoutSec 5 }\n"
-                "$json = ConvertTo-Json -InputObject $x -Depth 10\n"
-                "[System.IO.File]::WriteAllText($p, $json, $utf8)\n"
-                "Save-CommandOutput 'ScQcWinmgmt' (Get-SystemProgram 'sc.exe') 'qc Winmgmt 8192'\n"
-                "if ($a -gt 1) { Remove-Item -LiteralPath $part -Force }\n"
-                "# a comment may say ?? or && or Out-File\n"
-                "$s = 'a string may say ?. or -Parallel'\n")
+    fine = Tree(
+        "$q = { param($n) Get-CimInstance -Namespace $n -ClassName X -OperationTimeoutSec 5 }\n"
+        "Invoke-Bounded -ScriptBlock $q -ArgumentList @('root')\n"
+        "Invoke-Bounded -ScriptBlock { Invoke-CimMethod -ClassName X -MethodName Y -OperationTimeoutSec 5 }\n"
+        "$json = ConvertTo-Json -InputObject $x -Depth 10\n"
+        "[System.IO.File]::WriteAllText($p, $json, $utf8)\n"
+        "Save-CommandOutput 'ScQcWinmgmt' (Get-SystemProgram 'sc.exe') 'qc Winmgmt 8192'\n"
+        "if ($a -gt 1) { Remove-Item -LiteralPath $part -Force }\n"
+        "# a comment may say ?? or && or Out-File\n"
+        "$s = 'a string may say ?. or -Parallel'\n"
+    )
     for rule in RULES:
         assert rule(fine) == [], rule.__name__

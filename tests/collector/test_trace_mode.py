@@ -15,8 +15,15 @@ from wmidoctor.sources.artifacts import BY_KEY, TRACE
 SCRIPT = Path(__file__).resolve().parents[2] / "collect" / "Collect-WmiDoctor.ps1"
 BLOCK_START = "# --- trace mode (-TraceSeconds / -TraceUntilKey)"
 BLOCK_END = "# --- the collection ---"
-TRACE_FUNCTIONS = {"Get-TraceChannelState", "Set-TraceChannel", "Start-TraceSession", "Stop-TraceSession",
-                   "Wait-TraceEnd", "Invoke-WmiTraceMode", "Skip-WmiTraceMode"}
+TRACE_FUNCTIONS = {
+    "Get-TraceChannelState",
+    "Set-TraceChannel",
+    "Start-TraceSession",
+    "Stop-TraceSession",
+    "Wait-TraceEnd",
+    "Invoke-WmiTraceMode",
+    "Skip-WmiTraceMode",
+}
 
 
 @pytest.fixture(scope="module")
@@ -53,11 +60,15 @@ def _descendants(node, kind: str) -> list:
 
 
 def test_trace_parameters_are_declared(script: str) -> None:
-    params = script[script.index("param("):script.index("\n)\n")]
-    for declaration in ("[int]$TraceSeconds = 0", "[switch]$TraceUntilKey", "[switch]$TraceEtl",
-                        "[int]$TraceMaxMB = 256"):
+    params = script[script.index("param(") : script.index("\n)\n")]
+    for declaration in (
+        "[int]$TraceSeconds = 0",
+        "[switch]$TraceUntilKey",
+        "[switch]$TraceEtl",
+        "[int]$TraceMaxMB = 256",
+    ):
         assert declaration in params
-    relaunch = script[script.index("Is64BitOperatingSystem"):script.index("$CollectorVersion")]
+    relaunch = script[script.index("Is64BitOperatingSystem") : script.index("$CollectorVersion")]
     assert "'TraceSeconds', 'TraceUntilKey', 'TraceEtl', 'TraceMaxMB'" in relaunch, "the 64-bit relaunch drops them"
 
 
@@ -68,7 +79,7 @@ def test_the_trace_functions_form_one_contiguous_block(script: str) -> None:
     offsets = script.encode()
     for name in TRACE_FUNCTIONS:
         node = functions[name]
-        position = len(offsets[:node.start_byte].decode())
+        position = len(offsets[: node.start_byte].decode())
         assert start < position < end, f"{name} lies outside the trace block"
     outside = script[:start] + script[end:]
     assert not [n for n in TRACE_FUNCTIONS if re.search(rf"function {n}\b", outside)]
@@ -83,8 +94,11 @@ def test_tracing_is_switched_back_in_a_finally_block(script: str) -> None:
     assert "Start-TraceSession" in tried and "Wait-TraceEnd" in tried
     assert "Stop-TraceSession" in cleanup and "Set-TraceChannel -Enabled $false -MaxSize $original.MaxSize" in cleanup
     # an originally enabled channel is enabled again, whatever the export did
-    inner_finally = [f.text.decode() for f in _descendants(outer, "finally_clause") if f is not
-                     next(c for c in outer.children if c.type == "finally_clause")]
+    inner_finally = [
+        f.text.decode()
+        for f in _descendants(outer, "finally_clause")
+        if f is not next(c for c in outer.children if c.type == "finally_clause")
+    ]
     assert any("if ($original.Enabled) { Set-TraceChannel -Enabled $true" in f for f in inner_finally)
 
 
@@ -96,14 +110,14 @@ def test_ctrl_c_ends_the_wait_and_the_console_mode_is_restored(script: str) -> N
 
 
 def test_both_traces_are_size_bounded(script: str) -> None:
-    block = script[script.index(BLOCK_START):script.index(BLOCK_END)]
+    block = script[script.index(BLOCK_START) : script.index(BLOCK_END)]
     assert "-MaxSize ([long]$TraceMaxMB * 1048576)" in block and "/ms:{0}" in block
     assert "-mode circular -max {1}" in block
     assert "$TraceMaxWaitSeconds = 3600" in block
 
 
 def test_the_exports_go_to_the_trace_artifacts(script: str) -> None:
-    block = script[script.index(BLOCK_START):script.index(BLOCK_END)]
+    block = script[script.index(BLOCK_START) : script.index(BLOCK_END)]
     assert re.search(r"epl \"\{0\}\" \"\{1\}\".*Get-ArtifactPath 'WmiActivityTrace'", block)
     assert "Start-TraceSession -EtlPath (Get-ArtifactPath 'WmiTraceSession')" in block
     assert BY_KEY["WmiActivityTrace"].kind == TRACE and BY_KEY["WmiTraceSession"].kind == TRACE
@@ -114,8 +128,9 @@ def test_the_exports_go_to_the_trace_artifacts(script: str) -> None:
 
 
 def test_the_trace_runs_first_and_only_when_asked(script: str) -> None:
-    collection = script[script.index(BLOCK_END):]
-    call = collection.index("if ($TraceSeconds -gt 0 -or $TraceUntilKey) { Invoke-WmiTraceMode } else "
-                            "{ Skip-WmiTraceMode }")
+    collection = script[script.index(BLOCK_END) :]
+    call = collection.index(
+        "if ($TraceSeconds -gt 0 -or $TraceUntilKey) { Invoke-WmiTraceMode } else { Skip-WmiTraceMode }"
+    )
     assert call < collection.index("Test-Wmi") and call < collection.index("Export-EventLog $key")
     assert collection.index("$Elevated = ") < call, "the trace needs to know whether it runs elevated"

@@ -46,15 +46,23 @@ def standalone_behind_port_rules(ev: Evidence) -> None:
 
 
 def fixed_port_rule(port: int = d.WMI_FIXED_PORT) -> FirewallRule:
-    return FirewallRule("WMI fixed port", enabled=True, protocol="TCP", local_ports=str(port), profiles=["domain"],
-                        source="bundle:commands/netsh-firewall-rules.txt#line 40")
+    return FirewallRule(
+        "WMI fixed port",
+        enabled=True,
+        protocol="TCP",
+        local_ports=str(port),
+        profiles=["domain"],
+        source="bundle:commands/netsh-firewall-rules.txt#line 40",
+    )
 
 
 CONFIG_SICK: dict[str, Callable[[Evidence], None]] = {
-    "dcom.protocols": lambda ev: setattr(ev.rpc_policy, "dcom_protocols",
-                                         Setting(["ncacn_spx", "ncacn_nb_nb"], f"{RPC}!DCOM Protocols")),
+    "dcom.protocols": lambda ev: setattr(
+        ev.rpc_policy, "dcom_protocols", Setting(["ncacn_spx", "ncacn_nb_nb"], f"{RPC}!DCOM Protocols")
+    ),
     "dcom.wmi-fixed-port": standalone_behind_port_rules,
     "rpc.dynamic-ports": lambda ev: dynamic_ports(ev, 49152, 1000),
     "repository.cimom-settings": lambda ev: ev.repository.cimom.__setitem__(
-        "ArbTaskMaxIdle", Setting(60_000, f"{CIMOM}!ArbTaskMaxIdle")),
+        "ArbTaskMaxIdle", Setting(60_000, f"{CIMOM}!ArbTaskMaxIdle")
+    ),
 }

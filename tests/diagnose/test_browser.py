@@ -18,8 +18,16 @@ from tests.corpus_volume import link_volume
 
 pytestmark = pytest.mark.browser
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -39,8 +47,8 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     pos, idat, width, height = 8, b"", 0, 0
     channels = 4
     while pos < len(data):
-        length, kind = struct.unpack(">I4s", data[pos:pos + 8])
-        body = data[pos + 8:pos + 8 + length]
+        length, kind = struct.unpack(">I4s", data[pos : pos + 8])
+        body = data[pos + 8 : pos + 8 + length]
         if kind == b"IHDR":
             width, height, depth, colour = struct.unpack(">IIBB", body[:10])
             assert depth == 8 and colour in (2, 6)
@@ -52,7 +60,7 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
     stride = width * channels
     rows, previous = [], bytearray(stride)
     for y in range(height):
-        filter_type, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1:(y + 1) * (stride + 1)])
+        filter_type, line = raw[y * (stride + 1)], bytearray(raw[y * (stride + 1) + 1 : (y + 1) * (stride + 1)])
         for x in range(stride):
             left = line[x - channels] if x >= channels else 0
             up, up_left = previous[x], previous[x - channels] if x >= channels else 0
@@ -75,10 +83,15 @@ def render_page(chromium: str, page: Path, tmp_path: Path) -> tuple[list[bytes],
     """Screenshot rows (1280x2000) and the DOM after scripts ran, from headless Chromium."""
     screenshot = tmp_path / f"{page.stem}.png"
     base = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
-    subprocess.run([*base, f"--screenshot={screenshot}", "--window-size=1280,2000", page.as_uri()],
-                   capture_output=True, timeout=120, check=True)
-    dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
-                         check=True).stdout
+    subprocess.run(
+        [*base, f"--screenshot={screenshot}", "--window-size=1280,2000", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    dom = subprocess.run(
+        [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
     width, height, rows = png_pixels(screenshot.read_bytes())
     assert (width, height) == (1280, 2000)
     sample = [row[i] for row in rows[::20] for i in range(0, len(row), 97)]
@@ -113,7 +126,7 @@ def test_html_report_renders_in_chromium(chromium, cli, tmp_path):
     assert 'id="banner"' in dom and "2 problems found (2 error)" in dom
     assert "WMI diagnosis of HEALTHY01" in dom and "server edition (domain role member-server)" in dom
     # the navigation lists the problem categories and links each problem
-    nav = dom[dom.index('id="problem-nav"'):dom.index("</nav>")]
+    nav = dom[dom.index('id="problem-nav"') : dom.index("</nav>")]
     assert 'href="#group-firewall"' in nav and 'href="#group-connectivity"' in nav
     assert 'href="#firewall.wmi-rules"' in nav
     assert "Get-NetFirewallRule -DisplayGroup 'Windows Management Instrumentation (WMI)'" in dom
@@ -121,7 +134,7 @@ def test_html_report_renders_in_chromium(chromium, cli, tmp_path):
     # passes and skips are collapsed, problems open
     assert re.search(r'<details class="finding fail" id="firewall.wmi-rules" open="?"?>', dom)
     for section in ("passes", "skips"):
-        block = dom[dom.index(f'id="{section}"'):]
+        block = dom[dom.index(f'id="{section}"') :]
         assert re.match(r'id="\w+">\s*<details class="collapsed">', block), f"{section} are not collapsed"
 
 
@@ -136,5 +149,5 @@ def test_html_report_of_a_real_volume_names_the_host(chromium, cli, corpus, tmp_
     # the KillProcess script consumer of this attacked host is an error (issue 13): a red banner, security first
     assert share_of_colour(rows, 150, (0xB3, 0x26, 0x1E)) > 0.3, "a red banner for the malicious subscription"
     assert 'href="#group-security"' in dom and 'href="#group-firewall"' not in dom
-    assert dom.index("href=\"#group-security\"") == dom.index("href=\"#group-")
+    assert dom.index('href="#group-security"') == dom.index('href="#group-')
     assert "unknown host" not in dom

@@ -13,8 +13,9 @@ DOCS = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
 
 
 def test_docs_checks_md_is_what_the_registry_generates() -> None:
-    assert DOCS.read_text(encoding="utf-8") == render(), \
+    assert DOCS.read_text(encoding="utf-8") == render(), (
         f"docs/checks.md is stale: regenerate it with `{REGENERATE}` and commit it"
+    )
 
 
 def test_the_catalogue_names_every_check_with_its_severity_and_needs() -> None:
@@ -26,6 +27,7 @@ def test_the_catalogue_names_every_check_with_its_severity_and_needs() -> None:
 
 
 def test_the_regenerate_command_prints_the_catalogue() -> None:
-    done = subprocess.run([sys.executable, "-m", "wmidoctor.checks.catalogue"], capture_output=True, text=True,
-                          check=True)
+    done = subprocess.run(
+        [sys.executable, "-m", "wmidoctor.checks.catalogue"], capture_output=True, text=True, check=True
+    )
     assert done.stdout == render()

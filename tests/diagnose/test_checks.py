@@ -100,13 +100,17 @@ def _all_fixes():
                 yield finding.check, fix
 
 
-GRANT_TO_ALL = re.compile(r"\b(grant|give|add|allow)\b[^.;]*\b(everyone|anonymous)\b|S-1-1-0|S-1-5-7\b|;;;(WD|AN)\)",
-                          re.IGNORECASE)
+GRANT_TO_ALL = re.compile(
+    r"\b(grant|give|add|allow)\b[^.;]*\b(everyone|anonymous)\b|S-1-1-0|S-1-5-7\b|;;;(WD|AN)\)", re.IGNORECASE
+)
 
 
 def test_no_fix_grants_everyone_or_anonymous():
-    offenders = [(check, fix.step, fix.command) for check, fix in _all_fixes()
-                 if GRANT_TO_ALL.search(f"{fix.step} {fix.command}")]
+    offenders = [
+        (check, fix.step, fix.command)
+        for check, fix in _all_fixes()
+        if GRANT_TO_ALL.search(f"{fix.step} {fix.command}")
+    ]
     assert not offenders
 
 
@@ -135,8 +139,9 @@ def test_a_crashing_check_is_skipped_not_passed(monkeypatch):
         raise RuntimeError("bug")
 
     monkeypatch.delenv("WMIDOCTOR_DEBUG", raising=False)
-    monkeypatch.setitem(CHECKS, spec.id, spec.__class__(spec.id, spec.title, spec.group, spec.severity, spec.needs,
-                                                        boom))
+    monkeypatch.setitem(
+        CHECKS, spec.id, spec.__class__(spec.id, spec.title, spec.group, spec.severity, spec.needs, boom)
+    )
     finding = run_one(CHECKS[spec.id], healthy()).finding
     assert finding.status == "skipped" and "RuntimeError" in finding.summary
 

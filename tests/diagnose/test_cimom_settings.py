@@ -24,16 +24,19 @@ def run(ev: Evidence) -> Finding:
 def test_a_short_arbitrator_idle_limit_warns_and_is_undone_by_deleting_it():
     finding = run(sick("repository.cimom-settings"))
     assert finding.status == "warn" and "idle for 60 s" in finding.summary
-    assert finding.fixes[1].command.endswith('/v ArbTaskMaxIdle /f')
+    assert finding.fixes[1].command.endswith("/v ArbTaskMaxIdle /f")
     assert finding.fixes[1].undo.endswith("/d 60000 /f")
 
 
-@pytest.mark.parametrize(("name", "value", "said"), [
-    ("UnsecAppAccessControlDefault", 1, "async queries to hosts in untrusted domains"),
-    ("AllowAnonymousCallback", 1, "anonymous callbacks are accepted"),
-    ("AutoRestoreEnabled", 0, "does not restore its repository by itself"),
-    ("ArbTaskMaxIdle", 3_600_000, ""),
-])
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("UnsecAppAccessControlDefault", 1, "async queries to hosts in untrusted domains"),
+        ("AllowAnonymousCallback", 1, "anonymous callbacks are accepted"),
+        ("AutoRestoreEnabled", 0, "does not restore its repository by itself"),
+        ("ArbTaskMaxIdle", 3_600_000, ""),
+    ],
+)
 def test_other_non_default_values_inform(name, value, said):
     ev = healthy()
     ev.repository.cimom[name] = Setting(value, f"{CIMOM}!{name}")
@@ -51,7 +54,9 @@ def test_cimom_values_are_read_from_the_registry(tmp_path):
     tree.add_root(key)
     write_reg_file(tree, tmp_path / "wbem.reg")
     ev = fill_evidence(Registry.open([tmp_path / "wbem.reg"]))
-    assert {n: s.value for n, s in ev.repository.cimom.items()} == {"ArbTaskMaxIdle": 60000,
-                                                                    "UnsecAppAccessControlDefault": 1}
+    assert {n: s.value for n, s in ev.repository.cimom.items()} == {
+        "ArbTaskMaxIdle": 60000,
+        "UnsecAppAccessControlDefault": 1,
+    }
     assert set(ev.repository.logging) == {"Logging"}
     assert run(ev).status == "warn"

@@ -26,8 +26,10 @@ def test_healthy_host_exits_0_with_a_verdict_line_per_check(cli, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "Verdict: no problems found" in result.stdout
     assert "Host: HEALTHY01, server edition (domain role member-server)" in result.stdout
-    assert ("[PASS] services (7): winmgmt, rpcss, dcomlaunch, rpceptmapper, crashes, winmgmt-sddl, configuration"
-            in result.stdout)
+    assert (
+        "[PASS] services (7): winmgmt, rpcss, dcomlaunch, rpceptmapper, crashes, winmgmt-sddl, configuration"
+        in result.stdout
+    )
     assert "\x1b[" not in result.stdout  # no colour in a pipe
     verbose = cli("diagnose", str(save(healthy(), tmp_path)), "--verbose").stdout
     assert re.search(r"^\[PASS\]\s+services\.winmgmt\s", verbose, re.M), "--verbose lists every check"
@@ -83,10 +85,13 @@ def test_html_report_written_to_out(cli, tmp_path):
     assert "http://" not in page and "https://" not in page.replace("https://json-schema", "")
 
 
-@pytest.mark.parametrize("args, message", [
-    ((), "pass what to diagnose"),
-    (("--only", "nosuchgroup"), "unknown check group nosuchgroup"),
-])
+@pytest.mark.parametrize(
+    "args, message",
+    [
+        ((), "pass what to diagnose"),
+        (("--only", "nosuchgroup"), "unknown check group nosuchgroup"),
+    ],
+)
 def test_usage_errors_exit_2_with_one_line(cli, tmp_path, args, message):
     path = [str(save(healthy(), tmp_path))] if args else []
     result = cli("diagnose", *path, *args)

@@ -39,8 +39,12 @@ def test_real_bundle_full(cli, bundle):
     data = diagnose(cli, bundle)
     by_check = findings(data)
     # the real Windows 10 Ole export holds exactly the default DCOM ACLs
-    for check in ("dcom.enabled", "dcom.machine-launch-restriction", "dcom.machine-access-restriction",
-                  "dcom.default-launch-permission"):
+    for check in (
+        "dcom.enabled",
+        "dcom.machine-launch-restriction",
+        "dcom.machine-access-restriction",
+        "dcom.default-launch-permission",
+    ):
         assert by_check[check]["status"] == "pass", by_check[check]
     # the repository copy was read: its providers and subscriptions were judged, not skipped
     assert by_check["providers.clsid"]["status"] != "skipped"

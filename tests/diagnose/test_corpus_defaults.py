@@ -19,8 +19,9 @@ pytestmark = pytest.mark.corpus
 
 
 @pytest.mark.parametrize("hive, host", [("SYSTEM", "WKS-WIN732BITA"), ("SYSTEM_B", "DESKTOP-PM6C56D")])
-def test_workstation_hives_hold_the_service_defaults_and_the_client_firewall_default(corpus: Path, hive: str,
-                                                                                   host: str) -> None:
+def test_workstation_hives_hold_the_service_defaults_and_the_client_firewall_default(
+    corpus: Path, hive: str, host: str
+) -> None:
     evidence = load(corpus / "registry" / hive)
     assert evidence.identity.host == host
     assert evidence.identity.edition == d.CLIENT and "ProductType = WinNT" in evidence.identity.edition_source
@@ -38,9 +39,11 @@ def test_workstation_hives_hold_the_service_defaults_and_the_client_firewall_def
 def test_the_real_ole_export_is_the_dcom_default_of_the_tables_and_of_the_healthy_host(corpus: Path) -> None:
     real = load(corpus / "registry" / "HKLM_SOFTWARE_Microsoft_Ole.reg").dcom
     synthetic = healthy().dcom
-    for attribute, table in (("machine_launch_restriction", d.MACHINE_LAUNCH_RESTRICTION),
-                             ("machine_access_restriction", d.MACHINE_ACCESS_RESTRICTION),
-                             ("default_launch_permission", d.DEFAULT_LAUNCH_PERMISSION)):
+    for attribute, table in (
+        ("machine_launch_restriction", d.MACHINE_LAUNCH_RESTRICTION),
+        ("machine_access_restriction", d.MACHINE_ACCESS_RESTRICTION),
+        ("default_launch_permission", d.DEFAULT_LAUNCH_PERMISSION),
+    ):
         assert not compare(getattr(real, attribute), table).changed, attribute
         assert not compare(getattr(synthetic, attribute), table).changed, attribute
     assert real.legacy_authentication_level.value == synthetic.legacy_authentication_level.value == 2
@@ -48,12 +51,16 @@ def test_the_real_ole_export_is_the_dcom_default_of_the_tables_and_of_the_health
     assert real.enable_dcom.value == synthetic.enable_dcom.value == "Y"
 
 
-@pytest.mark.parametrize("repository, era, quotas, namespace_default", [
-    ("win10-dissect-cim", VISTA_OR_LATER, d.QUOTA_DEFAULTS, d.NAMESPACE_DEFAULT),
-    ("xp-libyal-dtformats", PRE_VISTA, d.PRE_VISTA_QUOTA_DEFAULTS, d.PRE_VISTA_NAMESPACE_DEFAULT),
-])
-def test_repositories_hold_the_defaults_of_their_generation(corpus: Path, repository: str, era: str, quotas: dict,
-                                                            namespace_default: tuple) -> None:
+@pytest.mark.parametrize(
+    "repository, era, quotas, namespace_default",
+    [
+        ("win10-dissect-cim", VISTA_OR_LATER, d.QUOTA_DEFAULTS, d.NAMESPACE_DEFAULT),
+        ("xp-libyal-dtformats", PRE_VISTA, d.PRE_VISTA_QUOTA_DEFAULTS, d.PRE_VISTA_NAMESPACE_DEFAULT),
+    ],
+)
+def test_repositories_hold_the_defaults_of_their_generation(
+    corpus: Path, repository: str, era: str, quotas: dict, namespace_default: tuple
+) -> None:
     evidence = load(corpus / "repository" / repository)
     assert generation(evidence)[0] == era
     assert {a: getattr(evidence.quotas, a).value for a in quotas} == {a: v for a, (_, v) in quotas.items()}
@@ -63,5 +70,7 @@ def test_repositories_hold_the_defaults_of_their_generation(corpus: Path, reposi
         namespace = evidence.namespaces.get(name)
         assert not compare(namespace.security, namespace_default).changed, name
     healthy_quotas = healthy().quotas
-    assert {a: getattr(healthy_quotas, a).value for a in ("memory_per_host", "handles_per_host")} == \
-        {"memory_per_host": d.QUOTA_DEFAULTS["memory_per_host"][1], "handles_per_host": 4096}
+    assert {a: getattr(healthy_quotas, a).value for a in ("memory_per_host", "handles_per_host")} == {
+        "memory_per_host": d.QUOTA_DEFAULTS["memory_per_host"][1],
+        "handles_per_host": 4096,
+    }

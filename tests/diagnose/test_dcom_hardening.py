@@ -19,8 +19,15 @@ def run(ev: Evidence) -> Finding:
 
 
 def client_event(event_id: int, application: str, level: str = "2", count: int = 3):
-    return event(DCOM, event_id, count, Application=application, CLSID="{8BC3F05E-D86B-11D0-A075-00C04FB68820}",
-                 Computer="SRV01", AuthenticationLevel=level)
+    return event(
+        DCOM,
+        event_id,
+        count,
+        Application=application,
+        CLSID="{8BC3F05E-D86B-11D0-A075-00C04FB68820}",
+        Computer="SRV01",
+        AuthenticationLevel=level,
+    )
 
 
 def test_server_rejections_name_user_and_address_and_fix_the_client_not_the_server():
@@ -77,11 +84,13 @@ def test_disabled_logging_warns_and_no_events_passes():
 
 def test_event_inserts_get_the_names_the_message_templates_give_them():
     provider = "Microsoft-Windows-DistributedCOM"
-    server = named_fields(provider, 10036, {"param1": "CONTOSO", "param2": "monitor", "param3": "S-1-5-21-9",
-                                            "param4": "10.0.0.7"})
+    server = named_fields(
+        provider, 10036, {"param1": "CONTOSO", "param2": "monitor", "param3": "S-1-5-21-9", "param4": "10.0.0.7"}
+    )
     assert server == {"UserDomain": "CONTOSO", "UserName": "monitor", "UserSid": "S-1-5-21-9", "Address": "10.0.0.7"}
-    client = named_fields(provider, 10037, {"param1": "C:\\a.exe", "param2": "4242", "param3": "{X}",
-                                            "param4": "SRV01", "param5": "2"})
+    client = named_fields(
+        provider, 10037, {"param1": "C:\\a.exe", "param2": "4242", "param3": "{X}", "param4": "SRV01", "param5": "2"}
+    )
     assert client["Application"] == "C:\\a.exe" and client["AuthenticationLevel"] == "2"
     key = dict(group_key(shape_of(provider, 10037), client))
     assert "ProcessId" not in key and key["Computer"] == "SRV01"

@@ -26,7 +26,7 @@ def run(check_id: str, ev: Evidence) -> Finding:
 def test_protocol_list_without_tcp_fails_with_a_restorable_fix():
     finding = run("dcom.protocols", sick("dcom.protocols"))
     assert finding.status == "fail" and "ncacn_spx, ncacn_nb_nb" in finding.summary
-    assert 'REG_MULTI_SZ /d ncacn_ip_tcp' in finding.fixes[1].command
+    assert "REG_MULTI_SZ /d ncacn_ip_tcp" in finding.fixes[1].command
     assert finding.fixes[0].command.startswith('reg export "HKLM\\SOFTWARE\\Microsoft\\Rpc"')
 
 
@@ -36,12 +36,15 @@ def test_absent_protocol_list_is_the_default():
     assert run("dcom.protocols", ev).status == "pass"
 
 
-@pytest.mark.parametrize(("flags", "status", "named"), [
-    (0x2, "warn", "DCOMSCM_ACTIVATION_DISALLOW_UNSECURE_CALL"),
-    (0x8 | 0x1, "warn", "DCOMSCM_RESOLVE_DISALLOW_UNSECURE_CALL"),
-    (0x10, "info", "DCOMSCM_PING_USE_MID_AUTHNSERVICE"),
-    (0, "pass", ""),
-])
+@pytest.mark.parametrize(
+    ("flags", "status", "named"),
+    [
+        (0x2, "warn", "DCOMSCM_ACTIVATION_DISALLOW_UNSECURE_CALL"),
+        (0x8 | 0x1, "warn", "DCOMSCM_RESOLVE_DISALLOW_UNSECURE_CALL"),
+        (0x10, "info", "DCOMSCM_PING_USE_MID_AUTHNSERVICE"),
+        (0, "pass", ""),
+    ],
+)
 def test_scm_remote_call_flags(flags, status, named):
     ev = healthy()
     ev.dcom.scm_remote_call_flags = Setting(flags, f"{OLE}!DCOMSCMRemoteCallFlags")
@@ -106,7 +109,8 @@ def test_registry_reader_fills_the_new_values(tmp_path):
 
 
 def test_a_rule_naming_the_fixed_port_is_kept_as_wmi_evidence():
-    rule = firewall_rule("WMIFixed", "v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=24158|Name=WMI fixed|",
-                         "registry:x")
+    rule = firewall_rule(
+        "WMIFixed", "v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=24158|Name=WMI fixed|", "registry:x"
+    )
     assert rule is not None and rule.local_ports == "24158"
     assert firewall_rule("Other", "v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|LPort=8080|Name=Web|", "x") is None

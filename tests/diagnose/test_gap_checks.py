@@ -34,8 +34,17 @@ def test_winmgmt_crash_fails_companion_crash_warns_start_type_change_informs():
     ev.events.groups.append(event(SCM, 7034, 2, param1="WMI Performance Adapter", Service="wmiApSrv"))
     assert run("services.crashes", ev).status == "warn"
     ev = healthy()
-    ev.events.groups.append(event(SCM, 7040, 1, param1="Windows Management Instrumentation", param2="auto start",
-                                  param3="disabled", Service="Winmgmt"))
+    ev.events.groups.append(
+        event(
+            SCM,
+            7040,
+            1,
+            param1="Windows Management Instrumentation",
+            param2="auto start",
+            param3="disabled",
+            Service="Winmgmt",
+        )
+    )
     finding = run("services.crashes", ev)
     assert finding.status == "info" and "disabled" in details(finding)
 
@@ -59,20 +68,24 @@ def test_service_binary_and_account_are_compared_with_the_defaults():
 
 def test_empty_objects_data_fails_and_a_moved_repository_informs():
     ev = healthy()
-    ev.repository.files = [f if f.name != "OBJECTS.DATA" else RepositoryFile("OBJECTS.DATA", 0)
-                           for f in ev.repository.files]
+    ev.repository.files = [
+        f if f.name != "OBJECTS.DATA" else RepositoryFile("OBJECTS.DATA", 0) for f in ev.repository.files
+    ]
     assert "empty: OBJECTS.DATA" in run("repository.files", ev).summary
     ev = healthy()
     ev.repository.directory = Setting("D:\\WMI\\Repository", "registry:...\\CIMOM!Repository Directory")
     assert run("repository.files", ev).status == "info"
 
 
-@pytest.mark.parametrize(("path", "status"), [
-    ("\\\\fileserver\\mofs\\contoso.mof", "warn"),
-    ("contoso.mof", "warn"),
-    ("C:\\Program Files\\Contoso\\contoso.mof", "info"),
-    ("%windir%\\system32\\wbem\\xwizard.mof", "pass"),
-])
+@pytest.mark.parametrize(
+    ("path", "status"),
+    [
+        ("\\\\fileserver\\mofs\\contoso.mof", "warn"),
+        ("contoso.mof", "warn"),
+        ("C:\\Program Files\\Contoso\\contoso.mof", "info"),
+        ("%windir%\\system32\\wbem\\xwizard.mof", "pass"),
+    ],
+)
 def test_autorecover_locations(path, status):
     from wmidoctor.evidence.model import AutorecoverMof
 
@@ -83,8 +96,16 @@ def test_autorecover_locations(path, status):
 
 def test_10016_for_other_applications_is_noise_and_remote_refusals_suggest_distributed_com_users():
     ev = healthy()
-    ev.events.groups.append(event(DCOM, 10016, 61, CLSID="{D63B10C5-BB46-4990-A94F-E40B9D520160}",
-                                  AppID="{9CA88EE3-ACB7-47C8-AFC4-AB702511C276}", Locality="Local"))
+    ev.events.groups.append(
+        event(
+            DCOM,
+            10016,
+            61,
+            CLSID="{D63B10C5-BB46-4990-A94F-E40B9D520160}",
+            AppID="{9CA88EE3-ACB7-47C8-AFC4-AB702511C276}",
+            Locality="Local",
+        )
+    )
     finding = run("dcom.wmi-permission-events", ev)
     assert finding.status == "pass" and "61 refusals for other applications ignored" in finding.summary
     finding = run("dcom.wmi-permission-events", sick("dcom.wmi-permission-events"))
@@ -94,8 +115,7 @@ def test_10016_for_other_applications_is_noise_and_remote_refusals_suggest_distr
 
 def test_winmgmt_disabled_behind_10005_puts_the_start_type_fix_first():
     ev = healthy()
-    ev.events.groups.append(event(DCOM, 10005, 4, Error="1058", Service="winmgmt", Arguments="",
-                                  CLSID=d.WMI_APPID))
+    ev.events.groups.append(event(DCOM, 10005, 4, Error="1058", Service="winmgmt", Arguments="", CLSID=d.WMI_APPID))
     finding = run("dcom.activation-timeouts", ev)
     assert finding.status == "fail" and finding.fixes[0].command.startswith("sc config winmgmt start= auto")
 
@@ -135,8 +155,9 @@ def test_provider_errors_fail_unless_a_broken_registration_already_explains_them
     assert finding.status == "warn" and "ContosoProv" in finding.causes[0]
     ev = healthy()
     ev.events.groups.append(client_failure("0x80041014", "root\\vendor", "select * from Vendor_Thing", 5))
-    ev.events.groups.append(event(ACTIVITY, 5857, 5, ProviderName="VendorProv", Code="0x80041014",
-                                  ProviderPath="C:\\Vendor\\prov.dll"))
+    ev.events.groups.append(
+        event(ACTIVITY, 5857, 5, ProviderName="VendorProv", Code="0x80041014", ProviderPath="C:\\Vendor\\prov.dll")
+    )
     finding = run("events.provider-errors", ev)
     assert finding.status == "fail" and "VendorProv" in details(finding)
 
@@ -144,9 +165,16 @@ def test_provider_errors_fail_unless_a_broken_registration_already_explains_them
 def test_idle_task_throttling_informs_and_names_the_client():
     ev = healthy()
     ev.events.processes.append(ProcessLife("6060", "C:\\agent.exe", started="2000-01-01T00:00:00Z"))
-    ev.events.groups.append(client_failure("0x80041032", "root\\cimv2", "select * from Win32_Process", 9, pid="6060",
-                                           PossibleCause="Throttling Idle Tasks, refer to CIMOM regkey: "
-                                                         "ArbTaskMaxIdle"))
+    ev.events.groups.append(
+        client_failure(
+            "0x80041032",
+            "root\\cimv2",
+            "select * from Win32_Process",
+            9,
+            pid="6060",
+            PossibleCause="Throttling Idle Tasks, refer to CIMOM regkey: ArbTaskMaxIdle",
+        )
+    )
     finding = run("events.throttling", ev)
     assert finding.status == "info" and "PID 6060 (agent.exe)" in finding.summary
     assert run("events.throttling", sick("events.throttling")).status == "warn"

@@ -40,21 +40,33 @@ def test_perflib_inserts_get_names():
 
 def test_library_failures_alone_inform_with_the_rebuild_ladder():
     ev = healthy()
-    ev.events.groups.append(event(PERFLIB, 1008, 4, Service="WmiApRpl", Library="C:\\Windows\\system32\\wbem\\"
-                                                                               "wmiaprpl.dll"))
+    ev.events.groups.append(
+        event(PERFLIB, 1008, 4, Service="WmiApRpl", Library="C:\\Windows\\system32\\wbem\\wmiaprpl.dll")
+    )
     finding = run(ev)
     assert finding.status == "info"
     assert '"WmiApRpl" (C:\\Windows\\system32\\wbem\\wmiaprpl.dll) failed to open' in details(finding)
     assert [f.command.split(" &&")[0] for f in finding.fixes[:3]] == [
-        "lodctr /S:%TEMP%\\perf-counters-before.ini", "cd /d %windir%\\system32", "winmgmt /resyncperf"]
+        "lodctr /S:%TEMP%\\perf-counters-before.ini",
+        "cd /d %windir%\\system32",
+        "winmgmt /resyncperf",
+    ]
 
 
 def test_client_failures_backed_by_library_and_adap_failures_say_so():
     ev = sick("events.perf-classes")
-    ev.events.groups += [event(PERFLIB, 1023, 2, Library="C:\\Vendor\\perf.dll"),
-                         event("Microsoft-Windows-WMI", 48, 1, Object="Win32_PerfRawData_Vendor",
-                               Namespace="root\\cimv2", Error="0x80041001"),
-                         event("Microsoft-Windows-WMIAdapter", 5, 1)]
+    ev.events.groups += [
+        event(PERFLIB, 1023, 2, Library="C:\\Vendor\\perf.dll"),
+        event(
+            "Microsoft-Windows-WMI",
+            48,
+            1,
+            Object="Win32_PerfRawData_Vendor",
+            Namespace="root\\cimv2",
+            Error="0x80041001",
+        ),
+        event("Microsoft-Windows-WMIAdapter", 5, 1),
+    ]
     finding = run(ev)
     assert finding.status == "warn" and "counter libraries failing too" in finding.summary
     text = details(finding)
@@ -69,8 +81,9 @@ def test_without_perf_events_the_check_passes():
 @pytest.mark.corpus
 def test_real_application_log_perflib_1008_is_named(corpus):
     ev = healthy()
-    ev.events = collect_events([str(corpus / "evtx" / "hosts" / "dfirmuseum-server2012r2-stolenszechuan" /
-                                    "Application.evtx")])
+    ev.events = collect_events(
+        [str(corpus / "evtx" / "hosts" / "dfirmuseum-server2012r2-stolenszechuan" / "Application.evtx")]
+    )
     finding = run(ev)
     assert finding.status == "info"
     assert '"BITS" (C:\\Windows\\System32\\bitsperf.dll) failed to open' in details(finding)

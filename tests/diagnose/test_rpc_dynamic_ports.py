@@ -13,10 +13,14 @@ from wmidoctor.checks.runner import run_one
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.sources.commands import CommandOutputError, fill_dynamic_ports
 
-ENGLISH = ("\r\nProtocol tcp Dynamic Port Range\r\n---------------------------------\r\n"
-           "Start Port      : 49152\r\nNumber of Ports : 16384\r\n\r\n")
-GERMAN = ("\r\nProtokoll tcp Dynamischer Portbereich\r\n---------------------------------\r\n"
-          "Startport       : 10000\r\nAnzahl der Ports : 5000\r\n\r\n")
+ENGLISH = (
+    "\r\nProtocol tcp Dynamic Port Range\r\n---------------------------------\r\n"
+    "Start Port      : 49152\r\nNumber of Ports : 16384\r\n\r\n"
+)
+GERMAN = (
+    "\r\nProtokoll tcp Dynamischer Portbereich\r\n---------------------------------\r\n"
+    "Startport       : 10000\r\nAnzahl der Ports : 5000\r\n\r\n"
+)
 
 
 def test_english_output_is_read_by_label():
@@ -42,8 +46,10 @@ def run(ev: Evidence):
     return run_one(CHECKS["rpc.dynamic-ports"], ev).finding
 
 
-@pytest.mark.parametrize(("start", "count", "status"), [
-    (49152, 16384, "pass"), (10000, 20000, "info"), (1025, 3976, "warn"), (49152, 1000, "warn")])
+@pytest.mark.parametrize(
+    ("start", "count", "status"),
+    [(49152, 16384, "pass"), (10000, 20000, "info"), (1025, 3976, "warn"), (49152, 1000, "warn")],
+)
 def test_range_verdicts(start, count, status):
     ev = healthy()
     dynamic_ports(ev, start, count)

@@ -19,7 +19,8 @@ def _sample() -> Evidence:
     e.dcom.enable_dcom = Setting("Y", r"registry:HKLM\SOFTWARE\Microsoft\Ole!EnableDCOM")
     e.dcom.machine_launch_restriction = SecurityDescriptor(
         sddl="O:BAG:BAD:(A;;CCDCLCSWRP;;;WD)",
-        dacl=[Ace("allow", "S-1-1-0", "Everyone", 0xB, 0, ["execute", "execute-local", "activate-local"])])
+        dacl=[Ace("allow", "S-1-1-0", "Everyone", 0xB, 0, ["execute", "execute-local", "activate-local"])],
+    )
     e.dcom.hardening["RequireIntegrityActivationAuthenticationLevel"] = Setting(1, "registry:x")
     e.dcom.mark_collected("registry/Ole.reg")
     e.services.services["Winmgmt"] = Service("Winmgmt", state="running", depends_on=["RPCSS"])
@@ -27,8 +28,15 @@ def _sample() -> Evidence:
     e.providers.providers.append(Provider(r"root\cimv2", "CIMWin32", cimwin32))
     e.firewall.profiles["public"] = Setting(1)
     e.subscriptions.bindings.append(Binding("root\\subscription", '__EventFilter.Name="f"', 'X.Name="c"'))
-    e.events.groups.append(EventGroup("Microsoft-Windows-WMI-Activity/Operational",
-                                      "Microsoft-Windows-WMI-Activity", 5858, {"ResultCode": "0x80041003"}, count=12))
+    e.events.groups.append(
+        EventGroup(
+            "Microsoft-Windows-WMI-Activity/Operational",
+            "Microsoft-Windows-WMI-Activity",
+            5858,
+            {"ResultCode": "0x80041003"},
+            count=12,
+        )
+    )
     return e
 
 
@@ -78,8 +86,7 @@ def test_not_a_document_is_rejected():
 
 def test_findings_exit_code_and_round_trip():
     ok = Finding("services.winmgmt", "pass", "info", "Winmgmt running")
-    bad = Finding("dcom.enable", "fail", "critical", "DCOM disabled",
-                  fixes=[Fix("Enable DCOM", "reg add ...", "low")])
+    bad = Finding("dcom.enable", "fail", "critical", "DCOM disabled", fixes=[Fix("Enable DCOM", "reg add ...", "low")])
     info = Finding("events.tally", "info", "info", "tally")
     assert exit_code([ok, info]) == 0
     assert exit_code([ok, bad]) == 1

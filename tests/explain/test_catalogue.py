@@ -92,7 +92,8 @@ DELETES_REPOSITORY = re.compile(r"\b(rd|rmdir|del|remove-item|ren|rename|move)\b
 REPAIRS_REPOSITORY = re.compile(r"/(reset|salvage)repository", re.IGNORECASE)
 # WinRM settings that put credentials or data on the wire in clear text.
 WEAKENS_WINRM = re.compile(
-    r"AllowUnencrypted\W{0,3}=?\W{0,3}true|\bBasic\W{0,3}=\W{0,3}\W?true|-Authentication\s+Basic", re.IGNORECASE)
+    r"AllowUnencrypted\W{0,3}=?\W{0,3}true|\bBasic\W{0,3}=\W{0,3}\W?true|-Authentication\s+Basic", re.IGNORECASE
+)
 
 
 def _weakening_problems(fixes: tuple[Fix, ...]) -> list[str]:
@@ -133,19 +134,29 @@ def test_the_safety_scan_catches_violations():
     assert unsafe_fixes((Fix("Give Everyone Remote Launch in dcomcnfg", "dcomcnfg", "low"),))
     assert unsafe_fixes((Fix("Start over", "rd /s /q %windir%\\System32\\wbem\\Repository", "high"),))
     assert unsafe_fixes((Fix("Reset", "winmgmt /resetrepository", "high"),))
-    assert unsafe_fixes((Fix("Verify", "winmgmt /verifyrepository"), Fix("Salvage", "winmgmt /salvagerepository",
-                                                                          "high")))
-    safe = (Fix("Verify", "winmgmt /verifyrepository"), Fix("Copy", "winmgmt /backup F", "low"),
-            Fix("Salvage", "winmgmt /salvagerepository", "high"))
+    assert unsafe_fixes(
+        (Fix("Verify", "winmgmt /verifyrepository"), Fix("Salvage", "winmgmt /salvagerepository", "high"))
+    )
+    safe = (
+        Fix("Verify", "winmgmt /verifyrepository"),
+        Fix("Copy", "winmgmt /backup F", "low"),
+        Fix("Salvage", "winmgmt /salvagerepository", "high"),
+    )
     assert unsafe_fixes(safe) == []
 
 
 def test_the_safety_scan_keeps_allowunencrypted_and_basic_last_and_high_risk():
     https = Fix("Use HTTPS", "winrm quickconfig -transport:https", "low")
-    unencrypted = Fix("Last resort: sends everything in clear text",
-                      "winrm set winrm/config/client '@{AllowUnencrypted=\"true\"}'", "high")
-    basic = Fix("Last resort: Basic sends the password in clear text",
-                "winrm set winrm/config/service/auth '@{Basic=\"true\"}'", "high")
+    unencrypted = Fix(
+        "Last resort: sends everything in clear text",
+        "winrm set winrm/config/client '@{AllowUnencrypted=\"true\"}'",
+        "high",
+    )
+    basic = Fix(
+        "Last resort: Basic sends the password in clear text",
+        "winrm set winrm/config/service/auth '@{Basic=\"true\"}'",
+        "high",
+    )
     assert unsafe_fixes((https, unencrypted)) == []
     assert unsafe_fixes((https, unencrypted, basic)) == []
     assert unsafe_fixes((unencrypted, https)), "offered before a safer fix"
@@ -210,6 +221,8 @@ def test_seed_0x80041003_namespace_permission_or_encryption():
 
 def test_repository_inconsistency_orders_verify_backup_salvage_reset():
     commands = [f.command for f in explain("0x8007054E").fixes]
-    order = [next(i for i, c in enumerate(commands) if key in c)
-             for key in ("/verifyrepository", "/backup", "/salvagerepository", "/resetrepository")]
+    order = [
+        next(i for i, c in enumerate(commands) if key in c)
+        for key in ("/verifyrepository", "/backup", "/salvagerepository", "/resetrepository")
+    ]
     assert order == sorted(order)

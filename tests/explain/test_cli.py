@@ -28,8 +28,7 @@ def test_json_validates_against_the_schema(cli):
     assert result.returncode == 0, result.stderr
     document = json.loads(result.stdout)
     _validate(document)
-    assert [item["hex"] for item in document] == ["0x80041003", "0x800706BA", "0x80041099", "0xC000006D",
-                                                  "0x1C010003"]
+    assert [item["hex"] for item in document] == ["0x80041003", "0x800706BA", "0x80041099", "0xC000006D", "0x1C010003"]
     assert [item["known"] for item in document] == [True, True, False, True, True]
     assert "wbemErrAccessDenied" in document[0]["names"]
     assert document[1]["input"] == "1722" and document[1]["win32"] == 1722

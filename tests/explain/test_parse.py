@@ -10,35 +10,76 @@ from wmidoctor.knowledge.codes import explain, find_codes, lookup, parse_code, s
 ACCESS_DENIED = 0x80041003
 
 
-@pytest.mark.parametrize("text", [
-    "0x80041003", "0X80041003", "80041003", "&H80041003", "-2147217405", "2147749891", "WBEM_E_ACCESS_DENIED",
-    "wbem_e_access_denied", "wbemErrAccessDenied", "WBEMERRACCESSDENIED", " 0x80041003. ", "(0x80041003)",
-    "0xFFFFFFFF80041003",
-])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "0x80041003",
+        "0X80041003",
+        "80041003",
+        "&H80041003",
+        "-2147217405",
+        "2147749891",
+        "WBEM_E_ACCESS_DENIED",
+        "wbem_e_access_denied",
+        "wbemErrAccessDenied",
+        "WBEMERRACCESSDENIED",
+        " 0x80041003. ",
+        "(0x80041003)",
+        "0xFFFFFFFF80041003",
+    ],
+)
 def test_forms_of_one_code(text):
     assert parse_code(text) == ACCESS_DENIED
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("E_ACCESSDENIED", 0x80070005), ("5", 0x80070005), ("0x5", 0x80070005), ("rpc_s_access_denied", 0x80070005),
-    ("ERROR_ACCESS_DENIED", 0x80070005), ("1722", 0x800706BA), ("RPC_S_SERVER_UNAVAILABLE", 0x800706BA),
-    ("rpc_s_server_unavailable", 0x800706BA), ("1726", 0x800706BE), ("RPC_S_CALL_FAILED", 0x800706BE),
-    ("RPC_S_SERVER_TOO_BUSY", 0x800706BB), ("1723", 0x800706BB), ("EPT_S_NOT_REGISTERED", 0x800706D9),
-    ("1753", 0x800706D9), ("rpc_s_unknown_authn_service", 0x800706D3), ("STATUS_LOGON_FAILURE", 0xC000006D),
-    ("NT_STATUS_LOGON_FAILURE", 0xC000006D), ("0xC000006D", 0xC000006D), ("-1073741715", 0xC000006D),
-    ("STATUS_ACCESS_DENIED", 0xC0000022), ("STATUS_ACCOUNT_LOCKED_OUT", 0xC0000234),
-    ("STATUS_PASSWORD_EXPIRED", 0xC0000071), ("STATUS_ACCOUNT_DISABLED", 0xC0000072),
-    ("STATUS_TIME_DIFFERENCE_AT_DC", 0xC0000133), ("KRB_AP_ERR_SKEW", 0x80090324),
-    ("nca_s_unk_if", 0x1C010003), ("0x80010111", 0x80010111), ("0", 0), ("1", 1), ("S_OK", 0),
-    ("wbemErrVetoPut", 0x80041079), ("WBEM_E_VETO_PUT", 0x8004107A), ("wbemErrTimedout", 0x80043001),
-    ("wbemErrTimeout", 0x80041069), ("WBEM_E_TRANSACTION_CONFLICT", 0x8004106D),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("E_ACCESSDENIED", 0x80070005),
+        ("5", 0x80070005),
+        ("0x5", 0x80070005),
+        ("rpc_s_access_denied", 0x80070005),
+        ("ERROR_ACCESS_DENIED", 0x80070005),
+        ("1722", 0x800706BA),
+        ("RPC_S_SERVER_UNAVAILABLE", 0x800706BA),
+        ("rpc_s_server_unavailable", 0x800706BA),
+        ("1726", 0x800706BE),
+        ("RPC_S_CALL_FAILED", 0x800706BE),
+        ("RPC_S_SERVER_TOO_BUSY", 0x800706BB),
+        ("1723", 0x800706BB),
+        ("EPT_S_NOT_REGISTERED", 0x800706D9),
+        ("1753", 0x800706D9),
+        ("rpc_s_unknown_authn_service", 0x800706D3),
+        ("STATUS_LOGON_FAILURE", 0xC000006D),
+        ("NT_STATUS_LOGON_FAILURE", 0xC000006D),
+        ("0xC000006D", 0xC000006D),
+        ("-1073741715", 0xC000006D),
+        ("STATUS_ACCESS_DENIED", 0xC0000022),
+        ("STATUS_ACCOUNT_LOCKED_OUT", 0xC0000234),
+        ("STATUS_PASSWORD_EXPIRED", 0xC0000071),
+        ("STATUS_ACCOUNT_DISABLED", 0xC0000072),
+        ("STATUS_TIME_DIFFERENCE_AT_DC", 0xC0000133),
+        ("KRB_AP_ERR_SKEW", 0x80090324),
+        ("nca_s_unk_if", 0x1C010003),
+        ("0x80010111", 0x80010111),
+        ("0", 0),
+        ("1", 1),
+        ("S_OK", 0),
+        ("wbemErrVetoPut", 0x80041079),
+        ("WBEM_E_VETO_PUT", 0x8004107A),
+        ("wbemErrTimedout", 0x80043001),
+        ("wbemErrTimeout", 0x80041069),
+        ("WBEM_E_TRANSACTION_CONFLICT", 0x8004106D),
+    ],
+)
 def test_names_and_numbers(text, value):
     assert parse_code(text) == value
 
 
-@pytest.mark.parametrize("text", ["", "hello", "0x", "0x123456789", "4294967296", "-2147483649", "0xZZ", "12.5",
-                                  "WBEM_E_NOT_A_THING", "--json"])
+@pytest.mark.parametrize(
+    "text",
+    ["", "hello", "0x", "0x123456789", "4294967296", "-2147483649", "0xZZ", "12.5", "WBEM_E_NOT_A_THING", "--json"],
+)
 def test_not_a_code(text):
     assert parse_code(text) is None
 
@@ -54,15 +95,18 @@ def test_win32_number_keeps_win32_meaning():
     assert explain(5).hex == "0x80070005"
 
 
-@pytest.mark.parametrize(("value", "layer", "words"), [
-    (0x800704D2, "system", "Win32 error 1234"),
-    (0x80041099, "WMI core", "WMI's own core range"),
-    (0x80042FFF, "event subsystem", "event subsystem"),
-    (0x80044FFF, "MOF compiler", "MOF compiler"),
-    (0x80040999, "DCOM/COM", "FACILITY_ITF"),
-    (0x80338300, "WS-Man/WinRM", "WinRM"),
-    (0xC0001234, "system", "NTSTATUS"),
-])
+@pytest.mark.parametrize(
+    ("value", "layer", "words"),
+    [
+        (0x800704D2, "system", "Win32 error 1234"),
+        (0x80041099, "WMI core", "WMI's own core range"),
+        (0x80042FFF, "event subsystem", "event subsystem"),
+        (0x80044FFF, "MOF compiler", "MOF compiler"),
+        (0x80040999, "DCOM/COM", "FACILITY_ITF"),
+        (0x80338300, "WS-Man/WinRM", "WinRM"),
+        (0xC0001234, "system", "NTSTATUS"),
+    ],
+)
 def test_unknown_codes_get_a_generic_decode(value, layer, words):
     item = lookup(value)
     assert not item.known and item.layer == layer and words in item.meaning
@@ -116,15 +160,18 @@ def test_a_small_number_is_said_to_be_read_as_a_win32_number(text):
     assert "Read as Win32 error 1722" in explain(text).note
 
 
-@pytest.mark.parametrize(("message", "values"), [
-    ("hr=0x80041003", [0x80041003]),
-    ("HRESULT:0x80070005", [0x80070005]),
-    ("#0x80041003", [0x80041003]),
-    ("System error 5 has occurred.", [0x80070005]),
-    ("Win32 error 1722", [0x800706BA]),
-    ("Return code 2", []),
-    ("Access is denied.", []),
-])
+@pytest.mark.parametrize(
+    ("message", "values"),
+    [
+        ("hr=0x80041003", [0x80041003]),
+        ("HRESULT:0x80070005", [0x80070005]),
+        ("#0x80041003", [0x80041003]),
+        ("System error 5 has occurred.", [0x80070005]),
+        ("Win32 error 1722", [0x800706BA]),
+        ("Return code 2", []),
+        ("Access is denied.", []),
+    ],
+)
 def test_codes_found_in_more_pasted_forms(message, values):
     assert find_codes(message) == values
 
@@ -140,15 +187,18 @@ def test_unknown_winrm_code_says_how_to_get_its_text():
     assert "winrm helpmsg 0x80338300" in lookup(0x80338300).meaning
 
 
-@pytest.mark.parametrize(("text", "first"), [
-    ("encryption", "0x80041087"),
-    ("timeout", "0x80041069"),
-    ("timed out", "0x80041069"),
-    ("invalid class", "0x80041010"),
-    ("quota", "0x8004106C"),
-    ("rpc server unavailable", "0x800706BA"),
-    ("not found", "0x80041002"),
-])
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("encryption", "0x80041087"),
+        ("timeout", "0x80041069"),
+        ("timed out", "0x80041069"),
+        ("invalid class", "0x80041010"),
+        ("quota", "0x8004106C"),
+        ("rpc server unavailable", "0x800706BA"),
+        ("not found", "0x80041002"),
+    ],
+)
 def test_search_puts_the_entry_about_it_first(text, first):
     assert search(text)[0].hex == first
 

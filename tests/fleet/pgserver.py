@@ -43,11 +43,40 @@ def throwaway_postgres() -> Iterator[str]:
     if as_postgres:
         shutil.chown(data, "postgres", "postgres")
     port = _free_port()
-    subprocess.run([*as_postgres, str(bin_dir / "initdb"), "-D", str(data / "db"), "-U", "wmidoctor",
-                    "--auth=trust", "-E", "UTF8"], check=True, capture_output=True, timeout=120)
-    server = subprocess.Popen([*as_postgres, str(bin_dir / "postgres"), "-D", str(data / "db"), "-p", str(port),
-                               "-h", "127.0.0.1", "-k", str(data), "-c", "fsync=off"],
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    subprocess.run(
+        [
+            *as_postgres,
+            str(bin_dir / "initdb"),
+            "-D",
+            str(data / "db"),
+            "-U",
+            "wmidoctor",
+            "--auth=trust",
+            "-E",
+            "UTF8",
+        ],
+        check=True,
+        capture_output=True,
+        timeout=120,
+    )
+    server = subprocess.Popen(
+        [
+            *as_postgres,
+            str(bin_dir / "postgres"),
+            "-D",
+            str(data / "db"),
+            "-p",
+            str(port),
+            "-h",
+            "127.0.0.1",
+            "-k",
+            str(data),
+            "-c",
+            "fsync=off",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     url = f"postgresql://wmidoctor@127.0.0.1:{port}/postgres"
     try:
         for _ in range(300):

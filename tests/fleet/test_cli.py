@@ -12,16 +12,20 @@ import pytest
 
 
 def _cli(*args, check_codes=(0, 1)) -> subprocess.CompletedProcess:
-    result = subprocess.run([sys.executable, "-m", "wmidoctor", *map(str, args)], capture_output=True, text=True,
-                            timeout=600)
+    result = subprocess.run(
+        [sys.executable, "-m", "wmidoctor", *map(str, args)], capture_output=True, text=True, timeout=600
+    )
     assert result.returncode in check_codes, result.stderr
     return result
 
 
 def test_diagnose_then_report_names_root_causes_sites_and_unreadable_entries(fleet_entries, tmp_path):
     manifest = tmp_path / "fleet.csv"
-    manifest.write_text("path,site,label\n" + "".join(
-        f"{p},{'lyon' if i % 2 else 'paris'},entry{i}\n" for i, p in enumerate(fleet_entries)), encoding="utf-8")
+    manifest.write_text(
+        "path,site,label\n"
+        + "".join(f"{p},{'lyon' if i % 2 else 'paris'},entry{i}\n" for i, p in enumerate(fleet_entries)),
+        encoding="utf-8",
+    )
     db = tmp_path / "fleet.sqlite"
     result = _cli("fleet", "diagnose", manifest, "--db", db, "--quick", "--json")
     assert result.returncode == 1
@@ -45,8 +49,9 @@ def test_compare_runs_says_what_is_new_fixed_and_still_failing(fleet_entries, tm
     healthy_later = tmp_path / "later"
     shutil.copytree(fleet_entries[0], healthy_later / fleet_entries[0].name)
     first = json.loads(_cli("fleet", "diagnose", *fleet_entries[:2], "--db", db, "--json").stdout)["run"]
-    second = json.loads(_cli("fleet", "diagnose", fleet_entries[1], fleet_entries[2], "--db", db,
-                             "--json").stdout)["run"]
+    second = json.loads(_cli("fleet", "diagnose", fleet_entries[1], fleet_entries[2], "--db", db, "--json").stdout)[
+        "run"
+    ]
     changes = json.loads(_cli("fleet", "report", db, "--compare", first, second, "--json").stdout)
     assert changes["runs"] == [first, second]
     assert changes["still"] and all(row["host"] for row in changes["still"])
@@ -58,24 +63,29 @@ def test_compare_runs_says_what_is_new_fixed_and_still_failing(fleet_entries, tm
 def test_resume_finishes_a_run_without_diagnosing_twice(fleet_entries, tmp_path):
     db = tmp_path / "fleet.sqlite"
     run = json.loads(_cli("fleet", "diagnose", fleet_entries[0], "--db", db, "--json").stdout)["run"]
-    resumed = json.loads(_cli("fleet", "diagnose", *fleet_entries[:3], "--db", db, "--resume", run,
-                              "--json").stdout)
+    resumed = json.loads(_cli("fleet", "diagnose", *fleet_entries[:3], "--db", db, "--resume", run, "--json").stdout)
     assert resumed["run"] == run and resumed["entries"] == 2
     report = json.loads(_cli("fleet", "report", db, "--json").stdout)
     assert report["hosts"] == 3
 
 
-@pytest.mark.parametrize(("args", "message"), [
-    (["fleet", "diagnose", "/no/such/bundle"], "no such file or folder"),
-    (["fleet", "diagnose", "x", "--engine", "spark"], "Invalid value"),
-    (["fleet", "report", "/no/such.sqlite", "--kind", "diagnose"], "no such file"),
-    (["fleet", "diagnose", "EXAMPLE", "--resume", "7"], "no run 7"),
-])
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["fleet", "diagnose", "/no/such/bundle"], "no such file or folder"),
+        (["fleet", "diagnose", "x", "--engine", "spark"], "Invalid value"),
+        (["fleet", "report", "/no/such.sqlite", "--kind", "diagnose"], "no such file"),
+        (["fleet", "diagnose", "EXAMPLE", "--resume", "7"], "no run 7"),
+    ],
+)
 def test_bad_input_is_one_line_exit_2(tmp_path, args, message):
     example = Path(__file__).resolve().parents[2] / "examples" / "bundles"
     args = [str(next(example.iterdir())) if a == "EXAMPLE" else a for a in args]
-    result = _cli(*args, "--db", tmp_path / "f.sqlite", check_codes=(2,)) if args[1] == "diagnose" else \
-        _cli(*args, check_codes=(2,))
+    result = (
+        _cli(*args, "--db", tmp_path / "f.sqlite", check_codes=(2,))
+        if args[1] == "diagnose"
+        else _cli(*args, check_codes=(2,))
+    )
     assert message in result.stderr and len(result.stderr.strip().splitlines()) == 1
 
 

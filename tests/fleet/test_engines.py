@@ -15,8 +15,14 @@ from wmidoctor.fleet.storage import open_store
 
 
 def _key(d: HostDiagnosis) -> tuple:
-    return (d.source, d.host, d.os_build, tuple(d.collected), tuple((f.check, f.severity) for f in d.findings),
-            d.error.split(":")[0])
+    return (
+        d.source,
+        d.host,
+        d.os_build,
+        tuple(d.collected),
+        tuple((f.check, f.severity) for f in d.findings),
+        d.error.split(":")[0],
+    )
 
 
 def _collect(tasks, engine: str, **options) -> dict[str, tuple]:
@@ -39,8 +45,7 @@ def test_a_worker_killed_mid_run_loses_and_duplicates_nothing(fleet_entries, tmp
     from distributed import Client, LocalCluster
 
     many = host_tasks([str(p) for p in fleet_entries])
-    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
-                           dashboard_address=None)
+    cluster = LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1", dashboard_address=None)
     with Client(cluster) as client:
         pids = list(client.run(os.getpid).values())
     store = open_store(str(tmp_path / "fleet.sqlite"))

@@ -17,9 +17,17 @@ def target(request, tmp_path):
 
 
 def _diagnosis(source: str, *checks: str, site: str = "paris", error: str = "") -> HostDiagnosis:
-    return HostDiagnosis(source, site, host=source.upper(), os_build="19045", collected=["events"],
-                         findings=[HostFinding(c, "error", "fail", ["0x80070005"], f"fix {c}") for c in checks],
-                         load_ms=1.5, checks_ms=0.5, error=error)
+    return HostDiagnosis(
+        source,
+        site,
+        host=source.upper(),
+        os_build="19045",
+        collected=["events"],
+        findings=[HostFinding(c, "error", "fail", ["0x80070005"], f"fix {c}") for c in checks],
+        load_ms=1.5,
+        checks_ms=0.5,
+        error=error,
+    )
 
 
 def test_migrations_apply_once_and_are_versioned(target):
@@ -44,7 +52,9 @@ def test_runs_hosts_and_findings_round_trip(target):
     hosts = {h["source"]: h for h in store.hosts(run)}
     assert hosts["a"]["problems"] == 2 and hosts["a"]["host"] == "A" and hosts["c"]["error"] == "not a zip"
     assert [(f["source"], f["check_id"], f["codes"]) for f in store.findings(run)] == [
-        ("a", "dcom.x", "0x80070005"), ("a", "firewall.y", "0x80070005")]
+        ("a", "dcom.x", "0x80070005"),
+        ("a", "firewall.y", "0x80070005"),
+    ]
     store.close()
 
 

@@ -21,9 +21,9 @@ def mutated(draw, seed: bytes) -> bytes:
         elif action == "insert":
             data[at:at] = draw(st.binary(min_size=1, max_size=16))
         else:
-            del data[at:at + draw(st.integers(1, 16))]
+            del data[at : at + draw(st.integers(1, 16))]
     if data and draw(st.booleans()):
-        del data[draw(st.integers(0, len(data))):]
+        del data[draw(st.integers(0, len(data))) :]
     return bytes(data)
 
 

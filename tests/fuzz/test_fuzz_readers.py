@@ -41,10 +41,12 @@ MOF = _seed("mof/win32/snippets_implementing-cross-namespace-permanent-event-sub
 EVTX = _seed("evtx/evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx", 1 << 20)
 JSONL = _seed("siem/otrf__covenant_persistwmi_2019-12-05044734.json", 64 * 1024)
 INDEX = _seed("repository/win10-dissect-cim/INDEX.BTR", PAGE_SIZE * 4)
-XML_EVENT = (b'<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="P"/>'
-             b'<EventID>5858</EventID><TimeCreated SystemTime="2023-01-01T00:00:00Z"/><EventRecordID>7'
-             b'</EventRecordID><Channel>C</Channel><Computer>H</Computer></System><UserData><Op><A>1</A></Op>'
-             b'</UserData></Event>')
+XML_EVENT = (
+    b'<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System><Provider Name="P"/>'
+    b'<EventID>5858</EventID><TimeCreated SystemTime="2023-01-01T00:00:00Z"/><EventRecordID>7'
+    b"</EventRecordID><Channel>C</Channel><Computer>H</Computer></System><UserData><Op><A>1</A></Op>"
+    b"</UserData></Event>"
+)
 
 
 def _all(provider: str, event_id: int) -> bool:
@@ -98,9 +100,11 @@ def test_jsonl_export(data):
     assert stats.records_read >= 0
 
 
-JSON_VALUES = st.recursive(st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
-                           lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner,
-                                                                                        max_size=4), max_leaves=20)
+JSON_VALUES = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=8), inner, max_size=4),
+    max_leaves=20,
+)
 
 
 @given(st.dictionaries(st.sampled_from(["System", "EventData", "UserData", "Event", "x"]), JSON_VALUES, max_size=4))

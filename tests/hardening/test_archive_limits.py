@@ -110,7 +110,7 @@ def test_a_member_a_thousand_folders_deep_is_damaged_not_a_crash(tmp_path):
     deep = "/".join(["d"] * 1_000) + "/x.evtx"
     archive = _zip(tmp_path / "deep.zip", {deep: b"x", "manifest.json": b"{}"})
     damaged = _extract(tmp_path, archive)
-    (_name, reason), = damaged.items()
+    ((_name, reason),) = damaged.items()
     assert reason.startswith("nested 1000 folders deep")
     assert (tmp_path / "out" / "manifest.json").exists()
 
@@ -126,7 +126,8 @@ def test_logs_on_a_zip_with_an_encrypted_member_reads_the_rest(tmp_path, corpus)
     raw[6] |= 0x1
     raw[raw.find(b"PK\x01\x02") + 8] |= 0x1
     archive.write_bytes(bytes(raw))
-    result = subprocess.run([sys.executable, "-m", "wmidoctor", "logs", str(archive), "--json"], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "wmidoctor", "logs", str(archive), "--json"], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode in (0, 1), result.stderr
     assert "encrypted" in result.stdout and "System.evtx" in result.stdout

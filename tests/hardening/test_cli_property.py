@@ -19,16 +19,21 @@ MUTATIONS = 3
 
 # (corpus file, how it is laid out for the verb, verbs to run on it)
 CASES = [
-    ("evtx/evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx", "file",
-     [["logs"], ["logs", "--json"]]),
+    ("evtx/evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx", "file", [["logs"], ["logs", "--json"]]),
     ("evtx/omerbenamram-evtx__system.evtx", "file", [["logs", "--format", "csv"]]),
     ("registry/HKLM_SOFTWARE_Microsoft_Ole.reg", "file", [["registry"], ["registry", "--json"]]),
     ("registry/SYSTEM", "file", [["registry", "--json"]]),
-    ("mof/win32/snippets_implementing-cross-namespace-permanent-event-subscriptions__1.mof", "file",
-     [["mof", "lint"], ["mof", "parse", "--json"], ["mof", "lint", "--format", "sarif"]]),
+    (
+        "mof/win32/snippets_implementing-cross-namespace-permanent-event-subscriptions__1.mof",
+        "file",
+        [["mof", "lint"], ["mof", "parse", "--json"], ["mof", "lint", "--format", "sarif"]],
+    ),
     ("repository/win10-dissect-cim/INDEX.BTR", "repository", [["repo", "verify"], ["repo", "persistence"]]),
-    ("evtx/hosts/dfirmuseum-win10-aptsimulator/Microsoft-Windows-WMI-Activity%4Operational.evtx", "logs-folder",
-     [["diagnose"], ["bundle", "inspect"]]),
+    (
+        "evtx/hosts/dfirmuseum-win10-aptsimulator/Microsoft-Windows-WMI-Activity%4Operational.evtx",
+        "logs-folder",
+        [["diagnose"], ["bundle", "inspect"]],
+    ),
 ]
 
 
@@ -42,7 +47,7 @@ def _mutate(data: bytes, rng: random.Random) -> bytes:
         at = rng.randrange(len(out))
         out[at] = rng.randrange(256)
     if rng.random() < 0.3:
-        del out[rng.randrange(len(out)):]
+        del out[rng.randrange(len(out)) :]
     return bytes(out)
 
 
@@ -81,8 +86,13 @@ def test_verbs_on_mutated_corpus_files(corpus, tmp_path, relative, layout, verbs
     argument, _ = _lay_out(corpus, relative, layout, tmp_path, seed)
     before = _digest(argument)
     for verb in verbs:
-        result = subprocess.run([sys.executable, "-m", "wmidoctor", *verb, str(argument)], capture_output=True,
-                                text=True, timeout=TIME_LIMIT, preexec_fn=_limits)
+        result = subprocess.run(
+            [sys.executable, "-m", "wmidoctor", *verb, str(argument)],
+            capture_output=True,
+            text=True,
+            timeout=TIME_LIMIT,
+            preexec_fn=_limits,
+        )
         assert result.returncode in (0, 1, 2), (verb, result.returncode, result.stderr[-2000:])
         assert "Traceback" not in result.stderr and "internal error" not in result.stderr, (verb, result.stderr)
         if result.returncode == 2:

@@ -17,22 +17,30 @@ def _probe_db(path) -> None:
     store = FleetStore(path)
     run = store.start_run({})
     store.finish_run(run)
-    store.db.execute("INSERT INTO results (run_id, host, transport, status, elapsed_ms) VALUES (?, 'h1', 'dcom', "
-                     "'ok', 1.5)", (run,))
+    store.db.execute(
+        "INSERT INTO results (run_id, host, transport, status, elapsed_ms) VALUES (?, 'h1', 'dcom', 'ok', 1.5)", (run,)
+    )
     store.db.commit()
     store.close()
 
 
 def _report(path, *extra) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wmidoctor", "fleet", "report", str(path), *extra],
-                          capture_output=True, text=True, timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "wmidoctor", "fleet", "report", str(path), *extra],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
 
 
-@pytest.mark.parametrize(("column", "value", "message"), [
-    ("code", 1.5, "code: expected int, found float"),
-    ("host", b"\x00\x01blob", "host: expected str, found bytes"),
-    ("elapsed_ms", "fast", "elapsed_ms: expected"),
-])
+@pytest.mark.parametrize(
+    ("column", "value", "message"),
+    [
+        ("code", 1.5, "code: expected int, found float"),
+        ("host", b"\x00\x01blob", "host: expected str, found bytes"),
+        ("elapsed_ms", "fast", "elapsed_ms: expected"),
+    ],
+)
 def test_a_value_of_the_wrong_type_is_one_line(tmp_path, column, value, message):
     path = tmp_path / "fleet.sqlite"
     _probe_db(path)
@@ -89,17 +97,36 @@ def test_a_healthy_wal_database_is_reported_without_creating_files(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == before
 
 
-@pytest.mark.parametrize(("hosts", "message"), [
-    (b"host1\n\xff\xfebad\n", "line 2: not UTF-8 text"),
-    (("a" * 70 + ".example\n").encode(), "not a host name"),
-    (b"ok.example\n" + b"x." * 130 + b"example\n", "not a host name"),
-])
+@pytest.mark.parametrize(
+    ("hosts", "message"),
+    [
+        (b"host1\n\xff\xfebad\n", "line 2: not UTF-8 text"),
+        (("a" * 70 + ".example\n").encode(), "not a host name"),
+        (b"ok.example\n" + b"x." * 130 + b"example\n", "not a host name"),
+    ],
+)
 def test_a_hosts_file_that_cannot_be_names_is_one_line(tmp_path, hosts, message):
     path = tmp_path / "hosts.txt"
     path.write_bytes(hosts)
-    result = subprocess.run([sys.executable, "-m", "wmidoctor", "probe", "--hosts", str(path), "--db",
-                             str(tmp_path / "f.sqlite"), "-u", "a", "--password-env", "WMIDOCTOR_TEST_PW"],
-                            capture_output=True, text=True, timeout=60, env={"WMIDOCTOR_TEST_PW": "x",
-                                                                             "PATH": "/usr/bin:/bin"})
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "wmidoctor",
+            "probe",
+            "--hosts",
+            str(path),
+            "--db",
+            str(tmp_path / "f.sqlite"),
+            "-u",
+            "a",
+            "--password-env",
+            "WMIDOCTOR_TEST_PW",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env={"WMIDOCTOR_TEST_PW": "x", "PATH": "/usr/bin:/bin"},
+    )
     assert result.returncode == 2 and message in result.stderr, result.stderr
     assert len(result.stderr.strip().splitlines()) == 1

@@ -20,8 +20,9 @@ TIMEOUT = 60  # a hang fails the test instead of the suite
 
 
 def _run(*args) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wmidoctor", *map(str, args)], capture_output=True, text=True,
-                          timeout=TIMEOUT)
+    return subprocess.run(
+        [sys.executable, "-m", "wmidoctor", *map(str, args)], capture_output=True, text=True, timeout=TIMEOUT
+    )
 
 
 @pytest.fixture
@@ -60,8 +61,10 @@ def test_read_capped_reads_up_to_the_cap_and_refuses_one_byte_more(tmp_path, mon
         read_capped(path, "text")
 
 
-@pytest.mark.parametrize(("verb", "name"), [(["mof", "parse"], "x.mof"), (["mof", "lint"], "x.mof"),
-                                             (["registry"], "x.reg"), (["logs"], "x.evtx")])
+@pytest.mark.parametrize(
+    ("verb", "name"),
+    [(["mof", "parse"], "x.mof"), (["mof", "lint"], "x.mof"), (["registry"], "x.reg"), (["logs"], "x.evtx")],
+)
 def test_a_fifo_named_on_the_command_line_is_one_line_exit_2(tmp_path, verb, name):
     path = tmp_path / name
     os.mkfifo(path)
@@ -71,8 +74,7 @@ def test_a_fifo_named_on_the_command_line_is_one_line_exit_2(tmp_path, verb, nam
     assert "FIFO" in text and "Traceback" not in text and "internal error" not in text
 
 
-@pytest.mark.parametrize(("verb", "name"), [(["mof", "parse"], "x.mof"), (["registry"], "x.reg"),
-                                             (["logs"], "x.evtx")])
+@pytest.mark.parametrize(("verb", "name"), [(["mof", "parse"], "x.mof"), (["registry"], "x.reg"), (["logs"], "x.evtx")])
 def test_a_link_to_dev_zero_is_refused_not_read_forever(tmp_path, verb, name):
     link = tmp_path / name
     link.symlink_to("/dev/zero")

@@ -32,8 +32,9 @@ def test_nesting_at_the_limit_is_kept_and_beyond_it_refused(make):
 def test_verbs_give_a_diagnostic_not_an_internal_error(tmp_path, make, depth, verb):
     path = tmp_path / "deep.mof"
     path.write_text(make(depth))
-    result = subprocess.run([sys.executable, "-m", "wmidoctor", "mof", *verb, str(path)], capture_output=True,
-                            text=True, timeout=120)
+    result = subprocess.run(
+        [sys.executable, "-m", "wmidoctor", "mof", *verb, str(path)], capture_output=True, text=True, timeout=120
+    )
     assert result.returncode in (0, 1), result.stderr
     assert "internal error" not in result.stderr and "Traceback" not in result.stderr
     if verb[-1] == "--json":

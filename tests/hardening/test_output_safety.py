@@ -36,10 +36,20 @@ def test_escaped_json_is_still_json_with_the_same_strings():
     assert json.loads(terminal_safe(text)) == json.loads(text)
 
 
-@pytest.mark.parametrize(("cell", "shown"), [
-    ("=HYPERLINK(\"http://x.test\")", "'=HYPERLINK(\"http://x.test\")"), ("+1", "'+1"), ("-2+3", "'-2+3"),
-    ("@SUM(A1)", "'@SUM(A1)"), ("\tx", "'\tx"), ("\rx", "'\rx"), ("0x80041003", "0x80041003"), (-5, -5), ("", ""),
-])
+@pytest.mark.parametrize(
+    ("cell", "shown"),
+    [
+        ('=HYPERLINK("http://x.test")', '\'=HYPERLINK("http://x.test")'),
+        ("+1", "'+1"),
+        ("-2+3", "'-2+3"),
+        ("@SUM(A1)", "'@SUM(A1)"),
+        ("\tx", "'\tx"),
+        ("\rx", "'\rx"),
+        ("0x80041003", "0x80041003"),
+        (-5, -5),
+        ("", ""),
+    ],
+)
 def test_csv_cells_that_start_like_a_formula_are_quoted(cell, shown):
     assert csv_cell(cell) == shown
 
@@ -48,11 +58,19 @@ def _hostile_evidence(tmp_path):
     ev = Evidence()
     ev.identity.host = HOSTILE
     query = "SELECT * FROM __InstanceModificationEvent WITHIN 60"
-    ev.subscriptions.filters.append(EventFilter("root\\subscription", HOSTILE, query, "WQL", "root\\cimv2",
-                                                "S-1-5-32-544", "test"))
-    ev.subscriptions.consumers.append(EventConsumer("root\\subscription", "CommandLineEventConsumer", HOSTILE,
-                                                    {"CommandLineTemplate": f"cmd /c {HOSTILE}"}, "S-1-5-32-544",
-                                                    "test"))
+    ev.subscriptions.filters.append(
+        EventFilter("root\\subscription", HOSTILE, query, "WQL", "root\\cimv2", "S-1-5-32-544", "test")
+    )
+    ev.subscriptions.consumers.append(
+        EventConsumer(
+            "root\\subscription",
+            "CommandLineEventConsumer",
+            HOSTILE,
+            {"CommandLineTemplate": f"cmd /c {HOSTILE}"},
+            "S-1-5-32-544",
+            "test",
+        )
+    )
     ev.subscriptions.mark_collected("test")
     path = tmp_path / "evidence.json"
     path.write_text(ev.to_json(), encoding="utf-8")
@@ -82,8 +100,11 @@ def test_diagnose_out_file_is_as_safe_as_the_terminal(tmp_path):
 
 def test_registry_text_from_a_hostile_reg_export_is_escaped(tmp_path):
     reg = tmp_path / "ole.reg"
-    reg.write_text('Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Ole]\r\n'
-                   f'"EnableDCOM"="{HOSTILE.replace(chr(13), "").rstrip(chr(0))}"\r\n', encoding="utf-16")
+    reg.write_text(
+        "Windows Registry Editor Version 5.00\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Ole]\r\n"
+        f'"EnableDCOM"="{HOSTILE.replace(chr(13), "").rstrip(chr(0))}"\r\n',
+        encoding="utf-16",
+    )
     result = _run("registry", reg)
     assert result.returncode in (0, 1), result.stderr
     out = result.stdout.decode("utf-8")
@@ -106,9 +127,23 @@ def test_every_csv_writer_quotes_formula_cells():
     from wmidoctor.remote.render import csv_text as probe_csv
 
     hostile = "=cmd|' /C calc'!A0"
-    logs_csv = render_csv({"groups": [{"channel": hostile, "provider": "+p", "event_id": 5858, "kind": "k",
-                                       "count": 1, "first_seen": "", "last_seen": "", "key": {"q": "v"},
-                                       "source": "@s"}]})
+    logs_csv = render_csv(
+        {
+            "groups": [
+                {
+                    "channel": hostile,
+                    "provider": "+p",
+                    "event_id": 5858,
+                    "kind": "k",
+                    "count": 1,
+                    "first_seen": "",
+                    "last_seen": "",
+                    "key": {"q": "v"},
+                    "source": "@s",
+                }
+            ]
+        }
+    )
     probe = probe_csv([{"host": hostile, "code": "-1"}], ("host", "code"))
     fleet = fleet_csv([{"host": hostile}], ("host",))
     for text in (logs_csv, probe, fleet):

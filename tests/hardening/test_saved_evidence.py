@@ -14,24 +14,34 @@ from wmidoctor.evidence.model import EventGroup, Evidence, Setting
 def _saved() -> dict:
     ev = Evidence()
     ev.identity.host = "WS01"
-    ev.events.groups.append(EventGroup("Microsoft-Windows-WMI-Activity/Operational",
-                                       "Microsoft-Windows-WMI-Activity", 5858, {"ResultCode": "0x80041003"}, count=3))
+    ev.events.groups.append(
+        EventGroup(
+            "Microsoft-Windows-WMI-Activity/Operational",
+            "Microsoft-Windows-WMI-Activity",
+            5858,
+            {"ResultCode": "0x80041003"},
+            count=3,
+        )
+    )
     ev.dcom.enable_dcom = Setting("Y", "registry:x")
     ev.connectivity.status = "collected"
     return json.loads(ev.to_json())
 
 
-@pytest.mark.parametrize(("where", "value", "message"), [
-    (("identity", "host"), 5, "identity.host: expected str, got int"),
-    (("events", "groups", 0, "count"), "3", "events.groups[0].count: expected int, got str"),
-    (("events", "groups", 0, "count"), True, "events.groups[0].count: expected int, got bool"),
-    (("events", "groups", 0, "key"), [], "events.groups[0].key: expected object, got array"),
-    (("events", "groups", 0, "key", "ResultCode"), 7, "events.groups[0].key.ResultCode: expected str, got int"),
-    (("events", "groups"), {}, "events.groups: expected array, got object"),
-    (("dcom", "enable_dcom", "value"), {"a": 1}, "dcom.enable_dcom.value: expected int or str or array or null"),
-    (("dcom", "enable_dcom"), "Y", "dcom.enable_dcom: expected object or null, got str"),
-    (("events", "groups", 0, "provider"), None, "events.groups[0].provider: expected str, got null"),
-])
+@pytest.mark.parametrize(
+    ("where", "value", "message"),
+    [
+        (("identity", "host"), 5, "identity.host: expected str, got int"),
+        (("events", "groups", 0, "count"), "3", "events.groups[0].count: expected int, got str"),
+        (("events", "groups", 0, "count"), True, "events.groups[0].count: expected int, got bool"),
+        (("events", "groups", 0, "key"), [], "events.groups[0].key: expected object, got array"),
+        (("events", "groups", 0, "key", "ResultCode"), 7, "events.groups[0].key.ResultCode: expected str, got int"),
+        (("events", "groups"), {}, "events.groups: expected array, got object"),
+        (("dcom", "enable_dcom", "value"), {"a": 1}, "dcom.enable_dcom.value: expected int or str or array or null"),
+        (("dcom", "enable_dcom"), "Y", "dcom.enable_dcom: expected object or null, got str"),
+        (("events", "groups", 0, "provider"), None, "events.groups[0].provider: expected str, got null"),
+    ],
+)
 def test_a_value_of_the_wrong_type_is_named_by_its_path(where, value, message):
     data = _saved()
     node = data
@@ -53,15 +63,17 @@ def test_a_missing_required_field_is_named():
 def test_right_types_round_trip_and_ints_stand_for_floats():
     data = _saved()
     assert Evidence.from_data(data) == Evidence.from_data(json.loads(json.dumps(data)))
-    data["connectivity"]["probes"] = [{"target": "h", "transport": "dcom", "stages": [
-        {"name": "dns", "status": "ok", "elapsed_ms": 3}]}]
+    data["connectivity"]["probes"] = [
+        {"target": "h", "transport": "dcom", "stages": [{"name": "dns", "status": "ok", "elapsed_ms": 3}]}
+    ]
     stage = Evidence.from_data(data).connectivity.probes[0].stages[0]
     assert stage.elapsed_ms == 3.0 and isinstance(stage.elapsed_ms, float)
 
 
 def _diagnose(path) -> subprocess.CompletedProcess:
-    return subprocess.run([sys.executable, "-m", "wmidoctor", "diagnose", str(path)], capture_output=True, text=True,
-                          timeout=60)
+    return subprocess.run(
+        [sys.executable, "-m", "wmidoctor", "diagnose", str(path)], capture_output=True, text=True, timeout=60
+    )
 
 
 def test_diagnose_names_the_bad_field_in_one_line_and_exits_2(tmp_path):

@@ -30,8 +30,15 @@ def test_each_known_form_is_masked_and_the_rest_kept(text: str, secret: str) -> 
     assert masked.split(MASK)[0] == text.split(secret)[0]  # what comes before the secret is kept
 
 
-@pytest.mark.parametrize("text", ["http://example.com:8080/path", "the password policy requires 14 characters",
-                                  "SELECT * FROM Win32_Process", "C:\\Windows\\System32\\wbem\\scrcons.exe"])
+@pytest.mark.parametrize(
+    "text",
+    [
+        "http://example.com:8080/path",
+        "the password policy requires 14 characters",
+        "SELECT * FROM Win32_Process",
+        "C:\\Windows\\System32\\wbem\\scrcons.exe",
+    ],
+)
 def test_text_without_a_secret_is_unchanged(text: str) -> None:
     assert mask_secrets(text) == text
 
@@ -48,12 +55,30 @@ def test_a_consumer_password_never_reaches_a_diagnose_report(fmt: str, tmp_path,
     ev = Evidence()
     ev.identity.host = "HOST1"
     command = "cmd /c net use \\\\fs01\\share Winter2024! /user:CORP\\svc && copy \\\\fs01\\share\\x.exe c:\\x.exe"
-    ev.subscriptions.filters.append(EventFilter("root\\subscription", "Every5", "SELECT * FROM __TimerEvent",
-                                                "WQL", "root\\subscription", "S-1-5-21-1-2-3-1001", "test"))
-    ev.subscriptions.consumers.append(EventConsumer("root\\subscription", "CommandLineEventConsumer", "Updater",
-                                                    {"CommandLineTemplate": command}, "S-1-5-21-1-2-3-1001", "test"))
-    ev.subscriptions.bindings.append(Binding("root\\subscription", '__EventFilter.Name="Every5"',
-                                             'CommandLineEventConsumer.Name="Updater"', "test"))
+    ev.subscriptions.filters.append(
+        EventFilter(
+            "root\\subscription",
+            "Every5",
+            "SELECT * FROM __TimerEvent",
+            "WQL",
+            "root\\subscription",
+            "S-1-5-21-1-2-3-1001",
+            "test",
+        )
+    )
+    ev.subscriptions.consumers.append(
+        EventConsumer(
+            "root\\subscription",
+            "CommandLineEventConsumer",
+            "Updater",
+            {"CommandLineTemplate": command},
+            "S-1-5-21-1-2-3-1001",
+            "test",
+        )
+    )
+    ev.subscriptions.bindings.append(
+        Binding("root\\subscription", '__EventFilter.Name="Every5"', 'CommandLineEventConsumer.Name="Updater"', "test")
+    )
     ev.subscriptions.mark_collected("test")
     saved = tmp_path / "evidence.json"
     saved.write_text(ev.to_json(), encoding="utf-8")

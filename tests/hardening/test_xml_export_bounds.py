@@ -9,10 +9,12 @@ import tracemalloc
 from wmidoctor.artifacts.evtx.event import LogStats
 from wmidoctor.artifacts.evtx.xmlexport import MAX_DEPTH, read_xml
 
-EVENT = ('<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
-         '<Provider Name="Microsoft-Windows-WMI-Activity"/><EventID>5858</EventID>'
-         '<TimeCreated SystemTime="2023-01-01T00:00:00.000Z"/><EventRecordID>1</EventRecordID>'
-         '<Channel>Microsoft-Windows-WMI-Activity/Operational</Channel><Computer>H</Computer></System></Event>')
+EVENT = (
+    '<Event xmlns="http://schemas.microsoft.com/win/2004/08/events/event"><System>'
+    '<Provider Name="Microsoft-Windows-WMI-Activity"/><EventID>5858</EventID>'
+    '<TimeCreated SystemTime="2023-01-01T00:00:00.000Z"/><EventRecordID>1</EventRecordID>'
+    "<Channel>Microsoft-Windows-WMI-Activity/Operational</Channel><Computer>H</Computer></System></Event>"
+)
 
 
 def _peak_reading(text: str) -> tuple[int, LogStats]:
@@ -37,7 +39,7 @@ def test_other_elements_cost_no_more_memory_as_the_file_grows():
 
 
 def test_events_inside_a_wrapper_mixed_with_other_elements_are_all_read_in_flat_memory():
-    body = (EVENT + "<Noise>" + "z" * 300 + "</Noise>")
+    body = EVENT + "<Noise>" + "z" * 300 + "</Noise>"
     small, _ = _peak_reading("<Events>" + body * 2_000 + "</Events>")
     large, stats = _peak_reading("<Events>" + body * 20_000 + "</Events>")
     assert stats.records_read == 20_000 and not stats.problems

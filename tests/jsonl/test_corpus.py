@@ -23,8 +23,13 @@ FILES = {
     "wmic_remote_xsl_jscript": "otrf__wmic_remote_xsl_jscript_2020-10-1802171958.json",
 }
 # Line counts the verdicts (../shared/verdicts/siem-*.md) state for each file.
-VERDICT_LINES = {"covenant_dcom_registerxll": 5504, "covenant_persistwmi": 1001, "covenant_sharpwmi_create": 2343,
-                 "empire_wmi_execmethod": 6383, "wmic_remote_xsl_jscript": 1364}
+VERDICT_LINES = {
+    "covenant_dcom_registerxll": 5504,
+    "covenant_persistwmi": 1001,
+    "covenant_sharpwmi_create": 2343,
+    "empire_wmi_execmethod": 6383,
+    "wmic_remote_xsl_jscript": 1364,
+}
 
 
 def _independent(path: Path) -> tuple[int, Counter]:
@@ -76,8 +81,11 @@ def test_wmi_activity_fields_come_back_from_the_message(corpus: Path) -> None:
     assert activation.fields["User"] == "S-1-5-21-791464340-1796667228-2788435825-1112"
     assert activation.fields["Provider"] == "WMI Kernel Trace Event Provider"
     loaded = by_line[403]
-    assert (loaded.fields["ProviderName"], loaded.fields["Code"], loaded.fields["ProcessID"]) == \
-        ("WMI Kernel Trace Event Provider", "0x0", "2568")
+    assert (loaded.fields["ProviderName"], loaded.fields["Code"], loaded.fields["ProcessID"]) == (
+        "WMI Kernel Trace Event Provider",
+        "0x0",
+        "2568",
+    )
     filter_created = by_line[350]  # Sysmon 19, RecordNumber 219662, UtcTime 04:47:55.290 (EventTime is UTC-5)
     assert (filter_created.event_id, filter_created.record_id) == (19, 219662)
     assert filter_created.time.startswith("2019-12-05T04:47:55")

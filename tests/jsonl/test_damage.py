@@ -27,9 +27,17 @@ def _read(path: Path | str, stream=None) -> tuple[LogStats, list]:
 
 def test_each_kind_of_damaged_line_is_counted_with_its_first_line(tmp_path: Path) -> None:
     export = tmp_path / "damaged.jsonl"
-    export.write_bytes(GOOD + b"this is not json\n" + b"[1, 2]\n" + b'"just a string"\n' + b"\n"
-                       + b'{"EventID": 1, "Channel": "\xff\xfe"}\n' + GOOD + b"not json either\n"
-                       + GOOD[:40])  # the last record cut short
+    export.write_bytes(
+        GOOD
+        + b"this is not json\n"
+        + b"[1, 2]\n"
+        + b'"just a string"\n'
+        + b"\n"
+        + b'{"EventID": 1, "Channel": "\xff\xfe"}\n'
+        + GOOD
+        + b"not json either\n"
+        + GOOD[:40]
+    )  # the last record cut short
     stats, events = _read(export)
     assert len(events) == stats.records_read == 2
     assert stats.records_skipped == 6 and stats.damaged
@@ -79,12 +87,16 @@ class _HugeLine(io.RawIOBase):
                 inside = self.position - start
                 count = min(len(buffer), start + size - self.position)
                 if data is None:  # the huge line: '{"x": "aaaa...a"}\n'
-                    chunk = (b'{"x": "' + self.block)[inside:inside + count] if inside < 7 else \
-                        self.block[:count] if self.position + count < start + size - 3 else \
-                        (self.block[:count - 3] + b'"}\n')[-count:]
+                    chunk = (
+                        (b'{"x": "' + self.block)[inside : inside + count]
+                        if inside < 7
+                        else self.block[:count]
+                        if self.position + count < start + size - 3
+                        else (self.block[: count - 3] + b'"}\n')[-count:]
+                    )
                 else:
-                    chunk = data[inside:inside + count]
-                buffer[:len(chunk)] = chunk
+                    chunk = data[inside : inside + count]
+                buffer[: len(chunk)] = chunk
                 self.position += len(chunk)
                 return len(chunk)
             start += size
@@ -125,8 +137,11 @@ def test_a_cut_gzip_stream_keeps_what_was_read(tmp_path: Path) -> None:
 def test_json_documents_are_streamed_record_by_record(tmp_path: Path) -> None:
     records = [fixtures.NXLOG, fixtures.WINLOGBEAT, fixtures.SENTINEL_EVENT]
     (tmp_path / "array.json").write_text(json.dumps(records, indent=2), encoding="utf-8")
-    (tmp_path / "splunk.json").write_text(json.dumps({"preview": False, "fields": [{"name": "_raw"}],
-                                                      "results": [fixtures.SPLUNK_XML["result"]]}, indent=1))
+    (tmp_path / "splunk.json").write_text(
+        json.dumps(
+            {"preview": False, "fields": [{"name": "_raw"}], "results": [fixtures.SPLUNK_XML["result"]]}, indent=1
+        )
+    )
     (tmp_path / "hits.json").write_text(json.dumps({"took": 3, "hits": {"total": 1, "hits": [fixtures.ELASTIC_HIT]}}))
     for name, count in (("array.json", 3), ("splunk.json", 1), ("hits.json", 1)):
         stats, events = _read(tmp_path / name)

@@ -24,10 +24,17 @@ def _reference(tmp_path: Path):
     return event
 
 
-EXPECTED_SHAPE = {"winlogbeat": "winlogbeat", "winlogbeat-flattened": "winlogbeat", "winlogbeat-6": "winlogbeat",
-                  "elasticsearch-hit": "winlogbeat", "splunk-xml": "splunk", "splunk-classic": "splunk",
-                  "sentinel-event": "sentinel-event", "sentinel-windowsevent": "sentinel-windowsevent",
-                  "nxlog": "nxlog"}
+EXPECTED_SHAPE = {
+    "winlogbeat": "winlogbeat",
+    "winlogbeat-flattened": "winlogbeat",
+    "winlogbeat-6": "winlogbeat",
+    "elasticsearch-hit": "winlogbeat",
+    "splunk-xml": "splunk",
+    "splunk-classic": "splunk",
+    "sentinel-event": "sentinel-event",
+    "sentinel-windowsevent": "sentinel-windowsevent",
+    "nxlog": "nxlog",
+}
 # Exports that do not carry the record number or sub-second time keep what they have.
 NO_RECORD_ID = {"sentinel-event"}
 SECONDS_ONLY = {"splunk-classic", "nxlog"}
@@ -41,8 +48,12 @@ def test_each_shape_gives_the_event_of_the_xml_export(tmp_path: Path, name: str)
     stats = LogStats(str(export))
     (event,) = _read(export, stats)
     assert stats.kind == "jsonl" and dict(stats.shapes) == {EXPECTED_SHAPE[name]: 1} and not stats.problems
-    assert (event.channel, event.provider, event.event_id, event.computer) == \
-        (reference.channel, reference.provider, reference.event_id, reference.computer)
+    assert (event.channel, event.provider, event.event_id, event.computer) == (
+        reference.channel,
+        reference.provider,
+        reference.event_id,
+        reference.computer,
+    )
     assert event.fields == reference.fields
     assert event.record_id == (0 if name in NO_RECORD_ID else 42)
     assert event.time[:19] == reference.time[:19]
@@ -78,11 +89,14 @@ def test_mixed_file_counts_each_shape_and_reports_unknown_ones(tmp_path: Path) -
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("name", [
-    "evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx",
-    "hosts/fukusuket-win10/Microsoft-Windows-WMI-Activity%4Operational.evtx",
-    "omerbenamram-evtx__system.evtx",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx",
+        "hosts/fukusuket-win10/Microsoft-Windows-WMI-Activity%4Operational.evtx",
+        "omerbenamram-evtx__system.evtx",
+    ],
+)
 def test_real_records_as_evtx_json_and_winlogbeat_match_the_evtx(corpus: Path, tmp_path: Path, name: str) -> None:
     """Real .evtx records written as evtx_dump JSON lines, and as Winlogbeat documents carrying the reader's
     own normalised values (event_data or user_data), read back to the same events."""
@@ -94,25 +108,47 @@ def test_real_records_as_evtx_json_and_winlogbeat_match_the_evtx(corpus: Path, t
     as_json = tmp_path / "evtx.jsonl"
     as_json.write_text("".join(json.dumps(json.loads(r)) + "\n" for r in records), encoding="utf-8")
     beats = tmp_path / "winlogbeat.ndjson"
-    beats.write_text("".join(fixtures.line({
-        "@timestamp": e.time, "winlog": {"channel": e.channel, "provider_name": e.provider, "event_id": str(e.event_id),
-                                         "record_id": str(e.record_id), "computer_name": e.computer,
-                                         ("user_data" if e.provider.endswith("WMI-Activity") else "event_data"):
-                                             e.fields}}) for e in from_evtx), encoding="utf-8")
+    beats.write_text(
+        "".join(
+            fixtures.line(
+                {
+                    "@timestamp": e.time,
+                    "winlog": {
+                        "channel": e.channel,
+                        "provider_name": e.provider,
+                        "event_id": str(e.event_id),
+                        "record_id": str(e.record_id),
+                        "computer_name": e.computer,
+                        ("user_data" if e.provider.endswith("WMI-Activity") else "event_data"): e.fields,
+                    },
+                }
+            )
+            for e in from_evtx
+        ),
+        encoding="utf-8",
+    )
     for export in (as_json, beats):
         stats = LogStats(str(export))
         read = _read(export, stats)
         assert stats.records_read == len(records) == len(from_evtx)
-        assert [(e.channel, e.provider, e.event_id, e.record_id, e.time, e.computer, e.fields) for e in read] == \
-            [(e.channel, e.provider, e.event_id, e.record_id, e.time, e.computer, e.fields) for e in from_evtx]
+        assert [(e.channel, e.provider, e.event_id, e.record_id, e.time, e.computer, e.fields) for e in read] == [
+            (e.channel, e.provider, e.event_id, e.record_id, e.time, e.computer, e.fields) for e in from_evtx
+        ]
 
 
 def test_dcom_10028_from_an_nxlog_export_reaches_the_dcom_view(tmp_path: Path, cli) -> None:
     """None of the five OTRF exports holds a DCOM event, so this NXLog record is hand-made (System log,
     DistributedCOM 10028 with its param1..3 inserts as NXLog flattens them)."""
-    record = {**{k: v for k, v in fixtures.NXLOG.items() if k != "Message"}, "Channel": "System",
-              "SourceName": "Microsoft-Windows-DistributedCOM", "EventID": 10028, "Hostname": "POLLER1",
-              "param1": "SRV2", "param2": "4242", "param3": "C:\\Program Files\\Poller\\poller.exe"}
+    record = {
+        **{k: v for k, v in fixtures.NXLOG.items() if k != "Message"},
+        "Channel": "System",
+        "SourceName": "Microsoft-Windows-DistributedCOM",
+        "EventID": 10028,
+        "Hostname": "POLLER1",
+        "param1": "SRV2",
+        "param2": "4242",
+        "param3": "C:\\Program Files\\Poller\\poller.exe",
+    }
     export = tmp_path / "system.jsonl"
     export.write_text(fixtures.line(record))
     report = json.loads(cli("logs", "--json", str(export)).stdout)
@@ -135,11 +171,26 @@ def test_log_analytics_csv_export_reads_like_the_json_rows(tmp_path: Path) -> No
     import csv
 
     reference = _reference(tmp_path)
-    columns = ["TenantId", "TimeGenerated [UTC]", "Source", "EventLog", "Computer", "EventLevel", "EventID",
-               "EventData", "RenderedDescription", "Type"]
-    rows = [{**fixtures.SENTINEL_EVENT, "TimeGenerated [UTC]": "5/1/2024, 1:14:15.123 PM",
-             "EventData": fixtures.SENTINEL_EVENT["EventData"].replace("><", ">\n<")},
-            {**fixtures.SENTINEL_EVENT, "TimeGenerated [UTC]": "5/1/2024, 1:20:00.000 PM"}]
+    columns = [
+        "TenantId",
+        "TimeGenerated [UTC]",
+        "Source",
+        "EventLog",
+        "Computer",
+        "EventLevel",
+        "EventID",
+        "EventData",
+        "RenderedDescription",
+        "Type",
+    ]
+    rows = [
+        {
+            **fixtures.SENTINEL_EVENT,
+            "TimeGenerated [UTC]": "5/1/2024, 1:14:15.123 PM",
+            "EventData": fixtures.SENTINEL_EVENT["EventData"].replace("><", ">\n<"),
+        },
+        {**fixtures.SENTINEL_EVENT, "TimeGenerated [UTC]": "5/1/2024, 1:20:00.000 PM"},
+    ]
     export = tmp_path / "query_data.csv"
     with export.open("w", newline="", encoding="utf-8-sig") as handle:
         writer = csv.DictWriter(handle, columns, extrasaction="ignore")

@@ -18,8 +18,20 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _groups(evidence) -> list[tuple]:
-    return sorted((g.channel, g.provider, g.event_id, g.kind, json.dumps(g.key, sort_keys=True), g.count,
-                   g.first_seen, g.last_seen, json.dumps(g.example, sort_keys=True)) for g in evidence.events.groups)
+    return sorted(
+        (
+            g.channel,
+            g.provider,
+            g.event_id,
+            g.kind,
+            json.dumps(g.key, sort_keys=True),
+            g.count,
+            g.first_seen,
+            g.last_seen,
+            json.dumps(g.example, sort_keys=True),
+        )
+        for g in evidence.events.groups
+    )
 
 
 @pytest.mark.corpus
@@ -34,8 +46,10 @@ def test_diagnose_reads_a_folder_of_otrf_exports(corpus: Path, cli) -> None:
     evidence = load(corpus / "siem")
     kinds = {(g.provider, g.event_id, g.kind) for g in evidence.events.groups}
     assert ("Microsoft-Windows-WMI-Activity", 5861, "permanent-binding") in kinds
-    assert {("Microsoft-Windows-Sysmon", i, k) for i, k in
-            ((19, "sysmon-wmi-filter"), (20, "sysmon-wmi-consumer"), (21, "sysmon-wmi-binding"))} <= kinds
+    assert {
+        ("Microsoft-Windows-Sysmon", i, k)
+        for i, k in ((19, "sysmon-wmi-filter"), (20, "sysmon-wmi-consumer"), (21, "sysmon-wmi-binding"))
+    } <= kinds
     assert ("Microsoft-Windows-WMI-Activity", 5858, "client-failure") in kinds
 
 
@@ -49,7 +63,8 @@ def test_an_export_gives_diagnose_the_evidence_its_evtx_gives(corpus: Path, tmp_
     shutil.copy(source, tmp_path / "as-evtx" / "Sysmon.evtx")
     (tmp_path / "as-json").mkdir()
     (tmp_path / "as-json" / "sysmon.jsonl").write_text(
-        "".join(json.dumps(json.loads(r["data"])) + "\n" for r in evtx.PyEvtxParser(str(source)).records_json()))
+        "".join(json.dumps(json.loads(r["data"])) + "\n" for r in evtx.PyEvtxParser(str(source)).records_json())
+    )
     from_evtx, from_json = load(tmp_path / "as-evtx"), load(tmp_path / "as-json")
     assert _groups(from_json) == _groups(from_evtx)
     assert {g.event_id for g in from_json.events.groups} >= {19, 20, 21}

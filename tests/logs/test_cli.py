@@ -45,8 +45,9 @@ def test_damaged_log_is_reported_but_judged_as_diagnose_judges_it(cli, corpus: P
     (verdicts/evtx-sysmon.md) has nothing to report at warning."""
     result = cli("logs", str(corpus / "evtx/omerbenamram-evtx__sysmon.evtx"), "--json")
     assert result.returncode == 0
-    assert [a["level"] for a in json.loads(result.stdout)["attention"] if a["topic"] == "evidence.integrity"] == \
-        ["info"]
+    assert [a["level"] for a in json.loads(result.stdout)["attention"] if a["topic"] == "evidence.integrity"] == [
+        "info"
+    ]
     (file,) = json.loads(result.stdout)["files"]
     assert file["chunks_skipped"] == 8 and file["problems"]
 
@@ -101,8 +102,9 @@ def test_zip_bundle_is_read_without_extracting(cli, corpus: Path, tmp_path: Path
     assert from_zip["files"][0]["path"].startswith(str(bundle) + "!logs/")
 
 
-@pytest.mark.parametrize("evidence", ["evtx/hosts/fukusuket-win10",
-                                      "siem/otrf__covenant_persistwmi_2019-12-05044734.json"])
+@pytest.mark.parametrize(
+    "evidence", ["evtx/hosts/fukusuket-win10", "siem/otrf__covenant_persistwmi_2019-12-05044734.json"]
+)
 def test_a_window_that_excludes_all_the_evidence_is_refused_naming_its_range(cli, corpus: Path, evidence: str) -> None:
     """`--since 7d` on old evidence read as 'no problems' before: a clean bill of health for any host."""
     result = cli("logs", "--since", "7d", str(corpus / evidence))

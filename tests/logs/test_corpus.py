@@ -15,8 +15,11 @@ from wmidoctor.logs.selection import wanted
 
 pytestmark = pytest.mark.corpus
 
-PROVIDER_ALIASES = {"WMI-Activity": "Microsoft-Windows-WMI-Activity", "DCOM": "Microsoft-Windows-DistributedCOM",
-                    "Microsoft-Windows-WMI(WinMgmt)": "Microsoft-Windows-WMI"}
+PROVIDER_ALIASES = {
+    "WMI-Activity": "Microsoft-Windows-WMI-Activity",
+    "DCOM": "Microsoft-Windows-DistributedCOM",
+    "Microsoft-Windows-WMI(WinMgmt)": "Microsoft-Windows-WMI",
+}
 
 
 def _manifest(corpus: Path) -> list[dict[str, str]]:
@@ -28,8 +31,12 @@ def _expected(notes: str) -> tuple[int, int | None, Counter, Counter]:
     """(records, damage warnings or None, per-channel counts, per-(provider, id) WMI counts) from a note."""
     records = int(re.search(r"records=(\d+)", notes)[1])
     damage = re.search(r"(\d+) damage warnings", notes)
-    channels = Counter({name: int(n) for name, n in re.findall(r"([\w/ -]+):(\d+)",
-                                                                 (re.search(r"channels=([^;|]+)", notes) or [""])[0])})
+    channels = Counter(
+        {
+            name: int(n)
+            for name, n in re.findall(r"([\w/ -]+):(\d+)", (re.search(r"channels=([^;|]+)", notes) or [""])[0])
+        }
+    )
     by_id: Counter = Counter()
     wmi_related = re.search(r"WMI-related: ([^|]+)", notes)
     if wmi_related:  # "Provider/ID=n, Provider/ID=n"
@@ -72,13 +79,17 @@ def test_counts_match_the_manifest(corpus: Path) -> None:
     assert checked_ids >= 40
 
 
-@pytest.mark.parametrize(("name", "records", "chunks", "skipped_records"), [
-    ("omerbenamram-evtx__sysmon.evtx", 358, 8, 0),
-    ("omerbenamram-evtx__sample_with_a_bad_chunk_magic.evtx", 270, 2, 0),
-    ("omerbenamram-evtx__sample-with-zero-data-size-event.evtx", 335, 0, 1),
-])
-def test_damaged_samples_load_partially_with_damage_reported(corpus: Path, name: str, records: int, chunks: int,
-                                                              skipped_records: int) -> None:
+@pytest.mark.parametrize(
+    ("name", "records", "chunks", "skipped_records"),
+    [
+        ("omerbenamram-evtx__sysmon.evtx", 358, 8, 0),
+        ("omerbenamram-evtx__sample_with_a_bad_chunk_magic.evtx", 270, 2, 0),
+        ("omerbenamram-evtx__sample-with-zero-data-size-event.evtx", 335, 0, 1),
+    ],
+)
+def test_damaged_samples_load_partially_with_damage_reported(
+    corpus: Path, name: str, records: int, chunks: int, skipped_records: int
+) -> None:
     stats = _read(corpus / "evtx" / name)
     assert (stats.records_read, stats.chunks_skipped, stats.records_skipped) == (records, chunks, skipped_records)
     assert stats.damaged and not stats.unreadable

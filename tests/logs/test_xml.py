@@ -37,12 +37,15 @@ def _strip_source(events: list) -> list:
 
 
 @pytest.mark.corpus
-@pytest.mark.parametrize("name", [
-    "hosts/fukusuket-win10/Microsoft-Windows-WMI-Activity%4Operational.evtx",
-    "hosts/artemis-win10/Application.evtx",
-    "hosts/fukusuket-win10/System.evtx",
-    "evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx",
-])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "hosts/fukusuket-win10/Microsoft-Windows-WMI-Activity%4Operational.evtx",
+        "hosts/artemis-win10/Application.evtx",
+        "hosts/fukusuket-win10/System.evtx",
+        "evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx",
+    ],
+)
 @pytest.mark.parametrize("layout", ["bare", "rooted", "declarations", "utf16"])
 def test_xml_export_normalises_like_the_evtx(corpus: Path, tmp_path: Path, name: str, layout: str) -> None:
     import evtx
@@ -50,10 +53,12 @@ def test_xml_export_normalises_like_the_evtx(corpus: Path, tmp_path: Path, name:
     source = corpus / "evtx" / name
     records = [r["data"] for r in evtx.PyEvtxParser(str(source)).records()]
     bodies = [r.split("?>", 1)[1] for r in records]  # evtx writes a declaration before every record
-    text = {"bare": "\n".join(bodies),
-            "rooted": '<?xml version="1.0" encoding="utf-8"?>\n<Events>' + "".join(bodies) + "</Events>",
-            "declarations": "".join(records),
-            "utf16": "".join(bodies)}[layout]
+    text = {
+        "bare": "\n".join(bodies),
+        "rooted": '<?xml version="1.0" encoding="utf-8"?>\n<Events>' + "".join(bodies) + "</Events>",
+        "declarations": "".join(records),
+        "utf16": "".join(bodies),
+    }[layout]
     export = tmp_path / "export.xml"
     export.write_bytes(text.encode("utf-16") if layout == "utf16" else text.encode("utf-8"))
     from_evtx = _strip_source(_events(source))
@@ -73,9 +78,11 @@ def test_userdata_and_eventdata_forms(tmp_path: Path) -> None:
     assert failure.fields["ClientProcessId"] == "4242"
     assert failure.time == "2024-05-01T13:14:15.123456Z"
     assert failure.source == "xml:handmade.xml#record 42"
-    assert filter_error.fields == {"param1": "//./root/subscription",
-                                   "param2": "SELECT * FROM __InstanceModificationEvent WITHIN 60",
-                                   "param3": "0x80041003"}
+    assert filter_error.fields == {
+        "param1": "//./root/subscription",
+        "param2": "SELECT * FROM __InstanceModificationEvent WITHIN 60",
+        "param3": "0x80041003",
+    }
     assert filter_error.level == 2 and filter_error.event_id == 10
     assert stats.records_read == 2 and stats.counts[("Application", "Microsoft-Windows-WMI", 10)] == 1
 

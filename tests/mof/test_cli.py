@@ -18,7 +18,7 @@ instance of __Win32Provider as $P
 instance of __InstanceProviderRegistration { Provider = $P; SupportsEnumeration = TRUE; };
 [dynamic, provider("VendorProv")] class Vendor_Thing { [key] string Name; };
 """
-BROKEN = 'class A\n{\n    uint32 X = ;\n};\n'
+BROKEN = "class A\n{\n    uint32 X = ;\n};\n"
 NO_AUTORECOVER = CLEAN.replace("#pragma autorecover\n", "")
 
 # The parts of the SARIF 2.1.0 schema that code-scanning consumers rely on, written out by hand.
@@ -28,42 +28,88 @@ SARIF_STRUCTURE = {
     "properties": {
         "version": {"const": "2.1.0"},
         "$schema": {"type": "string"},
-        "runs": {"type": "array", "minItems": 1, "items": {
-            "type": "object",
-            "required": ["tool", "results"],
-            "properties": {
-                "tool": {"type": "object", "required": ["driver"], "properties": {"driver": {
-                    "type": "object", "required": ["name", "rules"],
-                    "properties": {"name": {"type": "string"}, "rules": {"type": "array", "items": {
-                        "type": "object", "required": ["id", "shortDescription", "help"],
+        "runs": {
+            "type": "array",
+            "minItems": 1,
+            "items": {
+                "type": "object",
+                "required": ["tool", "results"],
+                "properties": {
+                    "tool": {
+                        "type": "object",
+                        "required": ["driver"],
                         "properties": {
-                            "id": {"type": "string"},
-                            "shortDescription": {"$ref": "#/$defs/message"},
-                            "fullDescription": {"$ref": "#/$defs/message"},
-                            "help": {"$ref": "#/$defs/message"},
-                            "defaultConfiguration": {"type": "object",
-                                                     "properties": {"level": {"$ref": "#/$defs/level"}}},
-                        }}}}}}},
-                "results": {"type": "array", "items": {
-                    "type": "object", "required": ["ruleId", "level", "message", "locations"],
-                    "properties": {
-                        "ruleId": {"type": "string"},
-                        "ruleIndex": {"type": "integer", "minimum": 0},
-                        "level": {"$ref": "#/$defs/level"},
-                        "message": {"$ref": "#/$defs/message"},
-                        "locations": {"type": "array", "minItems": 1, "items": {
-                            "type": "object", "required": ["physicalLocation"],
-                            "properties": {"physicalLocation": {
-                                "type": "object", "required": ["artifactLocation", "region"],
+                            "driver": {
+                                "type": "object",
+                                "required": ["name", "rules"],
                                 "properties": {
-                                    "artifactLocation": {"type": "object", "required": ["uri"],
-                                                         "properties": {"uri": {"type": "string", "minLength": 1}}},
-                                    "region": {"type": "object", "required": ["startLine", "startColumn"],
-                                               "properties": {"startLine": {"type": "integer", "minimum": 1},
-                                                              "startColumn": {"type": "integer", "minimum": 1}}},
-                                }}}}},
-                    }}},
-            }}},
+                                    "name": {"type": "string"},
+                                    "rules": {
+                                        "type": "array",
+                                        "items": {
+                                            "type": "object",
+                                            "required": ["id", "shortDescription", "help"],
+                                            "properties": {
+                                                "id": {"type": "string"},
+                                                "shortDescription": {"$ref": "#/$defs/message"},
+                                                "fullDescription": {"$ref": "#/$defs/message"},
+                                                "help": {"$ref": "#/$defs/message"},
+                                                "defaultConfiguration": {
+                                                    "type": "object",
+                                                    "properties": {"level": {"$ref": "#/$defs/level"}},
+                                                },
+                                            },
+                                        },
+                                    },
+                                },
+                            }
+                        },
+                    },
+                    "results": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "required": ["ruleId", "level", "message", "locations"],
+                            "properties": {
+                                "ruleId": {"type": "string"},
+                                "ruleIndex": {"type": "integer", "minimum": 0},
+                                "level": {"$ref": "#/$defs/level"},
+                                "message": {"$ref": "#/$defs/message"},
+                                "locations": {
+                                    "type": "array",
+                                    "minItems": 1,
+                                    "items": {
+                                        "type": "object",
+                                        "required": ["physicalLocation"],
+                                        "properties": {
+                                            "physicalLocation": {
+                                                "type": "object",
+                                                "required": ["artifactLocation", "region"],
+                                                "properties": {
+                                                    "artifactLocation": {
+                                                        "type": "object",
+                                                        "required": ["uri"],
+                                                        "properties": {"uri": {"type": "string", "minLength": 1}},
+                                                    },
+                                                    "region": {
+                                                        "type": "object",
+                                                        "required": ["startLine", "startColumn"],
+                                                        "properties": {
+                                                            "startLine": {"type": "integer", "minimum": 1},
+                                                            "startColumn": {"type": "integer", "minimum": 1},
+                                                        },
+                                                    },
+                                                },
+                                            }
+                                        },
+                                    },
+                                },
+                            },
+                        },
+                    },
+                },
+            },
+        },
     },
     "$defs": {
         "message": {"type": "object", "required": ["text"], "properties": {"text": {"type": "string", "minLength": 1}}},
@@ -79,6 +125,7 @@ def mofs(tmp_path):
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(text, encoding=encoding)
         return path
+
     return write
 
 
@@ -114,8 +161,15 @@ def test_json_output(cli, mofs):
     data = json.loads(result.stdout)
     assert data["version"] == 1 and data["summary"] == {"files": 1, "error": 0, "warning": 1, "info": 0}
     (finding,) = data["findings"]
-    assert finding == {"rule": "MOF-AUTORECOVER-MISSING", "severity": "warning", "message": finding["message"],
-                       "path": str(path), "line": 1, "column": 1, "source_line": ""}
+    assert finding == {
+        "rule": "MOF-AUTORECOVER-MISSING",
+        "severity": "warning",
+        "message": finding["message"],
+        "path": str(path),
+        "line": 1,
+        "column": 1,
+        "source_line": "",
+    }
     (info,) = data["files"]
     assert info["providers"] == ["VendorProv"] and info["classes"] == ["Vendor_Thing"] and not info["autorecover"]
     assert json.loads(cli("mof", "lint", "--json", str(path)).stdout) == data
@@ -139,17 +193,28 @@ def test_sarif_output_is_structurally_valid(cli, mofs):
 
 def test_sarif_check_can_fail():
     with pytest.raises(jsonschema.ValidationError):
-        jsonschema.validate({"version": "2.1.0", "runs": [{"tool": {"driver": {"name": "x", "rules": []}},
-                                                            "results": [{"ruleId": "R", "level": "fatal",
-                                                                         "message": {"text": "m"}, "locations": []}]}]},
-                            SARIF_STRUCTURE)
+        jsonschema.validate(
+            {
+                "version": "2.1.0",
+                "runs": [
+                    {
+                        "tool": {"driver": {"name": "x", "rules": []}},
+                        "results": [{"ruleId": "R", "level": "fatal", "message": {"text": "m"}, "locations": []}],
+                    }
+                ],
+            },
+            SARIF_STRUCTURE,
+        )
 
 
 def test_folder_is_searched_and_files_lint_together(cli, mofs, tmp_path):
     provider_part, class_part = CLEAN.split("[dynamic")
     mofs("pkg/provider.mof", provider_part)
-    mofs("pkg/sub/classes.MFL", "#pragma autorecover\n#pragma namespace(\"\\\\\\\\.\\\\root\\\\Vendor\")\n[dynamic"
-         + class_part, encoding="utf-16")
+    mofs(
+        "pkg/sub/classes.MFL",
+        '#pragma autorecover\n#pragma namespace("\\\\\\\\.\\\\root\\\\Vendor")\n[dynamic' + class_part,
+        encoding="utf-16",
+    )
     mofs("pkg/readme.txt", "not mof")
     result = cli("mof", "lint", "--format", "json", str(tmp_path / "pkg"))
     data = json.loads(result.stdout)

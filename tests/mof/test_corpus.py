@@ -47,8 +47,7 @@ DOCUMENTATION_FRAGMENTS = {
 
 def _corpus_mofs(corpus: Path) -> dict[str, Path]:
     root = corpus / "mof"
-    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*"))
-            if p.suffix.lower() in (".mof", ".mfl")}
+    return {p.relative_to(root).as_posix(): p for p in sorted(root.rglob("*")) if p.suffix.lower() in (".mof", ".mfl")}
 
 
 @pytest.fixture(scope="module")

@@ -27,9 +27,13 @@ def _peak_while(parse, data: bytes):
 def test_a_megabytes_long_single_line_parses_with_bounded_memory():
     statement = 'instance of __Win32Provider as $P{n} {{ Name = "P{n}"; HostingModel = "NetworkServiceHost"; }}; '
     line = (
-        '#pragma autorecover '  # a pragma ends at the end of its token, so the line may go on
+        "#pragma autorecover "  # a pragma ends at the end of its token, so the line may go on
         + "".join(statement.format(n=n) for n in range(2000))
-        + 'instance of X { Big = "' + "a" * 2_000_000 + '"; Escaped = "' + "\\n" * 150_000 + '"; };'
+        + 'instance of X { Big = "'
+        + "a" * 2_000_000
+        + '"; Escaped = "'
+        + "\\n" * 150_000
+        + '"; };'
     )
     data = line.encode("utf-8")
     assert b"\n" not in data
@@ -51,10 +55,19 @@ def test_an_unterminated_string_on_a_huge_line_is_one_error_with_bounded_memory(
     assert peak < MAX_PEAK_RATIO * len(data), f"peak {peak:,} bytes for {len(data):,} bytes of input"
 
 
-@pytest.mark.parametrize("comment", [
-    "/* plain */", "/** doc **/", "/***/", "/* a * b / c */", "/*\n * lines\n */", "// line\n",
-    "/* one */ /* two */\n// three\n", "/* ** / */",
-])
+@pytest.mark.parametrize(
+    "comment",
+    [
+        "/* plain */",
+        "/** doc **/",
+        "/***/",
+        "/* a * b / c */",
+        "/*\n * lines\n */",
+        "// line\n",
+        "/* one */ /* two */\n// three\n",
+        "/* ** / */",
+    ],
+)
 def test_comment_shapes_are_skipped(comment):
     document = parse_text(f"{comment}class A {comment} {{ {comment} [key] string K; }};\n")
     assert document.ok, document.diagnostics
@@ -72,8 +85,16 @@ def test_grammar_without_possessive_quantifiers_matches_the_same(monkeypatch):
     plain = grammar_text()
     changed = {a.split(":")[0] for a, b in zip(possessive.splitlines(), plain.splitlines(), strict=True) if a != b}
     assert changed == {"STRING", "GAP"}
-    samples = ['"abc"', '"a\\"b\\\\"', '"unterminated', '""', " \t\n// c\n/* d ** e */ x", "/***/", "/* open",
-               "/* a */ /** b **/\n\\\nx"]
+    samples = [
+        '"abc"',
+        '"a\\"b\\\\"',
+        '"unterminated',
+        '""',
+        " \t\n// c\n/* d ** e */ x",
+        "/***/",
+        "/* open",
+        "/* a */ /** b **/\n\\\nx",
+    ]
     for name in changed:
         pattern = re.compile(rf"^{name}: /(.*)/$", re.M)
         new, old = (re.compile(pattern.search(text).group(1)) for text in (possessive, plain))

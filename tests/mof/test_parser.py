@@ -18,21 +18,24 @@ def one(text: str):
     return document.statements[0]
 
 
-@pytest.mark.parametrize(("text", "name", "args"), [
-    ('#pragma namespace("\\\\\\\\.\\\\root\\\\cimv2")', "namespace", ("\\\\.\\root\\cimv2",)),
-    ('#pragma namespace("Sub")', "namespace", ("Sub",)),
-    ("#pragma autorecover", "autorecover", ()),
-    ("#PRAGMA AUTORECOVER", "autorecover", ()),
-    ("#pragma autorecover()", "autorecover", ()),
-    ('#pragma classflags("forceupdate", "updateonly")', "classflags", ("forceupdate", "updateonly")),
-    ("#pragma classflags(64)", "classflags", (64,)),
-    ('#pragma instanceflags("createonly")', "instanceflags", ("createonly",)),
-    ('#pragma deleteclass("MyClass", NOFAIL)', "deleteclass", ("MyClass", "NOFAIL")),
-    ("#pragma deleteinstance(\"X.id='a'\", FAIL)", "deleteinstance", ("X.id='a'", "FAIL")),
-    ('#pragma include("other.mof")', "include", ("other.mof",)),
-    ('#pragma locale("MS_409")', "locale", ("MS_409",)),
-    ('#pragma amendment("MS_409")', "amendment", ("MS_409",)),
-])
+@pytest.mark.parametrize(
+    ("text", "name", "args"),
+    [
+        ('#pragma namespace("\\\\\\\\.\\\\root\\\\cimv2")', "namespace", ("\\\\.\\root\\cimv2",)),
+        ('#pragma namespace("Sub")', "namespace", ("Sub",)),
+        ("#pragma autorecover", "autorecover", ()),
+        ("#PRAGMA AUTORECOVER", "autorecover", ()),
+        ("#pragma autorecover()", "autorecover", ()),
+        ('#pragma classflags("forceupdate", "updateonly")', "classflags", ("forceupdate", "updateonly")),
+        ("#pragma classflags(64)", "classflags", (64,)),
+        ('#pragma instanceflags("createonly")', "instanceflags", ("createonly",)),
+        ('#pragma deleteclass("MyClass", NOFAIL)', "deleteclass", ("MyClass", "NOFAIL")),
+        ("#pragma deleteinstance(\"X.id='a'\", FAIL)", "deleteinstance", ("X.id='a'", "FAIL")),
+        ('#pragma include("other.mof")', "include", ("other.mof",)),
+        ('#pragma locale("MS_409")', "locale", ("MS_409",)),
+        ('#pragma amendment("MS_409")', "amendment", ("MS_409",)),
+    ],
+)
 def test_pragmas(text, name, args):
     pragma = one(text)
     assert (pragma.name, pragma.arguments) == (name, args)
@@ -45,9 +48,11 @@ def test_pragma_keeps_the_string_as_written():
 
 
 def test_namespaces_follow_the_pragmas():
-    document = parse_text('#pragma namespace("\\\\\\\\.\\\\root\\\\test")\nclass A {};\n'
-                          '#pragma namespace("ms_409")\nclass B {};\n#pragma namespace("root\\\\other")\n'
-                          "instance of A { };\n")
+    document = parse_text(
+        '#pragma namespace("\\\\\\\\.\\\\root\\\\test")\nclass A {};\n'
+        '#pragma namespace("ms_409")\nclass B {};\n#pragma namespace("root\\\\other")\n'
+        "instance of A { };\n"
+    )
     a, b, inst = document.classes[0], document.classes[1], document.instances[0]
     assert (a.namespace, b.namespace, inst.namespace) == ("root\\test", "root\\test\\ms_409", "root\\other")
     assert document.namespaces == ["\\\\.\\root\\test", "ms_409", "root\\other"]
@@ -57,21 +62,26 @@ def test_no_namespace_pragma_leaves_namespace_unknown():
     assert parse_text("class A {};").classes[0].namespace is None
 
 
-@pytest.mark.parametrize(("current", "written", "expected"), [
-    (None, "\\\\.\\root\\cimv2", "root\\cimv2"),
-    ("root\\x", "\\\\SERVER\\root\\y", "root\\y"),
-    ("root\\x", "child", "root\\x\\child"),
-    ("root\\x", "root/cimv2", "root\\cimv2"),
-    (None, "child", "child"),
-])
+@pytest.mark.parametrize(
+    ("current", "written", "expected"),
+    [
+        (None, "\\\\.\\root\\cimv2", "root\\cimv2"),
+        ("root\\x", "\\\\SERVER\\root\\y", "root\\y"),
+        ("root\\x", "child", "root\\x\\child"),
+        ("root\\x", "root/cimv2", "root\\cimv2"),
+        (None, "child", "child"),
+    ],
+)
 def test_resolve_namespace(current, written, expected):
     assert resolve_namespace(current, written) == expected
 
 
 def test_qualifier_declarations_with_flavours_and_scope():
-    document = parse_text("Qualifier Description : string = null, Scope(any), Flavor(EnableOverride, ToSubclass, "
-                          "Translatable);\nQualifier Values : string[], Scope(property, class);\n"
-                          "qualifier write:ToInstance ToSubClass;\n")
+    document = parse_text(
+        "Qualifier Description : string = null, Scope(any), Flavor(EnableOverride, ToSubclass, "
+        "Translatable);\nQualifier Values : string[], Scope(property, class);\n"
+        "qualifier write:ToInstance ToSubClass;\n"
+    )
     desc, values, write = document.qualifier_decls
     assert desc.type.name == "string" and desc.default is None
     assert desc.scopes == ("any",) and desc.flavors == ("EnableOverride", "ToSubclass", "Translatable")
@@ -153,10 +163,23 @@ def test_strings_escapes_and_concatenation():
     assert inst.get("C") == "\t"
 
 
-@pytest.mark.parametrize(("text", "value"), [
-    ("42", 42), ("-7", -7), ("+3", 3), ("0x1F", 31), ("0X10", 16), ("017", 15), ("101b", 5), ("1.5", 1.5),
-    ("-2.5e3", -2500.0), ("1E2", 100.0), ("0", 0), ("089", 89),
-])
+@pytest.mark.parametrize(
+    ("text", "value"),
+    [
+        ("42", 42),
+        ("-7", -7),
+        ("+3", 3),
+        ("0x1F", 31),
+        ("0X10", 16),
+        ("017", 15),
+        ("101b", 5),
+        ("1.5", 1.5),
+        ("-2.5e3", -2500.0),
+        ("1E2", 100.0),
+        ("0", 0),
+        ("089", 89),
+    ],
+)
 def test_numbers(text, value):
     assert parse_number(text) == value
     assert one(f"instance of X {{ V = {text}; }};").get("V") == value
@@ -192,10 +215,15 @@ def test_legacy_code_page_is_read_with_a_warning():
 
 
 def test_preprocessor_lines_are_reported_and_skipped():
-    document = parse_text('#pragma autorecover\n#define X \\\n   more\n#include "a.h"\n  #ifdef Y\n'
-                          'class A { uint32 V; };\n#endif\n')
+    document = parse_text(
+        '#pragma autorecover\n#define X \\\n   more\n#include "a.h"\n  #ifdef Y\nclass A { uint32 V; };\n#endif\n'
+    )
     assert [(d.code, d.position.line) for d in document.diagnostics] == [
-        ("MOF-PREPROCESSOR", 2), ("MOF-PREPROCESSOR", 4), ("MOF-PREPROCESSOR", 5), ("MOF-PREPROCESSOR", 7)]
+        ("MOF-PREPROCESSOR", 2),
+        ("MOF-PREPROCESSOR", 4),
+        ("MOF-PREPROCESSOR", 5),
+        ("MOF-PREPROCESSOR", 7),
+    ]
     assert "run the file through the preprocessor" in document.diagnostics[0].message
     assert document.classes[0].name == "A" and document.autorecover
 
@@ -234,8 +262,11 @@ def test_reading_resumes_after_a_syntax_error():
 
 def test_summary_for_diagnose(tmp_path):
     path = tmp_path / "p.mof"
-    path.write_text('#pragma autorecover\n#pragma namespace("\\\\\\\\.\\\\root\\\\x")\n'
-                    'instance of __Win32Provider as $P { Name = "Prov"; };\nclass C {};\n', encoding="utf-8")
+    path.write_text(
+        '#pragma autorecover\n#pragma namespace("\\\\\\\\.\\\\root\\\\x")\n'
+        'instance of __Win32Provider as $P { Name = "Prov"; };\nclass C {};\n',
+        encoding="utf-8",
+    )
     summary = parse_file(path).summary()
     assert summary["autorecover"] and summary["parsed"] and summary["namespaces"] == ["\\\\.\\root\\x"]
     assert summary["providers"] == ["Prov"] and summary["classes"] == ["C"]
@@ -257,7 +288,7 @@ def test_binary_file_is_one_clear_error_not_garbage_syntax_errors(tmp_path):
 
 
 def test_utf16_without_bom_is_not_taken_for_binary():
-    document = parse_bytes('class A { [key] string K; };\n'.encode("utf-16-le"))
+    document = parse_bytes("class A { [key] string K; };\n".encode("utf-16-le"))
     assert document.ok and document.classes[0].name == "A"
 
 

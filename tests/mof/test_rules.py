@@ -123,14 +123,21 @@ def test_clsid_missing_and_malformed():
 
 
 def _hosting(model: str | None) -> str:
-    text = GOOD_PROVIDER.replace('HostingModel = "NetworkServiceHost";', "" if model is None
-                                 else f'HostingModel = "{model}";')
+    text = GOOD_PROVIDER.replace(
+        'HostingModel = "NetworkServiceHost";', "" if model is None else f'HostingModel = "{model}";'
+    )
     return HEADER + text + GOOD_CLASS
 
 
 def test_hosting_models():
-    for fine in ("NetworkServiceHost", "LocalServiceHost", "NetworkServiceHostOrSelfHost", "SelfHost",
-                 "NetworkServiceHost:MySharedHost", "localservicehost"):
+    for fine in (
+        "NetworkServiceHost",
+        "LocalServiceHost",
+        "NetworkServiceHostOrSelfHost",
+        "SelfHost",
+        "NetworkServiceHost:MySharedHost",
+        "localservicehost",
+    ):
         assert rules(_hosting(fine)) == [], fine
     assert rules(_hosting("NetworkServiceHost:")) == []
     assert rules(_hosting("NetworkSvcHost")) == ["MOF-HOSTING-UNKNOWN"]
@@ -156,14 +163,18 @@ def test_decoupled_providers_need_no_clsid():
 
 
 def test_provider_instance_of_a_derived_class_uses_class_defaults():
-    derived = HEADER + f"""class Vendor_Decoupled : __Win32Provider
+    derived = (
+        HEADER
+        + f"""class Vendor_Decoupled : __Win32Provider
 {{
     string Clsid = "{CLSID}";
     string HostingModel = "Decoupled:Com";
 }};
 instance of Vendor_Decoupled as $D {{ Name = "VendorProv"; }};
 instance of __MethodProviderRegistration {{ Provider = $D; }};
-""" + GOOD_CLASS
+"""
+        + GOOD_CLASS
+    )
     assert rules(derived) == []
 
 
@@ -183,21 +194,30 @@ def test_namespace_missing():
 
 
 def test_wdm_driver_mofs_need_neither_pragma():
-    wdm = '[WMI, Dynamic, Provider("WMIProv"), guid("{12345678-1234-1234-1234-123456789ABC}")]\n' \
-          "class Vendor_Driver { [key, read] string InstanceName; [read] boolean Active; };"
+    wdm = (
+        '[WMI, Dynamic, Provider("WMIProv"), guid("{12345678-1234-1234-1234-123456789ABC}")]\n'
+        "class Vendor_Driver { [key, read] string InstanceName; [read] boolean Active; };"
+    )
     assert rules(wdm) == []
 
 
 def test_malformed_namespace_paths():
     def ns(path: str) -> list[str]:
-        return rules(f"#pragma autorecover\n#pragma namespace(\"{path}\")\nclass A {{ [key] string K; }};")
+        return rules(f'#pragma autorecover\n#pragma namespace("{path}")\nclass A {{ [key] string K; }};')
 
     for good in ("\\\\\\\\.\\\\root\\\\cimv2", "\\\\\\\\SERVER\\\\root\\\\x", "root\\\\cimv2", "child", "root/cimv2"):
         assert ns(good) == [], good
-    for bad in ("\\\\.\\root\\cimv2", "\\\\\\\\.\\\\root\\\\\\\\cimv2", "\\\\root\\\\x", "[Namespace]", "",
-                "\\\\\\\\.\\\\cimv2", "\\\\\\\\.\\\\"):
+    for bad in (
+        "\\\\.\\root\\cimv2",
+        "\\\\\\\\.\\\\root\\\\\\\\cimv2",
+        "\\\\root\\\\x",
+        "[Namespace]",
+        "",
+        "\\\\\\\\.\\\\cimv2",
+        "\\\\\\\\.\\\\",
+    ):
         assert "MOF-NAMESPACE-MALFORMED" in ns(bad), bad
-    assert rules('#pragma namespace(1)\n') == ["MOF-NAMESPACE-MALFORMED"]
+    assert rules("#pragma namespace(1)\n") == ["MOF-NAMESPACE-MALFORMED"]
 
 
 def test_single_backslash_message_says_how_to_write_it():
@@ -211,60 +231,71 @@ def test_duplicate_class_and_alias():
     assert [f.rule for f in findings] == ["MOF-DUPLICATE-CLASS"] and findings[0].line == 4
     across = lint(HEADER + "class A { [key] string K; };", HEADER + "class A { [key] string K; };")
     assert [f.path for f in across] == ["f1.mof"]
-    other_ns = HEADER + "class A { [key] string K; };\n#pragma namespace(\"sub\")\nclass A { [key] string K; };"
+    other_ns = HEADER + 'class A { [key] string K; };\n#pragma namespace("sub")\nclass A { [key] string K; };'
     assert rules(other_ns) == []
-    aliases = HEADER + ('instance of __EventFilter as $F { Name = "a"; };\n'
-                        'instance of __EventFilter as $F { Name = "b"; };')
+    aliases = HEADER + (
+        'instance of __EventFilter as $F { Name = "a"; };\ninstance of __EventFilter as $F { Name = "b"; };'
+    )
     findings = lint(aliases)
     assert [f.rule for f in findings] == ["MOF-DUPLICATE-ALIAS"] and findings[0].line == 4
 
 
 def test_key_missing_on_classes_with_instances():
-    keyless = HEADER + "class A { string V; };\ninstance of A { V = \"x\"; };\n"
+    keyless = HEADER + 'class A { string V; };\ninstance of A { V = "x"; };\n'
     findings = lint(keyless)
     assert [f.rule for f in findings] == ["MOF-KEY-MISSING"] and findings[0].line == 4
-    assert rules(HEADER + "class A { [key] string V; };\ninstance of A { V = \"x\"; };\n") == []
-    assert rules(HEADER + "[singleton] class A { string V; };\ninstance of A { V = \"x\"; };\n") == []
-    inherited = HEADER + "class B { [key] string K; };\nclass A : B { string V; };\ninstance of A { K = \"k\"; };"
+    assert rules(HEADER + 'class A { [key] string V; };\ninstance of A { V = "x"; };\n') == []
+    assert rules(HEADER + '[singleton] class A { string V; };\ninstance of A { V = "x"; };\n') == []
+    inherited = HEADER + 'class B { [key] string K; };\nclass A : B { string V; };\ninstance of A { K = "k"; };'
     assert rules(inherited) == []
     assert rules(HEADER + "class A { string V; };\n") == []  # no instances, no need
-    assert rules(HEADER + "class A { [key(false)] string V; };\ninstance of A { V = \"x\"; };") == ["MOF-KEY-MISSING"]
+    assert rules(HEADER + 'class A { [key(false)] string V; };\ninstance of A { V = "x"; };') == ["MOF-KEY-MISSING"]
 
 
 def test_undeclared_classes():
-    findings = lint(HEADER + "class A : Vendor_Base { [key] string K; Vendor_Other ref R; };\n"
-                             "instance of Vendor_Missing { K = \"x\"; };\n")
-    assert [(f.rule, f.line) for f in findings] == [("MOF-UNDECLARED-CLASS", 3), ("MOF-UNDECLARED-CLASS", 3),
-                                                     ("MOF-UNDECLARED-CLASS", 4)]
-    standard = HEADER + ("class A : CIM_LogicalElement { [key] string K; Win32_Process ref P; };\n"
-                         "instance of __EventFilter as $F { Name = \"f\"; };\n"
-                         "instance of CommandLineEventConsumer as $C { Name = \"c\"; };\n"
-                         "instance of __FilterToConsumerBinding { Filter = $F; Consumer = $C; };\n")
+    findings = lint(
+        HEADER + "class A : Vendor_Base { [key] string K; Vendor_Other ref R; };\n"
+        'instance of Vendor_Missing { K = "x"; };\n'
+    )
+    assert [(f.rule, f.line) for f in findings] == [
+        ("MOF-UNDECLARED-CLASS", 3),
+        ("MOF-UNDECLARED-CLASS", 3),
+        ("MOF-UNDECLARED-CLASS", 4),
+    ]
+    standard = HEADER + (
+        "class A : CIM_LogicalElement { [key] string K; Win32_Process ref P; };\n"
+        'instance of __EventFilter as $F { Name = "f"; };\n'
+        'instance of CommandLineEventConsumer as $C { Name = "c"; };\n'
+        "instance of __FilterToConsumerBinding { Filter = $F; Consumer = $C; };\n"
+    )
     assert rules(standard) == []
     assert rules(HEADER + "class Base { [key] string K; };", HEADER + "class A : Base { };") == []
 
 
 def test_undeclared_class_in_another_namespace_says_so():
-    text = HEADER + "class Base { [key] string K; };\n#pragma namespace(\"sub\")\nclass A : Base { };"
+    text = HEADER + 'class Base { [key] string K; };\n#pragma namespace("sub")\nclass A : Base { };'
     (finding,) = lint(text)
     assert finding.rule == "MOF-UNDECLARED-CLASS" and "another namespace" in finding.message
 
 
 def test_undeclared_alias():
-    text = HEADER + 'instance of __FilterToConsumerBinding { Filter = $F; Consumer = { $C }; };'
+    text = HEADER + "instance of __FilterToConsumerBinding { Filter = $F; Consumer = { $C }; };"
     findings = lint(text)
     assert sorted(f.message.split()[1] for f in findings if f.rule == "MOF-UNDECLARED-ALIAS") == ["$C", "$F"]
-    declared = HEADER + ('instance of __EventFilter as $F { Name = "f"; };\n'
-                         'instance of CommandLineEventConsumer as $C { Name = "c"; };\n'
-                         'instance of __FilterToConsumerBinding { Filter = $F; Consumer = $C; };')
+    declared = HEADER + (
+        'instance of __EventFilter as $F { Name = "f"; };\n'
+        'instance of CommandLineEventConsumer as $C { Name = "c"; };\n'
+        "instance of __FilterToConsumerBinding { Filter = $F; Consumer = $C; };"
+    )
     assert rules(declared) == []
 
 
 def test_flavor_conflicts():
-    assert rules(HEADER + "[Description(\"x\") : ToSubclass Restricted] class A { [key] string K; };") == [
-        "MOF-FLAVOR-CONFLICT"]
+    assert rules(HEADER + '[Description("x") : ToSubclass Restricted] class A { [key] string K; };') == [
+        "MOF-FLAVOR-CONFLICT"
+    ]
     assert rules(HEADER + "class A { [key : EnableOverride DisableOverride] string K; };") == ["MOF-FLAVOR-CONFLICT"]
-    assert rules(HEADER + "[Description(\"x\") : ToSubclass Amended] class A { [key] string K; };") == []
+    assert rules(HEADER + '[Description("x") : ToSubclass Amended] class A { [key] string K; };') == []
 
 
 def test_methods_of_dynamic_classes_must_be_implemented():

@@ -38,8 +38,16 @@ def write(path, packets, linktype: int = 1, snaplen: int = 65535):
 def outline(path, **options) -> list[tuple]:
     """What a verdict comparison needs: per attempt, the stage statuses and the verdict's stage and code."""
     report = analyse(path, **options)
-    return [(f.attempt.client, f.attempt.target, f.kind, [(s.name, s.status, s.reason) for s in f.result.stages],
-             f.result.verdict.stage if f.result.verdict else None) for f in report.findings]
+    return [
+        (
+            f.attempt.client,
+            f.attempt.target,
+            f.kind,
+            [(s.name, s.status, s.reason) for s in f.result.stages],
+            f.result.verdict.stage if f.result.verdict else None,
+        )
+        for f in report.findings
+    ]
 
 
 @pytest.fixture
@@ -108,15 +116,22 @@ def test_truncated_file_keeps_what_it_holds_and_warns(corpus, tmp_path):
 def test_garbage_after_a_valid_header_is_reported_per_file(tmp_path, cli):
     path = tmp_path / "garbage.pcap"
     rng = random.Random(3)
-    path.write_bytes(b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00" + bytes(8) + b"\xff\xff\x00\x00\x01\x00\x00\x00"
-                     + bytes(rng.randrange(256) for _ in range(5000)))
+    path.write_bytes(
+        b"\xd4\xc3\xb2\xa1\x02\x00\x04\x00"
+        + bytes(8)
+        + b"\xff\xff\x00\x00\x01\x00\x00\x00"
+        + bytes(rng.randrange(256) for _ in range(5000))
+    )
     result = cli("pcap", str(path))
     assert result.returncode in (0, 1) and "Traceback" not in result.stderr
     assert "warning" in result.stdout
 
 
-@pytest.mark.parametrize("content", [b"", b"hello, this is not a capture\n", gzip.compress(b"nor is this", mtime=0)],
-                         ids=["empty", "text", "gzip-of-text"])
+@pytest.mark.parametrize(
+    "content",
+    [b"", b"hello, this is not a capture\n", gzip.compress(b"nor is this", mtime=0)],
+    ids=["empty", "text", "gzip-of-text"],
+)
 def test_a_file_that_is_not_a_capture_exits_2_with_one_line(tmp_path, cli, content):
     path = tmp_path / "notes.pcap"
     path.write_bytes(content)

@@ -12,8 +12,15 @@ from wmidoctor.evidence import Evidence
 
 pytestmark = pytest.mark.corpus
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 BLOCKED = "otrf__covenant_dcom_executeexcel4macro_blocked_2020-09-17173147.cap"
 SESSION = "otrf__covenant_sharpwmi_create_dcerpc_wmi_2020-08-06035621.cap"
 
@@ -32,8 +39,12 @@ def test_text_report_names_the_stage_the_verdict_and_the_fix(cli, captures):
 
 
 def test_json_for_several_files_and_exit_0_when_every_attempt_passed(cli, captures):
-    result = cli("pcap", "--json", str(captures / SESSION), str(captures / "otrf__covenant_psremoting_command_"
-                                                                            "2020-08-06115603.cap"))
+    result = cli(
+        "pcap",
+        "--json",
+        str(captures / SESSION),
+        str(captures / "otrf__covenant_psremoting_command_2020-08-06115603.cap"),
+    )
     assert result.returncode == 0, result.stderr
     data = json.loads(result.stdout)
     first, second = data["captures"]
@@ -41,8 +52,17 @@ def test_json_for_several_files_and_exit_0_when_every_attempt_passed(cli, captur
     assert wmi["kind"] == "WMI over DCOM" and wmi["passed"] and wmi["verdict"] is None
     assert wmi["authentication_levels"] == ["connect", "packet", "privacy"]
     assert {s["name"]: s["status"] for s in wmi["stages"]} == {
-        "dns": "skipped", "tcp_135": "ok", "endpoint_mapper": "ok", "kdc": "ok", "authentication": "ok",
-        "activation": "ok", "dynamic_port": "ok", "namespace_login": "ok", "query": "ok", "fetch": "skipped"}
+        "dns": "skipped",
+        "tcp_135": "ok",
+        "endpoint_mapper": "ok",
+        "kdc": "ok",
+        "authentication": "ok",
+        "activation": "ok",
+        "dynamic_port": "ok",
+        "namespace_login": "ok",
+        "query": "ok",
+        "fetch": "skipped",
+    }
     assert second["attempts"][0]["transport"] == "wsman" and second["warnings"]
 
 
@@ -106,8 +126,13 @@ def test_html_page_renders_in_chromium(cli, tmp_path, captures):
     page = tmp_path / "pcap.html"
     result = cli("pcap", "--format", "html", "--out", str(page), str(captures / BLOCKED), str(captures / SESSION))
     assert result.returncode == 1, result.stderr
-    dom = subprocess.run([chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom",
-                          page.as_uri()], capture_output=True, text=True, timeout=120, check=True).stdout
+    dom = subprocess.run(
+        [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}", "--dump-dom", page.as_uri()],
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=True,
+    ).stdout
     assert dom.count('class="attempt') == 2
     assert 'data-stage="tcp_135"' in dom and "RPC_S_SERVER_UNAVAILABLE" in dom
     assert "Enable-NetFirewallRule" in dom and "every stage seen passed" in dom

@@ -72,10 +72,18 @@ def read_independently(path: Path) -> Independent:
 CAPTURES = {
     # file stem: (kind, passed, failing stage, highest authentication level name)
     "otrf__covenant_sharpwmi_create_dcerpc_wmi_2020-08-06035621": ("WMI over DCOM", True, None, "privacy"),
-    "otrf__empire_wmi_dcerpc_wmi_IWbemServices_ExecMethod_WORKSTATION5_2020-09-21001437":
-        ("WMI over DCOM", True, None, "privacy"),
-    "otrf__empire_wmi_dcerpc_wmi_IWbemServices_ExecMethod_WORKSTATION6_2020-09-21001437":
-        ("WMI over DCOM", True, None, "privacy"),
+    "otrf__empire_wmi_dcerpc_wmi_IWbemServices_ExecMethod_WORKSTATION5_2020-09-21001437": (
+        "WMI over DCOM",
+        True,
+        None,
+        "privacy",
+    ),
+    "otrf__empire_wmi_dcerpc_wmi_IWbemServices_ExecMethod_WORKSTATION6_2020-09-21001437": (
+        "WMI over DCOM",
+        True,
+        None,
+        "privacy",
+    ),
     "otrf__covenant_dcom_executeexcel4macro_blocked_2020-09-17173147": ("DCOM", False, "tcp_135", None),
     "otrf__covenant_psremoting_command_2020-08-06115603": ("PowerShell remoting over WS-Man", True, None, None),
     "otrf__empire_dcom_shellwindows_WORKSTATION5_2020-09-18130751": ("DCOM (not WMI)", True, None, "integrity"),

@@ -36,15 +36,24 @@ class Run:
         return finding
 
 
-def probe_and_record(record, tmp_path, port: int, transport: str, creds: Credentials = GOOD,
-                     extra_ports: tuple[int, ...] = (), timeout: float = 3.0) -> Run:
+def probe_and_record(
+    record,
+    tmp_path,
+    port: int,
+    transport: str,
+    creds: Credentials = GOOD,
+    extra_ports: tuple[int, ...] = (),
+    timeout: float = 3.0,
+) -> Run:
     with record(port, *extra_ports) as capture:
-        (result,) = probe_host(Target("127.0.0.1", port), creds,
-                               ProbeOptions(transports=(transport,), timeout=timeout))
+        (result,) = probe_host(Target("127.0.0.1", port), creds, ProbeOptions(transports=(transport,), timeout=timeout))
     path = capture.write(tmp_path / f"{transport}.pcap")
     ports = frozenset({port})
-    report = analyse(path, rpc_ports=ports if transport == "dcom" else frozenset(),
-                     wsman_ports=ports if transport == "wsman" else frozenset())
+    report = analyse(
+        path,
+        rpc_ports=ports if transport == "dcom" else frozenset(),
+        wsman_ports=ports if transport == "wsman" else frozenset(),
+    )
     return Run(result, report)
 
 
@@ -102,20 +111,34 @@ def test_unanswered_syns_give_the_probes_no_answer_verdict(record, tmp_path):
     assert not connection.answered and connection.syns >= 2  # the kernel retransmitted the SYN
 
 
-@pytest.mark.parametrize(("scenario", "creds", "stage"), [
-    (Scenario(), WRONG, "authentication"),  # RPC fault 5 on the first call after NTLM
-    (Scenario(bind_nak=0), GOOD, "endpoint_mapper"),
-    (Scenario(bind_nak=8), GOOD, "endpoint_mapper"),
-    (Scenario(activation_error=0x80070005), GOOD, "activation"),
-    (Scenario(activation_error=0x80080005), GOOD, "activation"),
-    (Scenario(login_error=0x80041003), GOOD, "namespace_login"),
-    (Scenario(encryption_required=True), GOOD, "query"),  # ExecQuery refuses at integrity, not the login
-    (Scenario(namespaces=("root\\other",)), GOOD, "namespace_login"),
-    (Scenario(query_error=0x80041010), GOOD, "fetch"),  # IEnumWbemClassObject::Next reports the class
-], ids=["fault5", "bind_nak", "bind_nak_auth", "activation_denied", "activation_failed", "access_denied",
-        "encryption_required", "invalid_namespace", "invalid_class"])
-def test_each_dcom_failure_of_the_probe_is_read_back_from_the_capture(record, tmp_path, fake_host, scenario, creds,
-                                                                      stage):
+@pytest.mark.parametrize(
+    ("scenario", "creds", "stage"),
+    [
+        (Scenario(), WRONG, "authentication"),  # RPC fault 5 on the first call after NTLM
+        (Scenario(bind_nak=0), GOOD, "endpoint_mapper"),
+        (Scenario(bind_nak=8), GOOD, "endpoint_mapper"),
+        (Scenario(activation_error=0x80070005), GOOD, "activation"),
+        (Scenario(activation_error=0x80080005), GOOD, "activation"),
+        (Scenario(login_error=0x80041003), GOOD, "namespace_login"),
+        (Scenario(encryption_required=True), GOOD, "query"),  # ExecQuery refuses at integrity, not the login
+        (Scenario(namespaces=("root\\other",)), GOOD, "namespace_login"),
+        (Scenario(query_error=0x80041010), GOOD, "fetch"),  # IEnumWbemClassObject::Next reports the class
+    ],
+    ids=[
+        "fault5",
+        "bind_nak",
+        "bind_nak_auth",
+        "activation_denied",
+        "activation_failed",
+        "access_denied",
+        "encryption_required",
+        "invalid_namespace",
+        "invalid_class",
+    ],
+)
+def test_each_dcom_failure_of_the_probe_is_read_back_from_the_capture(
+    record, tmp_path, fake_host, scenario, creds, stage
+):
     run = probe_and_record(record, tmp_path, fake_host(scenario).port, "dcom", creds)
     assert run.probe.failing_stage.name == stage
     assert_same_verdict(run)
@@ -147,8 +170,11 @@ def test_wsman_fault_is_a_500_whose_encrypted_code_is_said_to_be_hidden(record, 
     with FakeWsman(WsmanScenario(fault_code=0x80041010)) as fake:
         run = probe_and_record(record, tmp_path, fake.port, "wsman")
     seen = run.finding.result.failing_stage
-    assert (seen.name, seen.reason) == (run.probe.failing_stage.name, run.probe.failing_stage.reason) == (
-        "enumerate", "wsman_fault")
+    assert (
+        (seen.name, seen.reason)
+        == (run.probe.failing_stage.name, run.probe.failing_stage.reason)
+        == ("enumerate", "wsman_fault")
+    )
     assert seen.code is None and "encrypted" in seen.detail  # the probe decrypts; a capture cannot
 
 
@@ -179,8 +205,13 @@ def test_a_dns_answer_naming_the_target_is_the_dns_stage(record, tmp_path, fake_
     path = tmp_path / "dcom.pcap"
     with path.open("rb") as handle:
         packets = list(dpkt.pcap.Reader(handle))
-    answer = dpkt.dns.DNS(id=7, qr=dpkt.dns.DNS_R, rcode=0, qd=[dpkt.dns.DNS.Q(name="fakewmi.test")],
-                          an=[dpkt.dns.DNS.RR(name="fakewmi.test", type=dpkt.dns.DNS_A, rdata=bytes((127, 0, 0, 1)))])
+    answer = dpkt.dns.DNS(
+        id=7,
+        qr=dpkt.dns.DNS_R,
+        rcode=0,
+        qd=[dpkt.dns.DNS.Q(name="fakewmi.test")],
+        an=[dpkt.dns.DNS.RR(name="fakewmi.test", type=dpkt.dns.DNS_A, rdata=bytes((127, 0, 0, 1)))],
+    )
     udp = dpkt.udp.UDP(sport=53, dport=40000, data=bytes(answer))
     udp.ulen = len(udp)
     ip = dpkt.ip.IP(src=bytes((127, 0, 0, 53)), dst=bytes((127, 0, 0, 1)), p=dpkt.ip.IP_PROTO_UDP, data=udp)

@@ -16,8 +16,9 @@ def _frame(rng: random.Random, sport: int, dport: int, payload: bytes, proto: in
         l4 = struct.pack("!HHLLBBHHH", sport, dport, rng.randrange(1 << 32), 0, 5 << 4, flags, 65535, 0, 0) + payload
     else:
         l4 = struct.pack("!HHHH", sport, dport, 8 + len(payload), 0) + payload
-    ip = struct.pack("!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0, bytes((127, 0, 0, 1)),
-                     bytes((127, 0, 0, 2)))
+    ip = struct.pack(
+        "!BBHHHBBH4s4s", 0x45, 0, 20 + len(l4), 0, 0, 64, proto, 0, bytes((127, 0, 0, 1)), bytes((127, 0, 0, 2))
+    )
     return bytes(12) + b"\x08\x00" + ip + l4
 
 
@@ -25,8 +26,7 @@ def _rpc(rng: random.Random) -> bytes:
     ptype = rng.choice([0, 2, 3, 11, 12, 13, 14, 15, 16])
     body = rng.randbytes(rng.randrange(0, 300))
     auth_len = rng.choice([0, 0, len(body) // 2, len(body) + 50])
-    header = struct.pack("<BBBB4sHHL", 5, 0, ptype, 3, b"\x10\x00\x00\x00", 16 + len(body), auth_len,
-                         rng.randrange(10))
+    header = struct.pack("<BBBB4sHHL", 5, 0, ptype, 3, b"\x10\x00\x00\x00", 16 + len(body), auth_len, rng.randrange(10))
     return header + body
 
 
@@ -42,14 +42,21 @@ def test_random_protocol_bodies_never_raise(tmp_path):
             elif kind == 1:
                 frame = _frame(rng, 135, 50000, _rpc(rng))
             elif kind == 2:
-                frame = _frame(rng, 50001, 5985, b"POST /wsman HTTP/1.1\r\nAuthorization: Negotiate "
-                               + rng.randbytes(40).hex().encode() + b"\r\nContent-Length: 5\r\n\r\n"
-                               + rng.randbytes(rng.randrange(20)))
+                frame = _frame(
+                    rng,
+                    50001,
+                    5985,
+                    b"POST /wsman HTTP/1.1\r\nAuthorization: Negotiate "
+                    + rng.randbytes(40).hex().encode()
+                    + b"\r\nContent-Length: 5\r\n\r\n"
+                    + rng.randbytes(rng.randrange(20)),
+                )
             elif kind == 3:
                 frame = _frame(rng, 5986, 50002, b"\x16\x03\x01" + rng.randbytes(rng.randrange(2, 60)))
             elif kind == 4:
-                frame = _frame(rng, 88, 50003, struct.pack("!I", 40) + rng.choice([b"\x6b", b"\x6d", b"\x7e"])
-                               + rng.randbytes(39))
+                frame = _frame(
+                    rng, 88, 50003, struct.pack("!I", 40) + rng.choice([b"\x6b", b"\x6d", b"\x7e"]) + rng.randbytes(39)
+                )
             elif kind == 5:
                 frame = _frame(rng, 53, 50004, rng.randbytes(rng.randrange(12, 80)), proto=17)
             else:

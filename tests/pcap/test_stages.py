@@ -9,10 +9,35 @@ from wmidoctor.pcap.attempts import Attempt, BindSeen, ConnectionSeen
 
 def _attempt_with_bind(kerberos_error: int) -> Attempt:
     attempt = Attempt("127.0.0.1", "127.0.0.2", "dcom")
-    attempt.connections.append(ConnectionSeen(1, 0.0, 135, "dcerpc", 1, True, False, 0.2, "closed by the client",
-                                              1.0, first_interface="IRemoteSCMActivator"))
-    attempt.binds.append(BindSeen(1, 0.1, 135, "bind", ["IRemoteSCMActivator"], "Negotiate", "connect",
-                                  result="accepted", kerberos_error=kerberos_error, latency_ms=1.0))
+    attempt.connections.append(
+        ConnectionSeen(
+            1,
+            0.0,
+            135,
+            "dcerpc",
+            1,
+            True,
+            False,
+            0.2,
+            "closed by the client",
+            1.0,
+            first_interface="IRemoteSCMActivator",
+        )
+    )
+    attempt.binds.append(
+        BindSeen(
+            1,
+            0.1,
+            135,
+            "bind",
+            ["IRemoteSCMActivator"],
+            "Negotiate",
+            "connect",
+            result="accepted",
+            kerberos_error=kerberos_error,
+            latency_ms=1.0,
+        )
+    )
     return attempt
 
 

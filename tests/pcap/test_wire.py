@@ -16,8 +16,10 @@ from wmidoctor.pcap.analyse import analyse
 
 pytestmark = pytest.mark.network
 
-SOAP = (b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><n:Enumerate '
-        b'xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"/></s:Body></s:Envelope>')
+SOAP = (
+    b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope"><s:Body><n:Enumerate '
+    b'xmlns:n="http://schemas.xmlsoap.org/ws/2004/09/enumeration"/></s:Body></s:Envelope>'
+)
 
 
 class _Clear(BaseHTTPRequestHandler):
@@ -29,7 +31,7 @@ class _Clear(BaseHTTPRequestHandler):
     def do_POST(self) -> None:
         self.rfile.read(int(self.headers.get("Content-Length", 0)))
         if not self.headers.get("Authorization", "").startswith("Basic "):
-            body, status, extra = b"", 401, {"WWW-Authenticate": "Basic realm=\"WSMAN\""}
+            body, status, extra = b"", 401, {"WWW-Authenticate": 'Basic realm="WSMAN"'}
         else:
             fault = FAULT.format(code=0x80041010, subcode="w:InternalError", reason="Invalid class")
             body, status, extra = ENVELOPE.format(header="<s:Header/>", body=fault).encode(), 500, {}

@@ -64,7 +64,7 @@ def _streams(path: Path) -> dict[tuple, bytes]:
         for seq in sorted(parts):
             chunk = parts[seq]
             if expected is not None and seq < expected:  # a retransmission overlapping what we have
-                chunk = chunk[expected - seq:]
+                chunk = chunk[expected - seq :]
             data += chunk
             expected = seq + len(parts[seq])
         streams[key] = data
@@ -77,7 +77,7 @@ def split_pdus(data: bytes) -> list[Pdu]:
         length = struct.unpack_from("<H", data, at + 8)[0]
         if length < 16 or at + length > len(data):
             break
-        pdu = data[at:at + length]
+        pdu = data[at : at + length]
         pdus.append(Pdu(pdu[2], pdu[3], struct.unpack_from("<L", pdu, 12)[0], pdu))
         at += length
     return pdus

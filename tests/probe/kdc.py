@@ -49,13 +49,18 @@ class MitKdc:
 [logging]
  kdc = FILE:{folder}/kdc.log
 """)
-        (folder / "krb5.conf").write_text(f"[libdefaults]\n default_realm = {REALM}\n[realms]\n {REALM} = {{\n"
-                                          f"  kdc = 127.0.0.1:{self.port}\n }}\n")
-        self.env = {**os.environ, "KRB5_CONFIG": str(folder / "krb5.conf"),
-                    "KRB5_KDC_PROFILE": str(folder / "kdc.conf")}
+        (folder / "krb5.conf").write_text(
+            f"[libdefaults]\n default_realm = {REALM}\n[realms]\n {REALM} = {{\n  kdc = 127.0.0.1:{self.port}\n }}\n"
+        )
+        self.env = {
+            **os.environ,
+            "KRB5_CONFIG": str(folder / "krb5.conf"),
+            "KRB5_KDC_PROFILE": str(folder / "kdc.conf"),
+        }
         self._run(tools["kdb5_util"], "create", "-s", "-r", REALM, "-P", "throwaway-master")
-        self.process = subprocess.Popen([tools["krb5kdc"], "-n", "-r", REALM], env=self.env,
-                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        self.process = subprocess.Popen(
+            [tools["krb5kdc"], "-n", "-r", REALM], env=self.env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         self._wait_listening()
 
     def _run(self, *args: str) -> str:

@@ -18,14 +18,34 @@ PW_ENV = {"PROBE_PW": SECRET}
 
 def test_one_host_text_output_lines_per_stage_then_verdict_exit_1(cli, fake_host):
     server = fake_host(Scenario(query_error=0x80041010))
-    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "CORP\\probe", "--password-env", "PROBE_PW",
-              "--transport", "dcom", "--timeout", "3", env=PW_ENV)
+    out = cli(
+        "probe",
+        f"127.0.0.1:{server.port}",
+        "-u",
+        "CORP\\probe",
+        "--password-env",
+        "PROBE_PW",
+        "--transport",
+        "dcom",
+        "--timeout",
+        "3",
+        env=PW_ENV,
+    )
     assert out.returncode == 1, out.stderr
     lines = out.stdout.splitlines()
     assert lines[0].endswith("over DCOM")
-    assert [line.split()[0] for line in lines[1:11]] == ["dns", "tcp_135", "endpoint_mapper", "kdc", "authentication",
-                                                         "activation", "dynamic_port", "namespace_login", "query",
-                                                         "fetch"]
+    assert [line.split()[0] for line in lines[1:11]] == [
+        "dns",
+        "tcp_135",
+        "endpoint_mapper",
+        "kdc",
+        "authentication",
+        "activation",
+        "dynamic_port",
+        "namespace_login",
+        "query",
+        "fetch",
+    ]
     assert "fetch            FAILED" in out.stdout
     assert "verdict: fetch failed (wmi layer): 0x80041010 WBEM_E_INVALID_CLASS" in out.stdout
     assert SECRET not in out.stdout + out.stderr
@@ -33,8 +53,21 @@ def test_one_host_text_output_lines_per_stage_then_verdict_exit_1(cli, fake_host
 
 def test_healthy_host_exits_0_and_json_has_every_stage(cli, fake_host):
     server = fake_host()
-    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "probe", "--domain", "CORP", "--password-env", "PROBE_PW",
-              "--transport", "dcom", "--format", "json", env=PW_ENV)
+    out = cli(
+        "probe",
+        f"127.0.0.1:{server.port}",
+        "-u",
+        "probe",
+        "--domain",
+        "CORP",
+        "--password-env",
+        "PROBE_PW",
+        "--transport",
+        "dcom",
+        "--format",
+        "json",
+        env=PW_ENV,
+    )
     assert out.returncode == 0, out.stderr
     data = json.loads(out.stdout)
     (result,) = data["results"]
@@ -46,8 +79,21 @@ def test_healthy_host_exits_0_and_json_has_every_stage(cli, fake_host):
 def test_probe_evidence_feeds_diagnose(cli, fake_host, tmp_path):
     server = fake_host(Scenario(activation_error=0x80070005))
     saved = tmp_path / "probe-evidence.json"
-    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "probe", "--domain", "CORP", "--password-env", "PROBE_PW",
-              "--transport", "dcom", "--evidence-out", str(saved), env=PW_ENV)
+    out = cli(
+        "probe",
+        f"127.0.0.1:{server.port}",
+        "-u",
+        "probe",
+        "--domain",
+        "CORP",
+        "--password-env",
+        "PROBE_PW",
+        "--transport",
+        "dcom",
+        "--evidence-out",
+        str(saved),
+        env=PW_ENV,
+    )
     assert out.returncode == 1, out.stderr
     assert SECRET not in saved.read_text()
     report = cli("diagnose", str(saved), "--only", "connectivity", "--json")
@@ -61,8 +107,18 @@ def test_password_file_is_read(cli, fake_host, tmp_path):
     server = fake_host()
     secret = tmp_path / "pw"
     secret.write_text(SECRET + "\n")
-    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "probe", "--domain", "CORP", "--password-file", str(secret),
-              "--transport", "dcom")
+    out = cli(
+        "probe",
+        f"127.0.0.1:{server.port}",
+        "-u",
+        "probe",
+        "--domain",
+        "CORP",
+        "--password-file",
+        str(secret),
+        "--transport",
+        "dcom",
+    )
     assert out.returncode == 0, out.stdout + out.stderr
 
 
@@ -71,8 +127,20 @@ def test_hashes_from_the_environment_authenticate_and_never_show(cli, fake_host)
 
     server = fake_host()
     nt = ntlm.compute_nthash(SECRET).hex()
-    out = cli("probe", f"127.0.0.1:{server.port}", "-u", "probe", "--domain", "CORP", "--hashes-env", "PROBE_HASHES",
-              "--transport", "dcom", "--json", env={"PROBE_HASHES": f":{nt}"})
+    out = cli(
+        "probe",
+        f"127.0.0.1:{server.port}",
+        "-u",
+        "probe",
+        "--domain",
+        "CORP",
+        "--hashes-env",
+        "PROBE_HASHES",
+        "--transport",
+        "dcom",
+        "--json",
+        env={"PROBE_HASHES": f":{nt}"},
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert nt not in out.stdout + out.stderr
 
@@ -83,23 +151,26 @@ def test_user_without_password_source_and_no_terminal_is_a_usage_error(cli):
     assert out.stderr.count("\n") == 1 and "no password source" in out.stderr
 
 
-@pytest.mark.parametrize("args", [
-    ("probe",),
-    ("probe", "127.0.0.1", "--hosts", "x"),
-    ("probe", "127.0.0.1", "--format", "csv"),
-    ("probe", "127.0.0.1", "--hashes", "zz"),
-    ("probe", "127.0.0.1", "--processes", "2"),
-    ("probe", "127.0.0.1:99999"),
-    ("probe", "127.0.0.1", "--password-env", "NOPE_NOT_SET", "-u", "a"),
-    ("probe", "127.0.0.1", "-u", "a", "--hashes-env", "NOPE_NOT_SET"),
-    ("probe", "127.0.0.1", "-u", "a", "--hashes", ":" + "0" * 32, "--hashes-env", "X"),
-    ("probe", "127.0.0.1", "--json", "--format", "text"),
-    ("fleet", "report", "x.sqlite", "--json", "--format", "csv"),
-    ("probe", "127.0.0.1", "--realm", "CORP.EXAMPLE"),
-    ("probe", "127.0.0.1", "--resume", "1"),
-    ("probe", "127.0.0.1", "-u", "a", "--hashes-file", "/nonexistent/hashes"),
-    ("probe", "127.0.0.1", "--wsman-port", "0"),
-])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("probe",),
+        ("probe", "127.0.0.1", "--hosts", "x"),
+        ("probe", "127.0.0.1", "--format", "csv"),
+        ("probe", "127.0.0.1", "--hashes", "zz"),
+        ("probe", "127.0.0.1", "--processes", "2"),
+        ("probe", "127.0.0.1:99999"),
+        ("probe", "127.0.0.1", "--password-env", "NOPE_NOT_SET", "-u", "a"),
+        ("probe", "127.0.0.1", "-u", "a", "--hashes-env", "NOPE_NOT_SET"),
+        ("probe", "127.0.0.1", "-u", "a", "--hashes", ":" + "0" * 32, "--hashes-env", "X"),
+        ("probe", "127.0.0.1", "--json", "--format", "text"),
+        ("fleet", "report", "x.sqlite", "--json", "--format", "csv"),
+        ("probe", "127.0.0.1", "--realm", "CORP.EXAMPLE"),
+        ("probe", "127.0.0.1", "--resume", "1"),
+        ("probe", "127.0.0.1", "-u", "a", "--hashes-file", "/nonexistent/hashes"),
+        ("probe", "127.0.0.1", "--wsman-port", "0"),
+    ],
+)
 def test_bad_usage_exits_2_with_one_line(cli, args):
     out = cli(*args)
     assert out.returncode == 2, out.stdout
@@ -111,13 +182,33 @@ def test_fleet_run_writes_runs_and_report_compares_them(cli, fake_host, closed_p
     hosts = tmp_path / "hosts.txt"
     hosts.write_text(f"# lab\n127.0.0.1:{healthy.port}\n\n127.0.0.1:{denied.port}  # denied\n127.0.0.1:{closed_port}\n")
     db = tmp_path / "fleet.sqlite"
-    args = ("probe", "--hosts", str(hosts), "-u", "probe", "--domain", "CORP", "--password-env", "PROBE_PW",
-            "--transport", "dcom", "--timeout", "2", "--concurrency", "3", "--db", str(db))
+    args = (
+        "probe",
+        "--hosts",
+        str(hosts),
+        "-u",
+        "probe",
+        "--domain",
+        "CORP",
+        "--password-env",
+        "PROBE_PW",
+        "--transport",
+        "dcom",
+        "--timeout",
+        "2",
+        "--concurrency",
+        "3",
+        "--db",
+        str(db),
+    )
     first = cli(*args, "--format", "csv", env=PW_ENV)
     assert first.returncode == 1, first.stderr
     rows = list(csv.DictReader(io.StringIO(first.stdout)))
     assert [(r["status"], r["failing_stage"], r["code"]) for r in rows] == [
-        ("ok", "", ""), ("failed", "activation", "0x80070005"), ("failed", "tcp_135", "0x800706BA")]
+        ("ok", "", ""),
+        ("failed", "activation", "0x80070005"),
+        ("failed", "tcp_135", "0x800706BA"),
+    ]
     assert first.stderr == ""  # no progress bar when stderr is not a terminal
 
     healthy.close()  # the first host goes down between runs

@@ -78,8 +78,11 @@ def test_no_secret_reaches_results_or_the_fleet_store(fake_host, tmp_path):
 
     derived = compute_nthash("Secret-1").hex()
     secrets = ("Secret-1", "Wrong-2", derived, derived.upper())
-    runs = [(DOMAIN_USER, "ok"), (Credentials(user="probe", domain="CORP", password="Wrong-2"), "failed"),
-            (Credentials(user="probe", domain="CORP", nthash=derived), "ok")]
+    runs = [
+        (DOMAIN_USER, "ok"),
+        (Credentials(user="probe", domain="CORP", password="Wrong-2"), "failed"),
+        (Credentials(user="probe", domain="CORP", nthash=derived), "ok"),
+    ]
     store = FleetStore(tmp_path / "fleet.sqlite")
     run_id = store.start_run({})
     for creds, expected in runs:
@@ -198,21 +201,57 @@ def test_silent_drop_in_a_network_namespace(cli):
     name = f"wmidoctor-{uuid.uuid4().hex[:8]}"
     _netns_or_skip(name)
     try:
-        made = subprocess.run(["ip", "netns", "exec", name, "sh", "-c",
-                               "ip link set lo up && ip link add v0 type veth peer name v1 && ip link set v0 up && "
-                               "ip link set v1 up && ip route add 127.0.0.2/32 dev v0 table local"],
-                              capture_output=True, text=True, timeout=10)
+        made = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                name,
+                "sh",
+                "-c",
+                "ip link set lo up && ip link add v0 type veth peer name v1 && ip link set v0 up && "
+                "ip link set v1 up && ip route add 127.0.0.2/32 dev v0 table local",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=10,
+        )
         assert made.returncode == 0, made.stderr
-        out = subprocess.run(["ip", "netns", "exec", name, sys.executable, "-m", "wmidoctor", "probe", "127.0.0.2",
-                              "--transport", "both", "--timeout", "0.5", "--format", "json"],
-                             capture_output=True, text=True, timeout=30)
+        out = subprocess.run(
+            [
+                "ip",
+                "netns",
+                "exec",
+                name,
+                sys.executable,
+                "-m",
+                "wmidoctor",
+                "probe",
+                "127.0.0.2",
+                "--transport",
+                "both",
+                "--timeout",
+                "0.5",
+                "--format",
+                "json",
+            ],
+            capture_output=True,
+            text=True,
+            timeout=30,
+        )
         assert out.returncode == 1, out.stderr
         results = json.loads(out.stdout)["results"]
         failing = {r["transport"]: next(s for s in r["stages"] if s["status"] == "failed") for r in results}
         assert (failing["dcom"]["name"], failing["dcom"]["reason"], failing["dcom"]["code"]) == (
-            "tcp_135", "no_answer", 0x800706BA)
+            "tcp_135",
+            "no_answer",
+            0x800706BA,
+        )
         assert (failing["wsman"]["name"], failing["wsman"]["reason"], failing["wsman"]["code"]) == (
-            "tcp", "no_answer", 0x80338126)
+            "tcp",
+            "no_answer",
+            0x80338126,
+        )
         assert results[0]["verdict"]["where"] == "network"
     finally:
         subprocess.run(["ip", "netns", "delete", name], capture_output=True, timeout=10)
@@ -223,8 +262,7 @@ def test_valid_account_without_launch_rights_is_not_called_a_wrong_password(fake
     without Remote Launch/Activation: the authenticated ServerAlive2 before it proves the credentials."""
     result = dcom(fake_host(Scenario(launch_denied=True)).port, DOMAIN_USER)
     stage = result.failing_stage
-    assert (stage.name, stage.reason, stage.code, stage.carrier) == ("activation", "launch_denied", 0x80070005,
-                                                                     "fault")
+    assert (stage.name, stage.reason, stage.code, stage.carrier) == ("activation", "launch_denied", 0x80070005, "fault")
     assert statuses(result)["authentication"] == "ok"
     verdict = result.verdict
     assert "credentials are valid" in verdict.cause and "wrong" not in verdict.cause
@@ -247,24 +285,37 @@ def test_anonymous_serveralive2_refused_by_restrict_remote_clients(fake_host):
     assert "RestrictRemoteClients" in result.verdict.fixes[0].command
 
 
-@pytest.mark.parametrize(("reject", "reason", "words"), [
-    (8, "bind_nak_authn_type", "authentication type"), (9, "bind_nak_security", "ticket"),
-    (1, "bind_nak_busy", "congestion")])
+@pytest.mark.parametrize(
+    ("reject", "reason", "words"),
+    [
+        (8, "bind_nak_authn_type", "authentication type"),
+        (9, "bind_nak_security", "ticket"),
+        (1, "bind_nak_busy", "congestion"),
+    ],
+)
 def test_bind_nak_reasons_get_their_own_cause(fake_host, reject, reason, words):
     result = dcom(fake_host(Scenario(bind_nak=reject)).port, DOMAIN_USER)
     stage = result.failing_stage
     assert (stage.name, stage.reason, stage.carrier, stage.raw, stage.code) == (
-        "endpoint_mapper", reason, "bind_nak", reject, None)
+        "endpoint_mapper",
+        reason,
+        "bind_nak",
+        reject,
+        None,
+    )
     assert words in result.verdict.cause and result.verdict.symbol == f"bind_nak reason {reject}"
 
 
-@pytest.mark.parametrize(("method", "status", "stage_name", "reason", "code"), [
-    ("ServerAlive2", 0x721, "endpoint_mapper", "sec_pkg_error", 0x80070721),
-    ("RemoteCreateInstance", 0x6BB, "activation", "server_too_busy", 0x800706BB),
-    ("NTLMLogin", 0x6BE, "namespace_login", "server_went_away", 0x800706BE),
-    ("ExecQuery", 0x6BF, "query", "server_went_away", 0x800706BF),
-    ("Next", 0x80010108, "fetch", "server_went_away", 0x80010108),
-])
+@pytest.mark.parametrize(
+    ("method", "status", "stage_name", "reason", "code"),
+    [
+        ("ServerAlive2", 0x721, "endpoint_mapper", "sec_pkg_error", 0x80070721),
+        ("RemoteCreateInstance", 0x6BB, "activation", "server_too_busy", 0x800706BB),
+        ("NTLMLogin", 0x6BE, "namespace_login", "server_went_away", 0x800706BE),
+        ("ExecQuery", 0x6BF, "query", "server_went_away", 0x800706BF),
+        ("Next", 0x80010108, "fetch", "server_went_away", 0x80010108),
+    ],
+)
 def test_rpc_faults_get_a_cause(fake_host, method, status, stage_name, reason, code):
     result = dcom(fake_host(Scenario(faults={method: status})).port, DOMAIN_USER)
     stage = result.failing_stage
@@ -320,7 +371,6 @@ def test_orpc_calls_are_routed_by_ipid(fake_host):
 
         dce, _ = open_dce(sock, "127.0.0.1", server.port, None, 1)
         dce.bind(dcomrt.IID_IObjectExporter)
-        sock.sendall(struct.pack("<BBBB4sHHLLHH", 5, 0, 0, 0x83, b"\x10\x00\x00\x00", 40, 0, 9, 0, 0, 3)
-                     + b"\x42" * 16)
+        sock.sendall(struct.pack("<BBBB4sHHLLHH", 5, 0, 0, 0x83, b"\x10\x00\x00\x00", 40, 0, 9, 0, 0, 3) + b"\x42" * 16)
         reply = sock.recv(64)
     assert reply[2] == 3 and struct.unpack_from("<L", reply, 24)[0] == 0x1C010003

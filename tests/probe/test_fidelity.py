@@ -49,15 +49,25 @@ def bind_ack_fields(pdu: bytes) -> dict:
     and the padding bytes (whose content Windows leaves unset)."""
     version, minor, kind, flags, drep, frag, auth, call = struct.unpack_from("<BBBB4sHHL", pdu, 0)
     max_xmit, max_recv, assoc, address_len = struct.unpack_from("<HHLH", pdu, 16)
-    address = pdu[26:26 + address_len]
+    address = pdu[26 : 26 + address_len]
     at = 26 + address_len
     at += (4 - at % 4) % 4
     count = pdu[at]
     results = [struct.unpack_from("<HH20s", pdu, at + 4 + 24 * i) for i in range(count)]
-    return {"version": (version, minor), "type": kind, "flags": flags, "drep": drep, "frag_length": frag,
-            "auth_length": auth, "call_id": call, "max_frags": (max_xmit, max_recv), "assoc_group_set": assoc != 0,
-            "secondary_address": address.rstrip(b"\x00").isdigit() if address else b"",
-            "address_terminated": address.endswith(b"\x00") if address else None, "results": results}
+    return {
+        "version": (version, minor),
+        "type": kind,
+        "flags": flags,
+        "drep": drep,
+        "frag_length": frag,
+        "auth_length": auth,
+        "call_id": call,
+        "max_frags": (max_xmit, max_recv),
+        "assoc_group_set": assoc != 0,
+        "secondary_address": address.rstrip(b"\x00").isdigit() if address else b"",
+        "address_terminated": address.endswith(b"\x00") if address else None,
+        "results": results,
+    }
 
 
 def test_anonymous_bind_ack_and_serveralive2_match_a_real_host(captured):
@@ -71,8 +81,7 @@ def test_anonymous_bind_ack_and_serveralive2_match_a_real_host(captured):
     ours = bind_ack_fields(fake_ack)
     # The secondary address is the port in decimal: 135 there, the fake's own port here (one more digit).
     size_of_port = len(str(server.port)) - len("135")
-    real_ack["frag_length"] += size_of_port + (4 - (26 + len(str(server.port)) + 1) % 4) % 4 - (
-        4 - (26 + 4) % 4) % 4
+    real_ack["frag_length"] += size_of_port + (4 - (26 + len(str(server.port)) + 1) % 4) % 4 - (4 - (26 + 4) % 4) % 4
     assert ours == real_ack
 
     real_reply = dcomrt.ServerAlive2Response(real.server[1].stub)
@@ -84,15 +93,19 @@ def _alive2_shape(reply: dcomrt.ServerAlive2Response) -> dict:
     dsa = reply["ppdsaOrBindings"]
     raw = b"".join(struct.pack("<H", x) for x in dsa["aStringArray"])
     bindings, at = [], 0
-    while raw[at:at + 2] != b"\x00\x00":
+    while raw[at : at + 2] != b"\x00\x00":
         binding = dcomrt.STRINGBINDING(raw[at:])
         bindings.append(binding["wTowerId"])
         at += len(binding)
-    security = raw[dsa["wSecurityOffset"] * 2:]
+    security = raw[dsa["wSecurityOffset"] * 2 :]
     services = [struct.unpack_from("<HH", security, i)[:2] for i in range(0, len(security) - 2, 6)]
-    return {"com": (reply["pComVersion"]["MajorVersion"], reply["pComVersion"]["MinorVersion"]),
-            "towers": bindings, "security_bindings": services, "error": reply["ErrorCode"],
-            "offset_after_strings": dsa["wSecurityOffset"] * 2 == at + 2}
+    return {
+        "com": (reply["pComVersion"]["MajorVersion"], reply["pComVersion"]["MinorVersion"]),
+        "towers": bindings,
+        "security_bindings": services,
+        "error": reply["ErrorCode"],
+        "offset_after_strings": dsa["wSecurityOffset"] * 2 == at + 2,
+    }
 
 
 def test_alter_context_resp_matches_a_real_host(captured):
@@ -130,8 +143,17 @@ def test_a_real_activation_reply_reads_through_the_probes_path(captured):
 
         fake_shape = _activation_shape(_Connection(server, None).remote_create_instance(b""))
     assert real_shape["tcp_bindings_with_port"] and fake_shape["tcp_bindings_with_port"]
-    for key in ("orpcthat_flags", "objref", "properties", "serialization_headers", "authn_hint", "server_version",
-                "interfaces", "interface_objref", "error"):
+    for key in (
+        "orpcthat_flags",
+        "objref",
+        "properties",
+        "serialization_headers",
+        "authn_hint",
+        "server_version",
+        "interfaces",
+        "interface_objref",
+        "error",
+    ):
         assert fake_shape[key] == real_shape[key], key
 
 
@@ -140,7 +162,8 @@ def _activation_shape(stub: bytes) -> dict:
     from wmidoctor.remote.templates import read_activation
 
     interface = dcomrt.IRemoteSCMActivator(_Replayed(stub, "captured")).RemoteCreateInstance(
-        wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login)
+        wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login
+    )
     bindings = interface.get_cinstance().get_string_bindings()
     _forget_interface("captured")
     lean = read_activation(stub)  # the probe's fast reader agrees with impacket's on the same bytes
@@ -155,23 +178,30 @@ def _activation_shape(stub: bytes) -> dict:
     properties = blob["Property"]
     starts = [sum(sizes[:i]) for i in range(len(sizes))]
     props_out = dcomrt.PropsOutInfo()
-    size = props_out.fromString(properties[:sizes[0]])
-    props_out.fromStringReferents(properties[size:sizes[0]])
+    size = props_out.fromString(properties[: sizes[0]])
+    props_out.fromStringReferents(properties[size : sizes[0]])
     scm = dcomrt.ScmReplyInfoData()
-    size = scm.fromString(properties[sizes[0]:sizes[0] + sizes[1]])
-    scm.fromStringReferents(properties[sizes[0] + size:sizes[0] + sizes[1]])
+    size = scm.fromString(properties[sizes[0] : sizes[0] + sizes[1]])
+    scm.fromStringReferents(properties[sizes[0] + size : sizes[0] + sizes[1]])
     interface_objref = b"".join(props_out["ppIntfData"][0]["abData"])
     return {
-        "orpcthat_flags": reply["ORPCthat"]["flags"], "error": reply["ErrorCode"],
+        "orpcthat_flags": reply["ORPCthat"]["flags"],
+        "error": reply["ErrorCode"],
         "objref": (objref[:4], custom["flags"], custom["iid"], custom["clsid"]),
-        "properties": [c["Data"] for c in header["pclsid"]], "destination": header["destCtx"],
-        "serialization_headers": [properties[start:start + 4] for start in starts],
+        "properties": [c["Data"] for c in header["pclsid"]],
+        "destination": header["destCtx"],
+        "serialization_headers": [properties[start : start + 4] for start in starts],
         "authn_hint": scm["remoteReply"]["authnHint"] >= 0,
-        "server_version": (scm["remoteReply"]["serverVersion"]["MajorVersion"],
-                           scm["remoteReply"]["serverVersion"]["MinorVersion"]),
+        "server_version": (
+            scm["remoteReply"]["serverVersion"]["MajorVersion"],
+            scm["remoteReply"]["serverVersion"]["MinorVersion"],
+        ),
         "interfaces": (props_out["cIfs"], [h["Data"] for h in props_out["phresults"]]),
         "interface_objref": (interface_objref[:4], dcomrt.OBJREF(interface_objref)["flags"]),
-        "tcp_bindings_with_port": [b["aNetworkAddr"] for b in bindings
-                                   if b["wTowerId"] == TOWER_TCP and _port_of(b["aNetworkAddr"].rstrip("\x00"))],
+        "tcp_bindings_with_port": [
+            b["aNetworkAddr"]
+            for b in bindings
+            if b["wTowerId"] == TOWER_TCP and _port_of(b["aNetworkAddr"].rstrip("\x00"))
+        ],
         "ipid": interface.get_iPid(),
     }

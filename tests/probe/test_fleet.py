@@ -36,8 +36,17 @@ def test_an_exception_on_one_host_becomes_its_error_result(fake_host, monkeypatc
     monkeypatch.setattr(fleet, "probe_host", sometimes_broken)
     targets = [Target("127.0.0.1", healthy.port), Target("127.0.0.9", healthy.port), Target("127.0.0.1", healthy.port)]
     store = FleetStore(tmp_path / "fleet.sqlite")
-    results = [r for host in fleet.probe_fleet(targets, Credentials(user="probe", password="Secret-1"),
-                                               ProbeOptions(transports=("dcom",), timeout=3), 2, store) for r in host]
+    results = [
+        r
+        for host in fleet.probe_fleet(
+            targets,
+            Credentials(user="probe", password="Secret-1"),
+            ProbeOptions(transports=("dcom",), timeout=3),
+            2,
+            store,
+        )
+        for r in host
+    ]
     store.close()
     assert sorted(r.status for r in results) == ["error", "ok", "ok"]
     (broken,) = [r for r in results if r.status == "error"]
@@ -60,10 +69,33 @@ def test_a_killed_run_keeps_its_results_and_resume_finishes_it(fake_host, tmp_pa
     hosts = tmp_path / "hosts.txt"
     hosts.write_text("".join(f"127.0.0.1:{server.port}\n" for server in (first, second, stalled, last)))
     db = tmp_path / "fleet.sqlite"
-    args = [sys.executable, "-m", "wmidoctor", "probe", "--hosts", str(hosts), "-u", "CORP\\probe", "--password-env",
-            "PROBE_PW", "--transport", "dcom", "--concurrency", "1", "--processes", "1", "--db", str(db)]
-    run = subprocess.Popen([*args, "--timeout", "20"], cwd=ROOT, env={**os.environ, **PW_ENV},
-                           stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    args = [
+        sys.executable,
+        "-m",
+        "wmidoctor",
+        "probe",
+        "--hosts",
+        str(hosts),
+        "-u",
+        "CORP\\probe",
+        "--password-env",
+        "PROBE_PW",
+        "--transport",
+        "dcom",
+        "--concurrency",
+        "1",
+        "--processes",
+        "1",
+        "--db",
+        str(db),
+    ]
+    run = subprocess.Popen(
+        [*args, "--timeout", "20"],
+        cwd=ROOT,
+        env={**os.environ, **PW_ENV},
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
     try:
         deadline = time.monotonic() + 30
         while _rows(db) < 2 and time.monotonic() < deadline:  # the two hosts before the stalled one
@@ -74,8 +106,14 @@ def test_a_killed_run_keeps_its_results_and_resume_finishes_it(fake_host, tmp_pa
         run.wait(timeout=10)
     assert _rows(db) == 2, "the hosts finished before the kill are kept"
     stalled.close()  # the stalled host is now down: the resumed run gets through it quickly
-    resumed = subprocess.run([*args, "--timeout", "2", "--resume", "1", "--format", "csv"], cwd=ROOT,
-                             env={**os.environ, **PW_ENV}, capture_output=True, text=True, timeout=60)
+    resumed = subprocess.run(
+        [*args, "--timeout", "2", "--resume", "1", "--format", "csv"],
+        cwd=ROOT,
+        env={**os.environ, **PW_ENV},
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert resumed.returncode == 1, resumed.stderr
     with sqlite3.connect(db) as conn:
         assert conn.execute("SELECT COUNT(*) FROM runs").fetchone()[0] == 1
@@ -88,6 +126,7 @@ def test_a_killed_run_keeps_its_results_and_resume_finishes_it(fake_host, tmp_pa
 def test_resume_of_a_run_that_does_not_exist_is_a_usage_error(cli, tmp_path, closed_port):
     hosts = tmp_path / "hosts.txt"
     hosts.write_text(f"127.0.0.1:{closed_port}\n")
-    out = cli("probe", "--hosts", str(hosts), "--transport", "dcom", "--db", str(tmp_path / "f.sqlite"),
-              "--resume", "7")
+    out = cli(
+        "probe", "--hosts", str(hosts), "--transport", "dcom", "--db", str(tmp_path / "f.sqlite"), "--resume", "7"
+    )
     assert out.returncode == 2 and "no such run" in out.stderr and out.stderr.count("\n") == 1

@@ -42,8 +42,9 @@ def user() -> str:
     return f"u{uuid.uuid4().hex[:10]}"
 
 
-def probe(kdc_address: str, port: int, name: str, password: str = PASSWORD, host: str = "localhost",
-          timeout: float = 3.0):
+def probe(
+    kdc_address: str, port: int, name: str, password: str = PASSWORD, host: str = "localhost", timeout: float = 3.0
+):
     creds = Credentials(user=name, domain=REALM, password=password, kerberos=True)
     options = ProbeOptions(transports=("dcom",), timeout=timeout, kdc=kdc_address)
     (result,) = probe_host(Target(host, port), creds, options)
@@ -64,13 +65,16 @@ def test_valid_ticket_refused_by_the_target_is_bind_nak_9(kdc, fake_host):
     assert "setspn" in result.verdict.fixes[0].command and "ticket" in result.verdict.cause
 
 
-@pytest.mark.parametrize(("setup", "code", "reason"), [
-    ("unknown", 6, "krb_client_unknown"),
-    ("wrong_password", 24, "krb_preauth_failed"),
-    ("disabled", 18, "krb_client_revoked"),
-    ("password_expired", 23, "krb_password_expired"),
-    ("no_common_etype", 14, "krb_etype"),
-])
+@pytest.mark.parametrize(
+    ("setup", "code", "reason"),
+    [
+        ("unknown", 6, "krb_client_unknown"),
+        ("wrong_password", 24, "krb_preauth_failed"),
+        ("disabled", 18, "krb_client_revoked"),
+        ("password_expired", 23, "krb_password_expired"),
+        ("no_common_etype", 14, "krb_etype"),
+    ],
+)
 def test_kdc_errors_about_the_account(kdc, fake_host, setup, code, reason):
     name = user()
     password = PASSWORD

@@ -30,9 +30,16 @@ def timed(port: int, transport: str, **options) -> tuple[float, object, ProbeOpt
     return time.monotonic() - start, result, opts
 
 
-@pytest.mark.parametrize(("method", "stage"), [
-    ("ServerAlive2", "endpoint_mapper"), ("RemoteCreateInstance", "activation"), ("NTLMLogin", "namespace_login"),
-    ("ExecQuery", "query"), ("Next", "fetch")])
+@pytest.mark.parametrize(
+    ("method", "stage"),
+    [
+        ("ServerAlive2", "endpoint_mapper"),
+        ("RemoteCreateInstance", "activation"),
+        ("NTLMLogin", "namespace_login"),
+        ("ExecQuery", "query"),
+        ("Next", "fetch"),
+    ],
+)
 def test_dcom_stall_ends_the_stage_at_its_limit(fake_host, method, stage):
     elapsed, result, opts = timed(fake_host(Scenario(stall=(method,))).port, "dcom")
     failing = result.failing_stage
@@ -41,8 +48,9 @@ def test_dcom_stall_ends_the_stage_at_its_limit(fake_host, method, stage):
     assert failing.elapsed_ms <= (STAGE + MARGIN) * 1000
 
 
-@pytest.mark.parametrize(("method", "stage"), [("ServerAlive2", "endpoint_mapper"), ("NTLMLogin", "namespace_login"),
-                                               ("Next", "fetch")])
+@pytest.mark.parametrize(
+    ("method", "stage"), [("ServerAlive2", "endpoint_mapper"), ("NTLMLogin", "namespace_login"), ("Next", "fetch")]
+)
 def test_dcom_trickle_cannot_stretch_a_stage(fake_host, method, stage):
     elapsed, result, opts = timed(fake_host(Scenario(trickle=(method,), trickle_gap=0.05)).port, "dcom")
     failing = result.failing_stage

@@ -44,16 +44,20 @@ def test_credentials_never_show_secrets_and_know_local_accounts():
 
 
 def test_walk_marks_the_rest_not_reached_and_bounds_the_budget():
-    walk = Walk("h", "dcom", [("a", "network"), ("b", "rpc"), ("c", "wmi")], 0.0001, lambda n, e: StageFailure(
-        str(e), reason="x"))
+    walk = Walk(
+        "h",
+        "dcom",
+        [("a", "network"), ("b", "rpc"), ("c", "wmi")],
+        0.0001,
+        lambda n, e: StageFailure(str(e), reason="x"),
+    )
     try:
         with walk.stage("a"):
             raise StageFailure("boom", reason="refused", code=5)
     except Exception:
         pass
     result = walk.finish()
-    assert [(s.name, s.status) for s in result.stages] == [("a", "failed"), ("b", "not_reached"),
-                                                            ("c", "not_reached")]
+    assert [(s.name, s.status) for s in result.stages] == [("a", "failed"), ("b", "not_reached"), ("c", "not_reached")]
     late = Walk("h", "dcom", [("a", "network")], 0.0, lambda n, e: StageFailure(str(e), reason="x"))
     try:
         with late.stage("a"):
@@ -64,16 +68,16 @@ def test_walk_marks_the_rest_not_reached_and_bounds_the_budget():
 
 
 def test_verdict_uses_the_catalogue_and_the_rule_for_the_stage():
-    result = ProbeResult("h", "dcom", [StageResult("dynamic_port", "failed", 3.0, 0x800706BA, "x", "network",
-                                                   "no_answer")])
+    result = ProbeResult(
+        "h", "dcom", [StageResult("dynamic_port", "failed", 3.0, 0x800706BA, "x", "network", "no_answer")]
+    )
     verdict = verdict_for(result, local_account=False)
     assert (verdict.symbol, verdict.where, verdict.code_hex) == ("RPC_S_SERVER_UNAVAILABLE", "network", "0x800706BA")
     assert verdict_for(ProbeResult("h", "dcom", [StageResult("dns", "ok")]), False) is None
 
 
 def test_connectivity_section_filled_from_results():
-    result = ProbeResult("h", "wsman", [StageResult("tcp", "failed", 1.0, 0x80338126, "refused", "network",
-                                                    "refused")])
+    result = ProbeResult("h", "wsman", [StageResult("tcp", "failed", 1.0, 0x80338126, "refused", "network", "refused")])
     evidence = Evidence()
     to_connectivity([result], evidence.connectivity)
     probe = evidence.connectivity.probes[0]

@@ -65,8 +65,21 @@ def _response(stub: bytes, call_id: int, auth: bool, last: bool = True) -> bytes
     pad = (4 - (24 + len(stub)) % 4) % 4 if auth else 0
     body = stub + b"\x00" * pad
     trailer = struct.pack("<BBBBL", 10, AUTHN_LEVEL_INTEGRITY, pad, 0, 79231) + b"\x01" * 16 if auth else b""
-    header = struct.pack("<BBBB4sHHLLHBB", 5, 0, rpcrt.MSRPC_RESPONSE, flags, b"\x10\x00\x00\x00",
-                         24 + len(body) + len(trailer), 16 if auth else 0, call_id, len(stub), 0, 0, 0)
+    header = struct.pack(
+        "<BBBB4sHHLLHBB",
+        5,
+        0,
+        rpcrt.MSRPC_RESPONSE,
+        flags,
+        b"\x10\x00\x00\x00",
+        24 + len(body) + len(trailer),
+        16 if auth else 0,
+        call_id,
+        len(stub),
+        0,
+        0,
+        0,
+    )
     return header + body + trailer
 
 
@@ -82,8 +95,7 @@ def test_responses_read_as_impacket_reads_them(level):
 
 
 def test_a_fault_raises_what_impacket_raises():
-    fault = struct.pack("<BBBB4sHHLLHBBLL", 5, 0, rpcrt.MSRPC_FAULT, 3, b"\x10\x00\x00\x00", 32, 0, 2, 0, 0, 0, 0,
-                        5, 0)
+    fault = struct.pack("<BBBB4sHHLLHBBLL", 5, 0, rpcrt.MSRPC_FAULT, 3, b"\x10\x00\x00\x00", 32, 0, 2, 0, 0, 0, 0, 5, 0)
     texts = []
     for cls in (rpcrt.DCERPC_v5, LeanDCERPC):
         with pytest.raises(rpcrt.DCERPCException) as caught:

@@ -36,15 +36,44 @@ def target(request, fake_host):
 def test_no_secret_in_any_output(cli, target, account, password, tmp_path):
     transport, address = target
     evidence = tmp_path / "evidence.json"
-    out = cli("probe", address, "-u", account, "--password-env", "PROBE_PW", "--transport", transport,
-              "--timeout", "3", "--evidence-out", str(evidence), env={"PROBE_PW": password})
+    out = cli(
+        "probe",
+        address,
+        "-u",
+        account,
+        "--password-env",
+        "PROBE_PW",
+        "--transport",
+        transport,
+        "--timeout",
+        "3",
+        "--evidence-out",
+        str(evidence),
+        env={"PROBE_PW": password},
+    )
     assert out.returncode in (0, 1), out.stderr
     shown = out.stdout + out.stderr + evidence.read_text()
     hosts = tmp_path / "hosts.txt"
     hosts.write_text(address + "\n")
     db = tmp_path / "fleet.sqlite"
-    fleet = cli("probe", "--hosts", str(hosts), "-u", account, "--password-env", "PROBE_PW", "--transport", transport,
-                "--timeout", "3", "--db", str(db), "--format", "json", env={"PROBE_PW": password})
+    fleet = cli(
+        "probe",
+        "--hosts",
+        str(hosts),
+        "-u",
+        account,
+        "--password-env",
+        "PROBE_PW",
+        "--transport",
+        transport,
+        "--timeout",
+        "3",
+        "--db",
+        str(db),
+        "--format",
+        "json",
+        env={"PROBE_PW": password},
+    )
     assert fleet.returncode in (0, 1), fleet.stderr
     with sqlite3.connect(db) as conn:
         shown += fleet.stdout + fleet.stderr + "\n".join(conn.iterdump())
@@ -54,8 +83,18 @@ def test_no_secret_in_any_output(cli, target, account, password, tmp_path):
 
 def test_hashes_on_the_command_line_are_warned_about(cli, fake_host):
     nt = compute_nthash(PASSWORD).hex()
-    out = cli("probe", f"127.0.0.1:{fake_host().port}", "-u", "CORP\\probe", "--hashes", f":{nt}",
-              "--transport", "dcom", "--timeout", "3")
+    out = cli(
+        "probe",
+        f"127.0.0.1:{fake_host().port}",
+        "-u",
+        "CORP\\probe",
+        "--hashes",
+        f":{nt}",
+        "--transport",
+        "dcom",
+        "--timeout",
+        "3",
+    )
     assert out.returncode == 0, out.stdout + out.stderr
     assert "--hashes-env" in out.stderr and "--hashes-file" in out.stderr
     assert nt not in out.stdout + out.stderr
@@ -65,7 +104,17 @@ def test_hashes_from_a_file(cli, fake_host, tmp_path):
     nt = compute_nthash(PASSWORD).hex()
     secret = tmp_path / "hashes"
     secret.write_text(f":{nt}\n")
-    out = cli("probe", f"127.0.0.1:{fake_host().port}", "-u", "CORP\\probe", "--hashes-file", str(secret),
-              "--transport", "dcom", "--timeout", "3")
+    out = cli(
+        "probe",
+        f"127.0.0.1:{fake_host().port}",
+        "-u",
+        "CORP\\probe",
+        "--hashes-file",
+        str(secret),
+        "--transport",
+        "dcom",
+        "--timeout",
+        "3",
+    )
     assert out.returncode == 0 and out.stderr == "", out.stdout + out.stderr
     assert nt not in out.stdout

@@ -18,7 +18,11 @@ def test_requests_decode_as_the_calls_they_stand_for_with_a_fresh_call_id():
     first, second = login.render(), login.render()
     decoded = wmi.IWbemLevel1Login_NTLMLogin(first)
     assert decoded["wszNetworkResource"] == "//./root/cimv2\x00" and decoded["lFlags"] == 0
-    assert decoded["ORPCthis"]["cid"] == first[login.cid_at:login.cid_at + 16] != second[login.cid_at:login.cid_at + 16]
+    assert (
+        decoded["ORPCthis"]["cid"]
+        == first[login.cid_at : login.cid_at + 16]
+        != second[login.cid_at : login.cid_at + 16]
+    )
     assert (decoded["ORPCthis"]["version"]["MajorVersion"], decoded["ORPCthis"]["version"]["MinorVersion"]) == (5, 7)
 
     query = wmi.IWbemServices_ExecQuery(templates.exec_query("SELECT * FROM Win32_Service").render())
@@ -31,7 +35,7 @@ def test_requests_decode_as_the_calls_they_stand_for_with_a_fresh_call_id():
     activation = templates.remote_create_instance()
     rendered = activation.render()
     decoded = dcomrt.RemoteCreateInstance(rendered)
-    assert decoded["ORPCthis"]["cid"] == rendered[activation.cid_at:activation.cid_at + 16]
+    assert decoded["ORPCthis"]["cid"] == rendered[activation.cid_at : activation.cid_at + 16]
     assert b"".join(decoded["pActProperties"]["abData"])[:4] == b"MEOW"
 
 
@@ -47,8 +51,11 @@ def test_readers_agree_with_impacket_on_the_fakes_replies():
     enum = dcomrt.OBJREF_STANDARD(b"".join(wmi.IWbemServices_ExecQueryResponse(query)["ppEnum"]["abData"]))
     assert templates.read_interface_ipid(query) == enum["std"]["ipid"]
     reply = wmi.IEnumWbemClassObject_NextResponse(fetched)
-    assert templates.read_next(fetched) == (reply["ErrorCode"], reply["puReturned"],
-                                            b"".join(reply["apObjects"][0]["abData"]))
+    assert templates.read_next(fetched) == (
+        reply["ErrorCode"],
+        reply["puReturned"],
+        b"".join(reply["apObjects"][0]["abData"]),
+    )
     version, bindings = templates.read_server_alive2(alive)
     parsed = dcomrt.ServerAlive2Response(alive)
     assert version == (parsed["pComVersion"]["MajorVersion"], parsed["pComVersion"]["MinorVersion"])

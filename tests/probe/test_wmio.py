@@ -11,12 +11,19 @@ from wmidoctor.remote.wmio import summary_values
 WANTED = ("Caption", "Version", "Name", "CSName")
 
 
-@pytest.mark.parametrize("values", [
-    {"Caption": "Microsoft Windows Server 2022 Standard", "Version": "10.0.20348", "CSName": "FAKEWMI"},
-    {"BuildNumber": "17763", "Name": "Microsoft Windows Server 2019|C:\\Windows|\\Device\\Harddisk0\\Partition2",
-     "Caption": "Windows 10 Enterprise", "Zeta": "z"},
-    {"A": "1", "B": "2", "C": "3", "D": "4", "E": "5", "Version": "6.3.9600"},  # NdTable over two octets
-])
+@pytest.mark.parametrize(
+    "values",
+    [
+        {"Caption": "Microsoft Windows Server 2022 Standard", "Version": "10.0.20348", "CSName": "FAKEWMI"},
+        {
+            "BuildNumber": "17763",
+            "Name": "Microsoft Windows Server 2019|C:\\Windows|\\Device\\Harddisk0\\Partition2",
+            "Caption": "Windows 10 Enterprise",
+            "Zeta": "z",
+        },
+        {"A": "1", "B": "2", "C": "3", "D": "4", "E": "5", "Version": "6.3.9600"},  # NdTable over two octets
+    ],
+)
 def test_reads_what_impacket_reads(values):
     data = encode_instance("Win32_OperatingSystem", values, "HOST1")
     block = wmi.ENCODING_UNIT(data)["ObjectBlock"]

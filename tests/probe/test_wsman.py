@@ -88,7 +88,9 @@ def test_decode_fault_reads_the_wsman_code_and_the_wmi_error_code():
 
 def test_resource_uri_from_namespace_and_query():
     assert resource_for(WsmanOptions()) == (
-        "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_OperatingSystem", None)
+        "http://schemas.microsoft.com/wbem/wsman/1/wmi/root/cimv2/Win32_OperatingSystem",
+        None,
+    )
     uri, wql = resource_for(WsmanOptions(namespace="root\\StandardCimv2", query="SELECT Name FROM MSFT_NetAdapter"))
     assert uri.endswith("/root/StandardCimv2/*") and wql == "SELECT Name FROM MSFT_NetAdapter"
 
@@ -168,15 +170,37 @@ def self_signed(tmp_path_factory):
         pytest.skip("no openssl to make a certificate")
     folder = tmp_path_factory.mktemp("cert")
     cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1", "-subj", "/CN=other-name",
-                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True, timeout=60)
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=other-name",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
     return str(cert), str(key)
 
 
 def test_untrusted_certificate_is_a_client_trust_problem_not_a_firewall(self_signed):
     with FakeWsman(certificate=self_signed) as fake:
-        (result,) = probe_host(Target("127.0.0.1"), GOOD, ProbeOptions(transports=("wsman",), timeout=5.0,
-                                                                       wsman_port=fake.port, https=True))
+        (result,) = probe_host(
+            Target("127.0.0.1"),
+            GOOD,
+            ProbeOptions(transports=("wsman",), timeout=5.0, wsman_port=fake.port, https=True),
+        )
     stage = result.failing_stage
     assert (stage.name, stage.reason) == ("tcp", "certificate")
     assert result.verdict.where == "client" and "trust" in result.verdict.cause

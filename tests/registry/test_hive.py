@@ -41,10 +41,13 @@ def test_current_control_set_follows_select(corpus, tmp_path):
     registry = Registry.open([corpus / "registry" / "SYSTEM"])
     assert registry.data("HKLM\\SYSTEM\\Select", "Current") == 1
     export = tmp_path / "cs.reg"
-    export.write_text("Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n"
-                      '"Current"=dword:00000002\n\n'
-                      "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services\\Winmgmt]\n"
-                      '"Start"=dword:00000004\n', encoding="utf-8")
+    export.write_text(
+        "Windows Registry Editor Version 5.00\n\n[HKEY_LOCAL_MACHINE\\SYSTEM\\Select]\n"
+        '"Current"=dword:00000002\n\n'
+        "[HKEY_LOCAL_MACHINE\\SYSTEM\\ControlSet002\\Services\\Winmgmt]\n"
+        '"Start"=dword:00000004\n',
+        encoding="utf-8",
+    )
     alone = Registry.open([export])
     assert alone.data(WINMGMT, "Start") == 4
     assert alone.covers(WINMGMT)

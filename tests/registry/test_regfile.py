@@ -104,22 +104,24 @@ def test_real_export_reencoded_as_collector_writes_it(corpus, tmp_path):
 
 
 def test_deletions_continuations_comments_and_escapes():
-    text = "\n".join([
-        "Windows Registry Editor Version 5.00",
-        "; a comment",
-        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]",
-        '"keep"="C:\\\\path\\\\"',
-        '"gone"=dword:00000001',
-        '"long"=hex:01,02,\\',
-        "  03,04",
-        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\A\\Child]",
-        '"x"="y"',
-        "[HKEY_CLASSES_ROOT\\AppID\\{8BC3F05E-D86B-11D0-A075-00C04FB68820}]",
-        '@="Windows Management Instrumentation"',
-        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]",
-        '"gone"=-',
-        "[-HKEY_LOCAL_MACHINE\\SOFTWARE\\A\\Child]",
-    ])
+    text = "\n".join(
+        [
+            "Windows Registry Editor Version 5.00",
+            "; a comment",
+            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]",
+            '"keep"="C:\\\\path\\\\"',
+            '"gone"=dword:00000001',
+            '"long"=hex:01,02,\\',
+            "  03,04",
+            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\A\\Child]",
+            '"x"="y"',
+            "[HKEY_CLASSES_ROOT\\AppID\\{8BC3F05E-D86B-11D0-A075-00C04FB68820}]",
+            '@="Windows Management Instrumentation"',
+            "[HKEY_LOCAL_MACHINE\\SOFTWARE\\A]",
+            '"gone"=-',
+            "[-HKEY_LOCAL_MACHINE\\SOFTWARE\\A\\Child]",
+        ]
+    )
     tree = parse_reg_text(text)
     key = tree.key("HKLM\\SOFTWARE\\A")
     assert key.data("keep") == "C:\\path\\"
@@ -131,8 +133,10 @@ def test_deletions_continuations_comments_and_escapes():
 
 
 def test_regedit4_hex_strings_are_ansi():
-    text = "REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\B]\r\n" \
-           '"e"=hex(2):25,77,69,6e,64,69,72,25,00\r\n"m"=hex(7):61,00,62,00,00\r\n'
+    text = (
+        "REGEDIT4\r\n\r\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\B]\r\n"
+        '"e"=hex(2):25,77,69,6e,64,69,72,25,00\r\n"m"=hex(7):61,00,62,00,00\r\n'
+    )
     key = parse_reg_text(text).key("HKLM\\SOFTWARE\\B")
     assert key.data("e") == "%windir%"
     assert key.data("m") == ["a", "b"]
@@ -140,8 +144,10 @@ def test_regedit4_hex_strings_are_ansi():
 
 def test_bad_lines_are_problems_not_errors():
     problems: list[str] = []
-    text = "Windows Registry Editor Version 5.00\n\n\"orphan\"=\"x\"\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\C]\n" \
-           '"bad"=dword:zz\n"ok"=dword:00000002\n"nohex"=hex(7):61,00,zz\n'
+    text = (
+        'Windows Registry Editor Version 5.00\n\n"orphan"="x"\n[HKEY_LOCAL_MACHINE\\SOFTWARE\\C]\n'
+        '"bad"=dword:zz\n"ok"=dword:00000002\n"nohex"=hex(7):61,00,zz\n'
+    )
     key = parse_reg_text(text, source="c.reg", problems=problems).key("HKLM\\SOFTWARE\\C")
     assert key.data("ok") == 2
     assert [p.split(":")[0] for p in problems] == ["c.reg line 3", "c.reg line 5", "c.reg line 7"]

@@ -25,8 +25,9 @@ def ole(corpus):
 def test_machine_launch_restriction_from_real_export(ole):
     sd = parse_binary(ole.data("MachineLaunchRestriction"), COM)
     assert sd.owner == sd.group == "S-1-5-32-544"
-    assert sd.sddl == ("O:BAG:BAD:(A;;CCDCLCSWRP;;;BA)(A;;CCDCSW;;;WD)(A;;CCDCLCSWRP;;;S-1-5-32-562)"
-                       "(A;;CCDCLCSWRP;;;LU)")
+    assert sd.sddl == (
+        "O:BAG:BAD:(A;;CCDCLCSWRP;;;BA)(A;;CCDCSW;;;WD)(A;;CCDCLCSWRP;;;S-1-5-32-562)(A;;CCDCLCSWRP;;;LU)"
+    )
     everyone = sd.aces_for("S-1-1-0")[0]
     assert everyone.account == "Everyone"
     assert everyone.rights == ["execute", "execute-local", "activate-local"]
@@ -37,8 +38,11 @@ def test_machine_launch_restriction_from_real_export(ole):
 def test_machine_access_restriction_from_real_export(ole):
     sd = parse_binary(ole.data("MachineAccessRestriction"), COM)
     assert [(a.account, a.mask) for a in sd.dacl] == [
-        ("Everyone", 7), ("NT AUTHORITY\\ANONYMOUS LOGON", 3), ("BUILTIN\\Distributed COM Users", 7),
-        ("BUILTIN\\Performance Log Users", 7)]
+        ("Everyone", 7),
+        ("NT AUTHORITY\\ANONYMOUS LOGON", 3),
+        ("BUILTIN\\Distributed COM Users", 7),
+        ("BUILTIN\\Performance Log Users", 7),
+    ]
     assert "execute-remote" not in sd.aces_for("S-1-5-7")[0].rights
 
 
@@ -64,8 +68,16 @@ def test_cimv2_namespace_default():
     assert sd.sddl == CIMV2_DEFAULT
     admins = sd.aces_for("S-1-5-32-544")[0]
     assert admins.mask == 0x6003F
-    assert admins.rights == ["enable", "method-execute", "full-write", "partial-write", "provider-write",
-                             "remote-enable", "read-security", "edit-security"]
+    assert admins.rights == [
+        "enable",
+        "method-execute",
+        "full-write",
+        "partial-write",
+        "provider-write",
+        "remote-enable",
+        "read-security",
+        "edit-security",
+    ]
     users = sd.aces_for("S-1-5-11")[0]
     assert users.mask == 0x13 and users.flags == 0x2
     assert "remote-enable" not in users.rights
@@ -96,8 +108,10 @@ def test_unknown_bits_named_in_hex():
     assert parse_sddl("D:(A;;0x200;;;BA)").sddl == "D:(A;;0x200;;;BA)"
 
 
-@pytest.mark.parametrize("text", ["O:XX", "D:(A;;CC;;;BA", "D:(Q;;CC;;;BA)", "D:(A;;ZZ;;;BA)", "D:(A;;CC;;BA)",
-                                  "nonsense", "D:(A;;CC;;;S-1-5-x)"])
+@pytest.mark.parametrize(
+    "text",
+    ["O:XX", "D:(A;;CC;;;BA", "D:(Q;;CC;;;BA)", "D:(A;;ZZ;;;BA)", "D:(A;;CC;;BA)", "nonsense", "D:(A;;CC;;;S-1-5-x)"],
+)
 def test_malformed_sddl_rejected(text):
     with pytest.raises(SecurityDescriptorError):
         parse_sddl(text)
@@ -112,8 +126,15 @@ def _damaged(blob: bytes) -> list[bytes]:
     bad_revision[0] = 7
     bad_sid = bytearray(blob)
     bad_sid[0x14 + 8 + 8] = 9  # revision byte of the first ACE's SID
-    return [blob[:10], blob[:40], bytes(bad_ace_size), bytes(bad_owner), bytes(bad_revision), bytes(bad_sid),
-            blob[:2] + b"\x00" * (len(blob) - 2)]
+    return [
+        blob[:10],
+        blob[:40],
+        bytes(bad_ace_size),
+        bytes(bad_owner),
+        bytes(bad_revision),
+        bytes(bad_sid),
+        blob[:2] + b"\x00" * (len(blob) - 2),
+    ]
 
 
 def test_damaged_blobs_become_problems(ole):

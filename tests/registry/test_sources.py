@@ -44,7 +44,9 @@ def test_firewall_wmi_group_per_profile(system_and_ole):
     assert {r.group for r in firewall.rules} == {"Windows Management Instrumentation (WMI)"}
     dcom_in = [r for r in firewall.rules if r.name == "Windows Management Instrumentation (DCOM-In)"]
     assert [(r.profiles, r.local_ports, r.service, r.enabled) for r in dcom_in] == [
-        (["domain"], "135", "rpcss", False), (["private", "public"], "135", "rpcss", False)]
+        (["domain"], "135", "rpcss", False),
+        (["private", "public"], "135", "rpcss", False),
+    ]
     assert all(r.source.endswith(("-NoScope", "-TCP")) for r in firewall.rules)
 
 
@@ -73,19 +75,30 @@ def software_export(tmp_path):
         "HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM": [
             RegValue("Repository Directory", REG_EXPAND_SZ, "%SystemRoot%\\system32\\WBEM\\Repository"),
             RegValue("Autorecover MOFs", REG_MULTI_SZ, ["%windir%\\system32\\wbem\\cimwin32.mof", "C:\\x.mof"]),
-            RegValue("Logging", REG_SZ, "1")],
-        "HKLM\\SOFTWARE\\Microsoft\\Ole": [RegValue("EnableDCOM", REG_SZ, "N"),
-                                           RegValue("MachineLaunchRestriction", REG_BINARY, b"\x01\x00\x04")],
+            RegValue("Logging", REG_SZ, "1"),
+        ],
+        "HKLM\\SOFTWARE\\Microsoft\\Ole": [
+            RegValue("EnableDCOM", REG_SZ, "N"),
+            RegValue("MachineLaunchRestriction", REG_BINARY, b"\x01\x00\x04"),
+        ],
         "HKLM\\SOFTWARE\\Microsoft\\Ole\\AppCompat": [
-            RegValue("RequireIntegrityActivationAuthenticationLevel", REG_DWORD, 1)],
-        APPID: [RegValue("LaunchPermission", REG_BINARY,
-                         to_binary(parse_sddl("O:BAG:BAD:(A;;CCDCLCSWRP;;;BA)(A;;CCDCLCSWRP;;;SY)"))),
-                RegValue("AuthenticationLevel", REG_DWORD, 6)],
+            RegValue("RequireIntegrityActivationAuthenticationLevel", REG_DWORD, 1)
+        ],
+        APPID: [
+            RegValue(
+                "LaunchPermission",
+                REG_BINARY,
+                to_binary(parse_sddl("O:BAG:BAD:(A;;CCDCLCSWRP;;;BA)(A;;CCDCLCSWRP;;;SY)")),
+            ),
+            RegValue("AuthenticationLevel", REG_DWORD, 6),
+        ],
         f"HKLM\\SOFTWARE\\Classes\\CLSID\\{CIMWIN32}\\InprocServer32": [
             RegValue("", REG_EXPAND_SZ, "%systemroot%\\system32\\wbem\\cimwin32.dll"),
-            RegValue("ThreadingModel", REG_SZ, "Both")],
+            RegValue("ThreadingModel", REG_SZ, "Both"),
+        ],
         "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System": [
-            RegValue("LocalAccountTokenFilterPolicy", REG_DWORD, 1)],
+            RegValue("LocalAccountTokenFilterPolicy", REG_DWORD, 1)
+        ],
         "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc": [RegValue("RestrictRemoteClients", REG_DWORD, 1)],
         "HKLM\\SOFTWARE\\Microsoft\\Rpc\\Internet": [RegValue("Ports", REG_MULTI_SZ, ["5000-5100"])],
     }
@@ -139,8 +152,10 @@ def test_every_software_section_from_an_export(software_export):
 
 
 def test_firewall_rule_selection():
-    wmi = ("v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|Profile=Domain|LPort=135|App=%SystemRoot%\\system32\\"
-           "svchost.exe|Svc=rpcss|Name=@FirewallAPI.dll,-34252|EmbedCtxt=@FirewallAPI.dll,-34251|")
+    wmi = (
+        "v2.30|Action=Allow|Active=TRUE|Dir=In|Protocol=6|Profile=Domain|LPort=135|App=%SystemRoot%\\system32\\"
+        "svchost.exe|Svc=rpcss|Name=@FirewallAPI.dll,-34252|EmbedCtxt=@FirewallAPI.dll,-34251|"
+    )
     rule = firewall_rule("WMI-RPCSS-In-TCP", wmi, "registry:X!WMI-RPCSS-In-TCP")
     assert rule.enabled and rule.protocol == "tcp" and rule.profiles == ["domain"]
     custom = "v2.10|Action=Block|Active=TRUE|Dir=In|App=%systemroot%\\system32\\wbem\\unsecapp.exe|Name=UnsecApp|"

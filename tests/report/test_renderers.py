@@ -12,26 +12,51 @@ import pytest
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.report import CheckTiming, CodeCount, Report, render
 
-SCHEMA = json.loads((Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "schemas" /
-                     "report.schema.json").read_text(encoding="utf-8"))
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "schemas" / "report.schema.json").read_text(
+        encoding="utf-8"
+    )
+)
 
 
 def report() -> Report:
-    failing = Finding("demo.broken", "fail", "critical", "The demo thing works",
-                      "It does not <script>alert(1)</script>.",
-                      [EvidenceRef("registry:HKLM\\X!Y", "Y=0")], ["someone set Y=0"],
-                      [Fix("Set Y back", 'reg add "HKLM\\X" /v Y /t REG_DWORD /d 1 /f', "low",
-                           'reg add "HKLM\\X" /v Y /t REG_DWORD /d 0 /f')], ["0x80070005"])
-    findings = [failing, Finding("demo.fine", "pass", "error", "Another thing works", "All good."),
-                Finding("demo.unknown", "skipped", "info", "A third thing", "evidence section 'x' was not collected")]
-    return Report(tool_version="9.9.9", generated_at="2024-05-01T10:00:00Z", target="HOST1", source="bundle.zip",
-                  findings=findings,
-                  evidence=[{"section": "x", "status": "not_collected", "reason": "no rights", "sources": [],
-                             "problems": 0},
-                            {"section": "y", "status": "collected", "reason": "", "sources": ["a"], "problems": 0}],
-                  code_tally=[CodeCount("0x80041003", 12, "WBEM_E_ACCESS_DENIED", "access denied",
-                                        "WMI-Activity 5858")],
-                  timings=[CheckTiming(f.check, 0.5) for f in findings], total_ms=2.0)
+    failing = Finding(
+        "demo.broken",
+        "fail",
+        "critical",
+        "The demo thing works",
+        "It does not <script>alert(1)</script>.",
+        [EvidenceRef("registry:HKLM\\X!Y", "Y=0")],
+        ["someone set Y=0"],
+        [
+            Fix(
+                "Set Y back",
+                'reg add "HKLM\\X" /v Y /t REG_DWORD /d 1 /f',
+                "low",
+                'reg add "HKLM\\X" /v Y /t REG_DWORD /d 0 /f',
+            )
+        ],
+        ["0x80070005"],
+    )
+    findings = [
+        failing,
+        Finding("demo.fine", "pass", "error", "Another thing works", "All good."),
+        Finding("demo.unknown", "skipped", "info", "A third thing", "evidence section 'x' was not collected"),
+    ]
+    return Report(
+        tool_version="9.9.9",
+        generated_at="2024-05-01T10:00:00Z",
+        target="HOST1",
+        source="bundle.zip",
+        findings=findings,
+        evidence=[
+            {"section": "x", "status": "not_collected", "reason": "no rights", "sources": [], "problems": 0},
+            {"section": "y", "status": "collected", "reason": "", "sources": ["a"], "problems": 0},
+        ],
+        code_tally=[CodeCount("0x80041003", 12, "WBEM_E_ACCESS_DENIED", "access denied", "WMI-Activity 5858")],
+        timings=[CheckTiming(f.check, 0.5) for f in findings],
+        total_ms=2.0,
+    )
 
 
 def test_text_has_problems_first_and_details_only_under_them():
@@ -52,13 +77,31 @@ def test_text_has_problems_first_and_details_only_under_them():
 def _many() -> Report:
     """Two problems of different severity among passes of two groups and skips for two missing things."""
     base = report()
-    warning = Finding("alpha.slow", "warn", "warning", "Alpha is quick", "Alpha is slow.",
-                      [EvidenceRef("x", "")], ["load"], [Fix("Wait")])
-    passes = [Finding(f"{group}.p{i}", "pass", "error", f"{group} {i} works", "ok.")
-              for group in ("alpha", "beta") for i in range(3)]
-    skips = [Finding(f"gamma.s{i}", "skipped", "info", "G", f"evidence section 'g' was not collected: "
-                                                          f"{'SOFTWARE missing' if i < 3 else 'no logs'}")
-             for i in range(4)]
+    warning = Finding(
+        "alpha.slow",
+        "warn",
+        "warning",
+        "Alpha is quick",
+        "Alpha is slow.",
+        [EvidenceRef("x", "")],
+        ["load"],
+        [Fix("Wait")],
+    )
+    passes = [
+        Finding(f"{group}.p{i}", "pass", "error", f"{group} {i} works", "ok.")
+        for group in ("alpha", "beta")
+        for i in range(3)
+    ]
+    skips = [
+        Finding(
+            f"gamma.s{i}",
+            "skipped",
+            "info",
+            "G",
+            f"evidence section 'g' was not collected: {'SOFTWARE missing' if i < 3 else 'no logs'}",
+        )
+        for i in range(4)
+    ]
     base.findings = [warning, *passes, base.findings[0], *skips]
     return base
 
@@ -82,11 +125,20 @@ def test_text_names_the_host_and_how_it_is_known():
     from wmidoctor.report import HostFacts
 
     data = report()
-    data.host = HostFacts("WKS-7", "corp.example", "Windows 7 Professional", "7601", "client",
-                          "registry:...ProductOptions!ProductType = WinNT", layout="KAPE collection (C)")
+    data.host = HostFacts(
+        "WKS-7",
+        "corp.example",
+        "Windows 7 Professional",
+        "7601",
+        "client",
+        "registry:...ProductOptions!ProductType = WinNT",
+        layout="KAPE collection (C)",
+    )
     text = render(data, "text")
-    assert ("Host: WKS-7, domain corp.example, Windows 7 Professional build 7601, client edition "
-            "(registry:...ProductOptions!ProductType = WinNT)") in text
+    assert (
+        "Host: WKS-7, domain corp.example, Windows 7 Professional build 7601, client edition "
+        "(registry:...ProductOptions!ProductType = WinNT)"
+    ) in text
     assert "Evidence layout: KAPE collection (C)" in text
     assert json.loads(render(data, "json"))["host"]["edition"] == "client"
 
@@ -117,8 +169,13 @@ def test_html_is_self_contained_escaped_and_summary_first():
     assert page.count('<details class="finding') == 1, "only problems and notes are shown in full"
     assert re.search(r'<details class="finding fail" id="demo.broken" open>', page)
     assert 'id="demo.fine"' in page and 'id="demo.unknown"' in page, "passes and skips keep their anchors"
-    assert page.index('id="banner"') < page.index('id="problem-nav"') < page.index('id="problems"') \
-        < page.index('id="passes"') < page.index('id="skips"')
+    assert (
+        page.index('id="banner"')
+        < page.index('id="problem-nav"')
+        < page.index('id="problems"')
+        < page.index('id="passes"')
+        < page.index('id="skips"')
+    )
     assert '<a href="#group-demo"><b>demo</b></a> (1)' in page
     assert "<h1>WMI diagnosis of HOST1</h1>" in page
     assert "<pre><code>reg add &#34;HKLM\\X&#34; /v Y /t REG_DWORD /d 1 /f</code>" in page

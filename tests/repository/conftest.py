@@ -21,12 +21,14 @@ def repositories(corpus: Path) -> Path:
 @pytest.fixture
 def damaged_copy(repositories: Path, tmp_path: Path):
     """A writable copy of the win10 sample repository, to damage in the test."""
+
     def make(name: str = WIN10) -> Path:
         target = tmp_path / name
         shutil.copytree(repositories / name, target)
         for path in target.iterdir():
             path.chmod(0o644)
         return target
+
     return make
 
 
@@ -74,8 +76,11 @@ class _DissectViews:
                 else:
                     view = _dissect_inventory(self.repositories / name)
                     cache.write_text(json.dumps(view))
-            self.views[name] = {"namespaces": set(view["namespaces"]), "filters": set(view["filters"]),
-                                "classes": {ns: set(names) for ns, names in view["classes"].items()}}
+            self.views[name] = {
+                "namespaces": set(view["namespaces"]),
+                "filters": set(view["filters"]),
+                "classes": {ns: set(names) for ns, names in view["classes"].items()},
+            }
         return self.views[name]
 
 

@@ -40,14 +40,19 @@ def test_ls_tree_and_namespace(cli, repositories):
 def test_show_class_and_instance(cli, repositories):
     result = cli("repo", "show", str(repositories / WIN10), "root\\cimv2:Win32_Service")
     assert result.returncode == 0 and "class Win32_Service : Win32_BaseService" in result.stdout
-    result = cli("repo", "show", str(repositories / WIN10),
-                 'root\\subscription:__EventFilter.Name="SCM Event Log Filter"', "--json")
+    result = cli(
+        "repo",
+        "show",
+        str(repositories / WIN10),
+        'root\\subscription:__EventFilter.Name="SCM Event Log Filter"',
+        "--json",
+    )
     data = json.loads(result.stdout)
     assert data["values"]["Query"] == "select * from MSFT_SCMEventLogEvent"
     result = cli("repo", "show", str(repositories / WIN10), "root:__ProviderHostQuotaConfiguration=@")
     assert "MemoryPerHost = 536870912;" in result.stdout
     result = cli("repo", "show", str(repositories / WIN10), 'root\\cli:MSFT_CliTranslateTable.Name="BasicXml"')
-    assert "instance of MSFT_CliTranslateTableEntry\n    {\n      FromValue = \"&gt;\";" in result.stdout
+    assert 'instance of MSFT_CliTranslateTableEntry\n    {\n      FromValue = "&gt;";' in result.stdout
     assert "embedded object" not in result.stdout
     result = cli("repo", "show", str(repositories / WIN10), "root\\cimv2:NoSuchClass")
     assert result.returncode == 2
@@ -89,7 +94,7 @@ def test_providers_text_is_a_table_whose_columns_stay_in_line(cli, repositories)
     assert header.split() == ["NAME", "CLSID", "REGISTRATIONS", "HOSTING", "MODEL"]
     clsid, hosting = _column(header, "CLSID"), _column(header, "HOSTING MODEL")
     rows = [line for line in lines[2:] if line.startswith("  ") and "{" in line]
-    assert len(rows) > 100 and all(line[clsid] == "{" and line[clsid - 2:clsid] == "  " for line in rows)
+    assert len(rows) > 100 and all(line[clsid] == "{" and line[clsid - 2 : clsid] == "  " for line in rows)
     # The one hosting model longer than its column wraps after its colon, under itself.
     at = next(n for n, line in enumerate(lines) if line.startswith("  ReliabilityMetricsProvider "))
     assert lines[at][hosting:] == "NetworkServiceHost:"
@@ -103,14 +108,16 @@ def test_persistence_text_has_headed_tables_and_wraps_long_queries_under_their_c
     assert header.split() == ["NAMESPACE", "NAME", "CREATOR", "QUERY"]
     query = _column(header, "QUERY")
     first = next(n for n, line in enumerate(lines) if "ProcessStartTrigger   S-1-5-21-" in line)
-    wrapped = lines[first:first + 3]  # the query wraps at spaces onto two more lines
+    wrapped = lines[first : first + 3]  # the query wraps at spaces onto two more lines
     assert all(line[:query].strip() == "" for line in wrapped[1:])
-    assert " ".join(line[query:] for line in wrapped) == \
-        "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'procexp64.exe'"
+    assert (
+        " ".join(line[query:] for line in wrapped)
+        == "SELECT * FROM Win32_ProcessStartTrace WHERE ProcessName = 'procexp64.exe'"
+    )
     assert max(len(line) for line in wrapped) <= 120
     assert lines[lines.index("Bindings") + 1].split() == ["NAMESPACE", "FILTER", "CONSUMER"]
     # A consumer's fields line up after their labels; the script keeps its own lines.
-    block = lines[lines.index("Consumers") + 1:lines.index("Bindings")]
+    block = lines[lines.index("Consumers") + 1 : lines.index("Bindings")]
     script = next(n for n, line in enumerate(block) if "ScriptText: " in line)
     value_column = _column(block[script], "Dim oLocation")
     assert _column(block[script - 2], "ProcessStartTrigger") == value_column

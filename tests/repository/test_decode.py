@@ -37,8 +37,10 @@ def test_embedded_objects_nested_past_the_limit_are_a_decode_error():
 
 # Cut short; decorated with an unterminated server name; flags naming neither class nor instance; a
 # class with no class part.
-@pytest.mark.parametrize("data", [b"\x40\x00\x00\x00\x02", b"\x03\x00\x00\x00\x04\x00\x41",
-                                  b"\x01\x00\x00\x00\x08", b"\x02\x00\x00\x00\x01\x00"])
+@pytest.mark.parametrize(
+    "data",
+    [b"\x40\x00\x00\x00\x02", b"\x03\x00\x00\x00\x04\x00\x41", b"\x01\x00\x00\x00\x08", b"\x02\x00\x00\x00\x01\x00"],
+)
 def test_a_cut_short_or_unknown_embedded_object_is_a_decode_error(data):
     with pytest.raises(DecodeError):
         read_embedded_object(Heap(data), 0)

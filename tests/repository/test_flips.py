@@ -22,9 +22,15 @@ from wmidoctor.errors import InputError
 from .conftest import WIN10
 
 FLIPS_PER_FILE = 10
-VERBS = (("verify",), ("ls",), ("show", "root\\cimv2:Win32_Service"),
-         ("show", 'root\\subscription:__EventFilter.Name="SCM Event Log Filter"'),
-         ("show", "root:__ProviderHostQuotaConfiguration=@"), ("providers",), ("persistence",))
+VERBS = (
+    ("verify",),
+    ("ls",),
+    ("show", "root\\cimv2:Win32_Service"),
+    ("show", 'root\\subscription:__EventFilter.Name="SCM Event Log Filter"'),
+    ("show", "root:__ProviderHostQuotaConfiguration=@"),
+    ("providers",),
+    ("persistence",),
+)
 
 
 def _target(folder, file: str, rng: random.Random) -> tuple[int, bool]:
@@ -35,8 +41,10 @@ def _target(folder, file: str, rng: random.Random) -> tuple[int, bool]:
         if file == INDEX_FILE:
             physical = rng.choice([p for p in repository.mappings.index.pages if p != UNMAPPED])
             return physical * INDEX_PAGE + rng.randrange(INDEX_PAGE), False
-        refs = sorted({ref for key in repository.walk.keys if (ref := parse_ref(key.rsplit("/", 1)[-1]))},
-                      key=lambda r: (r.page, r.record))
+        refs = sorted(
+            {ref for key in repository.walk.keys if (ref := parse_ref(key.rsplit("/", 1)[-1]))},
+            key=lambda r: (r.page, r.record),
+        )
         ref = rng.choice(refs)
         entry = repository.store.toc(ref.page)[ref.record]
         physical = repository.mappings.objects.physical(ref.page)

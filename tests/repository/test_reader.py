@@ -59,8 +59,9 @@ def test_inherited_key_instances_are_all_read(repositories):
 
 def test_unset_properties_read_as_not_set(repositories):
     repository = open_repository(repositories / WIN10)
-    provider = next(p for p in repository.instances("root\\cimv2", "__Win32Provider")
-                    if p.values["Name"] == "ProviderSubSystem")
+    provider = next(
+        p for p in repository.instances("root\\cimv2", "__Win32Provider") if p.values["Name"] == "ProviderSubSystem"
+    )
     assert provider.values["SecurityDescriptor"] is NOT_SET
     assert provider.values["Pure"] is True  # from the class default
 
@@ -108,8 +109,9 @@ def test_not_a_repository(tmp_path):
 def test_embedded_objects_decode_with_their_nested_objects(repositories):
     """WMIC's aliases in root\\cli hold instances inside instances (alias > format > property > qualifier)."""
     repository = open_repository(repositories / WIN10)
-    table = next(i for i in repository.instances("root\\cli", "MSFT_CliTranslateTable")
-                 if i.values["Name"] == "NoComma")
+    table = next(
+        i for i in repository.instances("root\\cli", "MSFT_CliTranslateTable") if i.values["Name"] == "NoComma"
+    )
     [entry] = table.values["Tbl"]
     assert isinstance(entry, EmbeddedObject) and entry.class_name == "MSFT_CliTranslateTableEntry"
     assert entry.values == {"FromValue": ",", "ToValue": " "}
@@ -142,8 +144,10 @@ def test_xp_methods_match_the_xp_namespace_export(repositories, corpus):
             decoded = methods[method.name]
             returns = next((p.type for p in decoded.parameters_out if p.name == "ReturnValue"), "void")
             assert returns == method.return_type.name.lower(), (declared.name, method.name)
-            for direction, params in (("in", decoded.parameters_in),
-                                      ("out", [p for p in decoded.parameters_out if p.name != "ReturnValue"])):
+            for direction, params in (
+                ("in", decoded.parameters_in),
+                ("out", [p for p in decoded.parameters_out if p.name != "ReturnValue"]),
+            ):
                 expected = [(p.name, p.array is not None) for p in method.parameters if p.flag(direction)]
                 assert [(p.name, p.type.endswith("[]")) for p in params] == expected, (declared.name, method.name)
             compared += 1

@@ -30,7 +30,7 @@ def _verify(folder):
 
 def _truncate(path, fraction):
     data = path.read_bytes()
-    path.write_bytes(data[:int(len(data) * fraction)])
+    path.write_bytes(data[: int(len(data) * fraction)])
 
 
 def test_objects_truncated(damaged_copy):
@@ -54,7 +54,7 @@ def _overwrite(path, seed, count, width, pages=None):
     for _ in range(count):
         page = rng.choice(pages) if pages else rng.randrange(len(data) // PAGE)
         at = page * PAGE + rng.randrange(PAGE - width)
-        data[at:at + width] = rng.randbytes(width)
+        data[at : at + width] = rng.randbytes(width)
     path.write_bytes(bytes(data))
 
 
@@ -62,8 +62,15 @@ def test_random_overwrites_in_index_pages(damaged_copy):
     folder = damaged_copy()
     _overwrite(folder / "INDEX.BTR", seed=7, count=200, width=16)
     report, kinds = _verify(folder)
-    assert kinds & {"index-page-malformed", "index-page-signature", "index-key-order", "record-missing",
-                    "record-size", "object-page-unmapped", "index-page-unmapped"}
+    assert kinds & {
+        "index-page-malformed",
+        "index-page-signature",
+        "index-key-order",
+        "record-missing",
+        "record-size",
+        "object-page-unmapped",
+        "index-page-unmapped",
+    }
     assert any(p.file == "INDEX.BTR" and p.page is not None for p in report.problems)
 
 
@@ -79,12 +86,14 @@ def test_zeroed_object_pages(damaged_copy):
     path = folder / "OBJECTS.DATA"
     data = bytearray(path.read_bytes())
     for page in range(0, len(data) // PAGE, 7):
-        data[page * PAGE:(page + 1) * PAGE] = bytes(PAGE)
+        data[page * PAGE : (page + 1) * PAGE] = bytes(PAGE)
     path.write_bytes(bytes(data))
     report, kinds = _verify(folder)
     assert "record-missing" in kinds
-    assert any(p.namespace or p.class_name for p in report.problems) or report.counts["references_resolved"] < \
-        report.counts["references"]
+    assert (
+        any(p.namespace or p.class_name for p in report.problems)
+        or report.counts["references_resolved"] < report.counts["references"]
+    )
 
 
 def test_zeroed_mapping_signatures(damaged_copy):
@@ -96,8 +105,11 @@ def test_zeroed_mapping_signatures(damaged_copy):
         path.write_bytes(bytes(data))
     report, kinds = _verify(folder)
     assert "mapping-signature" in kinds
-    assert {p.file for p in report.problems if p.kind == "mapping-signature"} == {"MAPPING1.MAP", "MAPPING2.MAP",
-                                                                                  "MAPPING3.MAP"}
+    assert {p.file for p in report.problems if p.kind == "mapping-signature"} == {
+        "MAPPING1.MAP",
+        "MAPPING2.MAP",
+        "MAPPING3.MAP",
+    }
     assert report.counts["references_resolved"] > 9000  # still read, despite the signatures
 
 

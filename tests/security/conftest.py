@@ -10,4 +10,5 @@ from security_bundles import link_bundle
 def bundle_of(tmp_path, corpus):
     def make(name: str, logs: dict[str, str] | None = None, repository: str = ""):
         return link_bundle(tmp_path / name, corpus, logs, repository)
+
     return make

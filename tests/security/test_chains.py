@@ -14,13 +14,28 @@ def _timer_evidence() -> Evidence:
     ev = Evidence()
     subs = ev.subscriptions
     subs.mark_collected("repository:test")
-    subs.filters.append(EventFilter(NS, "Beacon", "SELECT * FROM __TimerEvent WHERE TimerID = 'beacon'",
-                                    creator_sid="S-1-5-32-544", source="repository:f"))
-    subs.consumers.append(EventConsumer(NS, "CommandLineEventConsumer", "O'Brien $x",
-                                        {"CommandLineTemplate": "C:\\Tools\\sync.exe"}, "S-1-5-32-544",
-                                        source="repository:c"))
-    subs.bindings.append(Binding(NS, '__EventFilter.Name="Beacon"', 'CommandLineEventConsumer.Name="O\'Brien $x"',
-                                 source="repository:b"))
+    subs.filters.append(
+        EventFilter(
+            NS,
+            "Beacon",
+            "SELECT * FROM __TimerEvent WHERE TimerID = 'beacon'",
+            creator_sid="S-1-5-32-544",
+            source="repository:f",
+        )
+    )
+    subs.consumers.append(
+        EventConsumer(
+            NS,
+            "CommandLineEventConsumer",
+            "O'Brien $x",
+            {"CommandLineTemplate": "C:\\Tools\\sync.exe"},
+            "S-1-5-32-544",
+            source="repository:c",
+        )
+    )
+    subs.bindings.append(
+        Binding(NS, '__EventFilter.Name="Beacon"', 'CommandLineEventConsumer.Name="O\'Brien $x"', source="repository:b")
+    )
     subs.timers.append(Timer(NS, "__IntervalTimerInstruction", "beacon", 5000, source="repository:t"))
     return ev
 
@@ -41,8 +56,17 @@ def test_the_same_subscription_seen_by_the_repository_and_the_logs_is_one_chain(
 
     ev = _timer_evidence()
     ev.wmi_traces.mark_collected("logs")
-    ev.wmi_traces.sightings.append(SubscriptionSighting("binding", "bound", "O'Brien $x", NS,
-                                                        "CommandLineEventConsumer", "Beacon", what="WMI-Activity 5861",
-                                                        time="2024-05-01T10:00:00.000000Z"))
+    ev.wmi_traces.sightings.append(
+        SubscriptionSighting(
+            "binding",
+            "bound",
+            "O'Brien $x",
+            NS,
+            "CommandLineEventConsumer",
+            "Beacon",
+            what="WMI-Activity 5861",
+            time="2024-05-01T10:00:00.000000Z",
+        )
+    )
     (judged,) = judge_chains(ev)
     assert judged.chain.state == "present" and judged.chain.sources == ["repository", "WMI-Activity 5861"]

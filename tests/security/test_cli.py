@@ -10,8 +10,24 @@ import jsonschema
 from security_bundles import APTSIM_LOGS, APTSIM_REPOSITORY, SYSMON_LOG, SYSMON_SUBSCRIPTION
 
 SCHEMA = Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "schemas" / "report.schema.json"
-LINE_FIELDS = ["schema", "generated_at", "host", "source", "check", "status", "severity", "title", "summary",
-               "attack", "indicators", "codes", "evidence", "fixes", "references", "items"]
+LINE_FIELDS = [
+    "schema",
+    "generated_at",
+    "host",
+    "source",
+    "check",
+    "status",
+    "severity",
+    "title",
+    "summary",
+    "attack",
+    "indicators",
+    "codes",
+    "evidence",
+    "fixes",
+    "references",
+    "items",
+]
 
 
 def test_jsonl_one_finding_per_line_with_stable_fields(cli, bundle_of):
@@ -52,10 +68,14 @@ def test_logs_and_repo_persistence_judge_as_diagnose_does(cli, corpus, bundle_of
 
 def test_logs_text_names_filter_consumer_payload_and_user(cli, corpus):
     text = cli("logs", str(corpus / SYSMON_SUBSCRIPTION)).stdout
-    block = text[text.index("WMI event subscriptions"):]
-    for expected in ('CommandLineEventConsumer "BotConsumer23" [removed]', "filter:    BotFilter82",
-                     "payload:   c:\\Windows\\System32\\cmd.exe", "user:      IEWIN7\\IEUser",
-                     "ran:       2019-05-11T17:58:50.075000Z C:\\Windows\\System32\\cmd.exe as NT AUTHORITY\\SYSTEM"):
+    block = text[text.index("WMI event subscriptions") :]
+    for expected in (
+        'CommandLineEventConsumer "BotConsumer23" [removed]',
+        "filter:    BotFilter82",
+        "payload:   c:\\Windows\\System32\\cmd.exe",
+        "user:      IEWIN7\\IEUser",
+        "ran:       2019-05-11T17:58:50.075000Z C:\\Windows\\System32\\cmd.exe as NT AUTHORITY\\SYSTEM",
+    ):
         assert expected in block
     # Sysmon's raw quoting would show as doubled backslashes and a quoted name after a space
     assert "\\\\Windows" not in text and '-> "' not in text and ':  "' not in text
@@ -66,6 +86,6 @@ def test_html_collapses_a_long_script_and_keeps_it_whole(cli, bundle_of, tmp_pat
     out = tmp_path / "report.html"
     cli("diagnose", str(bundle), "--format", "html", "--out", str(out))
     page = out.read_text(encoding="utf-8")
-    script = page[page.index('<details class="long"><summary>payload of &#34;KillProcess&#34;'):]
-    script = script[:script.index("</details>")]
+    script = page[page.index('<details class="long"><summary>payload of &#34;KillProcess&#34;') :]
+    script = script[: script.index("</details>")]
     assert "<pre>" in script and "oProcess.Terminate()" in script and "Next" in script

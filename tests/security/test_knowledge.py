@@ -33,12 +33,12 @@ FIRES = {
     "payload-lolbin": "regsvr32 /s /u /i:x scrobj.dll",
     "payload-url": "http://example.invalid/a",
     "payload-ip": "connect 127.0.0.2",
-    "payload-startup-write": "copy x \"C:\\ProgramData\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\x.lnk\"",
+    "payload-startup-write": 'copy x "C:\\ProgramData\\Microsoft\\Windows\\Start Menu\\Programs\\Startup\\x.lnk"',
     "payload-terminate": "oProcess.Terminate()",
     "payload-user-dir": "C:\\Users\\Public\\x.exe",
     "filter-process-start": "SELECT * FROM Win32_ProcessStartTrace",
     "filter-uptime": "SELECT * FROM __InstanceModificationEvent WITHIN 60 WHERE TargetInstance ISA "
-                     "'Win32_PerfFormattedData_PerfOS_System' AND TargetInstance.SystemUpTime >= 200",
+    "'Win32_PerfFormattedData_PerfOS_System' AND TargetInstance.SystemUpTime >= 200",
     "filter-logon": "SELECT * FROM __InstanceCreationEvent WITHIN 15 WHERE TargetInstance ISA 'Win32_LogonSession'",
     "filter-timer": "SELECT * FROM __TimerEvent WHERE TimerID = 'x'",
     "timer-short": "__IntervalTimerInstruction beacon every 5000 ms",
@@ -72,23 +72,52 @@ def test_the_default_namespaces_and_system_creators_add_nothing():
 
 
 def test_a_plain_command_line_consumer_is_suspicious_and_an_armed_one_malicious():
-    assert assess({"consumer_class": "CommandLineEventConsumer", "payload": "C:\\Vendor\\agent.exe"}).verdict \
-        == SUSPICIOUS
-    armed = assess({"consumer_class": "CommandLineEventConsumer",
-                    "payload": "powershell -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA"})
+    assert (
+        assess({"consumer_class": "CommandLineEventConsumer", "payload": "C:\\Vendor\\agent.exe"}).verdict == SUSPICIOUS
+    )
+    armed = assess(
+        {
+            "consumer_class": "CommandLineEventConsumer",
+            "payload": "powershell -nop -w hidden -enc SQBFAFgAIAAoAE4AZQB3AC0ATwBiAGoAZQBjAHQA",
+        }
+    )
     assert armed.verdict == MALICIOUS and {"T1546.003", "T1027"} <= set(armed.techniques)
 
 
 def test_the_allow_list_needs_the_exact_subscription_not_just_its_name():
-    assert allowed("ROOT\\subscription", "NTEventLogEventConsumer", "SCM Event Log Consumer", "SCM Event Log Filter",
-                   "S-1-5-32-544", "")
+    assert allowed(
+        "ROOT\\subscription",
+        "NTEventLogEventConsumer",
+        "SCM Event Log Consumer",
+        "SCM Event Log Filter",
+        "S-1-5-32-544",
+        "",
+    )
     # the same name with another class, creator or payload is not the Windows default
-    assert not allowed("ROOT\\subscription", "CommandLineEventConsumer", "SCM Event Log Consumer",
-                       "SCM Event Log Filter", "S-1-5-32-544", "cmd.exe")
-    assert not allowed("ROOT\\subscription", "NTEventLogEventConsumer", "SCM Event Log Consumer",
-                       "SCM Event Log Filter", "S-1-5-21-1-2-3-1001", "")
-    assert not allowed("ROOT\\subscription", "CommandLineEventConsumer", "BVTConsumer", "BVTFilter",
-                       "S-1-5-32-544", "powershell -enc AAAA")
+    assert not allowed(
+        "ROOT\\subscription",
+        "CommandLineEventConsumer",
+        "SCM Event Log Consumer",
+        "SCM Event Log Filter",
+        "S-1-5-32-544",
+        "cmd.exe",
+    )
+    assert not allowed(
+        "ROOT\\subscription",
+        "NTEventLogEventConsumer",
+        "SCM Event Log Consumer",
+        "SCM Event Log Filter",
+        "S-1-5-21-1-2-3-1001",
+        "",
+    )
+    assert not allowed(
+        "ROOT\\subscription",
+        "CommandLineEventConsumer",
+        "BVTConsumer",
+        "BVTFilter",
+        "S-1-5-32-544",
+        "powershell -enc AAAA",
+    )
 
 
 def test_children_of_the_provider_host_are_classified():
@@ -107,20 +136,30 @@ def test_indicators_decode_encoded_powershell_and_name_hosts():
 
 
 def test_sysmon_wmi_values_lose_their_mof_quoting():
-    fields = {"Name": ' "BotFilter82"', "EventNamespace": ' "root\\\\cimv2"',
-              "Consumer": ' "CommandLineEventConsumer.Name=\\"BotConsumer23\\""', "User": "IEWIN7\\IEUser"}
+    fields = {
+        "Name": ' "BotFilter82"',
+        "EventNamespace": ' "root\\\\cimv2"',
+        "Consumer": ' "CommandLineEventConsumer.Name=\\"BotConsumer23\\""',
+        "User": "IEWIN7\\IEUser",
+    }
     clean = clean_sysmon_wmi("Microsoft-Windows-Sysmon", 21, dict(fields))
-    assert clean == {"Name": "BotFilter82", "EventNamespace": "root\\cimv2",
-                     "Consumer": 'CommandLineEventConsumer.Name="BotConsumer23"', "User": "IEWIN7\\IEUser"}
+    assert clean == {
+        "Name": "BotFilter82",
+        "EventNamespace": "root\\cimv2",
+        "Consumer": 'CommandLineEventConsumer.Name="BotConsumer23"',
+        "User": "IEWIN7\\IEUser",
+    }
     assert clean_sysmon_wmi("Microsoft-Windows-Sysmon", 21, dict(clean)) == clean  # idempotent
     assert clean_sysmon_wmi("Microsoft-Windows-Sysmon", 1, dict(fields)) == fields  # other events untouched
     assert mof_unquote('"a\\nb"') == "a\nb"
 
 
 def test_the_mof_of_a_5861_record_reads_back():
-    text = ('Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, '
-            '0, 32, 2, 0, 0};\n\tName = "F";\n\tQuery = "select * from X where a = \\"b\\"";\n};\nPerm. Consumer: \n'
-            'instance of CommandLineEventConsumer\n{\n\tCommandLineTemplate = "c:\\\\a b.exe";\n\tName = "C";\n};\n')
+    text = (
+        "Binding EventFilter: \ninstance of __EventFilter\n{\n\tCreatorSID = {1, 2, 0, 0, 0, 0, 0, 5, 32, 0, 0, "
+        '0, 32, 2, 0, 0};\n\tName = "F";\n\tQuery = "select * from X where a = \\"b\\"";\n};\nPerm. Consumer: \n'
+        'instance of CommandLineEventConsumer\n{\n\tCommandLineTemplate = "c:\\\\a b.exe";\n\tName = "C";\n};\n'
+    )
     (filter_class, filter_values), (consumer_class, consumer_values) = mof_instances(text)
     assert filter_class == "__EventFilter" and filter_values["CreatorSID"] == "S-1-5-32-544"
     assert filter_values["Query"] == 'select * from X where a = "b"'

@@ -95,8 +95,14 @@ def test_sysmon_subscription_created_fired_and_removed(bundle_of):
     # history, not presence: created, then deleted 5 s after it ran
     assert bot["state"] == "removed"
     operations = {(s["source"], s["operation"]) for s in bot["seen"]}
-    assert {("Sysmon 19", "created"), ("Sysmon 20", "created"), ("Sysmon 21", "created"),
-            ("Sysmon 19", "deleted"), ("Sysmon 20", "deleted"), ("Sysmon 21", "deleted")} <= operations
+    assert {
+        ("Sysmon 19", "created"),
+        ("Sysmon 20", "created"),
+        ("Sysmon 21", "created"),
+        ("Sysmon 19", "deleted"),
+        ("Sysmon 20", "deleted"),
+        ("Sysmon 21", "deleted"),
+    } <= operations
     assert not any("Remove-CimInstance" in f.command for f in finding.fixes)
     # it ran: WmiPrvSE.exe started cmd.exe as SYSTEM
     (run,) = bot["runs"]
@@ -109,12 +115,17 @@ def test_sysmon_subscription_created_fired_and_removed(bundle_of):
 
 def test_sysmon_subscription_with_quick(bundle_of):
     finding = diagnose(bundle_of("sysmon", logs={SYSMON_LOG: SYSMON_SUBSCRIPTION}), quick=True)[
-        "security.subscriptions"]
+        "security.subscriptions"
+    ]
     assert finding.severity == "error" and "BotConsumer23" in chains(finding)
 
 
-CLEAN_LOGS = ["evtx/hosts/fukusuket-win10", "evtx/hosts/dfirmuseum-win10-rathbunvm",
-              "evtx/hosts/dfirmuseum-server2012r2-stolenszechuan", "evtx/hosts/artemis-win10"]
+CLEAN_LOGS = [
+    "evtx/hosts/fukusuket-win10",
+    "evtx/hosts/dfirmuseum-win10-rathbunvm",
+    "evtx/hosts/dfirmuseum-server2012r2-stolenszechuan",
+    "evtx/hosts/artemis-win10",
+]
 
 
 @pytest.mark.parametrize("logs", CLEAN_LOGS)
@@ -124,8 +135,11 @@ def test_clean_hosts_get_no_security_finding_above_info(bundle_of, logs):
         assert not findings[check].is_problem, (check, findings[check].summary)
 
 
-CLEAN_SINGLE_LOGS = [(SYSMON_LOG, SYSMON_CLEAN), ("Security.evtx", "evtx/omerbenamram-evtx__security.evtx"),
-                     ("Security.evtx", "evtx/omerbenamram-evtx__security_bad_string_cache.evtx")]
+CLEAN_SINGLE_LOGS = [
+    (SYSMON_LOG, SYSMON_CLEAN),
+    ("Security.evtx", "evtx/omerbenamram-evtx__security.evtx"),
+    ("Security.evtx", "evtx/omerbenamram-evtx__security_bad_string_cache.evtx"),
+]
 
 
 @pytest.mark.parametrize("single", CLEAN_SINGLE_LOGS)

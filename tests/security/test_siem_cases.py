@@ -16,8 +16,10 @@ SECURITY = ("security.subscriptions", "security.wmi-execution", "security.wmic-x
 @pytest.fixture(params=[False, True], ids=["full", "quick"])
 def siem(bundle_of, request):
     """Diagnose a folder holding one export, in full and with --quick (which reads exports whole)."""
+
     def make(name: str):
         return diagnose(bundle_of(name, logs={f"{name}.json": SIEM.format(name)}), quick=request.param)
+
     return make
 
 

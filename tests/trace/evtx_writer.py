@@ -53,7 +53,7 @@ class _Encoder:
         name, attributes, content = node
         start = len(self.out)
         self.out += struct.pack("<BII", 0x41 if attributes else 0x01, 0, 0)
-        self.out[start + 5:start + 9] = struct.pack("<I", self.base + len(self.out))
+        self.out[start + 5 : start + 9] = struct.pack("<I", self.base + len(self.out))
         self.out += self._inline_name(name)
         if attributes:
             listing = len(self.out)
@@ -62,9 +62,9 @@ class _Encoder:
             for index, (key, value) in enumerate(items):
                 at = len(self.out)
                 self.out += struct.pack("<BI", 0x46 if index < len(items) - 1 else 0x06, 0)
-                self.out[at + 1:at + 5] = struct.pack("<I", self.base + len(self.out))
+                self.out[at + 1 : at + 5] = struct.pack("<I", self.base + len(self.out))
                 self.out += self._inline_name(key) + self._text(value)
-            self.out[listing:listing + 4] = struct.pack("<I", len(self.out) - listing - 4)
+            self.out[listing : listing + 4] = struct.pack("<I", len(self.out) - listing - 4)
         if content is None or content == "":
             self.out.append(0x03)
         else:
@@ -77,7 +77,7 @@ class _Encoder:
                 for child in content:
                     self.element(child)
             self.out.append(0x04)
-        self.out[start + 1:start + 5] = struct.pack("<I", len(self.out) - start - 5)
+        self.out[start + 1 : start + 5] = struct.pack("<I", len(self.out) - start - 5)
 
     def fragment(self, root: Node) -> bytes:
         self.out += b"\x0f\x01\x01\x00"
@@ -86,12 +86,24 @@ class _Encoder:
         return bytes(self.out)
 
 
-def event_node(provider: str, event_id: int, channel: str, record_id: int, system_time: str,
-               fields: dict[str, str], computer: str = "HOST1.contoso.test") -> Node:
+def event_node(
+    provider: str,
+    event_id: int,
+    channel: str,
+    record_id: int,
+    system_time: str,
+    fields: dict[str, str],
+    computer: str = "HOST1.contoso.test",
+) -> Node:
     system: list[Node] = [
-        ("Provider", {"Name": provider}, None), ("EventID", {}, event_id), ("Level", {}, 4),
-        ("TimeCreated", {"SystemTime": system_time}, None), ("EventRecordID", {}, str(record_id)),
-        ("Channel", {}, channel), ("Computer", {}, computer)]
+        ("Provider", {"Name": provider}, None),
+        ("EventID", {}, event_id),
+        ("Level", {}, 4),
+        ("TimeCreated", {"SystemTime": system_time}, None),
+        ("EventRecordID", {}, str(record_id)),
+        ("Channel", {}, channel),
+        ("Computer", {}, computer),
+    ]
     data: list[Node] = [(k, {}, v) for k, v in fields.items()]
     return ("Event", {"xmlns": EVENT_NS}, [("System", {}, system), ("UserData", {}, [("Operation", {}, data)])])
 
@@ -106,8 +118,20 @@ def _chunk(records: list[bytes], first_id: int, last_offset: int) -> bytes:
     body = b"".join(records)
     count = len(records)
     head = bytearray(CHUNK_HEADER)
-    struct.pack_into("<8sQQQQIIII", head, 0, b"ElfChnk\x00", first_id, first_id + count - 1, first_id,
-                     first_id + count - 1, 128, last_offset, CHUNK_HEADER + len(body), zlib.crc32(body))
+    struct.pack_into(
+        "<8sQQQQIIII",
+        head,
+        0,
+        b"ElfChnk\x00",
+        first_id,
+        first_id + count - 1,
+        first_id,
+        first_id + count - 1,
+        128,
+        last_offset,
+        CHUNK_HEADER + len(body),
+        zlib.crc32(body),
+    )
     struct.pack_into("<I", head, 120, 1)
     struct.pack_into("<I", head, 124, zlib.crc32(bytes(head[:120]) + bytes(head[128:512])))
     return bytes(head) + body + b"\x00" * (CHUNK - CHUNK_HEADER - len(body))
@@ -131,8 +155,9 @@ def write_evtx(events: Iterable[tuple[Node, int]]) -> bytes:
     if records:
         chunks.append(_chunk(records, first_id, last_offset))
     header = bytearray(4096)
-    struct.pack_into("<8sQQQIHHHH", header, 0, b"ElfFile\x00", 0, max(0, len(chunks) - 1), record_id, 128, 2, 3,
-                     4096, len(chunks))
+    struct.pack_into(
+        "<8sQQQIHHHH", header, 0, b"ElfFile\x00", 0, max(0, len(chunks) - 1), record_id, 128, 2, 3, 4096, len(chunks)
+    )
     struct.pack_into("<I", header, 120, 0)
     struct.pack_into("<I", header, 124, zlib.crc32(bytes(header[:120])))
     return bytes(header) + b"".join(chunks)

@@ -16,8 +16,16 @@ from trace_factories import Scenario, to_etl
 
 pytestmark = pytest.mark.browser
 
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-         "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
 
 
 @pytest.fixture(scope="module")
@@ -34,9 +42,9 @@ def chromium() -> str:
 def _chunks(png: bytes, kind: bytes) -> list[bytes]:
     found, position = [], 8
     while position < len(png):
-        length, name = struct.unpack(">I4s", png[position:position + 8])
+        length, name = struct.unpack(">I4s", png[position : position + 8])
         if name == kind:
-            found.append(png[position + 8:position + 8 + length])
+            found.append(png[position + 8 : position + 8 + length])
         position += 12 + length
     return found
 
@@ -55,10 +63,15 @@ def test_trace_html_renders_with_a_timeline(chromium: str, cli, tmp_path: Path) 
 
     base = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
     screenshot = tmp_path / "trace.png"
-    subprocess.run([*base, f"--screenshot={screenshot}", "--window-size=1280,1600", page.as_uri()],
-                   capture_output=True, timeout=120, check=True)
-    dom = subprocess.run([*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120,
-                         check=True).stdout
+    subprocess.run(
+        [*base, f"--screenshot={screenshot}", "--window-size=1280,1600", page.as_uri()],
+        capture_output=True,
+        timeout=120,
+        check=True,
+    )
+    dom = subprocess.run(
+        [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
+    ).stdout
 
     png = screenshot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1280, 1600)
@@ -68,7 +81,7 @@ def test_trace_html_renders_with_a_timeline(chromium: str, cli, tmp_path: Path) 
     assert 'id="summary"' in dom and "631 operation(s)" in dom
     assert "pid 6012 on HOST1 took 100%" in dom and "Uninstall registry keys" in dom
     assert dom.index('id="findings"') < dom.index('id="timeline"') < dom.index('id="clients"')
-    timeline = dom[dom.index('id="timeline"'):dom.index('id="clients"')]
+    timeline = dom[dom.index('id="timeline"') : dom.index('id="clients"')]
     assert "<svg" in timeline and timeline.count('class="busy"') > 10 and 'class="open"' in timeline
     assert 'class="peak"' in timeline and "open at once (max " in timeline
     shutil.copy(screenshot, Path(os.environ.get("WMIDOCTOR_SCREENSHOT", tmp_path / "kept.png")))

@@ -31,8 +31,12 @@ def hammer(product_share: bool = True) -> Scenario:
     """A client polling Win32_Product: 600 queries of 0.5 s in 60 s, beside a quiet client."""
     s = Scenario()
     for i in range(600):
-        s.operation(i * 0.1, 0.5, pid=6012, query="select * from Win32_Product" if product_share else
-                    "select Name from Win32_Service")
+        s.operation(
+            i * 0.1,
+            0.5,
+            pid=6012,
+            query="select * from Win32_Product" if product_share else "select Name from Win32_Service",
+        )
     for i in range(60):
         s.operation(i * 1.0, 0.05, pid=880, query="select * from Win32_OperatingSystem")
     return s
@@ -96,8 +100,13 @@ def test_cli_bad_input_is_one_line_and_exit_2(tmp_path: Path, cli) -> None:
     garbage.write_bytes(b"\x01\x00\x00\x00" * 40)
     empty = tmp_path / "empty"
     empty.mkdir()
-    for args in (["trace", str(garbage)], ["trace", str(empty)], ["trace", str(tmp_path / "missing.etl")],
-                 ["trace"], ["trace", "--format", "csv", str(garbage)]):
+    for args in (
+        ["trace", str(garbage)],
+        ["trace", str(empty)],
+        ["trace", str(tmp_path / "missing.etl")],
+        ["trace"],
+        ["trace", "--format", "csv", str(garbage)],
+    ):
         result = cli(*args)
         assert result.returncode == 2, (args, result.stderr)
         assert result.stderr.count("\n") == 1 and "Traceback" not in result.stderr, result.stderr

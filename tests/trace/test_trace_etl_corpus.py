@@ -25,8 +25,13 @@ EXPECTED = {
     "etl-parser__lxcore_kernel.etl": (3, {"event": 2}, 2),
 }
 # What etl-parser's observer calls each kind of record.
-ORACLE_KINDS = {"on_event_record": "event", "on_perfinfo_trace": "perfinfo", "on_system_trace": "system",
-                "on_trace_record": "classic", "on_win_trace": "wintrace"}
+ORACLE_KINDS = {
+    "on_event_record": "event",
+    "on_perfinfo_trace": "perfinfo",
+    "on_system_trace": "system",
+    "on_trace_record": "classic",
+    "on_win_trace": "wintrace",
+}
 
 
 def _read(path: Path, providers: dict | None = None) -> tuple[EtlReading, list]:
@@ -82,7 +87,7 @@ def test_manifest_events_decode_with_times_inside_the_session(corpus: Path) -> N
     from the QPC clock that falls between the session's start and end."""
     path = corpus / "etl" / "etl-parser__AMSITrace.etl"
     reading, _ = _read(path)
-    ((guid, event_id), count), = reading.other_events.items()
+    (((guid, event_id), count),) = reading.other_events.items()
     assert count == 19
     provider = ManifestProvider("AMSI-test", "test", {event_id: compile_template([])})
     reading, events = _read(path, {guid_bytes(guid): provider})
@@ -98,7 +103,8 @@ def _iso_filetime(value: int) -> str:
     from datetime import datetime, timedelta, timezone
 
     return (datetime(1601, 1, 1, tzinfo=timezone.utc) + timedelta(microseconds=value // 10)).strftime(
-        "%Y-%m-%dT%H:%M:%S.%fZ")
+        "%Y-%m-%dT%H:%M:%S.%fZ"
+    )
 
 
 def test_the_cli_reads_the_corpus_files_and_finds_no_wmi_events(corpus: Path, cli) -> None:

@@ -34,14 +34,26 @@ def mixed() -> Scenario:
     s = Scenario()
     # client 100: 10 Win32_Product queries of 1..10 s; client 200: 4 quick queries, one failing
     for i in range(10):
-        s.operation(i * 20.0, float(i + 1), pid=100, query="select * from Win32_Product", provider="MsiProv",
-                    host_id=3100)
+        s.operation(
+            i * 20.0, float(i + 1), pid=100, query="select * from Win32_Product", provider="MsiProv", host_id=3100
+        )
     for i in range(4):
-        s.operation(5.0 + i, 0.25, pid=200, namespace="root\\StandardCimv2",
-                    query="select * from MSFT_NetAdapter", result="0x80041010" if i == 3 else "0x0")
+        s.operation(
+            5.0 + i,
+            0.25,
+            pid=200,
+            namespace="root\\StandardCimv2",
+            query="select * from MSFT_NetAdapter",
+            result="0x80041010" if i == 3 else "0x0",
+        )
     s.operation(190.0, None, pid=300, query="select * from Win32_LogicalDisk")  # never finishes: 250 s open
-    s.operation(191.0, None, pid=301, method="ExecNotificationQuery",
-                query="SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Process'")
+    s.operation(
+        191.0,
+        None,
+        pid=301,
+        method="ExecNotificationQuery",
+        query="SELECT * FROM __InstanceCreationEvent WITHIN 5 WHERE TargetInstance ISA 'Win32_Process'",
+    )
     s.operation(440.0, 0.5, pid=200)  # the last event: trace end at 440.5 s
     return s
 
@@ -53,11 +65,18 @@ def report(request, tmp_path: Path) -> dict:
 
 def test_operation_text_is_split_into_method_namespace_class_and_query() -> None:
     assert parse_operation("Start IWbemServices::ExecQuery - root\\cimv2 : select * from Win32_Product") == (
-        "IWbemServices::ExecQuery", "root\\cimv2", "Win32_Product", "select * from Win32_Product")
-    assert parse_operation('Start IWbemServices::GetObject - root\\cimv2 : Win32_Service.Name="Winmgmt"')[2] == \
-        "Win32_Service"
-    assert parse_operation("Start IWbemServices::ExecMethod - root\\cimv2 : Win32_Process::Create")[2] == \
-        "Win32_Process"
+        "IWbemServices::ExecQuery",
+        "root\\cimv2",
+        "Win32_Product",
+        "select * from Win32_Product",
+    )
+    assert (
+        parse_operation('Start IWbemServices::GetObject - root\\cimv2 : Win32_Service.Name="Winmgmt"')[2]
+        == "Win32_Service"
+    )
+    assert (
+        parse_operation("Start IWbemServices::ExecMethod - root\\cimv2 : Win32_Process::Create")[2] == "Win32_Process"
+    )
     assert parse_operation("Start IWbemServices::Connect") == ("IWbemServices::Connect", "", "", "")
 
 
@@ -82,8 +101,9 @@ def test_namespaces_requests_and_providers(report: dict) -> None:
     assert requests["IWbemServices::ExecQuery Win32_Product"] == 10
     assert requests["IWbemServices::ExecQuery MSFT_NetAdapter"] == 4
     assert report["providers"][0]["key"] == "MsiProv" and report["providers"][0]["count"] == 10
-    assert report["provider_loads"] == [{"provider": "MsiProv", "host_process_id": "3100",
-                                         "path": "%systemroot%\\system32\\wbem\\x.dll", "events": 10}]
+    assert report["provider_loads"] == [
+        {"provider": "MsiProv", "host_process_id": "3100", "path": "%systemroot%\\system32\\wbem\\x.dll", "events": 10}
+    ]
     assert report["failures"] == [{"code": "0x80041010", "count": 1}]
 
 
@@ -129,16 +149,33 @@ def test_every_format_gives_the_same_analysis(tmp_path: Path, kind: str) -> None
 def _event(event_id: int, second: float, **fields: str) -> Event:
     from trace_factories import iso
 
-    return Event("Microsoft-Windows-WMI-Activity/Trace", "Microsoft-Windows-WMI-Activity", event_id, 1,
-                 iso(second), "", 4, dict(fields), "test")
+    return Event(
+        "Microsoft-Windows-WMI-Activity/Trace",
+        "Microsoft-Windows-WMI-Activity",
+        event_id,
+        1,
+        iso(second),
+        "",
+        4,
+        dict(fields),
+        "test",
+    )
 
 
 def test_a_stop_read_before_its_start_still_pairs_and_a_lone_stop_is_counted() -> None:
     """ETL buffers are per processor: a stop can come first in file order."""
     analysis = TraceAnalysis()
     analysis.add(_event(13, 2.0, OperationId="7", ResultCode="0x80041032"))
-    analysis.add(_event(11, 1.0, OperationId="7", GroupOperationId="6", ClientProcessId="9",
-                        Operation="Start IWbemServices::ExecQuery - root\\cimv2 : select * from Win32_Process"))
+    analysis.add(
+        _event(
+            11,
+            1.0,
+            OperationId="7",
+            GroupOperationId="6",
+            ClientProcessId="9",
+            Operation="Start IWbemServices::ExecQuery - root\\cimv2 : select * from Win32_Process",
+        )
+    )
     analysis.add(_event(13, 3.0, OperationId="99"))  # its start was before the trace
     analysis.finish()
     assert analysis.completed == 1 and analysis.orphan_stops == 1 and not analysis.unfinished
@@ -148,8 +185,18 @@ def test_a_stop_read_before_its_start_still_pairs_and_a_lone_stop_is_counted() -
 
 def test_legacy_events_1_and_3_pair_too() -> None:
     analysis = TraceAnalysis()
-    analysis.add(_event(1, 0.0, OperationId="5", GroupOperationId="4", ClientProcessId="77", User="u",
-                        Operation="Start IWbemServices::GetObject - root\\default : StdRegProv", ClientMachine="H"))
+    analysis.add(
+        _event(
+            1,
+            0.0,
+            OperationId="5",
+            GroupOperationId="4",
+            ClientProcessId="77",
+            User="u",
+            Operation="Start IWbemServices::GetObject - root\\default : StdRegProv",
+            ClientMachine="H",
+        )
+    )
     analysis.add(_event(3, 0.75, OperationId="5"))
     analysis.finish()
     assert analysis.clients.tallies["pid 77 on H"].total_us == 750_000
@@ -160,8 +207,15 @@ def test_memory_is_bounded_by_key_caps_and_samples(monkeypatch: pytest.MonkeyPat
     monkeypatch.setattr(operations, "SAMPLE_SIZE", 64)
     analysis = TraceAnalysis()
     for i in range(2000):
-        analysis.add(_event(11, i * 0.01, OperationId=str(i), ClientProcessId=str(i % 500),
-                            Operation=f"Start IWbemServices::ExecQuery - root\\cimv2 : select * from C{i}"))
+        analysis.add(
+            _event(
+                11,
+                i * 0.01,
+                OperationId=str(i),
+                ClientProcessId=str(i % 500),
+                Operation=f"Start IWbemServices::ExecQuery - root\\cimv2 : select * from C{i}",
+            )
+        )
         analysis.add(_event(13, i * 0.01 + 0.005, OperationId=str(i)))
     analysis.finish()
     assert len(analysis.clients.tallies) == 50 and len(analysis.queries.tallies) == 50

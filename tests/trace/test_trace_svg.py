@@ -46,5 +46,7 @@ def test_bars_stay_inside_their_lanes(tmp_path: Path) -> None:
 
 def test_no_lanes_no_svg() -> None:
     assert timeline_svg({"lanes": []}) == ""
-    assert re.match(r"<svg ", timeline_svg({"bin_s": 1, "span_s": 1, "lanes": [
-        {"client": "pid 1", "busy_ms": [1.0], "open_since_s": []}]}))
+    assert re.match(
+        r"<svg ",
+        timeline_svg({"bin_s": 1, "span_s": 1, "lanes": [{"client": "pid 1", "busy_ms": [1.0], "open_since_s": []}]}),
+    )

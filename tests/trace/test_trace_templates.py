@@ -13,13 +13,20 @@ from wmidoctor.knowledge import trace as facts
 from wmidoctor.logs.inputs import LogInput
 from wmidoctor.trace.inputs import TraceFile, read_trace
 
-SAMPLES = {"UnicodeString": "Ünïcode \\\\.\\root\\cimv2 – 日本", "UInt32": "4294967295", "UInt64": "133000000000000000",
-           "HexInt32": "0x80041032", "Boolean": "true"}
+SAMPLES = {
+    "UnicodeString": "Ünïcode \\\\.\\root\\cimv2 – 日本",
+    "UInt32": "4294967295",
+    "UInt64": "133000000000000000",
+    "HexInt32": "0x80041032",
+    "Boolean": "true",
+}
 
 
 def _sample(event_id: int) -> TraceEvent:
-    fields = {name: SAMPLES[kind] + (f" {name}" if kind == "UnicodeString" else "")
-              for name, kind in facts.templates()["events"][str(event_id)]["fields"]}
+    fields = {
+        name: SAMPLES[kind] + (f" {name}" if kind == "UnicodeString" else "")
+        for name, kind in facts.templates()["events"][str(event_id)]["fields"]
+    }
     return TraceEvent(event_id, float(event_id), fields)
 
 
@@ -36,7 +43,10 @@ def test_each_template_round_trips_through_etl_like_xml(tmp_path: Path, event_id
     (from_etl,), (from_xml,) = _read(etl), _read(xml)
     assert from_etl.fields == from_xml.fields == event.fields
     assert (from_etl.event_id, from_etl.provider, from_etl.channel) == (
-        event_id, "Microsoft-Windows-WMI-Activity", "Microsoft-Windows-WMI-Activity/Trace")
+        event_id,
+        "Microsoft-Windows-WMI-Activity",
+        "Microsoft-Windows-WMI-Activity/Trace",
+    )
     assert from_etl.time == from_xml.time
 
 

@@ -35,25 +35,57 @@ class Scenario:
         self.events: list[TraceEvent] = []
         self.next_id = 1000
 
-    def operation(self, at: float, duration: float | None, *, pid: int = 4242,
-                  query: str = "select * from Win32_Service",
-                  method: str = "ExecQuery", namespace: str = "root\\cimv2", machine: str = "HOST1",
-                  user: str = "CONTOSO\\svc-monitor", result: str = "0x0", provider: str = "",
-                  host_id: int = 0) -> int:
+    def operation(
+        self,
+        at: float,
+        duration: float | None,
+        *,
+        pid: int = 4242,
+        query: str = "select * from Win32_Service",
+        method: str = "ExecQuery",
+        namespace: str = "root\\cimv2",
+        machine: str = "HOST1",
+        user: str = "CONTOSO\\svc-monitor",
+        result: str = "0x0",
+        provider: str = "",
+        host_id: int = 0,
+    ) -> int:
         self.next_id += 2
         group, op = self.next_id, self.next_id + 1
-        self.events.append(TraceEvent(11, at, {
-            "CorrelationId": "{00000000-0000-0000-0000-000000000000}", "GroupOperationId": str(group),
-            "OperationId": str(op), "Operation": f"Start IWbemServices::{method} - {namespace} : {query}",
-            "ClientMachine": machine, "ClientMachineFQDN": machine.lower() + ".contoso.test", "User": user,
-            "ClientProcessId": str(pid), "ClientProcessCreationTime": "133000000000000000",
-            "NamespaceName": f"\\\\.\\{namespace}", "IsLocal": "true"}))
+        self.events.append(
+            TraceEvent(
+                11,
+                at,
+                {
+                    "CorrelationId": "{00000000-0000-0000-0000-000000000000}",
+                    "GroupOperationId": str(group),
+                    "OperationId": str(op),
+                    "Operation": f"Start IWbemServices::{method} - {namespace} : {query}",
+                    "ClientMachine": machine,
+                    "ClientMachineFQDN": machine.lower() + ".contoso.test",
+                    "User": user,
+                    "ClientProcessId": str(pid),
+                    "ClientProcessCreationTime": "133000000000000000",
+                    "NamespaceName": f"\\\\.\\{namespace}",
+                    "IsLocal": "true",
+                },
+            )
+        )
         if provider:
-            self.events.append(TraceEvent(12, at + 0.0001, {
-                "GroupOperationId": str(group), "Operation": f"Provider::CreateInstanceEnum - {provider}",
-                "HostId": str(host_id), "ProviderName": provider,
-                "ProviderGuid": "{D63A5850-8F16-11CF-9F47-00AA00BF345C}",
-                "Path": "%systemroot%\\system32\\wbem\\x.dll"}))
+            self.events.append(
+                TraceEvent(
+                    12,
+                    at + 0.0001,
+                    {
+                        "GroupOperationId": str(group),
+                        "Operation": f"Provider::CreateInstanceEnum - {provider}",
+                        "HostId": str(host_id),
+                        "ProviderName": provider,
+                        "ProviderGuid": "{D63A5850-8F16-11CF-9F47-00AA00BF345C}",
+                        "Path": "%systemroot%\\system32\\wbem\\x.dll",
+                    },
+                )
+            )
         if duration is not None:
             self.events.append(TraceEvent(13, at + duration, {"OperationId": str(op), "ResultCode": result}))
         return op
@@ -76,11 +108,12 @@ def to_xml(events: list[TraceEvent], wrapper: bool = True) -> str:
             '<Provider Name="Microsoft-Windows-WMI-Activity" Guid="{1418EF04-B0B4-4623-BF7E-D74AB47BBDAA}"/>'
             f"<EventID>{event.event_id}</EventID><Version>0</Version><Level>4</Level><Task>0</Task>"
             f'<Opcode>0</Opcode><Keywords>0x8000000000000000</Keywords><TimeCreated SystemTime="{iso(event.at)}"/>'
-            f"<EventRecordID>{number}</EventRecordID><Correlation/><Execution ProcessID=\"1234\" ThreadID=\"42\"/>"
+            f'<EventRecordID>{number}</EventRecordID><Correlation/><Execution ProcessID="1234" ThreadID="42"/>'
             "<Channel>Microsoft-Windows-WMI-Activity/Trace</Channel><Computer>HOST1.contoso.test</Computer>"
-            "<Security UserID=\"S-1-5-18\"/></System>"
+            '<Security UserID="S-1-5-18"/></System>'
             f'<UserData><Operation xmlns="http://manifests.microsoft.com/win/2006/windows/WMI">{children}'
-            "</Operation></UserData></Event>")
+            "</Operation></UserData></Event>"
+        )
     if wrapper:
         out.append("</Events>")
     return "\n".join(out)
@@ -90,10 +123,20 @@ def to_evtx(events: list[TraceEvent]) -> bytes:
     """A real .evtx of the Trace channel (plain Binary XML records, see evtx_writer)."""
     from evtx_writer import event_node, write_evtx
 
-    return write_evtx((event_node("Microsoft-Windows-WMI-Activity", e.event_id, "Microsoft-Windows-WMI-Activity/Trace",
-                                  number, iso(e.at), e.fields),
-                       int(((T0 - FILETIME_EPOCH).total_seconds() + e.at) * 10_000_000))
-                      for number, e in enumerate(events, 1))
+    return write_evtx(
+        (
+            event_node(
+                "Microsoft-Windows-WMI-Activity",
+                e.event_id,
+                "Microsoft-Windows-WMI-Activity/Trace",
+                number,
+                iso(e.at),
+                e.fields,
+            ),
+            int(((T0 - FILETIME_EPOCH).total_seconds() + e.at) * 10_000_000),
+        )
+        for number, e in enumerate(events, 1)
+    )
 
 
 # --- ETL ---------------------------------------------------------------------------------------------
@@ -123,13 +166,33 @@ def _qpc(at: float) -> int:
     return QPC_START + round(at * QPC_FREQUENCY)
 
 
-def event_record(event_id: int, at: float, payload: bytes, guid: bytes = WMI_GUID, pid: int = 1234,
-                 extended: bytes = b"") -> bytes:
+def event_record(
+    event_id: int, at: float, payload: bytes, guid: bytes = WMI_GUID, pid: int = 1234, extended: bytes = b""
+) -> bytes:
     flags = 0x0040 | (0x0001 if extended else 0)
     body = extended + payload
     size = 80 + len(body)
-    head = struct.pack("<HBBHHIIQ16sHBBBBHQQ16s", size, 0x13, 0xC0, flags, 0, 42, pid, _qpc(at), guid,
-                       event_id, 0, 0x10, 4, 0, 0, 0x8000000000000000, 0, b"\x00" * 16)
+    head = struct.pack(
+        "<HBBHHIIQ16sHBBBBHQQ16s",
+        size,
+        0x13,
+        0xC0,
+        flags,
+        0,
+        42,
+        pid,
+        _qpc(at),
+        guid,
+        event_id,
+        0,
+        0x10,
+        4,
+        0,
+        0,
+        0x8000000000000000,
+        0,
+        b"\x00" * 16,
+    )
     record = head + body
     return record + b"\x00" * (-len(record) % 8)
 

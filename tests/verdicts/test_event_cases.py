@@ -24,34 +24,48 @@ SECURITY_LOGS = ("evtx/omerbenamram-evtx__security.evtx", "evtx/omerbenamram-evt
 CASES: dict[str, tuple[tuple[str, ...], dict[str, str]]] = {
     "host-artemis-win10.md": (("evtx/hosts/artemis-win10",), {}),
     "host-dfirmuseum-server2012r2-stolenszechuan.md": (("evtx/hosts/dfirmuseum-server2012r2-stolenszechuan",), {}),
-    "host-dfirmuseum-win10-aptsimulator.md": (("evtx/hosts/dfirmuseum-win10-aptsimulator",),
-                                              {"security.subscriptions": "error"}),
+    "host-dfirmuseum-win10-aptsimulator.md": (
+        ("evtx/hosts/dfirmuseum-win10-aptsimulator",),
+        {"security.subscriptions": "error"},
+    ),
     "host-dfirmuseum-win10-rathbunvm.md": (("evtx/hosts/dfirmuseum-win10-rathbunvm",), {}),
     "host-fukusuket-win10.md": (("evtx/hosts/fukusuket-win10",), {}),
     "evtx-2-vss_7-System.md": (("evtx/omerbenamram-evtx__2-vss_7-System.evtx",), {}),
     "evtx-Application_no_crc32.md": (("evtx/omerbenamram-evtx__Application_no_crc32.evtx",), {}),
-    "evtx-DeepBlueCLI_disablestop-eventlog.md": (("evtx/hayabusa-sample-evtx__DeepBlueCLI_disablestop-eventlog.evtx",),
-                                                 {}),
+    "evtx-DeepBlueCLI_disablestop-eventlog.md": (
+        ("evtx/hayabusa-sample-evtx__DeepBlueCLI_disablestop-eventlog.evtx",),
+        {},
+    ),
     "evtx-DeepBlueCLI_many-events-application.md": (
-        ("evtx/hayabusa-sample-evtx__DeepBlueCLI_many-events-application.evtx",), {}),
-    "evtx-LM_dcom_mmc20_failed_system_10016.md": (("evtx/evtx-attack-samples__LM_dcom_mmc20_failed_system_10016.evtx",),
-                                                  {}),
+        ("evtx/hayabusa-sample-evtx__DeepBlueCLI_many-events-application.evtx",),
+        {},
+    ),
+    "evtx-LM_dcom_mmc20_failed_system_10016.md": (
+        ("evtx/evtx-attack-samples__LM_dcom_mmc20_failed_system_10016.evtx",),
+        {},
+    ),
     "evtx-sample-with-zero-data-size-event.md": (
-        ("evtx/omerbenamram-evtx__sample-with-zero-data-size-event.evtx",), {}),
+        ("evtx/omerbenamram-evtx__sample-with-zero-data-size-event.evtx",),
+        {},
+    ),
     "evtx-sample_with_a_bad_chunk_magic.md": (("evtx/omerbenamram-evtx__sample_with_a_bad_chunk_magic.evtx",), {}),
     "evtx-security.md": (SECURITY_LOGS, {}),
     "evtx-sysmon.md": (("evtx/omerbenamram-evtx__sysmon.evtx",), {}),
     # BotConsumer23 created through WMIC (the subscription) and fired (WmiPrvSE started cmd.exe as SYSTEM)
     "evtx-sysmon_20_21_1_CommandLineEventConsumer.md": (
         ("evtx/evtx-attack-samples__sysmon_20_21_1_CommandLineEventConsumer.evtx",),
-        {"security.subscriptions": "error", "security.wmi-execution": "error"}),
+        {"security.subscriptions": "error", "security.wmi-execution": "error"},
+    ),
     "evtx-system.md": (("evtx/omerbenamram-evtx__system.evtx",), {}),
 }
 
 
 def _problems(findings: list[dict]) -> dict[str, str]:
-    return {f["check"]: f["severity"] for f in findings
-            if f["status"] in ("fail", "warn") and RANK.get(f["severity"], 0) >= RANK["warning"]}
+    return {
+        f["check"]: f["severity"]
+        for f in findings
+        if f["status"] in ("fail", "warn") and RANK.get(f["severity"], 0) >= RANK["warning"]
+    }
 
 
 def test_every_event_verdict_has_a_case() -> None:

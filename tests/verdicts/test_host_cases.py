@@ -31,43 +31,70 @@ class Case:
     must_not: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
 
-SERVICE_CHECKS = ("services.winmgmt", "services.rpcss", "services.dcomlaunch", "services.rpceptmapper",
-                  "services.configuration")
+SERVICE_CHECKS = (
+    "services.winmgmt",
+    "services.rpcss",
+    "services.dcomlaunch",
+    "services.rpceptmapper",
+    "services.configuration",
+)
 SUBSCRIPTION_CHECKS = ("subscriptions.inventory", "subscriptions.orphans", "security.subscriptions")
 
 CASES = {
-    "registry-SYSTEM.md": Case("registry/SYSTEM", must_not={
-        "Winmgmt in the shared netsvcs svchost": ("services.winmgmt-hosting", "services.configuration"),
-        "WMI firewall rules disabled": ("firewall.wmi-rules",),
-        "ControlSet002 as LastKnownGood": SERVICE_CHECKS,
-    }),
-    "registry-SYSTEM_B.md": Case("registry/SYSTEM_B", must_not={
-        "hive is dirty": ("evidence.integrity",),
-        "WMI firewall rules disabled": ("firewall.wmi-rules",),
-        "no ControlSet002": SERVICE_CHECKS,
-    }),
-    "registry-corrupted_system_hive.md": Case("registry/corrupted_system_hive", must_report={
-        "the hive is damaged": ("evidence.integrity", "warning"),
-    }, must_not={
-        '"Winmgmt ServiceDll is empty / WMI service misconfigured"': ("services.winmgmt", "services.configuration"),
-        '"RPCSS service missing" / "RpcEptMapper missing"': ("services.rpcss", "services.rpceptmapper"),
-    }),
-    "registry-HKLM_SOFTWARE_Microsoft_Ole.md": Case("registry/HKLM_SOFTWARE_Microsoft_Ole.reg", must_not={
-        "machine launch/access restrictions": ("dcom.machine-launch-restriction", "dcom.machine-access-restriction",
-                                               "dcom.default-launch-permission"),
-        "legacy authentication 2 / impersonation 2": ("dcom.legacy-levels",),
-        "no DCOM hardening keys": ("dcom.hardening",),
-        "no `ALL APPLICATION PACKAGES` ACE": ("dcom.machine-launch-restriction", "dcom.machine-access-restriction"),
-    }),
-    "repository-win10-dissect-cim.md": Case("repository/win10-dissect-cim", must_not={
-        "default SCM binding": SUBSCRIPTION_CHECKS,
-        "consumer class names and script-looking text in the raw file": SUBSCRIPTION_CHECKS,
-    }),
-    "repository-xp-libyal-dtformats.md": Case("repository/xp-libyal-dtformats", must_not={
-        '"repository damaged / unreadable"': ("repository.integrity", "repository.files", "evidence.integrity"),
-        "default SCM binding and the Updating Consumer scenario binding": SUBSCRIPTION_CHECKS,
-        "consumer provider registrations": (*SUBSCRIPTION_CHECKS, "providers.registrations", "providers.hosting"),
-    }),
+    "registry-SYSTEM.md": Case(
+        "registry/SYSTEM",
+        must_not={
+            "Winmgmt in the shared netsvcs svchost": ("services.winmgmt-hosting", "services.configuration"),
+            "WMI firewall rules disabled": ("firewall.wmi-rules",),
+            "ControlSet002 as LastKnownGood": SERVICE_CHECKS,
+        },
+    ),
+    "registry-SYSTEM_B.md": Case(
+        "registry/SYSTEM_B",
+        must_not={
+            "hive is dirty": ("evidence.integrity",),
+            "WMI firewall rules disabled": ("firewall.wmi-rules",),
+            "no ControlSet002": SERVICE_CHECKS,
+        },
+    ),
+    "registry-corrupted_system_hive.md": Case(
+        "registry/corrupted_system_hive",
+        must_report={
+            "the hive is damaged": ("evidence.integrity", "warning"),
+        },
+        must_not={
+            '"Winmgmt ServiceDll is empty / WMI service misconfigured"': ("services.winmgmt", "services.configuration"),
+            '"RPCSS service missing" / "RpcEptMapper missing"': ("services.rpcss", "services.rpceptmapper"),
+        },
+    ),
+    "registry-HKLM_SOFTWARE_Microsoft_Ole.md": Case(
+        "registry/HKLM_SOFTWARE_Microsoft_Ole.reg",
+        must_not={
+            "machine launch/access restrictions": (
+                "dcom.machine-launch-restriction",
+                "dcom.machine-access-restriction",
+                "dcom.default-launch-permission",
+            ),
+            "legacy authentication 2 / impersonation 2": ("dcom.legacy-levels",),
+            "no DCOM hardening keys": ("dcom.hardening",),
+            "no `ALL APPLICATION PACKAGES` ACE": ("dcom.machine-launch-restriction", "dcom.machine-access-restriction"),
+        },
+    ),
+    "repository-win10-dissect-cim.md": Case(
+        "repository/win10-dissect-cim",
+        must_not={
+            "default SCM binding": SUBSCRIPTION_CHECKS,
+            "consumer class names and script-looking text in the raw file": SUBSCRIPTION_CHECKS,
+        },
+    ),
+    "repository-xp-libyal-dtformats.md": Case(
+        "repository/xp-libyal-dtformats",
+        must_not={
+            '"repository damaged / unreadable"': ("repository.integrity", "repository.files", "evidence.integrity"),
+            "default SCM binding and the Updating Consumer scenario binding": SUBSCRIPTION_CHECKS,
+            "consumer provider registrations": (*SUBSCRIPTION_CHECKS, "providers.registrations", "providers.hosting"),
+        },
+    ),
 }
 
 # A false alarm this branch cannot fix: the check belongs to another branch. The rest of the case is still held
@@ -109,8 +136,9 @@ def _is_problem(finding: dict) -> bool:
 
 
 def test_every_registry_and_repository_verdict_has_a_case() -> None:
-    on_disk = {p.name for p in _shared_dir(VERDICTS).glob("registry-*.md")} | \
-              {p.name for p in VERDICTS.glob("repository-*.md")}
+    on_disk = {p.name for p in _shared_dir(VERDICTS).glob("registry-*.md")} | {
+        p.name for p in VERDICTS.glob("repository-*.md")
+    }
     assert on_disk == set(CASES)
 
 
@@ -166,5 +194,7 @@ def test_xp_repository_is_judged_by_xp_defaults(corpus: Path, cli) -> None:
     _, findings = diagnose(cli, corpus, "repository/xp-libyal-dtformats")
     for check in ("repository.files", "namespaces.default-security", "quotas.configuration"):
         assert findings[check]["status"] == "pass", (check, findings[check]["summary"])
-        assert any("Windows XP / Server 2003" in e["detail"] for e in findings[check]["evidence"]) or \
-            "XP" in findings[check]["summary"], check
+        assert (
+            any("Windows XP / Server 2003" in e["detail"] for e in findings[check]["evidence"])
+            or "XP" in findings[check]["summary"]
+        ), check

@@ -61,8 +61,9 @@ def open_archive(zip_path: Path, limits: Limits = Limits()) -> zipfile.ZipFile:
         raise InputError(f"{zip_path}: not a readable zip ({exc})") from None
     if len(archive.infolist()) > limits.max_entries:
         archive.close()
-        raise InputError(f"{zip_path}: {len(archive.infolist())} entries, more than a bundle holds "
-                         f"({limits.max_entries})")
+        raise InputError(
+            f"{zip_path}: {len(archive.infolist())} entries, more than a bundle holds ({limits.max_entries})"
+        )
     return archive
 
 
@@ -92,8 +93,17 @@ class Budget:
             while True:
                 try:
                     chunk = source.read(CHUNK)
-                except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, EOFError, RuntimeError,
-                        zlib.error, lzma.LZMAError, OSError, ValueError) as exc:  # OSError: bzip2 stream damage
+                except (
+                    zipfile.BadZipFile,
+                    zipfile.LargeZipFile,
+                    NotImplementedError,
+                    EOFError,
+                    RuntimeError,
+                    zlib.error,
+                    lzma.LZMAError,
+                    OSError,
+                    ValueError,
+                ) as exc:  # OSError: bzip2 stream damage
                     raise DamagedMember(f"cannot be decompressed: {exc}") from None
                 if not chunk:
                     return size
@@ -121,8 +131,9 @@ def extract(zip_path: Path, target: Path, limits: Limits = Limits()) -> dict[str
             if _is_link(info):
                 raise InputError(f"{zip_path}: {info.filename!r} is a symbolic link; links are refused")
             if len(relative.parts) - 1 > limits.max_depth:
-                damaged[relative.as_posix()[:200]] = (f"nested {len(relative.parts) - 1} folders deep, more than "
-                                                      f"any bundle ({limits.max_depth})")
+                damaged[relative.as_posix()[:200]] = (
+                    f"nested {len(relative.parts) - 1} folders deep, more than any bundle ({limits.max_depth})"
+                )
                 continue
             destination = (root / relative).resolve()
             if destination != root and root not in destination.parents:

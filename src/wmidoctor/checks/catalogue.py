@@ -26,14 +26,19 @@ def _needs(spec: CheckSpec) -> str:
 def render() -> str:
     """Every registered check, grouped as `diagnose` lists them."""
     specs = select()
-    lines = ["# Checks", "",
-             f"<!-- Generated from the check registry: do not edit. Regenerate with `{REGENERATE}`. -->", "",
-             f"`wmidoctor diagnose` runs these {len(specs)} checks (`--only GROUP` runs one group). Each check "
-             "passes when the statement in its title holds; when it does not, the finding takes the severity "
-             "shown (a check may lower it to a warning for a lesser form of the problem); an `info` check only "
-             "reports. A check whose evidence was not "
-             "collected is reported as skipped, with the reason. Evidence sections are the fields of "
-             "`Evidence` (src/wmidoctor/evidence/model.py).", ""]
+    lines = [
+        "# Checks",
+        "",
+        f"<!-- Generated from the check registry: do not edit. Regenerate with `{REGENERATE}`. -->",
+        "",
+        f"`wmidoctor diagnose` runs these {len(specs)} checks (`--only GROUP` runs one group). Each check "
+        "passes when the statement in its title holds; when it does not, the finding takes the severity "
+        "shown (a check may lower it to a warning for a lesser form of the problem); an `info` check only "
+        "reports. A check whose evidence was not "
+        "collected is reported as skipped, with the reason. Evidence sections are the fields of "
+        "`Evidence` (src/wmidoctor/evidence/model.py).",
+        "",
+    ]
     for group, members in groupby(specs, key=lambda spec: spec.group):
         lines += [f"## {group}", "", "| Check | What it judges | Severity | Evidence needed |", "|---|---|---|---|"]
         lines += [f"| `{spec.id}` | {_cell(spec.title)} | {spec.severity} | {_needs(spec)} |" for spec in members]

@@ -65,9 +65,14 @@ def _server_side(groups: list[EventGroup], evidence: list[EvidenceRef]) -> Count
     for group in groups:
         client = rejected_client(group)
         clients[client] += group.count
-        evidence.append(ref(group.source, f"event 10036 x{group.count} (last {group.last_seen}): activation by "
-                                          f"{client} ({field(group, 'UserSid') or '?'}) rejected below Packet "
-                                          "Integrity"))
+        evidence.append(
+            ref(
+                group.source,
+                f"event 10036 x{group.count} (last {group.last_seen}): activation by "
+                f"{client} ({field(group, 'UserSid') or '?'}) rejected below Packet "
+                "Integrity",
+            )
+        )
     return clients
 
 
@@ -77,11 +82,16 @@ def _client_side(groups: list[EventGroup], evidence: list[EvidenceRef]) -> tuple
     for group in groups:
         applications[failing_application(group)] += group.count
         kinds.add(group.event_id)
-        evidence.append(ref(group.source, f"event {group.event_id} x{group.count} (last {group.last_seen}): "
-                                          f"{field(group, 'Application') or '?'} activating "
-                                          f"{field(group, 'CLSID') or '?'} on {field(group, 'Computer') or '?'} at "
-                                          f"{_CLIENT_EVENTS[group.event_id]} level "
-                                          f"{_level(field(group, 'AuthenticationLevel'))}"))
+        evidence.append(
+            ref(
+                group.source,
+                f"event {group.event_id} x{group.count} (last {group.last_seen}): "
+                f"{field(group, 'Application') or '?'} activating "
+                f"{field(group, 'CLSID') or '?'} on {field(group, 'Computer') or '?'} at "
+                f"{_CLIENT_EVENTS[group.event_id]} level "
+                f"{_level(field(group, 'AuthenticationLevel'))}",
+            )
+        )
     return applications, kinds
 
 
@@ -91,19 +101,22 @@ _UPGRADE_CLIENT = advice(
     "impacket-based or other Linux pollers use a release that signs DCOM activation (impacket: "
     "-rpc-auth-level integrity or privacy) and retire Samba wmic; for agents with a hard-coded level, the "
     "vendor's update. Do not try to lower the server's hardening: Microsoft removed that opt-out with the "
-    "March 2023 updates")
+    "March 2023 updates"
+)
 
 
 def _raise_all_fix(raise_level: Setting) -> Fix:
-    return Fix(step=f"Let Windows raise every non-anonymous activation from this host to Packet Integrity: delete "
-                    f"{HARDENING_RAISE_LEVEL} (its default is {HARDENING_RAISE_ALL}) so that levels set explicitly "
-                    "by applications are raised too",
-               command=f'reg delete "{_APPCOMPAT}" /v {HARDENING_RAISE_LEVEL} /f', risk="low",
-               undo=f'reg add "{_APPCOMPAT}" /v {HARDENING_RAISE_LEVEL} /t REG_DWORD /d {raise_level.value} /f')
+    return Fix(
+        step=f"Let Windows raise every non-anonymous activation from this host to Packet Integrity: delete "
+        f"{HARDENING_RAISE_LEVEL} (its default is {HARDENING_RAISE_ALL}) so that levels set explicitly "
+        "by applications are raised too",
+        command=f'reg delete "{_APPCOMPAT}" /v {HARDENING_RAISE_LEVEL} /f',
+        risk="low",
+        undo=f'reg add "{_APPCOMPAT}" /v {HARDENING_RAISE_LEVEL} /t REG_DWORD /d {raise_level.value} /f',
+    )
 
 
-@check("dcom.hardening", "DCOM authentication hardening does not reject WMI clients", severity="error",
-       needs=("dcom",))
+@check("dcom.hardening", "DCOM authentication hardening does not reject WMI clients", severity="error", needs=("dcom",))
 def hardening(ev: Evidence, v: Verdict) -> Finding:
     keys = ev.dcom.hardening
     evidence = [ref(s.source, f"{name}={s.value}") for name, s in keys.items()]
@@ -113,39 +126,67 @@ def hardening(ev: Evidence, v: Verdict) -> Finding:
     applications, kinds = _client_side(client_groups, evidence)
     require = _value(keys, HARDENING_REQUIRE_INTEGRITY)
     raise_level = keys.get(HARDENING_RAISE_LEVEL)
-    ignored_opt_out = (f" {HARDENING_REQUIRE_INTEGRITY}=0 is set but has no effect since the March 2023 updates."
-                       if require == 0 else "")
+    ignored_opt_out = (
+        f" {HARDENING_REQUIRE_INTEGRITY}=0 is set but has no effect since the March 2023 updates."
+        if require == 0
+        else ""
+    )
     if clients:
-        return v.fail(f"This host rejected {sum(clients.values())} DCOM activations below Packet Integrity (event "
-                      f"10036) from: {_top(clients)}. Those clients cannot use WMI here until they authenticate at "
-                      "Packet Integrity." + ignored_opt_out, evidence,
-                      causes=["DCOM hardening (KB5004442, CVE-2021-26414), enforced since the March 2023 updates; "
-                              "the named clients still activate at Connect level or lower",
-                              "typical clients: Samba wmic, old impacket or other Linux pollers, monitoring agents "
-                              "with a hard-coded authentication level, unpatched Windows clients"],
-                      fixes=[_UPGRADE_CLIENT], codes=["0x80070005"])
+        return v.fail(
+            f"This host rejected {sum(clients.values())} DCOM activations below Packet Integrity (event "
+            f"10036) from: {_top(clients)}. Those clients cannot use WMI here until they authenticate at "
+            "Packet Integrity." + ignored_opt_out,
+            evidence,
+            causes=[
+                "DCOM hardening (KB5004442, CVE-2021-26414), enforced since the March 2023 updates; "
+                "the named clients still activate at Connect level or lower",
+                "typical clients: Samba wmic, old impacket or other Linux pollers, monitoring agents "
+                "with a hard-coded authentication level, unpatched Windows clients",
+            ],
+            fixes=[_UPGRADE_CLIENT],
+            codes=["0x80070005"],
+        )
     if applications:
-        causes = ["an application on this host asks for an authentication level below Packet Integrity and the "
-                  "target servers are hardened"]
+        causes = [
+            "an application on this host asks for an authentication level below Packet Integrity and the "
+            "target servers are hardened"
+        ]
         fixes = [_UPGRADE_CLIENT]
         raise_value = _value(keys, HARDENING_RAISE_LEVEL)
-        if 10037 in kinds and raise_level is not None and raise_value is not None \
-                and raise_value < HARDENING_RAISE_ALL:
-            causes.insert(0, f"{HARDENING_RAISE_LEVEL}={raise_value} on this host: Windows raises only default "
-                             "levels, not the level an application sets explicitly (event 10037)")
+        if 10037 in kinds and raise_level is not None and raise_value is not None and raise_value < HARDENING_RAISE_ALL:
+            causes.insert(
+                0,
+                f"{HARDENING_RAISE_LEVEL}={raise_value} on this host: Windows raises only default "
+                "levels, not the level an application sets explicitly (event 10037)",
+            )
             fixes.insert(0, _raise_all_fix(raise_level))
-        return v.warn(f"Applications on this host failed {sum(applications.values())} DCOM activations because "
-                      f"their authentication level is too low (events 10037/10038): {_top(applications)}.",
-                      evidence, causes=causes, fixes=fixes, codes=["0x80070005"])
+        return v.warn(
+            f"Applications on this host failed {sum(applications.values())} DCOM activations because "
+            f"their authentication level is too low (events 10037/10038): {_top(applications)}.",
+            evidence,
+            causes=causes,
+            fixes=fixes,
+            codes=["0x80070005"],
+        )
     if _value(keys, HARDENING_DISABLE_LOG) == 1:
-        return v.warn(f"{HARDENING_DISABLE_LOG}=1: rejected activations are no longer logged, so this failure "
-                      "cannot be seen in the System log.", evidence,
-                      fixes=[Fix(step="Turn hardening logging back on",
-                                 command=f'reg delete "{_APPCOMPAT}" /v {HARDENING_DISABLE_LOG} /f',
-                                 risk="none", undo=f'reg add "{_APPCOMPAT}" /v {HARDENING_DISABLE_LOG} '
-                                                   '/t REG_DWORD /d 1 /f')])
+        return v.warn(
+            f"{HARDENING_DISABLE_LOG}=1: rejected activations are no longer logged, so this failure "
+            "cannot be seen in the System log.",
+            evidence,
+            fixes=[
+                Fix(
+                    step="Turn hardening logging back on",
+                    command=f'reg delete "{_APPCOMPAT}" /v {HARDENING_DISABLE_LOG} /f',
+                    risk="none",
+                    undo=f'reg add "{_APPCOMPAT}" /v {HARDENING_DISABLE_LOG} /t REG_DWORD /d 1 /f',
+                )
+            ],
+        )
     if require == 0:
-        return v.info(f"{HARDENING_REQUIRE_INTEGRITY}=0 asks to turn hardening off; updates since March 2023 "
-                      "ignore it, so do not count on it for old clients.", evidence)
+        return v.info(
+            f"{HARDENING_REQUIRE_INTEGRITY}=0 asks to turn hardening off; updates since March 2023 "
+            "ignore it, so do not count on it for old clients.",
+            evidence,
+        )
     scope = "" if ev.events.collected else " (the System log was not read, so rejections could not be counted)"
     return v.ok("No DCOM hardening rejections seen" + scope + ".", evidence)

@@ -98,8 +98,9 @@ def operation(group: EventGroup) -> str:
     text = field(group, "Operation")
     if text:
         return text
-    return " ".join(part for part in (field(group, "Method"), operation_namespace(group), field(group, "Target"))
-                    if part)
+    return " ".join(
+        part for part in (field(group, "Method"), operation_namespace(group), field(group, "Target")) if part
+    )
 
 
 def target_class(group: EventGroup) -> str:
@@ -149,14 +150,19 @@ def failure_patterns(ev: Evidence) -> list[FailurePattern]:
 def _pattern_line(pattern: FailurePattern, ev: Evidence, note: str) -> EvidenceRef:
     worst = max(pattern.groups, key=lambda g: g.count)
     client = describe_pid(ev.events.processes, field(worst, "ClientProcessId"), worst.first_seen, worst.last_seen)
-    span = pattern.first_seen[:10] + (f" to {pattern.last_seen[:10]}" if pattern.last_seen[:10] !=
-                                      pattern.first_seen[:10] else "")
-    return ref(worst.source, f"{hex_code(pattern.code)} {short_meaning(pattern.code)} x{pattern.count} ({span}): "
-                             f"{operation(worst)[:160]} - client {client}, {field(worst, 'User') or '?'}; {note}")
+    span = pattern.first_seen[:10] + (
+        f" to {pattern.last_seen[:10]}" if pattern.last_seen[:10] != pattern.first_seen[:10] else ""
+    )
+    return ref(
+        worst.source,
+        f"{hex_code(pattern.code)} {short_meaning(pattern.code)} x{pattern.count} ({span}): "
+        f"{operation(worst)[:160]} - client {client}, {field(worst, 'User') or '?'}; {note}",
+    )
 
 
-@check("events.client-failures", "WMI client operations succeed (WMI-Activity 5858)", severity="warning",
-       needs=("events",))
+@check(
+    "events.client-failures", "WMI client operations succeed (WMI-Activity 5858)", severity="warning", needs=("events",)
+)
 def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
     """Each failure pattern is judged on its own: a known-harmless one (knowledge/benign_failures.tsv) is
     info with its reason; another is a problem when it recurs, an isolated failure otherwise."""
@@ -169,8 +175,7 @@ def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
         method = method_of(pattern.groups[0])
         known = known_benign(pattern.code, method, pattern.namespace, pattern.target_class, edition)
         if known is not None:
-            assumed = f" (edition not known: assumed {known.edition})" if known.edition != "any" and not edition \
-                else ""
+            assumed = f" (edition not known: assumed {known.edition})" if known.edition != "any" and not edition else ""
             benign.append(_pattern_line(pattern, ev, f"harmless: {known.why}{assumed}"))
         elif pattern.count >= RECURRING:
             recurring.append(pattern)
@@ -178,39 +183,68 @@ def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
             isolated.append(_pattern_line(pattern, ev, f"isolated (fewer than {RECURRING} in the evidence)"))
     total = sum(p.count for p in patterns)
     if not recurring:
-        return v.info(f"{total} failed client operations, none a recurring problem: {len(benign)} known-harmless "
-                      f"patterns, {len(isolated)} isolated failures.", (benign + isolated)[:_TOP * 2],
-                      codes=sorted({hex_code(p.code) for p in patterns})[:_TOP])
+        return v.info(
+            f"{total} failed client operations, none a recurring problem: {len(benign)} known-harmless "
+            f"patterns, {len(isolated)} isolated failures.",
+            (benign + isolated)[: _TOP * 2],
+            codes=sorted({hex_code(p.code) for p in patterns})[:_TOP],
+        )
     top = recurring[0]
     evidence = [_pattern_line(p, ev, "recurring") for p in recurring[:_TOP]] + (isolated + benign)[:_TOP]
-    return v.warn(f"{sum(p.count for p in recurring)} of {total} failed client operations recur: the most frequent "
-                  f"is {hex_code(top.code)} ({short_meaning(top.code)}) on {top.namespace or '?'}"
-                  f"{' : ' + top.target_class if top.target_class else ''}, {top.count} times. Run `wmidoctor "
-                  f"explain {hex_code(top.code)}` for causes and fixes.", evidence,
-                  causes=["each result code points to its own layer: see the codes below and explain them one by one",
-                          "a single client process often causes most failures: compare the client PIDs"],
-                  fixes=[advice("Identify the client process behind the top failures (ClientProcessId) on the host",
-                                command="Get-Process -Id <ClientProcessId> | Select-Object Id, Path, StartTime")],
-                  codes=[hex_code(p.code) for p in recurring[:_TOP]])
+    return v.warn(
+        f"{sum(p.count for p in recurring)} of {total} failed client operations recur: the most frequent "
+        f"is {hex_code(top.code)} ({short_meaning(top.code)}) on {top.namespace or '?'}"
+        f"{' : ' + top.target_class if top.target_class else ''}, {top.count} times. Run `wmidoctor "
+        f"explain {hex_code(top.code)}` for causes and fixes.",
+        evidence,
+        causes=[
+            "each result code points to its own layer: see the codes below and explain them one by one",
+            "a single client process often causes most failures: compare the client PIDs",
+        ],
+        fixes=[
+            advice(
+                "Identify the client process behind the top failures (ClientProcessId) on the host",
+                command="Get-Process -Id <ClientProcessId> | Select-Object Id, Path, StartTime",
+            )
+        ],
+        codes=[hex_code(p.code) for p in recurring[:_TOP]],
+    )
 
 
-@check("events.provider-load", "Providers load without error (WMI-Activity 5857)", severity="error",
-       needs=("events",))
+@check("events.provider-load", "Providers load without error (WMI-Activity 5857)", severity="error", needs=("events",))
 def provider_load(ev: Evidence, v: Verdict) -> Finding:
-    failed = [(code, g) for g in activity_events(ev, 5857)
-              if (code := parse_code(field(g, "Code", "ResultCode"))) not in (None, 0)]
+    failed = [
+        (code, g)
+        for g in activity_events(ev, 5857)
+        if (code := parse_code(field(g, "Code", "ResultCode"))) not in (None, 0)
+    ]
     loads = activity_events(ev, 5857)
     if not failed:
         return v.ok(f"{sum(g.count for g in loads)} provider loads logged, none failed.")
-    evidence = [ref(g.source, f"{field(g, 'ProviderName')} in {field(g, 'HostProcess') or '?'} "
-                              f"({field(g, 'ProviderPath') or '?'}): {hex_code(code)} {short_meaning(code)} x{g.count}")
-                for code, g in failed[:_TOP]]
-    return v.fail(f"{len(failed)} providers failed to load: every class they serve fails.", evidence,
-                  causes=["the provider DLL or one of its dependencies is missing or damaged",
-                          "the COM registration of the provider is missing (see providers.com-registration)",
-                          "a 32/64-bit mismatch, or a broken .NET installation for managed providers"],
-                  fixes=[Fix(step="Re-register the failing provider's DLL from an elevated prompt",
-                             command='regsvr32 /s "<ProviderPath>"', risk="low",
-                             undo='regsvr32 /u /s "<ProviderPath>"'),
-                         advice("Repair or reinstall the product that owns the provider", risk="low")],
-                  codes=[hex_code(code) for code, _ in failed])
+    evidence = [
+        ref(
+            g.source,
+            f"{field(g, 'ProviderName')} in {field(g, 'HostProcess') or '?'} "
+            f"({field(g, 'ProviderPath') or '?'}): {hex_code(code)} {short_meaning(code)} x{g.count}",
+        )
+        for code, g in failed[:_TOP]
+    ]
+    return v.fail(
+        f"{len(failed)} providers failed to load: every class they serve fails.",
+        evidence,
+        causes=[
+            "the provider DLL or one of its dependencies is missing or damaged",
+            "the COM registration of the provider is missing (see providers.com-registration)",
+            "a 32/64-bit mismatch, or a broken .NET installation for managed providers",
+        ],
+        fixes=[
+            Fix(
+                step="Re-register the failing provider's DLL from an elevated prompt",
+                command='regsvr32 /s "<ProviderPath>"',
+                risk="low",
+                undo='regsvr32 /u /s "<ProviderPath>"',
+            ),
+            advice("Repair or reinstall the product that owns the provider", risk="low"),
+        ],
+        codes=[hex_code(code) for code, _ in failed],
+    )

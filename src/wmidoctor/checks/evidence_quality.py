@@ -12,8 +12,16 @@ from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 
 # Sections the configuration checks read; their problems are damage in hives, exports or collector output.
-CONFIGURATION_SECTIONS = ("services", "dcom", "firewall", "remote_uac", "rpc_policy", "providers", "namespaces",
-                          "quotas")
+CONFIGURATION_SECTIONS = (
+    "services",
+    "dcom",
+    "firewall",
+    "remote_uac",
+    "rpc_policy",
+    "providers",
+    "namespaces",
+    "quotas",
+)
 LOG_SECTIONS = ("events",)
 SHOWN = 5
 
@@ -34,20 +42,33 @@ def integrity(ev: Evidence, v: Verdict) -> Finding:
     if damaged_config:
         affected = _checks_reading(damaged_config)
         evidence += [ref("damage", p[:200]) for p in problems[:SHOWN]]
-        return v.warn(f"The evidence is damaged: {len(problems)} unreadable items in what feeds the "
-                      f"{', '.join(damaged_config)} section(s). Checks reading them ({', '.join(affected)}) judge "
-                      "only what could be read, and say 'not known' where the damage may hide the answer. This is a "
-                      "fault of the copy, not a WMI fault of the host.", evidence,
-                      causes=["the file was copied from a running system without its transaction logs, or cut short",
-                              "the evidence was deliberately or accidentally corrupted after collection"],
-                      fixes=[Fix(step="Collect the artifact again (for a hive, with its .LOG1/.LOG2 files beside it, "
-                                      "or with the collector, which exports the keys through the registry API)",
-                                 risk="none", undo="nothing to undo")])
+        return v.warn(
+            f"The evidence is damaged: {len(problems)} unreadable items in what feeds the "
+            f"{', '.join(damaged_config)} section(s). Checks reading them ({', '.join(affected)}) judge "
+            "only what could be read, and say 'not known' where the damage may hide the answer. This is a "
+            "fault of the copy, not a WMI fault of the host.",
+            evidence,
+            causes=[
+                "the file was copied from a running system without its transaction logs, or cut short",
+                "the evidence was deliberately or accidentally corrupted after collection",
+            ],
+            fixes=[
+                Fix(
+                    step="Collect the artifact again (for a hive, with its .LOG1/.LOG2 files beside it, "
+                    "or with the collector, which exports the keys through the registry API)",
+                    risk="none",
+                    undo="nothing to undo",
+                )
+            ],
+        )
     if damaged_logs or artifacts:
         log_problems = [p for name in damaged_logs for p in sections[name].problems]
         evidence += [ref("damage", p[:200]) for p in log_problems[:SHOWN]]
-        return v.info(f"Parts of the evidence are damaged ({len(artifacts)} artifacts); reading went on past the "
-                      "damage and the checks counted what could be read.", evidence)
+        return v.info(
+            f"Parts of the evidence are damaged ({len(artifacts)} artifacts); reading went on past the "
+            "damage and the checks counted what could be read.",
+            evidence,
+        )
     if not ev.collection.artifacts:
         return v.ok("The evidence was saved whole (no per-artifact record to check).")
     return v.ok(f"All {sum(1 for a in ev.collection.artifacts if a.status == 'parsed')} artifacts read were whole.")

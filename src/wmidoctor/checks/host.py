@@ -39,8 +39,11 @@ def generation(ev: Evidence) -> tuple[str, str]:
 
 def missing_artifacts(ev: Evidence, *names: str) -> str:
     """The named artifacts (bundle or volume names, matched by their end) that the evidence lacks, as a phrase."""
-    absent = [a.name for a in ev.collection.artifacts if a.status in ("missing", "damaged")
-              and any(a.name.lower().endswith(n.lower()) for n in names)]
+    absent = [
+        a.name
+        for a in ev.collection.artifacts
+        if a.status in ("missing", "damaged") and any(a.name.lower().endswith(n.lower()) for n in names)
+    ]
     return ", ".join(absent) or " or ".join(names)
 
 

@@ -10,23 +10,32 @@ from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import PRE_VISTA_QUOTA_DEFAULTS, QUOTA_DEFAULTS, QUOTA_NAMES_IN_5612
 
-_EDIT = ("Get-CimInstance -Namespace root -ClassName __ProviderHostQuotaConfiguration | "
-         "Set-CimInstance -Property @{{{name}={value}}}")
+_EDIT = (
+    "Get-CimInstance -Namespace root -ClassName __ProviderHostQuotaConfiguration | "
+    "Set-CimInstance -Property @{{{name}={value}}}"
+)
 
 
 def quota_fix(step: str, name: str, value: int, previous: int) -> Fix:
     """Set one __ProviderHostQuotaConfiguration property to `value`; the undo puts `previous` back."""
-    return Fix(step=step, command=_EDIT.format(name=name, value=value), risk="low",
-               undo=_EDIT.format(name=name, value=previous))
+    return Fix(
+        step=step,
+        command=_EDIT.format(name=name, value=value),
+        risk="low",
+        undo=_EDIT.format(name=name, value=previous),
+    )
 
 
 def _set(name: str, value: int, previous: int, when: str = "") -> Fix:
-    return quota_fix(f"{when}{'set' if when else 'Set'} {name} to {value}, then restart the WMI service (some "
-                     "builds need a reboot)", name, value, previous)
+    return quota_fix(
+        f"{when}{'set' if when else 'Set'} {name} to {value}, then restart the WMI service (some builds need a reboot)",
+        name,
+        value,
+        previous,
+    )
 
 
-@check("quotas.configuration", "Provider host quotas are at least the defaults", severity="warning",
-       needs=("quotas",))
+@check("quotas.configuration", "Provider host quotas are at least the defaults", severity="warning", needs=("quotas",))
 def configuration(ev: Evidence, v: Verdict) -> Finding:
     evidence, lowered, raised, fixes = [], [], [], []
     era, how = generation(ev)
@@ -46,20 +55,34 @@ def configuration(ev: Evidence, v: Verdict) -> Finding:
     if era == PRE_VISTA:
         evidence.append(ref(evidence[0].source, f"judged against the Windows XP / Server 2003 defaults ({how})"))
     if lowered:
-        return v.warn(f"Quotas below the defaults: {'; '.join(lowered)}. Provider hosts are killed sooner "
-                      "(event 5612) and queries fail with 0x80041006 or 0x8004106C.", evidence,
-                      causes=["someone lowered the limits, or a management product set its own values"],
-                      fixes=fixes, codes=["0x80041006", "0x8004106C"])
+        return v.warn(
+            f"Quotas below the defaults: {'; '.join(lowered)}. Provider hosts are killed sooner "
+            "(event 5612) and queries fail with 0x80041006 or 0x8004106C.",
+            evidence,
+            causes=["someone lowered the limits, or a management product set its own values"],
+            fixes=fixes,
+            codes=["0x80041006", "0x8004106C"],
+        )
     if raised:
-        return v.info(f"Quotas raised above the defaults ({'; '.join(raised)}): fine when no provider leaks; a leak "
-                      "now only takes longer to hit the limit.", evidence)
+        return v.info(
+            f"Quotas raised above the defaults ({'; '.join(raised)}): fine when no provider leaks; a leak "
+            "now only takes longer to hit the limit.",
+            evidence,
+        )
     per_host = defaults["memory_per_host"][1] // (1024 * 1024)
-    return v.ok(f"Provider host quotas are the defaults (256 threads, 4096 handles, {per_host} MB per host, 1 GB for "
-                "all hosts, 32 hosts).", evidence)
+    return v.ok(
+        f"Provider host quotas are the defaults (256 threads, 4096 handles, {per_host} MB per host, 1 GB for "
+        "all hosts, 32 hosts).",
+        evidence,
+    )
 
 
-@check("quotas.host-kills", "No WMI provider host was stopped for exceeding a quota (event 5612)", severity="error",
-       needs=("events",))
+@check(
+    "quotas.host-kills",
+    "No WMI provider host was stopped for exceeding a quota (event 5612)",
+    severity="error",
+    needs=("events",),
+)
 def host_kills(ev: Evidence, v: Verdict) -> Finding:
     kills = winmgmt_events(ev, 5612)
     if not kills:
@@ -74,25 +97,47 @@ def host_kills(ev: Evidence, v: Verdict) -> Finding:
         if not providers and pid.isdigit() and int(pid) in hosts:
             providers = ", ".join(hosts[int(pid)].providers)
         quotas.append(QUOTA_NAMES_IN_5612.get(quota, quota))
-        evidence.append(ref(group.source, f"x{group.count} ({group.last_seen}): {quota} reached {value} "
-                                          f"(max {maximum}) in WmiPrvSE PID {pid or '?'}; providers: "
-                                          f"{providers or 'not recorded (match the PID with WMI-Activity 5857)'}"))
+        evidence.append(
+            ref(
+                group.source,
+                f"x{group.count} ({group.last_seen}): {quota} reached {value} "
+                f"(max {maximum}) in WmiPrvSE PID {pid or '?'}; providers: "
+                f"{providers or 'not recorded (match the PID with WMI-Activity 5857)'}",
+            )
+        )
     top = max(set(quotas), key=quotas.count)
     current = next((getattr(ev.quotas, attr) for attr, (name, _) in QUOTA_DEFAULTS.items() if name == top), None)
     default = next((d for name, d in QUOTA_DEFAULTS.values() if name == top), None)
     if default is not None:
         now = current.value if current is not None and isinstance(current.value, int) else default
-        fixes.append(_set(top, now * 2, now, when="Only if the provider does not leak (its usage levels off "
-                                                  "instead of climbing): "))
-    return v.fail(f"WMI stopped provider hosts {sum(g.count for g in kills)} times for exceeding {top}: every query "
-                  "served by those hosts failed at that moment.", evidence,
-                  causes=["a client running huge or too frequent queries against one provider",
-                          "a provider leaking memory or handles (a climbing trend between kills)",
-                          "third-party software hooking WmiPrvSE, or simply the scale of the host"],
-                  fixes=[advice("Find the provider and the client: match the PID with WMI-Activity 5857 "
-                                "(ProviderName) and 5858 (ClientProcessId) around the kill time",
-                                command="wmidoctor logs <bundle or log folder>"),
-                         advice("Fix or throttle the client's queries (narrow WHERE clauses, fewer properties, "
-                                "longer polling intervals)"),
-                         *fixes],
-                  codes=["0x80041006", "0x8004106C", "0x800706BE"])
+        fixes.append(
+            _set(
+                top,
+                now * 2,
+                now,
+                when="Only if the provider does not leak (its usage levels off instead of climbing): ",
+            )
+        )
+    return v.fail(
+        f"WMI stopped provider hosts {sum(g.count for g in kills)} times for exceeding {top}: every query "
+        "served by those hosts failed at that moment.",
+        evidence,
+        causes=[
+            "a client running huge or too frequent queries against one provider",
+            "a provider leaking memory or handles (a climbing trend between kills)",
+            "third-party software hooking WmiPrvSE, or simply the scale of the host",
+        ],
+        fixes=[
+            advice(
+                "Find the provider and the client: match the PID with WMI-Activity 5857 "
+                "(ProviderName) and 5858 (ClientProcessId) around the kill time",
+                command="wmidoctor logs <bundle or log folder>",
+            ),
+            advice(
+                "Fix or throttle the client's queries (narrow WHERE clauses, fewer properties, "
+                "longer polling intervals)"
+            ),
+            *fixes,
+        ],
+        codes=["0x80041006", "0x8004106C", "0x800706BE"],
+    )

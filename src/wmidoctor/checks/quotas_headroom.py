@@ -25,8 +25,12 @@ def _show(attribute: str, value: int) -> str:
     return f"{value / _MB:.0f} MB" if "memory" in attribute else str(value)
 
 
-@check("quotas.host-headroom", "Running provider hosts stay clear of their quotas", severity="warning",
-       needs=("provider_hosts",))
+@check(
+    "quotas.host-headroom",
+    "Running provider hosts stay clear of their quotas",
+    severity="warning",
+    needs=("provider_hosts",),
+)
 def host_headroom(ev: Evidence, v: Verdict) -> Finding:
     hosts = ev.provider_hosts.hosts
     if not hosts:
@@ -43,9 +47,14 @@ def host_headroom(ev: Evidence, v: Verdict) -> Finding:
             if value >= limit * HOST_HEADROOM_WARN:
                 nearest = (QUOTA_DEFAULTS[attribute][0], limit)
                 close.append(f"PID {host.pid} {QUOTA_DEFAULTS[attribute][0]} at {value * 100 // limit}%")
-        evidence.append(ref(host.source, f"{host.process_name} PID {host.pid} ({host.hosting_model or '?'}): "
-                                         f"{', '.join(figures) or 'no figures'}; providers "
-                                         f"{', '.join(host.providers[:8]) or '?'}"))
+        evidence.append(
+            ref(
+                host.source,
+                f"{host.process_name} PID {host.pid} ({host.hosting_model or '?'}): "
+                f"{', '.join(figures) or 'no figures'}; providers "
+                f"{', '.join(host.providers[:8]) or '?'}",
+            )
+        )
     total = sum(h.private_bytes or 0 for h in hosts)
     all_limit = _limit(ev, "memory_all_hosts")
     if total >= all_limit * HOST_HEADROOM_WARN:
@@ -56,21 +65,39 @@ def host_headroom(ev: Evidence, v: Verdict) -> Finding:
         nearest = ("ProcessLimitAllHosts", count_limit)
         close.append(f"{len(hosts)} hosts of ProcessLimitAllHosts {count_limit}")
     if not close:
-        return v.ok(f"{len(hosts)} provider hosts, all below {int(HOST_HEADROOM_WARN * 100)}% of their quotas.",
-                    evidence)
-    return v.warn(f"Provider hosts are close to their quotas ({'; '.join(close)}): WMI kills a host that crosses a "
-                  "limit (event 5612) and every query it serves fails at that moment.", evidence,
-                  causes=["a provider leaking memory or handles (figures that climb between collections)",
-                          "a client running huge or frequent queries against the providers in that host",
-                          "more providers than usual loaded at once on a busy host"],
-                  fixes=_fixes(*nearest),
-                  codes=["0x80041006", "0x8004106C"])
+        return v.ok(
+            f"{len(hosts)} provider hosts, all below {int(HOST_HEADROOM_WARN * 100)}% of their quotas.", evidence
+        )
+    return v.warn(
+        f"Provider hosts are close to their quotas ({'; '.join(close)}): WMI kills a host that crosses a "
+        "limit (event 5612) and every query it serves fails at that moment.",
+        evidence,
+        causes=[
+            "a provider leaking memory or handles (figures that climb between collections)",
+            "a client running huge or frequent queries against the providers in that host",
+            "more providers than usual loaded at once on a busy host",
+        ],
+        fixes=_fixes(*nearest),
+        codes=["0x80041006", "0x8004106C"],
+    )
 
 
 def _fixes(quota: str, current: int) -> list[Fix]:
-    return [advice("Collect again in a few minutes: a figure that keeps climbing is a leak in one of the providers "
-                   "listed for that host", command="wmidoctor collect"),
-            advice("Find the clients driving that host (WMI-Activity 5858 ClientProcessId, or a trace) and narrow "
-                   "their queries", command="wmidoctor logs <bundle or log folder>"),
-            quota_fix(f"Only when nothing leaks: raise {quota} (quotas apply to every host; restart the WMI service "
-                      "afterwards)", quota, current * 2, current)]
+    return [
+        advice(
+            "Collect again in a few minutes: a figure that keeps climbing is a leak in one of the providers "
+            "listed for that host",
+            command="wmidoctor collect",
+        ),
+        advice(
+            "Find the clients driving that host (WMI-Activity 5858 ClientProcessId, or a trace) and narrow "
+            "their queries",
+            command="wmidoctor logs <bundle or log folder>",
+        ),
+        quota_fix(
+            f"Only when nothing leaks: raise {quota} (quotas apply to every host; restart the WMI service afterwards)",
+            quota,
+            current * 2,
+            current,
+        ),
+    ]

@@ -28,8 +28,7 @@ class CheckSpec:
 CHECKS: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, title: str, *, severity: str, needs: Iterable[str],
-          needs_any: Iterable[str] = ()) -> Callable:
+def check(check_id: str, title: str, *, severity: str, needs: Iterable[str], needs_any: Iterable[str] = ()) -> Callable:
     """Register a check; its group is the part of the id before the first dot."""
     if severity not in SEVERITIES:
         raise ValueError(f"{check_id}: unknown severity {severity!r}")
@@ -37,8 +36,9 @@ def check(check_id: str, title: str, *, severity: str, needs: Iterable[str],
     def register(func: Callable[[Evidence, Verdict], Finding]) -> Callable[[Evidence, Verdict], Finding]:
         if check_id in CHECKS:
             raise ValueError(f"check {check_id} registered twice")
-        CHECKS[check_id] = CheckSpec(check_id, title, check_id.split(".", 1)[0], severity, tuple(needs), func,
-                                     tuple(needs_any))
+        CHECKS[check_id] = CheckSpec(
+            check_id, title, check_id.split(".", 1)[0], severity, tuple(needs), func, tuple(needs_any)
+        )
         return func
 
     return register
@@ -54,22 +54,43 @@ class Verdict:
     def __init__(self, spec: CheckSpec) -> None:
         self.spec = spec
 
-    def _finding(self, status: str, severity: str, summary: str, evidence: Iterable[EvidenceRef] = (),
-                 causes: Iterable[str] = (), fixes: Iterable[Fix] = (), codes: Iterable[str] = (),
-                 references: Iterable[str] = (), items: Iterable[dict] = ()) -> Finding:
-        return Finding(check=self.spec.id, status=status, severity=severity, title=self.spec.title,
-                       summary=summary, evidence=list(evidence), causes=list(causes), fixes=list(fixes),
-                       codes=list(dict.fromkeys(codes)), references=list(references), items=list(items))
+    def _finding(
+        self,
+        status: str,
+        severity: str,
+        summary: str,
+        evidence: Iterable[EvidenceRef] = (),
+        causes: Iterable[str] = (),
+        fixes: Iterable[Fix] = (),
+        codes: Iterable[str] = (),
+        references: Iterable[str] = (),
+        items: Iterable[dict] = (),
+    ) -> Finding:
+        return Finding(
+            check=self.spec.id,
+            status=status,
+            severity=severity,
+            title=self.spec.title,
+            summary=summary,
+            evidence=list(evidence),
+            causes=list(causes),
+            fixes=list(fixes),
+            codes=list(dict.fromkeys(codes)),
+            references=list(references),
+            items=list(items),
+        )
 
     def ok(self, summary: str, evidence: Iterable[EvidenceRef] = (), **details) -> Finding:
         return self._finding("pass", self.spec.severity, summary, evidence, **details)
 
-    def fail(self, summary: str, evidence: Iterable[EvidenceRef] = (), *, severity: str | None = None,
-             **details) -> Finding:
+    def fail(
+        self, summary: str, evidence: Iterable[EvidenceRef] = (), *, severity: str | None = None, **details
+    ) -> Finding:
         return self._finding("fail", severity or self.spec.severity, summary, evidence, **details)
 
-    def warn(self, summary: str, evidence: Iterable[EvidenceRef] = (), *, severity: str = "warning",
-             **details) -> Finding:
+    def warn(
+        self, summary: str, evidence: Iterable[EvidenceRef] = (), *, severity: str = "warning", **details
+    ) -> Finding:
         return self._finding("warn", severity, summary, evidence, **details)
 
     def info(self, summary: str, evidence: Iterable[EvidenceRef] = (), **details) -> Finding:

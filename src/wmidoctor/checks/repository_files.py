@@ -20,19 +20,22 @@ def _is_default_directory(directory: str) -> bool:
     return text in (REPOSITORY_DIRECTORY.lower(), "c:\\windows\\system32\\wbem\\repository")
 
 
-@check("repository.files", "The repository's files are all present and not empty", severity="error",
-       needs=("repository",))
+@check(
+    "repository.files", "The repository's files are all present and not empty", severity="error", needs=("repository",)
+)
 def files(ev: Evidence, v: Verdict) -> Finding:
     listing = ev.repository.files
     if not listing:
         return v.skip("the repository folder listing is not in the evidence")
     source = (ev.repository.sources or [""])[0]
-    top = {_basename(f.name): f for f in listing if "\\" not in f.name.replace("/", "\\")} or \
-        {_basename(f.name): f for f in listing}
+    top = {_basename(f.name): f for f in listing if "\\" not in f.name.replace("/", "\\")} or {
+        _basename(f.name): f for f in listing
+    }
     era, how = generation(ev)
     expected = PRE_VISTA_REPOSITORY_FILES if era == PRE_VISTA else REPOSITORY_CORE_FILES
-    evidence = [ref(source, f"{f.name} {f.size} bytes {f.modified}".strip()) for f in top.values()
-                if f.name.upper() in expected]
+    evidence = [
+        ref(source, f"{f.name} {f.size} bytes {f.modified}".strip()) for f in top.values() if f.name.upper() in expected
+    ]
     if era == PRE_VISTA:
         evidence.append(ref(source, f"judged as a Windows XP / Server 2003 repository: {how}"))
     missing = [name for name in expected if name not in top]
@@ -41,19 +44,38 @@ def files(ev: Evidence, v: Verdict) -> Finding:
     moved = False
     if directory is not None and isinstance(directory.value, str) and not _is_default_directory(directory.value):
         moved = True
-        evidence.append(ref(directory.source, f"Repository Directory={directory.value} (default "
-                                              f"{REPOSITORY_DIRECTORY})"))
+        evidence.append(
+            ref(directory.source, f"Repository Directory={directory.value} (default {REPOSITORY_DIRECTORY})")
+        )
     if missing or empty:
-        what = "; ".join(part for part in (f"missing: {', '.join(missing)}" if missing else "",
-                                           f"empty: {', '.join(empty)}" if empty else "") if part)
-        return v.fail(f"The repository is incomplete ({what}): WMI cannot open it and rebuilds it at the next "
-                      "start from the autorecover MOFs only (event 5614), losing everything else.", evidence,
-                      causes=["files deleted by hand or by a 'WMI reset' script while the service was stopped",
-                              "a disk or file-system error, or an antivirus quarantine of a repository file",
-                              "the listing was taken while WMI was replacing its files (collect again to confirm)"],
-                      fixes=repository_ladder(), codes=["0x8004100A"])
+        what = "; ".join(
+            part
+            for part in (
+                f"missing: {', '.join(missing)}" if missing else "",
+                f"empty: {', '.join(empty)}" if empty else "",
+            )
+            if part
+        )
+        return v.fail(
+            f"The repository is incomplete ({what}): WMI cannot open it and rebuilds it at the next "
+            "start from the autorecover MOFs only (event 5614), losing everything else.",
+            evidence,
+            causes=[
+                "files deleted by hand or by a 'WMI reset' script while the service was stopped",
+                "a disk or file-system error, or an antivirus quarantine of a repository file",
+                "the listing was taken while WMI was replacing its files (collect again to confirm)",
+            ],
+            fixes=repository_ladder(),
+            codes=["0x8004100A"],
+        )
     if moved:
-        return v.info("The repository lives outside its default folder; backups, antivirus exclusions and "
-                      "repair scripts that assume the default path miss it.", evidence)
-    return v.ok(f"All {len(expected)} repository files are present"
-                + (" (Windows XP / Server 2003 layout)." if era == PRE_VISTA else "."), evidence)
+        return v.info(
+            "The repository lives outside its default folder; backups, antivirus exclusions and "
+            "repair scripts that assume the default path miss it.",
+            evidence,
+        )
+    return v.ok(
+        f"All {len(expected)} repository files are present"
+        + (" (Windows XP / Server 2003 layout)." if era == PRE_VISTA else "."),
+        evidence,
+    )

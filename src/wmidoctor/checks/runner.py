@@ -19,9 +19,23 @@ class CheckRun:
 
 # The order reports list groups in: security findings first (an incident outranks a fault), then whether the
 # evidence itself can be trusted, then from the foundations (services, repository) up to the remote path.
-GROUP_ORDER = ("security", "evidence", "services", "repository", "autorecover", "providers", "dcom", "namespaces",
-               "firewall",
-               "remote-uac", "rpc", "quotas", "events", "subscriptions", "connectivity")
+GROUP_ORDER = (
+    "security",
+    "evidence",
+    "services",
+    "repository",
+    "autorecover",
+    "providers",
+    "dcom",
+    "namespaces",
+    "firewall",
+    "remote-uac",
+    "rpc",
+    "quotas",
+    "events",
+    "subscriptions",
+    "connectivity",
+)
 
 
 def _ordered() -> list[CheckSpec]:
@@ -53,8 +67,12 @@ def missing_evidence(spec: CheckSpec, evidence: Evidence) -> str | None:
             why = section.reason if section.reason and section.reason != "not collected" else ""
             return f"evidence section '{name}' was not collected" + (f": {why}" if why else "")
     if spec.needs_any and not any(sections[name].collected for name in spec.needs_any):
-        return ("none of the evidence sections " + ", ".join(f"'{n}'" for n in spec.needs_any) + " was collected: "
-                + "; ".join(f"{n}: {sections[n].reason}" for n in spec.needs_any))
+        return (
+            "none of the evidence sections "
+            + ", ".join(f"'{n}'" for n in spec.needs_any)
+            + " was collected: "
+            + "; ".join(f"{n}: {sections[n].reason}" for n in spec.needs_any)
+        )
     return None
 
 
@@ -70,8 +88,9 @@ def run_one(spec: CheckSpec, evidence: Evidence) -> CheckRun:
         except Exception as exc:  # a bug in one check must not hide the others, nor pass silently
             if os.environ.get("WMIDOCTOR_DEBUG"):
                 raise
-            finding = verdict.skip(f"the check itself failed ({type(exc).__name__}: {exc}); "
-                                   "set WMIDOCTOR_DEBUG=1 for the traceback")
+            finding = verdict.skip(
+                f"the check itself failed ({type(exc).__name__}: {exc}); set WMIDOCTOR_DEBUG=1 for the traceback"
+            )
     return CheckRun(finding, (time.perf_counter() - start) * 1000)
 
 

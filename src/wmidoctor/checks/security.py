@@ -21,8 +21,10 @@ EXPORT_FOLDER = "$env:SystemDrive\\WmiDoctor-evidence"
 EVENT_EVIDENCE = (
     ("WMI-Activity 5861/5859", ("Microsoft-Windows-WMI-Activity/5861", "Microsoft-Windows-WMI-Activity/5859")),
     ("Sysmon 19/20/21", ("Microsoft-Windows-Sysmon/19", "Microsoft-Windows-Sysmon/20", "Microsoft-Windows-Sysmon/21")),
-    ("process creation (Sysmon 1, Security 4688)", ("Microsoft-Windows-Sysmon/1",
-                                                    "Microsoft-Windows-Security-Auditing/4688")),
+    (
+        "process creation (Sysmon 1, Security 4688)",
+        ("Microsoft-Windows-Sysmon/1", "Microsoft-Windows-Security-Auditing/4688"),
+    ),
     ("network logons (Security 4624)", ("Microsoft-Windows-Security-Auditing/4624",)),
 )
 
@@ -75,37 +77,51 @@ def chain_fixes(judged: JudgedChain) -> list[Fix]:
     get = f"Get-CimInstance -Namespace '{ns}' -ClassName"
     get_filter = f"{get} __EventFilter -Filter \"Name='{_quote(c.filter_name)}'\""
     get_consumer = f"{get} {cls} -Filter \"Name='{_quote(c.consumer_name)}'\""
-    get_binding = (f"Get-CimInstance -Namespace '{ns}' -ClassName __FilterToConsumerBinding | Where-Object "
-                   f"{{ $_.Consumer.Name -eq '{c.consumer_name.replace(chr(39), chr(39) * 2)}' }}")
+    get_binding = (
+        f"Get-CimInstance -Namespace '{ns}' -ClassName __FilterToConsumerBinding | Where-Object "
+        f"{{ $_.Consumer.Name -eq '{c.consumer_name.replace(chr(39), chr(39) * 2)}' }}"
+    )
     timers = [t.split()[:2] for t in c.timers if len(t.split()) >= 2]
-    get_timers = [f"Get-CimInstance -Namespace '{ns}' -ClassName {tc} -Filter \"TimerId='{_quote(tid)}'\""
-                  for tc, tid in timers]
+    get_timers = [
+        f"Get-CimInstance -Namespace '{ns}' -ClassName {tc} -Filter \"TimerId='{_quote(tid)}'\"" for tc, tid in timers
+    ]
     parts = [(get_binding, "binding"), (get_consumer, "consumer")]
     if c.filter_name:
         parts.append((get_filter, "filter"))
     parts += [(t, f"timer{i}") for i, t in enumerate(get_timers, 1)]
-    saved = "; ".join(f"{get} | Export-Clixml \"$d\\{stem}-{what}.xml\"" for get, what in parts)
-    export = Fix(step=f"Save every part of the subscription {c.label} in {ns} ({', '.join(w for _, w in parts)}) "
-                      f"to {EXPORT_FOLDER} before removing anything: evidence for the investigation, and what the "
-                      "undo of the next step restores",
-                 command=f"$d = \"{EXPORT_FOLDER}\"; New-Item -ItemType Directory -Force $d | Out-Null; {saved}",
-                 risk="none", undo="nothing to undo (only files were written)")
+    saved = "; ".join(f'{get} | Export-Clixml "$d\\{stem}-{what}.xml"' for get, what in parts)
+    export = Fix(
+        step=f"Save every part of the subscription {c.label} in {ns} ({', '.join(w for _, w in parts)}) "
+        f"to {EXPORT_FOLDER} before removing anything: evidence for the investigation, and what the "
+        "undo of the next step restores",
+        command=f'$d = "{EXPORT_FOLDER}"; New-Item -ItemType Directory -Force $d | Out-Null; {saved}',
+        risk="none",
+        undo="nothing to undo (only files were written)",
+    )
     removed = "; ".join(f"{get} | Remove-CimInstance" for get, _ in parts)
-    restore_one = ("$restore = { param($file, $class) $o = Import-Clixml $file; $p = @{}; "
-                   "$o.PSObject.Properties | Where-Object { $_.Name -notmatch '^(PS|Cim)' -and "
-                   "$_.Name -ne 'CreatorSID' -and $null -ne $_.Value } | ForEach-Object { $p[$_.Name] = $_.Value }; "
-                   f"New-CimInstance -Namespace '{ns}' -ClassName $class -Property $p }}")
-    restores = [f"& $restore \"$d\\{stem}-consumer.xml\" {cls}"]
+    restore_one = (
+        "$restore = { param($file, $class) $o = Import-Clixml $file; $p = @{}; "
+        "$o.PSObject.Properties | Where-Object { $_.Name -notmatch '^(PS|Cim)' -and "
+        "$_.Name -ne 'CreatorSID' -and $null -ne $_.Value } | ForEach-Object { $p[$_.Name] = $_.Value }; "
+        f"New-CimInstance -Namespace '{ns}' -ClassName $class -Property $p }}"
+    )
+    restores = [f'& $restore "$d\\{stem}-consumer.xml" {cls}']
     if c.filter_name:
-        restores.append(f"& $restore \"$d\\{stem}-filter.xml\" __EventFilter")
-    restores += [f"& $restore \"$d\\{stem}-timer{i}.xml\" {tc}" for i, (tc, _) in enumerate(timers, 1)]
+        restores.append(f'& $restore "$d\\{stem}-filter.xml" __EventFilter')
+    restores += [f'& $restore "$d\\{stem}-timer{i}.xml" {tc}' for i, (tc, _) in enumerate(timers, 1)]
     if c.filter_name:
-        restores.append(f"New-CimInstance -Namespace '{ns}' -ClassName __FilterToConsumerBinding -Property "
-                        f"@{{Filter = ({get_filter}); Consumer = ({get_consumer})}}")
-    remove = Fix(step=f"Remove the subscription {c.label}: the binding first (it stops firing), then the consumer"
-                      + (", the filter" if c.filter_name else "") + (" and its timer" if timers else ""),
-                 command=f"{removed}", risk="low",
-                 undo=f"$d = \"{EXPORT_FOLDER}\"; {restore_one}; " + "; ".join(restores))
+        restores.append(
+            f"New-CimInstance -Namespace '{ns}' -ClassName __FilterToConsumerBinding -Property "
+            f"@{{Filter = ({get_filter}); Consumer = ({get_consumer})}}"
+        )
+    remove = Fix(
+        step=f"Remove the subscription {c.label}: the binding first (it stops firing), then the consumer"
+        + (", the filter" if c.filter_name else "")
+        + (" and its timer" if timers else ""),
+        command=f"{removed}",
+        risk="low",
+        undo=f'$d = "{EXPORT_FOLDER}"; {restore_one}; ' + "; ".join(restores),
+    )
     return [export, remove]
 
 
@@ -122,22 +138,43 @@ def _chain_refs(judged: JudgedChain) -> list[EvidenceRef]:
         head += f"; timers: {', '.join(c.timers)}"
     refs = [ref(c.sightings[0].source if c.sightings else "", head)]
     if judged.payload:
-        refs.append(ref(c.sightings[0].source if c.sightings else "", f"payload of \"{c.consumer_name}\" in full: "
-                                                                     f"{judged.payload}"))
+        refs.append(
+            ref(
+                c.sightings[0].source if c.sightings else "",
+                f'payload of "{c.consumer_name}" in full: {judged.payload}',
+            )
+        )
     for decoded in judged.indicators.get("decoded", []):
         refs.append(ref(c.sightings[0].source if c.sightings else "", f"decoded: {decoded}"))
     for s in sorted(c.sightings, key=lambda s: s.time):
         by = f" by {s.user}" if s.user else ""
-        refs.append(ref(s.source, f"{s.what}: {s.kind} {s.operation}" + (f" at {s.time}" if s.time else "") + by
-                                  + (f" on {s.host}" if s.host else "")))
+        refs.append(
+            ref(
+                s.source,
+                f"{s.what}: {s.kind} {s.operation}"
+                + (f" at {s.time}" if s.time else "")
+                + by
+                + (f" on {s.host}" if s.host else ""),
+            )
+        )
     for r in c.runs:
-        refs.append(ref(r.source, f"{r.what}: the consumer ran: {r.parent_image} started {r.image} "
-                                  f"`{r.command_line}` as {r.user or '?'} at {r.time}"))
+        refs.append(
+            ref(
+                r.source,
+                f"{r.what}: the consumer ran: {r.parent_image} started {r.image} "
+                f"`{r.command_line}` as {r.user or '?'} at {r.time}",
+            )
+        )
     return refs
 
 
-@check("security.subscriptions", "No WMI event subscription looks like persistence", severity="error", needs=(),
-       needs_any=("subscriptions", "wmi_traces"))
+@check(
+    "security.subscriptions",
+    "No WMI event subscription looks like persistence",
+    severity="error",
+    needs=(),
+    needs_any=("subscriptions", "wmi_traces"),
+)
 def subscriptions(ev: Evidence, v: Verdict) -> Finding:
     read = evidence_read(ev)
     judged = judge_chains(ev)
@@ -151,26 +188,50 @@ def subscriptions(ev: Evidence, v: Verdict) -> Finding:
     fixes: list[Fix] = []
     for j in alarming:
         if j.chain.state == "removed":
-            fixes.append(advice(f"The subscription {j.chain.label} was removed again (logged); find out what it "
-                                "ran and from which account it was created: the removal does not undo its effects"))
+            fixes.append(
+                advice(
+                    f"The subscription {j.chain.label} was removed again (logged); find out what it "
+                    "ran and from which account it was created: the removal does not undo its effects"
+                )
+            )
         else:
             fixes += chain_fixes(j)
-    causes = ["persistence, privilege escalation or anti-analysis planted through WMI (MITRE ATT&CK T1546.003)",
-              "a management product that reacts to events with scripts or commands (check the allow-list and "
-              "the creator)"]
+    causes = [
+        "persistence, privilege escalation or anti-analysis planted through WMI (MITRE ATT&CK T1546.003)",
+        "a management product that reacts to events with scripts or commands (check the allow-list and the creator)",
+    ]
     refs = [ATTACK_URL]
     malicious = [j for j in judged if j.verdict == MALICIOUS]
-    names = ", ".join(f"\"{j.chain.consumer_name}\"" for j in alarming)
+    names = ", ".join(f'"{j.chain.consumer_name}"' for j in alarming)
     if malicious:
-        return v.fail(f"{len(malicious)} of {len(judged)} subscriptions look malicious ({names}): a consumer runs "
-                      "script or commands with attacker traits. Treat it as an incident: save every part, then "
-                      "remove it.", evidence, severity="error", causes=causes,
-                      fixes=[advice("Treat the host as compromised: find how the creator account was used, and "
-                                    "look for the same subscription on other hosts"), *fixes],
-                      references=refs, items=items)
+        return v.fail(
+            f"{len(malicious)} of {len(judged)} subscriptions look malicious ({names}): a consumer runs "
+            "script or commands with attacker traits. Treat it as an incident: save every part, then "
+            "remove it.",
+            evidence,
+            severity="error",
+            causes=causes,
+            fixes=[
+                advice(
+                    "Treat the host as compromised: find how the creator account was used, and "
+                    "look for the same subscription on other hosts"
+                ),
+                *fixes,
+            ],
+            references=refs,
+            items=items,
+        )
     if alarming:
-        return v.warn(f"{len(alarming)} of {len(judged)} subscriptions run script or commands ({names}) and are not "
-                      "on the allow-list: review each one.", evidence, causes=list(reversed(causes)),
-                      fixes=[advice("Identify the owner of each consumer (creator, product, install date) before "
-                                    "removing anything"), *fixes], references=refs, items=items)
+        return v.warn(
+            f"{len(alarming)} of {len(judged)} subscriptions run script or commands ({names}) and are not "
+            "on the allow-list: review each one.",
+            evidence,
+            causes=list(reversed(causes)),
+            fixes=[
+                advice("Identify the owner of each consumer (creator, product, install date) before removing anything"),
+                *fixes,
+            ],
+            references=refs,
+            items=items,
+        )
     return v.info(f"{len(judged)} subscriptions, none suspicious ({read}).", evidence, references=refs, items=items)

@@ -32,13 +32,20 @@ def inspection(evidence: Evidence) -> dict:
         "collector_version": collection.collector_version,
         "collected_at": collection.collected_at,
         "host": evidence.identity.host,
-        "identity": {"host": evidence.identity.host, "host_source": evidence.identity.host_source,
-                     "domain": evidence.identity.domain, "os": evidence.identity.os_caption,
-                     "build": evidence.identity.os_build, "edition": evidence.identity.edition,
-                     "edition_source": evidence.identity.edition_source},
+        "identity": {
+            "host": evidence.identity.host,
+            "host_source": evidence.identity.host_source,
+            "domain": evidence.identity.domain,
+            "os": evidence.identity.os_caption,
+            "build": evidence.identity.os_build,
+            "edition": evidence.identity.edition,
+            "edition_source": evidence.identity.edition_source,
+        },
         "personal_data": collection.personal_data,
-        "artifacts": [{"name": a.name, "path": a.path, "status": a.status, "reason": a.reason,
-                       "what": what.get(a.name, "")} for a in collection.artifacts],
+        "artifacts": [
+            {"name": a.name, "path": a.path, "status": a.status, "reason": a.reason, "what": what.get(a.name, "")}
+            for a in collection.artifacts
+        ],
         "sections": [s for s in evidence.summary() if s["section"] != "collection"],
     }
 
@@ -57,8 +64,7 @@ def render_text(data: dict) -> str:
     for artifact in data["artifacts"]:
         reason = f"  ({artifact['reason']})" if artifact["reason"] else ""
         shown = artifact["path"] or artifact["name"]
-        lines.append(f"  [{MARKS.get(artifact['status'], '??')}] {shown.ljust(width)}  "
-                     f"{artifact['status']}{reason}")
+        lines.append(f"  [{MARKS.get(artifact['status'], '??')}] {shown.ljust(width)}  {artifact['status']}{reason}")
     if data["missing"]:
         lines += ["", f"Missing ({len(data['missing'])}): " + ", ".join(data["missing"])]
     lines += ["", "Evidence sections:"]

@@ -33,8 +33,16 @@ def default_out() -> Path:
 
 def run_collector(out: Path, shadow_copy: bool = False, zip_bundle: bool = True) -> int:
     """Run the collector into the folder `out` (and `out`.zip unless told not to); return its exit code."""
-    command = ["powershell.exe", "-NoProfile", "-ExecutionPolicy", "Bypass", "-File", str(collector_script()),
-               "-OutputPath", str(out)]
+    command = [
+        "powershell.exe",
+        "-NoProfile",
+        "-ExecutionPolicy",
+        "Bypass",
+        "-File",
+        str(collector_script()),
+        "-OutputPath",
+        str(out),
+    ]
     if shadow_copy:
         command.append("-ShadowCopy")
     if not zip_bundle:
@@ -46,15 +54,23 @@ def run_collector(out: Path, shadow_copy: bool = False, zip_bundle: bool = True)
 
 
 @click.command(name="collect")
-@click.option("--out", type=click.Path(file_okay=False, path_type=Path),
-              help="Bundle folder to create (a .zip of it is written beside). Default: ./wmidoctor-bundle-<UTC time>.")
-@click.option("--shadow-copy", is_flag=True,
-              help="Also copy the repository through a volume shadow copy (needs an elevated prompt).")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    help="Bundle folder to create (a .zip of it is written beside). Default: ./wmidoctor-bundle-<UTC time>.",
+)
+@click.option(
+    "--shadow-copy",
+    is_flag=True,
+    help="Also copy the repository through a volume shadow copy (needs an elevated prompt).",
+)
 def command(out: Path | None, shadow_copy: bool) -> None:
     """Collect this host's WMI evidence into a bundle (Windows only; read-only on the host)."""
     if sys.platform != "win32":
-        raise InputError("collect runs on Windows only; on this system, diagnose a bundle made on the host with "
-                         f"collect/{SCRIPT_NAME}")
+        raise InputError(
+            "collect runs on Windows only; on this system, diagnose a bundle made on the host with "
+            f"collect/{SCRIPT_NAME}"
+        )
     target = out or default_out()
     code = run_collector(target, shadow_copy)
     if code != 0:

@@ -28,8 +28,7 @@ def load_evidence(path: Path, quick: bool = False) -> Evidence:
     return load(path, quick=quick)
 
 
-def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None = None,
-                      quick: bool = False) -> Report:
+def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None = None, quick: bool = False) -> Report:
     """Run the checks (all, or the groups in `only`) and assemble the report."""
     from wmidoctor.checks import run_checks
     from wmidoctor.checks.events import hex_code
@@ -43,24 +42,41 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
         runs = run_checks(evidence, only)
     except ValueError as exc:  # an unknown group in --only
         raise InputError(str(exc)) from exc
-    tally = [CodeCount(hex_code(code), count, lookup(code).symbol, lookup(code).meaning, seen_in=where)
-             for code, count, where in code_tally(evidence)]
-    return Report(tool_version=__version__,
-                  generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
-                  target=evidence.identity.host, source=source, findings=[r.finding for r in runs],
-                  evidence=evidence.summary(), code_tally=tally,
-                  timings=[CheckTiming(r.finding.check, round(r.elapsed_ms, 3)) for r in runs],
-                  total_ms=(time.perf_counter() - start) * 1000, quick=quick, host=host_facts(evidence))
+    tally = [
+        CodeCount(hex_code(code), count, lookup(code).symbol, lookup(code).meaning, seen_in=where)
+        for code, count, where in code_tally(evidence)
+    ]
+    return Report(
+        tool_version=__version__,
+        generated_at=datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+        target=evidence.identity.host,
+        source=source,
+        findings=[r.finding for r in runs],
+        evidence=evidence.summary(),
+        code_tally=tally,
+        timings=[CheckTiming(r.finding.check, round(r.elapsed_ms, 3)) for r in runs],
+        total_ms=(time.perf_counter() - start) * 1000,
+        quick=quick,
+        host=host_facts(evidence),
+    )
 
 
 def host_facts(evidence: Evidence) -> HostFacts:
     who = evidence.identity
     firsts = [log.first_seen for log in evidence.events.logs if log.first_seen]
     lasts = [log.last_seen for log in evidence.events.logs if log.last_seen]
-    return HostFacts(name=who.host, domain=who.domain, os=who.os_caption, build=who.os_build, edition=who.edition,
-                     edition_source=who.edition_source, name_source=who.host_source,
-                     layout=evidence.collection.layout, events_from=min(firsts, default=""),
-                     events_until=max(lasts, default=""))
+    return HostFacts(
+        name=who.host,
+        domain=who.domain,
+        os=who.os_caption,
+        build=who.os_build,
+        edition=who.edition,
+        edition_source=who.edition_source,
+        name_source=who.host_source,
+        layout=evidence.collection.layout,
+        events_from=min(firsts, default=""),
+        events_until=max(lasts, default=""),
+    )
 
 
 def _add_captures(evidence: Evidence, path: Path, captures: list[Path]) -> None:
@@ -82,8 +98,10 @@ def _add_captures(evidence: Evidence, path: Path, captures: list[Path]) -> None:
 def collect_live() -> Path:
     """On Windows, run the collector into a new temporary folder and return it; elsewhere, say what to pass."""
     if sys.platform != "win32":
-        raise InputError("pass what to diagnose: a bundle folder, a .zip, a mounted Windows volume or an evidence "
-                         ".json (make a bundle on the Windows host with collect/Collect-WmiDoctor.ps1)")
+        raise InputError(
+            "pass what to diagnose: a bundle folder, a .zip, a mounted Windows volume or an evidence "
+            ".json (make a bundle on the Windows host with collect/Collect-WmiDoctor.ps1)"
+        )
     import tempfile
 
     from wmidoctor.commands.collect import run_collector
@@ -96,29 +114,57 @@ def collect_live() -> Path:
     return bundle
 
 
-@click.command(help="Run every check over a host's evidence and report findings with ordered fixes. PATH: a bundle "
-                    "folder, .zip, mounted Windows volume, or a saved evidence .json; on Windows, no PATH collects "
-                    "this host's evidence first (with the same collector as `wmidoctor collect`).\n\n"
-                    "Exit codes: 0 no finding at warning level or above; 1 problems found; 2 usage error or "
-                    "unreadable PATH.")
+@click.command(
+    help="Run every check over a host's evidence and report findings with ordered fixes. PATH: a bundle "
+    "folder, .zip, mounted Windows volume, or a saved evidence .json; on Windows, no PATH collects "
+    "this host's evidence first (with the same collector as `wmidoctor collect`).\n\n"
+    "Exit codes: 0 no finding at warning level or above; 1 problems found; 2 usage error or "
+    "unreadable PATH."
+)
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), jsonl for a "
-                   "SIEM (one finding per line, passed and skipped checks left out), html for a self-contained page.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), jsonl for a "
+    "SIEM (one finding per line, passed and skipped checks left out), html for a self-contained page.",
+)
 @json_flag
 @click.option("--out", type=click.Path(dir_okay=False, path_type=Path), help="Write the report to FILE.")
 @click.option("--only", metavar="GROUP[,GROUP]", help="Run only these check groups (e.g. dcom,firewall).")
-@click.option("--capture", "captures", multiple=True, type=click.Path(exists=True, dir_okay=False, path_type=Path),
-              help="A packet capture (pcap/pcapng) of remote WMI to this host, read as connectivity evidence; "
-                   "captures at the top of a bundle folder are read too.")
-@click.option("--verbose", "-v", is_flag=True,
-              help="In text, list every passed and skipped check (by default: one line per group).")
-@click.option("--quick", is_flag=True,
-              help="Skip the expensive reading: no repository read or verification, no parsing of the Autorecover "
-                   "MOFs, and only the newest 4 MiB of each larger .evtx log. The report's evidence summary says what "
-                   "was left out; checks that need it report `skipped`.")
-def command(path: Path | None, fmt: str, as_json: bool, out: Path | None, only: str | None, verbose: bool,
-            quick: bool, captures: tuple[Path, ...]) -> int:
+@click.option(
+    "--capture",
+    "captures",
+    multiple=True,
+    type=click.Path(exists=True, dir_okay=False, path_type=Path),
+    help="A packet capture (pcap/pcapng) of remote WMI to this host, read as connectivity evidence; "
+    "captures at the top of a bundle folder are read too.",
+)
+@click.option(
+    "--verbose",
+    "-v",
+    is_flag=True,
+    help="In text, list every passed and skipped check (by default: one line per group).",
+)
+@click.option(
+    "--quick",
+    is_flag=True,
+    help="Skip the expensive reading: no repository read or verification, no parsing of the Autorecover "
+    "MOFs, and only the newest 4 MiB of each larger .evtx log. The report's evidence summary says what "
+    "was left out; checks that need it report `skipped`.",
+)
+def command(
+    path: Path | None,
+    fmt: str,
+    as_json: bool,
+    out: Path | None,
+    only: str | None,
+    verbose: bool,
+    quick: bool,
+    captures: tuple[Path, ...],
+) -> int:
     fmt = chosen_format(fmt, as_json)
     if path is None:
         path = collect_live()

@@ -59,8 +59,10 @@ class _Text:
         if len(item.names) > 1:
             lines += self.field("also known as", ", ".join(item.names[1:]))
         lines += self.field("numbers", f"hex {item.hex}   unsigned {item.unsigned}   signed {item.signed}")
-        decoded = f"{item.kind.upper() if item.kind != 'hresult' else 'HRESULT'}, severity {item.severity}, " \
-                  f"facility {item.facility}"
+        decoded = (
+            f"{item.kind.upper() if item.kind != 'hresult' else 'HRESULT'}, severity {item.severity}, "
+            f"facility {item.facility}"
+        )
         if item.win32 is not None:
             decoded += f", Win32 error {item.win32}"
         lines += self.field("decoded", decoded)
@@ -87,8 +89,10 @@ class _Text:
 
     def listing(self, label: str, items: list[str]) -> list[str]:
         """One item per line (URLs and 'code symbol' pairs must not be broken by wrapping)."""
-        return [f"  {self.style(label.ljust(14), bold=True) if index == 0 else ' ' * 14}{entry}"
-                for index, entry in enumerate(items)]
+        return [
+            f"  {self.style(label.ljust(14), bold=True) if index == 0 else ' ' * 14}{entry}"
+            for index, entry in enumerate(items)
+        ]
 
 
 def _terminal_columns() -> int:
@@ -107,8 +111,12 @@ def _related_label(hex_code: str) -> str:
 @click.command(context_settings={"help_option_names": ["-h", "--help"], "ignore_unknown_options": True})
 @click.argument("codes", nargs=-1, metavar="CODE...")
 @click.option("--search", "search_text", metavar="TEXT", help="Find entries by words in their meaning or causes.")
-@click.option("--json", "as_json", is_flag=True,
-              help="Print a JSON list, one object per code (see knowledge/explain.schema.json).")
+@click.option(
+    "--json",
+    "as_json",
+    is_flag=True,
+    help="Print a JSON list, one object per code (see knowledge/explain.schema.json).",
+)
 def command(codes: tuple[str, ...], search_text: str | None, as_json: bool) -> None:
     """Decode WMI, COM/DCOM, RPC, Win32 and NTSTATUS codes: meaning, likely causes, ordered fixes.
 

@@ -22,11 +22,16 @@ def command() -> None:
 @command.command(name="report")
 @click.argument("db")
 @click.option("--compare", nargs=2, type=int, metavar="RUN RUN", help="Hosts whose verdict changed between runs.")
-@click.option("--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table",
-              show_default=True)
-@click.option("--kind", type=click.Choice(["auto", "probe", "diagnose"]), default="auto", show_default=True,
-              help="Which runs to show when DB holds both; auto: diagnoses in a postgresql:// DB or a file without "
-                   "probe runs.")
+@click.option(
+    "--format", "fmt", type=click.Choice(["table", "json", "csv", "html"]), default="table", show_default=True
+)
+@click.option(
+    "--kind",
+    type=click.Choice(["auto", "probe", "diagnose"]),
+    default="auto",
+    show_default=True,
+    help="Which runs to show when DB holds both; auto: diagnoses in a postgresql:// DB or a file without probe runs.",
+)
 @json_flag
 def report(db: str, compare: tuple[int, int] | None, fmt: str, kind: str, as_json: bool) -> None:
     """Show the latest run in DB (or --compare two runs by id). Exit 1 when a host fails in the run shown

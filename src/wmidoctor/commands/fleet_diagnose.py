@@ -42,19 +42,38 @@ class _BatchWriter:
 
 @click.command(name="diagnose")
 @click.argument("sources", nargs=-1, required=True)
-@click.option("--db", default="fleet.sqlite", show_default=True, metavar="PATH|URL",
-              help="SQLite file, or postgresql://user@host/db (password from PGPASSWORD or ~/.pgpass).")
-@click.option("--engine", type=click.Choice(["local", "dask", "sequential"]), default="local", show_default=True,
-              help="local: a process pool sized to the cores; dask: Dask distributed (--scheduler, or a local "
-                   "cluster on loopback); sequential: this process.")
+@click.option(
+    "--db",
+    default="fleet.sqlite",
+    show_default=True,
+    metavar="PATH|URL",
+    help="SQLite file, or postgresql://user@host/db (password from PGPASSWORD or ~/.pgpass).",
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "dask", "sequential"]),
+    default="local",
+    show_default=True,
+    help="local: a process pool sized to the cores; dask: Dask distributed (--scheduler, or a local "
+    "cluster on loopback); sequential: this process.",
+)
 @click.option("--scheduler", default="", metavar="tcp://HOST:8786", help="A Dask scheduler (implies --engine dask).")
 @click.option("--workers", type=click.IntRange(0, 1024), default=0, help="Worker processes (default: the cores).")
 @click.option("--site", default="", help="Site of every entry given directly (a manifest gives its own).")
 @click.option("--quick", is_flag=True, help="Each host as diagnose --quick (no repository read, newest log part).")
 @click.option("--resume", type=int, metavar="RUN", help="Finish run RUN: entries already stored are skipped.")
 @json_flag
-def diagnose_command(sources: tuple[str, ...], db: str, engine: str, scheduler: str, workers: int, site: str,
-                     quick: bool, resume: int | None, as_json: bool) -> None:
+def diagnose_command(
+    sources: tuple[str, ...],
+    db: str,
+    engine: str,
+    scheduler: str,
+    workers: int,
+    site: str,
+    quick: bool,
+    resume: int | None,
+    as_json: bool,
+) -> None:
     """Diagnose every entry of SOURCES (bundle folders, zips, mounted volumes, evidence files, or a manifest
     file listing them one per line as `path[,site[,label]]`) and store one diagnosis per host in --db.
     Exit 1 when any host has a problem at warning or above, 2 on bad input."""
@@ -81,14 +100,22 @@ def diagnose_command(sources: tuple[str, ...], db: str, engine: str, scheduler: 
         elapsed = time.perf_counter() - start
     finally:
         store.close()
-    summary = {"run": run_id, "db": store.target, "entries": len(tasks), "with_problems": writer.problems,
-               "unreadable": writer.errors, "seconds": round(elapsed, 2),
-               "hosts_per_second": round(len(tasks) / elapsed, 2) if elapsed else 0}
+    summary = {
+        "run": run_id,
+        "db": store.target,
+        "entries": len(tasks),
+        "with_problems": writer.problems,
+        "unreadable": writer.errors,
+        "seconds": round(elapsed, 2),
+        "hosts_per_second": round(len(tasks) / elapsed, 2) if elapsed else 0,
+    }
     if as_json:
         click.echo(dumps_json(summary))
     else:
-        click.echo(f"run {run_id}: {len(tasks)} entries in {elapsed:.1f} s; {writer.problems} with problems, "
-                   f"{writer.errors} unreadable (wmidoctor fleet report {db} --kind diagnose)")
+        click.echo(
+            f"run {run_id}: {len(tasks)} entries in {elapsed:.1f} s; {writer.problems} with problems, "
+            f"{writer.errors} unreadable (wmidoctor fleet report {db} --kind diagnose)"
+        )
     raise SystemExit(1 if writer.problems else 0)
 
 
@@ -97,11 +124,17 @@ def report_data(store: Any, run_id: int) -> dict[str, Any]:
 
     run = next(r for r in store.runs() if r["id"] == run_id)
     hosts, findings = store.hosts(run_id), store.findings(run_id)
-    return {"schema": "wmidoctor.fleet-diagnosis/1", "run": run, "hosts": len(hosts),
-            "hosts_with_problems": len({f["source"] for f in findings}),
-            "unreadable": sum(1 for h in hosts if h["error"]), "causes": root_causes(hosts, findings),
-            "by_site": breakdown(hosts, findings, "site"), "by_os_build": breakdown(hosts, findings, "os_build"),
-            "unreadable_entries": [{"source": h["source"], "error": h["error"]} for h in hosts if h["error"]]}
+    return {
+        "schema": "wmidoctor.fleet-diagnosis/1",
+        "run": run,
+        "hosts": len(hosts),
+        "hosts_with_problems": len({f["source"] for f in findings}),
+        "unreadable": sum(1 for h in hosts if h["error"]),
+        "causes": root_causes(hosts, findings),
+        "by_site": breakdown(hosts, findings, "site"),
+        "by_os_build": breakdown(hosts, findings, "os_build"),
+        "unreadable_entries": [{"source": h["source"], "error": h["error"]} for h in hosts if h["error"]],
+    }
 
 
 def report_diagnoses(db: str, compare: tuple[int, int] | None, fmt: str) -> None:
@@ -126,20 +159,32 @@ def _report_diagnoses(db: str, compare: tuple[int, int] | None, fmt: str) -> Non
             missing = [r for r in compare if r not in runs]
             if missing:
                 raise InputError(f"{store.target}: no run {missing[0]} (runs: {', '.join(map(str, runs))})")
-            data: dict[str, Any] = {"schema": "wmidoctor.fleet-changes/1", "runs": list(compare),
-                    **changes((store.hosts(compare[0]), store.findings(compare[0])),
-                              (store.hosts(compare[1]), store.findings(compare[1])))}
+            data: dict[str, Any] = {
+                "schema": "wmidoctor.fleet-changes/1",
+                "runs": list(compare),
+                **changes(
+                    (store.hosts(compare[0]), store.findings(compare[0])),
+                    (store.hosts(compare[1]), store.findings(compare[1])),
+                ),
+            }
             rows = [dict(r, change=name) for name in ("new", "fixed", "still") for r in data[name]]
-            output = {"json": lambda: dumps_json(data), "csv": lambda: render.csv_text(
-                rows, ("change", "host", "check", "severity")), "table": lambda: render.changes_text(data),
-                "html": lambda: render.page(report_data(store, compare[1]))}[fmt]()
+            output = {
+                "json": lambda: dumps_json(data),
+                "csv": lambda: render.csv_text(rows, ("change", "host", "check", "severity")),
+                "table": lambda: render.changes_text(data),
+                "html": lambda: render.page(report_data(store, compare[1])),
+            }[fmt]()
             click.echo(output, nl=not output.endswith("\n"))
             raise SystemExit(1 if data["new"] else 0)
         data = report_data(store, runs[-1])
     finally:
         store.close()
-    output = {"json": lambda: dumps_json(data), "csv": lambda: render.csv_text(data["causes"], render.CAUSE_COLUMNS),
-              "table": lambda: render.text(data), "html": lambda: render.page(data)}[fmt]()
+    output = {
+        "json": lambda: dumps_json(data),
+        "csv": lambda: render.csv_text(data["causes"], render.CAUSE_COLUMNS),
+        "table": lambda: render.text(data),
+        "html": lambda: render.page(data),
+    }[fmt]()
     click.echo(output, nl=not output.endswith("\n"))
     raise SystemExit(1 if data["hosts_with_problems"] else 0)
 

@@ -46,22 +46,35 @@ def _refuse_an_empty_window(analysis, start: str, end: str) -> None:
     lasts = [s.records_last for s in analysis.logs if s.records_last]
     if not firsts:
         return
-    raise InputError(f"the time window {start or '…'} .. {end or '…'} UTC holds none of the evidence, which runs "
-                     f"from {min(firsts)[:19]} to {max(lasts)[:19]} UTC; widen --since/--until")
+    raise InputError(
+        f"the time window {start or '…'} .. {end or '…'} UTC holds none of the evidence, which runs "
+        f"from {min(firsts)[:19]} to {max(lasts)[:19]} UTC; widen --since/--until"
+    )
 
 
 @click.command(name="logs", context_settings={"help_option_names": ["-h", "--help"]}, help=_help())
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
-@click.option("--since", metavar="TIME", help="Only events at or after TIME: 2024-05-01, 2024-05-01T13:00 "
-              "(UTC unless an offset is given) or an age such as 24h, 7d.")
+@click.option(
+    "--since",
+    metavar="TIME",
+    help="Only events at or after TIME: 2024-05-01, 2024-05-01T13:00 "
+    "(UTC unless an offset is given) or an age such as 24h, 7d.",
+)
 @click.option("--until", metavar="TIME", help="Only events at or before TIME (a bare date means its end).")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for people; json (schema wmidoctor.logs/2) for machines; csv: one row per event "
-                   "group; html: one self-contained file.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people; json (schema wmidoctor.logs/2) for machines; csv: one row per event "
+    "group; html: one self-contained file.",
+)
 @json_flag
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
-def command(paths: tuple[str, ...], since: str | None, until: str | None, fmt: str, as_json: bool,
-            out: str | None) -> None:
+def command(
+    paths: tuple[str, ...], since: str | None, until: str | None, fmt: str, as_json: bool, out: str | None
+) -> None:
     from wmidoctor.logs.render import render
     from wmidoctor.logs.report import build_report
     from wmidoctor.logs.run import analyse

@@ -21,8 +21,14 @@ def command() -> None:
 
 @command.command("lint")
 @click.argument("paths", nargs=-1, required=True)
-@click.option("--format", "output_format", type=click.Choice(["text", "json", "sarif"]), default="text",
-              show_default=True, help="text: file:line:col: RULE-ID severity message; json; sarif (2.1.0).")
+@click.option(
+    "--format",
+    "output_format",
+    type=click.Choice(["text", "json", "sarif"]),
+    default="text",
+    show_default=True,
+    help="text: file:line:col: RULE-ID severity message; json; sarif (2.1.0).",
+)
 @json_flag
 def lint_command(paths: tuple[str, ...], output_format: str, as_json: bool) -> None:
     """Lint MOF files: provider registration, CLSID and hosting, #pragma autorecover and namespace,
@@ -68,10 +74,12 @@ def parse_command(path: str, as_json: bool) -> None:
         click.echo(dumps_json(document_to_data(document)))
     else:
         info = document.summary()
-        click.echo(f"{path}: {info['encoding']}, {len(document.statements)} statement(s), "
-                   f"{len(info['classes'])} class(es), {len(document.instances)} instance(s), "
-                   f"{len(info['providers'])} provider(s); autorecover {'yes' if info['autorecover'] else 'no'}; "
-                   f"namespaces {', '.join(info['namespaces']) or '(none)'}")
+        click.echo(
+            f"{path}: {info['encoding']}, {len(document.statements)} statement(s), "
+            f"{len(info['classes'])} class(es), {len(document.instances)} instance(s), "
+            f"{len(info['providers'])} provider(s); autorecover {'yes' if info['autorecover'] else 'no'}; "
+            f"namespaces {', '.join(info['namespaces']) or '(none)'}"
+        )
         for d in document.diagnostics:
             click.echo(f"{path}:{d.position}: {d.code} {d.severity} {d.message}")
             if d.excerpt():

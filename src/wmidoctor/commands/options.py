@@ -20,7 +20,9 @@ def chosen_format(fmt: str | None, as_json: bool, param: str = "fmt") -> str | N
     """--json is a shortcut for --format json; given with another --format it is a usage error."""
     if not as_json:
         return fmt
-    if fmt not in (None, "json") and click.get_current_context().get_parameter_source(param) is not \
-            ParameterSource.DEFAULT:
+    if (
+        fmt not in (None, "json")
+        and click.get_current_context().get_parameter_source(param) is not ParameterSource.DEFAULT
+    ):
         raise InputError(f"--json and --format {fmt} conflict: pass one of them")
     return "json"

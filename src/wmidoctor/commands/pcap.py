@@ -13,13 +13,29 @@ from wmidoctor.output import dumps_json, refuse_writing_into, write_output
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 @json_flag
-@click.option("--rpc-port", "rpc_ports", type=click.IntRange(1, 65535), multiple=True,
-              help="Also treat this TCP port as an RPC endpoint-mapper port (e.g. a forwarded 135).")
-@click.option("--wsman-port", "wsman_ports", type=click.IntRange(1, 65535), multiple=True,
-              help="Also treat this TCP port as a WinRM listener.")
+@click.option(
+    "--rpc-port",
+    "rpc_ports",
+    type=click.IntRange(1, 65535),
+    multiple=True,
+    help="Also treat this TCP port as an RPC endpoint-mapper port (e.g. a forwarded 135).",
+)
+@click.option(
+    "--wsman-port",
+    "wsman_ports",
+    type=click.IntRange(1, 65535),
+    multiple=True,
+    help="Also treat this TCP port as a WinRM listener.",
+)
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
-def command(files: tuple[str, ...], fmt: str, as_json: bool, rpc_ports: tuple[int, ...], wsman_ports: tuple[int, ...],
-            out: str | None) -> None:
+def command(
+    files: tuple[str, ...],
+    fmt: str,
+    as_json: bool,
+    rpc_ports: tuple[int, ...],
+    wsman_ports: tuple[int, ...],
+    out: str | None,
+) -> None:
     """Read pcap/pcapng captures (also gzip) and report, per client -> target attempt over DCOM or WS-Man,
     what the wire shows (DNS, TCP, binds, authentication, calls, faults), the stages reached and a verdict
     with its fixes. Exit 0 when every attempt passed, 1 when one failed, 2 when a file is not a capture."""

@@ -19,44 +19,108 @@ from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
 @click.option("--domain", default="", help="Domain of the account ('.' or the host name for a local account).")
 @click.option("--password-env", metavar="VAR", help="Read the password from this environment variable.")
 @click.option("--password-file", metavar="FILE", help="Read the password from the first line of FILE.")
-@click.option("--hashes", metavar="LM:NT",
-              help="NTLM hashes instead of a password (DCOM only). Shows in process listings: prefer --hashes-env "
-                   "or --hashes-file.")
-@click.option("--hashes-env", metavar="VAR",
-              help="Read LM:NT from this environment variable (keeps the hashes out of process listings).")
+@click.option(
+    "--hashes",
+    metavar="LM:NT",
+    help="NTLM hashes instead of a password (DCOM only). Shows in process listings: prefer --hashes-env "
+    "or --hashes-file.",
+)
+@click.option(
+    "--hashes-env",
+    metavar="VAR",
+    help="Read LM:NT from this environment variable (keeps the hashes out of process listings).",
+)
 @click.option("--hashes-file", metavar="FILE", help="Read LM:NT from the first line of FILE.")
 @click.option("--kerberos", is_flag=True, help="Authenticate with Kerberos (needs a realm and a reachable KDC).")
 @click.option("--realm", default="", help="Kerberos realm (default: the account's domain, upper-cased).")
 @click.option("--kdc", metavar="HOST[:PORT]", help="The KDC to ask (default: the realm's name, as DNS finds it).")
 @click.option("--namespace", default="root\\cimv2", show_default=True, help="WMI namespace to log on to.")
-@click.option("--query", default="SELECT * FROM Win32_OperatingSystem", show_default=True,
-              help="WQL query whose first row is fetched.")
+@click.option(
+    "--query",
+    default="SELECT * FROM Win32_OperatingSystem",
+    show_default=True,
+    help="WQL query whose first row is fetched.",
+)
 @click.option("--privacy", is_flag=True, help="Use packet privacy (encryption) from the start.")
-@click.option("--timeout", default=10.0, show_default=True, type=click.FloatRange(0.1, 600),
-              help="Seconds each stage may take (a transport's whole walk is bounded at 3x this).")
+@click.option(
+    "--timeout",
+    default=10.0,
+    show_default=True,
+    type=click.FloatRange(0.1, 600),
+    help="Seconds each stage may take (a transport's whole walk is bounded at 3x this).",
+)
 @click.option("--transport", type=click.Choice(["dcom", "wsman", "both"]), default="both", show_default=True)
 @click.option("--https", is_flag=True, help="WS-Man over HTTPS only (port 5986 unless --wsman-port).")
-@click.option("--wsman-port", type=click.IntRange(1, 65535), default=None,
-              help="The WinRM listener's port (default 5985, then 5986).")
+@click.option(
+    "--wsman-port",
+    type=click.IntRange(1, 65535),
+    default=None,
+    help="The WinRM listener's port (default 5985, then 5986).",
+)
 @click.option("--hosts", "hosts_file", metavar="FILE", help="Probe every host in FILE (one per line, # comments).")
-@click.option("--concurrency", default=32, show_default=True, type=click.IntRange(1, 1024),
-              help="Hosts probed at once (with --hosts).")
-@click.option("--processes", type=click.IntRange(1, 256), default=None,
-              help="Processes the hosts are probed from (with --hosts; default: one per CPU for 100 hosts "
-                   "or more). Probing is CPU-bound in Python, and one process uses one core.")
+@click.option(
+    "--concurrency",
+    default=32,
+    show_default=True,
+    type=click.IntRange(1, 1024),
+    help="Hosts probed at once (with --hosts).",
+)
+@click.option(
+    "--processes",
+    type=click.IntRange(1, 256),
+    default=None,
+    help="Processes the hosts are probed from (with --hosts; default: one per CPU for 100 hosts "
+    "or more). Probing is CPU-bound in Python, and one process uses one core.",
+)
 @click.option("--db", metavar="FILE", help="SQLite file the fleet results are added to as they arrive (with --hosts).")
-@click.option("--resume", type=int, metavar="RUN", default=None,
-              help="Finish run RUN of --db: probe only the hosts it has no result for.")
-@click.option("--format", "fmt", type=click.Choice(["text", "json", "table", "csv"]), default=None,
-              help="text|json for one host (default text); table|json|csv for --hosts (default table).")
+@click.option(
+    "--resume",
+    type=int,
+    metavar="RUN",
+    default=None,
+    help="Finish run RUN of --db: probe only the hosts it has no result for.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["text", "json", "table", "csv"]),
+    default=None,
+    help="text|json for one host (default text); table|json|csv for --hosts (default table).",
+)
 @json_flag
-@click.option("--evidence-out", metavar="FILE",
-              help="Also save the results as wmidoctor evidence (connectivity section) for `wmidoctor diagnose FILE`.")
-def command(host: str | None, user: str, domain: str, password_env: str | None, password_file: str | None,
-            hashes: str | None, hashes_env: str | None, hashes_file: str | None, kerberos: bool, realm: str,
-            kdc: str | None, namespace: str, query: str, privacy: bool, timeout: float, transport: str, https: bool,
-            wsman_port: int | None, hosts_file: str | None, concurrency: int, processes: int | None, db: str | None,
-            resume: int | None, fmt: str | None, as_json: bool, evidence_out: str | None) -> None:
+@click.option(
+    "--evidence-out",
+    metavar="FILE",
+    help="Also save the results as wmidoctor evidence (connectivity section) for `wmidoctor diagnose FILE`.",
+)
+def command(
+    host: str | None,
+    user: str,
+    domain: str,
+    password_env: str | None,
+    password_file: str | None,
+    hashes: str | None,
+    hashes_env: str | None,
+    hashes_file: str | None,
+    kerberos: bool,
+    realm: str,
+    kdc: str | None,
+    namespace: str,
+    query: str,
+    privacy: bool,
+    timeout: float,
+    transport: str,
+    https: bool,
+    wsman_port: int | None,
+    hosts_file: str | None,
+    concurrency: int,
+    processes: int | None,
+    db: str | None,
+    resume: int | None,
+    fmt: str | None,
+    as_json: bool,
+    evidence_out: str | None,
+) -> None:
     """Walk remote WMI to HOST one stage at a time and say which stage fails, why, and what to change.
 
     DCOM: name resolution, TCP 135, endpoint mapper, authentication, activation of the WMI login object,
@@ -78,15 +142,26 @@ def command(host: str | None, user: str, domain: str, password_env: str | None, 
         raise InputError("--resume RUN goes with --hosts FILE and --db FILE")
     if (realm or kdc) and not kerberos:
         raise InputError("--realm and --kdc go with --kerberos")
-    creds = _credentials(user, domain, password_env, password_file, _hashes(hashes, hashes_env, hashes_file), kerberos,
-                         realm)
+    creds = _credentials(
+        user, domain, password_env, password_file, _hashes(hashes, hashes_env, hashes_file), kerberos, realm
+    )
     creds.realm = realm
     if hashes is not None:
-        click.echo("wmidoctor: warning: --hashes shows the NT hash to anyone who can list processes; "
-                   "use --hashes-env VAR or --hashes-file FILE", err=True)
-    options = ProbeOptions(transports=TRANSPORTS if transport == "both" else (transport,), namespace=namespace,
-                           query=query, privacy=privacy, timeout=timeout, kdc=kdc, wsman_port=wsman_port,
-                           https=https)
+        click.echo(
+            "wmidoctor: warning: --hashes shows the NT hash to anyone who can list processes; "
+            "use --hashes-env VAR or --hashes-file FILE",
+            err=True,
+        )
+    options = ProbeOptions(
+        transports=TRANSPORTS if transport == "both" else (transport,),
+        namespace=namespace,
+        query=query,
+        privacy=privacy,
+        timeout=timeout,
+        kdc=kdc,
+        wsman_port=wsman_port,
+        https=https,
+    )
     if hosts_file:
         _fleet(hosts_file, creds, options, concurrency, processes, db, fmt or "table", resume)
     else:
@@ -116,8 +191,15 @@ def _hashes(hashes: str | None, hashes_env: str | None, hashes_file: str | None)
     return value.strip()
 
 
-def _credentials(user: str, domain: str, password_env: str | None, password_file: str | None, hashes: str | None,
-                 kerberos: bool, realm: str = "") -> Credentials:
+def _credentials(
+    user: str,
+    domain: str,
+    password_env: str | None,
+    password_file: str | None,
+    hashes: str | None,
+    kerberos: bool,
+    realm: str = "",
+) -> Credentials:
     if not user:
         if password_env or password_file or hashes:
             raise InputError("a password or hashes were given without -u USER")
@@ -130,8 +212,10 @@ def _credentials(user: str, domain: str, password_env: str | None, password_file
     if not hashes:
         found = read_password(password_env, password_file, f"{dom}\\{name}" if dom else name)
         if found is None:
-            raise InputError("no password source: use --password-env VAR or --password-file FILE "
-                             "(or run on a terminal to be prompted)")
+            raise InputError(
+                "no password source: use --password-env VAR or --password-file FILE "
+                "(or run on a terminal to be prompted)"
+            )
         password = found
     return Credentials(user=name, domain=dom, password=password, lmhash=lm, nthash=nt, kerberos=kerberos)
 
@@ -156,8 +240,16 @@ def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str, evid
     raise SystemExit(0 if all(r.passed for r in results) else 1)
 
 
-def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurrency: int, processes: int | None,
-           db: str | None, fmt: str, resume: int | None) -> None:
+def _fleet(
+    hosts_file: str,
+    creds: Credentials,
+    options: ProbeOptions,
+    concurrency: int,
+    processes: int | None,
+    db: str | None,
+    fmt: str,
+    resume: int | None,
+) -> None:
     from wmidoctor.remote.fleet import Progress, default_processes, probe_fleet, read_hosts
     from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_rows, fleet_text, summary_rows
     from wmidoctor.remote.store import FleetStore
@@ -168,8 +260,9 @@ def _fleet(hosts_file: str, creds: Credentials, options: ProbeOptions, concurren
     store = FleetStore(db) if db else None
     results = []
     try:
-        for host_results in probe_fleet(targets, creds, options, concurrency, store, Progress(len(targets)),
-                                        processes, resume):
+        for host_results in probe_fleet(
+            targets, creds, options, concurrency, store, Progress(len(targets)), processes, resume
+        ):
             results.extend(host_results)
     finally:
         if store:

@@ -17,11 +17,15 @@ if TYPE_CHECKING:
 
 SECTIONS = ("services", "repository", "dcom", "providers", "rpc_policy", "remote_uac", "firewall")
 # Where each section is read from, said when it was not collected so the reader knows what to add.
-NEEDS = {"services": "the SYSTEM hive (Services key)", "repository": "the SOFTWARE hive (Microsoft\\Wbem)",
-         "dcom": "the SOFTWARE hive (Microsoft\\Ole)", "providers": "the SOFTWARE hive (Classes\\CLSID) and --clsid",
-         "rpc_policy": "the SOFTWARE hive (Policies\\Microsoft\\Windows NT\\Rpc)",
-         "remote_uac": "the SOFTWARE hive (Windows\\CurrentVersion\\Policies\\System)",
-         "firewall": "the SYSTEM hive (SharedAccess firewall policy)"}
+NEEDS = {
+    "services": "the SYSTEM hive (Services key)",
+    "repository": "the SOFTWARE hive (Microsoft\\Wbem)",
+    "dcom": "the SOFTWARE hive (Microsoft\\Ole)",
+    "providers": "the SOFTWARE hive (Classes\\CLSID) and --clsid",
+    "rpc_policy": "the SOFTWARE hive (Policies\\Microsoft\\Windows NT\\Rpc)",
+    "remote_uac": "the SOFTWARE hive (Windows\\CurrentVersion\\Policies\\System)",
+    "firewall": "the SYSTEM hive (SharedAccess firewall policy)",
+}
 PROBLEMS_SHOWN = 20
 CLSID_PATTERN = re.compile(r"\{?[0-9A-Fa-f]{8}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{4}-[0-9A-Fa-f]{12}\}?")
 
@@ -50,8 +54,10 @@ def render_text(evidence: Evidence, sources: list[str], problems: list[str], app
         lines.append(f"\n[{name}] {section.status}" + (f" ({section.reason})" if section.reason else ""))
         if name == "services":
             for svc in section.services.values():
-                lines.append(f"  {svc.name}: start={svc.start_type} type={svc.service_type} "
-                             f"account={svc.object_name} group={svc.svchost_group} depends={','.join(svc.depends_on)}")
+                lines.append(
+                    f"  {svc.name}: start={svc.start_type} type={svc.service_type} "
+                    f"account={svc.object_name} group={svc.svchost_group} depends={','.join(svc.depends_on)}"
+                )
                 lines.append(f"      {svc.image_path}")
             lines.append(f"  services depending on Winmgmt: {', '.join(section.winmgmt_dependents) or 'none'}")
         elif name == "repository":
@@ -66,21 +72,29 @@ def render_text(evidence: Evidence, sources: list[str], problems: list[str], app
             lines.append(f"  LegacyImpersonationLevel: {_setting_text(section.legacy_impersonation_level)}")
             for key, setting in section.hardening.items():
                 lines.append(f"  {key}: {setting.value}")
-            for label, attr in (("MachineLaunchRestriction", "machine_launch_restriction"),
-                                ("MachineAccessRestriction", "machine_access_restriction"),
-                                ("DefaultLaunchPermission", "default_launch_permission"),
-                                ("DefaultAccessPermission", "default_access_permission"),
-                                ("WMI AppID LaunchPermission", "wmi_appid_launch_permission"),
-                                ("WMI AppID AccessPermission", "wmi_appid_access_permission")):
-                lines.extend(_describe_sd(label, getattr(section, attr),
-                                          appid_collected or not label.startswith("WMI AppID")))
+            for label, attr in (
+                ("MachineLaunchRestriction", "machine_launch_restriction"),
+                ("MachineAccessRestriction", "machine_access_restriction"),
+                ("DefaultLaunchPermission", "default_launch_permission"),
+                ("DefaultAccessPermission", "default_access_permission"),
+                ("WMI AppID LaunchPermission", "wmi_appid_launch_permission"),
+                ("WMI AppID AccessPermission", "wmi_appid_access_permission"),
+            ):
+                lines.extend(
+                    _describe_sd(label, getattr(section, attr), appid_collected or not label.startswith("WMI AppID"))
+                )
         elif name == "providers":
             for server in section.com_servers.values():
                 where = server.inproc_server or server.local_server or "(no server path)"
                 lines.append(f"  {server.clsid}: {'registered' if server.registered else 'NOT registered'} {where}")
         elif name == "rpc_policy":
-            for attr in ("restrict_remote_clients", "enable_auth_ep_resolution", "ports",
-                         "ports_internet_available", "use_internet_ports"):
+            for attr in (
+                "restrict_remote_clients",
+                "enable_auth_ep_resolution",
+                "ports",
+                "ports_internet_available",
+                "use_internet_ports",
+            ):
                 lines.append(f"  {attr}: {_setting_text(getattr(section, attr))}")
         elif name == "remote_uac":
             for attr in ("local_account_token_filter_policy", "enable_lua", "filter_administrator_token"):
@@ -89,8 +103,10 @@ def render_text(evidence: Evidence, sources: list[str], problems: list[str], app
             for profile, setting in section.profiles.items():
                 lines.append(f"  {profile} profile EnableFirewall: {setting.value}")
             for rule in section.rules:
-                lines.append(f"  {'on ' if rule.enabled else 'off'} {rule.direction:<3} {rule.action:<5} {rule.name} "
-                             f"[{','.join(rule.profiles) or 'any'}] {rule.protocol} {rule.local_ports}".rstrip())
+                lines.append(
+                    f"  {'on ' if rule.enabled else 'off'} {rule.direction:<3} {rule.action:<5} {rule.name} "
+                    f"[{','.join(rule.profiles) or 'any'}] {rule.protocol} {rule.local_ports}".rstrip()
+                )
     if problems:
         lines.append(f"\nProblems ({len(problems)}):")
         lines.extend(f"  {problem}" for problem in problems[:PROBLEMS_SHOWN])
@@ -101,8 +117,9 @@ def render_text(evidence: Evidence, sources: list[str], problems: list[str], app
 
 @click.command(name="registry")
 @click.argument("paths", nargs=-1, required=True, type=click.Path(path_type=Path))
-@click.option("--clsid", "clsids", multiple=True, metavar="CLSID",
-              help="Also look up this COM class registration (repeatable).")
+@click.option(
+    "--clsid", "clsids", multiple=True, metavar="CLSID", help="Also look up this COM class registration (repeatable)."
+)
 @click.option("--json", "as_json", is_flag=True, help="Write the sections as JSON.")
 def command(paths: tuple[Path, ...], clsids: tuple[str, ...], as_json: bool) -> None:
     """Show the WMI-relevant registry picture from hives (SYSTEM, SOFTWARE; .LOG1/.LOG2 replayed on a
@@ -127,8 +144,11 @@ def command(paths: tuple[Path, ...], clsids: tuple[str, ...], as_json: bool) -> 
         problems.extend(p for p in getattr(evidence, name).problems if p not in problems)
     if as_json:
         data = evidence.to_data()
-        click.echo(dumps_json({"sources": registry.sources, "problems": problems,
-                               "sections": {name: data[name] for name in SECTIONS}}))
+        click.echo(
+            dumps_json(
+                {"sources": registry.sources, "problems": problems, "sections": {name: data[name] for name in SECTIONS}}
+            )
+        )
     else:
         click.echo(render_text(evidence, registry.sources, problems, registry.covers(WMI_APPID_KEY)))
     click.get_current_context().exit(1 if problems else 0)

@@ -45,8 +45,9 @@ def _emit(data: Any, text: str, as_json: bool) -> None:
     click.echo(dumps_json(data) if as_json else text)
 
 
-def _emit_read(repository: Any, path: str, data: dict[str, Any], text: str, as_json: bool,
-               found_problem: bool = False) -> None:
+def _emit_read(
+    repository: Any, path: str, data: dict[str, Any], text: str, as_json: bool, found_problem: bool = False
+) -> None:
     """Print a read-only view, warn when the repository was damaged, and exit 1 if either found a problem.
 
     Damage met while reading must not pass for an empty answer ('no persistence') from a repository
@@ -55,8 +56,11 @@ def _emit_read(repository: Any, path: str, data: dict[str, Any], text: str, as_j
     problems = repository.problems
     _emit({**data, "read_problems": [p.to_data() for p in problems]}, text, as_json)
     if problems:
-        click.echo(f"wmidoctor: warning: {len(problems)} problem(s) reading this repository, so the above may be "
-                   f"incomplete (first: {problems[0]}); run 'wmidoctor repo verify {path}'", err=True)
+        click.echo(
+            f"wmidoctor: warning: {len(problems)} problem(s) reading this repository, so the above may be "
+            f"incomplete (first: {problems[0]}); run 'wmidoctor repo verify {path}'",
+            err=True,
+        )
     raise SystemExit(1 if problems or found_problem else 0)
 
 
@@ -81,8 +85,13 @@ def _wrap_cell(text: str, width: int) -> list[str]:
     return [line.rstrip() for line in lines]
 
 
-def _table(headers: tuple[str, ...], rows: Sequence[tuple[str, ...]], caps: tuple[int, ...],
-           min_last: int = MIN_LAST_COLUMN, indent: str = "  ") -> tuple[str, list[list[str]]]:
+def _table(
+    headers: tuple[str, ...],
+    rows: Sequence[tuple[str, ...]],
+    caps: tuple[int, ...],
+    min_last: int = MIN_LAST_COLUMN,
+    indent: str = "  ",
+) -> tuple[str, list[list[str]]]:
     """A header line and each row's lines, under columns as wide as their widest cell up to their cap
     (one cap per column but the last, which takes what is left of the line). A longer cell wraps onto
     continuation lines while the cells beside it stay in their columns."""
@@ -114,8 +123,9 @@ def _fields(pairs: list[tuple[str, str]], indent: str) -> list[str]:
             # Scripts are stored with their editor's indentation and blank lines: show them left-aligned.
             body = inspect.cleandoc(value).splitlines()
         else:
-            body = textwrap.wrap(value, max(MIN_LAST_COLUMN, _line_width() - len(pad)),
-                                 break_long_words=False, break_on_hyphens=False) or [""]
+            body = textwrap.wrap(
+                value, max(MIN_LAST_COLUMN, _line_width() - len(pad)), break_long_words=False, break_on_hyphens=False
+            ) or [""]
         lines.append(f"{indent}{label + ':':<{label_width}}{body[0]}".rstrip())
         lines.extend(f"{pad}{line}".rstrip() for line in body[1:])
     return lines
@@ -173,12 +183,20 @@ def ls_command(path: str, namespace: str | None, as_json: bool) -> None:
     canonical = repository.canonical_namespace(namespace)
     if canonical is None:
         raise InputError(f"namespace {namespace} is not in this repository (try 'wmidoctor repo ls {path}')")
-    rows = [{"class": c.name, "superclass": c.superclass, "instances": repository.instance_count(canonical, c.name)}
-            for c in repository.classes(canonical, with_instances=True)]
-    text = "\n".join(f"{r['instances']:>6}  {r['class']}" + (f" : {r['superclass']}" if r["superclass"] else "")
-                     for r in rows)
-    _emit_read(repository, path, {"namespace": canonical, "classes": rows},
-               f"{canonical}: {len(rows)} classes\n{text}", as_json)
+    rows = [
+        {"class": c.name, "superclass": c.superclass, "instances": repository.instance_count(canonical, c.name)}
+        for c in repository.classes(canonical, with_instances=True)
+    ]
+    text = "\n".join(
+        f"{r['instances']:>6}  {r['class']}" + (f" : {r['superclass']}" if r["superclass"] else "") for r in rows
+    )
+    _emit_read(
+        repository,
+        path,
+        {"namespace": canonical, "classes": rows},
+        f"{canonical}: {len(rows)} classes\n{text}",
+        as_json,
+    )
 
 
 def _split_target(target: str) -> tuple[str, str]:
@@ -224,14 +242,25 @@ def show_command(path: str, target: str, as_json: bool) -> None:
     if class_def is None:
         raise InputError(f"class {match.group('class')} is not in {namespace}")
     if match.group("keys") is None and "=" not in rest:
-        data = {"namespace": namespace, "class": class_def.name, "superclass": class_def.superclass,
-                "derivation": class_def.derivation,
-                "qualifiers": {q.name: _plain(q.value) for q in class_def.qualifiers},
-                "properties": [{"name": p.name, "type": p.type, "key": p.is_key, "default": _plain(p.default),
-                                "qualifiers": {q.name: _plain(q.value) for q in p.qualifiers}}
-                               for p in sorted(class_def.properties.values(), key=lambda p: p.index)],
-                "methods": [m.name for m in class_def.methods],
-                "instances": repository.instance_count(namespace, class_def.name)}
+        data = {
+            "namespace": namespace,
+            "class": class_def.name,
+            "superclass": class_def.superclass,
+            "derivation": class_def.derivation,
+            "qualifiers": {q.name: _plain(q.value) for q in class_def.qualifiers},
+            "properties": [
+                {
+                    "name": p.name,
+                    "type": p.type,
+                    "key": p.is_key,
+                    "default": _plain(p.default),
+                    "qualifiers": {q.name: _plain(q.value) for q in p.qualifiers},
+                }
+                for p in sorted(class_def.properties.values(), key=lambda p: p.index)
+            ],
+            "methods": [m.name for m in class_def.methods],
+            "instances": repository.instance_count(namespace, class_def.name),
+        }
         _emit_read(repository, path, data, f"// {namespace}\n{class_mof(class_def)}", as_json)
     wanted = path_keys(match.group("keys") or "")
     for instance in repository.instances(namespace, class_def.name):
@@ -243,9 +272,18 @@ def show_command(path: str, target: str, as_json: bool) -> None:
             lines.append("};")
             if unset:
                 lines.append(f"// not set: {', '.join(unset)}")
-            _emit_read(repository, path, {"namespace": namespace, "path": instance.path(),
-                                          "values": {k: _plain(v) for k, v in instance.values.items()},
-                                          "not_set": unset}, "\n".join(lines), as_json)
+            _emit_read(
+                repository,
+                path,
+                {
+                    "namespace": namespace,
+                    "path": instance.path(),
+                    "values": {k: _plain(v) for k, v in instance.values.items()},
+                    "not_set": unset,
+                },
+                "\n".join(lines),
+                as_json,
+            )
     raise InputError(f"no instance {rest} in {namespace}")
 
 
@@ -271,9 +309,15 @@ def _providers_text(found: list[Provider]) -> str:
     """One table, its columns sized over every namespace, the providers grouped under their namespace."""
     if not found:
         return "no providers"
-    rows = [(p.name, p.clsid or "-",
-             ", ".join(r.removeprefix("__").removesuffix("ProviderRegistration") for r in p.registrations) or "-",
-             p.hosting_model or "(default)") for p in found]
+    rows = [
+        (
+            p.name,
+            p.clsid or "-",
+            ", ".join(r.removeprefix("__").removesuffix("ProviderRegistration") for r in p.registrations) or "-",
+            p.hosting_model or "(default)",
+        )
+        for p in found
+    ]
     header, laid_out = _table(PROVIDER_COLUMNS, rows, PROVIDER_CAPS, min_last=HOSTING_MODEL_WIDTH)
     lines = [f"{len(found)} providers", header]
     namespace = None
@@ -307,12 +351,22 @@ def _assess(subs: Any, judged: list[Any]) -> list[dict[str, Any]]:
         verdict = worst.verdict if worst else ""
         payload_fields = payload_properties(consumer.class_name)
         payload = {k: v for k, v in consumer.properties.items() if k in payload_fields and v}
-        rows.append({"namespace": consumer.namespace, "class": consumer.class_name, "name": consumer.name,
-                     "filters": filters, "payload": payload or consumer.properties,
-                     "runs_code": bool(payload_fields), "default": verdict == ALLOWED,
-                     "flagged": verdict in (MALICIOUS, SUSPICIOUS), "verdict": verdict,
-                     "severity": worst.severity if worst else "info",
-                     "attack": worst.assessment.techniques if worst else [], "creator_sid": consumer.creator_sid})
+        rows.append(
+            {
+                "namespace": consumer.namespace,
+                "class": consumer.class_name,
+                "name": consumer.name,
+                "filters": filters,
+                "payload": payload or consumer.properties,
+                "runs_code": bool(payload_fields),
+                "default": verdict == ALLOWED,
+                "flagged": verdict in (MALICIOUS, SUSPICIOUS),
+                "verdict": verdict,
+                "severity": worst.severity if worst else "info",
+                "attack": worst.assessment.techniques if worst else [],
+                "creator_sid": consumer.creator_sid,
+            }
+        )
     return rows
 
 
@@ -337,40 +391,63 @@ def persistence_command(path: str, as_json: bool) -> None:
     consumers = _assess(subs, judged)
     chain_lines = render_chains([j.item() for j in judged], lambda text, **_: text)
     text = "\n".join([_persistence_text(subs, consumers), *chain_lines])
-    data = {"filters": [asdict(f) for f in subs.filters], "consumers": consumers,
-            "bindings": [asdict(b) for b in subs.bindings], "timers": [asdict(t) for t in subs.timers],
-            "chains": [j.item() for j in judged]}
-    _emit_read(repository, path, data, text, as_json,
-               found_problem=any(j.severity in ("error", "warning") for j in judged))
+    data = {
+        "filters": [asdict(f) for f in subs.filters],
+        "consumers": consumers,
+        "bindings": [asdict(b) for b in subs.bindings],
+        "timers": [asdict(t) for t in subs.timers],
+        "chains": [j.item() for j in judged],
+    }
+    _emit_read(
+        repository, path, data, text, as_json, found_problem=any(j.severity in ("error", "warning") for j in judged)
+    )
 
 
 def _persistence_text(subs: Any, consumers: list[dict[str, Any]]) -> str:
     """Filters, bindings and timers as tables; each consumer as a block with its payload in full."""
-    lines = [f"{len(subs.filters)} filters, {len(consumers)} consumers, {len(subs.bindings)} bindings, "
-             f"{len(subs.timers)} timers"]
+    lines = [
+        f"{len(subs.filters)} filters, {len(consumers)} consumers, {len(subs.bindings)} bindings, "
+        f"{len(subs.timers)} timers"
+    ]
     if subs.filters:
-        header, rows = _table(("NAMESPACE", "NAME", "CREATOR", "QUERY"),
-                              [(f.namespace, f.name, f.creator_sid or "-",
-                                f.query + ("" if f.query_language.upper() == "WQL" else f"  [{f.query_language}]"))
-                               for f in subs.filters], (24, 32, 46))
+        header, rows = _table(
+            ("NAMESPACE", "NAME", "CREATOR", "QUERY"),
+            [
+                (
+                    f.namespace,
+                    f.name,
+                    f.creator_sid or "-",
+                    f.query + ("" if f.query_language.upper() == "WQL" else f"  [{f.query_language}]"),
+                )
+                for f in subs.filters
+            ],
+            (24, 32, 46),
+        )
         lines += ["", "Filters", header, *(line for row in rows for line in row)]
     if consumers:
         lines += ["", "Consumers"]
     for c in consumers:
         mark = "FLAGGED" if c["flagged"] else ("default" if c["default"] else "")
-        lines.append(f"  {mark:<7}  {c['namespace']}:{c['class']}.Name=\"{c['name']}\""
-                     + ("  (installed by Windows: normal)" if c["default"] else ""))
+        lines.append(
+            f'  {mark:<7}  {c["namespace"]}:{c["class"]}.Name="{c["name"]}"'
+            + ("  (installed by Windows: normal)" if c["default"] else "")
+        )
         pairs = [("bound to", ", ".join(c["filters"]) or "(no binding)"), ("creator", c["creator_sid"] or "-")]
         pairs += [(key, value if isinstance(value, str) else str(value)) for key, value in c["payload"].items()]
         lines += _fields(pairs, " " * 13)
     if subs.bindings:
-        header, rows = _table(("NAMESPACE", "FILTER", "CONSUMER"),
-                              [(b.namespace, b.filter, b.consumer) for b in subs.bindings], (24, 60))
+        header, rows = _table(
+            ("NAMESPACE", "FILTER", "CONSUMER"), [(b.namespace, b.filter, b.consumer) for b in subs.bindings], (24, 60)
+        )
         lines += ["", "Bindings", header, *(line for row in rows for line in row)]
     if subs.timers:
-        header, rows = _table(("NAMESPACE", "CLASS", "TIMER ID", "EVERY"),
-                              [(t.namespace, t.class_name, t.timer_id,
-                                "-" if t.interval_ms is None else f"{t.interval_ms} ms") for t in subs.timers],
-                              (24, 28, 40))
+        header, rows = _table(
+            ("NAMESPACE", "CLASS", "TIMER ID", "EVERY"),
+            [
+                (t.namespace, t.class_name, t.timer_id, "-" if t.interval_ms is None else f"{t.interval_ms} ms")
+                for t in subs.timers
+            ],
+            (24, 28, 40),
+        )
         lines += ["", "Timers", header, *(line for row in rows for line in row)]
     return "\n".join(lines)

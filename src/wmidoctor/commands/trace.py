@@ -12,9 +12,15 @@ FORMATS = ("text", "json", "html")
 
 @click.command(name="trace", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, required=True, metavar="FILE...")
-@click.option("--format", "fmt", type=click.Choice(FORMATS), default="text", show_default=True,
-              help="text for people; json (schema wmidoctor.trace/1) for machines; html: one self-contained "
-                   "file with a timeline per client.")
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(FORMATS),
+    default="text",
+    show_default=True,
+    help="text for people; json (schema wmidoctor.trace/1) for machines; html: one self-contained "
+    "file with a timeline per client.",
+)
 @json_flag
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
 def command(paths: tuple[str, ...], fmt: str, as_json: bool, out: str | None) -> None:

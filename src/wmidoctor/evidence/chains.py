@@ -26,9 +26,13 @@ BOUND = "bound"  # WMI-Activity 5861: a binding registered (both ends described)
 ACTIVATED = "activated"  # WMI-Activity 5859: the filter's query activated for a permanent consumer
 
 # Sysmon 20 `Type` -> consumer class
-SYSMON_CONSUMER_TYPES = {"command line": "CommandLineEventConsumer", "script": "ActiveScriptEventConsumer",
-                         "log file": "LogFileEventConsumer", "event log": "NTEventLogEventConsumer",
-                         "smtp": "SMTPEventConsumer"}
+SYSMON_CONSUMER_TYPES = {
+    "command line": "CommandLineEventConsumer",
+    "script": "ActiveScriptEventConsumer",
+    "log file": "LogFileEventConsumer",
+    "event log": "NTEventLogEventConsumer",
+    "smtp": "SMTPEventConsumer",
+}
 # processes that run consumers (scrcons.exe: ActiveScript; WmiPrvSE.exe: CommandLine on current Windows)
 CONSUMER_HOSTS = ("scrcons.exe", "wmiprvse.exe")
 
@@ -136,8 +140,7 @@ class Chain:
 
     @property
     def label(self) -> str:
-        return (f"{self.filter_name or '(no filter)'} -> {self.consumer_class or 'consumer'} "
-                f"\"{self.consumer_name}\"")
+        return f'{self.filter_name or "(no filter)"} -> {self.consumer_class or "consumer"} "{self.consumer_name}"'
 
 
 def _key(text: str) -> str:
@@ -169,15 +172,47 @@ def repository_sightings(ev: Evidence) -> list[SubscriptionSighting]:
 
     subs = ev.subscriptions
     what = "repository" if any(s.startswith("repository") for s in subs.sources) else "WMI query"
-    found = [SubscriptionSighting("filter", PRESENT, f.name, f.namespace, query=f.query,
-                                  event_namespace=f.event_namespace, user=f.creator_sid, source=f.source, what=what)
-             for f in subs.filters]
-    found += [SubscriptionSighting("consumer", PRESENT, c.name, c.namespace, c.class_name,
-                                   properties=dict(c.properties), user=c.creator_sid, source=c.source, what=what)
-              for c in subs.consumers]
-    found += [SubscriptionSighting("binding", PRESENT, path_keys(b.consumer).get("name", ""), b.namespace,
-                                   path_class(b.consumer), filter_name=path_keys(b.filter).get("name", ""),
-                                   source=b.source, what=what) for b in subs.bindings]
+    found = [
+        SubscriptionSighting(
+            "filter",
+            PRESENT,
+            f.name,
+            f.namespace,
+            query=f.query,
+            event_namespace=f.event_namespace,
+            user=f.creator_sid,
+            source=f.source,
+            what=what,
+        )
+        for f in subs.filters
+    ]
+    found += [
+        SubscriptionSighting(
+            "consumer",
+            PRESENT,
+            c.name,
+            c.namespace,
+            c.class_name,
+            properties=dict(c.properties),
+            user=c.creator_sid,
+            source=c.source,
+            what=what,
+        )
+        for c in subs.consumers
+    ]
+    found += [
+        SubscriptionSighting(
+            "binding",
+            PRESENT,
+            path_keys(b.consumer).get("name", ""),
+            b.namespace,
+            path_class(b.consumer),
+            filter_name=path_keys(b.filter).get("name", ""),
+            source=b.source,
+            what=what,
+        )
+        for b in subs.bindings
+    ]
     return found
 
 
@@ -266,11 +301,17 @@ def _runs(processes: list[ProcessStart], chains: list[Chain]) -> None:
         for chain in chains:
             if chain.consumer_class.lower() != "commandlineeventconsumer":
                 continue
-            if (image_name(process.image) in _payload_images(chain) and process.time >= chain.first_seen[:10]
-                    and _on_host(chain, process)):
+            if (
+                image_name(process.image) in _payload_images(chain)
+                and process.time >= chain.first_seen[:10]
+                and _on_host(chain, process)
+            ):
                 chain.runs.append(process)
                 break
         else:
-            if image_name(process.parent_image) == "scrcons.exe" and len(scripts) == 1 and \
-                    _on_host(scripts[0], process):
+            if (
+                image_name(process.parent_image) == "scrcons.exe"
+                and len(scripts) == 1
+                and _on_host(scripts[0], process)
+            ):
                 scripts[0].runs.append(process)

@@ -44,8 +44,7 @@ def from_data(cls: type[T], data: Any) -> T:
     return _decode(cls, data, "")
 
 
-_JSON_NAMES = {dict: "object", list: "array", str: "str", int: "int", float: "float", bool: "bool",
-               type(None): "null"}
+_JSON_NAMES = {dict: "object", list: "array", str: "str", int: "int", float: "float", bool: "bool", type(None): "null"}
 
 
 def _name(tp: Any) -> str:

@@ -57,6 +57,7 @@ class Section:
 
 # --- identity and collection -------------------------------------------------------------------
 
+
 @dataclass
 class ArtifactStatus:
     name: str  # the artifact's name in the shared artifact list (e.g. "evtx/System.evtx")
@@ -98,6 +99,7 @@ class Identity(Section):
 
 # --- services ----------------------------------------------------------------------------------
 
+
 @dataclass
 class Service:
     name: str
@@ -128,6 +130,7 @@ class Services(Section):
 
 
 # --- repository, autorecover -------------------------------------------------------------------
+
 
 @dataclass
 class RepositoryFile:
@@ -171,6 +174,7 @@ class Repository(Section):
 
 # --- providers and COM -------------------------------------------------------------------------
 
+
 @dataclass
 class Provider:
     namespace: str  # "root\\cimv2"
@@ -200,6 +204,7 @@ class Providers(Section):
 
 
 # --- DCOM, namespaces, firewall, UAC, RPC policy -----------------------------------------------
+
 
 @dataclass
 class Dcom(Section):
@@ -276,6 +281,7 @@ class RpcPolicy(Section):
 
 
 # --- runtime: quotas, provider hosts, subscriptions --------------------------------------------
+
 
 @dataclass
 class Quotas(Section):
@@ -367,6 +373,7 @@ class WmiTraces(Section):
 
 # --- events and connectivity -------------------------------------------------------------------
 
+
 @dataclass
 class LogFile:
     path: str
@@ -405,8 +412,11 @@ class Events(Section):
 
     def of(self, *event_ids: int, provider: str | None = None) -> list[EventGroup]:
         wanted = set(event_ids)
-        return [g for g in self.groups
-                if g.event_id in wanted and (provider is None or provider.lower() in g.provider.lower())]
+        return [
+            g
+            for g in self.groups
+            if g.event_id in wanted and (provider is None or provider.lower() in g.provider.lower())
+        ]
 
 
 @dataclass
@@ -434,6 +444,7 @@ class Connectivity(Section):
 
 
 # --- WMI-Activity trace (a capture of the Trace channel or an ETL session) --------------------------
+
 
 @dataclass
 class TraceClient:
@@ -477,6 +488,7 @@ class Trace(Section):
 
 # --- the whole picture -------------------------------------------------------------------------
 
+
 @dataclass
 class Evidence:
     schema: str = SCHEMA
@@ -499,13 +511,20 @@ class Evidence:
     trace: Trace = field(default_factory=Trace)
 
     def sections(self) -> dict[str, Section]:
-        return {f.name: getattr(self, f.name) for f in fields(self)
-                if isinstance(getattr(self, f.name), Section)}
+        return {f.name: getattr(self, f.name) for f in fields(self) if isinstance(getattr(self, f.name), Section)}
 
     def summary(self) -> list[dict[str, object]]:
         """What was and was not collected, section by section (for reports)."""
-        return [{"section": name, "status": s.status, "reason": s.reason, "sources": list(s.sources),
-                 "problems": len(s.problems)} for name, s in self.sections().items()]
+        return [
+            {
+                "section": name,
+                "status": s.status,
+                "reason": s.reason,
+                "sources": list(s.sources),
+                "problems": len(s.problems),
+            }
+            for name, s in self.sections().items()
+        ]
 
     def to_data(self) -> dict:
         return to_data(self)

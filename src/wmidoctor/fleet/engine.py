@@ -45,12 +45,16 @@ def run_local(tasks: Sequence[HostTask], quick: bool, on_result: OnResult, worke
             pass
         pending = [task for task in pending if task.source not in done]
     for task in pending:
-        on_result(HostDiagnosis(task.source, task.site, task.label,
-                                error=f"the worker running this entry died {RETRIES + 1} times"))
+        on_result(
+            HostDiagnosis(
+                task.source, task.site, task.label, error=f"the worker running this entry died {RETRIES + 1} times"
+            )
+        )
 
 
-def run_dask(tasks: Sequence[HostTask], quick: bool, on_result: OnResult, scheduler: str = "",
-             workers: int = 0) -> None:
+def run_dask(
+    tasks: Sequence[HostTask], quick: bool, on_result: OnResult, scheduler: str = "", workers: int = 0
+) -> None:
     """On a Dask scheduler (`tcp://host:8786`), or on a LocalCluster of worker processes bound to loopback."""
     try:
         from distributed import Client, LocalCluster
@@ -63,17 +67,32 @@ def run_dask(tasks: Sequence[HostTask], quick: bool, on_result: OnResult, schedu
     if scheduler:
         client = Client(scheduler, timeout=30)
     else:
-        cluster = LocalCluster(n_workers=workers or os.cpu_count() or 1, threads_per_worker=1, processes=True,
-                               host="127.0.0.1", dashboard_address=None)
+        cluster = LocalCluster(
+            n_workers=workers or os.cpu_count() or 1,
+            threads_per_worker=1,
+            processes=True,
+            host="127.0.0.1",
+            dashboard_address=None,
+        )
         client = Client(cluster)
     try:
-        futures = [client.submit(diagnose_host, task, quick, key=f"diagnose-{i}-{abs(hash(task.source))}",
-                                 retries=RETRIES, pure=False) for i, task in enumerate(tasks)]
+        futures = [
+            client.submit(
+                diagnose_host, task, quick, key=f"diagnose-{i}-{abs(hash(task.source))}", retries=RETRIES, pure=False
+            )
+            for i, task in enumerate(tasks)
+        ]
         for future in dask_completed(futures):
             if future.status == "error":
                 task = tasks[futures.index(future)]
-                on_result(HostDiagnosis(task.source, task.site, task.label,
-                                        error=f"lost {RETRIES + 1} times: {future.exception()}"[:500]))
+                on_result(
+                    HostDiagnosis(
+                        task.source,
+                        task.site,
+                        task.label,
+                        error=f"lost {RETRIES + 1} times: {future.exception()}"[:500],
+                    )
+                )
             else:
                 on_result(future.result())
             future.release()
@@ -83,8 +102,14 @@ def run_dask(tasks: Sequence[HostTask], quick: bool, on_result: OnResult, schedu
             cluster.close()
 
 
-def run(tasks: Sequence[HostTask], quick: bool, on_result: OnResult, engine: str = "local", scheduler: str = "",
-        workers: int = 0) -> None:
+def run(
+    tasks: Sequence[HostTask],
+    quick: bool,
+    on_result: OnResult,
+    engine: str = "local",
+    scheduler: str = "",
+    workers: int = 0,
+) -> None:
     if engine == "sequential" or (engine == "local" and len(tasks) < 2):
         run_sequential(tasks, quick, on_result)
     elif engine == "local":

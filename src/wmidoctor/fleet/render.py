@@ -27,22 +27,28 @@ def table(rows: list[dict[str, Any]], columns: tuple[str, ...], widths: dict[str
 
 def text(data: dict[str, Any]) -> str:
     run = data["run"]
-    out = [f"fleet diagnosis run {run['id']}: {run['stored']} of {run['entries']} entries stored "
-           f"({'finished ' + run['finished_at'] if run['finished_at'] else 'unfinished'})",
-           f"hosts with problems: {data['hosts_with_problems']} of {data['hosts']}; unreadable: {data['unreadable']}",
-           "", "Root causes (most hosts first):",
-           table(data["causes"], CAUSE_COLUMNS, {"examples": 50, "fix": 70}),
-           "By site:", table(data["by_site"], ("site", "hosts", "with_problems", "unreadable", "top_cause")),
-           "By OS build:", table(data["by_os_build"], ("os_build", "hosts", "with_problems", "unreadable",
-                                                         "top_cause"))]
+    out = [
+        f"fleet diagnosis run {run['id']}: {run['stored']} of {run['entries']} entries stored "
+        f"({'finished ' + run['finished_at'] if run['finished_at'] else 'unfinished'})",
+        f"hosts with problems: {data['hosts_with_problems']} of {data['hosts']}; unreadable: {data['unreadable']}",
+        "",
+        "Root causes (most hosts first):",
+        table(data["causes"], CAUSE_COLUMNS, {"examples": 50, "fix": 70}),
+        "By site:",
+        table(data["by_site"], ("site", "hosts", "with_problems", "unreadable", "top_cause")),
+        "By OS build:",
+        table(data["by_os_build"], ("os_build", "hosts", "with_problems", "unreadable", "top_cause")),
+    ]
     if data["unreadable_entries"]:
         out += ["Unreadable entries:", table(data["unreadable_entries"], ("source", "error"), {"error": 100})]
     return "\n".join(out)
 
 
 def changes_text(data: dict[str, Any]) -> str:
-    out = [f"runs {data['runs'][0]} -> {data['runs'][1]}: {len(data['new'])} new, {len(data['fixed'])} fixed, "
-           f"{len(data['still'])} still failing"]
+    out = [
+        f"runs {data['runs'][0]} -> {data['runs'][1]}: {len(data['new'])} new, {len(data['fixed'])} fixed, "
+        f"{len(data['still'])} still failing"
+    ]
     for name in ("new", "fixed", "still"):
         out += [f"{name}:", table(data[name], ("host", "check", "severity"))]
     return "\n".join(out)
@@ -102,35 +108,45 @@ if (wanted) {{
 def _html_table(rows: list[dict[str, Any]], columns: tuple[str, ...], table_id: str) -> str:
     if not rows:
         return "<p>(none)</p>"
-    head = "".join(f"<th scope=\"col\">{html.escape(c.replace('_', ' '))}</th>" for c in columns)
+    head = "".join(f'<th scope="col">{html.escape(c.replace("_", " "))}</th>' for c in columns)
     body = []
     for row in rows:
         cells = []
         for column in columns:
             value = row.get(column, "")
             shown = html.escape(_cell(value))
-            classes = " class=\"num\"" if isinstance(value, (int, float)) else ""
+            classes = ' class="num"' if isinstance(value, (int, float)) else ""
             if column == "severity":
-                classes = f" class=\"sev-{html.escape(str(value))}\""
-            cells.append(f"<td{classes} data-value=\"{html.escape(_cell(value), quote=True)}\">{shown}</td>")
+                classes = f' class="sev-{html.escape(str(value))}"'
+            cells.append(f'<td{classes} data-value="{html.escape(_cell(value), quote=True)}">{shown}</td>')
         body.append("<tr>" + "".join(cells) + "</tr>")
-    return (f"<table class=\"sortable\" id=\"{table_id}\"><thead><tr>{head}</tr></thead>"
-            f"<tbody>{''.join(body)}</tbody></table>")
+    return (
+        f'<table class="sortable" id="{table_id}"><thead><tr>{head}</tr></thead><tbody>{"".join(body)}</tbody></table>'
+    )
 
 
 def page(data: dict[str, Any]) -> str:
     run = data["run"]
     problems = data["hosts_with_problems"]
-    sections = [f"<h2>Root causes</h2>{_html_table(data['causes'], CAUSE_COLUMNS, 'causes')}",
-                "<h2>By site</h2>" + _html_table(data["by_site"], ("site", "hosts", "with_problems", "unreadable",
-                                                                   "top_cause"), "sites"),
-                "<h2>By OS build</h2>" + _html_table(data["by_os_build"], ("os_build", "hosts", "with_problems",
-                                                                           "unreadable", "top_cause"), "builds")]
+    sections = [
+        f"<h2>Root causes</h2>{_html_table(data['causes'], CAUSE_COLUMNS, 'causes')}",
+        "<h2>By site</h2>"
+        + _html_table(data["by_site"], ("site", "hosts", "with_problems", "unreadable", "top_cause"), "sites"),
+        "<h2>By OS build</h2>"
+        + _html_table(data["by_os_build"], ("os_build", "hosts", "with_problems", "unreadable", "top_cause"), "builds"),
+    ]
     if data["unreadable_entries"]:
-        sections.append("<h2>Unreadable entries</h2>" + _html_table(data["unreadable_entries"], ("source", "error"),
-                                                                     "unreadable"))
-    verdict = (f"{problems} of {data['hosts']} hosts have problems; {len(data['causes'])} distinct causes"
-               if problems else f"no problems found on {data['hosts']} hosts")
-    return _PAGE.format(title=html.escape(f"wmidoctor fleet diagnosis, run {run['id']}"),
-                        banner_class="bad" if problems else "good", verdict=html.escape(verdict),
-                        sections="\n".join(sections))
+        sections.append(
+            "<h2>Unreadable entries</h2>" + _html_table(data["unreadable_entries"], ("source", "error"), "unreadable")
+        )
+    verdict = (
+        f"{problems} of {data['hosts']} hosts have problems; {len(data['causes'])} distinct causes"
+        if problems
+        else f"no problems found on {data['hosts']} hosts"
+    )
+    return _PAGE.format(
+        title=html.escape(f"wmidoctor fleet diagnosis, run {run['id']}"),
+        banner_class="bad" if problems else "good",
+        verdict=html.escape(verdict),
+        sections="\n".join(sections),
+    )

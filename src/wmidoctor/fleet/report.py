@@ -25,9 +25,17 @@ def root_causes(hosts: list[dict[str, Any]], findings: list[dict[str, Any]]) -> 
         severity = min((r["severity"] for r in rows), key=lambda s: SEVERITY_RANK.get(s, 9))
         fix, _ = _commonest(Counter(r["fix"] for r in rows))
         codes = sorted({c for r in rows for c in r["codes"].split(",") if c})
-        causes.append({"check": check, "severity": severity, "hosts": len(affected),
-                       "share": round(100 * len(affected) / total, 1),
-                       "examples": [names.get(s, s) for s in affected[:EXAMPLES]], "codes": codes, "fix": fix})
+        causes.append(
+            {
+                "check": check,
+                "severity": severity,
+                "hosts": len(affected),
+                "share": round(100 * len(affected) / total, 1),
+                "examples": [names.get(s, s) for s in affected[:EXAMPLES]],
+                "codes": codes,
+                "fix": fix,
+            }
+        )
     return sorted(causes, key=lambda c: (-c["hosts"], SEVERITY_RANK.get(c["severity"], 9), c["check"]))
 
 
@@ -49,20 +57,32 @@ def breakdown(hosts: list[dict[str, Any]], findings: list[dict[str, Any]], key: 
     for value, members in groups.items():
         causes = Counter(c for h in members for c in checks_of.get(h["source"], ()))
         top = [_commonest(causes)] if causes else []
-        rows.append({key: value, "hosts": len(members),
-                     "with_problems": sum(1 for h in members if checks_of.get(h["source"])),
-                     "unreadable": sum(1 for h in members if h["error"]),
-                     "top_cause": f"{top[0][0]} ({top[0][1]})" if top else ""})
+        rows.append(
+            {
+                key: value,
+                "hosts": len(members),
+                "with_problems": sum(1 for h in members if checks_of.get(h["source"])),
+                "unreadable": sum(1 for h in members if h["error"]),
+                "top_cause": f"{top[0][0]} ({top[0][1]})" if top else "",
+            }
+        )
     return sorted(rows, key=lambda r: (-r["with_problems"], -r["hosts"], r[key]))
 
 
 def changes(before: tuple[list[dict], list[dict]], after: tuple[list[dict], list[dict]]) -> dict[str, list[dict]]:
     """Per host and check between two runs: new problems, fixed ones, and those still failing. Hosts are matched
     by source (the same collection path) so renamed hosts are not mistaken for new ones."""
+
     def problems(run: tuple[list[dict], list[dict]]) -> dict[tuple[str, str], dict]:
         names = {h["source"]: h["host"] or h["source"] for h in run[0]}
-        return {(r["source"], r["check_id"]): {"host": names.get(r["source"], r["source"]), "check": r["check_id"],
-                                               "severity": r["severity"]} for r in run[1]}
+        return {
+            (r["source"], r["check_id"]): {
+                "host": names.get(r["source"], r["source"]),
+                "check": r["check_id"],
+                "severity": r["severity"],
+            }
+            for r in run[1]
+        }
 
     old, new = problems(before), problems(after)
     present = {h["source"] for h in after[0]}
@@ -71,5 +91,8 @@ def changes(before: tuple[list[dict], list[dict]], after: tuple[list[dict], list
         return sorted((side[k] for k in keys), key=lambda r: (r["host"], r["check"]))
 
     fixed_keys = {k for k in set(old) - set(new) if k[0] in present}  # a host not in the later run is not fixed
-    return {"new": listed(set(new) - set(old), new), "fixed": listed(fixed_keys, old),
-            "still": listed(set(new) & set(old), new)}
+    return {
+        "new": listed(set(new) - set(old), new),
+        "fixed": listed(fixed_keys, old),
+        "still": listed(set(new) & set(old), new),
+    }

@@ -59,8 +59,9 @@ class Store:
     def migrate(self) -> int:
         """Apply the migrations not yet applied; return the schema version."""
         with self._transaction():
-            self.conn.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, "
-                              "applied_at TEXT NOT NULL)")
+            self.conn.execute(
+                "CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, applied_at TEXT NOT NULL)"
+            )
         applied = {row[0] for row in self.conn.execute("SELECT version FROM schema_migrations").fetchall()}
         version = max(applied, default=0)
         for number, sql in migrations(self.dialect):
@@ -69,8 +70,9 @@ class Store:
             with self._transaction():
                 for statement in _statements(sql):
                     self.conn.execute(statement)
-                self.conn.execute(self._q("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"),
-                                  (number, _now()))
+                self.conn.execute(
+                    self._q("INSERT INTO schema_migrations (version, applied_at) VALUES (?, ?)"), (number, _now())
+                )
             version = number
         return version
 
@@ -80,9 +82,10 @@ class Store:
     # --- writing -----------------------------------------------------------------------------------
     def start_run(self, options: dict, entries: int) -> int:
         with self._transaction():
-            row = self.conn.execute(self._q("INSERT INTO diagnosis_runs (started_at, entries, options) "
-                                            "VALUES (?, ?, ?) RETURNING id"),
-                                    (_now(), entries, json.dumps(options, sort_keys=True))).fetchone()
+            row = self.conn.execute(
+                self._q("INSERT INTO diagnosis_runs (started_at, entries, options) VALUES (?, ?, ?) RETURNING id"),
+                (_now(), entries, json.dumps(options, sort_keys=True)),
+            ).fetchone()
         return int(row[0])
 
     def add(self, run_id: int, diagnoses: Iterable[HostDiagnosis]) -> int:
@@ -96,15 +99,39 @@ class Store:
         fresh = list({d.source: d for d in fresh}.values())
         with self._transaction():
             self._many(
-                ("INSERT INTO diagnosis_hosts (run_id, source, site, host, domain, os_build, os_caption, collected,"
-                 " problems, load_ms, checks_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"),
-                [(run_id, d.source, d.site, d.host, d.domain, d.os_build, d.os_caption, ",".join(d.collected),
-                  len(d.findings), d.load_ms, d.checks_ms, d.error) for d in fresh])
-            rows = [(run_id, d.source, f.check, f.severity, f.status, ",".join(f.codes), f.fix)
-                    for d in fresh for f in {f.check: f for f in d.findings}.values()]
+                (
+                    "INSERT INTO diagnosis_hosts (run_id, source, site, host, domain, os_build, os_caption, collected,"
+                    " problems, load_ms, checks_ms, error) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+                ),
+                [
+                    (
+                        run_id,
+                        d.source,
+                        d.site,
+                        d.host,
+                        d.domain,
+                        d.os_build,
+                        d.os_caption,
+                        ",".join(d.collected),
+                        len(d.findings),
+                        d.load_ms,
+                        d.checks_ms,
+                        d.error,
+                    )
+                    for d in fresh
+                ],
+            )
+            rows = [
+                (run_id, d.source, f.check, f.severity, f.status, ",".join(f.codes), f.fix)
+                for d in fresh
+                for f in {f.check: f for f in d.findings}.values()
+            ]
             if rows:
-                self._many("INSERT INTO diagnosis_findings (run_id, source, check_id, severity, status, codes, fix)"
-                           " VALUES (?, ?, ?, ?, ?, ?, ?)", rows)
+                self._many(
+                    "INSERT INTO diagnosis_findings (run_id, source, check_id, severity, status, codes, fix)"
+                    " VALUES (?, ?, ?, ?, ?, ?, ?)",
+                    rows,
+                )
         return len(fresh)
 
     def finish_run(self, run_id: int) -> None:
@@ -117,23 +144,48 @@ class Store:
         return {row[0] for row in rows.fetchall()}
 
     def runs(self) -> list[dict[str, Any]]:
-        rows = self.conn.execute("SELECT r.id, r.started_at, r.finished_at, r.entries, r.options, "
-                                 "(SELECT COUNT(*) FROM diagnosis_hosts h WHERE h.run_id = r.id) "
-                                 "FROM diagnosis_runs r ORDER BY r.id").fetchall()
-        return [{"id": int(r[0]), "started_at": r[1], "finished_at": r[2] or "", "entries": int(r[3]),
-                 "options": json.loads(r[4] or "{}"), "stored": int(r[5])} for r in rows]
+        rows = self.conn.execute(
+            "SELECT r.id, r.started_at, r.finished_at, r.entries, r.options, "
+            "(SELECT COUNT(*) FROM diagnosis_hosts h WHERE h.run_id = r.id) "
+            "FROM diagnosis_runs r ORDER BY r.id"
+        ).fetchall()
+        return [
+            {
+                "id": int(r[0]),
+                "started_at": r[1],
+                "finished_at": r[2] or "",
+                "entries": int(r[3]),
+                "options": json.loads(r[4] or "{}"),
+                "stored": int(r[5]),
+            }
+            for r in rows
+        ]
 
     def hosts(self, run_id: int) -> list[dict[str, Any]]:
-        columns = ("source", "site", "host", "domain", "os_build", "os_caption", "collected", "problems", "load_ms",
-                   "checks_ms", "error")
-        rows = self.conn.execute(self._q(f"SELECT {', '.join(columns)} FROM diagnosis_hosts WHERE run_id = ? "
-                                         "ORDER BY source"), (run_id,)).fetchall()
+        columns = (
+            "source",
+            "site",
+            "host",
+            "domain",
+            "os_build",
+            "os_caption",
+            "collected",
+            "problems",
+            "load_ms",
+            "checks_ms",
+            "error",
+        )
+        rows = self.conn.execute(
+            self._q(f"SELECT {', '.join(columns)} FROM diagnosis_hosts WHERE run_id = ? ORDER BY source"), (run_id,)
+        ).fetchall()
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def findings(self, run_id: int) -> list[dict[str, Any]]:
         columns = ("source", "check_id", "severity", "status", "codes", "fix")
-        rows = self.conn.execute(self._q(f"SELECT {', '.join(columns)} FROM diagnosis_findings WHERE run_id = ? "
-                                         "ORDER BY source, check_id"), (run_id,)).fetchall()
+        rows = self.conn.execute(
+            self._q(f"SELECT {', '.join(columns)} FROM diagnosis_findings WHERE run_id = ? ORDER BY source, check_id"),
+            (run_id,),
+        ).fetchall()
         return [dict(zip(columns, row, strict=True)) for row in rows]
 
     def close(self) -> None:
@@ -198,8 +250,9 @@ def open_store(target: str, read_only: bool = False) -> Store:
             tables = store.conn.execute("SELECT COUNT(*) FROM diagnosis_runs").fetchone()
         except Exception as exc:  # sqlite3.DatabaseError or psycopg.Error: not a fleet database
             store.close()
-            raise InputError(f"{store.target}: not a wmidoctor fleet diagnosis database "
-                             f"({' '.join(str(exc).split())})") from None
+            raise InputError(
+                f"{store.target}: not a wmidoctor fleet diagnosis database ({' '.join(str(exc).split())})"
+            ) from None
         del tables
     else:
         store.migrate()

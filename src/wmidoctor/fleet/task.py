@@ -30,8 +30,11 @@ def diagnose_host(task: HostTask, quick: bool = False) -> HostDiagnosis:
     result.host = identity.host or task.label or Path(task.source).name
     result.domain, result.os_build, result.os_caption = identity.domain, identity.os_build, identity.os_caption
     result.collected = [name for name, section in evidence.sections().items() if section.collected]
-    result.findings = [HostFinding(f.check, f.severity, f.status, list(f.codes), f.fixes[0].step if f.fixes else "")
-                       for f in (run.finding for run in run_checks(evidence)) if f.is_problem]
+    result.findings = [
+        HostFinding(f.check, f.severity, f.status, list(f.codes), f.fixes[0].step if f.fixes else "")
+        for f in (run.finding for run in run_checks(evidence))
+        if f.is_problem
+    ]
     result.load_ms = round((loaded - start) * 1000, 2)
     result.checks_ms = round((time.perf_counter() - loaded) * 1000, 2)
     return result

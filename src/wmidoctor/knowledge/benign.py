@@ -34,10 +34,13 @@ class BenignFailure:
 
     def matches(self, code: int, method: str, namespace: str, target_class: str, edition: str) -> bool:
         """`edition` '' (not known) matches a client- or server-only row: the finding says what it assumed."""
-        return (code in self.codes and (not self.methods or method.lower() in self.methods)
-                and fnmatch.fnmatchcase(namespace.lower().replace("/", "\\"), self.namespace)
-                and bool(self.target_class.search(target_class))
-                and self.edition in ("any", edition or self.edition))
+        return (
+            code in self.codes
+            and (not self.methods or method.lower() in self.methods)
+            and fnmatch.fnmatchcase(namespace.lower().replace("/", "\\"), self.namespace)
+            and bool(self.target_class.search(target_class))
+            and self.edition in ("any", edition or self.edition)
+        )
 
 
 @cache
@@ -49,11 +52,20 @@ def benign_failures() -> tuple[BenignFailure, ...]:
         if not codes or not row["why"] or not row["source"].startswith("https://"):
             raise ValueError(f"benign_failures.tsv: row {row['id']} needs codes, a reason and a public source")
         methods = frozenset() if row["methods"] == "*" else frozenset(m.lower() for m in row["methods"].split(","))
-        rows.append(BenignFailure(row["id"], codes, methods, row["namespace"].lower(),
-                                  re.compile(row["class"], re.IGNORECASE), row["edition"], row["why"], row["source"]))
+        rows.append(
+            BenignFailure(
+                row["id"],
+                codes,
+                methods,
+                row["namespace"].lower(),
+                re.compile(row["class"], re.IGNORECASE),
+                row["edition"],
+                row["why"],
+                row["source"],
+            )
+        )
     return tuple(rows)
 
 
 def known_benign(code: int, method: str, namespace: str, target_class: str, edition: str) -> BenignFailure | None:
-    return next((row for row in benign_failures() if row.matches(code, method, namespace, target_class, edition)),
-                None)
+    return next((row for row in benign_failures() if row.matches(code, method, namespace, target_class, edition)), None)

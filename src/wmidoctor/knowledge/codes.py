@@ -34,13 +34,38 @@ if TYPE_CHECKING:
 CATALOGUE_FILE = os.path.join(os.path.dirname(__file__), "codes.json")
 
 # The layer vocabulary every entry uses (also the enum in explain.schema.json).
-LAYERS = ("network/RPC", "DCOM/COM", "authentication", "WS-Man/WinRM", "WMI service", "WMI core", "provider",
-          "repository", "MOF compiler", "event subsystem", "client", "system")
+LAYERS = (
+    "network/RPC",
+    "DCOM/COM",
+    "authentication",
+    "WS-Man/WinRM",
+    "WMI service",
+    "WMI core",
+    "provider",
+    "repository",
+    "MOF compiler",
+    "event subsystem",
+    "client",
+    "system",
+)
 
 # HRESULT facility numbers (winerror.h) named where WMI users meet them.
 _HRESULT_FACILITIES = {
-    0: "NULL", 1: "RPC", 2: "DISPATCH", 3: "STORAGE", 4: "ITF", 7: "WIN32", 8: "WINDOWS", 9: "SECURITY",
-    10: "CONTROL", 11: "CERT", 12: "INTERNET", 19: "URT", 25: "HTTP", 36: "WINDOWSUPDATE", 51: "WINRM",
+    0: "NULL",
+    1: "RPC",
+    2: "DISPATCH",
+    3: "STORAGE",
+    4: "ITF",
+    7: "WIN32",
+    8: "WINDOWS",
+    9: "SECURITY",
+    10: "CONTROL",
+    11: "CERT",
+    12: "INTERNET",
+    19: "URT",
+    25: "HTTP",
+    36: "WINDOWSUPDATE",
+    51: "WINRM",
 }
 # NTSTATUS facility numbers (ntstatus.h) that show up in remote WMI failures.
 _NTSTATUS_FACILITIES = {0: "none", 1: "DEBUGGER", 2: "RPC_RUNTIME", 3: "RPC_STUBS", 4: "IO_ERROR_CODE", 7: "NTWIN32"}
@@ -122,8 +147,9 @@ class _Catalogue:
 
     __slots__ = ("by_name", "by_value", "mi_entries", "mi_numbers", "mi_results")
 
-    def __init__(self, by_value: dict[int, dict[str, Any]], by_name: dict[str, int],
-                 mi_rows: list[dict[str, Any]]) -> None:
+    def __init__(
+        self, by_value: dict[int, dict[str, Any]], by_name: dict[str, int], mi_rows: list[dict[str, Any]]
+    ) -> None:
         self.by_value = by_value
         self.by_name = by_name
         self.mi_numbers = {row["symbol"]: row["number"] for row in mi_rows}  # every MI_RESULT_* name -> its number
@@ -259,8 +285,10 @@ def _input_note(text: str, value: int) -> str:
     token = text.strip().strip(_PUNCTUATION)
     name = token.upper()
     if name in _catalogue().mi_results and name not in _catalogue().by_name:
-        return (f"{name} is MI_Result {_catalogue().mi_numbers[name]} (CIM cmdlets, WinRM); it means the same as "
-                f"WMI's 0x{value:08X}, explained here.")
+        return (
+            f"{name} is MI_Result {_catalogue().mi_numbers[name]} (CIM cmdlets, WinRM); it means the same as "
+            f"WMI's 0x{value:08X}, explained here."
+        )
     if value >> 16 == 0x8007 and _small_number(token):
         return f"Read as Win32 error {value & 0xFFFF}, which COM and WMI report as HRESULT 0x{value:08X}."
     return ""
@@ -285,10 +313,18 @@ def lookup(value: int) -> Explanation:
     if value & 0xF0000000 == 0xD0000000 and inner in _catalogue().by_value:
         wrapped = _from_entry(inner, _catalogue().by_value[inner])
         kind, facility, severity = _structure(value)
-        return replace(wrapped, symbol=f"HRESULT_FROM_NT({wrapped.symbol})", hex=f"0x{value:08X}", unsigned=value,
-                        signed=to_signed(value), kind=kind, facility=facility, severity=severity,
-                        note=f"An HRESULT wrapping NTSTATUS 0x{inner:08X} ({wrapped.symbol}).",
-                        related=(f"0x{inner:08X}", *wrapped.related))
+        return replace(
+            wrapped,
+            symbol=f"HRESULT_FROM_NT({wrapped.symbol})",
+            hex=f"0x{value:08X}",
+            unsigned=value,
+            signed=to_signed(value),
+            kind=kind,
+            facility=facility,
+            severity=severity,
+            note=f"An HRESULT wrapping NTSTATUS 0x{inner:08X} ({wrapped.symbol}).",
+            related=(f"0x{inner:08X}", *wrapped.related),
+        )
     return _generic(value)
 
 
@@ -323,13 +359,26 @@ def _from_mi_entry(entry: dict[str, Any]) -> Explanation:
     number, symbol = entry["number"], entry["symbol"]
     references = tuple(entry["references"])
     return Explanation(
-        input=symbol, symbol=symbol, names=(symbol,), hex=f"0x{number:08X}", unsigned=number, signed=number,
-        facility="MI_Result (MI API: CIM cmdlets, WinRM)", severity="error", layer=entry["layer"],
-        meaning=entry["meaning"], causes=tuple(entry.get("causes", ())),
-        fixes=tuple(Fix(*fix) for fix in entry.get("fixes", ())), related=tuple(entry.get("related", ())),
-        references=references, known=True, kind="mi_result",
-        note=(f"MI_Result {number}, a result of the MI API, not an HRESULT; WMI has no code of the same meaning. "
-              f"A bare {number} is read as Win32 error {number}."),
+        input=symbol,
+        symbol=symbol,
+        names=(symbol,),
+        hex=f"0x{number:08X}",
+        unsigned=number,
+        signed=number,
+        facility="MI_Result (MI API: CIM cmdlets, WinRM)",
+        severity="error",
+        layer=entry["layer"],
+        meaning=entry["meaning"],
+        causes=tuple(entry.get("causes", ())),
+        fixes=tuple(Fix(*fix) for fix in entry.get("fixes", ())),
+        related=tuple(entry.get("related", ())),
+        references=references,
+        known=True,
+        kind="mi_result",
+        note=(
+            f"MI_Result {number}, a result of the MI API, not an HRESULT; WMI has no code of the same meaning. "
+            f"A bare {number} is read as Win32 error {number}."
+        ),
         links=tuple(reference_url(r) for r in references),
     )
 
@@ -354,8 +403,12 @@ def _wmi_range(value: int) -> str:
     low = value & 0xFFFF
     if value >> 16 == 0x0004:
         return "WMI status range 0x0004xxxx"
-    for start, name in ((0x4000, "WMI MOF compiler"), (0x3000, "WMI provider extras"),
-                        (0x2000, "WMI event subsystem"), (0x1000, "WMI core")):
+    for start, name in (
+        (0x4000, "WMI MOF compiler"),
+        (0x3000, "WMI provider extras"),
+        (0x2000, "WMI event subsystem"),
+        (0x1000, "WMI core"),
+    ):
         if low >= start and low < start + 0x1000:
             return f"{name} range 0x8004{start >> 12}xxx"
     return "interface-specific (COM/OLE below 0x80041000)" if low < 0x1000 else "interface-specific"
@@ -366,8 +419,10 @@ def _range_meaning(value: int) -> tuple[str, str]:
     high, low = value >> 16, value & 0xFFFF
     known_wmi = "not a constant the catalogue knows. It may be unassigned, or newer than the catalogue"
     if high == 0x8007:
-        return "system", (f"Win32 error {low} carried as an HRESULT. The catalogue does not describe it; "
-                          f"on Windows `net helpmsg {low}` prints its text.")
+        return "system", (
+            f"Win32 error {low} carried as an HRESULT. The catalogue does not describe it; "
+            f"on Windows `net helpmsg {low}` prints its text."
+        )
     if high == 0x8004:
         if 0x1000 <= low <= 0x10FF:
             return "WMI core", f"In WMI's own core range (0x80041xxx), but {known_wmi}."
@@ -378,10 +433,14 @@ def _range_meaning(value: int) -> tuple[str, str]:
         if 0x4000 <= low <= 0x4FFF:
             return "MOF compiler", f"In the MOF compiler range (0x80044xxx), but {known_wmi}."
         if low < 0x1000:
-            return "DCOM/COM", ("An interface-specific (FACILITY_ITF) code in the range COM and OLE use for "
-                                "activation, registration and marshaling; not in the catalogue.")
-        return "client", ("An interface-specific (FACILITY_ITF) code: its meaning is defined by the interface "
-                          "that returned it, outside WMI's own ranges; not in the catalogue.")
+            return "DCOM/COM", (
+                "An interface-specific (FACILITY_ITF) code in the range COM and OLE use for "
+                "activation, registration and marshaling; not in the catalogue."
+            )
+        return "client", (
+            "An interface-specific (FACILITY_ITF) code: its meaning is defined by the interface "
+            "that returned it, outside WMI's own ranges; not in the catalogue."
+        )
     if 0x80005000 <= value <= 0x80005FFF:
         return "provider", "An ADSI (Active Directory Service Interfaces) error, e.g. from the directory provider."
     if high == 0x8001:
@@ -391,9 +450,11 @@ def _range_meaning(value: int) -> tuple[str, str]:
     if high == 0x8009:
         return "authentication", "A security package (SSPI: Kerberos, NTLM, Negotiate) error; not in the catalogue."
     if high == 0x8033:
-        return "WS-Man/WinRM", ("A WinRM / WS-Management error (FACILITY_WINRM), as CIM cmdlets and PowerShell "
-                                "remoting report them; not in the catalogue. On Windows `winrm helpmsg "
-                                f"0x{value:08X}` prints its text.")
+        return "WS-Man/WinRM", (
+            "A WinRM / WS-Management error (FACILITY_WINRM), as CIM cmdlets and PowerShell "
+            "remoting report them; not in the catalogue. On Windows `winrm helpmsg "
+            f"0x{value:08X}` prints its text."
+        )
     if value & 0xFFFF0000 == 0x00040000:
         return "WMI core", "A WMI success or status code (0x0004xxxx); not in the catalogue."
     if 0x16C9A000 <= value <= 0x16C9AFFF:
@@ -411,9 +472,23 @@ def _generic(value: int) -> Explanation:
     layer, meaning = _range_meaning(value)
     win32 = value & 0xFFFF if value >> 16 == 0x8007 else None
     return Explanation(
-        input=f"0x{value:08X}", symbol="", names=(), hex=f"0x{value:08X}", unsigned=value, signed=to_signed(value),
-        facility=facility, severity=severity, layer=layer, meaning=meaning, causes=(), fixes=(), related=(),
-        references=("desktop-src/WmiSdk/wmi-error-constants.md",), known=False, kind=kind, win32=win32,
+        input=f"0x{value:08X}",
+        symbol="",
+        names=(),
+        hex=f"0x{value:08X}",
+        unsigned=value,
+        signed=to_signed(value),
+        facility=facility,
+        severity=severity,
+        layer=layer,
+        meaning=meaning,
+        causes=(),
+        fixes=(),
+        related=(),
+        references=("desktop-src/WmiSdk/wmi-error-constants.md",),
+        known=False,
+        kind=kind,
+        win32=win32,
         links=(reference_url("desktop-src/WmiSdk/wmi-error-constants.md"),),
     )
 
@@ -421,10 +496,10 @@ def _generic(value: int) -> Explanation:
 def reference_url(reference: str) -> str:
     """The public URL of a MicrosoftDocs source path (win32 desktop-src or SupportArticles); URLs pass through."""
     if reference.startswith("desktop-src/"):
-        folder, _, page = reference[len("desktop-src/"):].rpartition("/")
+        folder, _, page = reference[len("desktop-src/") :].rpartition("/")
         return f"https://learn.microsoft.com/windows/win32/{folder.lower()}/{page.removesuffix('.md')}"
     if reference.startswith("support/"):
-        return f"https://learn.microsoft.com/troubleshoot/{reference[len('support/'):].removesuffix('.md')}"
+        return f"https://learn.microsoft.com/troubleshoot/{reference[len('support/') :].removesuffix('.md')}"
     return reference
 
 
@@ -446,7 +521,7 @@ def _stem(word: str) -> str:
     """A crude stem so that 'encryption' finds 'encrypted' and 'providers' finds 'provider'."""
     for suffix in ("ion", "ing", "ed", "s"):
         if word.endswith(suffix) and len(word) > len(suffix) + 3 and not word.endswith("ss"):
-            return word[:-len(suffix)]
+            return word[: -len(suffix)]
     return word
 
 
@@ -474,7 +549,8 @@ def search(text: str) -> list[Explanation]:
         twins.setdefault(value, []).append(name)
     candidates: list[tuple[int | str, dict[str, Any], list[str]]] = [
         (value, entry, [entry["symbol"], *entry.get("aliases", ()), *twins.get(value, ())])
-        for value, entry in catalogue.by_value.items()]
+        for value, entry in catalogue.by_value.items()
+    ]
     candidates += [(name, entry, [name]) for name, entry in catalogue.mi_entries.items()]
     scored = []
     for key, entry, entry_names in candidates:
@@ -482,16 +558,28 @@ def search(text: str) -> list[Explanation]:
         meaning = _words(entry["meaning"])
         causes = _words(" ".join(entry.get("causes", ())))
         # ... + the same text unsplit, so that 'trustedhosts' finds TrustedHosts as 'trusted hosts' does
-        everything = names + meaning + causes + _words(f"{entry['meaning']} {' '.join(entry.get('causes', ()))}",
-                                                        split_camel_case=False)
+        everything = (
+            names
+            + meaning
+            + causes
+            + _words(f"{entry['meaning']} {' '.join(entry.get('causes', ()))}", split_camel_case=False)
+        )
         if not all(word in everything for word in words):
             continue
         fixes, causes_count = len(entry.get("fixes", ())), len(entry.get("causes", ()))
         richness = (fixes > 0) + (causes_count >= 3) + 2 * (fixes >= 5)  # the hand-written entries first
         value = key if isinstance(key, int) else entry["number"]
         wmi_own = value >> 16 in (0x8004, 0x0004) and value & 0xFFFF >= 0x1000
-        score = (4 * (phrase in meaning) + 5 * (phrase in names) + 2 * (phrase in causes) + richness
-                 + (value & 0x80000000 != 0) + wmi_own)
+        score = (
+            4 * (phrase in meaning)
+            + 5 * (phrase in names)
+            + 2 * (phrase in causes)
+            + richness
+            + (value & 0x80000000 != 0)
+            + wmi_own
+        )
         scored.append((-score, value, isinstance(key, str), key))
-    return [_from_mi_entry(catalogue.mi_entries[key]) if isinstance(key, str) else lookup(key)
-            for *_, key in sorted(scored, key=lambda item: item[:3])]
+    return [
+        _from_mi_entry(catalogue.mi_entries[key]) if isinstance(key, str) else lookup(key)
+        for *_, key in sorted(scored, key=lambda item: item[:3])
+    ]

@@ -83,19 +83,32 @@ DEFAULT_LAUNCH_PERMISSION = (
 DEFAULT_ACCESS_PERMISSION: tuple[DefaultAce, ...] = ()
 
 DCOM_ACLS = {
-    "machine_launch_restriction": ("MachineLaunchRestriction", "Launch and Activation Limits",
-                                   MACHINE_LAUNCH_RESTRICTION),
+    "machine_launch_restriction": (
+        "MachineLaunchRestriction",
+        "Launch and Activation Limits",
+        MACHINE_LAUNCH_RESTRICTION,
+    ),
     "machine_access_restriction": ("MachineAccessRestriction", "Access Limits", MACHINE_ACCESS_RESTRICTION),
-    "default_launch_permission": ("DefaultLaunchPermission", "default Launch and Activation Permissions",
-                                  DEFAULT_LAUNCH_PERMISSION),
+    "default_launch_permission": (
+        "DefaultLaunchPermission",
+        "default Launch and Activation Permissions",
+        DEFAULT_LAUNCH_PERMISSION,
+    ),
     "default_access_permission": ("DefaultAccessPermission", "default Access Permissions", DEFAULT_ACCESS_PERMISSION),
 }
 
 OLE_KEY = "HKLM\\SOFTWARE\\Microsoft\\Ole"
 LEGACY_AUTHENTICATION_LEVEL = 2  # RPC_C_AUTHN_LEVEL_CONNECT when the value is absent
 LEGACY_IMPERSONATION_LEVEL = 2  # RPC_C_IMP_LEVEL_IDENTIFY when the value is absent
-AUTHENTICATION_LEVELS = {0: "Default", 1: "None", 2: "Connect", 3: "Call", 4: "Packet", 5: "Packet Integrity",
-                         6: "Packet Privacy"}
+AUTHENTICATION_LEVELS = {
+    0: "Default",
+    1: "None",
+    2: "Connect",
+    3: "Call",
+    4: "Packet",
+    5: "Packet Integrity",
+    6: "Packet Privacy",
+}
 IMPERSONATION_LEVELS = {0: "Default", 1: "Anonymous", 2: "Identify", 3: "Impersonate", 4: "Delegate"}
 
 # DCOM hardening (KB5004442, CVE-2021-26414) values under HKLM\SOFTWARE\Microsoft\Ole\AppCompat.
@@ -108,8 +121,13 @@ WMI_APPID = "{8BC3F05E-D86B-11D0-A075-00C04FB68820}"
 WMI_APPID_KEY = f"HKLM\\SOFTWARE\\Classes\\AppID\\{WMI_APPID}"
 # The DCOM applications of WMI's helpers: the provider host WmiPrvSE.exe (two AppIDs, wmi-facts / anchors 3.2)
 # and unsecapp.exe, which receives asynchronous results for clients (its AppID, and the name key mapping to it).
-WMI_HELPER_APPIDS = ("{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}", "{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}",
-                     "{49BD2028-1523-11D1-AD79-00C04FD8FDFF}", "unsecapp.exe", "WmiPrvSE.exe")
+WMI_HELPER_APPIDS = (
+    "{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}",
+    "{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}",
+    "{49BD2028-1523-11D1-AD79-00C04FD8FDFF}",
+    "unsecapp.exe",
+    "WmiPrvSE.exe",
+)
 WMI_APPID_LAUNCH = (
     DefaultAce(ADMINISTRATORS, ALL_COM_RIGHTS, required=True),
     DefaultAce(AUTHENTICATED_USERS, ALL_COM_RIGHTS),
@@ -137,8 +155,11 @@ QUOTA_DEFAULTS = {
     "memory_all_hosts": ("MemoryAllHosts", 1_073_741_824),
     "process_limit_all_hosts": ("ProcessLimitAllHosts", 32),
 }
-QUOTA_NAMES_IN_5612 = {"PrivatePageCount": "MemoryPerHost", "HandleCount": "HandlesPerHost",
-                       "ThreadCount": "ThreadsPerHost"}
+QUOTA_NAMES_IN_5612 = {
+    "PrivatePageCount": "MemoryPerHost",
+    "HandleCount": "HandlesPerHost",
+    "ThreadCount": "ThreadsPerHost",
+}
 
 
 # --- services ------------------------------------------------------------------------------------
@@ -153,14 +174,38 @@ class ServiceDefault:
 
 
 SERVICES = (
-    ServiceDefault("Winmgmt", "Windows Management Instrumentation", "auto", "LocalSystem", "netsvcs",
-                   "every WMI client, local and remote (0x80070422 when disabled)"),
-    ServiceDefault("RpcSs", "Remote Procedure Call (RPC)", "auto", "NT AUTHORITY\\NetworkService", "rpcss",
-                   "all COM/DCOM and RPC, hence WMI"),
-    ServiceDefault("DcomLaunch", "DCOM Server Process Launcher", "auto", "LocalSystem", "DcomLaunch",
-                   "activation of COM servers, including WMI and its provider hosts"),
-    ServiceDefault("RpcEptMapper", "RPC Endpoint Mapper", "auto", "NT AUTHORITY\\NetworkService", "RPCSS",
-                   "remote clients finding WMI's dynamic port (0x800706BA)"),
+    ServiceDefault(
+        "Winmgmt",
+        "Windows Management Instrumentation",
+        "auto",
+        "LocalSystem",
+        "netsvcs",
+        "every WMI client, local and remote (0x80070422 when disabled)",
+    ),
+    ServiceDefault(
+        "RpcSs",
+        "Remote Procedure Call (RPC)",
+        "auto",
+        "NT AUTHORITY\\NetworkService",
+        "rpcss",
+        "all COM/DCOM and RPC, hence WMI",
+    ),
+    ServiceDefault(
+        "DcomLaunch",
+        "DCOM Server Process Launcher",
+        "auto",
+        "LocalSystem",
+        "DcomLaunch",
+        "activation of COM servers, including WMI and its provider hosts",
+    ),
+    ServiceDefault(
+        "RpcEptMapper",
+        "RPC Endpoint Mapper",
+        "auto",
+        "NT AUTHORITY\\NetworkService",
+        "RPCSS",
+        "remote clients finding WMI's dynamic port (0x800706BA)",
+    ),
 )
 
 # --- repository -----------------------------------------------------------------------------------
@@ -184,16 +229,36 @@ class KnownProvider:
 
 # In-box providers whose registration is known; a LocalSystem hosting model on these is by design.
 KNOWN_PROVIDERS = (
-    KnownProvider("CIMWin32", "{D63A5850-8F16-11CF-9F47-00AA00BF345C}", "NetworkServiceHost",
-                  "%systemroot%\\system32\\wbem\\cimwin32.dll"),
-    KnownProvider("RegProv", "{FE9AF5C0-D3B6-11CE-A5B6-00AA00680C3F}", "NetworkServiceHost:LocalServiceHost",
-                  "%systemroot%\\system32\\wbem\\stdprov.dll"),
-    KnownProvider("MS_NT_EVENTLOG_PROVIDER", "{F55C5B4C-517D-11D1-AB57-00C04FD9159E}", "LocalSystemHost",
-                  "%systemroot%\\system32\\wbem\\ntevt.dll"),
-    KnownProvider("CommandLineEventConsumer", "{266C72E5-62E8-11D1-AD89-00C04FD8FDFF}", "LocalSystemHost",
-                  "%systemroot%\\system32\\wbem\\wbemcons.dll"),
-    KnownProvider("ActiveScriptEventConsumer", "{266C72E7-62E8-11D1-AD89-00C04FD8FDFF}", "SelfHost",
-                  "%systemroot%\\system32\\wbem\\scrcons.exe"),
+    KnownProvider(
+        "CIMWin32",
+        "{D63A5850-8F16-11CF-9F47-00AA00BF345C}",
+        "NetworkServiceHost",
+        "%systemroot%\\system32\\wbem\\cimwin32.dll",
+    ),
+    KnownProvider(
+        "RegProv",
+        "{FE9AF5C0-D3B6-11CE-A5B6-00AA00680C3F}",
+        "NetworkServiceHost:LocalServiceHost",
+        "%systemroot%\\system32\\wbem\\stdprov.dll",
+    ),
+    KnownProvider(
+        "MS_NT_EVENTLOG_PROVIDER",
+        "{F55C5B4C-517D-11D1-AB57-00C04FD9159E}",
+        "LocalSystemHost",
+        "%systemroot%\\system32\\wbem\\ntevt.dll",
+    ),
+    KnownProvider(
+        "CommandLineEventConsumer",
+        "{266C72E5-62E8-11D1-AD89-00C04FD8FDFF}",
+        "LocalSystemHost",
+        "%systemroot%\\system32\\wbem\\wbemcons.dll",
+    ),
+    KnownProvider(
+        "ActiveScriptEventConsumer",
+        "{266C72E7-62E8-11D1-AD89-00C04FD8FDFF}",
+        "SelfHost",
+        "%systemroot%\\system32\\wbem\\scrcons.exe",
+    ),
 )
 KNOWN_PROVIDER_BY_NAME = {p.name.lower(): p for p in KNOWN_PROVIDERS}
 
@@ -202,8 +267,11 @@ WMI_RULE_GROUP = "Windows Management Instrumentation (WMI)"
 LEGACY_RULE_GROUP = "Remote Administration"
 FIREWALL_PROFILES = ("domain", "private", "public")
 RPC_DYNAMIC_PORTS = (49152, 16384)  # start and count of the default TCP dynamic port range
-RESTRICT_REMOTE_CLIENTS = {0: "none (no restriction)", 1: "authenticated (the default on clients)",
-                           2: "authenticated without exceptions"}
+RESTRICT_REMOTE_CLIENTS = {
+    0: "none (no restriction)",
+    1: "authenticated (the default on clients)",
+    2: "authenticated without exceptions",
+}
 
 # --- events ---------------------------------------------------------------------------------------
 # Known-harmless client failures are a table of their own (knowledge/benign_failures.tsv, knowledge/benign.py).
@@ -222,8 +290,10 @@ REPOSITORY_HISTORY_EVENTS = {
 # --- gap checks: service health, repository files, DCOM events, client errors, host headroom ------------------
 # `sc sdshow Winmgmt` on current Windows (the sample bundles carry it): SYSTEM and Administrators control the
 # service, interactive and service logons may query it.
-WINMGMT_SERVICE_SDDL = ("D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)(A;;CCLCSWLOCRRC;;;IU)"
-                        "(A;;CCLCSWLOCRRC;;;SU)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)")
+WINMGMT_SERVICE_SDDL = (
+    "D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;BA)(A;;CCLCSWLOCRRC;;;IU)"
+    "(A;;CCLCSWLOCRRC;;;SU)S:(AU;FA;CCDCLCSWRPWPDTLOCRSDRCWDWO;;;WD)"
+)
 # Service rights (SDDL letters) each principal needs so WMI can be restarted and repaired.
 WINMGMT_SERVICE_NEEDS = {"SY": ("RP", "WP", "LC"), "BA": ("RP", "WP", "LC", "WD")}
 
@@ -323,14 +393,19 @@ def names_wmi_fixed_port(ports: str) -> bool:
     """A rule that names WMI's standalone port explicitly (an 'any port' rule does not count)."""
     return ports.strip().lower() not in ("", "any", "*") and ports_include(ports, WMI_FIXED_PORT)
 
+
 # A TCP dynamic range no larger than the pre-Vista default (1025-5000, 3976 ports) risks running out of ports.
 RPC_DYNAMIC_PORTS_SMALL = 3976
 
 # CIMOM values (HKLM\SOFTWARE\Microsoft\Wbem\CIMOM) that change behaviour when set away from their defaults.
 CIMOM_KEY = "HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM"
 ARB_TASK_MAX_IDLE_MS = 1_200_000  # ArbTaskMaxIdle: the arbitrator cancels client tasks idle longer than this
-CIMOM_DEFAULTS = {"AutoRestoreEnabled": 1, "AllowAnonymousCallback": 0, "UnsecAppAccessControlDefault": 0,
-                  "ArbTaskMaxIdle": ARB_TASK_MAX_IDLE_MS}
+CIMOM_DEFAULTS = {
+    "AutoRestoreEnabled": 1,
+    "AllowAnonymousCallback": 0,
+    "UnsecAppAccessControlDefault": 0,
+    "ArbTaskMaxIdle": ARB_TASK_MAX_IDLE_MS,
+}
 
 # --- editions: client or server, and the defaults that differ between them -------------------------------------
 # How the edition is told from the evidence, strongest first. ProductType (SYSTEM hive) is what
@@ -342,8 +417,13 @@ PRODUCT_TYPE_EDITION = {"winnt": "client", "servernt": "server", "lanmannt": "se
 INSTALLATION_TYPE_EDITION = {"client": "client", "server": "server", "server core": "server", "nano server": "server"}
 # Win32_ComputerSystem.DomainRole as wmi_queries names it (https://learn.microsoft.com/windows/win32/cimwin32prov/
 # win32-computersystem, DomainRole): 0-1 workstations, 2-5 servers and domain controllers.
-DOMAIN_ROLE_EDITION = {"standalone-workstation": "client", "member-workstation": "client",
-                       "standalone-server": "server", "member-server": "server", "domain-controller": "server"}
+DOMAIN_ROLE_EDITION = {
+    "standalone-workstation": "client",
+    "member-workstation": "client",
+    "standalone-server": "server",
+    "member-server": "server",
+    "domain-controller": "server",
+}
 CLIENT, SERVER = "client", "server"
 
 
@@ -369,11 +449,14 @@ class EditionDefault:
 
 EDITION_DEFAULTS = {
     "wmi-firewall-rules": EditionDefault(
-        f"inbound rules of the '{WMI_RULE_GROUP}' firewall group", "disabled", None,
+        f"inbound rules of the '{WMI_RULE_GROUP}' firewall group",
+        "disabled",
+        None,
         "client editions ship the WMI rule group disabled; remote WMI needs it enabled on purpose. Microsoft documents "
         "no server default for the group (roles and management tools often enable it)",
         "https://learn.microsoft.com/windows/win32/wmisdk/connecting-to-wmi-remotely-starting-with-vista; "
-        "verdicts registry-SYSTEM.md and registry-SYSTEM_B.md (Windows 7 and 10 clients: all WMI rules Active=FALSE)"),
+        "verdicts registry-SYSTEM.md and registry-SYSTEM_B.md (Windows 7 and 10 clients: all WMI rules Active=FALSE)",
+    ),
 }
 
 # The RPC Endpoint Mapper runs as its own service (RpcEptMapper) from Windows 7 / Server 2008 R2 (build 7600); on

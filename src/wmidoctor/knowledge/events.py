@@ -41,11 +41,14 @@ TRACE_ONLY = frozenset({(SECURITY, 4624)})
 # Every (publisher, event id) the log reader decodes, besides every event of WHOLE_PROVIDERS.
 WANTED_EVENTS = (
     {(WMI_ACTIVITY, i) for i in ACTIVITY_IDS}
-    | {(DCOM, i) for i in DCOM_IDS} | {(DCOM_SOURCE, i) for i in DCOM_IDS}
+    | {(DCOM, i) for i in DCOM_IDS}
+    | {(DCOM_SOURCE, i) for i in DCOM_IDS}
     | {(SCM, i) for i in SCM_IDS}
     | {(SYSMON, i) for i in SYSMON_WMI_IDS}
-    | {(PERFLIB, i) for i in PERFLIB_IDS} | {(PERFLIB_SOURCE, i) for i in PERFLIB_IDS}
-    | PROCESS_NAMING | TRACE_ONLY
+    | {(PERFLIB, i) for i in PERFLIB_IDS}
+    | {(PERFLIB_SOURCE, i) for i in PERFLIB_IDS}
+    | PROCESS_NAMING
+    | TRACE_ONLY
 )
 WHOLE_PROVIDERS = frozenset({WMI_CORE, WINMGMT_SOURCE, WMI_ADAPTER, WMI_ADAPTER_SOURCE})
 

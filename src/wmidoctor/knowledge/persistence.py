@@ -80,32 +80,56 @@ def rules() -> tuple[Rule, ...]:
     for row in _rows("persistence_rules.tsv"):
         if row["part"] not in PARTS:
             raise ValueError(f"persistence_rules.tsv: rule {row['id']} reads unknown part {row['part']!r}")
-        found.append(Rule(row["id"], row["part"], re.compile(row["pattern"]), int(row["score"]), row["technique"],
-                          row["reason"], row["source"]))
+        found.append(
+            Rule(
+                row["id"],
+                row["part"],
+                re.compile(row["pattern"]),
+                int(row["score"]),
+                row["technique"],
+                row["reason"],
+                row["source"],
+            )
+        )
     return tuple(found)
 
 
 @cache
 def allow_list() -> tuple[Allowed, ...]:
-    return tuple(Allowed(row["product"], row["namespace"], row["consumer_class"], row["consumer_name"],
-                         tuple(row["filter_name"].split("|")), tuple(row["creator"].split("|")), row["payload"],
-                         row["reason"], row["source"]) for row in _rows("persistence_allow.tsv"))
+    return tuple(
+        Allowed(
+            row["product"],
+            row["namespace"],
+            row["consumer_class"],
+            row["consumer_name"],
+            tuple(row["filter_name"].split("|")),
+            tuple(row["creator"].split("|")),
+            row["payload"],
+            row["reason"],
+            row["source"],
+        )
+        for row in _rows("persistence_allow.tsv")
+    )
 
 
 def _same(a: str, b: str) -> bool:
     return a.strip().lower() == b.strip().lower()
 
 
-def allowed(namespace: str, consumer_class: str, consumer_name: str, filter_name: str, creator: str,
-            payload: str) -> Allowed | None:
+def allowed(
+    namespace: str, consumer_class: str, consumer_name: str, filter_name: str, creator: str, payload: str
+) -> Allowed | None:
     """The allow-list row that describes this subscription exactly (a reused name with another payload,
     class or creator is not allowed)."""
     for row in allow_list():
-        if (_same(row.consumer_class, consumer_class) and _same(row.consumer_name, consumer_name)
-                and (not namespace or _same(row.namespace, namespace))
-                and any(_same(f, filter_name) for f in row.filter_names)
-                and any(_same(c, creator) for c in row.creators)
-                and _same(row.payload, payload)):
+        if (
+            _same(row.consumer_class, consumer_class)
+            and _same(row.consumer_name, consumer_name)
+            and (not namespace or _same(row.namespace, namespace))
+            and any(_same(f, filter_name) for f in row.filter_names)
+            and any(_same(c, creator) for c in row.creators)
+            and _same(row.payload, payload)
+        ):
             return row
     return None
 
@@ -117,8 +141,7 @@ def assess(parts: dict[str, str], allow: Allowed | None = None) -> Assessment:
     score = sum(rule.score for rule in matched)
     if allow is not None:
         return Assessment(ALLOWED, score, matched, allow)
-    verdict = (MALICIOUS if score >= MALICIOUS_SCORE else SUSPICIOUS if score >= SUSPICIOUS_SCORE
-               else UNREMARKABLE)
+    verdict = MALICIOUS if score >= MALICIOUS_SCORE else SUSPICIOUS if score >= SUSPICIOUS_SCORE else UNREMARKABLE
     return Assessment(verdict, score, matched)
 
 
@@ -134,8 +157,10 @@ class ChildKind:
 
 @cache
 def _children() -> dict[str, ChildKind]:
-    return {row["image"].lower(): ChildKind(row["image"], row["class"], row["reason"], row["source"])
-            for row in _rows("persistence_children.tsv")}
+    return {
+        row["image"].lower(): ChildKind(row["image"], row["class"], row["reason"], row["source"])
+        for row in _rows("persistence_children.tsv")
+    }
 
 
 def child_kind(image_name: str) -> ChildKind | None:

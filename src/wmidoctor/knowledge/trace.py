@@ -61,14 +61,17 @@ def roles() -> dict[int, str]:
 
 @cache
 def offenders() -> tuple[Offender, ...]:
-    return tuple(Offender(re.compile(r["pattern"], re.I), r["name"], r["why"], r["fix"], r["source"])
-                 for r in _rows("trace_offenders.tsv"))
+    return tuple(
+        Offender(re.compile(r["pattern"], re.I), r["name"], r["why"], r["fix"], r["source"])
+        for r in _rows("trace_offenders.tsv")
+    )
 
 
 @cache
 def expected_open() -> tuple[ExpectedOpen, ...]:
-    return tuple(ExpectedOpen(re.compile(r["pattern"], re.I), r["why"], r["source"])
-                 for r in _rows("trace_expected_open.tsv"))
+    return tuple(
+        ExpectedOpen(re.compile(r["pattern"], re.I), r["why"], r["source"]) for r in _rows("trace_expected_open.tsv")
+    )
 
 
 def offender_for(text: str) -> Offender | None:

@@ -83,8 +83,9 @@ class Analysis:
                 group = self.groups.get(identity)
             if group is None:
                 self._groups_per_id[(provider, event_id)] += 1
-                group = self.groups[identity] = Group(event.channel, provider, event_id, shape.kind,
-                                                      dict(identity[3]), example=named, source=event.source)
+                group = self.groups[identity] = Group(
+                    event.channel, provider, event_id, shape.kind, dict(identity[3]), example=named, source=event.source
+                )
         group.see(event)
         if event.time >= "1980":
             self.hourly[event.time[:13]] += 1
@@ -114,8 +115,7 @@ class Analysis:
 
     def ordered_groups(self) -> list[Group]:
         """Every group in a stable order: channel, provider, event id, then most frequent first."""
-        return sorted(self.groups.values(), key=lambda g: (g.channel, g.provider, g.event_id, -g.count,
-                                                           g.first_seen))
+        return sorted(self.groups.values(), key=lambda g: (g.channel, g.provider, g.event_id, -g.count, g.first_seen))
 
     def of_kind(self, *kinds: str) -> list[Group]:
         return [g for g in self.groups.values() if g.kind in kinds]

@@ -15,12 +15,21 @@ def render_text(rows: list[dict[str, Any]], style: Any) -> list[str]:
     for row in rows:
         mark = row["verdict"].upper()
         colour = {"error": "red", "warning": "yellow"}.get(row["severity"])
-        lines.append("  " + (style(mark, fg=colour, bold=True) if colour else mark)
-                     + f"  {row['consumer_class'] or 'consumer'} \"{row['consumer']}\" [{row['state']}]"
-                     + (f"  ({row['allow_listed']})" if row["allow_listed"] else ""))
-        pairs = [("namespace", row["namespace"]), ("filter", row["filter"]), ("query", row["query"]),
-                 ("user", row["creator"]), ("payload", textwrap.dedent(row["payload"].expandtabs(4)).strip("\n")),
-                 ("why", "; ".join(r["reason"] for r in row["reasons"])), ("ATT&CK", ", ".join(row["attack"]))]
+        lines.append(
+            "  "
+            + (style(mark, fg=colour, bold=True) if colour else mark)
+            + f'  {row["consumer_class"] or "consumer"} "{row["consumer"]}" [{row["state"]}]'
+            + (f"  ({row['allow_listed']})" if row["allow_listed"] else "")
+        )
+        pairs = [
+            ("namespace", row["namespace"]),
+            ("filter", row["filter"]),
+            ("query", row["query"]),
+            ("user", row["creator"]),
+            ("payload", textwrap.dedent(row["payload"].expandtabs(4)).strip("\n")),
+            ("why", "; ".join(r["reason"] for r in row["reasons"])),
+            ("ATT&CK", ", ".join(row["attack"])),
+        ]
         pairs += [(kind, ", ".join(values)) for kind, values in row["indicators"].items() if kind != "decoded"]
         pairs += [("decoded", value) for value in row["indicators"].get("decoded", [])]
         for name, value in pairs:

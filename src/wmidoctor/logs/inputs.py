@@ -19,8 +19,7 @@ from wmidoctor.artifacts.archive import Budget, Limits, open_archive
 from wmidoctor.artifacts.gate import check_regular
 from wmidoctor.errors import InputError
 
-LOG_SUFFIXES = (".evtx", ".xml", ".json", ".jsonl", ".ndjson", ".csv", ".json.gz", ".jsonl.gz", ".ndjson.gz",
-                ".csv.gz")
+LOG_SUFFIXES = (".evtx", ".xml", ".json", ".jsonl", ".ndjson", ".csv", ".json.gz", ".jsonl.gz", ".ndjson.gz", ".csv.gz")
 _SPOOL_IN_MEMORY = 64 << 20  # zip members up to this size stay in memory; larger ones go to a temp file
 
 

@@ -10,7 +10,20 @@ COLUMNS = ("channel", "provider", "event_id", "kind", "count", "first_seen", "la
 
 
 def render_csv(report: dict[str, Any]) -> str:
-    return csv_table(COLUMNS, ([group["channel"], group["provider"], group["event_id"], group["kind"], group["count"],
-                                group["first_seen"], group["last_seen"],
-                                "; ".join(f"{k}={v}" for k, v in group["key"].items()), group["source"]]
-                               for group in report["groups"]))
+    return csv_table(
+        COLUMNS,
+        (
+            [
+                group["channel"],
+                group["provider"],
+                group["event_id"],
+                group["kind"],
+                group["count"],
+                group["first_seen"],
+                group["last_seen"],
+                "; ".join(f"{k}={v}" for k, v in group["key"].items()),
+                group["source"],
+            ]
+            for group in report["groups"]
+        ),
+    )

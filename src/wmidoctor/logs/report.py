@@ -55,14 +55,22 @@ def _span(rows: list[Group]) -> tuple[str, str]:
 
 
 def _row(group: Group, **extra: Any) -> dict[str, Any]:
-    return {**extra, "event_id": group.event_id, "kind": group.kind, "fields": group.key, "count": group.count,
-            "first_seen": group.first_seen, "last_seen": group.last_seen, "source": group.source}
+    return {
+        **extra,
+        "event_id": group.event_id,
+        "kind": group.kind,
+        "fields": group.key,
+        "count": group.count,
+        "first_seen": group.first_seen,
+        "last_seen": group.last_seen,
+        "source": group.source,
+    }
 
 
-def _merge(rows: dict[tuple, dict[str, Any]], key: tuple, group: Group, base: dict[str, Any],
-           code: str = "") -> None:
-    row = rows.setdefault(key, {**base, "count": 0, "codes": Counter(), "first_seen": "", "last_seen": "",
-                                "source": group.source})
+def _merge(rows: dict[tuple, dict[str, Any]], key: tuple, group: Group, base: dict[str, Any], code: str = "") -> None:
+    row = rows.setdefault(
+        key, {**base, "count": 0, "codes": Counter(), "first_seen": "", "last_seen": "", "source": group.source}
+    )
     row["count"] += group.count
     if code:
         row["codes"][code] += group.count
@@ -92,8 +100,16 @@ class _Views:
             symbol, meaning = describe_code(code)
             first, last = _span(groups)
             count = sum(g.count for g in groups)
-            rows.append({"code": code, "symbol": symbol, "meaning": meaning, "count": count,
-                         "first_seen": first, "last_seen": last})
+            rows.append(
+                {
+                    "code": code,
+                    "symbol": symbol,
+                    "meaning": meaning,
+                    "count": count,
+                    "first_seen": first,
+                    "last_seen": last,
+                }
+            )
         return _order(rows)
 
     def operations(self) -> list[dict[str, Any]]:
@@ -102,8 +118,18 @@ class _Views:
             # by class, not by object path: Group Policy's deletes name one RSOP record per extension GUID
             klass = target_class(g.key.get("Target", ""))
             key = (g.key.get("Namespace", "").lower(), g.key.get("Method", ""), klass or g.key.get("Target", ""))
-            _merge(rows, key, g, {"namespace": g.key.get("Namespace", ""), "method": key[1], "target": key[2],
-                                  "example": g.key.get("Target", "")}, g.key.get("ResultCode", ""))
+            _merge(
+                rows,
+                key,
+                g,
+                {
+                    "namespace": g.key.get("Namespace", ""),
+                    "method": key[1],
+                    "target": key[2],
+                    "example": g.key.get("Target", ""),
+                },
+                g.key.get("ResultCode", ""),
+            )
         ordered = _finish(rows)
         per_namespace: Counter[str] = Counter()
         top = []
@@ -126,24 +152,42 @@ class _Views:
             pid = g.key.get("ClientProcessId", "")
             names = self._names(pid, g.first_seen, g.last_seen)  # a reused id is a different client
             key = (pid, tuple(names), g.key.get("ClientMachine", ""), g.key.get("User", ""))
-            _merge(rows, key, g, {"process_id": pid, "process_names": names, "machine": key[2], "user": key[3]},
-                   g.key.get("ResultCode", ""))
+            _merge(
+                rows,
+                key,
+                g,
+                {"process_id": pid, "process_names": names, "machine": key[2], "user": key[3]},
+                g.key.get("ResultCode", ""),
+            )
         return _finish(rows)
 
     def providers(self) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
         loads, failures = [], []
         for g in self.analysis.of_kind("provider-started"):
-            row = {"provider": g.key.get("ProviderName", ""), "host_process": g.key.get("HostProcess", ""),
-                   "path": g.key.get("ProviderPath", ""), "code": g.key.get("Code", ""), "loads": g.count,
-                   "first_seen": g.first_seen, "last_seen": g.last_seen, "source": g.source}
+            row = {
+                "provider": g.key.get("ProviderName", ""),
+                "host_process": g.key.get("HostProcess", ""),
+                "path": g.key.get("ProviderPath", ""),
+                "code": g.key.get("Code", ""),
+                "loads": g.count,
+                "first_seen": g.first_seen,
+                "last_seen": g.last_seen,
+                "source": g.source,
+            }
             loads.append(row)
             if row["code"] not in ("0x0", ""):
                 symbol, meaning = describe_code(str(row["code"]))
                 failures.append({**row, "symbol": symbol, "meaning": meaning, "count": g.count})
-        for g in self.analysis.of_kind("invalid-provider-query", "undeterminable-provider-query",
-                                       "provider-query-too-broad", "provider-query-class-missing",
-                                       "provider-query-not-event-class", "core-failure", "service-init-failure",
-                                       "mof-not-loaded-at-recovery"):
+        for g in self.analysis.of_kind(
+            "invalid-provider-query",
+            "undeterminable-provider-query",
+            "provider-query-too-broad",
+            "provider-query-class-missing",
+            "provider-query-not-event-class",
+            "core-failure",
+            "service-init-failure",
+            "mof-not-loaded-at-recovery",
+        ):
             failures.append(_row(g, provider=g.key.get("Provider", "")))
         return _order(loads, "loads"), _order(failures)
 
@@ -152,9 +196,16 @@ class _Views:
         for g in self.analysis.of_kind("quota-kill"):
             pid = g.example.get("ProcessId", "")
             hosted = g.key.get("Providers", "") or ", ".join(sorted(self.analysis.host_providers.get(pid, ())))
-            rows.append(_row(g, quota=g.key.get("Quota", ""), maximum=g.key.get("Maximum", ""),
-                             process_id=pid, process_names=self._names(pid, g.first_seen, g.last_seen),
-                             providers=hosted))
+            rows.append(
+                _row(
+                    g,
+                    quota=g.key.get("Quota", ""),
+                    maximum=g.key.get("Maximum", ""),
+                    process_id=pid,
+                    process_names=self._names(pid, g.first_seen, g.last_seen),
+                    providers=hosted,
+                )
+            )
         return _order(rows)
 
     def bindings(self) -> list[dict[str, Any]]:
@@ -162,23 +213,50 @@ class _Views:
         for g in self.analysis.of_kind("permanent-binding"):
             consumer = g.key.get("CONSUMER", "")
             consumer_class = path_class(consumer)
-            default = (consumer_class == DEFAULT_CONSUMER_CLASS
-                       and is_windows_default(path_keys(consumer).get(DEFAULT_CONSUMER_CLASS.lower(), ""),
-                                              [g.key.get("ESS", "")]))
-            rows.append(_row(g, namespace=g.key.get("Namespace", ""), filter=g.key.get("ESS", ""),
-                             consumer=consumer, consumer_class=consumer_class, default=default,
-                             verdict="default Windows binding (normal)" if default else "possible persistence"))
+            default = consumer_class == DEFAULT_CONSUMER_CLASS and is_windows_default(
+                path_keys(consumer).get(DEFAULT_CONSUMER_CLASS.lower(), ""), [g.key.get("ESS", "")]
+            )
+            rows.append(
+                _row(
+                    g,
+                    namespace=g.key.get("Namespace", ""),
+                    filter=g.key.get("ESS", ""),
+                    consumer=consumer,
+                    consumer_class=consumer_class,
+                    default=default,
+                    verdict="default Windows binding (normal)" if default else "possible persistence",
+                )
+            )
         for g in self.analysis.of_kind("sysmon-wmi-filter", "sysmon-wmi-consumer", "sysmon-wmi-binding"):
             key = g.key
-            consumer = (f"{key.get('Type', '')} \"{key.get('Name', '')}\": {key.get('Destination', '')}"
-                        if g.event_id == 20 else key.get("Consumer", ""))
-            rows.append(_row(g, namespace=key.get("EventNamespace", ""),
-                             filter=key.get("Name", "") if g.event_id == 19 else key.get("Filter", ""),
-                             consumer=consumer, consumer_class=key.get("Type", ""), default=False,
-                             verdict=f"Sysmon: {key.get('Operation', '').lower()} by {key.get('User', '?')}"))
+            consumer = (
+                f'{key.get("Type", "")} "{key.get("Name", "")}": {key.get("Destination", "")}'
+                if g.event_id == 20
+                else key.get("Consumer", "")
+            )
+            rows.append(
+                _row(
+                    g,
+                    namespace=key.get("EventNamespace", ""),
+                    filter=key.get("Name", "") if g.event_id == 19 else key.get("Filter", ""),
+                    consumer=consumer,
+                    consumer_class=key.get("Type", ""),
+                    default=False,
+                    verdict=f"Sysmon: {key.get('Operation', '').lower()} by {key.get('User', '?')}",
+                )
+            )
         for g in self.analysis.of_kind("filter-not-reactivated"):
-            rows.append(_row(g, namespace=g.key.get("Namespace", ""), filter=g.key.get("Query", ""), consumer="",
-                             consumer_class="", default=False, verdict="event filter could not be reactivated"))
+            rows.append(
+                _row(
+                    g,
+                    namespace=g.key.get("Namespace", ""),
+                    filter=g.key.get("Query", ""),
+                    consumer="",
+                    consumer_class="",
+                    default=False,
+                    verdict="event filter could not be reactivated",
+                )
+            )
         return _order(rows)
 
     def dcom(self) -> list[dict[str, Any]]:
@@ -189,9 +267,17 @@ class _Views:
             ids = {g.key.get("CLSID", "").upper(), g.key.get("AppID", "").upper(), g.key.get("Server", "").upper()}
             wmi = bool(ids & WMI_COM_IDS.keys())
             account = "\\".join(p for p in (g.key.get("UserDomain", ""), g.key.get("UserName", "")) if p)
-            rows.append(_row(g, clsid=g.key.get("CLSID", g.key.get("Server", "")), appid=g.key.get("AppID", ""),
-                             account=account, permission=g.key.get("Permission", ""),
-                             locality=g.key.get("Locality", ""), wmi_related=wmi))
+            rows.append(
+                _row(
+                    g,
+                    clsid=g.key.get("CLSID", g.key.get("Server", "")),
+                    appid=g.key.get("AppID", ""),
+                    account=account,
+                    permission=g.key.get("Permission", ""),
+                    locality=g.key.get("Locality", ""),
+                    wmi_related=wmi,
+                )
+            )
         return _order(rows)
 
     def services(self) -> list[dict[str, Any]]:
@@ -212,21 +298,36 @@ class _Views:
     def files(self) -> list[dict[str, Any]]:
         rows = []
         for stats in self.analysis.logs:
-            counts = [{"channel": c, "provider": p, "event_id": i, "count": n}
-                      for (c, p, i), n in sorted(stats.counts.items(), key=lambda kv: (-kv[1], kv[0]))]
-            rows.append({"path": stats.path, "kind": stats.kind, "records_read": stats.records_read,
-                         "records_skipped": stats.records_skipped, "chunks_skipped": stats.chunks_skipped,
-                         "unreadable": stats.unreadable, "problems": list(stats.problems),
-                         "first_seen": stats.first_seen, "last_seen": stats.last_seen, "counts": counts})
+            counts = [
+                {"channel": c, "provider": p, "event_id": i, "count": n}
+                for (c, p, i), n in sorted(stats.counts.items(), key=lambda kv: (-kv[1], kv[0]))
+            ]
+            rows.append(
+                {
+                    "path": stats.path,
+                    "kind": stats.kind,
+                    "records_read": stats.records_read,
+                    "records_skipped": stats.records_skipped,
+                    "chunks_skipped": stats.chunks_skipped,
+                    "unreadable": stats.unreadable,
+                    "problems": list(stats.problems),
+                    "first_seen": stats.first_seen,
+                    "last_seen": stats.last_seen,
+                    "counts": counts,
+                }
+            )
         return rows
 
 
 def _attention(finding: Finding) -> dict[str, str]:
     """A finding of the event checks as one line of the report: its level is the finding's severity when it
     is a problem, info otherwise."""
-    return {"level": finding.severity if finding.is_problem else "info", "topic": finding.check,
-            "text": finding.summary or finding.title, "source": finding.evidence[0].source if finding.evidence
-            else ""}
+    return {
+        "level": finding.severity if finding.is_problem else "info",
+        "topic": finding.check,
+        "text": finding.summary or finding.title,
+        "source": finding.evidence[0].source if finding.evidence else "",
+    }
 
 
 def build_report(analysis: Analysis, findings: list[Finding], since: str = "", until: str = "") -> dict[str, Any]:
@@ -275,7 +376,19 @@ def build_report(analysis: Analysis, findings: list[Finding], since: str = "", u
         **sections,
         "subscriptions": subscriptions,
         "hourly": dict(sorted(analysis.hourly.items())),
-        "groups": [{"channel": g.channel, "provider": g.provider, "event_id": g.event_id, "kind": g.kind,
-                    "key": g.key, "count": g.count, "first_seen": g.first_seen, "last_seen": g.last_seen,
-                    "example": g.example, "source": g.source} for g in groups],
+        "groups": [
+            {
+                "channel": g.channel,
+                "provider": g.provider,
+                "event_id": g.event_id,
+                "kind": g.kind,
+                "key": g.key,
+                "count": g.count,
+                "first_seen": g.first_seen,
+                "last_seen": g.last_seen,
+                "example": g.example,
+                "source": g.source,
+            }
+            for g in groups
+        ],
     }

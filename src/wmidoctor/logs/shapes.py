@@ -36,16 +36,33 @@ class Shape:
 
 
 # Fields that differ per record and would split groups into singletons.
-VOLATILE = frozenset({"UtcTime", "RuleName", "ProcessID", "ProcessId", "Processid", "processid", "HostId",
-                      "Value", "Id", "CorrelationId", "GroupOperationId", "OperationId",
-                      "ClientProcessCreationTime", "Binary", "queryid"})
+VOLATILE = frozenset(
+    {
+        "UtcTime",
+        "RuleName",
+        "ProcessID",
+        "ProcessId",
+        "Processid",
+        "processid",
+        "HostId",
+        "Value",
+        "Id",
+        "CorrelationId",
+        "GroupOperationId",
+        "OperationId",
+        "ClientProcessCreationTime",
+        "Binary",
+        "queryid",
+    }
+)
 
 ACTIVITY = {
     5857: Shape("provider-started", key=("ProviderName", "Code", "HostProcess", "ProviderPath")),
-    5858: Shape("client-failure", key=("ResultCode", "Namespace", "Method", "Target", "ClientProcessId",
-                                       "ClientMachine", "User")),
-    5859: Shape("event-query-activated", key=("NamespaceName", "Query", "Provider", "providerName",
-                                              "PossibleCause")),
+    5858: Shape(
+        "client-failure",
+        key=("ResultCode", "Namespace", "Method", "Target", "ClientProcessId", "ClientMachine", "User"),
+    ),
+    5859: Shape("event-query-activated", key=("NamespaceName", "Query", "Provider", "providerName", "PossibleCause")),
     5860: Shape("temporary-subscription", key=("NamespaceName", "Query", "User", "ClientMachine", "MachineName")),
     5861: Shape("permanent-binding", key=("Namespace", "ESS", "CONSUMER")),
     11: Shape("trace-operation", key=("NamespaceName", "Operation", "ClientProcessId", "ClientMachine", "User")),
@@ -72,8 +89,9 @@ WINMGMT = {
     5601: Shape("repository-failed-to-start"),
     5605: Shape("encryption-required-denied", ("Namespace",)),
     5606: Shape("encryption-required-async-denied", ("Namespace",)),
-    5612: Shape("quota-kill", ("Quota", "Value", "Maximum", "ProcessId", "Providers"),
-                key=("Quota", "Maximum", "Providers")),
+    5612: Shape(
+        "quota-kill", ("Quota", "Value", "Maximum", "ProcessId", "Providers"), key=("Quota", "Maximum", "Providers")
+    ),
     5611: Shape("unclean-shutdown-detected"),
     5614: Shape("repository-files-missing"),
     5615: Shape("service-started"),
@@ -89,18 +107,37 @@ DCOM_SHAPES = {
     10006: Shape("dcom-remote-activation-error", ("Error", "Computer", "Server")),
     10009: Shape("dcom-unreachable", ("Computer", "ProcessId", "Image")),
     10010: Shape("dcom-server-not-registered", ("Server",)),
-    10016: Shape("dcom-permission", ("Scope", "Locality", "Permission", "CLSID", "AppID", "UserDomain", "UserName",
-                                     "UserSid", "Address", "PackageName", "PackageSid"),
-                 key=("Permission", "Locality", "Scope", "CLSID", "AppID", "UserDomain", "UserName", "UserSid",
-                      "PackageSid")),  # a sandboxed app's refusals apart from its user's own
+    10016: Shape(
+        "dcom-permission",
+        (
+            "Scope",
+            "Locality",
+            "Permission",
+            "CLSID",
+            "AppID",
+            "UserDomain",
+            "UserName",
+            "UserSid",
+            "Address",
+            "PackageName",
+            "PackageSid",
+        ),
+        key=("Permission", "Locality", "Scope", "CLSID", "AppID", "UserDomain", "UserName", "UserSid", "PackageSid"),
+    ),  # a sandboxed app's refusals apart from its user's own
     10028: Shape("dcom-unreachable", ("Computer", "ProcessId", "Image")),
     # KB5004442 hardening: the server names the rejected user and the client's address; a client names the
     # application (its process id varies), the class, the target computer and the level it asked for.
     10036: Shape("dcom-hardening-server-rejected", ("UserDomain", "UserName", "UserSid", "Address")),
-    10037: Shape("dcom-hardening-client-rejected", _HARDENED_CLIENT,
-                 key=("Application", "CLSID", "Computer", "AuthenticationLevel")),
-    10038: Shape("dcom-hardening-client-rejected", _HARDENED_CLIENT,
-                 key=("Application", "CLSID", "Computer", "AuthenticationLevel")),
+    10037: Shape(
+        "dcom-hardening-client-rejected",
+        _HARDENED_CLIENT,
+        key=("Application", "CLSID", "Computer", "AuthenticationLevel"),
+    ),
+    10038: Shape(
+        "dcom-hardening-client-rejected",
+        _HARDENED_CLIENT,
+        key=("Application", "CLSID", "Computer", "AuthenticationLevel"),
+    ),
 }
 
 # Counter-library failures: the service whose Performance key names the library, and the library file.
@@ -123,7 +160,8 @@ SYSMON_SHAPES = {
 }
 
 _OPERATION = re.compile(
-    r"^(?:Start\s+)?(?:IWbemServices::)?(?P<method>[\w:]+)\s+-\s+(?P<ns>[^:]*?)\s*:\s*(?P<target>.*)$", re.S)
+    r"^(?:Start\s+)?(?:IWbemServices::)?(?P<method>[\w:]+)\s+-\s+(?P<ns>[^:]*?)\s*:\s*(?P<target>.*)$", re.S
+)
 
 
 def split_operation(operation: str) -> tuple[str, str, str]:

@@ -32,8 +32,19 @@ WMI_ACTIVITY = "Microsoft-Windows-WMI-Activity"
 SECURITY = "Microsoft-Windows-Security-Auditing"
 # Security 4624 (logon) and 4688 (process creation); Sysmon 1 (process creation), 19/20/21 (WMI parts);
 # WMI-Activity 5857 (provider load), 5859 (permanent filter activated), 5861 (permanent binding).
-TRACE_EVENTS = frozenset({(SECURITY, 4624), (SECURITY, 4688), (SYSMON, 1), (SYSMON, 19), (SYSMON, 20),
-                          (SYSMON, 21), (WMI_ACTIVITY, 5857), (WMI_ACTIVITY, 5859), (WMI_ACTIVITY, 5861)})
+TRACE_EVENTS = frozenset(
+    {
+        (SECURITY, 4624),
+        (SECURITY, 4688),
+        (SYSMON, 1),
+        (SYSMON, 19),
+        (SYSMON, 20),
+        (SYSMON, 21),
+        (WMI_ACTIVITY, 5857),
+        (WMI_ACTIVITY, 5859),
+        (WMI_ACTIVITY, 5861),
+    }
+)
 # Processes kept: started by a WMI host or by WMIC, or WMIC itself.
 WMI_PROCESSES = frozenset({"wmiprvse.exe", "scrcons.exe", "wmic.exe"})
 NETWORK_LOGON = "3"
@@ -132,9 +143,16 @@ class TraceCollector:
         fields = event.fields
         if event.provider == SYSMON:
             if event.event_id == 1:
-                self._process(event, fields.get("Image", ""), fields.get("ProcessId", ""),
-                              fields.get("ParentImage", ""), fields.get("ParentProcessId", ""),
-                              fields.get("User", ""), fields.get("LogonId", ""), "Sysmon 1")
+                self._process(
+                    event,
+                    fields.get("Image", ""),
+                    fields.get("ProcessId", ""),
+                    fields.get("ParentImage", ""),
+                    fields.get("ParentProcessId", ""),
+                    fields.get("User", ""),
+                    fields.get("LogonId", ""),
+                    "Sysmon 1",
+                )
             else:
                 self._sysmon_part(event, clean_sysmon_wmi(event.provider, event.event_id, dict(fields)))
         elif event.provider == SECURITY:
@@ -143,14 +161,26 @@ class TraceCollector:
                 side = "Target" if _hex_id(fields.get("TargetLogonId", "")) not in ("", "0x0") else "Subject"
                 own = fields.get(f"{side}LogonId", "")
                 user = _account(fields.get(f"{side}DomainName", ""), fields.get(f"{side}UserName", ""))
-                self._process(event, fields.get("NewProcessName", ""), _decimal(fields.get("NewProcessId", ""), 16),
-                              fields.get("ParentProcessName", ""), _decimal(fields.get("ProcessId", ""), 16),
-                              user, own, "Security 4688")
+                self._process(
+                    event,
+                    fields.get("NewProcessName", ""),
+                    _decimal(fields.get("NewProcessId", ""), 16),
+                    fields.get("ParentProcessName", ""),
+                    _decimal(fields.get("ProcessId", ""), 16),
+                    user,
+                    own,
+                    "Security 4688",
+                )
             elif fields.get("LogonType", "").strip() == NETWORK_LOGON:
                 logon = NetworkLogon(
                     _account(fields.get("TargetDomainName", ""), fields.get("TargetUserName", "")),
-                    _hex_id(fields.get("TargetLogonId", "")), fields.get("IpAddress", "").strip("-"),
-                    fields.get("AuthenticationPackageName", ""), event.time, event.computer, event.source)
+                    _hex_id(fields.get("TargetLogonId", "")),
+                    fields.get("IpAddress", "").strip("-"),
+                    fields.get("AuthenticationPackageName", ""),
+                    event.time,
+                    event.computer,
+                    event.source,
+                )
                 # a busy server logs network logons by the million: keep the newest (a dict keeps order)
                 self._logons.pop((logon.host, logon.logon_id), None)
                 self._logons[(logon.host, logon.logon_id)] = logon
@@ -158,49 +188,107 @@ class TraceCollector:
                     del self._logons[next(iter(self._logons))]
         elif event.event_id == 5857:
             if fields.get("ProviderName", "").lower() == "cimwin32":
-                self._keep(self.traces.provider_loads, ProviderLoad(
-                    fields["ProviderName"], fields.get("ProcessID", ""), fields.get("ProviderPath", ""), event.time,
-                    event.computer, event.source))
+                self._keep(
+                    self.traces.provider_loads,
+                    ProviderLoad(
+                        fields["ProviderName"],
+                        fields.get("ProcessID", ""),
+                        fields.get("ProviderPath", ""),
+                        event.time,
+                        event.computer,
+                        event.source,
+                    ),
+                )
         elif event.event_id == 5861:
             self._binding_5861(event)
         elif fields.get("PossibleCause", "").strip().lower() == "permanent":  # 5859
-            self._keep(self.traces.sightings, SubscriptionSighting(
-                "filter", ACTIVATED, "", query=fields.get("Query", ""),
-                event_namespace=wmi_namespace(fields.get("NamespaceName", "")), user=fields.get("User", ""),
-                time=event.time, host=event.computer, source=event.source, what="WMI-Activity 5859"))
+            self._keep(
+                self.traces.sightings,
+                SubscriptionSighting(
+                    "filter",
+                    ACTIVATED,
+                    "",
+                    query=fields.get("Query", ""),
+                    event_namespace=wmi_namespace(fields.get("NamespaceName", "")),
+                    user=fields.get("User", ""),
+                    time=event.time,
+                    host=event.computer,
+                    source=event.source,
+                    what="WMI-Activity 5859",
+                ),
+            )
 
     def _keep(self, target: list, item: object) -> None:
         if len(target) < MAX_PER_KIND:
             target.append(item)
 
-    def _process(self, event: Event, image: str, pid: str, parent: str, parent_pid: str, user: str,
-                 logon_id: str, what: str) -> None:
+    def _process(
+        self, event: Event, image: str, pid: str, parent: str, parent_pid: str, user: str, logon_id: str, what: str
+    ) -> None:
         if image_name(parent) not in WMI_PROCESSES and image_name(image) != "wmic.exe":
             return
         fields = event.fields
-        self._keep(self.traces.processes, ProcessStart(
-            image, fields.get("CommandLine", ""), pid, parent, parent_pid, fields.get("ParentCommandLine", ""),
-            user, _hex_id(logon_id), fields.get("IntegrityLevel", "") or fields.get("MandatoryLabel", ""),
-            _data_time(event), event.computer, event.source, what))
+        self._keep(
+            self.traces.processes,
+            ProcessStart(
+                image,
+                fields.get("CommandLine", ""),
+                pid,
+                parent,
+                parent_pid,
+                fields.get("ParentCommandLine", ""),
+                user,
+                _hex_id(logon_id),
+                fields.get("IntegrityLevel", "") or fields.get("MandatoryLabel", ""),
+                _data_time(event),
+                event.computer,
+                event.source,
+                what,
+            ),
+        )
 
     def _sysmon_part(self, event: Event, fields: dict[str, str]) -> None:
         operation = OPERATIONS.get(fields.get("Operation", "").strip().lower(), "created")
-        common: _SeenBy = {"user": fields.get("User", ""), "time": _data_time(event), "host": event.computer,
-                           "source": event.source, "what": f"Sysmon {event.event_id}"}
+        common: _SeenBy = {
+            "user": fields.get("User", ""),
+            "time": _data_time(event),
+            "host": event.computer,
+            "source": event.source,
+            "what": f"Sysmon {event.event_id}",
+        }
         if event.event_id == 19:
-            part = SubscriptionSighting("filter", operation, fields.get("Name", ""), query=fields.get("Query", ""),
-                                        event_namespace=fields.get("EventNamespace", ""), **common)
+            part = SubscriptionSighting(
+                "filter",
+                operation,
+                fields.get("Name", ""),
+                query=fields.get("Query", ""),
+                event_namespace=fields.get("EventNamespace", ""),
+                **common,
+            )
         elif event.event_id == 20:
             consumer_class = SYSMON_CONSUMER_TYPES.get(fields.get("Type", "").lower(), fields.get("Type", ""))
-            payload = {"CommandLineEventConsumer": "CommandLineTemplate",
-                       "ActiveScriptEventConsumer": "ScriptText"}.get(consumer_class, "Destination")
-            part = SubscriptionSighting("consumer", operation, fields.get("Name", ""), consumer_class=consumer_class,
-                                        properties={payload: fields.get("Destination", "")}, **common)
+            payload = {
+                "CommandLineEventConsumer": "CommandLineTemplate",
+                "ActiveScriptEventConsumer": "ScriptText",
+            }.get(consumer_class, "Destination")
+            part = SubscriptionSighting(
+                "consumer",
+                operation,
+                fields.get("Name", ""),
+                consumer_class=consumer_class,
+                properties={payload: fields.get("Destination", "")},
+                **common,
+            )
         else:
             consumer = fields.get("Consumer", "")
-            part = SubscriptionSighting("binding", operation, path_keys(consumer).get("name", consumer),
-                                        consumer_class=path_class(consumer),
-                                        filter_name=path_keys(fields.get("Filter", "")).get("name", ""), **common)
+            part = SubscriptionSighting(
+                "binding",
+                operation,
+                path_keys(consumer).get("name", consumer),
+                consumer_class=path_class(consumer),
+                filter_name=path_keys(fields.get("Filter", "")).get("name", ""),
+                **common,
+            )
         self._keep(self.traces.sightings, part)
 
     def _binding_5861(self, event: Event) -> None:
@@ -208,23 +296,55 @@ class TraceCollector:
         namespace = wmi_namespace(fields.get("Namespace", ""))
         match = _CONSUMER_REF.match(fields.get("CONSUMER", ""))
         consumer_class, consumer_name = (match.group(1), match.group(2)) if match else ("", fields.get("CONSUMER", ""))
-        common: _SeenIn = {"time": event.time, "host": event.computer, "source": event.source,
-                           "what": "WMI-Activity 5861", "namespace": namespace}
+        common: _SeenIn = {
+            "time": event.time,
+            "host": event.computer,
+            "source": event.source,
+            "what": "WMI-Activity 5861",
+            "namespace": namespace,
+        }
         creator = ""
         for class_name, values in mof_instances(fields.get("PossibleCause", "")):
             creator = creator or values.get("CreatorSID", "")
             if class_name == "__EventFilter":
-                self._keep(self.traces.sightings, SubscriptionSighting(
-                    "filter", BOUND, values.get("Name", fields.get("ESS", "")), query=values.get("Query", ""),
-                    event_namespace=values.get("EventNamespace", ""), user=values.get("CreatorSID", ""), **common))
+                self._keep(
+                    self.traces.sightings,
+                    SubscriptionSighting(
+                        "filter",
+                        BOUND,
+                        values.get("Name", fields.get("ESS", "")),
+                        query=values.get("Query", ""),
+                        event_namespace=values.get("EventNamespace", ""),
+                        user=values.get("CreatorSID", ""),
+                        **common,
+                    ),
+                )
             else:
                 properties = {k: v for k, v in values.items() if k not in ("Name", "CreatorSID") and v}
-                self._keep(self.traces.sightings, SubscriptionSighting(
-                    "consumer", BOUND, values.get("Name", consumer_name), consumer_class=class_name,
-                    properties=properties, user=values.get("CreatorSID", ""), **common))
-        self._keep(self.traces.sightings, SubscriptionSighting(
-            "binding", BOUND, consumer_name, consumer_class=consumer_class, filter_name=fields.get("ESS", ""),
-            user=creator, **common))
+                self._keep(
+                    self.traces.sightings,
+                    SubscriptionSighting(
+                        "consumer",
+                        BOUND,
+                        values.get("Name", consumer_name),
+                        consumer_class=class_name,
+                        properties=properties,
+                        user=values.get("CreatorSID", ""),
+                        **common,
+                    ),
+                )
+        self._keep(
+            self.traces.sightings,
+            SubscriptionSighting(
+                "binding",
+                BOUND,
+                consumer_name,
+                consumer_class=consumer_class,
+                filter_name=fields.get("ESS", ""),
+                user=creator,
+                **common,
+            ),
+        )
 
     def section(self, source: str = "") -> WmiTraces:
         """The traces as an Evidence section, collected from `source` (the logs read)."""

@@ -27,8 +27,9 @@ def reader_findings(document: MofDocument) -> Iterator[LintFinding]:
     """The parser's own diagnostics (syntax, preprocessor, encoding) as findings."""
     for d in document.diagnostics:
         rule = d.code if d.code in RULES else "MOF-SYNTAX"
-        yield LintFinding(rule, d.severity, d.message, document.path, d.position.line, d.position.column,
-                          d.snippet()[0], d.excerpt())
+        yield LintFinding(
+            rule, d.severity, d.message, document.path, d.position.line, d.position.column, d.snippet()[0], d.excerpt()
+        )
 
 
 def lint_documents(documents: list[MofDocument]) -> list[LintFinding]:

@@ -12,8 +12,11 @@ from wmidoctor.artifacts.mof import AliasRef, ClassDecl, Instance, MofDocument, 
 from wmidoctor.artifacts.mof.namespace import resolve_namespace
 
 # `__Win32Provider.Name="X"` or the key-only shorthand `__Win32Provider="X"`, optionally after `ns:`.
-PROVIDER_PATH = re.compile(r'^\s*(?:(?P<ns>[^:]*):)?\s*__Win32Provider\s*(?:\.\s*Name\s*)?=\s*(?P<q>["\'])'
-                           r'(?P<name>.*)(?P=q)\s*$', re.I)
+PROVIDER_PATH = re.compile(
+    r'^\s*(?:(?P<ns>[^:]*):)?\s*__Win32Provider\s*(?:\.\s*Name\s*)?=\s*(?P<q>["\'])'
+    r"(?P<name>.*)(?P=q)\s*$",
+    re.I,
+)
 
 
 def ns_key(namespace: str | None) -> str:
@@ -56,8 +59,7 @@ class FileSet:
                     index.provider_instances.append(Located(document, instance))
                     name = index.value(instance, "Name")[0]
                     if isinstance(name, str):
-                        index.providers[(ns_key(instance.namespace), name.lower())].append(
-                            Located(document, instance))
+                        index.providers[(ns_key(instance.namespace), name.lower())].append(Located(document, instance))
             index.aliases[id(document)] = aliases
         return index
 

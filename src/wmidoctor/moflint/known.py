@@ -9,23 +9,86 @@ from __future__ import annotations
 
 from wmidoctor.knowledge.defaults import KNOWN_PROVIDER_BY_NAME
 
-EXTERNAL_CLASS_PREFIXES = ("__", "cim_", "win32_", "msft_", "msft", "ms_", "mswmi_", "msndis_", "msacpi_",
-                           "msstorage", "msdiskdriver", "msmcaevent", "msserial", "msparallel", "msredbook",
-                           "mspower", "msmouse", "mskeyboard", "msvm_", "omi_", "wmi_")
-STANDARD_CLASSES = frozenset(name.lower() for name in (
-    "ActiveScriptEventConsumer", "CommandLineEventConsumer", "LogFileEventConsumer",
-    "NTEventLogEventConsumer", "SMTPEventConsumer", "StdRegProv", "SystemRestore",
-    "WMIEvent", "EventTrace", "RegistryEvent", "RegistryKeyChangeEvent", "RegistryTreeChangeEvent",
-    "RegistryValueChangeEvent",
-))
-INBOX_PROVIDERS = frozenset({*KNOWN_PROVIDER_BY_NAME, *(name.lower() for name in (
-    "WMIProv", "CIMWin32", "CIMWin32a", "RegProv", "RegPropProv", "RegistryEventProvider", "MSIProv",
-    "HiPerfCooker_v1", "NT5_GenericPerfProvider_V1", "MS_NT_EVENTLOG_PROVIDER", "MS_NT_EVENTLOG_EVENT_PROVIDER",
-    "MS_VIEW_INSTANCE_PROVIDER", "SECRCW32", "WBEMCORE", "Msft_ProviderSubSystem", "SessionProvider",
-    "RouteProvider", "DskQuotaProvider", "Win32ClockProvider", "WhqlProvider", "SystemConfigurationChangeEvents",
-    "NamedJobObjectProv", "NamedJobObjectSecLimitSetProv", "NamedJobObjectLimitSetProv", "WMIPerfInst",
-    "WMIPerfClass", "SCM Event Provider", "VmmsWmiInstanceAndMethodProvider", "VmmsWmiEventProvider",
-))})
+EXTERNAL_CLASS_PREFIXES = (
+    "__",
+    "cim_",
+    "win32_",
+    "msft_",
+    "msft",
+    "ms_",
+    "mswmi_",
+    "msndis_",
+    "msacpi_",
+    "msstorage",
+    "msdiskdriver",
+    "msmcaevent",
+    "msserial",
+    "msparallel",
+    "msredbook",
+    "mspower",
+    "msmouse",
+    "mskeyboard",
+    "msvm_",
+    "omi_",
+    "wmi_",
+)
+STANDARD_CLASSES = frozenset(
+    name.lower()
+    for name in (
+        "ActiveScriptEventConsumer",
+        "CommandLineEventConsumer",
+        "LogFileEventConsumer",
+        "NTEventLogEventConsumer",
+        "SMTPEventConsumer",
+        "StdRegProv",
+        "SystemRestore",
+        "WMIEvent",
+        "EventTrace",
+        "RegistryEvent",
+        "RegistryKeyChangeEvent",
+        "RegistryTreeChangeEvent",
+        "RegistryValueChangeEvent",
+    )
+)
+INBOX_PROVIDERS = frozenset(
+    {
+        *KNOWN_PROVIDER_BY_NAME,
+        *(
+            name.lower()
+            for name in (
+                "WMIProv",
+                "CIMWin32",
+                "CIMWin32a",
+                "RegProv",
+                "RegPropProv",
+                "RegistryEventProvider",
+                "MSIProv",
+                "HiPerfCooker_v1",
+                "NT5_GenericPerfProvider_V1",
+                "MS_NT_EVENTLOG_PROVIDER",
+                "MS_NT_EVENTLOG_EVENT_PROVIDER",
+                "MS_VIEW_INSTANCE_PROVIDER",
+                "SECRCW32",
+                "WBEMCORE",
+                "Msft_ProviderSubSystem",
+                "SessionProvider",
+                "RouteProvider",
+                "DskQuotaProvider",
+                "Win32ClockProvider",
+                "WhqlProvider",
+                "SystemConfigurationChangeEvents",
+                "NamedJobObjectProv",
+                "NamedJobObjectSecLimitSetProv",
+                "NamedJobObjectLimitSetProv",
+                "WMIPerfInst",
+                "WMIPerfClass",
+                "SCM Event Provider",
+                "VmmsWmiInstanceAndMethodProvider",
+                "VmmsWmiEventProvider",
+            )
+        ),
+    }
+)
 
 
 def is_external_class(name: str) -> bool:

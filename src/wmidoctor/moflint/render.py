@@ -35,8 +35,10 @@ def render_text(documents: list[MofDocument], findings: list[LintFinding]) -> st
         if f.caret:
             lines.extend(f"    {part}" for part in f.caret.splitlines())
     counts = summary(documents, findings)
-    lines.append(f"{counts['files']} file(s): {counts['error']} error(s), {counts['warning']} warning(s), "
-                 f"{counts['info']} note(s)")
+    lines.append(
+        f"{counts['files']} file(s): {counts['error']} error(s), {counts['warning']} warning(s), "
+        f"{counts['info']} note(s)"
+    )
     return "\n".join(lines)
 
 
@@ -45,8 +47,18 @@ def render_json(documents: list[MofDocument], findings: list[LintFinding]) -> di
         "version": 1,
         "tool": f"wmidoctor {__version__}",
         "files": [{key: value for key, value in d.summary().items() if key != "diagnostics"} for d in documents],
-        "findings": [{"rule": f.rule, "severity": f.severity, "message": f.message, "path": f.path,
-                      "line": f.line, "column": f.column, "source_line": f.source_line} for f in findings],
+        "findings": [
+            {
+                "rule": f.rule,
+                "severity": f.severity,
+                "message": f.message,
+                "path": f.path,
+                "line": f.line,
+                "column": f.column,
+                "source_line": f.source_line,
+            }
+            for f in findings
+        ],
         "summary": summary(documents, findings),
     }
 
@@ -54,31 +66,48 @@ def render_json(documents: list[MofDocument], findings: list[LintFinding]) -> di
 def render_sarif(documents: list[MofDocument], findings: list[LintFinding]) -> dict[str, Any]:
     """One SARIF 2.1.0 run: every rule described in tool.driver.rules, every finding a result."""
     rule_ids = list(RULES)
-    rules = [{"id": rule.id, "name": rule.id.title().replace("-", ""),
-              "shortDescription": {"text": rule.short}, "fullDescription": {"text": rule.help},
-              "help": {"text": rule.help},
-              "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]}} for rule in RULES.values()]
+    rules = [
+        {
+            "id": rule.id,
+            "name": rule.id.title().replace("-", ""),
+            "shortDescription": {"text": rule.short},
+            "fullDescription": {"text": rule.help},
+            "help": {"text": rule.help},
+            "defaultConfiguration": {"level": SARIF_LEVEL[rule.severity]},
+        }
+        for rule in RULES.values()
+    ]
     results = []
     for f in findings:
         region: dict[str, Any] = {"startLine": f.line, "startColumn": f.column}
         if f.source_line:
             region["snippet"] = {"text": f.source_line}
-        results.append({
-            "ruleId": f.rule,
-            "ruleIndex": rule_ids.index(f.rule),
-            "level": SARIF_LEVEL[f.severity],
-            "message": {"text": f.message},
-            "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(f.path)}, "region": region}}],
-        })
+        results.append(
+            {
+                "ruleId": f.rule,
+                "ruleIndex": rule_ids.index(f.rule),
+                "level": SARIF_LEVEL[f.severity],
+                "message": {"text": f.message},
+                "locations": [{"physicalLocation": {"artifactLocation": {"uri": _uri(f.path)}, "region": region}}],
+            }
+        )
     return {
         "$schema": SARIF_SCHEMA,
         "version": "2.1.0",
-        "runs": [{
-            "tool": {"driver": {"name": "wmidoctor mof lint", "version": __version__,
-                                "informationUri": INFORMATION_URI, "rules": rules}},
-            "artifacts": [{"location": {"uri": _uri(d.path)}, "encoding": d.encoding} for d in documents],
-            "results": results,
-        }],
+        "runs": [
+            {
+                "tool": {
+                    "driver": {
+                        "name": "wmidoctor mof lint",
+                        "version": __version__,
+                        "informationUri": INFORMATION_URI,
+                        "rules": rules,
+                    }
+                },
+                "artifacts": [{"location": {"uri": _uri(d.path)}, "encoding": d.encoding} for d in documents],
+                "results": results,
+            }
+        ],
     }
 
 

@@ -30,15 +30,22 @@ class Finding:
     def to_data(self) -> dict:
         attempt = self.attempt
         data = {
-            "client": attempt.client, "target": attempt.target, "transport": attempt.transport, "kind": self.kind,
-            "first_ts": attempt.first_ts, "last_ts": attempt.last_ts,
+            "client": attempt.client,
+            "target": attempt.target,
+            "transport": attempt.transport,
+            "kind": self.kind,
+            "first_ts": attempt.first_ts,
+            "last_ts": attempt.last_ts,
             "users": [asdict(i) for i in attempt.identities],
-            "target_names": attempt.server_names, "kerberos_services": attempt.kerberos_services,
+            "target_names": attempt.server_names,
+            "kerberos_services": attempt.kerberos_services,
             "kdc_errors": attempt.kdc_errors,
-            "authentication": attempt.mechanisms, "authentication_levels": attempt.levels,
+            "authentication": attempt.mechanisms,
+            "authentication_levels": attempt.levels,
             "local_account": self.local_account,
-            "dns": [{"name": a.name, "addresses": a.addresses, "rcode": a.rcode, "server": a.server}
-                    for a in attempt.dns],
+            "dns": [
+                {"name": a.name, "addresses": a.addresses, "rcode": a.rcode, "server": a.server} for a in attempt.dns
+            ],
             "connections": [asdict(c) for c in attempt.connections],
             "binds": [asdict(b) for b in attempt.binds],
             "calls": [asdict(c) for c in attempt.calls],
@@ -67,16 +74,25 @@ class CaptureReport:
 
     def to_data(self) -> dict:
         info = self.info
-        return {"file": info.path, "format": info.format, "compressed": info.compressed,
-                "link_type": info.link_name, "records": info.records, "bytes": info.bytes_read,
-                "tcp_udp_segments": self.segments,
-                "duration_s": round(info.last_ts - info.first_ts, 3) if info.first_ts is not None
-                and info.last_ts is not None else None,
-                "warnings": info.warnings, "attempts": [f.to_data() for f in self.findings]}
+        return {
+            "file": info.path,
+            "format": info.format,
+            "compressed": info.compressed,
+            "link_type": info.link_name,
+            "records": info.records,
+            "bytes": info.bytes_read,
+            "tcp_udp_segments": self.segments,
+            "duration_s": round(info.last_ts - info.first_ts, 3)
+            if info.first_ts is not None and info.last_ts is not None
+            else None,
+            "warnings": info.warnings,
+            "attempts": [f.to_data() for f in self.findings],
+        }
 
 
-def analyse(path: str | Path, rpc_ports: frozenset[int] = frozenset(),
-            wsman_ports: frozenset[int] = frozenset()) -> CaptureReport:
+def analyse(
+    path: str | Path, rpc_ports: frozenset[int] = frozenset(), wsman_ports: frozenset[int] = frozenset()
+) -> CaptureReport:
     """Read one capture (raises capture.NotACapture when it is none) and judge every attempt in it."""
     options = Options(RPC_PORTS | rpc_ports, WSMAN_PORTS | wsman_ports)
     reader = Reader(path, options)
@@ -104,7 +120,8 @@ def _other_dcom(attempt: Attempt) -> bool:
     """Activation of a class other than WMI's, or objects used on a dynamic port without any WMI interface."""
     activated = [c.detail for c in attempt.calls if c.method in ("RemoteCreateInstance", "RemoteGetClassObject")]
     return any(d and "WbemLevel1Login" not in d for d in activated) or any(
-        c.interface in ("IDispatch", "IRemUnknown2", "IRemUnknown") for c in attempt.calls)
+        c.interface in ("IDispatch", "IRemUnknown2", "IRemUnknown") for c in attempt.calls
+    )
 
 
 def _local_account(attempt: Attempt) -> bool:
@@ -114,5 +131,6 @@ def _local_account(attempt: Attempt) -> bool:
     names = {attempt.server_names.get("netbios", ""), attempt.server_names.get("dns", "")} - {""}
     if not names:
         return False
-    return any(Credentials(user=i.user, domain=i.domain or ".").is_local_account(names)
-               for i in attempt.identities if i.user)
+    return any(
+        Credentials(user=i.user, domain=i.domain or ".").is_local_account(names) for i in attempt.identities if i.user
+    )

@@ -29,8 +29,9 @@ _NAMESPACE = re.compile(r"(?:\\\\|//)[^\x00]{1,200}")
 
 def _guid_bytes(text: str) -> bytes:
     parts = text.split("-")
-    return (struct.pack("<LHH", int(parts[0], 16), int(parts[1], 16), int(parts[2], 16))
-            + bytes.fromhex(parts[3] + parts[4]))
+    return struct.pack("<LHH", int(parts[0], 16), int(parts[1], 16), int(parts[2], 16)) + bytes.fromhex(
+        parts[3] + parts[4]
+    )
 
 
 _CLASS_GUIDS = {_guid_bytes(clsid): name for clsid, name in CLASSES.items()}
@@ -185,9 +186,21 @@ class Folder:
         attempt.first_ts = min(attempt.first_ts, item.first_ts)
         attempt.last_ts = max(attempt.last_ts, item.last_ts)
         self.streams += 1
-        seen = ConnectionSeen(self.streams, item.first_ts, item.server_port, item.protocol, item.syns, item.answered,
-                              item.refused, item.handshake_ms, item.ended_by, item.closed_ts or item.last_ts,
-                              item.retransmitted, item.out_of_order, item.missing)
+        seen = ConnectionSeen(
+            self.streams,
+            item.first_ts,
+            item.server_port,
+            item.protocol,
+            item.syns,
+            item.answered,
+            item.refused,
+            item.handshake_ms,
+            item.ended_by,
+            item.closed_ts or item.last_ts,
+            item.retransmitted,
+            item.out_of_order,
+            item.missing,
+        )
         if transport == "dcom":
             _fold_rpc(attempt, item, seen)
         else:
@@ -219,13 +232,20 @@ def _starts_another(attempt: Attempt, flow: Flow) -> bool:
     requests = [p for p in flow.pdus if p.ptype == dcerpc.REQUEST]
     if not requests:
         return False
-    if any(c.method in ("RemoteCreateInstance", "RemoteGetClassObject", "RemoteActivation") for c in attempt.calls) \
-            and any(c.interface in ACTIVATORS for p in flow.pdus for c in p.contexts):
+    if any(
+        c.method in ("RemoteCreateInstance", "RemoteGetClassObject", "RemoteActivation") for c in attempt.calls
+    ) and any(c.interface in ACTIVATORS for p in flow.pdus for c in p.contexts):
         return True
-    anonymous_resolver = [p for p in flow.pdus if p.ptype in (dcerpc.BIND, dcerpc.ALTER) and p.auth_type is None
-                          and any(c.interface in RESOLVERS for c in p.contexts)]
-    return bool(anonymous_resolver) and any(c.interface in RESOLVERS and c.auth_level in ("", "none")
-                                            for c in attempt.calls)
+    anonymous_resolver = [
+        p
+        for p in flow.pdus
+        if p.ptype in (dcerpc.BIND, dcerpc.ALTER)
+        and p.auth_type is None
+        and any(c.interface in RESOLVERS for c in p.contexts)
+    ]
+    return bool(anonymous_resolver) and any(
+        c.interface in RESOLVERS and c.auth_level in ("", "none") for c in attempt.calls
+    )
 
 
 def _transport(flow: Flow, wsman_ports: frozenset[int]) -> str:
@@ -275,9 +295,15 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
             if pdu.ptype in (dcerpc.BIND, dcerpc.ALTER) and level not in attempt.levels:
                 attempt.levels.append(level)
         if pdu.ptype in (dcerpc.BIND, dcerpc.ALTER):
-            bind = BindSeen(seen.stream, pdu.ts, flow.server_port, pdu.kind, [c.interface for c in pdu.contexts],
-                            auth.AUTH_TYPES.get(pdu.auth_type, "") if pdu.auth_type is not None else "",
-                            level if pdu.auth_type is not None else "")
+            bind = BindSeen(
+                seen.stream,
+                pdu.ts,
+                flow.server_port,
+                pdu.kind,
+                [c.interface for c in pdu.contexts],
+                auth.AUTH_TYPES.get(pdu.auth_type, "") if pdu.auth_type is not None else "",
+                level if pdu.auth_type is not None else "",
+            )
             if not seen.first_interface and pdu.contexts:
                 seen.first_interface = pdu.contexts[0].interface
             if pdu.call_id in pending_binds and pdu.ptype == dcerpc.ALTER and not pdu.contexts:
@@ -302,8 +328,11 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
             else:
                 rejected = [r for r in pdu.results if r.result not in ("acceptance", "negotiate ack")]
                 accepted = [r for r in pdu.results if r.result == "acceptance"]
-                bind.result = "accepted" if accepted else (
-                    f"rejected ({rejected[0].result}: {rejected[0].reason})" if rejected else "accepted")
+                bind.result = (
+                    "accepted"
+                    if accepted
+                    else (f"rejected ({rejected[0].result}: {rejected[0].reason})" if rejected else "accepted")
+                )
                 for ctx_id, result in zip(ids, pdu.results, strict=False):
                     if result.result != "acceptance":
                         contexts.pop(ctx_id, None)
@@ -314,8 +343,16 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
                 continue
             # DCOM routes a call by the IPID it carries, whatever interface its presentation context names
             interface = attempt.ipids.get(pdu.object_uuid) or contexts.get(pdu.ctx_id or 0, "?")
-            call = CallSeen(seen.stream, pdu.ts, flow.server_port, interface, method_name(interface, pdu.opnum or 0),
-                            pdu.opnum or 0, level if pdu.auth_type is not None else "none", pdu.sealed)
+            call = CallSeen(
+                seen.stream,
+                pdu.ts,
+                flow.server_port,
+                interface,
+                method_name(interface, pdu.opnum or 0),
+                pdu.opnum or 0,
+                level if pdu.auth_type is not None else "none",
+                pdu.sealed,
+            )
             if pdu.stub is not None:
                 call.detail = _request_detail(call, pdu.stub)
             requests[pdu.call_id] = call
@@ -333,8 +370,12 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
                 continue
             call.outcome = "response"
             call.sealed = call.sealed or pdu.sealed
-            if pdu.flags & dcerpc.PFC_LAST and pdu.stub is not None and len(pdu.stub) >= 4 and pdu.stub_len <= len(
-                    pdu.stub):
+            if (
+                pdu.flags & dcerpc.PFC_LAST
+                and pdu.stub is not None
+                and len(pdu.stub) >= 4
+                and pdu.stub_len <= len(pdu.stub)
+            ):
                 call.status = struct.unpack_from("<L", pdu.stub, len(pdu.stub) - 4)[0]
             if pdu.ports:
                 call.ports += [p for p in pdu.ports if p not in call.ports]
@@ -349,7 +390,8 @@ def _request_detail(call: CallSeen, stub: bytes) -> str:
         return f"class {', '.join(names)}" if names else ""
     if call.method in ("NTLMLogin", "OpenNamespace"):
         match = _NAMESPACE.search(stub.decode("utf-16le", "ignore")) or _NAMESPACE.search(
-            stub[1:].decode("utf-16le", "ignore"))
+            stub[1:].decode("utf-16le", "ignore")
+        )
         return f"namespace {match.group(0)}" if match else ""
     return ""
 
@@ -389,17 +431,36 @@ def _fold_http(attempt: Attempt, flow: Flow) -> None:
         request = waiting.pop(0) if waiting else None
         identify = bool(request and request.body and b"Identify" in request.body)
         seen = HttpSeen(
-            message.ts, flow.server_port, f"{request.method} {request.path}" if request else "", message.status,
-            (request.scheme if request else "") or message.scheme, _token_text(request.token if request else None),
-            _token_text(message.token), message.offered, message.encrypted or bool(request and request.encrypted),
+            message.ts,
+            flow.server_port,
+            f"{request.method} {request.path}" if request else "",
+            message.status,
+            (request.scheme if request else "") or message.scheme,
+            _token_text(request.token if request else None),
+            _token_text(message.token),
+            message.offered,
+            message.encrypted or bool(request and request.encrypted),
             identify,
             fault_xml=message.body.decode("utf-8", "replace") if message.body and b"Fault" in message.body else "",
             latency_ms=round((message.ts - request.ts) * 1000, 3) if request else None,
-            request_bytes=request.body_len if request else 0)
+            request_bytes=request.body_len if request else 0,
+        )
         attempt.keep(attempt.http, seen)
         attempt.last_event = f"HTTP {message.status} from the server"
     for request in waiting:  # requests the capture shows no answer to
-        attempt.keep(attempt.http, HttpSeen(request.ts, flow.server_port, f"{request.method} {request.path}", None,
-                                            request.scheme, _token_text(request.token), "", [], request.encrypted,
-                                            bool(request.body and b"Identify" in request.body),
-                                            request_bytes=request.body_len))
+        attempt.keep(
+            attempt.http,
+            HttpSeen(
+                request.ts,
+                flow.server_port,
+                f"{request.method} {request.path}",
+                None,
+                request.scheme,
+                _token_text(request.token),
+                "",
+                [],
+                request.encrypted,
+                bool(request.body and b"Identify" in request.body),
+                request_bytes=request.body_len,
+            ),
+        )

@@ -16,8 +16,11 @@ def _size(count: int) -> str:
 
 
 def _users(finding: dict[str, Any]) -> str:
-    users = [f"{u['domain']}\\{u['user']} ({u['mechanism']})" if u["domain"] else f"{u['user']} ({u['mechanism']})"
-             for u in finding["users"] if u["user"]]
+    users = [
+        f"{u['domain']}\\{u['user']} ({u['mechanism']})" if u["domain"] else f"{u['user']} ({u['mechanism']})"
+        for u in finding["users"]
+        if u["user"]
+    ]
     stations = sorted({u["workstation"] for u in finding["users"] if u["workstation"]})
     if users:
         text = ", ".join(dict.fromkeys(users))
@@ -124,8 +127,13 @@ def lines_of(finding: dict[str, Any], limit: int = 12) -> list[tuple[str, str]]:
     if finding["ended"]:
         rows.append(("ended", finding["ended"]))
     if finding["later_attempts_merged"]:
-        rows.append(("note", f"{finding['later_attempts_merged']} later attempts between the same hosts are "
-                             "folded into this one (too many to list one by one)"))
+        rows.append(
+            (
+                "note",
+                f"{finding['later_attempts_merged']} later attempts between the same hosts are "
+                "folded into this one (too many to list one by one)",
+            )
+        )
     return rows
 
 
@@ -135,8 +143,10 @@ def capture_text(reports: list[dict[str, Any]], results: list[list[ProbeResult]]
     out: list[str] = []
     for report, file_results in zip(reports, results, strict=False):
         duration = f", {report['duration_s']:g} s" if report["duration_s"] is not None else ""
-        out.append(f"capture {report['file']} ({report['format']}{', gzip' if report['compressed'] else ''}, "
-                   f"{report['link_type']}, {report['records']} records, {_size(report['bytes'])}{duration})")
+        out.append(
+            f"capture {report['file']} ({report['format']}{', gzip' if report['compressed'] else ''}, "
+            f"{report['link_type']}, {report['records']} records, {_size(report['bytes'])}{duration})"
+        )
         for warning in report["warnings"]:
             out.append(f"  warning: {warning}")
         if not report["attempts"]:
@@ -155,6 +165,10 @@ def capture_text(reports: list[dict[str, Any]], results: list[list[ProbeResult]]
 def capture_html(reports: list[dict[str, Any]]) -> str:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("wmidoctor.pcap", "templates"), autoescape=True,
-                             trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("wmidoctor.pcap", "templates"),
+        autoescape=True,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     return env.get_template("pcap.html.j2").render(reports=reports, rows=lines_of)

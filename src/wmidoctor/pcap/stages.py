@@ -50,8 +50,16 @@ class _Stages:
             return
         self.stages.append(StageResult(name, status, round(elapsed_ms or 0.0, 2), None, detail, self.layers[name]))
 
-    def fail(self, name: str, detail: str, *, carrier: str = SOCKET, code: int | None = None, reason: str = "",
-             layer: str = "") -> None:
+    def fail(
+        self,
+        name: str,
+        detail: str,
+        *,
+        carrier: str = SOCKET,
+        code: int | None = None,
+        reason: str = "",
+        layer: str = "",
+    ) -> None:
         if self.stopped:
             return
         failure = StageFailure(detail, carrier=carrier, code=code, reason=reason, layer=layer)
@@ -72,8 +80,7 @@ def to_result(attempt: Attempt, rpc_ports: frozenset[int] = frozenset({135})) ->
         _dcom(attempt, stages, rpc_ports)
     else:
         _wsman(attempt, stages)
-    return ProbeResult(target=attempt.target, transport=attempt.transport, stages=stages.finish(),
-                       facts=stages.facts)
+    return ProbeResult(target=attempt.target, transport=attempt.transport, stages=stages.finish(), facts=stages.facts)
 
 
 def _dns(attempt: Attempt, stages: _Stages) -> None:
@@ -88,8 +95,9 @@ def _dns(attempt: Attempt, stages: _Stages) -> None:
 def is_wmi(attempt: Attempt) -> bool:
     from wmidoctor.artifacts.pcap.interfaces import WMI_INTERFACES
 
-    return (any(name in WMI_INTERFACES for bind in attempt.binds for name in bind.interfaces)
-            or any("WbemLevel1Login" in call.detail for call in attempt.calls))
+    return any(name in WMI_INTERFACES for bind in attempt.binds for name in bind.interfaces) or any(
+        "WbemLevel1Login" in call.detail for call in attempt.calls
+    )
 
 
 def _connection_failure(connections: list[ConnectionSeen], what: str) -> tuple[str, str] | None:
@@ -101,8 +109,10 @@ def _connection_failure(connections: list[ConnectionSeen], what: str) -> tuple[s
     if any(c.refused for c in connections):
         return "refused", f"{what} refused (RST from the target): nothing listens there, or a firewall rejects"
     span = max(c.end_ts for c in connections) - min(c.ts for c in connections)
-    return "no_answer", (f"{what}: {syns} SYN{'s' if syns != 1 else ''} over {span:.1f} s, never answered "
-                         "(dropped by a firewall, or the host is down)")
+    return "no_answer", (
+        f"{what}: {syns} SYN{'s' if syns != 1 else ''} over {span:.1f} s, never answered "
+        "(dropped by a firewall, or the host is down)"
+    )
 
 
 def _connected(connections: list[ConnectionSeen], what: str) -> str:
@@ -117,8 +127,12 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
     learned = {p for c in activations for p in c.ports}
     # Connections to the endpoint mapper: those that bind the resolver or the activator first, and bare
     # connection attempts to an RPC endpoint port that was not named as a dynamic port.
-    endpoint = [c for c in attempt.connections if c.first_interface in ENDPOINT_INTERFACES
-                or (not c.first_interface and c.port in rpc_ports and c.port not in learned)]
+    endpoint = [
+        c
+        for c in attempt.connections
+        if c.first_interface in ENDPOINT_INTERFACES
+        or (not c.first_interface and c.port in rpc_ports and c.port not in learned)
+    ]
     streams = {c.stream for c in endpoint}
     ports = sorted({c.port for c in endpoint})
     port_text = "TCP " + "/".join(map(str, ports)) if ports else "TCP 135"
@@ -130,20 +144,28 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
             reason, detail = failure
             stages.fail("tcp_135", detail, reason=reason)
             return
-        stages.add("tcp_135", OK, _connected(endpoint, port_text),
-                   elapsed_ms=next(c.handshake_ms for c in endpoint if c.answered) or 0.0)
+        stages.add(
+            "tcp_135",
+            OK,
+            _connected(endpoint, port_text),
+            elapsed_ms=next(c.handshake_ms for c in endpoint if c.answered) or 0.0,
+        )
 
     binds = [b for b in attempt.binds if b.stream in streams and b.kind == "bind"]
     calls = [c for c in attempt.calls if c.stream in streams]
     if endpoint:
         first = binds[0] if binds else None
         if first is None:
-            stages.fail("endpoint_mapper", "the connection opened but no RPC bind was answered in the capture",
-                        reason="no_answer")
+            stages.fail(
+                "endpoint_mapper",
+                "the connection opened but no RPC bind was answered in the capture",
+                reason="no_answer",
+            )
             return
         # RPCSS answered if the first bind got any reply; an authenticated bind's refusal is judged below.
         if (first.result == "no answer" or not first.auth_type) and not _bind_answered(
-                first, stages, "endpoint_mapper", endpoint):
+            first, stages, "endpoint_mapper", endpoint
+        ):
             return
         stages.add("endpoint_mapper", OK, _rpcss_detail(first, calls), elapsed_ms=first.latency_ms)
 
@@ -155,19 +177,25 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
 
 def _kdc(attempt: Attempt, stages: _Stages) -> None:
     """Tickets asked of a KDC (TCP/UDP 88) for this attempt: the probe's kdc stage."""
-    refused = next((int(m.group(1)) for text in attempt.kdc_errors if (m := re.match(r"KRB-ERROR (\d+)", text))),
-                   None)
+    refused = next((int(m.group(1)) for text in attempt.kdc_errors if (m := re.match(r"KRB-ERROR (\d+)", text))), None)
     if refused is not None:
-        stages.fail("kdc", f"the KDC answered {attempt.kdc_errors[0]}", carrier=KRB_ERROR, code=refused,
-                    layer="authentication")
+        stages.fail(
+            "kdc", f"the KDC answered {attempt.kdc_errors[0]}", carrier=KRB_ERROR, code=refused, layer="authentication"
+        )
     elif attempt.kerberos_services:
         stages.add("kdc", OK, f"ticket for {attempt.kerberos_services[0]}")
     else:
         stages.add("kdc", SKIPPED, "no Kerberos exchange with a KDC in the capture (NTLM, or a cached ticket)")
 
 
-def _authentication_and_activation(attempt: Attempt, stages: _Stages, binds: list[BindSeen], calls: list[CallSeen],
-                                   activations: list[CallSeen], endpoint: list[ConnectionSeen]) -> bool:
+def _authentication_and_activation(
+    attempt: Attempt,
+    stages: _Stages,
+    binds: list[BindSeen],
+    calls: list[CallSeen],
+    activations: list[CallSeen],
+    endpoint: list[ConnectionSeen],
+) -> bool:
     """Judged as the probe judges them: rpc_s_access_denied on the first authenticated call means the
     credentials were refused; once an authenticated call was answered, the credentials are proved and a
     refusal of the activation is a launch/activation refusal. True when the walk goes on to the dynamic port."""
@@ -183,13 +211,19 @@ def _authentication_and_activation(attempt: Attempt, stages: _Stages, binds: lis
         _kerberos_refused(refused, stages)
         return False
     activation = activations[0] if activations else None
-    first_call = next((c for c in calls if c.auth_level not in ("", "none") and c.method not in ACTIVATION_METHODS),
-                      None)
+    first_call = next(
+        (c for c in calls if c.auth_level not in ("", "none") and c.method not in ACTIVATION_METHODS), None
+    )
     stages.facts["credentials_proved"] = first_call is not None and first_call.outcome == "response"
     if first_call is not None and first_call.outcome == "fault" and first_call.fault == RPC_ACCESS_DENIED:
-        stages.fail("authentication", f"the server refused the credentials (RPC fault rpc_s_access_denied to the "
-                    f"authenticated {first_call.interface}::{first_call.method}){_who(attempt)}", carrier=FAULT,
-                    code=RPC_ACCESS_DENIED, layer="authentication")
+        stages.fail(
+            "authentication",
+            f"the server refused the credentials (RPC fault rpc_s_access_denied to the "
+            f"authenticated {first_call.interface}::{first_call.method}){_who(attempt)}",
+            carrier=FAULT,
+            code=RPC_ACCESS_DENIED,
+            layer="authentication",
+        )
         return False
     stages.add("authentication", OK, _auth_detail(attempt, bind), elapsed_ms=bind.latency_ms if bind else None)
     return activation is None or _activation(activation, stages)
@@ -203,22 +237,38 @@ def _bind_answered(bind: BindSeen, stages: _Stages, stage: str, connections: lis
         text = BIND_NAK_REASONS.get(bind.nak_reason or 0, f"reason {bind.nak_reason}")
         if bind.kerberos_error is not None:
             text += f"; Kerberos error {bind.kerberos_error}"
-        stages.fail(stage, f"the server refused the bind to {', '.join(bind.interfaces[:1])} "
-                    f"(bind_nak reason {bind.nak_reason}: {text})", carrier=BIND_NAK, code=bind.nak_reason,
-                    layer="rpc")
+        stages.fail(
+            stage,
+            f"the server refused the bind to {', '.join(bind.interfaces[:1])} "
+            f"(bind_nak reason {bind.nak_reason}: {text})",
+            carrier=BIND_NAK,
+            code=bind.nak_reason,
+            layer="rpc",
+        )
         return False
     if bind.result.startswith("rejected"):
-        stages.fail(stage, f"the server rejected the interface {', '.join(bind.interfaces[:1])}: {bind.result}",
-                    reason="bind_rejected", layer="rpc")
+        stages.fail(
+            stage,
+            f"the server rejected the interface {', '.join(bind.interfaces[:1])}: {bind.result}",
+            reason="bind_rejected",
+            layer="rpc",
+        )
         return False
     if bind.result == "no answer":
-        closed = [c for c in connections if c.port == bind.port and ("reset by the server" in c.ended_by
-                                                                     or "closed by the server" in c.ended_by)]
+        closed = [
+            c
+            for c in connections
+            if c.port == bind.port and ("reset by the server" in c.ended_by or "closed by the server" in c.ended_by)
+        ]
         if closed:
             stages.fail(stage, "the server closed the connection after the bind", reason="closed")
         else:
-            stages.fail(stage, f"no answer to the bind ({', '.join(bind.interfaces[:1])}): something other than "
-                        "RPC listens, or a middlebox holds the traffic", reason="no_answer")
+            stages.fail(
+                stage,
+                f"no answer to the bind ({', '.join(bind.interfaces[:1])}): something other than "
+                "RPC listens, or a middlebox holds the traffic",
+                reason="no_answer",
+            )
         return False
     return True
 
@@ -226,8 +276,13 @@ def _bind_answered(bind: BindSeen, stages: _Stages, stage: str, connections: lis
 def _kerberos_refused(bind: BindSeen, stages: _Stages) -> None:
     """The target answered the bind's Kerberos AP-REQ with a KRB-ERROR: the probe's Kerberos reasons."""
     code = bind.kerberos_error or 0
-    stages.fail("authentication", f"Kerberos: the target answered the bind's ticket with KRB-ERROR {code}",
-                carrier=KRB_ERROR, code=code, layer="authentication")
+    stages.fail(
+        "authentication",
+        f"Kerberos: the target answered the bind's ticket with KRB-ERROR {code}",
+        carrier=KRB_ERROR,
+        code=code,
+        layer="authentication",
+    )
 
 
 def _rpcss_detail(bind: BindSeen, calls: list[CallSeen]) -> str:
@@ -261,17 +316,18 @@ def _activation(call: CallSeen, stages: _Stages) -> bool:
         stages.fail("activation", f"{what}: no reply in the capture", reason="no_answer")
         return False
     if call.outcome == "fault":
-        stages.fail("activation", f"{what}: RPC fault 0x{call.fault or 0:08x}", carrier=FAULT, code=call.fault or 0,
-                    layer="rpc")
+        stages.fail(
+            "activation", f"{what}: RPC fault 0x{call.fault or 0:08x}", carrier=FAULT, code=call.fault or 0, layer="rpc"
+        )
         return False
     if call.status:
-        stages.fail("activation", f"{what} returned 0x{call.status:08x}", carrier=REPLY, code=call.status,
-                    layer="dcom")
+        stages.fail("activation", f"{what} returned 0x{call.status:08x}", carrier=REPLY, code=call.status, layer="dcom")
         return False
     ports = f"; the reply names TCP {', '.join(map(str, call.ports[:4]))}" if call.ports else ""
     sealed = " (stub sealed: judged on the PDU type)" if call.sealed else ""
-    stages.add("activation", OK, f"{what} answered in {call.latency_ms:g} ms{ports}{sealed}",
-               elapsed_ms=call.latency_ms)
+    stages.add(
+        "activation", OK, f"{what} answered in {call.latency_ms:g} ms{ports}{sealed}", elapsed_ms=call.latency_ms
+    )
     return True
 
 
@@ -284,8 +340,12 @@ def _dynamic(attempt: Attempt, stages: _Stages, dynamic: list[ConnectionSeen]) -
         reason, detail = failure
         stages.fail("dynamic_port", detail, reason=reason)
         return
-    stages.add("dynamic_port", OK, _connected(dynamic, what),
-               elapsed_ms=next(c.handshake_ms for c in dynamic if c.answered) or 0.0)
+    stages.add(
+        "dynamic_port",
+        OK,
+        _connected(dynamic, what),
+        elapsed_ms=next(c.handshake_ms for c in dynamic if c.answered) or 0.0,
+    )
     dynamic_binds = [b for b in attempt.binds if b.stream in streams]
     first = dynamic_binds[0] if dynamic_binds else None
     if first is not None and not _bind_answered(first, stages, "namespace_login", dynamic):
@@ -306,22 +366,42 @@ def _login(calls: list[CallSeen], stages: _Stages) -> None:
     first = logins[0]
     namespace = f" to {first.detail.removeprefix('namespace ')}" if first.detail else ""
     if first.outcome == "fault":
-        stages.fail("namespace_login", f"{first.method}{namespace}: RPC fault 0x{first.fault or 0:08x}",
-                    carrier=FAULT, code=first.fault or 0, layer="rpc")
+        stages.fail(
+            "namespace_login",
+            f"{first.method}{namespace}: RPC fault 0x{first.fault or 0:08x}",
+            carrier=FAULT,
+            code=first.fault or 0,
+            layer="rpc",
+        )
         return
     if first.status:
-        stages.fail("namespace_login", f"{first.method}{namespace} returned 0x{first.status:08x}", carrier=REPLY,
-                    code=first.status)
+        stages.fail(
+            "namespace_login",
+            f"{first.method}{namespace} returned 0x{first.status:08x}",
+            carrier=REPLY,
+            code=first.status,
+        )
         return
     if first.outcome == "no reply":
         stages.fail("namespace_login", f"{first.method}{namespace}: no reply in the capture", reason="no_answer")
         return
     sealed = " (stub sealed: judged on the PDU type)" if first.sealed else ""
-    stages.add("namespace_login", OK, f"{first.method}{namespace} answered in {first.latency_ms:g} ms{sealed}",
-               elapsed_ms=first.latency_ms)
-    _query([c for c in calls if c.ts > first.ts and c.interface in ("IWbemServices", "IEnumWbemClassObject",
-                                                                     "IWbemWCOSmartEnum", "IWbemCallResult")],
-           stages, [c for c in calls if c.ts > first.ts and c.sealed])
+    stages.add(
+        "namespace_login",
+        OK,
+        f"{first.method}{namespace} answered in {first.latency_ms:g} ms{sealed}",
+        elapsed_ms=first.latency_ms,
+    )
+    _query(
+        [
+            c
+            for c in calls
+            if c.ts > first.ts
+            and c.interface in ("IWbemServices", "IEnumWbemClassObject", "IWbemWCOSmartEnum", "IWbemCallResult")
+        ],
+        stages,
+        [c for c in calls if c.ts > first.ts and c.sealed],
+    )
 
 
 # The enumerator's calls (rows fetched after the query) are the probe's fetch stage.
@@ -340,27 +420,35 @@ def _query(calls: list[CallSeen], stages: _Stages, retries: list[CallSeen]) -> N
     if denied is not None:  # the retry runs on a sealed connection of its own: matched by its opnum
         retried = [c for c in retries if c.ts > denied.ts and c.auth_level == "privacy" and c.opnum == denied.opnum]
         if denied.auth_level != "privacy" and retried:
-            stages.facts["privacy_retry"] = "ok" if any(c.outcome == "response" and c.status in (None, 0)
-                                                        for c in retried) else "denied"
+            stages.facts["privacy_retry"] = (
+                "ok" if any(c.outcome == "response" and c.status in (None, 0) for c in retried) else "denied"
+            )
     if queries and not _calls_answered("query", queries, stages):
         return
     if fetches:
         _calls_answered("fetch", fetches, stages)
     elif queries:
-        stages.add("fetch", SKIPPED, "no rows fetched through an enumerator (a method call, or results returned "
-                   "with the call)")
+        stages.add(
+            "fetch", SKIPPED, "no rows fetched through an enumerator (a method call, or results returned with the call)"
+        )
 
 
 def _calls_answered(stage: str, calls: list[CallSeen], stages: _Stages) -> bool:
     for call in calls:
         name = f"{call.interface}::{call.method}"
         if call.outcome == "fault":
-            stages.fail(stage, f"{name}: RPC fault 0x{call.fault or 0:08x}", carrier=FAULT, code=call.fault or 0,
-                        layer="rpc")
+            stages.fail(
+                stage, f"{name}: RPC fault 0x{call.fault or 0:08x}", carrier=FAULT, code=call.fault or 0, layer="rpc"
+            )
             return False
         if call.status == WBEM_S_TIMEDOUT and call.method == "Next":
-            stages.fail(stage, f"{name}: no row in time (WBEM_S_TIMEDOUT): the provider is slow or hung",
-                        carrier=REPLY, code=call.status, layer="wmi")
+            stages.fail(
+                stage,
+                f"{name}: no row in time (WBEM_S_TIMEDOUT): the provider is slow or hung",
+                carrier=REPLY,
+                code=call.status,
+                layer="wmi",
+            )
             return False
         if call.status not in (None, 0, WBEM_S_FALSE):
             stages.fail(stage, f"{name} returned 0x{call.status:08x}", carrier=REPLY, code=call.status, layer="wmi")
@@ -371,8 +459,12 @@ def _calls_answered(stage: str, calls: list[CallSeen], stages: _Stages) -> bool:
         return False
     methods = ", ".join(dict.fromkeys(f"{c.interface}::{c.method}" for c in answered))
     sealed = " (stubs sealed: judged on the PDU types)" if all(c.sealed for c in answered) else ""
-    stages.add(stage, OK, f"{len(answered)} call{'s' if len(answered) != 1 else ''} answered: {methods}{sealed}",
-               elapsed_ms=sum(c.latency_ms or 0 for c in answered))
+    stages.add(
+        stage,
+        OK,
+        f"{len(answered)} call{'s' if len(answered) != 1 else ''} answered: {methods}{sealed}",
+        elapsed_ms=sum(c.latency_ms or 0 for c in answered),
+    )
     return True
 
 
@@ -386,8 +478,12 @@ def _wsman(attempt: Attempt, stages: _Stages) -> None:
         stages.fail("tcp", detail, reason=reason)
         return
     tls = attempt.tls or any(c.protocol == "tls" for c in attempt.connections)
-    stages.add("tcp", OK, _connected(attempt.connections, what) + (" (HTTPS)" if tls else " (HTTP)"),
-               elapsed_ms=next((c.handshake_ms for c in attempt.connections if c.answered), 0.0) or 0.0)
+    stages.add(
+        "tcp",
+        OK,
+        _connected(attempt.connections, what) + (" (HTTPS)" if tls else " (HTTP)"),
+        elapsed_ms=next((c.handshake_ms for c in attempt.connections if c.answered), 0.0) or 0.0,
+    )
     if tls:
         _tls(attempt, stages)
         return
@@ -401,8 +497,13 @@ def _wsman(attempt: Attempt, stages: _Stages) -> None:
             stages.fail("identify", "no answer to Identify in the capture", reason="no_answer")
             return
         else:
-            stages.fail("identify", f"HTTP {first.status} to Identify: not a WinRM listener, or it refuses it",
-                        carrier=HTTP, code=first.status, layer="http")
+            stages.fail(
+                "identify",
+                f"HTTP {first.status} to Identify: not a WinRM listener, or it refuses it",
+                carrier=HTTP,
+                code=first.status,
+                layer="http",
+            )
             return
     else:
         stages.add("identify", SKIPPED, "the client sent no Identify (Windows clients authenticate first)")
@@ -419,17 +520,26 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         refused = [h for h in exchanges if h.status == 401]
         if not refused:
             last = exchanges[-1]
-            stages.fail("authentication", f"{last.request or 'the request'}: no answer in the capture",
-                        reason="no_answer")
+            stages.fail(
+                "authentication", f"{last.request or 'the request'}: no answer in the capture", reason="no_answer"
+            )
             return
         offered = ", ".join(dict.fromkeys(s for h in refused for s in h.offered)) or "none named"
         after = f" after the client's {final_tokens[-1].client_token}" if final_tokens else ""
-        stages.fail("authentication", f"HTTP 401{after}: credentials or authentication scheme refused "
-                    f"(schemes offered: {offered}; tried: {', '.join(schemes) or 'none'})", carrier=HTTP, code=401)
+        stages.fail(
+            "authentication",
+            f"HTTP 401{after}: credentials or authentication scheme refused "
+            f"(schemes offered: {offered}; tried: {', '.join(schemes) or 'none'})",
+            carrier=HTTP,
+            code=401,
+        )
         return
     stages.facts["credentials_proved"] = True
-    stages.add("authentication", OK, f"{', '.join(schemes) or 'session'} exchange completed (HTTP "
-               f"{accepted[0].status} to an authenticated request)")
+    stages.add(
+        "authentication",
+        OK,
+        f"{', '.join(schemes) or 'session'} exchange completed (HTTP {accepted[0].status} to an authenticated request)",
+    )
     operations = [h for h in accepted if h.request and (h.request_bytes or h.encrypted)]
     ok = [h for h in operations if h.status is not None and 200 <= h.status < 300]
     faults = [h for h in operations if h.status == 500]
@@ -438,15 +548,24 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         if fault.fault_xml:
             stages.fail("enumerate", **_soap_fault(fault.fault_xml))
         else:  # a SOAP fault whose code the encryption hides: the rules' fault reason, no code to show
-            stages.fail("enumerate", "HTTP 500 (a WS-Man fault; the body is encrypted, so its code is not visible)",
-                        carrier=SOAP_FAULT, reason="wsman_fault", layer="wsman")
+            stages.fail(
+                "enumerate",
+                "HTTP 500 (a WS-Man fault; the body is encrypted, so its code is not visible)",
+                carrier=SOAP_FAULT,
+                reason="wsman_fault",
+                layer="wsman",
+            )
         return
     if not operations:
         return
     encrypted = " (bodies encrypted: judged on HTTP status)" if all(h.encrypted for h in ok) else ""
     extra = f"; {len(faults)} HTTP 500 fault{'s' if len(faults) != 1 else ''} among them" if faults else ""
-    stages.add("enumerate", OK, f"{len(ok)} WS-Man operation{'s' if len(ok) != 1 else ''} answered 2xx{extra}"
-               f"{encrypted}", elapsed_ms=sum(h.latency_ms or 0 for h in ok))
+    stages.add(
+        "enumerate",
+        OK,
+        f"{len(ok)} WS-Man operation{'s' if len(ok) != 1 else ''} answered 2xx{extra}{encrypted}",
+        elapsed_ms=sum(h.latency_ms or 0 for h in ok),
+    )
 
 
 def _soap_fault(xml_text: str) -> dict:
@@ -460,8 +579,12 @@ def _soap_fault(xml_text: str) -> dict:
     except (ParseError, DefusedXmlException, ValueError):
         return {"detail": "HTTP 500 with an unreadable SOAP fault", "carrier": HTTP, "code": 500, "layer": "wsman"}
     layer = "wmi" if fault.code and (fault.code >> 16) == 0x8004 else "wsman"
-    return {"detail": f"WS-Man fault {fault.subcode or ''}: {fault.message}".strip(), "carrier": SOAP_FAULT,
-            "code": 5 if fault.subcode == "AccessDenied" and fault.code is None else fault.code, "layer": layer}
+    return {
+        "detail": f"WS-Man fault {fault.subcode or ''}: {fault.message}".strip(),
+        "carrier": SOAP_FAULT,
+        "code": 5 if fault.subcode == "AccessDenied" and fault.code is None else fault.code,
+        "layer": layer,
+    }
 
 
 def _tls(attempt: Attempt, stages: _Stages) -> None:
@@ -470,8 +593,9 @@ def _tls(attempt: Attempt, stages: _Stages) -> None:
     if alerts and not data:
         alert = alerts[0]
         side = "client" if alert.from_client else "server"
-        stages.fail("identify", f"TLS handshake failed: {alert.detail} alert from the {side}", reason="tls",
-                    layer="network")
+        stages.fail(
+            "identify", f"TLS handshake failed: {alert.detail} alert from the {side}", reason="tls", layer="network"
+        )
         return
     if not data:
         stages.fail("identify", "the TLS handshake did not complete in the capture", reason="tls", layer="network")

@@ -79,8 +79,9 @@ def parse_hashes(hashes: str) -> tuple[str, str]:
     return lm, nt
 
 
-def read_password(password_env: str | None, password_file: str | None, prompt_for: str,
-                  interactive: bool | None = None) -> str | None:
+def read_password(
+    password_env: str | None, password_file: str | None, prompt_for: str, interactive: bool | None = None
+) -> str | None:
     """The password from --password-env, --password-file, or a hidden prompt on a terminal.
 
     Returns None only when no source applies and there is no terminal to ask on; the caller turns that

@@ -96,27 +96,42 @@ class _Classifier:
 
         if isinstance(exc, KerberosError):
             code = exc.getErrorCode()
-            return StageFailure(f"the KDC answered KRB-ERROR {code} ({_krb_text(exc)})", carrier=KRB_ERROR,
-                                code=code, layer="authentication")
+            return StageFailure(
+                f"the KDC answered KRB-ERROR {code} ({_krb_text(exc)})",
+                carrier=KRB_ERROR,
+                code=code,
+                layer="authentication",
+            )
         if isinstance(exc, KdcTimeout):
             return StageFailure(str(exc), reason="no_answer", layer="authentication")
         if stage == "kdc" and isinstance(exc, ConnectionRefusedError):
-            return StageFailure("the KDC refused the connection (nothing listens on its port)", reason="refused",
-                                layer="network")
+            return StageFailure(
+                "the KDC refused the connection (nothing listens on its port)", reason="refused", layer="network"
+            )
         pdu = last_pdu_status(self.transport) if self.transport else None
         if pdu and pdu.kind == "bind_nak":
             text = BIND_NAK_REASONS.get(pdu.code, f"reason {pdu.code}")
-            return StageFailure(f"the server refused the bind (bind_nak reason {pdu.code}: {text})",
-                                carrier=BIND_NAK, code=pdu.code, layer="rpc")
+            return StageFailure(
+                f"the server refused the bind (bind_nak reason {pdu.code}: {text})",
+                carrier=BIND_NAK,
+                code=pdu.code,
+                layer="rpc",
+            )
         if pdu and pdu.kind == "fault":
             return StageFailure(f"RPC fault PDU, status 0x{pdu.code:08x}", carrier=FAULT, code=pdu.code, layer="rpc")
         if isinstance(exc, DeadlinePassed) or (isinstance(exc, TimeoutError) and self._partial()):
-            return StageFailure("the server was still sending when the stage's time limit passed (it trickles)",
-                                reason="deadline", code=HRESULT_TIMEOUT)
+            return StageFailure(
+                "the server was still sending when the stage's time limit passed (it trickles)",
+                reason="deadline",
+                code=HRESULT_TIMEOUT,
+            )
         if isinstance(exc, (TimeoutError, socket.timeout)):
-            return StageFailure("the connection is open but the server sent nothing back in time "
-                                "(something other than RPC listens, or a middlebox holds the traffic)",
-                                reason="no_answer", code=HRESULT_TIMEOUT)
+            return StageFailure(
+                "the connection is open but the server sent nothing back in time "
+                "(something other than RPC listens, or a middlebox holds the traffic)",
+                reason="no_answer",
+                code=HRESULT_TIMEOUT,
+            )
         if isinstance(exc, (ConnectionClosed, ConnectionResetError, BrokenPipeError)):
             return StageFailure("the server closed the connection", reason="closed", code=RPC_S_CALL_FAILED)
         error_code = getattr(exc, "error_code", None)
@@ -125,8 +140,9 @@ class _Classifier:
         if isinstance(exc, rpcrt.DCERPCException) and "rejected" in str(exc):
             return StageFailure(f"the server rejected the interface: {exc}", reason="bind_rejected", layer="rpc")
         if isinstance(exc, OSError):
-            return StageFailure(f"{exc.strerror or exc}", reason="socket", code=RPC_S_SERVER_UNAVAILABLE,
-                                layer="network")
+            return StageFailure(
+                f"{exc.strerror or exc}", reason="socket", code=RPC_S_SERVER_UNAVAILABLE, layer="network"
+            )
         return StageFailure(f"{type(exc).__name__}: {exc}", reason="unexpected")
 
     def _partial(self) -> bool:
@@ -151,7 +167,7 @@ def _string_bindings(dsa: dcomrt.DUALSTRINGARRAY) -> list[str]:
         binding = dcomrt.STRINGBINDING(raw)
         if binding["wTowerId"] == TOWER_TCP:
             found.append(binding["aNetworkAddr"].rstrip("\x00"))
-        raw = raw[len(binding):]
+        raw = raw[len(binding) :]
     return found
 
 
@@ -195,8 +211,15 @@ def _connect(address: str, port: int, timeout: float, sockets: list[socket.socke
     return sock
 
 
-def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, walk: Walk,
-          classify: _Classifier, sockets: list[socket.socket]) -> None:
+def _walk(
+    host: str,
+    address: str,
+    creds: Credentials,
+    options: DcomOptions,
+    walk: Walk,
+    classify: _Classifier,
+    sockets: list[socket.socket],
+) -> None:
     port = options.port
     with walk.stage("tcp_135") as step:
         sock = _connect(address, port, step.timeout, sockets)
@@ -206,8 +229,9 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
         dce, classify.transport = open_dce(sock, host, port, None, rpcrt.RPC_C_AUTHN_LEVEL_NONE)
         dce.bind(dcomrt.IID_IObjectExporter)
         (major, minor), names = _server_alive2(dce)
-        step.detail = (f"RPCSS answered (COM {major}.{minor}); "
-                       f"it calls itself {', '.join(names[:4]) or '(no TCP bindings)'}")
+        step.detail = (
+            f"RPCSS answered (COM {major}.{minor}); it calls itself {', '.join(names[:4]) or '(no TCP bindings)'}"
+        )
 
     if creds.anonymous:
         walk.skip("kdc", "no credentials given")
@@ -220,8 +244,9 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
         with walk.stage("kdc") as step:
             from wmidoctor.remote.kerberos import get_tickets
 
-            tickets = get_tickets(creds.user, creds.password, creds.kerberos_realm, creds.nthash, host,
-                                  options.kdc_host)
+            tickets = get_tickets(
+                creds.user, creds.password, creds.kerberos_realm, creds.nthash, host, options.kdc_host
+            )
             step.detail = f"TGT for {creds.user}@{creds.kerberos_realm} and a ticket for {tickets.spn}"
     else:
         walk.skip("kdc", "NTLM: no KDC exchange")
@@ -232,14 +257,16 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
     dyn_port = activated.ports[0] if activated.ports else None
     with walk.stage("dynamic_port") as step:
         if dyn_port is None:
-            raise StageFailure("the activation reply named no TCP binding with a port "
-                               f"({', '.join(activated.bindings) or 'none'})", reason="no_binding", layer="dcom")
+            raise StageFailure(
+                f"the activation reply named no TCP binding with a port ({', '.join(activated.bindings) or 'none'})",
+                reason="no_binding",
+                layer="dcom",
+            )
         dyn_sock = _connect(address, dyn_port, step.timeout, sockets)
         step.detail = f"TCP {dyn_port} open (from the OXID binding {activated.bindings[0]})"
 
     with walk.stage("namespace_login") as step:
-        services_ipid, dce = _ntlm_login(host, creds, options, classify, dyn_sock, dyn_port, activated, level,
-                                         tickets)
+        services_ipid, dce = _ntlm_login(host, creds, options, classify, dyn_sock, dyn_port, activated, level, tickets)
         step.detail = f"logged on to {options.namespace}"
 
     with walk.stage("query") as step:
@@ -251,8 +278,9 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
             # Refused at integrity: the same call at packet privacy tells "encryption required" from "denied".
             retry = _connect(address, dyn_port, step.left(), sockets)
             try:
-                ipid, sealed = _ntlm_login(host, creds, options, classify, retry, dyn_port, activated,
-                                           AUTHN_LEVEL_PRIVACY, tickets)
+                ipid, sealed = _ntlm_login(
+                    host, creds, options, classify, retry, dyn_port, activated, AUTHN_LEVEL_PRIVACY, tickets
+                )
                 _exec_query(sealed, options, ipid)
                 walk.result.facts["privacy_retry"] = "ok"
                 detail = "ExecQuery refused at packet integrity (0x80041003) and accepted at packet privacy"
@@ -266,8 +294,17 @@ def _walk(host: str, address: str, creds: Credentials, options: DcomOptions, wal
         _fetch(walk, step, dce, enum_ipid)
 
 
-def _authenticate(host: str, address: str, creds: Credentials, options: DcomOptions, walk: Walk,
-                  classify: _Classifier, sockets: list[socket.socket], level: int, tickets) -> rpcrt.DCERPC_v5:
+def _authenticate(
+    host: str,
+    address: str,
+    creds: Credentials,
+    options: DcomOptions,
+    walk: Walk,
+    classify: _Classifier,
+    sockets: list[socket.socket],
+    level: int,
+    tickets,
+) -> rpcrt.DCERPC_v5:
     """An authenticated bind to IObjectExporter and one ServerAlive2 on it. The call needs no right beyond
     logging on, so RPC fault 5 here is the credentials'; success proves them for the activation."""
     with walk.stage("authentication") as step:
@@ -276,9 +313,11 @@ def _authenticate(host: str, address: str, creds: Credentials, options: DcomOpti
         dce.bind(dcomrt.IID_IObjectExporter)
         _server_alive2(dce)
         walk.result.facts["credentials_proved"] = True
-        step.detail = (f"{creds.principal} accepted on an authenticated ServerAlive2 "
-                       f"({'Kerberos' if creds.kerberos else 'NTLM'}, "
-                       f"{'packet privacy' if level == AUTHN_LEVEL_PRIVACY else 'packet integrity'})")
+        step.detail = (
+            f"{creds.principal} accepted on an authenticated ServerAlive2 "
+            f"({'Kerberos' if creds.kerberos else 'NTLM'}, "
+            f"{'packet privacy' if level == AUTHN_LEVEL_PRIVACY else 'packet integrity'})"
+        )
     return dce
 
 
@@ -339,11 +378,14 @@ def _activate(walk: Walk, dce: rpcrt.DCERPC_v5) -> _Activated:
         else:
             target = f"activation-{id(stub)}"
             interface = dcomrt.IRemoteSCMActivator(_Replayed(stub, target)).RemoteCreateInstance(
-                wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login)
+                wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login
+            )
             try:
                 ipid = interface.get_iPid()
-                towers = [(b["wTowerId"], b["aNetworkAddr"].rstrip("\x00"))
-                          for b in interface.get_cinstance().get_string_bindings()]
+                towers = [
+                    (b["wTowerId"], b["aNetworkAddr"].rstrip("\x00"))
+                    for b in interface.get_cinstance().get_string_bindings()
+                ]
             finally:
                 _forget_interface(target)
         # Named-pipe towers (listed first by Server 2016 and later) are skipped: TCP only.
@@ -353,8 +395,17 @@ def _activate(walk: Walk, dce: rpcrt.DCERPC_v5) -> _Activated:
     return activated
 
 
-def _ntlm_login(host: str, creds: Credentials, options: DcomOptions, classify: _Classifier, sock: socket.socket,
-                port: int, activated: _Activated, level: int, tickets) -> tuple[bytes, rpcrt.DCERPC_v5]:
+def _ntlm_login(
+    host: str,
+    creds: Credentials,
+    options: DcomOptions,
+    classify: _Classifier,
+    sock: socket.socket,
+    port: int,
+    activated: _Activated,
+    level: int,
+    tickets,
+) -> tuple[bytes, rpcrt.DCERPC_v5]:
     """Bind IWbemLevel1Login on the dynamic port at `level` and log on to the namespace."""
     dce, classify.transport = open_dce(sock, host, port, creds, level, options.kdc_host, tickets)
     dce.bind(wmi.IID_IWbemLevel1Login)
@@ -392,11 +443,16 @@ def _fetch(walk: Walk, step, dce: rpcrt.DCERPC_v5, enum_ipid: bytes) -> None:
         lean = (reply["ErrorCode"], reply["puReturned"], first)
     status, returned, first = lean
     if status == WBEM_S_TIMEDOUT:
-        raise StageFailure(f"IEnumWbemClassObject::Next returned WBEM_S_TIMEDOUT: no row within its "
-                           f"{timeout_ms} ms", carrier=REPLY, code=status, layer="wmi")
+        raise StageFailure(
+            f"IEnumWbemClassObject::Next returned WBEM_S_TIMEDOUT: no row within its {timeout_ms} ms",
+            carrier=REPLY,
+            code=status,
+            layer="wmi",
+        )
     if status not in (0, WBEM_S_FALSE):
-        raise StageFailure(f"IEnumWbemClassObject::Next returned 0x{status:08x}", carrier=REPLY, code=status,
-                           layer="wmi")
+        raise StageFailure(
+            f"IEnumWbemClassObject::Next returned 0x{status:08x}", carrier=REPLY, code=status, layer="wmi"
+        )
     if not returned or first is None:
         step.detail = "the query returned no rows"
         return

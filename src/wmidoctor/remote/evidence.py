@@ -11,10 +11,15 @@ def to_connectivity(results: list[ProbeResult], connectivity: Connectivity | Non
     section = connectivity or Connectivity()
     for result in results:
         failing = result.failing_stage
-        section.probes.append(Probe(
-            target=result.target, transport=result.transport,
-            stages=[Stage(s.name, s.status, s.elapsed_ms, s.code, s.detail) for s in result.stages],
-            failing_stage=failing.name if failing else None, code=failing.code if failing else None,
-            source=f"probe:{result.transport}://{result.target}"))
+        section.probes.append(
+            Probe(
+                target=result.target,
+                transport=result.transport,
+                stages=[Stage(s.name, s.status, s.elapsed_ms, s.code, s.detail) for s in result.stages],
+                failing_stage=failing.name if failing else None,
+                code=failing.code if failing else None,
+                source=f"probe:{result.transport}://{result.target}",
+            )
+        )
         section.mark_collected(f"probe:{result.target}")
     return section

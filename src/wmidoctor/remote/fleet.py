@@ -69,8 +69,10 @@ class Progress:
             width = 30
             filled = width * self.done // self.total
             rate = self.done / max(time.perf_counter() - self.start, 1e-6)
-            sys.stderr.write(f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} hosts, "
-                             f"{self.failed} failing, {rate:.0f}/s")
+            sys.stderr.write(
+                f"\r[{'#' * filled}{'.' * (width - filled)}] {self.done}/{self.total} hosts, "
+                f"{self.failed} failing, {rate:.0f}/s"
+            )
             if self.done == self.total:
                 sys.stderr.write("\n")
             sys.stderr.flush()
@@ -93,13 +95,21 @@ def probe_isolated(target: Target, creds: Credentials, options: ProbeOptions) ->
         return probe_host(target, creds, options)
     except Exception as exc:  # one host's surprise must not stop the other 49,999
         message = f"{type(exc).__name__}: {exc}"
-        return [ProbeResult(target=target.label, transport=transport, error=message)
-                for transport in options.transports]
+        return [
+            ProbeResult(target=target.label, transport=transport, error=message) for transport in options.transports
+        ]
 
 
-def probe_fleet(targets: list[Target], creds: Credentials, options: ProbeOptions, concurrency: int,
-                store: FleetStore | None = None, progress: Progress | None = None,
-                processes: int = 1, resume: int | None = None) -> Iterator[list[ProbeResult]]:
+def probe_fleet(
+    targets: list[Target],
+    creds: Credentials,
+    options: ProbeOptions,
+    concurrency: int,
+    store: FleetStore | None = None,
+    progress: Progress | None = None,
+    processes: int = 1,
+    resume: int | None = None,
+) -> Iterator[list[ProbeResult]]:
     """Probe every target, at most `concurrency` at a time (over `processes` processes); yields each
     host's results as they finish and writes them to `store` as they arrive (one new run, or run `resume`,
     whose hosts already stored are skipped)."""
@@ -109,10 +119,22 @@ def probe_fleet(targets: list[Target], creds: Credentials, options: ProbeOptions
         done = store.hosts_done(run_id, len(options.transports))
         targets = [t for t in targets if t.label not in done]
     else:
-        run_id = store.start_run({"transports": list(options.transports), "namespace": options.namespace,
-                                  "query": options.query, "privacy": options.privacy, "timeout": options.timeout,
-                                  "kerberos": creds.kerberos, "concurrency": concurrency,
-                                  "processes": processes}) if store else 0
+        run_id = (
+            store.start_run(
+                {
+                    "transports": list(options.transports),
+                    "namespace": options.namespace,
+                    "query": options.query,
+                    "privacy": options.privacy,
+                    "timeout": options.timeout,
+                    "kerberos": creds.kerberos,
+                    "concurrency": concurrency,
+                    "processes": processes,
+                }
+            )
+            if store
+            else 0
+        )
     if not targets:
         if store:
             store.finish_run(run_id)
@@ -132,8 +154,9 @@ def probe_fleet(targets: list[Target], creds: Credentials, options: ProbeOptions
         store.finish_run(run_id)
 
 
-def _in_threads(targets: list[Target], creds: Credentials, options: ProbeOptions,
-                concurrency: int) -> Iterator[list[ProbeResult]]:
+def _in_threads(
+    targets: list[Target], creds: Credentials, options: ProbeOptions, concurrency: int
+) -> Iterator[list[ProbeResult]]:
     pending = iter(targets)
     with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="probe") as pool:
         running: set[Future[list[ProbeResult]]] = set()
@@ -152,8 +175,9 @@ def _in_threads(targets: list[Target], creds: Credentials, options: ProbeOptions
                 yield future.result()
 
 
-def _in_processes(targets: list[Target], creds: Credentials, options: ProbeOptions, concurrency: int,
-                  processes: int) -> Iterator[list[ProbeResult]]:
+def _in_processes(
+    targets: list[Target], creds: Credentials, options: ProbeOptions, concurrency: int, processes: int
+) -> Iterator[list[ProbeResult]]:
     """Worker processes, each with its share of the threads, take targets from one queue and send
     results back on another."""
     context = multiprocessing.get_context()
@@ -164,8 +188,10 @@ def _in_processes(targets: list[Target], creds: Credentials, options: ProbeOptio
         tasks.put(target)
     for _ in range(concurrency):
         tasks.put(None)  # one stop mark per thread
-    workers = [context.Process(target=_worker, args=(tasks, results, creds, options, threads), daemon=True,
-                               name=f"probe-{i}") for i, threads in enumerate(shares)]
+    workers = [
+        context.Process(target=_worker, args=(tasks, results, creds, options, threads), daemon=True, name=f"probe-{i}")
+        for i, threads in enumerate(shares)
+    ]
     for worker in workers:
         worker.start()
     try:
@@ -185,8 +211,13 @@ def _in_processes(targets: list[Target], creds: Credentials, options: ProbeOptio
             worker.join()
 
 
-def _worker(tasks: multiprocessing.Queue, results: multiprocessing.Queue, creds: Credentials,
-            options: ProbeOptions, threads: int) -> None:
+def _worker(
+    tasks: multiprocessing.Queue,
+    results: multiprocessing.Queue,
+    creds: Credentials,
+    options: ProbeOptions,
+    threads: int,
+) -> None:
     def run() -> None:
         while (target := tasks.get()) is not None:
             results.put(probe_isolated(target, creds, options))

@@ -173,8 +173,9 @@ def _service_ticket(spn: str, realm: str, kdc: str | None, tgt: bytes, cipher, s
     request["pvno"] = 5
     request["msg-type"] = int(constants.ApplicationTagNumbers.TGS_REQ.value)
     body = seq_set(request, "req-body")
-    body["kdc-options"] = constants.encodeFlags([constants.KDCOptions.forwardable.value,
-                                                 constants.KDCOptions.canonicalize.value])
+    body["kdc-options"] = constants.encodeFlags(
+        [constants.KDCOptions.forwardable.value, constants.KDCOptions.canonicalize.value]
+    )
     server = Principal(spn, type=constants.PrincipalNameType.NT_SRV_INST.value)
     seq_set(body, "sname", server.components_to_asn1)
     body["realm"] = realm
@@ -193,7 +194,8 @@ def _service_ticket(spn: str, realm: str, kdc: str | None, tgt: bytes, cipher, s
     authenticator["cksum"] = noValue
     authenticator["cksum"]["cksumtype"] = checksum_type
     authenticator["cksum"]["checksum"] = _checksum_table[checksum_type].checksum(
-        session_key, TGS_REQ_BODY_CHECKSUM_USAGE, encoded_body)
+        session_key, TGS_REQ_BODY_CHECKSUM_USAGE, encoded_body
+    )
     now = datetime.datetime.now(datetime.timezone.utc)
     authenticator["cusec"] = now.microsecond
     authenticator["ctime"] = KerberosTime.to_asn1(now)
@@ -207,8 +209,9 @@ def _service_ticket(spn: str, realm: str, kdc: str | None, tgt: bytes, cipher, s
     seq_set(ap_req, "ticket", ticket.to_asn1)
     ap_req["authenticator"] = noValue
     ap_req["authenticator"]["etype"] = cipher.enctype
-    ap_req["authenticator"]["cipher"] = cipher.encrypt(session_key, TGS_REQ_AUTHENTICATOR_USAGE,
-                                                       encoder.encode(authenticator), None)
+    ap_req["authenticator"]["cipher"] = cipher.encrypt(
+        session_key, TGS_REQ_AUTHENTICATOR_USAGE, encoder.encode(authenticator), None
+    )
     request["padata"] = noValue
     request["padata"][0] = noValue
     request["padata"][0]["padata-type"] = int(constants.PreAuthenticationDataTypes.PA_TGS_REQ.value)
@@ -238,5 +241,8 @@ def get_tickets(user: str, password: str, realm: str, nthash: str, target_host: 
     tgt, cipher, _, session_key = getKerberosTGT(client, password, realm.upper(), b"", nt, "", kdc)
     spn = f"host/{target_host}"
     tgs, tgs_cipher, tgs_key = _service_ticket(spn, realm.upper(), kdc, tgt, cipher, session_key)
-    return Tickets(tgt={"KDC_REP": tgt, "cipher": cipher, "sessionKey": session_key},
-                   tgs={"KDC_REP": tgs, "cipher": tgs_cipher, "sessionKey": tgs_key}, spn=spn)
+    return Tickets(
+        tgt={"KDC_REP": tgt, "cipher": cipher, "sessionKey": session_key},
+        tgs={"KDC_REP": tgs, "cipher": tgs_cipher, "sessionKey": tgs_key},
+        spn=spn,
+    )

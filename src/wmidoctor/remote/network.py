@@ -52,8 +52,12 @@ def _bounded(fn: Callable[[], T], timeout: float, what: str) -> T:
     thread.start()
     thread.join(timeout)
     if thread.is_alive():
-        raise StageFailure(f"{what}: no answer from the resolver within {timeout:g} s", reason="dns_timeout",
-                           code=WSAETIMEDOUT, layer="network")
+        raise StageFailure(
+            f"{what}: no answer from the resolver within {timeout:g} s",
+            reason="dns_timeout",
+            code=WSAETIMEDOUT,
+            layer="network",
+        )
     if "error" in box:
         raise box["error"]  # type: ignore[misc]
     return box["value"]  # type: ignore[return-value]
@@ -65,11 +69,16 @@ def resolve(host: str, timeout: float, reverse: bool) -> Resolution:
         address, detail = host, "address given, no forward lookup"
     else:
         try:
-            infos = _bounded(lambda: socket.getaddrinfo(host, None, type=socket.SOCK_STREAM), timeout,
-                             f"forward lookup of {host}")
+            infos = _bounded(
+                lambda: socket.getaddrinfo(host, None, type=socket.SOCK_STREAM), timeout, f"forward lookup of {host}"
+            )
         except socket.gaierror as exc:
-            raise StageFailure(f"{host} does not resolve: {exc.strerror}", reason="dns_not_found",
-                               code=WSAHOST_NOT_FOUND, layer="network") from exc
+            raise StageFailure(
+                f"{host} does not resolve: {exc.strerror}",
+                reason="dns_not_found",
+                code=WSAHOST_NOT_FOUND,
+                layer="network",
+            ) from exc
         address = str(infos[0][4][0])
         detail = f"{host} -> {address}"
     resolution = Resolution(host=host, address=address, detail=detail)
@@ -100,16 +109,28 @@ def connect(address: str, port: int, timeout: float, windows_code: int | None) -
         sock.connect((address, port))
     except ConnectionRefusedError as exc:
         sock.close()
-        raise StageFailure(f"TCP {port} refused (RST): the host is up but nothing listens there, or a "
-                           "firewall rejects", reason="refused", code=windows_code, layer="network") from exc
+        raise StageFailure(
+            f"TCP {port} refused (RST): the host is up but nothing listens there, or a firewall rejects",
+            reason="refused",
+            code=windows_code,
+            layer="network",
+        ) from exc
     except TimeoutError as exc:
         sock.close()
-        raise StageFailure(f"TCP {port}: no answer within {timeout:g} s (silently dropped by a firewall, "
-                           "or the host is down)", reason="no_answer", code=windows_code, layer="network") from exc
+        raise StageFailure(
+            f"TCP {port}: no answer within {timeout:g} s (silently dropped by a firewall, or the host is down)",
+            reason="no_answer",
+            code=windows_code,
+            layer="network",
+        ) from exc
     except OSError as exc:
         sock.close()
         if exc.errno in (errno.EHOSTUNREACH, errno.ENETUNREACH, errno.EADDRNOTAVAIL):
-            raise StageFailure(f"TCP {port}: {exc.strerror} (no route to the host)", reason="unreachable",
-                               code=windows_code, layer="network") from exc
+            raise StageFailure(
+                f"TCP {port}: {exc.strerror} (no route to the host)",
+                reason="unreachable",
+                code=windows_code,
+                layer="network",
+            ) from exc
         raise
     return sock

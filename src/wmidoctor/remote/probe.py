@@ -62,8 +62,7 @@ def _check_host_name(host: str) -> None:
         encoded = b""
     labels = encoded.split(b".")
     if not encoded or len(encoded) > 253 or any(not 0 < len(label) <= 63 for label in labels):
-        raise InputError(f"{host[:80]!r}: not a host name (each dot-separated label is 1 to 63 characters, 253 "
-                         "in all)")
+        raise InputError(f"{host[:80]!r}: not a host name (each dot-separated label is 1 to 63 characters, 253 in all)")
 
 
 def parse_target(text: str) -> Target:
@@ -129,14 +128,21 @@ def _transport(name: str, target: Target, options: ProbeOptions, started: float)
     if name == "dcom":
         from wmidoctor.remote import dcom
 
-        dcom_options = dcom.DcomOptions(namespace=options.namespace, query=options.query, privacy=options.privacy,
-                                        timeout=options.timeout, port=target.port or 135, kdc_host=options.kdc)
+        dcom_options = dcom.DcomOptions(
+            namespace=options.namespace,
+            query=options.query,
+            privacy=options.privacy,
+            timeout=options.timeout,
+            port=target.port or 135,
+            kdc_host=options.kdc,
+        )
         walk: Walk = dcom.new_walk(target.label, dcom_options, started)
         return walk, lambda host, address, creds, w: dcom.probe_dcom(host, address, creds, dcom_options, w)
     from wmidoctor.remote import wsman
 
     port = options.wsman_port or (target.port if options.transports == ("wsman",) else None)
-    wsman_options = wsman.WsmanOptions(namespace=options.namespace, query=options.query, timeout=options.timeout,
-                                       port=port, https=options.https)
+    wsman_options = wsman.WsmanOptions(
+        namespace=options.namespace, query=options.query, timeout=options.timeout, port=port, https=options.https
+    )
     walk = wsman.new_walk(target.label, wsman_options, started)
     return walk, lambda host, address, creds, w: wsman.probe_wsman(host, address, creds, wsman_options, w)

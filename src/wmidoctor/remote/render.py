@@ -58,10 +58,17 @@ def fleet_rows(results: list[ProbeResult]) -> list[dict[str, str]]:
     rows = []
     for result in results:
         status, stage, code = outcome(result)
-        rows.append({"host": result.target, "transport": result.transport, "status": status,
-                     "failing_stage": stage, "code": code,
-                     "cause": result.error or (result.verdict.cause if result.verdict else ""),
-                     "elapsed_ms": f"{result.elapsed_ms:.1f}"})
+        rows.append(
+            {
+                "host": result.target,
+                "transport": result.transport,
+                "status": status,
+                "failing_stage": stage,
+                "code": code,
+                "cause": result.error or (result.verdict.cause if result.verdict else ""),
+                "elapsed_ms": f"{result.elapsed_ms:.1f}",
+            }
+        )
     return rows
 
 
@@ -72,8 +79,9 @@ def summary_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
         key = (row["transport"], row["status"], row["failing_stage"], row["code"])
         counts[key] = counts.get(key, 0) + 1
     ordered = sorted(counts.items(), key=lambda item: (-item[1], item[0]))
-    return [{"transport": t, "status": s, "failing_stage": st, "code": c, "hosts": str(n)}
-            for (t, s, st, c), n in ordered]
+    return [
+        {"transport": t, "status": s, "failing_stage": st, "code": c, "hosts": str(n)} for (t, s, st, c), n in ordered
+    ]
 
 
 def table(rows: list[dict[str, str]], columns: tuple[str, ...], widths: dict[str, int] | None = None) -> str:
@@ -87,8 +95,11 @@ def table(rows: list[dict[str, str]], columns: tuple[str, ...], widths: dict[str
 
 def fleet_text(rows: list[dict[str, str]], summary: list[dict[str, str]]) -> str:
     """The fleet table for a terminal: one row per host and transport, then the hosts per failure."""
-    return (table(rows, FLEET_COLUMNS, {"cause": 70}) + "\nsummary by failing stage and code\n"
-            + table(summary, SUMMARY_COLUMNS))
+    return (
+        table(rows, FLEET_COLUMNS, {"cause": 70})
+        + "\nsummary by failing stage and code\n"
+        + table(summary, SUMMARY_COLUMNS)
+    )
 
 
 def csv_text(rows: list[dict[str, str]], columns: tuple[str, ...]) -> str:

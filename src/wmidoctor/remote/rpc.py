@@ -117,6 +117,8 @@ def _ntlm_negotiate() -> ntlm.NTLMAuthNegotiate:
     if _negotiate is None:
         _negotiate = ntlm.getNTLMSSPType1("", "", signingRequired=True, use_ntlmv2=True)
     return _negotiate
+
+
 PFC_OBJECT_UUID = rpcrt.PFC_OBJECT_UUID
 DREP_LITTLE_ENDIAN = b"\x10\x00\x00\x00"
 
@@ -136,7 +138,8 @@ class LeanDCERPC(rpcrt.DCERPC_v5):
     def _lean(self) -> bool:
         level = self._DCERPC_v5__auth_level
         return level == rpcrt.RPC_C_AUTHN_LEVEL_NONE or (
-            level == AUTHN_LEVEL_INTEGRITY and self._DCERPC_v5__auth_type == rpcrt.RPC_C_AUTHN_WINNT)
+            level == AUTHN_LEVEL_INTEGRITY and self._DCERPC_v5__auth_type == rpcrt.RPC_C_AUTHN_WINNT
+        )
 
     def bind(self, iface_uuid: bytes, alter: int = 0, bogus_binds: int = 0, transfer_syntax=NDR_SYNTAX_TUPLE):
         """impacket's bind (one context; anonymous, or NTLM at packet integrity), with the PDUs packed and
@@ -179,18 +182,34 @@ class LeanDCERPC(rpcrt.DCERPC_v5):
         if auth:
             pad = (4 - (HEADER_SIZE + len(body)) % 4) % 4
             body += b"\xff" * pad
-            trailer = pack("<BBBBL", rpcrt.RPC_C_AUTHN_WINNT, self._DCERPC_v5__auth_level, pad, 0,
-                           self._ctx + AUTH_CONTEXT_BASE)
-        return pack("<BBBB4sHHL", 5, 0, kind, rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG, DREP_LITTLE_ENDIAN,
-                    HEADER_SIZE + len(body) + len(trailer) + len(auth), len(auth), call_id) + body + trailer + auth
+            trailer = pack(
+                "<BBBBL", rpcrt.RPC_C_AUTHN_WINNT, self._DCERPC_v5__auth_level, pad, 0, self._ctx + AUTH_CONTEXT_BASE
+            )
+        return (
+            pack(
+                "<BBBB4sHHL",
+                5,
+                0,
+                kind,
+                rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG,
+                DREP_LITTLE_ENDIAN,
+                HEADER_SIZE + len(body) + len(trailer) + len(auth),
+                len(auth),
+                call_id,
+            )
+            + body
+            + trailer
+            + auth
+        )
 
     def _authenticate(self, negotiate: ntlm.NTLMAuthNegotiate, bind_ack: bytes, ctx: int) -> None:
         """The NTLM AUTHENTICATE for the server's CHALLENGE, sent in an AUTH3 (never answered), and the
         session keys derived as impacket derives them."""
         user, password, domain, lmhash, nthash, *_ = self._transport.get_credentials()
-        challenge = bind_ack[len(bind_ack) - unpack_from("<H", bind_ack, 10)[0]:]
-        response, session_key = ntlm.getNTLMSSPType3(negotiate, challenge, user, password, domain, lmhash, nthash,
-                                                     use_ntlmv2=self._transport.doesSupportNTLMv2())
+        challenge = bind_ack[len(bind_ack) - unpack_from("<H", bind_ack, 10)[0] :]
+        response, session_key = ntlm.getNTLMSSPType3(
+            negotiate, challenge, user, password, domain, lmhash, nthash, use_ntlmv2=self._transport.doesSupportNTLMv2()
+        )
         flags = response["flags"]
         self._DCERPC_v5__sessionKey, self._DCERPC_v5__flags, self._DCERPC_v5__sequence = session_key, flags, 0
         if flags & ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY:
@@ -229,15 +248,29 @@ class LeanDCERPC(rpcrt.DCERPC_v5):
         signed = self._header(rpc_packet, flags, len(body) + len(stub) + len(trailer) + 16, 16) + body + stub + trailer
         ntlm_flags = self._DCERPC_v5__flags
         ess = ntlm_flags & ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
-        signature = ntlm.SIGN(ntlm_flags, self._DCERPC_v5__clientSigningKey, signed if ess else stub,
-                              self._DCERPC_v5__sequence, self._DCERPC_v5__clientSealingHandle)
+        signature = ntlm.SIGN(
+            ntlm_flags,
+            self._DCERPC_v5__clientSigningKey,
+            signed if ess else stub,
+            self._DCERPC_v5__sequence,
+            self._DCERPC_v5__clientSealingHandle,
+        )
         self._DCERPC_v5__sequence += 1
         self._transport.send(signed + signature.getData())
 
     @staticmethod
     def _header(rpc_packet: rpcrt.MSRPCHeader, flags: int, body_len: int, auth_len: int) -> bytes:
-        return pack("<BBBB4sHHL", 5, 0, rpcrt.MSRPC_REQUEST, flags, DREP_LITTLE_ENDIAN, HEADER_SIZE + body_len,
-                    auth_len, rpc_packet["call_id"])
+        return pack(
+            "<BBBB4sHHL",
+            5,
+            0,
+            rpcrt.MSRPC_REQUEST,
+            flags,
+            DREP_LITTLE_ENDIAN,
+            HEADER_SIZE + body_len,
+            auth_len,
+            rpc_packet["call_id"],
+        )
 
     def recv(self) -> bytes:
         if not self._lean():
@@ -302,8 +335,17 @@ def add_context(dce: rpcrt.DCERPC_v5, iid: bytes) -> int:
     call_id = transport.last_call_id + 1  # the id the next request will carry, as impacket's binds do
     item = pack("<HBB", ctx_id, 1, 0) + iid + NDR_TRANSFER_SYNTAX
     body = pack("<HHLBBH", MAX_FRAGMENT, MAX_FRAGMENT, 0, 1, 0, 0) + item
-    header = pack("<BBBB4sHHL", 5, 0, PDU_ALTER_CONTEXT, rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG,
-                  b"\x10\x00\x00\x00", 16 + len(body), 0, call_id)
+    header = pack(
+        "<BBBB4sHHL",
+        5,
+        0,
+        PDU_ALTER_CONTEXT,
+        rpcrt.PFC_FIRST_FRAG | rpcrt.PFC_LAST_FRAG,
+        b"\x10\x00\x00\x00",
+        16 + len(body),
+        0,
+        call_id,
+    )
     transport.send(header + body)
     reply = transport.recv(count=16)
     reply += transport.recv(count=unpack_from("<H", reply, 8)[0] - 16)
@@ -346,8 +388,15 @@ def last_pdu_status(transport: SocketTransport) -> PduStatus | None:
     return None
 
 
-def open_dce(sock: socket.socket, host: str, port: int, creds: Credentials | None, level: int,
-             kdc_host: str | None = None, tickets=None) -> tuple[rpcrt.DCERPC_v5, SocketTransport]:
+def open_dce(
+    sock: socket.socket,
+    host: str,
+    port: int,
+    creds: Credentials | None,
+    level: int,
+    kdc_host: str | None = None,
+    tickets=None,
+) -> tuple[rpcrt.DCERPC_v5, SocketTransport]:
     """A DCE/RPC client on `sock`; authenticated (NTLM, or Kerberos with `tickets` from the kdc stage)
     at `level` unless creds is None."""
     transport = SocketTransport(sock, host, port)

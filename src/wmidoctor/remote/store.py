@@ -69,8 +69,9 @@ class FleetStore:
         self.db.close()
 
     def start_run(self, options: dict) -> int:
-        cursor = self.db.execute("INSERT INTO runs (started_at, options) VALUES (?, ?)",
-                                 (_now(), json.dumps(options, sort_keys=True)))
+        cursor = self.db.execute(
+            "INSERT INTO runs (started_at, options) VALUES (?, ?)", (_now(), json.dumps(options, sort_keys=True))
+        )
         self.db.commit()
         return int(cursor.lastrowid or 0)
 
@@ -81,20 +82,36 @@ class FleetStore:
             cursor = self.db.execute(
                 "INSERT INTO results (run_id, host, transport, status, failing_stage, code, reason, layer, cause,"
                 " fix_where, elapsed_ms, first_row) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (run_id, result.target, result.transport, result.status,
-                 failing.name if failing else None, failing.code if failing else None,
-                 failing.reason if failing else None, failing.layer if failing else None,
-                 result.error or (verdict.cause if verdict else None), verdict.where if verdict else None,
-                 round(result.elapsed_ms, 2), result.first_row or None))
+                (
+                    run_id,
+                    result.target,
+                    result.transport,
+                    result.status,
+                    failing.name if failing else None,
+                    failing.code if failing else None,
+                    failing.reason if failing else None,
+                    failing.layer if failing else None,
+                    result.error or (verdict.cause if verdict else None),
+                    verdict.where if verdict else None,
+                    round(result.elapsed_ms, 2),
+                    result.first_row or None,
+                ),
+            )
             self.db.executemany(
                 "INSERT INTO stages (result_id, seq, name, status, elapsed_ms, code, reason, layer, detail)"
                 " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                [(cursor.lastrowid, i, s.name, s.status, s.elapsed_ms, s.code, s.reason, s.layer, s.detail)
-                 for i, s in enumerate(result.stages)])
+                [
+                    (cursor.lastrowid, i, s.name, s.status, s.elapsed_ms, s.code, s.reason, s.layer, s.detail)
+                    for i, s in enumerate(result.stages)
+                ],
+            )
 
     def finish_run(self, run_id: int) -> None:
-        self.db.execute("UPDATE runs SET finished_at = ?, hosts = (SELECT COUNT(DISTINCT host) FROM results"
-                        " WHERE run_id = ?) WHERE id = ?", (_now(), run_id, run_id))
+        self.db.execute(
+            "UPDATE runs SET finished_at = ?, hosts = (SELECT COUNT(DISTINCT host) FROM results"
+            " WHERE run_id = ?) WHERE id = ?",
+            (_now(), run_id, run_id),
+        )
         self.db.commit()
 
     def hosts_done(self, run_id: int, transports: int) -> set[str]:
@@ -103,8 +120,9 @@ class FleetStore:
 
         if self.db.execute("SELECT 1 FROM runs WHERE id = ?", (run_id,)).fetchone() is None:
             raise InputError(f"--resume {run_id}: no such run in this database")
-        rows = self.db.execute("SELECT host FROM results WHERE run_id = ? GROUP BY host HAVING COUNT(*) >= ?",
-                               (run_id, transports))
+        rows = self.db.execute(
+            "SELECT host FROM results WHERE run_id = ? GROUP BY host HAVING COUNT(*) >= ?", (run_id, transports)
+        )
         return {row[0] for row in rows}
 
     def commit(self) -> None:
@@ -138,15 +156,23 @@ def run_rows(db: sqlite3.Connection, run_id: int) -> list[dict[str, str]]:
 
     rows = []
     for row_id, host, transport, status, stage, code, reason, cause, elapsed in db.execute(
-            "SELECT id, host, transport, status, failing_stage, code, reason, cause, elapsed_ms FROM results"
-            " WHERE run_id = ? ORDER BY id", (run_id,)):
+        "SELECT id, host, transport, status, failing_stage, code, reason, cause, elapsed_ms FROM results"
+        " WHERE run_id = ? ORDER BY id",
+        (run_id,),
+    ):
         where = f"results row {row_id}"
-        rows.append({"host": typed(host, str, f"{where} host"),
-                     "transport": typed(transport, str, f"{where} transport"),
-                     "status": typed(status, str, f"{where} status"),
-                     "failing_stage": typed(stage, str, f"{where} failing_stage", optional=True) or "",
-                     "code": code_label(typed(code, int, f"{where} code", optional=True),
-                                        typed(reason, str, f"{where} reason", optional=True)),
-                     "cause": typed(cause, str, f"{where} cause", optional=True) or "",
-                     "elapsed_ms": f"{typed(elapsed, (int, float), f'{where} elapsed_ms'):.1f}"})
+        rows.append(
+            {
+                "host": typed(host, str, f"{where} host"),
+                "transport": typed(transport, str, f"{where} transport"),
+                "status": typed(status, str, f"{where} status"),
+                "failing_stage": typed(stage, str, f"{where} failing_stage", optional=True) or "",
+                "code": code_label(
+                    typed(code, int, f"{where} code", optional=True),
+                    typed(reason, str, f"{where} reason", optional=True),
+                ),
+                "cause": typed(cause, str, f"{where} cause", optional=True) or "",
+                "elapsed_ms": f"{typed(elapsed, (int, float), f'{where} elapsed_ms'):.1f}",
+            }
+        )
     return rows

@@ -33,7 +33,7 @@ class Template:
 
     def render(self, timeout_ms: int | None = None) -> bytes:
         data = bytearray(self.stub)
-        data[self.cid_at:self.cid_at + 16] = os.urandom(16)
+        data[self.cid_at : self.cid_at + 16] = os.urandom(16)
         if timeout_ms is not None:
             pack_into("<l", data, self.timeout_at, timeout_ms)
         return bytes(data)
@@ -88,8 +88,9 @@ def remote_create_instance() -> Template:
 
         capture = Capture()
         with contextlib.suppress(_Captured):
-            dcomrt.IRemoteSCMActivator(capture).RemoteCreateInstance(wmi.CLSID_WbemLevel1Login,
-                                                                     wmi.IID_IWbemLevel1Login)
+            dcomrt.IRemoteSCMActivator(capture).RemoteCreateInstance(
+                wmi.CLSID_WbemLevel1Login, wmi.IID_IWbemLevel1Login
+            )
         request = capture.request_made
         request["ORPCthis"]["cid"] = _MARK_CID
         return request.opnum, request.getData()
@@ -152,6 +153,7 @@ def enum_next() -> Template:
 
 # --- replies --------------------------------------------------------------------------------------
 
+
 def error_code(stub: bytes) -> int:
     """The ErrorCode every DCOM reply ends with."""
     return unpack_from("<L", stub, len(stub) - 4)[0]
@@ -162,7 +164,7 @@ def _dual_string_array(data: bytes, at: int) -> list[tuple[int, str]] | None:
     count, entries, security = unpack_from("<LHH", data, at)
     if count != entries or security > entries:
         return None
-    raw = data[at + 8:at + 8 + 2 * security]
+    raw = data[at + 8 : at + 8 + 2 * security]
     found = []
     pos = 0
     while pos + 2 <= len(raw):
@@ -170,9 +172,9 @@ def _dual_string_array(data: bytes, at: int) -> list[tuple[int, str]] | None:
         if tower == 0:
             break
         end = pos + 2
-        while end + 2 <= len(raw) and raw[end:end + 2] != b"\x00\x00":
+        while end + 2 <= len(raw) and raw[end : end + 2] != b"\x00\x00":
             end += 2
-        found.append((tower, raw[pos + 2:end].decode("utf-16le")))
+        found.append((tower, raw[pos + 2 : end].decode("utf-16le")))
         pos = end + 2
     return found
 
@@ -200,10 +202,10 @@ def read_interface_ipid(stub: bytes) -> bytes | None:
         if not _no_extensions(stub) or not unpack_from("<L", stub, 8)[0]:
             return None
         size, count = unpack_from("<LL", stub, 12)
-        objref = stub[20:20 + size]
+        objref = stub[20 : 20 + size]
         if size != count or objref[:4] != b"MEOW" or unpack_from("<L", objref, 4)[0] != 1:
             return None
-        return objref[OBJREF_IPID_AT:OBJREF_IPID_AT + 16]
+        return objref[OBJREF_IPID_AT : OBJREF_IPID_AT + 16]
     except struct_error:
         return None
 
@@ -222,7 +224,7 @@ def read_activation(stub: bytes) -> Activation | None:
         if not _no_extensions(stub) or not unpack_from("<L", stub, 8)[0]:
             return None
         size, count = unpack_from("<LL", stub, 12)
-        objref = stub[20:20 + size]
+        objref = stub[20 : 20 + size]
         if size != count or objref[:4] != b"MEOW" or unpack_from("<L", objref, 4)[0] != 4:  # OBJREF_CUSTOM
             return None
         blob = objref[48:]
@@ -231,7 +233,7 @@ def read_activation(stub: bytes) -> Activation | None:
         sizes_at = 76 + 16 * classes
         if unpack_from("<L", blob, sizes_at)[0] != classes or classes < 2:
             return None
-        clsids = [blob[76 + 16 * i:92 + 16 * i] for i in range(classes)]
+        clsids = [blob[76 + 16 * i : 92 + 16 * i] for i in range(classes)]
         sizes = unpack_from(f"<{classes}L", blob, sizes_at + 4)
         starts = [8 + header_size + sum(sizes[:i]) for i in range(classes)]
         from impacket.dcerpc.v5 import dcomrt
@@ -245,15 +247,15 @@ def read_activation(stub: bytes) -> Activation | None:
         if unpack_from("<L", blob, props + 16 + 4 + 16 + 4)[0] != 0:  # the interface's HRESULT
             return None
         size, count = unpack_from("<LL", blob, at)
-        interface = blob[at + 8:at + 8 + size]
+        interface = blob[at + 8 : at + 8 + size]
         if size != count or interface[:4] != b"MEOW":
             return None
-        ipid_rem_unknown = blob[scm + 8 + 8 + 4:scm + 8 + 8 + 4 + 16]
+        ipid_rem_unknown = blob[scm + 8 + 8 + 4 : scm + 8 + 8 + 4 + 16]
         authn_hint = unpack_from("<L", blob, scm + 36)[0]
         bindings = _dual_string_array(blob, scm + 44)
         if bindings is None:
             return None
-        return Activation(interface[OBJREF_IPID_AT:OBJREF_IPID_AT + 16], ipid_rem_unknown, bindings, authn_hint)
+        return Activation(interface[OBJREF_IPID_AT : OBJREF_IPID_AT + 16], ipid_rem_unknown, bindings, authn_hint)
     except (struct_error, ValueError, UnicodeDecodeError):
         return None
 
@@ -274,6 +276,6 @@ def read_next(stub: bytes) -> tuple[int, int, bytes | None] | None:
         size, count = unpack_from("<LL", stub, at)
         if size != count:
             return None
-        return status, returned, stub[at + 8:at + 8 + size]
+        return status, returned, stub[at + 8 : at + 8 + size]
     except struct_error:
         return None

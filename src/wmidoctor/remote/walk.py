@@ -41,8 +41,9 @@ class StageFailure(Exception):
     socket, `reason` a tag such as refused or no_answer, `code` the status a Windows client would show).
     The reason of a wire status is derived by the verdict rules, one place for probe and capture alike."""
 
-    def __init__(self, detail: str, *, reason: str = "", code: int | None = None, layer: str = "",
-                 carrier: str = "socket"):
+    def __init__(
+        self, detail: str, *, reason: str = "", code: int | None = None, layer: str = "", carrier: str = "socket"
+    ):
         super().__init__(detail)
         self.detail = detail
         self.reason = reason
@@ -51,22 +52,33 @@ class StageFailure(Exception):
         self.carrier = carrier
 
 
-def failed_stage(name: str, layer: str, failure: StageFailure, transport: str, facts: dict[str, object],
-                 elapsed_ms: float = 0.0) -> StageResult:
+def failed_stage(
+    name: str, layer: str, failure: StageFailure, transport: str, facts: dict[str, object], elapsed_ms: float = 0.0
+) -> StageResult:
     """A failed stage as every judge records it (the probe's walk and the capture reader alike): the wire's
     status kept raw, the reason derived by the verdict rules, the code a Windows client would show."""
     from wmidoctor.remote.verdicts import SOCKET, Observation, client_code, reason_for
 
-    obs = Observation(stage=name, carrier=failure.carrier, code=failure.code if failure.carrier != SOCKET else None,
-                      transport=transport, reason=failure.reason,
-                      credentials_proved=bool(facts.get("credentials_proved")),
-                      privacy_retry=str(facts.get("privacy_retry", "")))
-    return StageResult(name=name, status=FAILED, elapsed_ms=round(elapsed_ms, 2), detail=failure.detail,
-                       layer=failure.layer or layer, carrier=failure.carrier,
-                       raw=failure.code if failure.carrier != SOCKET else None,
-                       reason=failure.reason if failure.carrier == SOCKET else reason_for(obs),
-                       code=failure.code if failure.carrier == SOCKET and failure.code is not None
-                       else client_code(obs))
+    obs = Observation(
+        stage=name,
+        carrier=failure.carrier,
+        code=failure.code if failure.carrier != SOCKET else None,
+        transport=transport,
+        reason=failure.reason,
+        credentials_proved=bool(facts.get("credentials_proved")),
+        privacy_retry=str(facts.get("privacy_retry", "")),
+    )
+    return StageResult(
+        name=name,
+        status=FAILED,
+        elapsed_ms=round(elapsed_ms, 2),
+        detail=failure.detail,
+        layer=failure.layer or layer,
+        carrier=failure.carrier,
+        raw=failure.code if failure.carrier != SOCKET else None,
+        reason=failure.reason if failure.carrier == SOCKET else reason_for(obs),
+        code=failure.code if failure.carrier == SOCKET and failure.code is not None else client_code(obs),
+    )
 
 
 class Stopped(Exception):
@@ -93,8 +105,15 @@ class Walk:
     so that name resolution counts); each stage gets at most `stage_timeout` of what is left.
     """
 
-    def __init__(self, target: str, transport: str, plan: list[tuple[str, str]], stage_timeout: float,
-                 classify: Classifier, started: float | None = None):
+    def __init__(
+        self,
+        target: str,
+        transport: str,
+        plan: list[tuple[str, str]],
+        stage_timeout: float,
+        classify: Classifier,
+        started: float | None = None,
+    ):
         self.result = ProbeResult(target=target, transport=transport)
         self.plan = plan
         self.layers = dict(plan)
@@ -106,14 +125,15 @@ class Walk:
     def remaining(self) -> float:
         return self.deadline - time.monotonic()
 
-    def record(self, name: str, status: str, elapsed_ms: float = 0.0, detail: str = "",
-               failure: StageFailure | None = None) -> None:
+    def record(
+        self, name: str, status: str, elapsed_ms: float = 0.0, detail: str = "", failure: StageFailure | None = None
+    ) -> None:
         if failure is not None:
-            stage = failed_stage(name, self.layers[name], failure, self.result.transport, self.result.facts,
-                                 elapsed_ms)
+            stage = failed_stage(name, self.layers[name], failure, self.result.transport, self.result.facts, elapsed_ms)
         else:
-            stage = StageResult(name=name, status=status, elapsed_ms=round(elapsed_ms, 2), detail=detail,
-                                layer=self.layers[name])
+            stage = StageResult(
+                name=name, status=status, elapsed_ms=round(elapsed_ms, 2), detail=detail, layer=self.layers[name]
+            )
         self.result.stages.append(stage)
 
     def fail(self, name: str, failure: StageFailure, elapsed_ms: float = 0.0) -> None:
@@ -122,9 +142,13 @@ class Walk:
         raise Stopped(name)
 
     def budget_failure(self, name: str) -> StageFailure:
-        return StageFailure(f"the probe's overall time limit ({BUDGET_IN_STAGE_TIMEOUTS} x {self.stage_timeout:g} s"
-                            f" = {self.limit:g} s) was used up before {name} finished", reason="budget",
-                            code=HRESULT_TIMEOUT, layer=self.layers[name])
+        return StageFailure(
+            f"the probe's overall time limit ({BUDGET_IN_STAGE_TIMEOUTS} x {self.stage_timeout:g} s"
+            f" = {self.limit:g} s) was used up before {name} finished",
+            reason="budget",
+            code=HRESULT_TIMEOUT,
+            layer=self.layers[name],
+        )
 
     @contextmanager
     def stage(self, name: str) -> Iterator[Step]:

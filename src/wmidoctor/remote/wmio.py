@@ -25,11 +25,11 @@ def _string(data: bytes, at: int) -> tuple[str, int]:
     """An EncodedString at `at` (flag 0: one octet per character; 1: UTF-16LE), and the offset after it."""
     if data[at] == 0:
         end = data.index(b"\x00", at + 1)
-        return data[at + 1:end].decode("latin-1"), end + 1
+        return data[at + 1 : end].decode("latin-1"), end + 1
     end = at + 1
-    while data[end:end + 2] != b"\x00\x00":
+    while data[end : end + 2] != b"\x00\x00":
         end += 2
-    return data[at + 1:end].decode("utf-16le"), end + 2
+    return data[at + 1 : end].decode("utf-16le"), end + 2
 
 
 def _heap_string(heap: bytes, ref: int) -> str | None:
@@ -40,7 +40,7 @@ def _heap_string(heap: bytes, ref: int) -> str | None:
 
 def _heap(data: bytes, at: int) -> tuple[bytes, int]:
     length = unpack_from("<L", data, at)[0] & 0x7FFFFFFF
-    return data[at + 4:at + 4 + length], at + 4 + length
+    return data[at + 4 : at + 4 + length], at + 4 + length
 
 
 def summary_values(data: bytes, wanted: tuple[str, ...]) -> tuple[str, dict[str, str]] | None:
@@ -65,7 +65,7 @@ def summary_values(data: bytes, wanted: tuple[str, ...]) -> tuple[str, dict[str,
         # Instance: EncodingLength, InstanceFlags, InstanceClassName, NdTable + values, ...
         at = class_start + class_length + 4 + 1 + 4
         nd_length = (count - 1) // 4 + 1  # 2 bits per property, as impacket sizes it
-        nd_table, values = data[at:at + nd_length], at + nd_length
+        nd_table, values = data[at : at + nd_length], at + nd_length
         at += values_length
         at += unpack_from("<L", data, at)[0]  # InstanceQualifierSet
         if data[at] != 1:  # InstancePropQualifierSet present: not handled here

@@ -30,8 +30,13 @@ from wmidoctor.remote.model import ProbeResult
 from wmidoctor.remote.verdicts import HTTP, SOAP_FAULT
 from wmidoctor.remote.walk import StageFailure, Stopped, Walk, current_deadline
 
-PLAN = [("dns", "network"), ("tcp", "network"), ("identify", "wsman"), ("authentication", "authentication"),
-        ("enumerate", "wmi")]
+PLAN = [
+    ("dns", "network"),
+    ("tcp", "network"),
+    ("identify", "wsman"),
+    ("authentication", "authentication"),
+    ("enumerate", "wmi"),
+]
 
 HTTP_PORT, HTTPS_PORT = 5985, 5986
 HRESULT_TIMEOUT = 0x800705B4
@@ -44,9 +49,11 @@ NS = {
     "wsmid": "http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd",
     "w": "http://schemas.dmtf.org/wbem/wsman/1/wsman.xsd",
 }
-IDENTIFY = (b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
-            b'xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd">'
-            b"<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>")
+IDENTIFY = (
+    b'<s:Envelope xmlns:s="http://www.w3.org/2003/05/soap-envelope" '
+    b'xmlns:wsmid="http://schemas.dmtf.org/wbem/wsman/identity/1/wsmanidentity.xsd">'
+    b"<s:Header/><s:Body><wsmid:Identify/></s:Body></s:Envelope>"
+)
 WMI_URI = "http://schemas.microsoft.com/wbem/wsman/1/wmi/"
 WQL_DIALECT = "http://schemas.microsoft.com/wbem/wsman/1/WQL"
 SOAP_TYPE = "application/soap+xml;charset=UTF-8"
@@ -133,8 +140,13 @@ class HttpConnection:
         return chunk
 
     def request(self, path: str, headers: dict[str, str], body: bytes) -> Response:
-        lines = [f"POST {path} HTTP/1.1", f"Host: {self.host_header}", f"Content-Length: {len(body)}",
-                 "User-Agent: wmidoctor", "Connection: Keep-Alive"]
+        lines = [
+            f"POST {path} HTTP/1.1",
+            f"Host: {self.host_header}",
+            f"Content-Length: {len(body)}",
+            "User-Agent: wmidoctor",
+            "Connection: Keep-Alive",
+        ]
         lines += [f"{key}: {value}" for key, value in headers.items()]
         deadline = current_deadline()
         if deadline is not None:
@@ -173,7 +185,7 @@ class HttpConnection:
             size = int(size_line.split(b";")[0], 16)
             while len(self.buffer) < size + 2:
                 self.buffer += self._recv(True)
-            body, self.buffer = body + self.buffer[:size], self.buffer[size + 2:]
+            body, self.buffer = body + self.buffer[:size], self.buffer[size + 2 :]
             if size == 0:
                 return body
 
@@ -199,8 +211,7 @@ def decode_fault(xml_text: str | bytes) -> Fault:
             with suppress(ValueError):
                 code = int(text, 0)
                 break
-    return Fault(code=code & 0xFFFFFFFF if code is not None else None, subcode=subcode.split(":")[-1],
-                 message=message)
+    return Fault(code=code & 0xFFFFFFFF if code is not None else None, subcode=subcode.split(":")[-1], message=message)
 
 
 def resource_for(options: WsmanOptions) -> tuple[str, str | None]:
@@ -218,11 +229,15 @@ def new_walk(host: str, options: WsmanOptions, started: float | None = None) -> 
 
 def classify(stage: str, exc: BaseException) -> StageFailure:
     if isinstance(exc, ssl.SSLCertVerificationError):
-        return StageFailure(f"the listener's certificate is not trusted: {exc.verify_message or exc}",
-                            reason="certificate", layer="network")
+        return StageFailure(
+            f"the listener's certificate is not trusted: {exc.verify_message or exc}",
+            reason="certificate",
+            layer="network",
+        )
     if isinstance(exc, HttpDeadline):
-        return StageFailure("the listener was still sending when the stage's time limit passed (it trickles)",
-                            reason="deadline")
+        return StageFailure(
+            "the listener was still sending when the stage's time limit passed (it trickles)", reason="deadline"
+        )
     if isinstance(exc, (TimeoutError, socket.timeout)):
         return StageFailure("no HTTP answer in time", reason="no_answer", code=HRESULT_TIMEOUT)
     if isinstance(exc, ssl.SSLError):
@@ -254,8 +269,9 @@ def _ports(options: WsmanOptions) -> list[tuple[int, bool]]:
     return [(HTTP_PORT, False), (HTTPS_PORT, True)]
 
 
-def _open(host: str, address: str, port: int, tls: bool, timeout: float,
-          connections: list[HttpConnection]) -> HttpConnection:
+def _open(
+    host: str, address: str, port: int, tls: bool, timeout: float, connections: list[HttpConnection]
+) -> HttpConnection:
     sock = network.connect(address, port, timeout, None)
     if tls:
         context = ssl.create_default_context()
@@ -270,8 +286,9 @@ def _open(host: str, address: str, port: int, tls: bool, timeout: float,
     return connection
 
 
-def _walk(host: str, address: str, creds: Credentials, options: WsmanOptions, walk: Walk,
-          connections: list[HttpConnection]) -> None:
+def _walk(
+    host: str, address: str, creds: Credentials, options: WsmanOptions, walk: Walk, connections: list[HttpConnection]
+) -> None:
     with walk.stage("tcp") as step:
         failure: StageFailure | None = None
         candidates = _ports(options)
@@ -293,19 +310,23 @@ def _walk(host: str, address: str, creds: Credentials, options: WsmanOptions, wa
 
     with walk.stage("identify") as step:
         # What Test-WSMan sends: without this header a listener asks for authentication.
-        reply = connection.request("/wsman", {"Content-Type": SOAP_TYPE, "WSMANIDENTIFY": "unauthenticated"},
-                                   IDENTIFY)
+        reply = connection.request("/wsman", {"Content-Type": SOAP_TYPE, "WSMANIDENTIFY": "unauthenticated"}, IDENTIFY)
         if reply.status == 401:
             step.detail = "the listener answers but refuses anonymous Identify (authentication required)"
         elif reply.status != 200:
-            raise StageFailure(f"HTTP {reply.status} to Identify: not a WinRM listener, or it refuses it",
-                               carrier=HTTP, code=reply.status, layer="http")
+            raise StageFailure(
+                f"HTTP {reply.status} to Identify: not a WinRM listener, or it refuses it",
+                carrier=HTTP,
+                code=reply.status,
+                layer="http",
+            )
         else:
             try:
                 root = parse_untrusted(reply.body)
             except (ET.ParseError, DefusedXmlException) as exc:
-                raise StageFailure("HTTP 200 to Identify without a WS-Management answer", carrier=HTTP,
-                                   code=reply.status, layer="http") from exc
+                raise StageFailure(
+                    "HTTP 200 to Identify without a WS-Management answer", carrier=HTTP, code=reply.status, layer="http"
+                ) from exc
             vendor = root.findtext(".//wsmid:ProductVendor", default="?", namespaces=NS)
             version = root.findtext(".//wsmid:ProductVersion", default="?", namespaces=NS)
             step.detail = f"{vendor} {version}".strip()
@@ -331,10 +352,12 @@ def _security_context(host: str, creds: Credentials):
         try:
             import gssapi  # noqa: F401  (pyspnego's Kerberos on Linux)
         except ImportError as exc:
-            raise StageFailure("WS-Man Kerberos needs the gssapi package: pip install 'wmidoctor[kerberos]'",
-                               reason="gssapi_missing", layer="authentication") from exc
-        return spnego.client(creds.user, creds.password or None, hostname=host, service="http",
-                             protocol="kerberos")
+            raise StageFailure(
+                "WS-Man Kerberos needs the gssapi package: pip install 'wmidoctor[kerberos]'",
+                reason="gssapi_missing",
+                layer="authentication",
+            ) from exc
+        return spnego.client(creds.user, creds.password or None, hostname=host, service="http", protocol="kerberos")
     user = f"{creds.domain}\\{creds.user}" if creds.domain else creds.user
     return spnego.client(user, creds.password, hostname=host, service="http", protocol="negotiate")
 
@@ -347,8 +370,9 @@ def _authenticate(host: str, creds: Credentials, connection: HttpConnection, wal
     token = context.step()
     scheme = "Kerberos" if creds.kerberos else "Negotiate"
     for _ in range(NEGOTIATE_LEGS):
-        reply = connection.request("/wsman", {"Content-Type": SOAP_TYPE,
-                                              "Authorization": f"{scheme} {base64.b64encode(token).decode()}"}, b"")
+        reply = connection.request(
+            "/wsman", {"Content-Type": SOAP_TYPE, "Authorization": f"{scheme} {base64.b64encode(token).decode()}"}, b""
+        )
         server_token = reply.negotiate_token()
         if server_token and not context.complete:
             token = context.step(server_token) or b""
@@ -365,42 +389,66 @@ def _authenticate(host: str, creds: Credentials, connection: HttpConnection, wal
     raise StageFailure("the Negotiate exchange did not end", carrier=HTTP, code=401)
 
 
-def _enumerate(connection: HttpConnection, context, creds: Credentials, options: WsmanOptions, walk: Walk,
-               step, port: int, tls: bool, host: str) -> None:
+def _enumerate(
+    connection: HttpConnection,
+    context,
+    creds: Credentials,
+    options: WsmanOptions,
+    walk: Walk,
+    step,
+    port: int,
+    tls: bool,
+    host: str,
+) -> None:
     from pypsrp.encryption import WinRMEncryption
 
     uri, wql = resource_for(options)
     query = f'<w:Filter Dialect="{WQL_DIALECT}">{_xml_text(wql)}</w:Filter>' if wql else ""
     to = f"{'https' if tls else 'http'}://{_url_host(host)}:{port}/wsman"
-    message = ENUMERATE.format(to=to, uri=uri, message_id=str(uuid.uuid4()).upper(),
-                               seconds=max(1, int(step.left())), filter=query).encode()
+    message = ENUMERATE.format(
+        to=to, uri=uri, message_id=str(uuid.uuid4()).upper(), seconds=max(1, int(step.left())), filter=query
+    ).encode()
     protocol = WinRMEncryption.KERBEROS if creds.kerberos else WinRMEncryption.SPNEGO
     encryption = WinRMEncryption(context, protocol)
     content_type, payload = encryption.wrap_message(message)
-    reply = connection.request("/wsman", {"Content-Type": f'{content_type};protocol="{protocol}";'
-                                                          f'boundary="{ENCRYPTED_BOUNDARY}"'}, payload)
+    reply = connection.request(
+        "/wsman", {"Content-Type": f'{content_type};protocol="{protocol}";boundary="{ENCRYPTED_BOUNDARY}"'}, payload
+    )
     body = reply.body
     if reply.header("content-type").startswith("multipart/encrypted") and body:
         body = encryption.unwrap_message(body, ENCRYPTED_BOUNDARY)
     if reply.status == 401:
-        raise StageFailure(f"WinRM answered 401 to the Enumerate of {creds.principal} after authentication",
-                           carrier=HTTP, code=401)
+        raise StageFailure(
+            f"WinRM answered 401 to the Enumerate of {creds.principal} after authentication", carrier=HTTP, code=401
+        )
     if reply.status != 200:
         try:
             fault = decode_fault(body)
         except (ET.ParseError, ValueError) as exc:
-            raise StageFailure(f"HTTP {reply.status} without a WS-Management fault "
-                               f"({reply.header('content-type') or 'no content type'})", carrier=HTTP,
-                               code=reply.status, layer="http") from exc
+            raise StageFailure(
+                f"HTTP {reply.status} without a WS-Management fault "
+                f"({reply.header('content-type') or 'no content type'})",
+                carrier=HTTP,
+                code=reply.status,
+                layer="http",
+            ) from exc
         text = f"WS-Man fault {fault.subcode}: {fault.message}".strip()
         layer = "wmi" if fault.code is not None and fault.code >> 16 == 0x8004 else "wsman"
-        raise StageFailure(text, carrier=SOAP_FAULT, code=5 if fault.subcode == "AccessDenied" and fault.code is None
-                           else fault.code, layer=layer)
+        raise StageFailure(
+            text,
+            carrier=SOAP_FAULT,
+            code=5 if fault.subcode == "AccessDenied" and fault.code is None else fault.code,
+            layer=layer,
+        )
     try:
         root = parse_untrusted(body)
     except (ET.ParseError, DefusedXmlException) as exc:
-        raise StageFailure("HTTP 200 to Enumerate without a readable WS-Management answer", carrier=HTTP,
-                           code=reply.status, layer="http") from exc
+        raise StageFailure(
+            "HTTP 200 to Enumerate without a readable WS-Management answer",
+            carrier=HTTP,
+            code=reply.status,
+            layer="http",
+        ) from exc
     items = root.find(".//w:Items", NS)
     first = next(iter(items), None) if items is not None else None
     if first is None:

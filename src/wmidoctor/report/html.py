@@ -18,11 +18,16 @@ def _banner(report: Report) -> str:
 def render_html(report: Report) -> str:
     import jinja2
 
-    env = jinja2.Environment(loader=jinja2.PackageLoader("wmidoctor.report", "templates"),
-                             autoescape=jinja2.select_autoescape(default=True), trim_blocks=True, lstrip_blocks=True)
+    env = jinja2.Environment(
+        loader=jinja2.PackageLoader("wmidoctor.report", "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
     groups: dict[str, list] = {}
     for f in report.problems:  # most severe first; a category is listed where its worst problem ranks
         groups.setdefault(f.check.split(".", 1)[0], []).append(f)
     host = report.host if report.host.name else replace(report.host, name=report.target)
-    return env.get_template("report.html.j2").render(report=report, problem_groups=groups, banner=_banner(report),
-                                                     host_name=host.name, host_line=host.line)
+    return env.get_template("report.html.j2").render(
+        report=report, problem_groups=groups, banner=_banner(report), host_name=host.name, host_line=host.line
+    )

@@ -32,22 +32,38 @@ def _host(report: Report, finding: Finding) -> str:
     """The report's host; when the evidence did not name one, the hosts the finding's items name."""
     if report.target:
         return report.target
-    named = [item.get("host", "") for item in finding.items] + [h for item in finding.items
-                                                                for h in item.get("hosts", [])]
+    named = [item.get("host", "") for item in finding.items] + [
+        h for item in finding.items for h in item.get("hosts", [])
+    ]
     return ", ".join(sorted({h for h in named if h}))
 
 
 def finding_line(report: Report, finding: Finding) -> dict[str, Any]:
     attack, indicators = _gathered(finding)
-    return {"schema": LINE_SCHEMA, "generated_at": report.generated_at, "host": _host(report, finding),
-            "source": report.source, "check": finding.check, "status": finding.status,
-            "severity": finding.severity, "title": finding.title, "summary": finding.summary, "attack": attack,
-            "indicators": indicators, "codes": finding.codes, "evidence": [e.__dict__ for e in finding.evidence],
-            "fixes": [f.__dict__ for f in finding.fixes], "references": finding.references,
-            "items": finding.items}
+    return {
+        "schema": LINE_SCHEMA,
+        "generated_at": report.generated_at,
+        "host": _host(report, finding),
+        "source": report.source,
+        "check": finding.check,
+        "status": finding.status,
+        "severity": finding.severity,
+        "title": finding.title,
+        "summary": finding.summary,
+        "attack": attack,
+        "indicators": indicators,
+        "codes": finding.codes,
+        "evidence": [e.__dict__ for e in finding.evidence],
+        "fixes": [f.__dict__ for f in finding.fixes],
+        "references": finding.references,
+        "items": finding.items,
+    }
 
 
 def render_jsonl(report: Report) -> str:
-    lines = [json.dumps(finding_line(report, f), ensure_ascii=False, default=str)
-             for f in report.findings if f.status not in LEFT_OUT]
+    lines = [
+        json.dumps(finding_line(report, f), ensure_ascii=False, default=str)
+        for f in report.findings
+        if f.status not in LEFT_OUT
+    ]
     return "\n".join(lines) + ("\n" if lines else "")

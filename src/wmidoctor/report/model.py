@@ -138,10 +138,20 @@ class Report:
         return [s for s in self.evidence if s.get("status") != "collected"]
 
     def to_data(self) -> dict:
-        return {"schema": self.schema, "tool_version": self.tool_version, "generated_at": self.generated_at,
-                "target": self.target, "host": to_data(self.host),
-                "source": self.source, "quick": self.quick, "verdict": self.verdict,
-                "exit_code": self.exit_code, "counts": self.counts, "evidence": to_data(self.evidence),
-                "code_tally": to_data(self.code_tally), "timings": to_data(self.timings),
-                "total_ms": round(self.total_ms, 3), "findings": [f.to_data() for f in self.findings]}
-
+        return {
+            "schema": self.schema,
+            "tool_version": self.tool_version,
+            "generated_at": self.generated_at,
+            "target": self.target,
+            "host": to_data(self.host),
+            "source": self.source,
+            "quick": self.quick,
+            "verdict": self.verdict,
+            "exit_code": self.exit_code,
+            "counts": self.counts,
+            "evidence": to_data(self.evidence),
+            "code_tally": to_data(self.code_tally),
+            "timings": to_data(self.timings),
+            "total_ms": round(self.total_ms, 3),
+            "findings": [f.to_data() for f in self.findings],
+        }

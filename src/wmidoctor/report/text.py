@@ -107,9 +107,11 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
     to one line per group and skips grouped by the evidence they miss (`verbose` lists each check)."""
     counts = report.counts
     head = _paint(f"Verdict: {report.verdict}", "31;1" if report.problems else "32;1", colour)
-    lines = [f"wmidoctor {report.tool_version} diagnosis of {report.target or 'unknown host'} "
-             f"({report.source}) at {report.generated_at}" + (" [quick]" if report.quick else ""),
-             f"Host: {(report.host if report.host.name else replace(report.host, name=report.target)).line}"]
+    lines = [
+        f"wmidoctor {report.tool_version} diagnosis of {report.target or 'unknown host'} "
+        f"({report.source}) at {report.generated_at}" + (" [quick]" if report.quick else ""),
+        f"Host: {(report.host if report.host.name else replace(report.host, name=report.target)).line}",
+    ]
     if report.host.layout:
         lines.append(f"Evidence layout: {report.host.layout}")
     if report.host.events_from:
@@ -120,8 +122,10 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
     if report.code_tally:
         lines += ["Error codes seen (tally):"]
         for c in report.code_tally:
-            lines.append(f"  {c.code}  {c.count:>7}  {c.symbol or '?':<34} {c.meaning}"
-                         + (f"  [{c.seen_in}]" if c.seen_in else ""))
+            lines.append(
+                f"  {c.code}  {c.count:>7}  {c.symbol or '?':<34} {c.meaning}"
+                + (f"  [{c.seen_in}]" if c.seen_in else "")
+            )
         lines.append("")
     missing = report.not_collected
     if missing:
@@ -130,6 +134,7 @@ def render_text(report: Report, colour: bool = False, verbose: bool = False) -> 
             lines.append(f"  {s['section']:<14} {s['status']}" + (f": {s['reason']}" if s.get("reason") else ""))
         lines.append("")
     slowest = sorted(report.timings, key=lambda t: -t.ms)[:3]
-    lines += [f"Checks ran in {report.total_ms:.0f} ms; slowest: " + ", ".join(f"{t.check} {t.ms:.1f} ms"
-                                                                             for t in slowest)]
+    lines += [
+        f"Checks ran in {report.total_ms:.0f} ms; slowest: " + ", ".join(f"{t.check} {t.ms:.1f} ms" for t in slowest)
+    ]
     return "\n".join(lines) + "\n"

@@ -76,8 +76,10 @@ def load(path: str | Path, quick: bool = False) -> Evidence:
     if path.is_dir():
         layout = detect(path)
         if layout is None:
-            raise InputError(f"{path}: holds no WMI evidence (no wmidoctor bundle, no Windows/System32 with hives, "
-                             "logs or repository, no hive, event log or export, repository or .reg export)")
+            raise InputError(
+                f"{path}: holds no WMI evidence (no wmidoctor bundle, no Windows/System32 with hives, "
+                "logs or repository, no hive, event log or export, repository or .reg export)"
+            )
         return Loader(layout, path, quick).load()
     if path.suffix.lower() == ".json":
         return _saved_evidence(path)
@@ -86,8 +88,10 @@ def load(path: str | Path, quick: bool = False) -> Evidence:
     single = single_file(path)
     if single is not None:
         return Loader(single, path, quick).load()
-    raise InputError(f"{path}: not a bundle nor a WMI artifact (expected a folder, a .zip, a mounted Windows volume, "
-                     "an evidence .json, a registry hive or .reg export, an event log or a repository file)")
+    raise InputError(
+        f"{path}: not a bundle nor a WMI artifact (expected a folder, a .zip, a mounted Windows volume, "
+        "an evidence .json, a registry hive or .reg export, an event log or a repository file)"
+    )
 
 
 def _saved_evidence(path: Path) -> Evidence:
@@ -126,8 +130,9 @@ def _relative_sources(evidence: Evidence, root: Path) -> Evidence:
 class Loader:
     """One load of one layout: fills a fresh Evidence and the status of every expected artifact."""
 
-    def __init__(self, layout: Layout, shown_path: Path, quick: bool,
-                 damaged_members: dict[str, str] | None = None) -> None:
+    def __init__(
+        self, layout: Layout, shown_path: Path, quick: bool, damaged_members: dict[str, str] | None = None
+    ) -> None:
         self.layout = layout
         self.quick = quick
         self.evidence = Evidence()
@@ -160,8 +165,11 @@ class Loader:
         entry.status, entry.reason = status, reason
 
     def _artifacts(self, *kinds: str) -> list[tuple[Artifact, Path]]:
-        return [(a, self.layout.found[a.key]) for a in self.layout.expected
-                if a.kind in kinds and a.key in self.layout.found]
+        return [
+            (a, self.layout.found[a.key])
+            for a in self.layout.expected
+            if a.kind in kinds and a.key in self.layout.found
+        ]
 
     def _source(self, path: Path) -> str:
         return self._relative(path)
@@ -202,8 +210,12 @@ class Loader:
                 # A file a stopped step left (a log export, a command's output, a copy) may be cut short: never read
                 # as evidence about the host. JSON results are written whole, with what failed inside them.
                 if entry.cut_short and artifact.kind not in (QUERY, LISTING):
-                    self._set(artifact.key, DAMAGED, f"the collector's step {entry.status}: "
-                              f"{entry.error or 'no reason given'}; the file may be incomplete and was not read")
+                    self._set(
+                        artifact.key,
+                        DAMAGED,
+                        f"the collector's step {entry.status}: "
+                        f"{entry.error or 'no reason given'}; the file may be incomplete and was not read",
+                    )
                     del self.layout.found[artifact.key]
                 continue
             self.status[artifact.key].status, self.status[artifact.key].reason = entry.missing_status()
@@ -277,8 +289,11 @@ class Loader:
 
     def read_registry(self) -> None:
         found = self._artifacts(REG_EXPORT, HIVE)
-        absent = [a for a in self.layout.expected
-                  if a.kind == REG_EXPORT and self.manifest and (e := self.manifest.entry(a.names)) and e.absent]
+        absent = [
+            a
+            for a in self.layout.expected
+            if a.kind == REG_EXPORT and self.manifest and (e := self.manifest.entry(a.names)) and e.absent
+        ]
         if not found and not absent:
             return
         from wmidoctor.artifacts.registry import Registry
@@ -339,8 +354,11 @@ class Loader:
                 self._set("AutorecoverFiles", PARSED)
         if "ProviderServerFiles" in self.layout.found:
             if not providers.com_servers:
-                self._set("ProviderServerFiles", PRESENT, "no provider COM registrations to look up "
-                                                         f"({hive}; providers come from the repository)")
+                self._set(
+                    "ProviderServerFiles",
+                    PRESENT,
+                    f"no provider COM registrations to look up ({hive}; providers come from the repository)",
+                )
             else:
                 answered = volume.server_binaries(providers, self.layout.root)
                 self._set("ProviderServerFiles", PARSED, "" if answered else "no server path on the system volume")
@@ -360,8 +378,11 @@ class Loader:
         mofs = self.evidence.repository.autorecover_mofs
         if not mofs:
             keys = [k for k in ("SoftwareHive",) if k in self.status]
-            self._set("MofFiles", PRESENT, "no Autorecover MOFs list to match them against"
-                      + (f" ({self._why_not(keys[0])})" if keys else ""))
+            self._set(
+                "MofFiles",
+                PRESENT,
+                "no Autorecover MOFs list to match them against" + (f" ({self._why_not(keys[0])})" if keys else ""),
+            )
             return
         by_name = {name.lower(): name for name in os.listdir(folder) if name.lower().endswith(".mof")}
         matched = 0
@@ -369,8 +390,9 @@ class Loader:
             name = by_name.get(ntpath.basename(mof.path.strip().strip('"')).lower())
             if name and not mof.copy:
                 mof.copy, matched = self._relative(folder / name), matched + 1
-        self._set("MofFiles", PARSED if matched else PRESENT,
-                  f"{matched} of the {len(mofs)} listed MOFs found by file name")
+        self._set(
+            "MofFiles", PARSED if matched else PRESENT, f"{matched} of the {len(mofs)} listed MOFs found by file name"
+        )
 
     # --- Autorecover MOFs through the MOF parser ------------------------------------------------
 
@@ -406,8 +428,10 @@ class Loader:
         if shortened:
             section = self.evidence.events
             told = [section.reason] if section.status == PARTIAL else []
-            section.status, section.reason = PARTIAL, "; ".join(
-                told + [f"{Path(label).name}: {what}" for label, what in shortened.items()])
+            section.status, section.reason = (
+                PARTIAL,
+                "; ".join(told + [f"{Path(label).name}: {what}" for label, what in shortened.items()]),
+            )
         by_path = {stats.path: stats for stats in analysis.logs}
         for artifact, path in logs:
             stats = by_path.get(str(path))
@@ -439,9 +463,9 @@ class Loader:
         if not read:
             collection.reason = "no artifact could be read"
             return
-        collection.mark_collected(f"{self.layout.kind}:{collection.path}",
-                                  f"{counts[DAMAGED]} damaged artifacts" if counts[DAMAGED] else None)
-
+        collection.mark_collected(
+            f"{self.layout.kind}:{collection.path}", f"{counts[DAMAGED]} damaged artifacts" if counts[DAMAGED] else None
+        )
 
     def settle_repository(self) -> None:
         """The registry step marks the repository section partial when it comes first; a live verdict and
@@ -459,8 +483,11 @@ class Loader:
                 continue
             feeders = [a for a in self.layout.expected if name in a.feeds]
             if not feeders:
-                section.reason = "only event logs were given" if self.layout.kind == EVENTS else \
-                    f"not part of a {self.layout.kind} bundle"
+                section.reason = (
+                    "only event logs were given"
+                    if self.layout.kind == EVENTS
+                    else f"not part of a {self.layout.kind} bundle"
+                )
                 continue
             parts = []
             for artifact in feeders:
@@ -500,5 +527,5 @@ def _service_artifact(key: str) -> tuple[str, str]:
     """`ScQueryExWinmgmt` -> ("ScQueryEx", "Winmgmt")."""
     for prefix in sorted(commands.SERVICE_FILLERS, key=len, reverse=True):
         if key.startswith(prefix):
-            return prefix, key[len(prefix):]
+            return prefix, key[len(prefix) :]
     raise KeyError(key)

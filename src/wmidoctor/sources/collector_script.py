@@ -41,7 +41,7 @@ def sync_script(path: Path) -> bool:
         found = re.search(re.escape(begin) + r".*?" + re.escape(end), updated, re.S)
         if found is None:
             raise ValueError(f"{path}: no '{begin}' ... '{end}' block")
-        updated = updated[:found.start()] + make().replace("\n", newline) + updated[found.end():]
+        updated = updated[: found.start()] + make().replace("\n", newline) + updated[found.end() :]
     if updated == text:
         return False
     path.write_text(updated, encoding="utf-8-sig")

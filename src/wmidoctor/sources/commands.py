@@ -29,8 +29,15 @@ from wmidoctor.sources.registry import SERVICE_TYPES, START_TYPES, SVCHOST_GROUP
 
 T = TypeVar("T")
 
-STATES = {1: "stopped", 2: "start-pending", 3: "stop-pending", 4: "running", 5: "continue-pending",
-          6: "pause-pending", 7: "paused"}
+STATES = {
+    1: "stopped",
+    2: "start-pending",
+    3: "stop-pending",
+    4: "running",
+    5: "continue-pending",
+    6: "pause-pending",
+    7: "paused",
+}
 WMI_GROUPS = {WMI_RULE_GROUP.lower(), LEGACY_RULE_GROUP.lower()}
 NOT_ENGLISH = "output not in English: read from exit code and language-neutral fields only"
 NETSH_NOT_ENGLISH = "output not in English: netsh labels not recognised"
@@ -95,8 +102,9 @@ def fill_verify(evidence: Evidence, text: str, source: str, exit_code: int | Non
     result = parse_verify(text, exit_code)
     section = evidence.repository
     detail = result.detail if exit_code is None else f"{result.detail} (exit code {exit_code})"
-    section.verifications.append(RepositoryVerification(result.verdict, "winmgmt /verifyrepository", detail,
-                                                        source=source))
+    section.verifications.append(
+        RepositoryVerification(result.verdict, "winmgmt /verifyrepository", detail, source=source)
+    )
     if not result.language:
         section.problems.append(f"{source}: {NOT_ENGLISH}")
     section.mark_collected(source, None if section.collected else "the live verdict only (repository not read)")
@@ -106,14 +114,26 @@ def _rule(rule: NetshRule, source: str) -> FirewallRule | None:
     group = rule.get("grouping")
     service = rule.get("service")
     program = rule.get("program")
-    if group.lower() not in WMI_GROUPS and service.lower() not in WMI_SERVICE_NAMES \
-            and not program.lower().endswith("\\unsecapp.exe") and not names_wmi_fixed_port(rule.get("localport")):
+    if (
+        group.lower() not in WMI_GROUPS
+        and service.lower() not in WMI_SERVICE_NAMES
+        and not program.lower().endswith("\\unsecapp.exe")
+        and not names_wmi_fixed_port(rule.get("localport"))
+    ):
         return None
     return FirewallRule(
-        name=rule.name, group=group, enabled=rule.enabled,
+        name=rule.name,
+        group=group,
+        enabled=rule.enabled,
         direction="out" if rule.get("direction").lower() == "out" else "in",
-        action=rule.get("action", "allow").lower(), profiles=rule.profiles, protocol=rule.get("protocol"),
-        local_ports=rule.get("localport"), program=program, service=service, source=f"{source}#line {rule.line}")
+        action=rule.get("action", "allow").lower(),
+        profiles=rule.profiles,
+        protocol=rule.get("protocol"),
+        local_ports=rule.get("localport"),
+        program=program,
+        service=service,
+        source=f"{source}#line {rule.line}",
+    )
 
 
 def fill_firewall_rules(evidence: Evidence, text: str, source: str) -> None:
@@ -151,5 +171,8 @@ def fill_dynamic_ports(evidence: Evidence, text: str, source: str) -> None:
 
 SERVICE_FILLERS = {"ScQc": fill_sc_qc, "ScQueryEx": fill_sc_queryex, "ScSdShow": fill_sc_sdshow}
 # Command outputs filled by artifact key alone (no service name in the key).
-KEYED_FILLERS = {"FirewallRules": fill_firewall_rules, "FirewallProfiles": fill_firewall_profiles,
-                 "RpcDynamicPorts": fill_dynamic_ports}
+KEYED_FILLERS = {
+    "FirewallRules": fill_firewall_rules,
+    "FirewallProfiles": fill_firewall_profiles,
+    "RpcDynamicPorts": fill_dynamic_ports,
+}

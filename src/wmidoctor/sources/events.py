@@ -15,19 +15,38 @@ def events_section(analysis: Analysis) -> Events:
     damaged = [s.path for s in analysis.logs if s.damaged]
     partial = f"damaged or unreadable logs: {', '.join(damaged)}" if damaged else None
     for stats in analysis.logs:
-        section.logs.append(LogFile(
-            path=stats.path, records_read=stats.records_read, records_skipped=stats.records_skipped,
-            chunks_skipped=stats.chunks_skipped, problems=list(stats.problems), first_seen=stats.first_seen,
-            last_seen=stats.last_seen,
-            counts={f"{channel}/{provider}/{event_id}": n for (channel, provider, event_id), n in stats.counts.items()},
-        ))
+        section.logs.append(
+            LogFile(
+                path=stats.path,
+                records_read=stats.records_read,
+                records_skipped=stats.records_skipped,
+                chunks_skipped=stats.chunks_skipped,
+                problems=list(stats.problems),
+                first_seen=stats.first_seen,
+                last_seen=stats.last_seen,
+                counts={
+                    f"{channel}/{provider}/{event_id}": n for (channel, provider, event_id), n in stats.counts.items()
+                },
+            )
+        )
         scheme = "jsonl" if stats.kind.startswith("json") else "evtx"  # JSON exports say so in the locator
         section.mark_collected(f"{scheme}:{stats.path}", partial=partial)
         section.problems += [f"{stats.path}: {problem}" for problem in stats.problems]
-    section.groups = [EventGroup(channel=g.channel, provider=g.provider, event_id=g.event_id, key=dict(g.key),
-                                 kind=g.kind, count=g.count, first_seen=g.first_seen, last_seen=g.last_seen,
-                                 example=dict(g.example), source=g.source)
-                      for g in analysis.ordered_groups()]
+    section.groups = [
+        EventGroup(
+            channel=g.channel,
+            provider=g.provider,
+            event_id=g.event_id,
+            key=dict(g.key),
+            kind=g.kind,
+            count=g.count,
+            first_seen=g.first_seen,
+            last_seen=g.last_seen,
+            example=dict(g.example),
+            source=g.source,
+        )
+        for g in analysis.ordered_groups()
+    ]
     section.hourly = dict(sorted(analysis.hourly.items()))
     section.processes = analysis.lives()
     return section
@@ -50,8 +69,14 @@ def log_evidence(analysis: Analysis) -> Evidence:
     evidence.wmi_traces = traces_section(analysis)
     evidence.collection.kind = "logs"
     evidence.collection.artifacts = [
-        ArtifactStatus(name=Path(stats.path).name, path=stats.path, status="damaged" if stats.damaged else "parsed",
-                       reason="; ".join(stats.problems[:3])) for stats in analysis.logs]
+        ArtifactStatus(
+            name=Path(stats.path).name,
+            path=stats.path,
+            status="damaged" if stats.damaged else "parsed",
+            reason="; ".join(stats.problems[:3]),
+        )
+        for stats in analysis.logs
+    ]
     evidence.collection.mark_collected("logs")
     identity_from_events([Path(stats.path) for stats in analysis.logs], evidence)
     settle_edition(evidence)

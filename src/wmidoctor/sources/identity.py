@@ -62,18 +62,25 @@ def identity_from_registry(registry: Any, evidence: Evidence) -> None:
         installation = _text(version, "InstallationType")
         product_type = _text(options, "ProductType")
         if installation.lower() in INSTALLATION_TYPE_EDITION:
-            _set_edition(evidence, INSTALLATION_TYPE_EDITION[installation.lower()],
-                         f"registry:{CURRENT_VERSION_KEY}!InstallationType = {installation}")
+            _set_edition(
+                evidence,
+                INSTALLATION_TYPE_EDITION[installation.lower()],
+                f"registry:{CURRENT_VERSION_KEY}!InstallationType = {installation}",
+            )
             filled.append(f"registry:{version.source}")
         elif product_type.lower() in PRODUCT_TYPE_EDITION:
-            _set_edition(evidence, PRODUCT_TYPE_EDITION[product_type.lower()],
-                         f"registry:{PRODUCT_OPTIONS_KEY}!ProductType = {product_type}")
+            _set_edition(
+                evidence,
+                PRODUCT_TYPE_EDITION[product_type.lower()],
+                f"registry:{PRODUCT_OPTIONS_KEY}!ProductType = {product_type}",
+            )
             filled.append(f"registry:{options.source}")
             if product_type.lower() == "lanmannt" and not identity.domain_role:
                 identity.domain_role = "domain-controller"
     for source in dict.fromkeys(filled):
-        identity.mark_collected(source, None if identity.status != "not_collected" else
-                                "from the registry (WMI identity not read)")
+        identity.mark_collected(
+            source, None if identity.status != "not_collected" else "from the registry (WMI identity not read)"
+        )
 
 
 def identity_from_events(logs: list[Path], evidence: Evidence) -> None:
@@ -97,8 +104,11 @@ def identity_from_events(logs: list[Path], evidence: Evidence) -> None:
     identity.domain = identity.domain or domain
     identity.host_source = f"evtx:{sample_of[computer].name}#Computer"
     others = [n for n in names if n != computer]
-    identity.mark_collected(identity.host_source, "host name from event records only"
-                            + (f" (the logs also name {', '.join(sorted(others)[:3])})" if others else ""))
+    identity.mark_collected(
+        identity.host_source,
+        "host name from event records only"
+        + (f" (the logs also name {', '.join(sorted(others)[:3])})" if others else ""),
+    )
 
 
 def _set_edition(evidence: Evidence, edition: str, how: str) -> None:

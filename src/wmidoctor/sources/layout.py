@@ -157,6 +157,7 @@ SECTION_SOURCES = {
 
 # --- collector bundles: extra .reg exports --------------------------------------------------------
 
+
 def _extra_exports(root: Path, known: dict[str, Path]) -> tuple[Artifact, ...]:
     """Every .reg in the bundle's registry/ folder that the artifact list does not name (for example the
     HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion export that gives the host's edition)."""
@@ -167,12 +168,20 @@ def _extra_exports(root: Path, known: dict[str, Path]) -> tuple[Artifact, ...]:
     extra = []
     for name in sorted(set(_listing(folder).values())):
         if name.lower().endswith(".reg") and name.lower() not in claimed:
-            extra.append(Artifact(f"RegExport:{name}", (f"registry/{name}",), REG_EXPORT, ("identity",),
-                                  "a registry export the collector's list does not name"))
+            extra.append(
+                Artifact(
+                    f"RegExport:{name}",
+                    (f"registry/{name}",),
+                    REG_EXPORT,
+                    ("identity",),
+                    "a registry export the collector's list does not name",
+                )
+            )
     return tuple(extra)
 
 
 # --- Windows volumes, KAPE and Velociraptor collections -------------------------------------------
+
 
 def _is_drive_root(folder: Path) -> bool:
     system32 = find(folder, SYSTEM32)
@@ -190,8 +199,12 @@ def _drive_roots(folder: Path) -> list[Path]:
         roots += [f for f in level if _is_drive_root(f)]
         if roots:
             return roots
-        level = [f / name for f in level for name in set(_listing(f).values())
-                 if name.lower() != "windows" and (f / name).is_dir()]
+        level = [
+            f / name
+            for f in level
+            for name in set(_listing(f).values())
+            if name.lower() != "windows" and (f / name).is_dir()
+        ]
     return roots
 
 
@@ -218,6 +231,7 @@ def _volume(folder: Path, kind: str) -> Layout | None:
 
 # --- flat folders and single files -----------------------------------------------------------------
 
+
 def _flat_names(stem: str, *folders: str) -> tuple[str, ...]:
     return (stem, *(f"{folder}/{stem}" for folder in folders))
 
@@ -225,24 +239,47 @@ def _flat_names(stem: str, *folders: str) -> tuple[str, ...]:
 def _flat_log(key: str) -> Artifact:
     volume = next(a for a in VOLUME_ARTIFACTS if a.key == key)
     file = volume.name.rsplit("/", 1)[-1]
-    return Artifact(key, _flat_names(file, "Logs", "winevt/Logs"), EVENT_LOG, volume.feeds, volume.what,
-                    personal=volume.personal)
+    return Artifact(
+        key, _flat_names(file, "Logs", "winevt/Logs"), EVENT_LOG, volume.feeds, volume.what, personal=volume.personal
+    )
 
 
 FLAT_ARTIFACTS: tuple[Artifact, ...] = (
-    Artifact("SystemHive", _flat_names("SYSTEM", "config", "registry"), HIVE, VOLUME_ARTIFACTS[0].feeds,
-             VOLUME_ARTIFACTS[0].what, personal=VOLUME_ARTIFACTS[0].personal),
-    Artifact("SoftwareHive", _flat_names("SOFTWARE", "config", "registry"), HIVE, VOLUME_ARTIFACTS[1].feeds,
-             VOLUME_ARTIFACTS[1].what, personal=VOLUME_ARTIFACTS[1].personal),
+    Artifact(
+        "SystemHive",
+        _flat_names("SYSTEM", "config", "registry"),
+        HIVE,
+        VOLUME_ARTIFACTS[0].feeds,
+        VOLUME_ARTIFACTS[0].what,
+        personal=VOLUME_ARTIFACTS[0].personal,
+    ),
+    Artifact(
+        "SoftwareHive",
+        _flat_names("SOFTWARE", "config", "registry"),
+        HIVE,
+        VOLUME_ARTIFACTS[1].feeds,
+        VOLUME_ARTIFACTS[1].what,
+        personal=VOLUME_ARTIFACTS[1].personal,
+    ),
     _flat_log("WmiActivityLog"),
     _flat_log("ApplicationLog"),
     _flat_log("SystemLog"),
-    Artifact("RepositoryFolder", ("Repository", ".", "wbem/Repository"), REPOSITORY_COPY,
-             BY_KEY["RepositoryCopy"].feeds, "the WMI repository folder (OBJECTS.DATA, INDEX.BTR, mappings)",
-             folder=True),
-    Artifact("MofFiles", ("wbem", ".", "mofs"), VOLUME_FILES, ("repository",),
-             "MOF files, matched by name to the Autorecover MOFs list (SOFTWARE hive or wbem.reg) and parsed",
-             folder=True),
+    Artifact(
+        "RepositoryFolder",
+        ("Repository", ".", "wbem/Repository"),
+        REPOSITORY_COPY,
+        BY_KEY["RepositoryCopy"].feeds,
+        "the WMI repository folder (OBJECTS.DATA, INDEX.BTR, mappings)",
+        folder=True,
+    ),
+    Artifact(
+        "MofFiles",
+        ("wbem", ".", "mofs"),
+        VOLUME_FILES,
+        ("repository",),
+        "MOF files, matched by name to the Autorecover MOFs list (SOFTWARE hive or wbem.reg) and parsed",
+        folder=True,
+    ),
 )
 
 
@@ -255,8 +292,9 @@ def _reg_exports(folder: Path) -> tuple[Artifact, ...]:
         for name in sorted(set(_listing(base).values())):
             if name.lower().endswith(".reg") and (base / name).is_file():
                 relative = f"{sub}/{name}" if sub else name
-                found.append(Artifact(f"RegExport:{relative}", (relative,), REG_EXPORT, EXPORT_FEEDS,
-                                      "a registry export"))
+                found.append(
+                    Artifact(f"RegExport:{relative}", (relative,), REG_EXPORT, EXPORT_FEEDS, "a registry export")
+                )
     return tuple(found)
 
 
@@ -294,14 +332,16 @@ def single_file(path: Path) -> Layout | None:
     elif looks_like_reg(head):
         artifact = Artifact("RegExport", (name,), REG_EXPORT, EXPORT_FEEDS, "a registry export")
     elif head.startswith(EVTX_MAGIC) or (name.lower().endswith(".xml") and looks_like_xml(head)):
-        artifact = Artifact("EventLog", (name,), EVENT_LOG, ("events",), "an event log",
-                            personal=BY_KEY["SystemLog"].personal)
+        artifact = Artifact(
+            "EventLog", (name,), EVENT_LOG, ("events",), "an event log", personal=BY_KEY["SystemLog"].personal
+        )
     if artifact is None:
         return None
     return Layout(path.parent, FOLDER, (artifact,), {artifact.key: path}, SINGLE)
 
 
 # --- the entry point -------------------------------------------------------------------------------
+
 
 def _event_files(folder: Path, skip: set[Path]) -> list[Path]:
     """Files under `folder` named like event logs or exports (their content decides when read)."""

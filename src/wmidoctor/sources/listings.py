@@ -25,8 +25,11 @@ def _object(data: Any, source: str) -> dict[str, Any]:
 def fill_repository_listing(evidence: Evidence, data: Any, source: str) -> None:
     data = _object(data, source)
     section = evidence.repository
-    files = [RepositoryFile(str(item.get("name", "")), int(item.get("size") or 0), str(item.get("modified") or ""))
-             for item in as_list(data.get("files")) if isinstance(item, dict) and item.get("name")]
+    files = [
+        RepositoryFile(str(item.get("name", "")), int(item.get("size") or 0), str(item.get("modified") or ""))
+        for item in as_list(data.get("files"))
+        if isinstance(item, dict) and item.get("name")
+    ]
     if files and not section.files:
         section.files = files
     if isinstance(data.get("corrupted_rec"), bool):
@@ -58,8 +61,9 @@ def fill_autorecover_listing(evidence: Evidence, data: Any, source: str) -> None
             entry.copy = item["copy"]
     section.autorecover_source = section.autorecover_source or source
     section.problems.extend(f"{source}: {e}" for e in as_list(data.get("errors")))
-    section.mark_collected(source, None if section.collected else "the Autorecover MOFs were listed, the repository "
-                                                                  "was not read")
+    section.mark_collected(
+        source, None if section.collected else "the Autorecover MOFs were listed, the repository was not read"
+    )
 
 
 def fill_provider_binaries(evidence: Evidence, data: Any, source: str) -> None:

@@ -97,7 +97,12 @@ def read_manifest(path: Path) -> Manifest:
     manifest = Manifest(data)
     for item in as_list(data.get("artifacts")):
         if isinstance(item, dict) and item.get("name"):
-            entry = ManifestEntry(str(item["name"]), str(item.get("status") or ""), str(item.get("error") or ""),
-                                  _int(item.get("duration_ms")), _unsigned(_int(item.get("exit_code"))))
+            entry = ManifestEntry(
+                str(item["name"]),
+                str(item.get("status") or ""),
+                str(item.get("error") or ""),
+                _int(item.get("duration_ms")),
+                _unsigned(_int(item.get("exit_code"))),
+            )
             manifest.entries[entry.name.lower()] = entry
     return manifest

@@ -30,8 +30,9 @@ def _locate(mof: AutorecoverMof, root: Path, volume: bool) -> Path | None:
     return path if path is not None and path.is_file() else None
 
 
-def parse_autorecover(section: Repository, root: Path, volume: bool, quick: bool = False,
-                      budget: int = PARSE_BUDGET_BYTES) -> int:
+def parse_autorecover(
+    section: Repository, root: Path, volume: bool, quick: bool = False, budget: int = PARSE_BUDGET_BYTES
+) -> int:
     """Parse the listed MOFs found under `root`; the number parsed. `quick` parses none (and says so)."""
     from wmidoctor.artifacts.mof import parse_file
 

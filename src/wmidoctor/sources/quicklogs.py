@@ -80,8 +80,10 @@ def analyse_newest(paths: list[Path], limit: int | None = None) -> tuple[Analysi
             image, total = tail
             log = _TailInput(path, image=image)
             kept = (len(image) - HEADER_BYTES) // CHUNK_BYTES
-            shortened[log.label] = (f"--quick read the newest {kept} of {total} chunks "
-                                    f"({len(image) / MIB:.1f} of {path.stat().st_size / MIB:.1f} MiB)")
+            shortened[log.label] = (
+                f"--quick read the newest {kept} of {total} chunks "
+                f"({len(image) / MIB:.1f} of {path.stat().st_size / MIB:.1f} MiB)"
+            )
         stats = analyse_input(log, analysis)
         if not_an_event_log(stats):
             continue

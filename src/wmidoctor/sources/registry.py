@@ -23,11 +23,18 @@ SERVICES_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services"
 WMI_SERVICES = ("Winmgmt", "RpcSs", "DcomLaunch", "RpcEptMapper")
 CIMOM_KEY = "HKLM\\SOFTWARE\\Microsoft\\Wbem\\CIMOM"
 CIMOM_LOGGING_VALUES = ("Logging", "Logging Directory", "Log File Max Size")
-CIMOM_BEHAVIOUR_VALUES = ("AutoRestoreEnabled", "AllowAnonymousCallback", "UnsecAppAccessControlDefault",
-                          "ArbTaskMaxIdle")
+CIMOM_BEHAVIOUR_VALUES = (
+    "AutoRestoreEnabled",
+    "AllowAnonymousCallback",
+    "UnsecAppAccessControlDefault",
+    "ArbTaskMaxIdle",
+)
 OLE_APPCOMPAT_KEY = OLE_KEY + "\\AppCompat"
-HARDENING_VALUES = ("RequireIntegrityActivationAuthenticationLevel", "RaiseActivationAuthenticationLevel",
-                    "DisableAuthenticationLevelHardeningLog")
+HARDENING_VALUES = (
+    "RequireIntegrityActivationAuthenticationLevel",
+    "RaiseActivationAuthenticationLevel",
+    "DisableAuthenticationLevelHardeningLog",
+)
 CLSID_KEY = "HKLM\\SOFTWARE\\Classes\\CLSID"
 # 32-bit COM servers on 64-bit Windows are registered in the redirected view of the class table.
 WOW_CLSID_KEY = "HKLM\\SOFTWARE\\Classes\\WOW6432Node\\CLSID"
@@ -37,8 +44,11 @@ RPC_INTERNET_KEY = RPC_KEY + "\\Internet"
 FIREWALL_KEY = SERVICES_KEY + "\\SharedAccess\\Parameters\\FirewallPolicy"
 FIREWALL_GPO_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall"
 # profile -> key name under the local policy and under the group-policy key
-FIREWALL_PROFILES = {"domain": ("DomainProfile", "DomainProfile"), "private": ("StandardProfile", "PrivateProfile"),
-                     "public": ("PublicProfile", "PublicProfile")}
+FIREWALL_PROFILES = {
+    "domain": ("DomainProfile", "DomainProfile"),
+    "private": ("StandardProfile", "PrivateProfile"),
+    "public": ("PublicProfile", "PublicProfile"),
+}
 
 # Rule groups (EmbedCtxt) that admit remote WMI, and the display names of their rules (en-US).
 WMI_RULE_GROUPS = {
@@ -114,8 +124,9 @@ class RegistryEvidence:
         # A hive holds the whole Services tree; the collector's export only the WMI services and the services
         # depending on Winmgmt, and vouches for those alone.
         if not self._collect(section, SERVICES_KEY, root) and not any(
-                self._collect(section, f"{SERVICES_KEY}\\{name}", self.registry.key(f"{SERVICES_KEY}\\{name}"))
-                for name in WMI_SERVICES):
+            self._collect(section, f"{SERVICES_KEY}\\{name}", self.registry.key(f"{SERVICES_KEY}\\{name}"))
+            for name in WMI_SERVICES
+        ):
             return
         for name in WMI_SERVICES:
             key = self.registry.key(f"{SERVICES_KEY}\\{name}")
@@ -161,8 +172,10 @@ class RegistryEvidence:
         if data is None:
             return None
         if not isinstance(data, (bytes, str)):
-            problems.append(f"{locator(key.path, name)}: expected a binary security descriptor, "  # type: ignore[union-attr]
-                            f"found {type(data).__name__}")
+            problems.append(
+                f"{locator(key.path, name)}: expected a binary security descriptor, "  # type: ignore[union-attr]
+                f"found {type(data).__name__}"
+            )
             return None
         return security.decode(data, COM, locator(key.path, name), problems)  # type: ignore[union-attr]
 
@@ -218,11 +231,13 @@ class RegistryEvidence:
             inproc = self.registry.key(path + "\\InprocServer32") if key else None
             local = self.registry.key(path + "\\LocalServer32") if key else None
             section.com_servers[clsid] = ComServer(
-                clsid=clsid, registered=key is not None,
+                clsid=clsid,
+                registered=key is not None,
                 inproc_server=_plain(inproc.data("")) if inproc else None,  # type: ignore[arg-type]
                 local_server=_plain(local.data("")) if local else None,  # type: ignore[arg-type]
                 threading_model=_plain(inproc.data("ThreadingModel")) if inproc else None,  # type: ignore[arg-type]
-                source=locator(path))
+                source=locator(path),
+            )
             self._collect(section, CLSID_KEY, key, None if section.collected else "COM registrations only")
 
     # --- remote UAC and RPC policy ---------------------------------------------------------------
@@ -264,8 +279,9 @@ class RegistryEvidence:
         if self.registry.covers(FIREWALL_GPO_KEY):  # the Group Policy rules were read (absent is then known)
             section.mark_collected(locator(FIREWALL_GPO_KEY))
         for profile, (local_name, gpo_name) in FIREWALL_PROFILES.items():
-            setting = _setting(self.registry.key(f"{FIREWALL_GPO_KEY}\\{gpo_name}"), "EnableFirewall") or \
-                _setting(self.registry.key(f"{FIREWALL_KEY}\\{local_name}"), "EnableFirewall")
+            setting = _setting(self.registry.key(f"{FIREWALL_GPO_KEY}\\{gpo_name}"), "EnableFirewall") or _setting(
+                self.registry.key(f"{FIREWALL_KEY}\\{local_name}"), "EnableFirewall"
+            )
             if setting is not None:
                 section.profiles[profile] = setting
         for rules_path in (f"{FIREWALL_KEY}\\FirewallRules", f"{FIREWALL_GPO_KEY}\\FirewallRules"):
@@ -321,9 +337,11 @@ def firewall_rule(rule_id: str, text: str, source: str) -> FirewallRule | None:
     group = WMI_RULE_GROUPS.get(group_ref.lower(), "")
     service = rule.first("Svc")
     program = rule.first("App")
-    custom_wmi_rule = not group_ref and (service.lower() in WMI_SERVICE_NAMES or
-                                         program.lower().endswith("\\unsecapp.exe") or
-                                         names_wmi_fixed_port(",".join(rule.fields.get("LPort", []))))
+    custom_wmi_rule = not group_ref and (
+        service.lower() in WMI_SERVICE_NAMES
+        or program.lower().endswith("\\unsecapp.exe")
+        or names_wmi_fixed_port(",".join(rule.fields.get("LPort", [])))
+    )
     if not group and not custom_wmi_rule:
         return None
     name_ref = rule.first("Name", rule_id)

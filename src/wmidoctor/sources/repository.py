@@ -35,9 +35,13 @@ OFFLINE_METHOD = "offline reader"
 CONSUMER_BASE = "__EventConsumer"
 REGISTRATION_BASE = "__ProviderRegistration"
 TIMER_CLASSES = ("__IntervalTimerInstruction", "__AbsoluteTimerInstruction")
-QUOTA_PROPERTIES = {"memory_per_host": "MemoryPerHost", "memory_all_hosts": "MemoryAllHosts",
-                    "threads_per_host": "ThreadsPerHost", "handles_per_host": "HandlesPerHost",
-                    "process_limit_all_hosts": "ProcessLimitAllHosts"}
+QUOTA_PROPERTIES = {
+    "memory_per_host": "MemoryPerHost",
+    "memory_all_hosts": "MemoryAllHosts",
+    "threads_per_host": "ThreadsPerHost",
+    "handles_per_host": "HandlesPerHost",
+    "process_limit_all_hosts": "ProcessLimitAllHosts",
+}
 # Consumer properties every consumer class inherits; the rest (payloads, targets) go into `properties`.
 CONSUMER_COMMON = {"Name", "CreatorSID", "MachineName", "MaximumQueueSize"}
 
@@ -90,17 +94,32 @@ def providers(repository: Repository) -> list[Provider]:
             registrations.setdefault(name.lower(), []).append(registration.class_name)
         for instance in instances:
             name = text(instance.values.get("Name"))
-            found.append(Provider(namespace, name, _optional_str(instance.values.get("CLSID")),
-                                  _optional_str(instance.values.get("HostingModel")),
-                                  sorted(registrations.get(name.lower(), [])), locator(instance)))
+            found.append(
+                Provider(
+                    namespace,
+                    name,
+                    _optional_str(instance.values.get("CLSID")),
+                    _optional_str(instance.values.get("HostingModel")),
+                    sorted(registrations.get(name.lower(), [])),
+                    locator(instance),
+                )
+            )
     return found
 
 
 # The system classes a subscription read decodes: the subscription classes, their ancestors and __NAMESPACE
 # (to name the namespaces). Their definitions live in __SystemClass.
-SUBSCRIPTION_CLASSES = ("__EventFilter", "__FilterToConsumerBinding", CONSUMER_BASE, *TIMER_CLASSES,
-                        "__TimerInstruction", "__EventGenerator", "__IndicationRelated", "__NAMESPACE",
-                        "__SystemClass")
+SUBSCRIPTION_CLASSES = (
+    "__EventFilter",
+    "__FilterToConsumerBinding",
+    CONSUMER_BASE,
+    *TIMER_CLASSES,
+    "__TimerInstruction",
+    "__EventGenerator",
+    "__IndicationRelated",
+    "__NAMESPACE",
+    "__SystemClass",
+)
 MAX_CONSUMER_DEPTH = 4  # consumer classes deriving from consumer classes ...
 
 
@@ -120,14 +139,15 @@ def restrict_to_subscriptions(repository: Repository) -> None:
     known: set[str] = set()
     parents = {digest(CONSUMER_BASE)}
     for _ in range(MAX_CONSUMER_DEPTH):
-        children = {parts[2][2:] for parts in (key.split("/") for key in keys)
-                    if len(parts) == 3 and parts[1][3:] in parents and parts[1].startswith("CR_")
-                    and parts[2].startswith("C_")} - known
+        children = {
+            parts[2][2:]
+            for parts in (key.split("/") for key in keys)
+            if len(parts) == 3 and parts[1][3:] in parents and parts[1].startswith("CR_") and parts[2].startswith("C_")
+        } - known
         if not children:
             break
         known |= children
-        keys += keys_holding(data, table,
-                             [f"{kind}_{h}" for h in children for kind in ("CI", "CD", "CR")], done)
+        keys += keys_holding(data, table, [f"{kind}_{h}" for h in children for kind in ("CI", "CD", "CR")], done)
         parents = children
     repository.restrict_index(keys)
 
@@ -137,25 +157,55 @@ def subscriptions(repository: Repository) -> Subscriptions:
     for namespace in repository.namespaces():
         for instance in repository.instances_deep(namespace, "__EventFilter"):
             values = instance.values
-            section.filters.append(EventFilter(namespace, text(values.get("Name")), text(values.get("Query")),
-                                               text(values.get("QueryLanguage")) or "WQL",
-                                               text(values.get("EventNamespace")),
-                                               creator_sid(values.get("CreatorSID")), locator(instance)))
+            section.filters.append(
+                EventFilter(
+                    namespace,
+                    text(values.get("Name")),
+                    text(values.get("Query")),
+                    text(values.get("QueryLanguage")) or "WQL",
+                    text(values.get("EventNamespace")),
+                    creator_sid(values.get("CreatorSID")),
+                    locator(instance),
+                )
+            )
         for instance in repository.instances_deep(namespace, CONSUMER_BASE):
             values = instance.values
-            payload = {name: text(value) for name, value in values.items()
-                       if name not in CONSUMER_COMMON and value is not NOT_SET and text(value)}
-            section.consumers.append(EventConsumer(namespace, instance.class_name, text(values.get("Name")),
-                                                   payload, creator_sid(values.get("CreatorSID")),
-                                                   locator(instance)))
+            payload = {
+                name: text(value)
+                for name, value in values.items()
+                if name not in CONSUMER_COMMON and value is not NOT_SET and text(value)
+            }
+            section.consumers.append(
+                EventConsumer(
+                    namespace,
+                    instance.class_name,
+                    text(values.get("Name")),
+                    payload,
+                    creator_sid(values.get("CreatorSID")),
+                    locator(instance),
+                )
+            )
         for instance in repository.instances_deep(namespace, "__FilterToConsumerBinding"):
-            section.bindings.append(Binding(namespace, text(instance.values.get("Filter")),
-                                            text(instance.values.get("Consumer")), locator(instance)))
+            section.bindings.append(
+                Binding(
+                    namespace,
+                    text(instance.values.get("Filter")),
+                    text(instance.values.get("Consumer")),
+                    locator(instance),
+                )
+            )
         for class_name in TIMER_CLASSES:
             for instance in repository.instances(namespace, class_name):
                 interval = instance.values.get("IntervalBetweenEvents")
-                section.timers.append(Timer(namespace, class_name, text(instance.values.get("TimerId")),
-                                            interval if isinstance(interval, int) else None, locator(instance)))
+                section.timers.append(
+                    Timer(
+                        namespace,
+                        class_name,
+                        text(instance.values.get("TimerId")),
+                        interval if isinstance(interval, int) else None,
+                        locator(instance),
+                    )
+                )
     return section
 
 
@@ -192,8 +242,13 @@ def repository_files(repository: Repository) -> list[RepositoryFile]:
 
 def verification(report: VerifyReport) -> RepositoryVerification:
     counts = ", ".join(f"{n} {k}" for k, n in report.counts.items() if k in ("namespaces", "classes", "instances"))
-    return RepositoryVerification(report.verdict.lower(), OFFLINE_METHOD, counts,
-                                  [str(p) for p in report.problems[:50]], f"{SOURCE}:{report.path}")
+    return RepositoryVerification(
+        report.verdict.lower(),
+        OFFLINE_METHOD,
+        counts,
+        [str(p) for p in report.problems[:50]],
+        f"{SOURCE}:{report.path}",
+    )
 
 
 def fill_evidence(evidence: Evidence, repository: Repository, report: VerifyReport | None = None) -> None:
@@ -227,4 +282,3 @@ def _copy(source: Any, target: Any) -> None:
             target.problems.extend(value)
         else:
             setattr(target, name, value)
-

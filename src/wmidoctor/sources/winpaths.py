@@ -39,7 +39,7 @@ def volume_relative(windows_path: str) -> str | None:
         folder = VOLUME_FOLDERS.get(variable.group(1).lower())
         if folder is None:
             return None
-        rest = path[variable.end():]
+        rest = path[variable.end() :]
         relative = "/".join(part for part in (folder, rest.replace("\\", "/")) if part)
     elif SYSTEM_DRIVE.match(path):
         relative = SYSTEM_DRIVE.sub("", path).replace("\\", "/")

@@ -15,11 +15,21 @@ from wmidoctor.evidence.model import Binding, EventConsumer, EventFilter, Namesp
 from wmidoctor.knowledge.rights import NAMESPACE
 from wmidoctor.sources.registry import normalise_clsid
 
-DOMAIN_ROLES = {0: "standalone-workstation", 1: "member-workstation", 2: "standalone-server",
-                3: "member-server", 4: "domain-controller", 5: "domain-controller"}
-QUOTA_PROPERTIES = {"memory_per_host": "MemoryPerHost", "memory_all_hosts": "MemoryAllHosts",
-                    "threads_per_host": "ThreadsPerHost", "handles_per_host": "HandlesPerHost",
-                    "process_limit_all_hosts": "ProcessLimitAllHosts"}
+DOMAIN_ROLES = {
+    0: "standalone-workstation",
+    1: "member-workstation",
+    2: "standalone-server",
+    3: "member-server",
+    4: "domain-controller",
+    5: "domain-controller",
+}
+QUOTA_PROPERTIES = {
+    "memory_per_host": "MemoryPerHost",
+    "memory_all_hosts": "MemoryAllHosts",
+    "threads_per_host": "ThreadsPerHost",
+    "handles_per_host": "HandlesPerHost",
+    "process_limit_all_hosts": "ProcessLimitAllHosts",
+}
 
 
 class QueryFormatError(ValueError):
@@ -60,8 +70,9 @@ def _finish(section: Section, source: str, data: dict[str, Any]) -> None:
     errors = [_text(e.get("error", e)) if isinstance(e, dict) else _text(e) for e in as_list(data.get("errors"))]
     for error in errors:
         section.problems.append(f"{source}: {error}")
-    section.mark_collected(source, f"the collector could not read everything ({len(errors)} errors)" if errors
-                           else None)
+    section.mark_collected(
+        source, f"the collector could not read everything ({len(errors)} errors)" if errors else None
+    )
 
 
 def fill_identity(evidence: Evidence, data: Any, source: str) -> None:
@@ -112,10 +123,16 @@ def fill_providers(evidence: Evidence, data: Any, source: str) -> None:
             continue
         namespace, name = _text(item.get("namespace")), _text(item["name"])
         clsid = normalise_clsid(_text(item.get("clsid"))) or None
-        section.providers.append(Provider(
-            namespace=namespace, name=name, clsid=clsid, hosting_model=_text(item.get("hosting_model")) or None,
-            registrations=sorted(_text(r) for r in as_list(item.get("registrations"))),
-            source=f"{source}#{namespace}:{name}"))
+        section.providers.append(
+            Provider(
+                namespace=namespace,
+                name=name,
+                clsid=clsid,
+                hosting_model=_text(item.get("hosting_model")) or None,
+                registrations=sorted(_text(r) for r in as_list(item.get("registrations"))),
+                source=f"{source}#{namespace}:{name}",
+            )
+        )
     _finish(section, source, data)
 
 
@@ -145,11 +162,17 @@ def provider_host(item: Any, source: str, default_name: str) -> ProviderHost | N
     if pid is None:
         return None
     return ProviderHost(
-        pid=pid, process_name=_text(item.get("process_name")) or default_name,
-        hosting_model=_text(item.get("hosting_model")), user=_text(item.get("user")),
+        pid=pid,
+        process_name=_text(item.get("process_name")) or default_name,
+        hosting_model=_text(item.get("hosting_model")),
+        user=_text(item.get("user")),
         providers=[_text(p) for p in as_list(item.get("providers"))],
-        working_set=_int(item.get("working_set")), private_bytes=_int(item.get("private_bytes")),
-        handles=_int(item.get("handles")), threads=_int(item.get("threads")), source=f"{source}#pid {pid}")
+        working_set=_int(item.get("working_set")),
+        private_bytes=_int(item.get("private_bytes")),
+        handles=_int(item.get("handles")),
+        threads=_int(item.get("threads")),
+        source=f"{source}#pid {pid}",
+    )
 
 
 def fill_subscriptions(evidence: Evidence, data: Any, source: str) -> None:
@@ -157,25 +180,51 @@ def fill_subscriptions(evidence: Evidence, data: Any, source: str) -> None:
     section = evidence.subscriptions
     for item in filter(lambda i: isinstance(i, dict), as_list(data.get("filters"))):
         namespace, name = _text(item.get("namespace")), _text(item.get("name"))
-        section.filters.append(EventFilter(namespace, name, _text(item.get("query")),
-                                           _text(item.get("query_language")) or "WQL",
-                                           _text(item.get("event_namespace")), _text(item.get("creator_sid")),
-                                           f"{source}#{namespace}:__EventFilter.Name={name!r}"))
+        section.filters.append(
+            EventFilter(
+                namespace,
+                name,
+                _text(item.get("query")),
+                _text(item.get("query_language")) or "WQL",
+                _text(item.get("event_namespace")),
+                _text(item.get("creator_sid")),
+                f"{source}#{namespace}:__EventFilter.Name={name!r}",
+            )
+        )
     for item in filter(lambda i: isinstance(i, dict), as_list(data.get("consumers"))):
         namespace, class_name, name = _text(item.get("namespace")), _text(item.get("class")), _text(item.get("name"))
         properties = item.get("properties") if isinstance(item.get("properties"), dict) else {}
-        section.consumers.append(EventConsumer(namespace, class_name, name,
-                                               {k: _text(v) for k, v in properties.items() if v not in (None, "")},
-                                               _text(item.get("creator_sid")),
-                                               f"{source}#{namespace}:{class_name}.Name={name!r}"))
+        section.consumers.append(
+            EventConsumer(
+                namespace,
+                class_name,
+                name,
+                {k: _text(v) for k, v in properties.items() if v not in (None, "")},
+                _text(item.get("creator_sid")),
+                f"{source}#{namespace}:{class_name}.Name={name!r}",
+            )
+        )
     for item in filter(lambda i: isinstance(i, dict), as_list(data.get("bindings"))):
         namespace = _text(item.get("namespace"))
-        section.bindings.append(Binding(namespace, _text(item.get("filter")), _text(item.get("consumer")),
-                                        f"{source}#{namespace}:__FilterToConsumerBinding"))
+        section.bindings.append(
+            Binding(
+                namespace,
+                _text(item.get("filter")),
+                _text(item.get("consumer")),
+                f"{source}#{namespace}:__FilterToConsumerBinding",
+            )
+        )
     for item in filter(lambda i: isinstance(i, dict), as_list(data.get("timers"))):
         namespace, class_name = _text(item.get("namespace")), _text(item.get("class"))
-        section.timers.append(Timer(namespace, class_name, _text(item.get("timer_id")), _int(item.get("interval_ms")),
-                                    f"{source}#{namespace}:{class_name}"))
+        section.timers.append(
+            Timer(
+                namespace,
+                class_name,
+                _text(item.get("timer_id")),
+                _int(item.get("interval_ms")),
+                f"{source}#{namespace}:{class_name}",
+            )
+        )
     _finish(section, source, data)
 
 

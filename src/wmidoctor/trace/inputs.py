@@ -51,12 +51,16 @@ def find_traces(paths: list[str]) -> list[LogInput]:
     for text in paths:
         path = Path(text)
         if path.is_dir():
-            found += [LogInput(p) for p in sorted(path.rglob("*"))
-                      if p.is_file() and p.name.lower().endswith(TRACE_SUFFIXES)]
+            found += [
+                LogInput(p) for p in sorted(path.rglob("*")) if p.is_file() and p.name.lower().endswith(TRACE_SUFFIXES)
+            ]
         elif path.is_file() and zipfile.is_zipfile(path):
             with zipfile.ZipFile(path) as archive:
-                found += [LogInput(path, info.filename) for info in archive.infolist()
-                          if not info.is_dir() and info.filename.lower().endswith(TRACE_SUFFIXES)]
+                found += [
+                    LogInput(path, info.filename)
+                    for info in archive.infolist()
+                    if not info.is_dir() and info.filename.lower().endswith(TRACE_SUFFIXES)
+                ]
         elif path.is_file():
             found.append(LogInput(path))
         else:
@@ -78,9 +82,13 @@ def _read_etl(log: LogInput, stream, report: TraceFile) -> Iterator[Event]:
         report.records_read = stats.record_count
         report.problems = list(stats.problems)
         report.unreadable = stats.unreadable
-        report.detail = {"buffers": stats.buffers, "buffers_skipped": stats.buffers_skipped,
-                         "records": dict(stats.records), "events_lost": stats.events_lost,
-                         "short_payloads": reading.short_payloads}
+        report.detail = {
+            "buffers": stats.buffers,
+            "buffers_skipped": stats.buffers_skipped,
+            "records": dict(stats.records),
+            "events_lost": stats.events_lost,
+            "short_payloads": reading.short_payloads,
+        }
         if reading.short_payloads:
             report.problems.append(f"{reading.short_payloads} event(s) held fewer fields than their template")
 
@@ -88,7 +96,7 @@ def _read_etl(log: LogInput, stream, report: TraceFile) -> Iterator[Event]:
 def read_trace(log: LogInput, report: TraceFile) -> Iterator[Event]:
     """Yield the WMI-Activity trace events of one file; fill `report`. Never raises on bad content."""
     with log.open() as stream:
-        head = (stream.read(8) if stream is not None else _head(log.path))
+        head = stream.read(8) if stream is not None else _head(log.path)
         if stream is not None:
             stream.seek(0)
         if log.name.lower().endswith(".etl") and not head.startswith(b"ElfFile"):

@@ -28,8 +28,11 @@ MAX_SECONDS = 7 * 86_400  # seconds of per-second concurrency and per-client loa
 KEEP_SLOWEST = 25
 OTHER = "(other)"
 
-_OPERATION = re.compile(r"^\s*(?:Start\s+)?(?:(?P<iface>[A-Za-z_]\w*)::)?(?P<method>[A-Za-z_]\w*)"
-                        r"(?:\s+-\s+(?P<namespace>[^:]*?)\s*:\s*(?P<target>.*))?\s*$", re.S)
+_OPERATION = re.compile(
+    r"^\s*(?:Start\s+)?(?:(?P<iface>[A-Za-z_]\w*)::)?(?P<method>[A-Za-z_]\w*)"
+    r"(?:\s+-\s+(?P<namespace>[^:]*?)\s*:\s*(?P<target>.*))?\s*$",
+    re.S,
+)
 _FROM = re.compile(r"\bfrom\s+([A-Za-z_]\w*)", re.I)
 _CLASS = re.compile(r"^\s*([A-Za-z_]\w*)")
 
@@ -217,8 +220,9 @@ class TraceAnalysis:
         elif role == "method":
             self._method(fields)
         elif role == "process" and len(self.processes_created) < 100:
-            self.processes_created.append({k: fields.get(k, "") for k in
-                                           ("Commandline", "CreatedProcessId", "ClientProcessId", "User")})
+            self.processes_created.append(
+                {k: fields.get(k, "") for k in ("Commandline", "CreatedProcessId", "ClientProcessId", "User")}
+            )
 
     def _start(self, event: Event, fields: dict[str, str], now: int) -> None:
         operation_id = fields.get("OperationId", "")
@@ -231,9 +235,19 @@ class TraceAnalysis:
         namespace = namespace or fields.get("NamespaceName", "")
         client = client_key(fields)
         self.client_users.setdefault(client, fields.get("User", ""))
-        self.open[operation_id] = Operation(operation_id, fields.get("GroupOperationId", ""), now, event.time,
-                                            client, fields.get("User", ""), namespace, method, class_name,
-                                            target[:300], event.source)
+        self.open[operation_id] = Operation(
+            operation_id,
+            fields.get("GroupOperationId", ""),
+            now,
+            event.time,
+            client,
+            fields.get("User", ""),
+            namespace,
+            method,
+            class_name,
+            target[:300],
+            event.source,
+        )
         self._see_concurrency(now)
         early = self.early_stops.pop(operation_id, None)
         if early is not None:
@@ -263,8 +277,15 @@ class TraceAnalysis:
             self.failures[code] += 1
         # one tally per distinct (client, user, namespace, request, query, provider): the per-dimension
         # tables are merged from these at the end, one update per operation instead of seven
-        combo = (operation.client, operation.user, operation.namespace, operation.method, operation.class_name,
-                 operation.target, self.groups.get(operation.group_id, ""))
+        combo = (
+            operation.client,
+            operation.user,
+            operation.namespace,
+            operation.method,
+            operation.class_name,
+            operation.target,
+            self.groups.get(operation.group_id, ""),
+        )
         tally = self.combos.get(combo)
         if tally is None:
             if len(self.combos) >= MAX_COMBOS:

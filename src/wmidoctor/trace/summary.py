@@ -27,32 +27,51 @@ def describe(operation: Operation) -> str:
 def _trace_operation(operation: Operation, end_us: int) -> TraceOperation:
     finished = operation.duration_us >= 0
     seconds = operation.duration_us / 1e6 if finished else max(0, end_us - operation.start_us) / 1e6
-    return TraceOperation(operation=describe(operation), client=operation.client, namespace=operation.namespace,
-                          started=operation.started, seconds=round(seconds, 3),
-                          open_by_design=not finished and facts.open_by_design(describe(operation)) is not None,
-                          source=operation.source)
+    return TraceOperation(
+        operation=describe(operation),
+        client=operation.client,
+        namespace=operation.namespace,
+        started=operation.started,
+        seconds=round(seconds, 3),
+        open_by_design=not finished and facts.open_by_design(describe(operation)) is not None,
+        source=operation.source,
+    )
 
 
 def client_requests(analysis: TraceAnalysis, client: str, limit: int = 10) -> dict[str, int]:
     prefix = client + "\t"
-    found = [(key[len(prefix):], tally) for key, tally in analysis.client_classes.tallies.items()
-             if key.startswith(prefix)]
+    found = [
+        (key[len(prefix) :], tally) for key, tally in analysis.client_classes.tallies.items() if key.startswith(prefix)
+    ]
     found.sort(key=lambda item: (-item[1].count, item[0]))
     return {key: tally.count for key, tally in found[:limit]}
 
 
 def trace_section(analysis: TraceAnalysis, files: list[str]) -> Trace:
-    section = Trace(files=list(files), events=analysis.events, operations=analysis.completed + len(analysis.unfinished),
-                    completed=analysis.completed, span_s=round(analysis.span_us / 1e6, 3),
-                    busy_s=round(analysis.busy_us / 1e6, 3),
-                    peak_concurrency=max(analysis.concurrency.values(), default=0),
-                    unfinished_total=len(analysis.unfinished))
+    section = Trace(
+        files=list(files),
+        events=analysis.events,
+        operations=analysis.completed + len(analysis.unfinished),
+        completed=analysis.completed,
+        span_s=round(analysis.span_us / 1e6, 3),
+        busy_s=round(analysis.busy_us / 1e6, 3),
+        peak_concurrency=max(analysis.concurrency.values(), default=0),
+        unfinished_total=len(analysis.unfinished),
+    )
     busy = analysis.busy_us or 1
     for client, tally in analysis.clients.top(TOP):
-        section.clients.append(TraceClient(
-            client=client, user=analysis.client_users.get(client, ""), operations=tally.count,
-            busy_ms=ms(tally.total_us), share=round(tally.total_us / busy, 4), p95_ms=ms(tally.percentile(0.95)),
-            failures=dict(tally.failures), requests=client_requests(analysis, client)))
+        section.clients.append(
+            TraceClient(
+                client=client,
+                user=analysis.client_users.get(client, ""),
+                operations=tally.count,
+                busy_ms=ms(tally.total_us),
+                share=round(tally.total_us / busy, 4),
+                p95_ms=ms(tally.percentile(0.95)),
+                failures=dict(tally.failures),
+                requests=client_requests(analysis, client),
+            )
+        )
     section.unfinished = [_trace_operation(o, analysis.last_us) for o in analysis.unfinished[:TOP]]
     section.slowest = [_trace_operation(o, analysis.last_us) for o in analysis.slowest_first()]
     for name in files:
@@ -61,10 +80,17 @@ def trace_section(analysis: TraceAnalysis, files: list[str]) -> Trace:
 
 
 def tally_row(key: str, tally: Tally, busy: int) -> dict[str, object]:
-    return {"key": key, "count": tally.count, "busy_ms": ms(tally.total_us),
-            "share": round(tally.total_us / (busy or 1), 4), "p50_ms": ms(tally.percentile(0.5)),
-            "p95_ms": ms(tally.percentile(0.95)), "p99_ms": ms(tally.percentile(0.99)), "max_ms": ms(tally.max_us),
-            "failures": dict(tally.failures.most_common())}
+    return {
+        "key": key,
+        "count": tally.count,
+        "busy_ms": ms(tally.total_us),
+        "share": round(tally.total_us / (busy or 1), 4),
+        "p50_ms": ms(tally.percentile(0.5)),
+        "p95_ms": ms(tally.percentile(0.95)),
+        "p99_ms": ms(tally.percentile(0.99)),
+        "max_ms": ms(tally.max_us),
+        "failures": dict(tally.failures.most_common()),
+    }
 
 
 def concurrency_series(analysis: TraceAnalysis, bins: int = TIMELINE_BINS) -> dict[str, object]:
@@ -102,6 +128,12 @@ def timeline(analysis: TraceAnalysis, bins: int = TIMELINE_BINS) -> dict[str, ob
     for operation in analysis.unfinished:
         if operation.client in open_bars and operation.start_us:
             open_bars[operation.client].append(round(operation.start_us / 1e6 - first, 3))
-    return {"bin_s": width, "start_epoch_s": first, "span_s": (last - first) + 1,
-            "lanes": [{"client": client, "busy_ms": [round(v, 3) for v in lanes[client]],
-                       "open_since_s": open_bars[client][:50]} for client in clients]}
+    return {
+        "bin_s": width,
+        "start_epoch_s": first,
+        "span_s": (last - first) + 1,
+        "lanes": [
+            {"client": client, "busy_ms": [round(v, 3) for v in lanes[client]], "open_since_s": open_bars[client][:50]}
+            for client in clients
+        ],
+    }

@@ -96,8 +96,13 @@ class Scenario:
     # per listener), so that the fakes cost little CPU next to the prober. NTLM proofs and request
     # signatures are still checked; replies are then not signed (impacket does not check them).
     reuse_replies: bool = False
-    row: dict[str, str] = field(default_factory=lambda: {"Caption": "Microsoft Windows Server 2022 Standard",
-                                                         "Version": "10.0.20348", "CSName": "FAKEWMI"})
+    row: dict[str, str] = field(
+        default_factory=lambda: {
+            "Caption": "Microsoft Windows Server 2022 Standard",
+            "Version": "10.0.20348",
+            "CSName": "FAKEWMI",
+        }
+    )
 
 
 class _Session:
@@ -120,12 +125,12 @@ class _Session:
         body = pdu[body_at:trailer_at]
         if level == rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY:
             body = self.client_seal(body)
-        signed = pdu[:body_at] + body + pdu[trailer_at:len(pdu) - auth_len]
+        signed = pdu[:body_at] + body + pdu[trailer_at : len(pdu) - auth_len]
         expected = _MAC(self.flags, self.client_seal, self.client_sign, self.client_seq, signed).getData()
         self.client_seq += 1
-        if expected != pdu[len(pdu) - auth_len:]:
+        if expected != pdu[len(pdu) - auth_len :]:
             return None
-        return body[:len(body) - pad]
+        return body[: len(body) - pad]
 
     def protect(self, header_and_body: bytearray, level: int, auth_ctx_id: int, body_at: int) -> bytes:
         """Append the sec_trailer and the server's verifier (sealing the body at privacy)."""
@@ -135,9 +140,9 @@ class _Session:
         pdu = header_and_body + trailer
         struct.pack_into("<HH", pdu, 8, len(pdu) + 16, 16)
         if level == rpcrt.RPC_C_AUTHN_LEVEL_PKT_PRIVACY:
-            sealed = self.server_seal(bytes(pdu[body_at:len(header_and_body)]))
+            sealed = self.server_seal(bytes(pdu[body_at : len(header_and_body)]))
             signature = _MAC(self.flags, self.server_seal, self.server_sign, self.server_seq, bytes(pdu))
-            pdu[body_at:len(header_and_body)] = sealed
+            pdu[body_at : len(header_and_body)] = sealed
         else:
             signature = _MAC(self.flags, self.server_seal, self.server_sign, self.server_seq, bytes(pdu))
         self.server_seq += 1
@@ -233,13 +238,21 @@ class _Connection:
         kind = rpcrt.MSRPC_BINDACK if header["type"] == rpcrt.MSRPC_BIND else rpcrt.MSRPC_ALTERCTX_R
         # An alter_context_resp names no secondary address; a bind_ack names the port, NUL-terminated.
         address = str(self.server.port).encode() + b"\x00" if kind == rpcrt.MSRPC_BINDACK else b""
-        body = bytearray(struct.pack("<HHLH", bind["max_tfrag"], bind["max_rfrag"],
-                                     bind["assoc_group"] or self.server.assoc_group, len(address)) + address)
+        body = bytearray(
+            struct.pack(
+                "<HHLH",
+                bind["max_tfrag"],
+                bind["max_rfrag"],
+                bind["assoc_group"] or self.server.assoc_group,
+                len(address),
+            )
+            + address
+        )
         body += b"\x00" * ((4 - (16 + len(body)) % 4) % 4)
         results, raw, contexts = [], bind["ctx_items"], {}
         for _ in range(bind["ctx_num"]):
             item = rpcrt.CtxItem(raw)
-            raw = raw[len(item):]
+            raw = raw[len(item) :]
             name = IFACES.get(item["AbstractSyntax"][:16])
             if item["TransferSyntax"][:8] == BIND_TIME_FEATURES:
                 # Acknowledge: security context multiplexing and keep connection on orphan.
@@ -262,8 +275,9 @@ class _Connection:
             flags = message["flags"]
             auth = message.getData()
             body += struct.pack("<BBBBL", trailer["auth_type"], auth_level, 0, 0, trailer["auth_ctx_id"]) + auth
-        pdu = struct.pack("<BBBB4sHHL", 5, 0, kind, PFC_FIRST_LAST, b"\x10\x00\x00\x00", 16 + len(body), len(auth),
-                          header["call_id"]) + bytes(body)
+        pdu = struct.pack(
+            "<BBBB4sHHL", 5, 0, kind, PFC_FIRST_LAST, b"\x10\x00\x00\x00", 16 + len(body), len(auth), header["call_id"]
+        ) + bytes(body)
         return pdu, contexts, auth_level, challenge, flags
 
     def bind_nak(self, call_id: int, reason: int) -> bytes:
@@ -284,12 +298,22 @@ class _Connection:
         return bytes(data)
 
     def ntlm_challenge(self, negotiate: ntlm.NTLMAuthNegotiate, challenge: bytes) -> ntlm.NTLMAuthChallenge:
-        flags = negotiate["flags"] & (ntlm.NTLMSSP_NEGOTIATE_56 | ntlm.NTLMSSP_NEGOTIATE_128
-                                      | ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH | ntlm.NTLMSSP_NEGOTIATE_UNICODE
-                                      | ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
-                                      | ntlm.NTLMSSP_NEGOTIATE_SIGN | ntlm.NTLMSSP_NEGOTIATE_SEAL)
-        flags |= (ntlm.NTLMSSP_NEGOTIATE_VERSION | ntlm.NTLMSSP_NEGOTIATE_TARGET_INFO
-                  | ntlm.NTLMSSP_TARGET_TYPE_SERVER | ntlm.NTLMSSP_NEGOTIATE_NTLM | ntlm.NTLMSSP_REQUEST_TARGET)
+        flags = negotiate["flags"] & (
+            ntlm.NTLMSSP_NEGOTIATE_56
+            | ntlm.NTLMSSP_NEGOTIATE_128
+            | ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH
+            | ntlm.NTLMSSP_NEGOTIATE_UNICODE
+            | ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
+            | ntlm.NTLMSSP_NEGOTIATE_SIGN
+            | ntlm.NTLMSSP_NEGOTIATE_SEAL
+        )
+        flags |= (
+            ntlm.NTLMSSP_NEGOTIATE_VERSION
+            | ntlm.NTLMSSP_NEGOTIATE_TARGET_INFO
+            | ntlm.NTLMSSP_TARGET_TYPE_SERVER
+            | ntlm.NTLMSSP_NEGOTIATE_NTLM
+            | ntlm.NTLMSSP_REQUEST_TARGET
+        )
         name = self.scenario.computer.encode("utf-16le")
         pairs = ntlm.AV_PAIRS()
         pairs[ntlm.NTLMSSP_AV_DOMAINNAME] = pairs[ntlm.NTLMSSP_AV_HOSTNAME] = name
@@ -309,11 +333,11 @@ class _Connection:
         """Check the NTLMv2 proof against the account's password, as the server's LSA would, and derive
         the session keys from it. An AUTH3 is never answered, whatever its outcome."""
         auth_len = struct.unpack_from("<H", data, 10)[0]
-        message = data[len(data) - auth_len:]
+        message = data[len(data) - auth_len :]
 
         def field(offset: int) -> bytes:  # an NTLM AUTHENTICATE_MESSAGE payload field (len, max, offset)
             length, _, start = struct.unpack_from("<HHL", message, offset)
-            return message[start:start + length]
+            return message[start : start + length]
 
         nt_response = field(20)
         domain, user = field(28).decode("utf-16le"), field(36).decode("utf-16le")
@@ -379,8 +403,21 @@ class _Connection:
         reply = self.server.replies.get(method) if reusable else None
         if reply is None:
             body = HANDLERS[method](self, stub)
-            header = struct.pack("<BBBB4sHHLLHBB", 5, 0, rpcrt.MSRPC_RESPONSE, PFC_FIRST_LAST, b"\x10\x00\x00\x00",
-                                 0, 0, call_id, len(body), ctx_id, 0, 0)
+            header = struct.pack(
+                "<BBBB4sHHLLHBB",
+                5,
+                0,
+                rpcrt.MSRPC_RESPONSE,
+                PFC_FIRST_LAST,
+                b"\x10\x00\x00\x00",
+                0,
+                0,
+                call_id,
+                len(body),
+                ctx_id,
+                0,
+                0,
+            )
             pdu = bytearray(header + body)
             if authenticated and self.session is not None and not self.scenario.reuse_replies:
                 reply = self.session.protect(pdu, self.auth_level, auth_ctx_id, 24)
@@ -401,8 +438,17 @@ class _Connection:
 
     def fault(self, call_id: int, ctx_id: int, status: int) -> None:
         body = struct.pack("<LHBBLL", 0, ctx_id, 0, 0, status, 0)  # alloc_hint, context, cancel count, status
-        header = struct.pack("<BBBB4sHHL", 5, 0, rpcrt.MSRPC_FAULT, PFC_FIRST_LAST | PFC_DID_NOT_EXECUTE,
-                             b"\x10\x00\x00\x00", 16 + len(body), 0, call_id)
+        header = struct.pack(
+            "<BBBB4sHHL",
+            5,
+            0,
+            rpcrt.MSRPC_FAULT,
+            PFC_FIRST_LAST | PFC_DID_NOT_EXECUTE,
+            b"\x10\x00\x00\x00",
+            16 + len(body),
+            0,
+            call_id,
+        )
         self.sock.sendall(header + body)
 
     # --- the calls ------------------------------------------------------------------------------
@@ -413,8 +459,9 @@ class _Connection:
     def server_alive2(self, stub: bytes) -> bytes:
         reply = dcomrt.ServerAlive2Response()
         reply["pComVersion"]["MajorVersion"], reply["pComVersion"]["MinorVersion"] = 5, 7
-        reply["ppdsaOrBindings"] = dual_string_array([(TOWER_TCP, self.scenario.computer)]
-                                                     + [(TOWER_TCP, a) for a in self.scenario.addresses])
+        reply["ppdsaOrBindings"] = dual_string_array(
+            [(TOWER_TCP, self.scenario.computer)] + [(TOWER_TCP, a) for a in self.scenario.addresses]
+        )
         reply["pReserved"] = NULL
         reply["ErrorCode"] = 0
         return reply.getData()
@@ -427,8 +474,10 @@ class _Connection:
             reply["ErrorCode"] = self.scenario.activation_error
             return reply.getData()
         port = self.scenario.advertised_port or self.server.port
-        towers = [(TOWER_NP, f"\\\\{self.scenario.computer}"),  # listed first by Server 2016 and later
-                  (TOWER_TCP, f"{self.scenario.computer}[{port}]")]
+        towers = [
+            (TOWER_NP, f"\\\\{self.scenario.computer}"),  # listed first by Server 2016 and later
+            (TOWER_TCP, f"{self.scenario.computer}[{port}]"),
+        ]
         towers += [(TOWER_TCP, f"{address}[{port}]") for address in self.scenario.addresses]
         blob = activation_blob(towers, self.server.objref_standard(wmi.IID_IWbemLevel1Login))
         custom = dcomrt.OBJREF_CUSTOM()
@@ -449,16 +498,18 @@ class _Connection:
             namespace = request["wszNetworkResource"].rstrip("\x00").replace("/", "\\").lstrip("\\.").lower()
             if namespace not in {n.lower() for n in self.scenario.namespaces}:
                 status = 0x8004100E  # WBEM_E_INVALID_NAMESPACE
-        return self.interface_reply(wmi.IWbemLevel1Login_NTLMLoginResponse(), "ppNamespace",
-                                    wmi.IID_IWbemServices, status)
+        return self.interface_reply(
+            wmi.IWbemLevel1Login_NTLMLoginResponse(), "ppNamespace", wmi.IID_IWbemServices, status
+        )
 
     def exec_query(self, stub: bytes) -> bytes:
         wmi.IWbemServices_ExecQuery(stub)  # a request that does not decode fails the test here
         status = self.scenario.exec_error
         if not status and self.scenario.encryption_required and not self.sealed:
             status = WBEM_E_ACCESS_DENIED  # the namespace requires encryption (target event 5605)
-        return self.interface_reply(wmi.IWbemServices_ExecQueryResponse(), "ppEnum", wmi.IID_IEnumWbemClassObject,
-                                    status)
+        return self.interface_reply(
+            wmi.IWbemServices_ExecQueryResponse(), "ppEnum", wmi.IID_IEnumWbemClassObject, status
+        )
 
     def interface_reply(self, reply: dcomrt.DCOMANSWER, field_name: str, iid: bytes, status: int) -> bytes:
         reply["ORPCthat"]["flags"], reply["ORPCthat"]["extensions"] = 0, NULL
@@ -487,8 +538,7 @@ class _Connection:
         custom = dcomrt.OBJREF_CUSTOM()
         custom["iid"] = wmi.IID_IWbemClassObject[:-4]
         custom["clsid"] = wmi.CLSID_WbemClassObject
-        custom["pObjectData"] = encode_instance("Win32_OperatingSystem", self.scenario.row,
-                                                self.scenario.computer)
+        custom["pObjectData"] = encode_instance("Win32_OperatingSystem", self.scenario.row, self.scenario.computer)
         custom["ObjectReferenceSize"] = len(custom["pObjectData"]) + 8
         data = custom.getData()
         pointer = dcomrt.PMInterfacePointer()

@@ -52,8 +52,14 @@ def encode_instance(class_name: str, values: dict[str, str], server: str, namesp
         refs.append(len(instance_heap))
         instance_heap += _encoded_string(values[name])
     instance_values = _nd_table(len(names)) + b"".join(struct.pack("<L", r) for r in refs)
-    tail = (struct.pack("<B", 0) + struct.pack("<L", 0) + instance_values + struct.pack("<L", 4) + b"\x01"
-            + _heap(bytes(instance_heap)))
+    tail = (
+        struct.pack("<B", 0)
+        + struct.pack("<L", 0)
+        + instance_values
+        + struct.pack("<L", 4)
+        + b"\x01"
+        + _heap(bytes(instance_heap))
+    )
     instance = current_class + struct.pack("<L", 4 + len(tail)) + tail
     block = b"\x06" + _encoded_string(server) + _encoded_string(namespace) + instance
     return struct.pack("<LL", 0x12345678, len(block)) + block

@@ -121,8 +121,12 @@ class _Handler(BaseHTTPRequestHandler):
                 if self.scenario.stall == "identify":
                     self.server.stopping.wait()
                     return
-                self.reply(200, IDENTIFY_RESPONSE.encode(), "application/soap+xml;charset=UTF-8",
-                           slow=self.scenario.trickle == "identify")
+                self.reply(
+                    200,
+                    IDENTIFY_RESPONSE.encode(),
+                    "application/soap+xml;charset=UTF-8",
+                    slow=self.scenario.trickle == "identify",
+                )
             else:
                 self.reply(401, b"", extra={"WWW-Authenticate": "Negotiate"})
             return
@@ -159,24 +163,34 @@ class _Handler(BaseHTTPRequestHandler):
             return
         status, answer = self.answer(message)
         content_type, payload = encryption.wrap_message(answer)
-        self.reply(status, payload, f'{content_type};protocol="{WinRMEncryption.SPNEGO}";boundary="{BOUNDARY}"',
-                   slow=self.scenario.trickle == "enumerate")
+        self.reply(
+            status,
+            payload,
+            f'{content_type};protocol="{WinRMEncryption.SPNEGO}";boundary="{BOUNDARY}"',
+            slow=self.scenario.trickle == "enumerate",
+        )
 
     def answer(self, message: bytes) -> tuple[int, bytes]:
         root = ET.fromstring(message)
         message_id = root.findtext(".//{http://schemas.xmlsoap.org/ws/2004/08/addressing}MessageID") or ""
-        header = HEADER.format(action="http://schemas.xmlsoap.org/ws/2004/09/enumeration/EnumerateResponse",
-                               relates=message_id)
+        header = HEADER.format(
+            action="http://schemas.xmlsoap.org/ws/2004/09/enumeration/EnumerateResponse", relates=message_id
+        )
         if self.scenario.fault_code:
-            fault = FAULT.format(code=self.scenario.fault_code, subcode=self.scenario.fault_subcode,
-                                 reason=self.scenario.fault_reason)
-            fault_header = re.sub(r"<a:Action>.*?</a:Action>",
-                                  "<a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>", header)
+            fault = FAULT.format(
+                code=self.scenario.fault_code, subcode=self.scenario.fault_subcode, reason=self.scenario.fault_reason
+            )
+            fault_header = re.sub(
+                r"<a:Action>.*?</a:Action>",
+                "<a:Action>http://schemas.dmtf.org/wbem/wsman/1/wsman/fault</a:Action>",
+                header,
+            )
             return 500, ENVELOPE.format(header=fault_header, body=fault).encode()
         return 200, ENVELOPE.format(header=header, body=ENUMERATE_RESPONSE).encode()
 
-    def reply(self, status: int, body: bytes, content_type: str = "", extra: dict[str, str] | None = None,
-              slow: bool = False) -> None:
+    def reply(
+        self, status: int, body: bytes, content_type: str = "", extra: dict[str, str] | None = None, slow: bool = False
+    ) -> None:
         self.send_response(status)
         if content_type:
             self.send_header("Content-Type", content_type)

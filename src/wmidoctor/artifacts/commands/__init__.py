@@ -15,6 +15,20 @@ from wmidoctor.artifacts.commands.netsh import (
 from wmidoctor.artifacts.commands.sc import ScError, ServiceConfig, ServiceStatus, parse_qc, parse_queryex, parse_sdshow
 from wmidoctor.artifacts.commands.verify import VerifyOutput, parse_verify
 
-__all__ = ["DynamicPortRange", "FirewallProfileState", "NetshRule", "RulesOutput", "ScError", "ServiceConfig",
-           "ServiceStatus", "VerifyOutput", "parse_dynamic_ports", "parse_profiles", "parse_qc", "parse_queryex",
-           "parse_rules", "parse_sdshow", "parse_verify"]
+__all__ = [
+    "DynamicPortRange",
+    "FirewallProfileState",
+    "NetshRule",
+    "RulesOutput",
+    "ScError",
+    "ServiceConfig",
+    "ServiceStatus",
+    "VerifyOutput",
+    "parse_dynamic_ports",
+    "parse_profiles",
+    "parse_qc",
+    "parse_queryex",
+    "parse_rules",
+    "parse_sdshow",
+    "parse_verify",
+]

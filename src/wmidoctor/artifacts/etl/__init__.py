@@ -11,5 +11,14 @@ from wmidoctor.artifacts.etl.reader import EtlReading, ManifestProvider, read_et
 
 ETL_SUFFIX = ".etl"
 
-__all__ = ["ETL_SUFFIX", "Clock", "EtlReading", "EtlStats", "ManifestProvider", "compile_template", "guid_bytes",
-           "read_etl", "walk"]
+__all__ = [
+    "ETL_SUFFIX",
+    "Clock",
+    "EtlReading",
+    "EtlStats",
+    "ManifestProvider",
+    "compile_template",
+    "guid_bytes",
+    "read_etl",
+    "walk",
+]

@@ -30,10 +30,23 @@ TRACE_HEADER_FLAG = 0x80
 
 # header type byte -> the name we count records under
 KINDS = {
-    0x01: "system", 0x02: "system", 0x03: "compact", 0x04: "compact",
-    0x0A: "classic", 0x14: "classic", 0x0B: "instance", 0x15: "instance",
-    0x0C: "timed", 0x0D: "error", 0x0E: "wnode", 0x0F: "message",
-    0x10: "perfinfo", 0x11: "perfinfo", 0x12: "event", 0x13: "event", 0x00: "wintrace",
+    0x01: "system",
+    0x02: "system",
+    0x03: "compact",
+    0x04: "compact",
+    0x0A: "classic",
+    0x14: "classic",
+    0x0B: "instance",
+    0x15: "instance",
+    0x0C: "timed",
+    0x0D: "error",
+    0x0E: "wnode",
+    0x0F: "message",
+    0x10: "perfinfo",
+    0x11: "perfinfo",
+    0x12: "event",
+    0x13: "event",
+    0x00: "wintrace",
 }
 EVENT_TYPES = frozenset({0x12, 0x13})
 _SIZE_AT_4 = frozenset({0x01, 0x02, 0x03, 0x04, 0x10, 0x11})
@@ -107,8 +120,8 @@ def _read_header(buffer: bytes, stats: EtlStats, clock: Clock) -> None:
         stats.add_problem("the first buffer is too short for a logfile header")
         return
     (stats.end_filetime,) = _END_TIME.unpack_from(buffer, base + 16)
-    stats.pointer_size = int.from_bytes(buffer[base + 44:base + 48], "little")
-    stats.events_lost = int.from_bytes(buffer[base + 48:base + 52], "little")
+    stats.pointer_size = int.from_bytes(buffer[base + 44 : base + 48], "little")
+    stats.events_lost = int.from_bytes(buffer[base + 48 : base + 52], "little")
     times_at = base + (248 if stats.pointer_size != 4 else 240)
     _boot, frequency, start, reserved = _HEADER_TIMES.unpack_from(buffer, times_at)
     stats.start_filetime = start
@@ -122,15 +135,19 @@ def _records(buffer: bytes, index: int, end: int, stats: EtlStats) -> Iterator[R
     while position + 8 <= end:
         header_type, marker_flags = buffer[position + 2], buffer[position + 3]
         if not marker_flags & TRACE_HEADER_FLAG:
-            if buffer[position:position + 4] not in (b"\x00\x00\x00\x00", b"\xff\xff\xff\xff"):
-                stats.add_problem(f"buffer {index}: a record without a trace header at offset {position}; "
-                                  "the rest of the buffer was skipped")
+            if buffer[position : position + 4] not in (b"\x00\x00\x00\x00", b"\xff\xff\xff\xff"):
+                stats.add_problem(
+                    f"buffer {index}: a record without a trace header at offset {position}; "
+                    "the rest of the buffer was skipped"
+                )
             return
         at = position + 4 if header_type in _SIZE_AT_4 else position
         (size,) = _U16.unpack_from(buffer, at)
         if size < 8 or position + size > end:
-            stats.add_problem(f"buffer {index}: a record of {size} bytes at offset {position} does not fit; "
-                              "the rest of the buffer was skipped")
+            stats.add_problem(
+                f"buffer {index}: a record of {size} bytes at offset {position} does not fit; "
+                "the rest of the buffer was skipped"
+            )
             return
         records[KINDS.get(header_type, f"type-{header_type:#04x}")] += 1
         if index == 0:
@@ -156,8 +173,9 @@ def walk(stream: BinaryIO, stats: EtlStats, clock: Clock) -> Iterator[Record]:
                 stats.unreadable = True
                 stats.add_problem("not an ETL file (the first buffer header is not valid)")
             else:
-                stats.add_problem(f"buffer {index} has an invalid header (size {size}, used {saved}); "
-                                  "reading stopped there")
+                stats.add_problem(
+                    f"buffer {index} has an invalid header (size {size}, used {saved}); reading stopped there"
+                )
             break
         buffer = head + stream.read(size - BUFFER_HEADER)
         if len(buffer) < size:
@@ -166,8 +184,10 @@ def walk(stream: BinaryIO, stats: EtlStats, clock: Clock) -> Iterator[Record]:
         stats.buffers += 1
         if flag & BUFFER_FLAG_COMPRESSED:
             stats.buffers_skipped += 1
-            stats.add_problem("compressed buffers are not read (record the session without compression, "
-                              "or relog it with tracerpt / xperf)")
+            stats.add_problem(
+                "compressed buffers are not read (record the session without compression, "
+                "or relog it with tracerpt / xperf)"
+            )
         else:
             if index == 0:
                 _read_header(buffer, stats, clock)

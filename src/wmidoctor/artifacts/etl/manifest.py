@@ -51,8 +51,24 @@ def event_header(buffer: bytes, offset: int, size: int) -> EventHeader | None:
     """The header of the EVENT_HEADER record at `offset`; None when it does not fit its size."""
     if size < EVENT_HEADER_SIZE:
         return None
-    (_size, _type, _marker, flags, _property, thread, process, stamp, provider, event_id, version, channel,
-     level, opcode, task, keyword) = _HEAD.unpack_from(buffer, offset)
+    (
+        _size,
+        _type,
+        _marker,
+        flags,
+        _property,
+        thread,
+        process,
+        stamp,
+        provider,
+        event_id,
+        version,
+        channel,
+        level,
+        opcode,
+        task,
+        keyword,
+    ) = _HEAD.unpack_from(buffer, offset)
     end = offset + size
     data = offset + EVENT_HEADER_SIZE
     if flags & FLAG_EXTENDED_INFO:
@@ -63,8 +79,9 @@ def event_header(buffer: bytes, offset: int, size: int) -> EventHeader | None:
                 break
         if data > end:
             return None
-    return EventHeader(thread, process, stamp, provider, event_id, version, channel, level, opcode, task,
-                       keyword, data, end)
+    return EventHeader(
+        thread, process, stamp, provider, event_id, version, channel, level, opcode, task, keyword, data, end
+    )
 
 
 def guid_bytes(text: str) -> bytes:
@@ -87,7 +104,7 @@ FIXED: dict[str, tuple[int, Render]] = {
     "Boolean": (4, lambda b, p: "true" if _U32.unpack_from(b, p)[0] else "false"),
     "UInt64": (8, lambda b, p: str(_U64.unpack_from(b, p)[0])),
     "HexInt64": (8, lambda b, p: f"0x{_U64.unpack_from(b, p)[0]:X}"),
-    "GUID": (16, lambda b, p: "{" + str(uuid.UUID(bytes_le=bytes(b[p:p + 16]))).upper() + "}"),
+    "GUID": (16, lambda b, p: "{" + str(uuid.UUID(bytes_le=bytes(b[p : p + 16]))).upper() + "}"),
 }
 _STRINGS = {"UnicodeString": UTF16_STRING, "AnsiString": ANSI_STRING}
 

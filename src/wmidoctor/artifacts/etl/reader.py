@@ -62,8 +62,9 @@ def _guid_text(raw: bytes) -> str:
     return str(uuid.UUID(bytes_le=bytes(raw))).upper()
 
 
-def read_etl(stream: BinaryIO, name: str, reading: EtlReading,
-             providers: dict[bytes, ManifestProvider]) -> Iterator[Event]:
+def read_etl(
+    stream: BinaryIO, name: str, reading: EtlReading, providers: dict[bytes, ManifestProvider]
+) -> Iterator[Event]:
     """Yield the decoded events of the described providers, in file order; fill `reading` as it goes."""
     clock = Clock()
     stats = reading.container
@@ -93,6 +94,14 @@ def read_etl(stream: BinaryIO, name: str, reading: EtlReading,
         if not whole:
             reading.short_payloads += 1
         reading.decoded[(provider.name, header.event_id)] += 1
-        yield Event(channel=provider.channel, provider=provider.name, event_id=header.event_id,
-                    record_id=number, time=_iso(clock.filetime(header.timestamp), cache), computer="",
-                    level=header.level, fields=fields, source=f"{locator}{number}")
+        yield Event(
+            channel=provider.channel,
+            provider=provider.name,
+            event_id=header.event_id,
+            record_id=number,
+            time=_iso(clock.filetime(header.timestamp), cache),
+            computer="",
+            level=header.level,
+            fields=fields,
+            source=f"{locator}{number}",
+        )

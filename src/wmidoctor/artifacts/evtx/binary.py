@@ -26,8 +26,10 @@ CHUNK_COUNT_OFFSET = 0x2A
 # The head of the System block as the `evtx` package writes it (indent off): Provider with Name first
 # among its attributes, then EventID as a number or as an object with Qualifiers and #text; Channel
 # (a string, or null on some records) follows a little later.
-_HEAD = re.compile(r'"Provider":\{"#attributes":\{"Name":"([^"\\]*)"(?:,"[^"]*":"[^"\\]*")*\}\},'
-                   r'"EventID":(?:(\d+)|\{"#attributes":\{[^{}"]*(?:"[^"]*"[^{}"]*)*\},"#text":(\d+)\})')
+_HEAD = re.compile(
+    r'"Provider":\{"#attributes":\{"Name":"([^"\\]*)"(?:,"[^"]*":"[^"\\]*")*\}\},'
+    r'"EventID":(?:(\d+)|\{"#attributes":\{[^{}"]*(?:"[^"]*"[^{}"]*)*\},"#text":(\d+)\})'
+)
 _CHANNEL = re.compile(r'"Channel":(?:"([^"\\]*)"|null)')
 
 
@@ -118,15 +120,21 @@ def _note_truncation(path: str, stats: LogStats) -> None:
         return
     if len(header) < CHUNK_COUNT_OFFSET + 2:
         return
-    announced = int.from_bytes(header[CHUNK_COUNT_OFFSET:CHUNK_COUNT_OFFSET + 2], "little")
+    announced = int.from_bytes(header[CHUNK_COUNT_OFFSET : CHUNK_COUNT_OFFSET + 2], "little")
     present = max(0, size - EVTX_HEADER_BLOCK) // EVTX_CHUNK_SIZE
     if present < announced:
         stats.chunks_skipped += announced - present
         stats.add_problem(f"file truncated: the header announces {announced} chunk(s), the file holds {present}")
 
 
-def read_evtx(source: str | BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool],
-              since: str = "", until: str = "") -> Iterator[Event]:
+def read_evtx(
+    source: str | BinaryIO,
+    name: str,
+    stats: LogStats,
+    select: Callable[[str, int], bool],
+    since: str = "",
+    until: str = "",
+) -> Iterator[Event]:
     """Yield the selected events of one .evtx file; count every record in `stats`.
 
     `since`/`until` are UTC ISO prefixes ('2024-05-01T13:00:00'); records outside them are neither
@@ -163,8 +171,13 @@ def read_evtx(source: str | BinaryIO, name: str, stats: LogStats, select: Callab
         stats.see_record(iso_utc(window.all_last))
 
 
-def _read_batch(records: Iterator[dict[str, Any]], stats: LogStats, select: Callable[[str, int], bool],
-                window: _Window, locator: str) -> tuple[list[Event], bool]:
+def _read_batch(
+    records: Iterator[dict[str, Any]],
+    stats: LogStats,
+    select: Callable[[str, int], bool],
+    window: _Window,
+    locator: str,
+) -> tuple[list[Event], bool]:
     counts = stats.counts
     batch: list[Event] = []
     read = 0
@@ -187,8 +200,9 @@ def _read_batch(records: Iterator[dict[str, Any]], stats: LogStats, select: Call
     return batch, True
 
 
-def _decode(data: str, locator: str, stats: LogStats, batch: list[Event],
-            select: Callable[[str, int], bool] | None) -> None:
+def _decode(
+    data: str, locator: str, stats: LogStats, batch: list[Event], select: Callable[[str, int], bool] | None
+) -> None:
     event = from_json(json.loads(data, strict=False), locator)
     if event is None:
         stats.add_problem("a record without a System block was ignored")

@@ -34,8 +34,9 @@ def computer_names(path: Path) -> Counter[str]:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # damage is counted by the full read, not here
         try:
-            for number, record in enumerate(evtx.PyEvtxParser(str(path), skip_errors=True, indent=False)
-                                            .records_json()):
+            for number, record in enumerate(
+                evtx.PyEvtxParser(str(path), skip_errors=True, indent=False).records_json()
+            ):
                 # evtx's stub types next() as Optional, but the iterator ends with StopIteration, never None
                 found = _JSON_COMPUTER.search(record.get("data", ""))  # type: ignore[union-attr]
                 if found:

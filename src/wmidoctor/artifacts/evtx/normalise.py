@@ -18,7 +18,7 @@ SYSMON = "Microsoft-Windows-Sysmon"
 # space, surrounding double quotes and MOF escapes (`\\` for a backslash, `\"` for a quote).
 SYSMON_WMI_EVENTS = frozenset({19, 20, 21})
 SYSMON_WMI_FIELDS = ("Name", "EventNamespace", "Query", "Type", "Destination", "Consumer", "Filter")
-_MOF_ESCAPE = re.compile(r'\\(.)', re.S)
+_MOF_ESCAPE = re.compile(r"\\(.)", re.S)
 _MOF_CHARS = {"n": "\n", "t": "\t", "r": "\r"}
 
 

@@ -18,8 +18,14 @@ Selector = Callable[[str, int], bool]
 EVTX_MAGIC = b"ElfFile\x00"
 
 
-def read_log(path: Path | str, stats: LogStats, select: Selector, since: str = "", until: str = "",
-             stream: BinaryIO | None = None) -> Iterator[Event]:
+def read_log(
+    path: Path | str,
+    stats: LogStats,
+    select: Selector,
+    since: str = "",
+    until: str = "",
+    stream: BinaryIO | None = None,
+) -> Iterator[Event]:
     """Yield the selected events of the log at `path` (or in `stream`, named by `path`), filling `stats`.
 
     The format is told by content: the .evtx file magic, else XML if the text starts with '<', else JSON

@@ -66,8 +66,9 @@ def _elements(parser: XMLPullParser[Element]) -> Iterator[tuple[str, Element]]:
 MAX_DEPTH = 64  # an exported <Event> nests about six levels; deeper is not an export
 
 
-def read_xml(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool],
-             since: str = "", until: str = "") -> Iterator[Event]:
+def read_xml(
+    stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool], since: str = "", until: str = ""
+) -> Iterator[Event]:
     """Yield the selected events of one XML export; count every event in `stats`.
 
     Every element that closes directly under the synthetic root or under a wrapper is dropped at once, <Event>
@@ -94,8 +95,11 @@ def read_xml(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str
                     stats.records_read += 1
                     event = from_element(element, locator)
                 parent = open_elements[-1] if open_elements else None
-                if parent is not None and (len(open_elements) == 1 or not _is_event(parent)) \
-                        and len(open_elements) <= 2:  # directly under the synthetic root or a wrapper (<Events>)
+                if (
+                    parent is not None
+                    and (len(open_elements) == 1 or not _is_event(parent))
+                    and len(open_elements) <= 2
+                ):  # directly under the synthetic root or a wrapper (<Events>)
                     element.clear()
                     parent.remove(element)
                 if not is_event:

@@ -16,19 +16,55 @@ import re
 
 # event id -> (text before the first label, ((label in the message, field name), ...))
 _TEMPLATES: dict[int, tuple[str, tuple[tuple[str, str], ...]]] = {
-    5857: (r"(?P<ProviderName>.*?) provider started with result code (?P<Code>\S+?)\.\s+",
-           (("HostProcess", "HostProcess"), ("ProcessID", "ProcessID"), ("ProviderPath", "ProviderPath"))),
-    5858: ("", (("Id", "Id"), ("ClientMachine", "ClientMachine"), ("User", "User"),
-                ("ClientProcessId", "ClientProcessId"), ("Component", "Component"), ("Operation", "Operation"),
-                ("ResultCode", "ResultCode"), ("PossibleCause", "PossibleCause"))),
-    5859: ("", (("Namespace", "NamespaceName"), ("NotificationQuery", "Query"), ("OwnerName", "User"),
-                ("HostProcessID", "Processid"), ("Provider", "Provider"), ("queryID", "queryid"),
-                ("PossibleCause", "PossibleCause"))),
-    5860: ("", (("Namespace", "NamespaceName"), ("NotificationQuery", "Query"), ("UserName", "User"),
-                ("ClientProcessID", "Processid"), ("ClientMachine", "ClientMachine"),
-                ("PossibleCause", "PossibleCause"))),
-    5861: ("", (("Namespace", "Namespace"), ("Eventfilter", "ESS"), ("Consumer", "CONSUMER"),
-                ("PossibleCause", "PossibleCause"))),
+    5857: (
+        r"(?P<ProviderName>.*?) provider started with result code (?P<Code>\S+?)\.\s+",
+        (("HostProcess", "HostProcess"), ("ProcessID", "ProcessID"), ("ProviderPath", "ProviderPath")),
+    ),
+    5858: (
+        "",
+        (
+            ("Id", "Id"),
+            ("ClientMachine", "ClientMachine"),
+            ("User", "User"),
+            ("ClientProcessId", "ClientProcessId"),
+            ("Component", "Component"),
+            ("Operation", "Operation"),
+            ("ResultCode", "ResultCode"),
+            ("PossibleCause", "PossibleCause"),
+        ),
+    ),
+    5859: (
+        "",
+        (
+            ("Namespace", "NamespaceName"),
+            ("NotificationQuery", "Query"),
+            ("OwnerName", "User"),
+            ("HostProcessID", "Processid"),
+            ("Provider", "Provider"),
+            ("queryID", "queryid"),
+            ("PossibleCause", "PossibleCause"),
+        ),
+    ),
+    5860: (
+        "",
+        (
+            ("Namespace", "NamespaceName"),
+            ("NotificationQuery", "Query"),
+            ("UserName", "User"),
+            ("ClientProcessID", "Processid"),
+            ("ClientMachine", "ClientMachine"),
+            ("PossibleCause", "PossibleCause"),
+        ),
+    ),
+    5861: (
+        "",
+        (
+            ("Namespace", "Namespace"),
+            ("Eventfilter", "ESS"),
+            ("Consumer", "CONSUMER"),
+            ("PossibleCause", "PossibleCause"),
+        ),
+    ),
 }
 _FILTER_NOTE = "(refer to its activate eventid:5859)"  # 5861 appends this to the filter name
 

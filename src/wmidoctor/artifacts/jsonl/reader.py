@@ -40,8 +40,7 @@ LINES = "lines"
 CSV = "csv"  # a Log Analytics / Sentinel CSV export (csvrows.py)
 # JSON documents: where their records are (ijson prefixes): a top-level array; Splunk REST/export `results`;
 # an Elasticsearch search response; Log Analytics / Graph style `value`; `records`/`Records` wrappers.
-DOCUMENT_ARRAYS = frozenset({"item", "results.item", "hits.hits.item", "value.item", "records.item",
-                             "Records.item"})
+DOCUMENT_ARRAYS = frozenset({"item", "results.item", "hits.hits.item", "value.item", "records.item", "Records.item"})
 _PREFIX_SCAN_EVENTS = 100_000
 
 
@@ -62,8 +61,10 @@ class _Tally:
     def messages(self, what: str) -> list[str]:
         """'3 damaged lines (not JSON), first at line 7'; `what` is e.g. 'damaged line'."""
         noun = what.rpartition(" ")[2]
-        return [f"{count} {what}{'s' if count > 1 else ''} ({reason}), first at {noun} {first}"
-                for reason, (count, first) in self.seen.items()]
+        return [
+            f"{count} {what}{'s' if count > 1 else ''} ({reason}), first at {noun} {first}"
+            for reason, (count, first) in self.seen.items()
+        ]
 
 
 def _parse(line: bytes, number: int, damaged: _Tally) -> dict[str, Any] | None:
@@ -114,8 +115,9 @@ def _is_wrapper(value: Any) -> bool:
     if not isinstance(value, dict):
         return False
     hits = value.get("hits")
-    return any(isinstance(value.get(key), list) for key in ("results", "value", "records", "Records")) or \
-        (isinstance(hits, dict) and isinstance(hits.get("hits"), list))
+    return any(isinstance(value.get(key), list) for key in ("results", "value", "records", "Records")) or (
+        isinstance(hits, dict) and isinstance(hits.get("hits"), list)
+    )
 
 
 def _layout(export: _Export) -> str:
@@ -165,8 +167,9 @@ def _records(plain: BinaryIO, layout: str, damaged: _Tally) -> Iterator[tuple[in
             else:
                 damaged.note("a JSON value that is not an object", number)
     except ijson.JSONError as exc:
-        damaged.note(f"the document is malformed or cut short here, reading stopped: {str(exc).splitlines()[0]}",
-                     number + 1)
+        damaged.note(
+            f"the document is malformed or cut short here, reading stopped: {str(exc).splitlines()[0]}", number + 1
+        )
 
 
 def _prescan(export: _Export, layout: str, clocks: HostClocks) -> bool:
@@ -191,8 +194,9 @@ def _prescan(export: _Export, layout: str, clocks: HostClocks) -> bool:
     return found
 
 
-def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool],
-               since: str = "", until: str = "") -> Iterator[Event]:
+def read_jsonl(
+    stream: BinaryIO, name: str, stats: LogStats, select: Callable[[str, int], bool], since: str = "", until: str = ""
+) -> Iterator[Event]:
     """Yield the selected events of one JSON-lines export or JSON document (plain, gzip or UTF-16)."""
     clocks = HostClocks()
     export = _Export(stream)
@@ -233,10 +237,17 @@ def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[s
             counts[(head.channel, head.provider, head.event_id)] += 1
             stats.see_time(head.time)
             if select(head.provider, head.event_id):
-                yield Event(channel=head.channel, provider=head.provider, event_id=head.event_id,
-                            record_id=head.record_id, time=head.time, computer=head.computer, level=head.level,
-                            fields=clean_sysmon_wmi(head.provider, head.event_id, shape.fields(record, head)),
-                            source=f"{locator} {number}")
+                yield Event(
+                    channel=head.channel,
+                    provider=head.provider,
+                    event_id=head.event_id,
+                    record_id=head.record_id,
+                    time=head.time,
+                    computer=head.computer,
+                    level=head.level,
+                    fields=clean_sysmon_wmi(head.provider, head.event_id, shape.fields(record, head)),
+                    source=f"{locator} {number}",
+                )
     except (OSError, EOFError, zlib.error) as exc:  # a damaged or cut compressed stream
         stats.records_skipped += 1
         stats.add_problem(f"reading stopped, the compressed stream is damaged: {exc}")
@@ -246,5 +257,6 @@ def read_jsonl(stream: BinaryIO, name: str, stats: LogStats, select: Callable[[s
     for message in damaged.messages(f"damaged {what}") + unrecognised.messages(f"unread {what}"):
         stats.add_problem(message)
     for host in sorted(clocks.unplaced - clocks.offsets.keys()):
-        stats.add_problem(f"times of {host or 'an unnamed host'} are local times without a UTC offset in the "
-                          "export; read as UTC")
+        stats.add_problem(
+            f"times of {host or 'an unnamed host'} are local times without a UTC offset in the export; read as UTC"
+        )

@@ -71,6 +71,7 @@ class NotAnEvent(ValueError):
 
 # --- value helpers ---------------------------------------------------------------------------------
 
+
 def text(value: Any) -> str:
     """A field value as the XML rendering of the record would show it."""
     if value is None:
@@ -104,8 +105,18 @@ def event_id(value: Any) -> int:
     return found & 0xFFFF  # classic ids written with their qualifier bits
 
 
-_LEVEL_WORDS = {"critical": 1, "error": 2, "warning": 3, "information": 4, "info": 4, "verbose": 5,
-                "audit_success": 0, "audit_failure": 0, "audit success": 0, "audit failure": 0}
+_LEVEL_WORDS = {
+    "critical": 1,
+    "error": 2,
+    "warning": 3,
+    "information": 4,
+    "info": 4,
+    "verbose": 5,
+    "audit_success": 0,
+    "audit_failure": 0,
+    "audit success": 0,
+    "audit failure": 0,
+}
 
 
 def level_of(value: Any) -> int | None:
@@ -135,8 +146,9 @@ _SECURITY_EVENTLOG_IDS = frozenset({1100, 1101, 1102, 1104, 1105, 1108})
 def provider_from_channel(channel: str, number_: int) -> str:
     """The publisher when an export names only the channel (some data-lake exports drop it)."""
     if channel.lower() == "security":
-        return "Microsoft-Windows-Eventlog" if number_ in _SECURITY_EVENTLOG_IDS else \
-            "Microsoft-Windows-Security-Auditing"
+        return (
+            "Microsoft-Windows-Eventlog" if number_ in _SECURITY_EVENTLOG_IDS else "Microsoft-Windows-Security-Auditing"
+        )
     publisher, slash, _ = channel.partition("/")
     return publisher if slash and publisher.startswith("Microsoft-Windows-") else ""
 
@@ -144,14 +156,54 @@ def provider_from_channel(channel: str, number_: int) -> str:
 # --- nxlog -----------------------------------------------------------------------------------------
 
 # NXLog's own fields (System values, resolved account, receipt) and those Logstash/Beats shippers add.
-NXLOG_META = frozenset({
-    "EventTime", "EventReceivedTime", "Hostname", "Keywords", "EventType", "SeverityValue", "Severity",
-    "EventID", "SourceName", "ProviderGuid", "Version", "Task", "OpcodeValue", "Opcode", "RecordNumber",
-    "ActivityID", "RelatedActivityID", "ExecutionProcessID", "ThreadID", "Channel", "Domain", "AccountName",
-    "UserID", "AccountType", "Category", "Message", "SourceModuleName", "SourceModuleType", "TimeCreated",
-    "ERRORCODE", "Qualifiers", "Level", "@timestamp", "@version", "host", "port", "tags", "type", "log",
-    "agent", "ecs", "input", "fields", "beat",
-})
+NXLOG_META = frozenset(
+    {
+        "EventTime",
+        "EventReceivedTime",
+        "Hostname",
+        "Keywords",
+        "EventType",
+        "SeverityValue",
+        "Severity",
+        "EventID",
+        "SourceName",
+        "ProviderGuid",
+        "Version",
+        "Task",
+        "OpcodeValue",
+        "Opcode",
+        "RecordNumber",
+        "ActivityID",
+        "RelatedActivityID",
+        "ExecutionProcessID",
+        "ThreadID",
+        "Channel",
+        "Domain",
+        "AccountName",
+        "UserID",
+        "AccountType",
+        "Category",
+        "Message",
+        "SourceModuleName",
+        "SourceModuleType",
+        "TimeCreated",
+        "ERRORCODE",
+        "Qualifiers",
+        "Level",
+        "@timestamp",
+        "@version",
+        "host",
+        "port",
+        "tags",
+        "type",
+        "log",
+        "agent",
+        "ecs",
+        "input",
+        "fields",
+        "beat",
+    }
+)
 
 
 class NxLog:
@@ -182,16 +234,26 @@ class NxLog:
         channel = text(record.get("Channel"))
         number_ = event_id(record.get("EventID"))
         provider = text(record.get("SourceName")) or provider_from_channel(channel, number_)
-        return Head(channel, provider, number_, clocks.utc(computer, NxLog.local_time(record)), computer,
-                    number(record.get("RecordNumber")), level_of(record.get("EventType")))
+        return Head(
+            channel,
+            provider,
+            number_,
+            clocks.utc(computer, NxLog.local_time(record)),
+            computer,
+            number(record.get("RecordNumber")),
+            level_of(record.get("EventType")),
+        )
 
     @staticmethod
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
         # ProcessID is the publishing process when NXLog writes no ExecutionProcessID beside ThreadID (older
         # versions); without ThreadID it is the event's own ProcessID field.
         execution_pid = "ExecutionProcessID" not in record and "ThreadID" in record
-        fields = {name: text(value) for name, value in record.items()
-                  if name not in NXLOG_META and not (execution_pid and name == "ProcessID")}
+        fields = {
+            name: text(value)
+            for name, value in record.items()
+            if name not in NXLOG_META and not (execution_pid and name == "ProcessID")
+        }
         return _with_message_fields(head, fields, record.get("Message"))
 
 
@@ -204,6 +266,7 @@ def _with_message_fields(head: Head, fields: dict[str, str], message: Any) -> di
 
 
 # --- winlogbeat (ECS) ------------------------------------------------------------------------------
+
 
 def _member(record: dict[str, Any], name: str) -> dict[str, Any]:
     """The JSON object under `name`, empty when it is missing or not an object."""
@@ -230,9 +293,16 @@ def _unflatten(record: dict[str, Any]) -> dict[str, Any]:
 
 
 # Winlogbeat 5.x/6.x field -> its 7.x `winlog.*` name (the aliases Winlogbeat itself documents).
-_LEGACY_WINLOG = {"log_name": "channel", "source_name": "provider_name", "event_id": "event_id",
-                  "computer_name": "computer_name", "record_number": "record_id", "event_data": "event_data",
-                  "user_data": "user_data", "level": "level"}
+_LEGACY_WINLOG = {
+    "log_name": "channel",
+    "source_name": "provider_name",
+    "event_id": "event_id",
+    "computer_name": "computer_name",
+    "record_number": "record_id",
+    "event_data": "event_data",
+    "user_data": "user_data",
+    "level": "level",
+}
 
 
 class Winlogbeat:
@@ -240,27 +310,39 @@ class Winlogbeat:
 
     @staticmethod
     def matches(record: dict[str, Any]) -> bool:
-        return isinstance(record.get("winlog"), dict) or "winlog.event_id" in record or "winlog.channel" in record \
+        return (
+            isinstance(record.get("winlog"), dict)
+            or "winlog.event_id" in record
+            or "winlog.channel" in record
             or ("log_name" in record and "event_id" in record)
+        )
 
     @staticmethod
     def prepare(record: dict[str, Any]) -> dict[str, Any]:
         if "winlog" not in record and "log_name" in record:  # Winlogbeat before 7 (no ECS): top-level names
             return {**record, "winlog": {new: record[old] for old, new in _LEGACY_WINLOG.items() if old in record}}
-        return record if isinstance(record.get("winlog"), dict) and not any("." in k for k in record) \
+        return (
+            record
+            if isinstance(record.get("winlog"), dict) and not any("." in k for k in record)
             else _unflatten(record)
+        )
 
     @staticmethod
     def head(record: dict[str, Any], clocks: HostClocks) -> Head:
         winlog, event, host, log = (_member(record, name) for name in ("winlog", "event", "host", "log"))
         channel = text(winlog.get("channel"))
         number_ = event_id(winlog.get("event_id", event.get("code")))
-        provider = text(winlog.get("provider_name") or event.get("provider")) or provider_from_channel(channel,
-                                                                                                      number_)
+        provider = text(winlog.get("provider_name") or event.get("provider")) or provider_from_channel(channel, number_)
         stamp = record.get("@timestamp") or event.get("created")
-        return Head(channel, provider, number_, utc_text(stamp),
-                    text(winlog.get("computer_name") or host.get("name") or host.get("hostname")),
-                    number(winlog.get("record_id")), level_of(log.get("level") or winlog.get("level")))
+        return Head(
+            channel,
+            provider,
+            number_,
+            utc_text(stamp),
+            text(winlog.get("computer_name") or host.get("name") or host.get("hostname")),
+            number(winlog.get("record_id")),
+            level_of(log.get("level") or winlog.get("level")),
+        )
 
     @staticmethod
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
@@ -268,8 +350,9 @@ class Winlogbeat:
         data = winlog.get("event_data")
         if not isinstance(data, dict):
             data = winlog.get("user_data")
-        fields = {name: text(value) for name, value in data.items() if name != "xml_name"} \
-            if isinstance(data, dict) else {}
+        fields = (
+            {name: text(value) for name, value in data.items() if name != "xml_name"} if isinstance(data, dict) else {}
+        )
         return _with_message_fields(head, fields, record.get("message"))
 
 
@@ -322,9 +405,15 @@ class Splunk:
             if event is None:
                 raise NotAnEvent("_raw XML has no <System> block")
             record["__event"] = event
-            return Head(event.channel, event.provider, event.event_id,
-                        utc_text(record.get("_time")) if not event.time else event.time,
-                        event.computer or text(_first(record.get("host"))), event.record_id, event.level)
+            return Head(
+                event.channel,
+                event.provider,
+                event.event_id,
+                utc_text(record.get("_time")) if not event.time else event.time,
+                event.computer or text(_first(record.get("host"))),
+                event.record_id,
+                event.level,
+            )
         classic = record.get("__classic") or {}
 
         def value(name: str) -> Any:
@@ -336,9 +425,15 @@ class Splunk:
             channel = source.partition(":")[2] if ":" in source else ""
         number_ = event_id(value("EventCode") or value("EventID"))
         provider = text(value("SourceName")) or provider_from_channel(channel, number_)
-        return Head(channel, provider, number_, utc_text(_first(record.get("_time"))),
-                    text(value("ComputerName") or _first(record.get("host"))), number(value("RecordNumber")),
-                    level_of(value("Type")))
+        return Head(
+            channel,
+            provider,
+            number_,
+            utc_text(_first(record.get("_time"))),
+            text(value("ComputerName") or _first(record.get("host"))),
+            number(value("RecordNumber")),
+            level_of(value("Type")),
+        )
 
     @staticmethod
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
@@ -350,13 +445,45 @@ class Splunk:
 
 # --- sentinel / log analytics ----------------------------------------------------------------------
 
-SENTINEL_META = frozenset({
-    "TenantId", "TimeGenerated", "SourceSystem", "Computer", "EventID", "Activity", "Channel", "EventSourceName",
-    "Level", "EventData", "Type", "_ResourceId", "_SubscriptionId", "_BilledSize", "_IsBillable",
-    "ManagementGroupName", "MG", "AzureDeploymentID", "Role", "EventOriginId", "EventLevel", "EventLevelName",
-    "EventLog", "Source", "UserName", "RenderedDescription", "ParameterXml", "EventCategory", "Task",
-    "Keywords", "Opcode", "Version", "SourceComputerId", "AccountType", "Account",
-})
+SENTINEL_META = frozenset(
+    {
+        "TenantId",
+        "TimeGenerated",
+        "SourceSystem",
+        "Computer",
+        "EventID",
+        "Activity",
+        "Channel",
+        "EventSourceName",
+        "Level",
+        "EventData",
+        "Type",
+        "_ResourceId",
+        "_SubscriptionId",
+        "_BilledSize",
+        "_IsBillable",
+        "ManagementGroupName",
+        "MG",
+        "AzureDeploymentID",
+        "Role",
+        "EventOriginId",
+        "EventLevel",
+        "EventLevelName",
+        "EventLog",
+        "Source",
+        "UserName",
+        "RenderedDescription",
+        "ParameterXml",
+        "EventCategory",
+        "Task",
+        "Keywords",
+        "Opcode",
+        "Version",
+        "SourceComputerId",
+        "AccountType",
+        "Account",
+    }
+)
 
 
 class Sentinel:
@@ -366,11 +493,18 @@ class Sentinel:
     def head(record: dict[str, Any], clocks: HostClocks) -> Head:
         channel = text(record.get("EventLog") or record.get("Channel"))
         number_ = event_id(record.get("EventID"))
-        provider = text(record.get("Source") or record.get("EventSourceName")) or provider_from_channel(channel,
-                                                                                                        number_)
-        return Head(channel, provider, number_, utc_text(record.get("TimeGenerated")), text(record.get("Computer")),
-                    number(record.get("EventRecordId") or record.get("EventRecordID")),
-                    level_of(record.get("EventLevel", record.get("Level"))))
+        provider = text(record.get("Source") or record.get("EventSourceName")) or provider_from_channel(
+            channel, number_
+        )
+        return Head(
+            channel,
+            provider,
+            number_,
+            utc_text(record.get("TimeGenerated")),
+            text(record.get("Computer")),
+            number(record.get("EventRecordId") or record.get("EventRecordID")),
+            level_of(record.get("EventLevel", record.get("Level"))),
+        )
 
     @staticmethod
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
@@ -389,16 +523,23 @@ class SentinelWindowsEvent:
 
     @staticmethod
     def matches(record: dict[str, Any]) -> bool:
-        return record.get("Type") == "WindowsEvent" or ("Provider" in record and "EventRecordId" in record
-                                                          and "TimeGenerated" in record)
+        return record.get("Type") == "WindowsEvent" or (
+            "Provider" in record and "EventRecordId" in record and "TimeGenerated" in record
+        )
 
     @staticmethod
     def head(record: dict[str, Any], clocks: HostClocks) -> Head:
         channel = text(record.get("Channel"))
         number_ = event_id(record.get("EventID"))
-        return Head(channel, text(record.get("Provider")) or provider_from_channel(channel, number_), number_,
-                    utc_text(record.get("TimeGenerated")), text(record.get("Computer")),
-                    number(record.get("EventRecordId")), level_of(record.get("EventLevel")))
+        return Head(
+            channel,
+            text(record.get("Provider")) or provider_from_channel(channel, number_),
+            number_,
+            utc_text(record.get("TimeGenerated")),
+            text(record.get("Computer")),
+            number(record.get("EventRecordId")),
+            level_of(record.get("EventLevel")),
+        )
 
     @staticmethod
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
@@ -432,6 +573,7 @@ class SentinelSecurityEvent(Sentinel):
 
 # --- evtx-json -------------------------------------------------------------------------------------
 
+
 class EvtxJson:
     name = "evtx-json"
 
@@ -446,8 +588,9 @@ class EvtxJson:
         if event is None or event.event_id < 0:
             raise NotAnEvent("Event.System has no event id")
         record["__event"] = event
-        return Head(event.channel, event.provider, event.event_id, event.time, event.computer, event.record_id,
-                    event.level)
+        return Head(
+            event.channel, event.provider, event.event_id, event.time, event.computer, event.record_id, event.level
+        )
 
     @staticmethod
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
@@ -457,10 +600,14 @@ class EvtxJson:
 class Shape:
     """One shape's reading functions, as the reader calls them."""
 
-    def __init__(self, name: str, matches: Callable[[dict[str, Any]], bool],
-                 head: Callable[[dict[str, Any], HostClocks], Head],
-                 fields: Callable[[dict[str, Any], Head], dict[str, str]],
-                 prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None) -> None:
+    def __init__(
+        self,
+        name: str,
+        matches: Callable[[dict[str, Any]], bool],
+        head: Callable[[dict[str, Any], HostClocks], Head],
+        fields: Callable[[dict[str, Any], Head], dict[str, str]],
+        prepare: Callable[[dict[str, Any]], dict[str, Any]] | None = None,
+    ) -> None:
         self.name, self.matches, self.head, self.fields = name, matches, head, fields
         self.prepare = prepare or (lambda record: record)
 
@@ -470,8 +617,9 @@ def _shape(kind: Any) -> Shape:
 
 
 # Most specific markers first: a Splunk result or an ECS document may also carry an EventID field.
-ORDER = tuple(_shape(k) for k in (Winlogbeat, EvtxJson, Splunk, SentinelWindowsEvent, SentinelSecurityEvent,
-                                   SentinelEvent, NxLog))
+ORDER = tuple(
+    _shape(k) for k in (Winlogbeat, EvtxJson, Splunk, SentinelWindowsEvent, SentinelSecurityEvent, SentinelEvent, NxLog)
+)
 _WRAPPERS = ("result", "_source")  # Splunk export lines, Elasticsearch hits
 
 
@@ -484,8 +632,9 @@ def unwrap(record: dict[str, Any]) -> dict[str, Any]:
 
 
 # Keys that mark a record as some other shape than NXLog's (which has no marker of its own).
-_OTHER_SHAPES = frozenset({"winlog", "winlog.event_id", "winlog.channel", "log_name", "Event", "_raw", "_time",
-                           "TimeGenerated"})
+_OTHER_SHAPES = frozenset(
+    {"winlog", "winlog.event_id", "winlog.channel", "log_name", "Event", "_raw", "_time", "TimeGenerated"}
+)
 _NXLOG = ORDER[-1]
 
 

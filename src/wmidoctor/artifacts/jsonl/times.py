@@ -15,7 +15,8 @@ import re
 from datetime import datetime, timedelta
 
 _STAMP = re.compile(
-    r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*$", re.I)
+    r"^\s*(\d{4})-(\d{2})-(\d{2})[T ](\d{2}):(\d{2}):(\d{2})(?:[.,](\d+))?\s*(Z|UTC|[+-]\d{2}:?\d{2})?\s*$", re.I
+)
 _PORTAL = re.compile(r"^\s*(\d{1,2})/(\d{1,2})/(\d{4}),?\s+(\d{1,2}):(\d{2}):(\d{2})(?:\.(\d+))?\s*([AP]M)\s*$", re.I)
 _QUARTER = 900  # seconds
 _MAX_OFFSET = 14 * 3600  # the widest UTC offset in use
@@ -49,8 +50,15 @@ def parse_stamp(value: object) -> tuple[datetime, int | None] | None:
         return _portal_stamp(value)
     year, month, day, hour, minute, second, fraction, zone = match.groups()
     try:
-        moment = datetime(int(year), int(month), int(day), int(hour), int(minute), int(second),
-                          int((fraction or "0")[:6].ljust(6, "0")))
+        moment = datetime(
+            int(year),
+            int(month),
+            int(day),
+            int(hour),
+            int(minute),
+            int(second),
+            int((fraction or "0")[:6].ljust(6, "0")),
+        )
     except ValueError:
         return None
     if zone is None:
@@ -70,8 +78,9 @@ def _portal_stamp(value: str) -> tuple[datetime, int | None] | None:
     month, day, year, hour, minute, second, fraction, half = match.groups()
     hour_24 = int(hour) % 12 + (12 if half.upper() == "PM" else 0)
     try:
-        return datetime(int(year), int(month), int(day), hour_24, int(minute), int(second),
-                        int((fraction or "0")[:6].ljust(6, "0"))), None
+        return datetime(
+            int(year), int(month), int(day), hour_24, int(minute), int(second), int((fraction or "0")[:6].ljust(6, "0"))
+        ), None
     except ValueError:
         return None
 
@@ -138,4 +147,3 @@ class HostClocks:
             self.unplaced.add(host)
             return iso(moment)
         return iso(moment + timedelta(seconds=learned))
-

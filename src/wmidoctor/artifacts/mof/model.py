@@ -10,8 +10,20 @@ from dataclasses import dataclass, field
 from typing import Any, Generic, TypeVar
 
 __all__ = [
-    "REGISTRATION_CLASSES", "AliasRef", "Assignment", "ClassDecl", "Diagnostic", "Instance", "Method",
-    "MofDocument", "Position", "Pragma", "Property", "Qualifier", "QualifierDecl", "TypeRef",
+    "REGISTRATION_CLASSES",
+    "AliasRef",
+    "Assignment",
+    "ClassDecl",
+    "Diagnostic",
+    "Instance",
+    "Method",
+    "MofDocument",
+    "Position",
+    "Pragma",
+    "Property",
+    "Qualifier",
+    "QualifierDecl",
+    "TypeRef",
 ]
 
 # Registration classes whose `Provider` property names the provider they register.
@@ -55,7 +67,7 @@ class Diagnostic:
         if len(line) <= EXCERPT_WIDTH:
             return line, column
         start = max(0, min(column - 1 - EXCERPT_WIDTH // 2, len(line) - EXCERPT_WIDTH))
-        text = line[start:start + EXCERPT_WIDTH]
+        text = line[start : start + EXCERPT_WIDTH]
         column -= start
         if start > 0:
             text, column = "..." + text, column + 3

@@ -44,8 +44,9 @@ MAX_SYNTAX_ERRORS = 20  # past this many, the file is not MOF worth reading furt
 # Real MOF nests an embedded instance or array a few levels at most; a statement nested deeper is refused with a
 # diagnostic, so no later recursive walk (lint, JSON output) meets a depth the interpreter cannot follow.
 MAX_VALUE_NESTING = 32
-PREPROCESSOR_MESSAGE = ("C preprocessor directive; run the file through the preprocessor (as the WDK build "
-                        "does) before linting")
+PREPROCESSOR_MESSAGE = (
+    "C preprocessor directive; run the file through the preprocessor (as the WDK build does) before linting"
+)
 
 # How an expected terminal is named to a person (string terminals are shown as themselves).
 _TERMINAL_WORDS = {
@@ -222,11 +223,17 @@ class _Builder(Transformer):
         quals = c[0] if isinstance(c[0], _Qualifiers) else ()
         i = 1 if quals or isinstance(c[0], _Qualifiers) else 0
         name, superclass = c[i + 1], c[i + 2]
-        features = c[i + 3:]
-        self._keep(ClassDecl(
-            str(name), str(superclass) if superclass is not None else None, tuple(quals),
-            tuple(f for f in features if isinstance(f, Property)),
-            tuple(f for f in features if isinstance(f, Method)), _position(name)))
+        features = c[i + 3 :]
+        self._keep(
+            ClassDecl(
+                str(name),
+                str(superclass) if superclass is not None else None,
+                tuple(quals),
+                tuple(f for f in features if isinstance(f, Property)),
+                tuple(f for f in features if isinstance(f, Method)),
+                _position(name),
+            )
+        )
 
     def qualifier_decl(self, c: list[Any]) -> None:
         name, type_ref = c[1], c[2]
@@ -234,8 +241,17 @@ class _Builder(Transformer):
         default = next((x.value for x in c[3:] if isinstance(x, _Default)), None)
         scopes = next((x for x in c[3:] if isinstance(x, _Scopes)), ())
         flavors = next((x for x in c[3:] if isinstance(x, _Flavors)), ())
-        self.sink.append(QualifierDecl(str(name), type_ref, _position(name),
-                                       None if array is None else int(array), default, tuple(scopes), tuple(flavors)))
+        self.sink.append(
+            QualifierDecl(
+                str(name),
+                type_ref,
+                _position(name),
+                None if array is None else int(array),
+                default,
+                tuple(scopes),
+                tuple(flavors),
+            )
+        )
 
     def qualifier_flavors_decl(self, c: list[Token]) -> None:
         """The Microsoft short form `qualifier Name : ToSubclass Amended;` (flavours only, no type)."""
@@ -256,8 +272,13 @@ class _Builder(Transformer):
 
     def qualifier(self, c: list[Any]) -> Qualifier:
         name, given, flavors = c
-        return Qualifier(_word(name), given.value if given is not None else None,
-                         flavors if flavors is not None else (), _position(name), given is not None)
+        return Qualifier(
+            _word(name),
+            given.value if given is not None else None,
+            flavors if flavors is not None else (),
+            _position(name),
+            given is not None,
+        )
 
     def qualifier_value(self, c: list[Any]) -> _Given:
         return _Given(c[0])
@@ -300,8 +321,9 @@ class _Builder(Transformer):
             elif isinstance(item, _Default):
                 default = item
         assert type_ref is not None and name is not None
-        return Property(str(name), type_ref, quals, _position(name), array,
-                        default.value if default else None, default is not None)
+        return Property(
+            str(name), type_ref, quals, _position(name), array, default.value if default else None, default is not None
+        )
 
     property_decl = _member
     parameter = _member
@@ -317,8 +339,9 @@ class _Builder(Transformer):
         quals = tuple(c[0]) if isinstance(c[0], _Qualifiers) else ()
         rest = c[1:] if quals or isinstance(c[0], _Qualifiers) else c
         keyword, class_name, alias = rest[0], rest[1], rest[2]
-        return Instance(str(class_name), str(alias) if alias is not None else None,
-                        tuple(rest[3:]), quals, _position(keyword))
+        return Instance(
+            str(class_name), str(alias) if alias is not None else None, tuple(rest[3:]), quals, _position(keyword)
+        )
 
     def assignment(self, c: list[Any]) -> Assignment:
         quals = tuple(c[0]) if isinstance(c[0], _Qualifiers) else ()
@@ -365,12 +388,23 @@ class MofParser:
 
     def __init__(self) -> None:
         self._builder = _Builder()
-        self._lark = Lark(grammar_text(), parser="lalr", lexer="contextual",
-                          transformer=self._builder, maybe_placeholders=True,
-                          lexer_callbacks={"CPP_DIRECTIVE": self._directive}, cache=table_cache() or False)
-        self._terminal_words = {t.name: (f"'{t.pattern.value}'" if isinstance(t.pattern, PatternStr)
-                                         else _TERMINAL_WORDS.get(t.name, t.name.lower()))
-                                for t in self._lark.terminals}
+        self._lark = Lark(
+            grammar_text(),
+            parser="lalr",
+            lexer="contextual",
+            transformer=self._builder,
+            maybe_placeholders=True,
+            lexer_callbacks={"CPP_DIRECTIVE": self._directive},
+            cache=table_cache() or False,
+        )
+        self._terminal_words = {
+            t.name: (
+                f"'{t.pattern.value}'"
+                if isinstance(t.pattern, PatternStr)
+                else _TERMINAL_WORDS.get(t.name, t.name.lower())
+            )
+            for t in self._lark.terminals
+        }
         self._terminal_words["$END"] = _TERMINAL_WORDS["$END"]
         self._lock = threading.Lock()
 
@@ -388,19 +422,34 @@ class MofParser:
             directives, too_deep = self._builder.directives, self._builder.too_deep
             self._builder.sink = []
         document.diagnostics.extend(
-            Diagnostic("MOF-NESTING", "error", f"values nested deeper than {MAX_VALUE_NESTING} levels; statement "
-                       "skipped", position) for position in too_deep)
+            Diagnostic(
+                "MOF-NESTING",
+                "error",
+                f"values nested deeper than {MAX_VALUE_NESTING} levels; statement skipped",
+                position,
+            )
+            for position in too_deep
+        )
         for token in directives:
             if lines is None:
                 lines = text.splitlines()
-            document.diagnostics.append(Diagnostic(
-                "MOF-PREPROCESSOR", "error", f"{PREPROCESSOR_MESSAGE}: {token.split(None, 1)[0]}",
-                _position(token), _line(lines, token.line or 0)))
+            document.diagnostics.append(
+                Diagnostic(
+                    "MOF-PREPROCESSOR",
+                    "error",
+                    f"{PREPROCESSOR_MESSAGE}: {token.split(None, 1)[0]}",
+                    _position(token),
+                    _line(lines, token.line or 0),
+                )
+            )
         if directives:
             hint = " (this file uses the C preprocessor; a macro may be the cause)"
             document.diagnostics = [
                 Diagnostic(d.code, d.severity, d.message + hint, d.position, d.source_line)
-                if d.code == "MOF-SYNTAX" else d for d in document.diagnostics]
+                if d.code == "MOF-SYNTAX"
+                else d
+                for d in document.diagnostics
+            ]
         document.diagnostics.sort(key=lambda d: (d.position.line, d.position.column))
         _assign_namespaces(document.statements)
         return document
@@ -424,9 +473,14 @@ class MofParser:
                 return lines
             # Keep line numbers: the skipped part becomes empty lines.
             source = "\n" * text.count("\n", 0, resume) + text[resume:]
-        document.diagnostics.append(Diagnostic(
-            "MOF-SYNTAX", "error", f"too many syntax errors; stopped after {MAX_SYNTAX_ERRORS}",
-            document.diagnostics[-1].position))
+        document.diagnostics.append(
+            Diagnostic(
+                "MOF-SYNTAX",
+                "error",
+                f"too many syntax errors; stopped after {MAX_SYNTAX_ERRORS}",
+                document.diagnostics[-1].position,
+            )
+        )
         return lines
 
     def _syntax_diagnostic(self, exc: UnexpectedInput, lines: list[str]) -> Diagnostic:
@@ -447,9 +501,13 @@ class MofParser:
             if previous is not None:
                 # The usual typo: a statement's ';' forgotten at the end of an earlier line.
                 end = len(_strip_line_comment(lines[previous - 1]).rstrip()) + 1
-                return Diagnostic("MOF-SYNTAX", "error",
-                                  f"missing ';' at the end of line {previous} (found {found} on line {line})",
-                                  Position(previous, end), _line(lines, previous))
+                return Diagnostic(
+                    "MOF-SYNTAX",
+                    "error",
+                    f"missing ';' at the end of line {previous} (found {found} on line {line})",
+                    Position(previous, end),
+                    _line(lines, previous),
+                )
         message = f"unexpected {found}"
         if expected:
             message += f"; expected {expected}"
@@ -462,8 +520,10 @@ class MofParser:
             names = exc.allowed or set()
         else:
             names = set()
-        words = sorted({self._terminal_words.get(n, n) for n in names if not n.startswith("__")},
-                       key=lambda w: (w.startswith("'"), w))
+        words = sorted(
+            {self._terminal_words.get(n, n) for n in names if not n.startswith("__")},
+            key=lambda w: (w.startswith("'"), w),
+        )
         if len(words) > 12:
             words = [*words[:12], "..."]
         return ", ".join(words[:-1]) + (" or " if len(words) > 1 else "") + words[-1] if words else ""
@@ -564,16 +624,27 @@ def parse_bytes(data: bytes, path: str = "<bytes>") -> MofDocument:
     nul = text.find("\0")
     if nul >= 0:  # MOF text never holds a NUL; parsing binary would only print garbage as "syntax errors"
         document = MofDocument(path=path, encoding=encoding)
-        document.diagnostics.append(Diagnostic(
-            "MOF-BINARY", "error", "binary data (a NUL byte), not MOF text; nothing in this file was checked",
-            Position(text.count("\n", 0, nul) + 1, nul - text.rfind("\n", 0, nul))))
+        document.diagnostics.append(
+            Diagnostic(
+                "MOF-BINARY",
+                "error",
+                "binary data (a NUL byte), not MOF text; nothing in this file was checked",
+                Position(text.count("\n", 0, nul) + 1, nul - text.rfind("\n", 0, nul)),
+            )
+        )
         return document
     document = default_parser().parse_text(text, path, encoding)
     if not exact:
-        document.diagnostics.insert(0, Diagnostic(
-            "MOF-ENCODING", "warning",
-            f"not valid UTF-8 and no byte order mark; read as {encoding} (mofcomp reads such files in the "
-            "ANSI code page; save the file as UTF-8 or UTF-16 with a BOM)", Position(1, 1)))
+        document.diagnostics.insert(
+            0,
+            Diagnostic(
+                "MOF-ENCODING",
+                "warning",
+                f"not valid UTF-8 and no byte order mark; read as {encoding} (mofcomp reads such files in the "
+                "ANSI code page; save the file as UTF-8 or UTF-16 with a BOM)",
+                Position(1, 1),
+            ),
+        )
     return document
 
 

@@ -24,5 +24,10 @@ def to_data(value: Any) -> Any:
 
 
 def document_to_data(document: MofDocument) -> dict[str, Any]:
-    return {"path": document.path, "encoding": document.encoding, "parsed": document.ok,
-            "statements": to_data(document.statements), "diagnostics": to_data(document.diagnostics)}
+    return {
+        "path": document.path,
+        "encoding": document.encoding,
+        "parsed": document.ok,
+        "statements": to_data(document.statements),
+        "diagnostics": to_data(document.diagnostics),
+    }

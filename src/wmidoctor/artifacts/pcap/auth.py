@@ -17,8 +17,7 @@ KRB5_OIDS = (b"\x2a\x86\x48\x86\xf7\x12\x01\x02\x02", b"\x2a\x86\x48\x82\xf7\x12
 SPNEGO_OID = b"\x2b\x06\x01\x05\x05\x02"
 
 # [MS-RPCE] 2.2.1.1.7 security providers, 2.2.1.1.8 authentication levels.
-AUTH_TYPES = {0: "none", 9: "Negotiate", 10: "NTLM", 14: "Schannel", 16: "Kerberos", 68: "Netlogon",
-              255: "default"}
+AUTH_TYPES = {0: "none", 9: "Negotiate", 10: "NTLM", 14: "Schannel", 16: "Kerberos", 68: "Netlogon", 255: "default"}
 AUTH_LEVELS = {0: "default", 1: "none", 2: "connect", 3: "call", 4: "packet", 5: "integrity", 6: "privacy"}
 PRIVACY = 6
 
@@ -97,10 +96,12 @@ def _ntlm(message: bytes, token: Token) -> None:
             version = challenge["Version"]
             token.os_version = f"{version[0]}.{version[1]}.{int.from_bytes(version[2:4], 'little')}"
         pairs = ntlm.AV_PAIRS(challenge["TargetInfoFields"])
-        for field, attr in ((ntlm.NTLMSSP_AV_HOSTNAME, "server_netbios"),
-                            (ntlm.NTLMSSP_AV_DOMAINNAME, "server_domain"),
-                            (ntlm.NTLMSSP_AV_DNS_HOSTNAME, "server_dns"),
-                            (ntlm.NTLMSSP_AV_DNS_DOMAINNAME, "server_dns_domain")):
+        for field, attr in (
+            (ntlm.NTLMSSP_AV_HOSTNAME, "server_netbios"),
+            (ntlm.NTLMSSP_AV_DOMAINNAME, "server_domain"),
+            (ntlm.NTLMSSP_AV_DNS_HOSTNAME, "server_dns"),
+            (ntlm.NTLMSSP_AV_DNS_DOMAINNAME, "server_dns_domain"),
+        ):
             if pairs[field] is not None:
                 setattr(token, attr, _utf16(pairs[field][1]))
     elif kind == 3:

@@ -27,9 +27,18 @@ MAX_RECORD = 256 * 1024  # larger than any snap length in use: a bigger record l
 
 # Link types (https://www.tcpdump.org/linktypes.html) this reader unwraps down to IP.
 ETHERNET, RAW, LINUX_SLL, LINUX_SLL2, NULL, LOOP, IPV4, IPV6 = 1, 101, 113, 276, 0, 108, 228, 229
-LINK_NAMES = {ETHERNET: "Ethernet", RAW: "raw IP", 12: "raw IP", 14: "raw IP", LINUX_SLL: "Linux cooked",
-              LINUX_SLL2: "Linux cooked v2", NULL: "BSD loopback", LOOP: "OpenBSD loopback",
-              IPV4: "raw IPv4", IPV6: "raw IPv6"}
+LINK_NAMES = {
+    ETHERNET: "Ethernet",
+    RAW: "raw IP",
+    12: "raw IP",
+    14: "raw IP",
+    LINUX_SLL: "Linux cooked",
+    LINUX_SLL2: "Linux cooked v2",
+    NULL: "BSD loopback",
+    LOOP: "OpenBSD loopback",
+    IPV4: "raw IPv4",
+    IPV6: "raw IPv6",
+}
 
 
 class NotACapture(ValueError):
@@ -110,18 +119,23 @@ class _ClassicReader:
                 header = read(16)
                 if len(header) < 16:
                     if header:
-                        info.warnings.append(f"the capture ends inside a record header after {records} records "
-                                             "(truncated file?)")
+                        info.warnings.append(
+                            f"the capture ends inside a record header after {records} records (truncated file?)"
+                        )
                     return
                 seconds, fraction, caplen, _ = unpack(header)
                 if caplen > MAX_RECORD:
-                    info.warnings.append(f"record {records + 1} claims {caplen} bytes: the file is damaged from "
-                                         "there on; reading stopped")
+                    info.warnings.append(
+                        f"record {records + 1} claims {caplen} bytes: the file is damaged from "
+                        "there on; reading stopped"
+                    )
                     return
                 frame = read(caplen)
                 if len(frame) < caplen:
-                    info.warnings.append(f"the capture ends inside record {records + 1} ({len(frame)} of "
-                                         f"{caplen} bytes; truncated file?)")
+                    info.warnings.append(
+                        f"the capture ends inside record {records + 1} ({len(frame)} of "
+                        f"{caplen} bytes; truncated file?)"
+                    )
                     return
                 last = seconds + fraction / divisor
                 if first is None:

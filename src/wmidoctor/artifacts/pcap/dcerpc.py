@@ -15,25 +15,57 @@ from wmidoctor.artifacts.pcap import auth
 from wmidoctor.artifacts.pcap.interfaces import interface_name
 
 REQUEST, RESPONSE, FAULT, BIND, BIND_ACK, BIND_NAK, ALTER, ALTER_RESP, AUTH3, SHUTDOWN, CANCEL, ORPHANED = (
-    0, 2, 3, 11, 12, 13, 14, 15, 16, 17, 18, 19)
-PTYPES = {REQUEST: "request", RESPONSE: "response", FAULT: "fault", BIND: "bind", BIND_ACK: "bind_ack",
-          BIND_NAK: "bind_nak", ALTER: "alter_context", ALTER_RESP: "alter_context_resp", AUTH3: "auth3",
-          SHUTDOWN: "shutdown", CANCEL: "co_cancel", ORPHANED: "orphaned"}
+    0,
+    2,
+    3,
+    11,
+    12,
+    13,
+    14,
+    15,
+    16,
+    17,
+    18,
+    19,
+)
+PTYPES = {
+    REQUEST: "request",
+    RESPONSE: "response",
+    FAULT: "fault",
+    BIND: "bind",
+    BIND_ACK: "bind_ack",
+    BIND_NAK: "bind_nak",
+    ALTER: "alter_context",
+    ALTER_RESP: "alter_context_resp",
+    AUTH3: "auth3",
+    SHUTDOWN: "shutdown",
+    CANCEL: "co_cancel",
+    ORPHANED: "orphaned",
+}
 PFC_FIRST, PFC_LAST, PFC_OBJECT_UUID = 0x01, 0x02, 0x80
 STUB_KEPT = 64 * 1024
 
 # [C706] 12.6.3.1 p_reject_reason / [MS-RPCE] 2.2.2.5 (bind_nak).
 BIND_NAK_REASONS = {
-    0: "reason not specified", 1: "temporary congestion", 2: "local limit exceeded",
-    3: "called presentation address unknown", 4: "protocol version not supported",
-    5: "default context not supported", 6: "user data not readable",
-    7: "no presentation service access point available", 8: "authentication type not recognized",
+    0: "reason not specified",
+    1: "temporary congestion",
+    2: "local limit exceeded",
+    3: "called presentation address unknown",
+    4: "protocol version not supported",
+    5: "default context not supported",
+    6: "user data not readable",
+    7: "no presentation service access point available",
+    8: "authentication type not recognized",
     9: "invalid checksum",
 }
 # [C706] 12.6.3.1 p_cont_def_result / provider_reason of a bind_ack result.
 CONTEXT_RESULTS = {0: "acceptance", 1: "user rejection", 2: "provider rejection", 3: "negotiate ack"}
-PROVIDER_REASONS = {0: "reason not specified", 1: "abstract syntax not supported",
-                    2: "proposed transfer syntaxes not supported", 3: "local limit exceeded"}
+PROVIDER_REASONS = {
+    0: "reason not specified",
+    1: "abstract syntax not supported",
+    2: "proposed transfer syntaxes not supported",
+    3: "local limit exceeded",
+}
 
 _BINDING_PORT = re.compile(r"\[(\d{1,5})\]")
 _TOWER_TCP = re.compile(rb"\x01\x00\x07\x02\x00(..)", re.DOTALL)  # an EPM tower floor: TCP port (big endian)
@@ -88,8 +120,14 @@ class Pdu:
 
 def looks_like_rpc(data: bytes) -> bool:
     """A connection-oriented DCE/RPC v5.0 PDU header of a known type at the start of `data`."""
-    return (len(data) >= 16 and data[0] == 5 and data[1] == 0 and data[2] in PTYPES
-            and data[4] in (0x10, 0x00) and 16 <= struct.unpack_from("<H", data, 8)[0] <= 65535)
+    return (
+        len(data) >= 16
+        and data[0] == 5
+        and data[1] == 0
+        and data[2] in PTYPES
+        and data[4] in (0x10, 0x00)
+        and 16 <= struct.unpack_from("<H", data, 8)[0] <= 65535
+    )
 
 
 def parse(data: bytes, ts: float, from_client: bool) -> Pdu:
@@ -141,8 +179,11 @@ def _results(data: bytes, pdu: Pdu) -> None:
     offset += 4
     for _ in range(count):
         result, reason = struct.unpack_from("<HH", data, offset)
-        pdu.results.append(ContextResult(CONTEXT_RESULTS.get(result, str(result)),
-                                         PROVIDER_REASONS.get(reason, str(reason)) if result else ""))
+        pdu.results.append(
+            ContextResult(
+                CONTEXT_RESULTS.get(result, str(result)), PROVIDER_REASONS.get(reason, str(reason)) if result else ""
+            )
+        )
         offset += 24
 
 
@@ -170,8 +211,12 @@ def stub_objrefs(stub: bytes) -> list[tuple[bytes, str]]:
     at = stub.find(_OBJREF_SIGNATURE)
     while at >= 0 and at + _IPID_AT + 16 <= len(stub):
         if struct.unpack_from("<L", stub, at + 4)[0] == 1:  # OBJREF_STANDARD
-            found.append((stub[at + _IPID_AT : at + _IPID_AT + 16], interface_name(_uuid(stub[at + _IID_AT :
-                                                                                              at + _IID_AT + 16]))))
+            found.append(
+                (
+                    stub[at + _IPID_AT : at + _IPID_AT + 16],
+                    interface_name(_uuid(stub[at + _IID_AT : at + _IID_AT + 16])),
+                )
+            )
         at = stub.find(_OBJREF_SIGNATURE, at + 4)
     return found
 

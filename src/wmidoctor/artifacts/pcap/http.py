@@ -18,15 +18,41 @@ HEADERS_MAX = 64 * 1024
 METHODS = (b"POST ", b"GET ", b"PUT ", b"HEAD ", b"DELETE ", b"OPTIONS ")
 
 # RFC 8446 6.2 / RFC 5246 7.2 alert descriptions.
-TLS_ALERTS = {0: "close_notify", 10: "unexpected_message", 20: "bad_record_mac", 40: "handshake_failure",
-              42: "bad_certificate", 43: "unsupported_certificate", 44: "certificate_revoked",
-              45: "certificate_expired", 46: "certificate_unknown", 47: "illegal_parameter", 48: "unknown_ca",
-              49: "access_denied", 50: "decode_error", 51: "decrypt_error", 70: "protocol_version",
-              71: "insufficient_security", 80: "internal_error", 86: "inappropriate_fallback",
-              90: "user_canceled", 109: "missing_extension", 112: "unrecognized_name",
-              116: "certificate_required", 120: "no_application_protocol"}
-TLS_HANDSHAKES = {1: "ClientHello", 2: "ServerHello", 11: "Certificate", 12: "ServerKeyExchange",
-                  13: "CertificateRequest", 14: "ServerHelloDone", 16: "ClientKeyExchange", 20: "Finished"}
+TLS_ALERTS = {
+    0: "close_notify",
+    10: "unexpected_message",
+    20: "bad_record_mac",
+    40: "handshake_failure",
+    42: "bad_certificate",
+    43: "unsupported_certificate",
+    44: "certificate_revoked",
+    45: "certificate_expired",
+    46: "certificate_unknown",
+    47: "illegal_parameter",
+    48: "unknown_ca",
+    49: "access_denied",
+    50: "decode_error",
+    51: "decrypt_error",
+    70: "protocol_version",
+    71: "insufficient_security",
+    80: "internal_error",
+    86: "inappropriate_fallback",
+    90: "user_canceled",
+    109: "missing_extension",
+    112: "unrecognized_name",
+    116: "certificate_required",
+    120: "no_application_protocol",
+}
+TLS_HANDSHAKES = {
+    1: "ClientHello",
+    2: "ServerHello",
+    11: "Certificate",
+    12: "ServerKeyExchange",
+    13: "CertificateRequest",
+    14: "ServerHelloDone",
+    16: "ClientKeyExchange",
+    20: "Finished",
+}
 
 
 @dataclass
@@ -248,8 +274,9 @@ class TlsParser:
                 self.events.append(TlsEvent(ts, self.from_client, "alert", "encrypted alert"))
             else:
                 level = "fatal" if record[0] == 2 else "warning"
-                self.events.append(TlsEvent(ts, self.from_client, "alert",
-                                            f"{level} {TLS_ALERTS.get(record[1], record[1])}"))
+                self.events.append(
+                    TlsEvent(ts, self.from_client, "alert", f"{level} {TLS_ALERTS.get(record[1], record[1])}")
+                )
         elif kind == 22 and not self.encrypted and record:
             self.events.append(TlsEvent(ts, self.from_client, TLS_HANDSHAKES.get(record[0], f"handshake {record[0]}")))
         elif kind == 23 and not self.saw_data:

@@ -39,9 +39,15 @@ def decode(message: bytes, ts: float, client: str, kdc: str) -> KdcReply | None:
             return reply
         spec = asn1.AS_REP if message[:1] == b"\x6b" else asn1.TGS_REP
         value = decoder.decode(message, asn1Spec=spec())[0]
-        return KdcReply(ts, client, kdc, "AS-REP" if spec is asn1.AS_REP else "TGS-REP",
-                        user="/".join(str(p) for p in value["cname"]["name-string"]), realm=str(value["crealm"]),
-                        service="/".join(str(p) for p in value["ticket"]["sname"]["name-string"]))
+        return KdcReply(
+            ts,
+            client,
+            kdc,
+            "AS-REP" if spec is asn1.AS_REP else "TGS-REP",
+            user="/".join(str(p) for p in value["cname"]["name-string"]),
+            realm=str(value["crealm"]),
+            service="/".join(str(p) for p in value["ticket"]["sname"]["name-string"]),
+        )
     except Exception:
         return None
 

@@ -131,8 +131,12 @@ class Reader:
                 flow.bytes_server += len(payload) + seg.missing
             if not flow.protocol and payload:
                 connection.choose(_protocol(payload, flow.server_port, self.options))
-                if not flow.protocol and flow.server_port not in self.options.rpc_ports | self.options.wsman_ports \
-                        and (seg.src, seg.dst) not in self.rpc_pairs and (seg.dst, seg.src) not in self.rpc_pairs:
+                if (
+                    not flow.protocol
+                    and flow.server_port not in self.options.rpc_ports | self.options.wsman_ports
+                    and (seg.src, seg.dst) not in self.rpc_pairs
+                    and (seg.dst, seg.src) not in self.rpc_pairs
+                ):
                     del self.open[flow.key]
                     self._ignore(flow.key)
                     return
@@ -165,9 +169,13 @@ class Reader:
             else:
                 client, server, sport, dport, from_client = seg.dst, seg.src, seg.dport, seg.sport, False
         key = (client, sport, server, dport)
-        known = (dport in options.rpc_ports or dport in options.wsman_ports or dport == KERBEROS_PORT
-                 or (server, dport) in self.learned
-                 or (client, server) in self.rpc_pairs)
+        known = (
+            dport in options.rpc_ports
+            or dport in options.wsman_ports
+            or dport == KERBEROS_PORT
+            or (server, dport) in self.learned
+            or (client, server) in self.rpc_pairs
+        )
         if not known:
             if flags & SYN and not flags & ACK and not seg.payload:
                 held = self.pending.pop(key, None)
@@ -244,8 +252,9 @@ def _dns(ts: float, seg) -> DnsAnswer | None:
         return None
     if message.qr != dpkt.dns.DNS_R or not message.qd:
         return None
-    answer = DnsAnswer(ts, message.qd[0].name, rcode=message.rcode, server=address_text(seg.src),
-                       client=address_text(seg.dst))
+    answer = DnsAnswer(
+        ts, message.qd[0].name, rcode=message.rcode, server=address_text(seg.src), client=address_text(seg.dst)
+    )
     for record in message.an:
         if (record.type == dpkt.dns.DNS_A and len(record.rdata) == 4) or record.type == dpkt.dns.DNS_AAAA:
             answer.addresses.append(address_text(record.rdata))

@@ -121,8 +121,10 @@ class Hive:
                 continue
             self.logs.append(log)
         if not self.logs:
-            self.problems.append(f"{self.path.name}: the hive is dirty (unsaved changes) and no .LOG1/.LOG2 "
-                                 "files lie beside it; recent changes may be missing")
+            self.problems.append(
+                f"{self.path.name}: the hive is dirty (unsaved changes) and no .LOG1/.LOG2 "
+                "files lie beside it; recent changes may be missing"
+            )
             return
         with tempfile.TemporaryDirectory(prefix="wmidoctor-hive-") as folder:
             copy = Path(folder) / self.path.name
@@ -130,22 +132,26 @@ class Hive:
             restored = Path(folder) / f"{self.path.name}.restored"
             secondary = self.logs[1] if len(self.logs) > 1 else None
             try:
-                _, pages = apply_transaction_logs(str(copy), str(self.logs[0]),
-                                                  str(secondary) if secondary else None, str(restored))
+                _, pages = apply_transaction_logs(
+                    str(copy), str(self.logs[0]), str(secondary) if secondary else None, str(restored)
+                )
                 fix_header_checksum(restored)
                 self._hive = RegistryHive(str(restored))
                 self.replayed_pages = pages
             except Exception as exc:
-                self.problems.append(f"{self.path.name}: replaying its transaction logs failed ({exc}); "
-                                     "read without them, recent changes may be missing")
+                self.problems.append(
+                    f"{self.path.name}: replaying its transaction logs failed ({exc}); "
+                    "read without them, recent changes may be missing"
+                )
 
     def _guess_mount(self) -> str:
         stored = (self._hive.name or "").replace("/", "\\").rsplit("\\", 1)[-1].strip().upper()
         for name in (stored, self.path.name.upper(), self.path.stem.upper()):
             if name in MOUNT_POINTS:
                 return MOUNT_POINTS[name]
-        self.problems.append(f"{self.path.name}: hive kind not recognised (header name {stored!r}); "
-                             f"mounted at HKU\\{self.path.name}")
+        self.problems.append(
+            f"{self.path.name}: hive kind not recognised (header name {stored!r}); mounted at HKU\\{self.path.name}"
+        )
         return f"HKU\\{self.path.name}"
 
     # --- reading ---------------------------------------------------------------------------------
@@ -178,9 +184,9 @@ class Hive:
     def relative(self, path: str) -> list[str] | None:
         """Key names below the mount point for canonical `path`, or None when the hive does not hold it."""
         parts, mount = canonical_path(path).split("\\"), self.mount.split("\\")
-        if [p.lower() for p in parts[:len(mount)]] != [m.lower() for m in mount]:
+        if [p.lower() for p in parts[: len(mount)]] != [m.lower() for m in mount]:
             return None
-        return parts[len(mount):]
+        return parts[len(mount) :]
 
     def key(self, path: str) -> RegKey | None:
         parts = self.relative(path)
@@ -192,8 +198,7 @@ class Hive:
         values = self._values(record, path)
         subkeys = [sub.name for sub in self._children_of(parts, record).values()]  # type: ignore[attr-defined]
         written = _filetime_iso(getattr(record.header, "last_modified", 0))  # type: ignore[attr-defined]
-        return RegKey(path=canonical_path(path), values=values, subkeys=subkeys, source=self.name,
-                      last_written=written)
+        return RegKey(path=canonical_path(path), values=values, subkeys=subkeys, source=self.name, last_written=written)
 
     def _values(self, record: object, path: str) -> list[RegValue]:
         """The key's values, read straight from the hive buffer (regipy's value reader copies the rest of
@@ -226,7 +231,7 @@ def _cell(data: memoryview, offset: int, size: int) -> bytes:
     start = HBIN_BASE + offset + 4
     if offset < 0 or start + size > len(data):
         raise ValueError(f"cell at offset 0x{offset:x} lies outside the hive")
-    return bytes(data[start:start + size])
+    return bytes(data[start : start + size])
 
 
 def _read_vk(data: memoryview, offset: int) -> RegValue:
@@ -237,12 +242,15 @@ def _read_vk(data: memoryview, offset: int) -> RegValue:
     raw_name = _cell(data, offset, 20 + name_size)[20:]
     name = raw_name.decode("latin-1") if flags & 1 else raw_name.decode("utf-16-le", errors="replace")
     if size & 0x80000000:
-        raw = struct.pack("<I", data_offset)[:size & 0x7FFFFFFF]
+        raw = struct.pack("<I", data_offset)[: size & 0x7FFFFFFF]
     elif size > BIG_DATA_THRESHOLD and _cell(data, data_offset, 2) == b"db":
         count, list_offset = struct.unpack("<HI", _cell(data, data_offset, 8)[2:8])
         segments = struct.unpack(f"<{count}I", _cell(data, list_offset, 4 * count))
-        raw = b"".join(_cell(data, seg, min(BIG_DATA_THRESHOLD, size - i * BIG_DATA_THRESHOLD))
-                       for i, seg in enumerate(segments) if size > i * BIG_DATA_THRESHOLD)
+        raw = b"".join(
+            _cell(data, seg, min(BIG_DATA_THRESHOLD, size - i * BIG_DATA_THRESHOLD))
+            for i, seg in enumerate(segments)
+            if size > i * BIG_DATA_THRESHOLD
+        )
     else:
         raw = _cell(data, data_offset, size) if size else b""
     return RegValue(name, type_code, decode_data(type_code, raw))

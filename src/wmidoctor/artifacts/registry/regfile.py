@@ -124,7 +124,7 @@ def _parse_data(text: str, ansi: bool) -> tuple[int, RegData] | None:
     if text.startswith('"'):
         value, end = _read_quoted(text, 0)
         if text[end:].strip():
-            raise ValueError(f"text after string: {text[end:end + 20]!r}")
+            raise ValueError(f"text after string: {text[end : end + 20]!r}")
         return REG_SZ, value
     lower = text.lower()
     if lower.startswith("dword:"):
@@ -136,8 +136,9 @@ def _parse_data(text: str, ansi: bool) -> tuple[int, RegData] | None:
     return type_code, decode_data(type_code, _hex_bytes(match.group(2)), ansi)
 
 
-def parse_reg_text(text: str, tree: RegTree | None = None, source: str = "",
-                   problems: list[str] | None = None) -> RegTree:
+def parse_reg_text(
+    text: str, tree: RegTree | None = None, source: str = "", problems: list[str] | None = None
+) -> RegTree:
     """Read export text into `tree` (a new one by default); bad lines go to `problems`, if given."""
     tree = tree if tree is not None else RegTree()
     problems = problems if problems is not None else []
@@ -199,6 +200,7 @@ def read_reg_file(path: str | Path, tree: RegTree | None = None, problems: list[
 
 
 # --- writing -------------------------------------------------------------------------------------
+
 
 def _quote(text: str) -> str:
     return '"' + text.replace("\\", "\\\\").replace('"', '\\"') + '"'

@@ -61,27 +61,58 @@ ACE_TYPE_BY_TOKEN = {token: code for code, (_, token) in ACE_TYPES.items()}
 OBJECT_ACE_TYPES = {0x05, 0x06, 0x07, 0x08, 0x0B, 0x0C, 0x0F, 0x10}
 
 ACE_FLAG_TOKENS: list[tuple[str, int]] = [
-    ("OI", 0x01), ("CI", 0x02), ("NP", 0x04), ("IO", 0x08), ("ID", 0x10), ("SA", 0x40), ("FA", 0x80),
+    ("OI", 0x01),
+    ("CI", 0x02),
+    ("NP", 0x04),
+    ("IO", 0x08),
+    ("ID", 0x10),
+    ("SA", 0x40),
+    ("FA", 0x80),
 ]
 # Right tokens whose value is a single bit, in the order SDDL prints them (lowest bit first).
 RIGHT_BIT_TOKENS: list[tuple[str, int]] = [
-    ("CC", 0x1), ("DC", 0x2), ("LC", 0x4), ("SW", 0x8), ("RP", 0x10), ("WP", 0x20), ("DT", 0x40),
-    ("LO", 0x80), ("CR", 0x100), ("SD", 0x10000), ("RC", 0x20000), ("WD", 0x40000), ("WO", 0x80000),
-    ("GA", 0x10000000), ("GX", 0x20000000), ("GW", 0x40000000), ("GR", 0x80000000),
+    ("CC", 0x1),
+    ("DC", 0x2),
+    ("LC", 0x4),
+    ("SW", 0x8),
+    ("RP", 0x10),
+    ("WP", 0x20),
+    ("DT", 0x40),
+    ("LO", 0x80),
+    ("CR", 0x100),
+    ("SD", 0x10000),
+    ("RC", 0x20000),
+    ("WD", 0x40000),
+    ("WO", 0x80000),
+    ("GA", 0x10000000),
+    ("GX", 0x20000000),
+    ("GW", 0x40000000),
+    ("GR", 0x80000000),
 ]
 # Tokens that stand for several bits; accepted when reading, never printed.
 RIGHT_COMPOSITE_TOKENS: dict[str, int] = {
-    "FA": 0x1F01FF, "FR": 0x120089, "FW": 0x120116, "FX": 0x1200A0,
-    "KA": 0xF003F, "KR": 0x20019, "KW": 0x20006, "KX": 0x20019,
-    "NR": 0x1, "NW": 0x2, "NX": 0x4,
+    "FA": 0x1F01FF,
+    "FR": 0x120089,
+    "FW": 0x120116,
+    "FX": 0x1200A0,
+    "KA": 0xF003F,
+    "KR": 0x20019,
+    "KW": 0x20006,
+    "KX": 0x20019,
+    "NR": 0x1,
+    "NW": 0x2,
+    "NX": 0x4,
 }
 RIGHT_TOKENS = {**dict(RIGHT_BIT_TOKENS), **RIGHT_COMPOSITE_TOKENS}
-ACL_FLAG_TOKENS = {"D": [("P", SE_DACL_PROTECTED), ("AR", SE_DACL_AUTO_INHERIT_REQ), ("AI", SE_DACL_AUTO_INHERITED)],
-                   "S": [("P", SE_SACL_PROTECTED), ("AR", SE_SACL_AUTO_INHERIT_REQ), ("AI", SE_SACL_AUTO_INHERITED)]}
+ACL_FLAG_TOKENS = {
+    "D": [("P", SE_DACL_PROTECTED), ("AR", SE_DACL_AUTO_INHERIT_REQ), ("AI", SE_DACL_AUTO_INHERITED)],
+    "S": [("P", SE_SACL_PROTECTED), ("AR", SE_SACL_AUTO_INHERIT_REQ), ("AI", SE_SACL_AUTO_INHERITED)],
+}
 NO_ACCESS_CONTROL = "NO_ACCESS_CONTROL"
 
 
 # --- SIDs ----------------------------------------------------------------------------------------
+
 
 def sid_from_bytes(data: bytes, offset: int = 0) -> tuple[str, int]:
     """Decode a binary SID at `offset`; return its string form and its length in bytes."""
@@ -93,7 +124,7 @@ def sid_from_bytes(data: bytes, offset: int = 0) -> tuple[str, int]:
     end = offset + 8 + 4 * count
     if end > len(data):
         raise SecurityDescriptorError(f"SID at offset {offset} runs past the end of the data")
-    authority = int.from_bytes(data[offset + 2:offset + 8], "big")
+    authority = int.from_bytes(data[offset + 2 : offset + 8], "big")
     subs = struct.unpack_from(f"<{count}I", data, offset + 8)
     authority_text = str(authority) if authority < 2**32 else f"0x{authority:012X}"
     return "-".join(["S", "1", authority_text, *map(str, subs)]), end - offset
@@ -115,10 +146,10 @@ def sid_to_bytes(sid: str) -> bytes:
 
 # --- binary --------------------------------------------------------------------------------------
 
+
 def _make_ace(type_code: int, flags: int, mask: int, sid: str, kind: str | None) -> Ace:
     name = ACE_TYPES.get(type_code, (f"type-0x{type_code:02x}", ""))[0]
-    return Ace(type=name, sid=sid, account=account_name(sid), mask=mask, flags=flags,
-               rights=rights_names(mask, kind))
+    return Ace(type=name, sid=sid, account=account_name(sid), mask=mask, flags=flags, rights=rights_names(mask, kind))
 
 
 def _parse_acl(data: bytes, offset: int, kind: str | None, which: str) -> list[Ace]:
@@ -141,7 +172,7 @@ def _parse_acl(data: bytes, offset: int, kind: str | None, which: str) -> list[A
         if type_code in OBJECT_ACE_TYPES:
             object_flags = struct.unpack_from("<I", data, sid_offset)[0] if sid_offset + 4 <= end else 0
             sid_offset += 4 + 16 * bin(object_flags & 0x3).count("1")
-        sid = sid_from_bytes(data[:position + ace_size], sid_offset)[0]
+        sid = sid_from_bytes(data[: position + ace_size], sid_offset)[0]
         aces.append(_make_ace(type_code, flags, mask, sid, kind))
         position += ace_size
     return aces
@@ -192,10 +223,12 @@ def to_binary(sd: SecurityDescriptor) -> bytes:
     parts: list[bytes] = []
     offsets = {"sacl": 0, "dacl": 0, "owner": 0, "group": 0}
     position = 20
-    for name, blob in (("sacl", _acl_bytes(sd.sacl) if sd.sacl is not None else None),
-                       ("dacl", _acl_bytes(sd.dacl) if sd.dacl is not None else None),
-                       ("owner", sid_to_bytes(sd.owner) if sd.owner else None),
-                       ("group", sid_to_bytes(sd.group) if sd.group else None)):
+    for name, blob in (
+        ("sacl", _acl_bytes(sd.sacl) if sd.sacl is not None else None),
+        ("dacl", _acl_bytes(sd.dacl) if sd.dacl is not None else None),
+        ("owner", sid_to_bytes(sd.owner) if sd.owner else None),
+        ("group", sid_to_bytes(sd.group) if sd.group else None),
+    ):
         if blob is not None:
             offsets[name] = position
             parts.append(blob)
@@ -204,12 +237,14 @@ def to_binary(sd: SecurityDescriptor) -> bytes:
         control |= SE_DACL_PRESENT
     if sd.sacl is not None:
         control |= SE_SACL_PRESENT
-    header = struct.pack("<BBHIIII", 1, 0, control, offsets["owner"], offsets["group"], offsets["sacl"],
-                         offsets["dacl"])
+    header = struct.pack(
+        "<BBHIIII", 1, 0, control, offsets["owner"], offsets["group"], offsets["sacl"], offsets["dacl"]
+    )
     return header + b"".join(parts)
 
 
 # --- SDDL ----------------------------------------------------------------------------------------
+
 
 def _sid_to_sddl(sid: str) -> str:
     return ALIAS_OF_SID.get(sid, sid)
@@ -249,7 +284,7 @@ def _rights_from_sddl(text: str) -> int:
         raise SecurityDescriptorError(f"bad rights in SDDL: {text!r}")
     mask = 0
     for i in range(0, len(text), 2):
-        token = text[i:i + 2].upper()
+        token = text[i : i + 2].upper()
         if token not in RIGHT_TOKENS:
             raise SecurityDescriptorError(f"unknown right {token!r} in SDDL")
         mask |= RIGHT_TOKENS[token]

@@ -64,14 +64,22 @@ class RegTree:
         node = self._walk(path)
         if node is None or node is self._top:
             return None
-        return RegKey(path=canonical_path(path), values=list(node.values.values()),
-                      subkeys=[child.name for child in node.children.values()], source=node.source)
+        return RegKey(
+            path=canonical_path(path),
+            values=list(node.values.values()),
+            subkeys=[child.name for child in node.children.values()],
+            source=node.source,
+        )
 
     def iter_keys(self) -> Iterator[RegKey]:
         """Every key, parents before children, in insertion order."""
         stack: list[tuple[str, _Node]] = [(child.name, child) for child in reversed(self._top.children.values())]
         while stack:
             path, node = stack.pop()
-            yield RegKey(path=path, values=list(node.values.values()),
-                         subkeys=[child.name for child in node.children.values()], source=node.source)
+            yield RegKey(
+                path=path,
+                values=list(node.values.values()),
+                subkeys=[child.name for child in node.children.values()],
+                source=node.source,
+            )
             stack.extend((f"{path}\\{child.name}", child) for child in reversed(node.children.values()))

@@ -117,7 +117,7 @@ class Registry:
             select = store.key(SELECT_KEY)
             current = select.data("Current") if select is not None else None
             if isinstance(current, int):
-                resolved = f"HKLM\\SYSTEM\\ControlSet{current:03d}" + path[len(CURRENT_CONTROL_SET):]
+                resolved = f"HKLM\\SYSTEM\\ControlSet{current:03d}" + path[len(CURRENT_CONTROL_SET) :]
                 if resolved not in candidates:
                     candidates.append(resolved)
         return candidates

@@ -10,5 +10,17 @@ from wmidoctor.artifacts.repository.model import ClassDef, Instance, Method, Pro
 from wmidoctor.artifacts.repository.reader import Repository, open_repository
 from wmidoctor.artifacts.repository.verify import VerifyReport, verify
 
-__all__ = ["ClassDef", "Instance", "Method", "NotARepository", "Problem", "Property", "Qualifier",
-           "Repository", "VerifyReport", "find_repository", "open_repository", "verify"]
+__all__ = [
+    "ClassDef",
+    "Instance",
+    "Method",
+    "NotARepository",
+    "Problem",
+    "Property",
+    "Qualifier",
+    "Repository",
+    "VerifyReport",
+    "find_repository",
+    "open_repository",
+    "verify",
+]

@@ -14,18 +14,40 @@ from typing import Any
 from wmidoctor.artifacts.repository.model import NOT_SET, EmbeddedObject, Method, Property, Qualifier
 
 CIM_TYPES = {
-    0x02: ("sint16", "<h", 2), 0x03: ("sint32", "<i", 4), 0x04: ("real32", "<f", 4), 0x05: ("real64", "<d", 8),
-    0x08: ("string", None, 4), 0x0B: ("boolean", "<H", 2), 0x0D: ("object", None, 4),
-    0x10: ("sint8", "<b", 1), 0x11: ("uint8", "<B", 1), 0x12: ("uint16", "<H", 2), 0x13: ("uint32", "<I", 4),
-    0x14: ("sint64", "<q", 8), 0x15: ("uint64", "<Q", 8), 0x65: ("datetime", None, 4),
-    0x66: ("reference", None, 4), 0x67: ("char16", "<H", 2),
+    0x02: ("sint16", "<h", 2),
+    0x03: ("sint32", "<i", 4),
+    0x04: ("real32", "<f", 4),
+    0x05: ("real64", "<d", 8),
+    0x08: ("string", None, 4),
+    0x0B: ("boolean", "<H", 2),
+    0x0D: ("object", None, 4),
+    0x10: ("sint8", "<b", 1),
+    0x11: ("uint8", "<B", 1),
+    0x12: ("uint16", "<H", 2),
+    0x13: ("uint32", "<I", 4),
+    0x14: ("sint64", "<q", 8),
+    0x15: ("uint64", "<Q", 8),
+    0x65: ("datetime", None, 4),
+    0x66: ("reference", None, 4),
+    0x67: ("char16", "<H", 2),
 }
 ARRAY_FLAG = 0x2000
 BASE_TYPE_MASK = 0xFFF
 HEAP_REF_DICTIONARY = 0x80000000
 # Names the encoding stores as an index instead of a heap string (the high bit of the reference set).
-DICTIONARY = {0: '"', 1: "key", 2: "", 3: "read", 4: "write", 5: "volatile", 6: "provider", 7: "dynamic",
-              8: "cimwin32", 9: "DWORD", 10: "CIMTYPE"}
+DICTIONARY = {
+    0: '"',
+    1: "key",
+    2: "",
+    3: "read",
+    4: "write",
+    5: "volatile",
+    6: "provider",
+    7: "dynamic",
+    8: "cimwin32",
+    9: "DWORD",
+    10: "CIMTYPE",
+}
 U8, U16, U32, U64 = struct.Struct("<B"), struct.Struct("<H"), struct.Struct("<I"), struct.Struct("<Q")
 QUALIFIER_HEADER = struct.Struct("<IBI")
 PROPERTY_INFO = struct.Struct("<IHII")
@@ -79,14 +101,14 @@ def read_encoded_string(data: bytes, at: int) -> tuple[str, int]:
         end = data.find(b"\0", at + 1)
         if end < 0:
             raise DecodeError("unterminated string")
-        return data[at + 1:end].decode("latin-1"), end + 1
+        return data[at + 1 : end].decode("latin-1"), end + 1
     end = at + 1
     while True:
         end = data.find(b"\0\0", end)
         if end < 0:
             raise DecodeError("unterminated UTF-16 string")
         if (end - at - 1) % 2 == 0:
-            return data[at + 1:end].decode("utf-16-le", "replace"), end + 2
+            return data[at + 1 : end].decode("utf-16-le", "replace"), end + 2
         end += 1
 
 
@@ -157,7 +179,7 @@ class ClassPart:
     qualifiers: list[Qualifier]
     properties: dict[str, Property]
     nd_value: bytes  # the null/default table then the value table; where one ends depends on the
-    heap: Heap       # property count of the whole chain, so `split_nd_value` cuts it once that is known
+    heap: Heap  # property count of the whole chain, so `split_nd_value` cuts it once that is known
     end: int
     methods: list[Method] = field(default_factory=list)
 
@@ -170,7 +192,7 @@ def read_class_part(data: bytes, offset: int) -> ClassPart:
             raise DecodeError(f"class part of {length} bytes runs past the record")
         position = offset + 13
         (derivation_length,) = U32.unpack_from(data, position)
-        derivation = data[position + 4:position + derivation_length]
+        derivation = data[position + 4 : position + derivation_length]
         position += derivation_length
         qualifier_offset = position
         (qualifier_length,) = U32.unpack_from(data, position)
@@ -181,11 +203,11 @@ def read_class_part(data: bytes, offset: int) -> ClassPart:
             raise DecodeError(f"{count} properties cannot be right")
         lookups = struct.unpack_from(f"<{count * 2}I", data, position)
         position += count * 8
-        nd_value = data[position:position + nd_value_length]
+        nd_value = data[position : position + nd_value_length]
         position += nd_value_length
         (heap_length,) = U32.unpack_from(data, position)
         heap_length &= 0x7FFFFFFF
-        heap = Heap(data[position + 4:position + 4 + heap_length])
+        heap = Heap(data[position + 4 : position + 4 + heap_length])
         if position + 4 + heap_length > end:
             raise DecodeError("class heap runs past the class part")
     except struct.error:
@@ -203,8 +225,9 @@ def read_class_part(data: bytes, offset: int) -> ClassPart:
         except struct.error:
             raise DecodeError(f"property {prop_name} description outside the heap") from None
         prop_qualifiers, _ = read_qualifiers(heap_data, info_offset + PROPERTY_INFO.size, heap)
-        properties[prop_name] = Property(prop_name, type_name(code), order, value_offset, origin, prop_qualifiers,
-                                         type_code=code)
+        properties[prop_name] = Property(
+            prop_name, type_name(code), order, value_offset, origin, prop_qualifiers, type_code=code
+        )
     return ClassPart(name, superclass, qualifiers, properties, nd_value, heap, end)
 
 
@@ -255,18 +278,18 @@ def read_methods(data: bytes, offset: int) -> tuple[list[Method], int]:
         if length < 8 or end > len(data):
             raise DecodeError(f"methods part of {length} bytes runs past the record")
         position = offset + 8
-        descriptions = [METHOD_DESCRIPTION.unpack_from(data, position + i * METHOD_DESCRIPTION.size)
-                        for i in range(count)]
+        descriptions = [
+            METHOD_DESCRIPTION.unpack_from(data, position + i * METHOD_DESCRIPTION.size) for i in range(count)
+        ]
         position += count * METHOD_DESCRIPTION.size
         (heap_length,) = U32.unpack_from(data, position)
-        heap = Heap(data[position + 4:position + 4 + (heap_length & 0x7FFFFFFF)])
+        heap = Heap(data[position + 4 : position + 4 + (heap_length & 0x7FFFFFFF)])
     except struct.error:
         raise DecodeError("methods part cut short") from None
     methods = []
     for name_ref, _flags, _origin, qualifiers_ref, in_ref, out_ref in descriptions:
         qualifiers = read_qualifiers(heap.data, qualifiers_ref, heap)[0] if qualifiers_ref != 0xFFFFFFFF else []
-        methods.append(Method(heap.string(name_ref), qualifiers, _signature(heap, in_ref),
-                              _signature(heap, out_ref)))
+        methods.append(Method(heap.string(name_ref), qualifiers, _signature(heap, in_ref), _signature(heap, out_ref)))
     return methods, end
 
 
@@ -277,7 +300,7 @@ def _object_block(heap: Heap, ref: int) -> tuple[bytes, int, int] | None:
     length = heap.u32(ref)
     if length == 0:
         return None
-    block = heap.data[ref + 4:ref + 4 + length]
+    block = heap.data[ref + 4 : ref + 4 + length]
     if len(block) != length:
         raise DecodeError(f"embedded object of {length} bytes runs past its heap")
     flags = block[0]
@@ -340,9 +363,9 @@ def read_embedded_object(heap: Heap, ref: int) -> EmbeddedObject:
     try:
         _length, _flags, name_ref = struct.unpack_from("<IBI", data, position)
         position += 9
-        nd_table = data[position:position + len(class_nd)]
+        nd_table = data[position : position + len(class_nd)]
         position += len(class_nd)
-        value_table = data[position:position + len(class_values)]
+        value_table = data[position : position + len(class_values)]
         position += len(class_values)
         position = read_qualifiers(data, position, part.heap)[1]
         if data[position] == 2:  # a qualifier set for every property follows
@@ -354,7 +377,7 @@ def read_embedded_object(heap: Heap, ref: int) -> EmbeddedObject:
         (heap_length,) = U32.unpack_from(data, position)
     except (struct.error, IndexError):
         raise DecodeError("embedded instance cut short") from None
-    instance_heap = Heap(data[position + 4:position + 4 + (heap_length & 0x7FFFFFFF)], depth)
+    instance_heap = Heap(data[position + 4 : position + 4 + (heap_length & 0x7FFFFFFF)], depth)
     if len(value_table) != len(class_values):
         raise DecodeError("embedded instance value table runs past its object")
     values: dict[str, Any] = {}
@@ -363,8 +386,11 @@ def read_embedded_object(heap: Heap, ref: int) -> EmbeddedObject:
         if bits & 1:
             values[prop.name] = NOT_SET
         elif bits & 2:  # the class's default, kept in the class part this instance carries
-            values[prop.name] = NOT_SET if _nd_bits(class_nd, prop.index) & 1 else \
-                read_value(prop.type_code, class_values, prop.offset, part.heap)
+            values[prop.name] = (
+                NOT_SET
+                if _nd_bits(class_nd, prop.index) & 1
+                else read_value(prop.type_code, class_values, prop.offset, part.heap)
+            )
         else:
             values[prop.name] = read_value(prop.type_code, value_table, prop.offset, instance_heap)
     return EmbeddedObject(instance_heap.string(name_ref) if name_ref != 0xFFFFFFFF else part.name, values)
@@ -400,8 +426,9 @@ class InstanceRecord:
     values: dict[str, Any]
 
 
-def read_instance_record(record: bytes, properties: dict[str, Property], value_size: int,
-                         hash_chars: int) -> InstanceRecord:
+def read_instance_record(
+    record: bytes, properties: dict[str, Property], value_size: int, hash_chars: int
+) -> InstanceRecord:
     """A repository instance record: the class hash (UTF-16 hex), two FILETIMEs, then the instance part
     (class-name reference, a reserved byte, null/default table, value table, qualifiers, heap).
     `properties` is the class's full property set (inherited ones included), each with its default."""
@@ -413,7 +440,7 @@ def read_instance_record(record: bytes, properties: dict[str, Property], value_s
         count = len(properties)
         table_length = nd_length(count)
         nd_start = position + 5
-        nd_table = record[nd_start:nd_start + table_length]
+        nd_table = record[nd_start : nd_start + table_length]
         values_start = nd_start + table_length
         values_end = values_start + value_size
         (qualifier_length,) = U32.unpack_from(record, values_end)
@@ -426,7 +453,7 @@ def read_instance_record(record: bytes, properties: dict[str, Property], value_s
             for _ in range(dynamic_count):
                 position += U32.unpack_from(record, position)[0]
         (heap_length,) = U32.unpack_from(record, position)
-        heap = Heap(record[position + 4:position + 4 + (heap_length & 0x7FFFFFFF)])
+        heap = Heap(record[position + 4 : position + 4 + (heap_length & 0x7FFFFFFF)])
     except (struct.error, IndexError):
         raise DecodeError("instance record cut short") from None
     if len(nd_table) != table_length or values_end > len(record):

@@ -63,7 +63,7 @@ def parse_page(data: bytes | memoryview | mmap.mmap, logical: int, physical: int
         offset += 2
         if offset + strings_size > PAGE_SIZE:
             raise PageError("string table runs past the page end")
-        region = bytes(data[offset:offset + strings_size])
+        region = bytes(data[offset : offset + strings_size])
         strings = []
         for start in string_offsets:
             end = region.find(b"\0", start)
@@ -73,7 +73,7 @@ def parse_page(data: bytes | memoryview | mmap.mmap, logical: int, physical: int
         keys = []
         for key_offset in key_offsets:
             parts = table[key_offset]
-            indexes = table[key_offset + 1:key_offset + 1 + parts]
+            indexes = table[key_offset + 1 : key_offset + 1 + parts]
             if len(indexes) != parts:
                 raise PageError("key entry runs past the key table")
             keys.append("/".join(strings[i] for i in indexes))
@@ -91,20 +91,33 @@ class IndexWalk:
     unreachable: list[int] = field(default_factory=list)  # active pages no parent points to
 
 
-def _read_page(data: bytes | memoryview | mmap.mmap, table: PageTable, logical: int,
-               problems: list[Problem]) -> IndexPage | None:
+def _read_page(
+    data: bytes | memoryview | mmap.mmap, table: PageTable, logical: int, problems: list[Problem]
+) -> IndexPage | None:
     physical = table.physical(logical)
     if physical is None:
-        problems.append(Problem("index-page-unmapped", "index page referenced but not in the index mapping",
-                                file=INDEX_FILE, page=logical))
+        problems.append(
+            Problem(
+                "index-page-unmapped",
+                "index page referenced but not in the index mapping",
+                file=INDEX_FILE,
+                page=logical,
+            )
+        )
         return None
     start = physical * PAGE_SIZE
     if start + PAGE_SIZE > len(data):
-        problems.append(Problem("index-page-outside", f"index page maps to physical page {physical}, beyond "
-                                "the end of INDEX.BTR (truncated?)", file=INDEX_FILE, page=logical))
+        problems.append(
+            Problem(
+                "index-page-outside",
+                f"index page maps to physical page {physical}, beyond the end of INDEX.BTR (truncated?)",
+                file=INDEX_FILE,
+                page=logical,
+            )
+        )
         return None
     try:
-        return parse_page(data[start:start + PAGE_SIZE], logical, physical)
+        return parse_page(data[start : start + PAGE_SIZE], logical, physical)
     except PageError as exc:
         problems.append(Problem("index-page-malformed", str(exc), file=INDEX_FILE, page=logical))
         return None
@@ -115,8 +128,14 @@ def _find_root(data: bytes | memoryview | mmap.mmap, table: PageTable, layout: s
         admin = _read_page(data, table, 0, walk.problems)
         if admin is not None and admin.signature == ADMIN:
             return admin.header_root
-        walk.problems.append(Problem("index-root", "index page 0 is not the administrative page (0xADDD) "
-                                     "that names the root", file=INDEX_FILE, page=0))
+        walk.problems.append(
+            Problem(
+                "index-root",
+                "index page 0 is not the administrative page (0xADDD) that names the root",
+                file=INDEX_FILE,
+                page=0,
+            )
+        )
         return None
     return table.root_hint
 
@@ -135,8 +154,11 @@ def walk_index(data: bytes | memoryview | mmap.mmap, table: PageTable, layout: s
     while stack:
         logical = stack.pop()
         if logical in seen:
-            walk.problems.append(Problem("index-cycle", "index page reached twice (cycle or shared child)",
-                                         file=INDEX_FILE, page=logical))
+            walk.problems.append(
+                Problem(
+                    "index-cycle", "index page reached twice (cycle or shared child)", file=INDEX_FILE, page=logical
+                )
+            )
             continue
         seen.add(logical)
         page = _read_page(data, table, logical, walk.problems)
@@ -144,18 +166,25 @@ def walk_index(data: bytes | memoryview | mmap.mmap, table: PageTable, layout: s
             continue
         walk.pages[logical] = page
         if page.signature != ACTIVE:
-            walk.problems.append(Problem("index-page-signature", f"page in the tree has signature "
-                                         f"0x{page.signature:X}, not an active page (0xACCC)",
-                                         file=INDEX_FILE, page=logical))
+            walk.problems.append(
+                Problem(
+                    "index-page-signature",
+                    f"page in the tree has signature 0x{page.signature:X}, not an active page (0xACCC)",
+                    file=INDEX_FILE,
+                    page=logical,
+                )
+            )
             continue
         if any(a >= b for a, b in zip(page.keys, page.keys[1:], strict=False)):
-            walk.problems.append(Problem("index-key-order", "keys on the page are not in ascending order",
-                                         file=INDEX_FILE, page=logical))
+            walk.problems.append(
+                Problem("index-key-order", "keys on the page are not in ascending order", file=INDEX_FILE, page=logical)
+            )
         walk.keys.extend(page.keys)
         children = [c for c in page.children if c not in no_child]
         if children and len(children) != len(page.children):
-            walk.problems.append(Problem("index-children", "page mixes child pointers and empty slots",
-                                         file=INDEX_FILE, page=logical))
+            walk.problems.append(
+                Problem("index-children", "page mixes child pointers and empty slots", file=INDEX_FILE, page=logical)
+            )
         stack.extend(reversed(children))
     _check_unreachable(data, table, seen | {0} if layout == XP else seen, walk)
     return walk

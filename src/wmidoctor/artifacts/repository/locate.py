@@ -66,5 +66,7 @@ def find_repository(path: str | Path) -> Path:
         files = repository_files(folder)
         if INDEX_FILE in files or OBJECTS_FILE in files:
             return folder
-    raise NotARepository(f"{path}: not a WMI repository (no INDEX.BTR or OBJECTS.DATA found, "
-                         "nor Windows/System32/wbem/Repository below it)")
+    raise NotARepository(
+        f"{path}: not a WMI repository (no INDEX.BTR or OBJECTS.DATA found, "
+        "nor Windows/System32/wbem/Repository below it)"
+    )

@@ -55,8 +55,9 @@ class MappingFile:
         return self.objects is not None
 
 
-def _read_table(data: bytes, offset: int, layout: str, file: str,
-                problems: list[Problem]) -> tuple[PageTable | None, int]:
+def _read_table(
+    data: bytes, offset: int, layout: str, file: str, problems: list[Problem]
+) -> tuple[PageTable | None, int]:
     """Parse one table at `offset`; returns (table or None, offset after it). Damage becomes problems."""
     header_size = 24 if layout == VISTA else 16
     if offset + header_size > len(data):
@@ -67,13 +68,19 @@ def _read_table(data: bytes, offset: int, layout: str, file: str,
     else:
         signature, sequence, physical_pages, count = struct.unpack_from("<4I", data, offset)
     if signature != HEADER_SIGNATURE:
-        problems.append(Problem("mapping-signature", f"mapping header signature is 0x{signature:X}, "
-                                f"expected 0x{HEADER_SIGNATURE:X}", file=file))
+        problems.append(
+            Problem(
+                "mapping-signature",
+                f"mapping header signature is 0x{signature:X}, expected 0x{HEADER_SIGNATURE:X}",
+                file=file,
+            )
+        )
     entry_size = 24 if layout == VISTA else 4
     position = offset + header_size
     if count > MAX_ENTRIES or position + count * entry_size + 4 > len(data):
-        problems.append(Problem("mapping-truncated", f"mapping table claims {count} entries, more than the "
-                                "file holds", file=file))
+        problems.append(
+            Problem("mapping-truncated", f"mapping table claims {count} entries, more than the file holds", file=file)
+        )
         return None, len(data)
     words = struct.unpack_from(f"<{count * entry_size // 4}I", data, position)
     pages = words[0::6] if layout == VISTA else words
@@ -82,15 +89,23 @@ def _read_table(data: bytes, offset: int, layout: str, file: str,
     (free_count,) = struct.unpack_from("<I", data, position)
     position += 4
     if free_count > MAX_ENTRIES or position + free_count * 4 + 4 > len(data):
-        problems.append(Problem("mapping-truncated", f"free-page list claims {free_count} entries, more than "
-                                "the file holds", file=file))
+        problems.append(
+            Problem(
+                "mapping-truncated", f"free-page list claims {free_count} entries, more than the file holds", file=file
+            )
+        )
         return PageTable(file, sequence, physical_pages, tuple(pages), (), root_hint), len(data)
     free = struct.unpack_from(f"<{free_count}I", data, position)
     position += free_count * 4
     (footer,) = struct.unpack_from("<I", data, position)
     if footer != FOOTER_SIGNATURE:
-        problems.append(Problem("mapping-signature", f"mapping footer signature is 0x{footer:X}, expected "
-                                f"0x{FOOTER_SIGNATURE:X}", file=file))
+        problems.append(
+            Problem(
+                "mapping-signature",
+                f"mapping footer signature is 0x{footer:X}, expected 0x{FOOTER_SIGNATURE:X}",
+                file=file,
+            )
+        )
     return PageTable(file, sequence, physical_pages, tuple(pages), tuple(free), root_hint), position + 4
 
 
@@ -175,44 +190,61 @@ def _cross_check(chosen: PageTable, others: list[PageTable], what: str, result: 
             continue
         differing = _differences(chosen, other)
         if other.sequence == chosen.sequence and differing:
-            result.problems.append(Problem(
-                "mapping-disagreement", f"{other.file} has the same sequence number ({other.sequence}) as "
-                f"{chosen.file} but {differing} {what} page entries differ", file=other.file))
+            result.problems.append(
+                Problem(
+                    "mapping-disagreement",
+                    f"{other.file} has the same sequence number ({other.sequence}) as "
+                    f"{chosen.file} but {differing} {what} page entries differ",
+                    file=other.file,
+                )
+            )
         elif differing:
-            result.notes.append(f"{other.file} is an older generation (sequence {other.sequence} vs "
-                                f"{chosen.sequence}): {differing} {what} page entries differ")
+            result.notes.append(
+                f"{other.file} is an older generation (sequence {other.sequence} vs "
+                f"{chosen.sequence}): {differing} {what} page entries differ"
+            )
 
 
 def read_mappings(files: dict[str, Path], layout: str) -> Mappings:
     """Read every mapping file present, choose the current tables, and cross-check the others."""
-    mapping_files = [read_mapping_file(files[name], layout)
-                     for name in ("MAPPING1.MAP", "MAPPING2.MAP", "MAPPING3.MAP") if name in files]
+    mapping_files = [
+        read_mapping_file(files[name], layout)
+        for name in ("MAPPING1.MAP", "MAPPING2.MAP", "MAPPING3.MAP")
+        if name in files
+    ]
     problems = [p for m in mapping_files for p in m.problems]
-    expected = ("MAPPING1.MAP", "MAPPING2.MAP", "MAPPING3.MAP") if layout == VISTA else ("MAPPING1.MAP",
-                                                                                        "MAPPING2.MAP")
+    expected = ("MAPPING1.MAP", "MAPPING2.MAP", "MAPPING3.MAP") if layout == VISTA else ("MAPPING1.MAP", "MAPPING2.MAP")
     for name in expected:
         if name not in files:
             problems.append(Problem("mapping-missing", f"{name} is missing", file=name))
     usable = [m for m in mapping_files if m.usable]
     if layout == VISTA:
         chosen = max(usable, key=lambda m: m.sequence or 0, default=None)
-        result = Mappings(layout, chosen.objects if chosen else None, chosen.index if chosen else None,
-                          chosen.name if chosen else "", mapping_files, problems)
+        result = Mappings(
+            layout,
+            chosen.objects if chosen else None,
+            chosen.index if chosen else None,
+            chosen.name if chosen else "",
+            mapping_files,
+            problems,
+        )
         if chosen is None:
             result.problems.append(Problem("mapping-none", "no readable mapping file: pages cannot be located"))
             return result
         _cross_check(chosen.objects, [m.objects for m in usable if m.objects], "objects", result)  # type: ignore[arg-type]
         if chosen.index is None:
-            result.problems.append(Problem("mapping-none", "the current mapping file has no index table",
-                                           file=chosen.name))
+            result.problems.append(
+                Problem("mapping-none", "the current mapping file has no index table", file=chosen.name)
+            )
         else:
             _cross_check(chosen.index, [m.index for m in usable if m.index], "index", result)
         return result
     return _read_xp(files, mapping_files, usable, problems)
 
 
-def _read_xp(files: dict[str, Path], mapping_files: list[MappingFile], usable: list[MappingFile],
-             problems: list[Problem]) -> Mappings:
+def _read_xp(
+    files: dict[str, Path], mapping_files: list[MappingFile], usable: list[MappingFile], problems: list[Problem]
+) -> Mappings:
     active = None
     if "MAPPING.VER" in files:
         try:
@@ -221,8 +253,7 @@ def _read_xp(files: dict[str, Path], mapping_files: list[MappingFile], usable: l
         except OSError:
             active = None
         if active is None:
-            problems.append(Problem("mapping-version", "MAPPING.VER is unreadable or too short",
-                                    file="MAPPING.VER"))
+            problems.append(Problem("mapping-version", "MAPPING.VER is unreadable or too short", file="MAPPING.VER"))
     objects = index = None
     current = ""
     if "OBJECTS.MAP" in files:

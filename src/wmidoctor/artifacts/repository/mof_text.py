@@ -58,8 +58,11 @@ def _declaration(prop: Property) -> str:
     base = prop.type.removesuffix("[]")
     if base == "reference":
         reference_type = prop.qualifier("CIMTYPE")
-        base = reference_type.split(":", 1)[1] + " ref" if isinstance(reference_type, str) and ":" in reference_type \
+        base = (
+            reference_type.split(":", 1)[1] + " ref"
+            if isinstance(reference_type, str) and ":" in reference_type
             else "object ref"
+        )
     suffix = "[]" if prop.type.endswith("[]") else ""
     default = "" if prop.default is NOT_SET else f" = {literal(prop.default)}"
     return f"{_qualifiers(prop.qualifiers)}{base} {prop.name}{suffix}{default};"
@@ -77,11 +80,18 @@ def class_mof(class_def: ClassDef, inherited: bool = False) -> str:
             lines.append(f"  {_declaration(prop)}")
     for method in class_def.methods:
         returns = next((p for p in method.parameters_out if p.name == "ReturnValue"), None)
-        params = [f"[in] {p.type.removesuffix('[]')} {p.name}{'[]' if p.type.endswith('[]') else ''}"
-                  for p in method.parameters_in]
-        params += [f"[out] {p.type.removesuffix('[]')} {p.name}{'[]' if p.type.endswith('[]') else ''}"
-                   for p in method.parameters_out if p.name != "ReturnValue"]
-        lines.append(f"  {_qualifiers(method.qualifiers)}{returns.type if returns else 'void'} "
-                     f"{method.name}({', '.join(params)});")
+        params = [
+            f"[in] {p.type.removesuffix('[]')} {p.name}{'[]' if p.type.endswith('[]') else ''}"
+            for p in method.parameters_in
+        ]
+        params += [
+            f"[out] {p.type.removesuffix('[]')} {p.name}{'[]' if p.type.endswith('[]') else ''}"
+            for p in method.parameters_out
+            if p.name != "ReturnValue"
+        ]
+        lines.append(
+            f"  {_qualifiers(method.qualifiers)}{returns.type if returns else 'void'} "
+            f"{method.name}({', '.join(params)});"
+        )
     lines.append("};")
     return "\n".join(lines)

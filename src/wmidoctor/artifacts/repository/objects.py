@@ -52,9 +52,12 @@ class ObjectStore:
             raise RecordError("object-page-unmapped", "object page not in the objects mapping", page=logical)
         start = physical * PAGE_SIZE
         if start + PAGE_SIZE > len(self.data):
-            raise RecordError("object-page-outside", f"object page maps to physical page {physical}, beyond "
-                              "the end of OBJECTS.DATA (truncated?)", page=logical)
-        return memoryview(self.data)[start:start + PAGE_SIZE]
+            raise RecordError(
+                "object-page-outside",
+                f"object page maps to physical page {physical}, beyond the end of OBJECTS.DATA (truncated?)",
+                page=logical,
+            )
+        return memoryview(self.data)[start : start + PAGE_SIZE]
 
     def toc(self, logical: int) -> dict[int, TocEntry]:
         cached = self._tocs.get(logical)
@@ -82,16 +85,22 @@ class ObjectStore:
         """The record's bytes; RecordError when any part cannot be found or does not fit."""
         entry = self.toc(ref.page).get(ref.record)
         if entry is None:
-            raise RecordError("record-missing", "record id not in the page's table of contents",
-                              page=ref.page, record=ref.record)
+            raise RecordError(
+                "record-missing", "record id not in the page's table of contents", page=ref.page, record=ref.record
+            )
         if entry.size != ref.size:
-            raise RecordError("record-size", f"index says {ref.size} bytes, page table of contents says "
-                              f"{entry.size}", page=ref.page, record=ref.record)
+            raise RecordError(
+                "record-size",
+                f"index says {ref.size} bytes, page table of contents says {entry.size}",
+                page=ref.page,
+                record=ref.record,
+            )
         if entry.offset >= PAGE_SIZE or entry.offset < TOC_ENTRY.size:
-            raise RecordError("record-bounds", f"record offset {entry.offset} outside the page",
-                              page=ref.page, record=ref.record)
+            raise RecordError(
+                "record-bounds", f"record offset {entry.offset} outside the page", page=ref.page, record=ref.record
+            )
         page = self.physical_page(ref.page)
-        first = page[entry.offset:min(PAGE_SIZE, entry.offset + entry.size)]
+        first = page[entry.offset : min(PAGE_SIZE, entry.offset + entry.size)]
         if len(first) == entry.size:
             return bytes(first)
         parts = [first]
@@ -102,8 +111,12 @@ class ObjectStore:
             try:
                 continuation = self.physical_page(logical)
             except RecordError as exc:
-                raise RecordError("record-continuation", f"record spans pages but continuation page "
-                                  f"{logical} is unusable: {exc.detail}", page=ref.page, record=ref.record) from None
+                raise RecordError(
+                    "record-continuation",
+                    f"record spans pages but continuation page {logical} is unusable: {exc.detail}",
+                    page=ref.page,
+                    record=ref.record,
+                ) from None
             parts.append(continuation[:remaining])
             remaining -= min(remaining, PAGE_SIZE)
         return b"".join(parts)

@@ -97,8 +97,17 @@ class Repository:
             self.problems.append(problem)
 
     def _record_problem(self, exc: RecordError, namespace: str = "", class_name: str = "") -> None:
-        self.problem(Problem(exc.kind, exc.detail, file=OBJECTS_FILE, page=exc.page, record=exc.record,
-                             namespace=namespace, class_name=class_name))
+        self.problem(
+            Problem(
+                exc.kind,
+                exc.detail,
+                file=OBJECTS_FILE,
+                page=exc.page,
+                record=exc.record,
+                namespace=namespace,
+                class_name=class_name,
+            )
+        )
 
     # --- index -----------------------------------------------------------------------------------
 
@@ -137,8 +146,11 @@ class Repository:
                     instance_refs[(namespace, parts[1][3:])].append(ref)
             elif len(parts) == 3 and parts[1].startswith("CR_") and parts[2].startswith("C_"):
                 subclasses[(namespace, parts[1][3:])].append(parts[2][2:])
-        self._class_refs, self._instance_refs, self._subclasses = dict(class_refs), dict(instance_refs), \
-            dict(subclasses)
+        self._class_refs, self._instance_refs, self._subclasses = (
+            dict(class_refs),
+            dict(instance_refs),
+            dict(subclasses),
+        )
 
     def restrict_index(self, keys: list[str]) -> None:
         """Answer from these index keys only (found by artifacts.repository.targeted) instead of walking the
@@ -191,8 +203,16 @@ class Repository:
         try:
             decoded = read_class_record(record)
         except DecodeError as exc:
-            self.problem(Problem("class-undecodable", f"class definition does not decode: {exc}", file=OBJECTS_FILE,
-                                 page=ref.page, record=ref.record, namespace=namespace))
+            self.problem(
+                Problem(
+                    "class-undecodable",
+                    f"class definition does not decode: {exc}",
+                    file=OBJECTS_FILE,
+                    page=ref.page,
+                    record=ref.record,
+                    namespace=namespace,
+                )
+            )
             return None
         part = decoded.part
         parent: ClassDef | None = None
@@ -200,24 +220,52 @@ class Repository:
             super_hash = self.hash(decoded.superclass)
             parent = None if super_hash in seen else self._class_by_hash(namespace, super_hash, seen)
             if parent is None:
-                self.problem(Problem("superclass-missing", f"superclass {decoded.superclass} cannot be read",
-                                     namespace=namespace, class_name=part.name))
+                self.problem(
+                    Problem(
+                        "superclass-missing",
+                        f"superclass {decoded.superclass} cannot be read",
+                        namespace=namespace,
+                        class_name=part.name,
+                    )
+                )
         properties = {name: replace(prop) for name, prop in (parent.properties.items() if parent else ())}
         properties.update(part.properties)
         nd_table, value_table = split_nd_value(part, len(properties))
         try:
             for prop in properties.values():
-                inherited = parent.properties[prop.name].default if parent and prop.name in parent.properties \
-                    else NOT_SET
+                inherited = (
+                    parent.properties[prop.name].default if parent and prop.name in parent.properties else NOT_SET
+                )
                 prop.default = default_of(nd_table, value_table, part.heap, prop, inherited)
         except DecodeError as exc:
-            self.problem(Problem("class-undecodable", f"default values do not decode: {exc}", file=OBJECTS_FILE,
-                                 page=ref.page, record=ref.record, namespace=namespace, class_name=part.name))
-        derivation = [decoded.superclass, *parent.derivation] if parent and decoded.superclass else (
-            [decoded.superclass] if decoded.superclass else [])
+            self.problem(
+                Problem(
+                    "class-undecodable",
+                    f"default values do not decode: {exc}",
+                    file=OBJECTS_FILE,
+                    page=ref.page,
+                    record=ref.record,
+                    namespace=namespace,
+                    class_name=part.name,
+                )
+            )
+        derivation = (
+            [decoded.superclass, *parent.derivation]
+            if parent and decoded.superclass
+            else ([decoded.superclass] if decoded.superclass else [])
+        )
         self._names[(self.hash(namespace), class_hash)] = part.name
-        return ClassDef(namespace, part.name, decoded.superclass, decoded.timestamp, part.qualifiers, properties,
-                        part.methods, len(value_table), derivation)
+        return ClassDef(
+            namespace,
+            part.name,
+            decoded.superclass,
+            decoded.timestamp,
+            part.qualifiers,
+            properties,
+            part.methods,
+            len(value_table),
+            derivation,
+        )
 
     def class_def(self, namespace: str, class_name: str) -> ClassDef | None:
         """The class with every inherited property, or None when absent or unreadable."""
@@ -271,26 +319,39 @@ class Repository:
             return []
         class_def = self.class_def(namespace, class_name)
         if class_def is None:
-            self.problem(Problem("class-missing", f"{len(refs)} instances stored but their class cannot be read",
-                                 namespace=namespace, class_name=class_name))
+            self.problem(
+                Problem(
+                    "class-missing",
+                    f"{len(refs)} instances stored but their class cannot be read",
+                    namespace=namespace,
+                    class_name=class_name,
+                )
+            )
             return []
-        keys = [name for name, prop in sorted(class_def.properties.items(), key=lambda item: item[1].index)
-                if prop.is_key]
+        keys = [
+            name for name, prop in sorted(class_def.properties.items(), key=lambda item: item[1].index) if prop.is_key
+        ]
         result = []
         for ref in refs:
             record = self.read(ref, namespace, class_def.name)
             if record is None:
                 continue
             try:
-                decoded = read_instance_record(record, class_def.properties, class_def.value_area_size,
-                                               self.hash_chars)
+                decoded = read_instance_record(record, class_def.properties, class_def.value_area_size, self.hash_chars)
             except DecodeError as exc:
-                self.problem(Problem("instance-undecodable", f"instance does not decode: {exc}", file=OBJECTS_FILE,
-                                     page=ref.page, record=ref.record, namespace=namespace,
-                                     class_name=class_def.name))
+                self.problem(
+                    Problem(
+                        "instance-undecodable",
+                        f"instance does not decode: {exc}",
+                        file=OBJECTS_FILE,
+                        page=ref.page,
+                        record=ref.record,
+                        namespace=namespace,
+                        class_name=class_def.name,
+                    )
+                )
                 continue
-            result.append(Instance(namespace, class_def.name, decoded.values, keys, decoded.created,
-                                   decoded.modified))
+            result.append(Instance(namespace, class_def.name, decoded.values, keys, decoded.created, decoded.modified))
         return result
 
     def instances_deep(self, namespace: str, class_name: str) -> Iterator[Instance]:
@@ -312,8 +373,11 @@ class Repository:
                     continue
                 seen.add(namespace.upper())
                 found.append(namespace)
-                children = [str(i.values.get("Name")) for i in self.instances(namespace, NAMESPACE_CLASS)
-                            if isinstance(i.values.get("Name"), str)]
+                children = [
+                    str(i.values.get("Name"))
+                    for i in self.instances(namespace, NAMESPACE_CLASS)
+                    if isinstance(i.values.get("Name"), str)
+                ]
                 pending.extend(f"{namespace}\\{child}" for child in sorted(children, key=str.lower, reverse=True))
             self._namespaces = found
         return self._namespaces

@@ -21,7 +21,9 @@ def live_pages(table: PageTable) -> dict[int, int]:
     return {physical: logical for logical, physical in enumerate(table.pages) if physical != UNMAPPED}
 
 
-def keys_holding(data: bytes | mmap.mmap, table: PageTable, fragments: list[str], done: set[int] | None = None) -> list[str]:
+def keys_holding(
+    data: bytes | mmap.mmap, table: PageTable, fragments: list[str], done: set[int] | None = None
+) -> list[str]:
     """The keys of every live, active page whose bytes contain one of `fragments` (pages in `done` are
     skipped and the pages read are added to it)."""
     done = set() if done is None else done
@@ -39,7 +41,7 @@ def keys_holding(data: bytes | mmap.mmap, table: PageTable, fragments: list[str]
         if struct.unpack_from("<I", data, offset)[0] != ACTIVE:
             continue
         try:
-            keys.extend(parse_page(data[offset:offset + PAGE_SIZE], live[physical], physical).keys)
+            keys.extend(parse_page(data[offset : offset + PAGE_SIZE], live[physical], physical).keys)
         except PageError:
             continue
     return keys

@@ -47,40 +47,67 @@ class VerifyReport:
         return tally
 
     def to_data(self) -> dict[str, Any]:
-        return {"path": self.path, "layout": self.layout, "verdict": self.verdict, "counts": self.counts,
-                "problem_counts": self.problem_counts(), "problems": [p.to_data() for p in self.problems],
-                "notes": self.notes, "seconds": round(self.seconds, 3)}
+        return {
+            "path": self.path,
+            "layout": self.layout,
+            "verdict": self.verdict,
+            "counts": self.counts,
+            "problem_counts": self.problem_counts(),
+            "problems": [p.to_data() for p in self.problems],
+            "notes": self.notes,
+            "seconds": round(self.seconds, 3),
+        }
 
 
-def _check_table(table: PageTable | None, file_size: int, page_size: int, file: str,
-                 report: VerifyReport) -> None:
+def _check_table(table: PageTable | None, file_size: int, page_size: int, file: str, report: VerifyReport) -> None:
     if table is None:
         return
     file_pages = file_size // page_size
     if file_size % page_size:
-        report.problems.append(Problem("file-size", f"{file} is {file_size} bytes, not a whole number of "
-                                       f"{page_size}-byte pages (truncated or extended)", file=file))
+        report.problems.append(
+            Problem(
+                "file-size",
+                f"{file} is {file_size} bytes, not a whole number of {page_size}-byte pages (truncated or extended)",
+                file=file,
+            )
+        )
     if table.physical_pages != file_pages:
-        report.notes.append(f"{file}: mapping header counts {table.physical_pages} physical pages, the file "
-                            f"holds {file_pages}")
+        report.notes.append(
+            f"{file}: mapping header counts {table.physical_pages} physical pages, the file holds {file_pages}"
+        )
     owner: dict[int, int] = {}
     for logical, physical in enumerate(table.pages):
         if physical == UNMAPPED:
             continue
         if physical >= file_pages:
-            report.problems.append(Problem("page-outside-file", f"logical page maps to physical page {physical}, "
-                                           f"beyond the {file_pages} pages of the file", file=file, page=logical))
+            report.problems.append(
+                Problem(
+                    "page-outside-file",
+                    f"logical page maps to physical page {physical}, beyond the {file_pages} pages of the file",
+                    file=file,
+                    page=logical,
+                )
+            )
         elif physical in owner:
-            report.problems.append(Problem("page-mapped-twice", f"physical page {physical} is also mapped by "
-                                           f"logical page {owner[physical]}", file=file, page=logical))
+            report.problems.append(
+                Problem(
+                    "page-mapped-twice",
+                    f"physical page {physical} is also mapped by logical page {owner[physical]}",
+                    file=file,
+                    page=logical,
+                )
+            )
         else:
             owner[physical] = logical
     free = {p for p in table.free if p < file_pages}
     orphans = sorted(set(range(file_pages)) - owner.keys() - free)
     if orphans:
         shown = ", ".join(str(p) for p in orphans[:5])
-        report.problems.append(Problem("orphan-pages", f"{len(orphans)} physical pages are neither mapped nor "
-                                       f"free (first: {shown})", file=file))
+        report.problems.append(
+            Problem(
+                "orphan-pages", f"{len(orphans)} physical pages are neither mapped nor free (first: {shown})", file=file
+            )
+        )
     report.counts[f"{file.lower()}_pages"] = file_pages
     report.counts[f"{file.lower()}_free_pages"] = len(free)
 
@@ -101,8 +128,15 @@ def _check_references(repository: Repository, report: VerifyReport) -> None:
         resolved += 1
         if repository.store.checksum_ok(ref, record) is False:
             bad_checksums += 1
-            report.problems.append(Problem("record-checksum", "record bytes do not match the CRC-32 in the page's "
-                                           "table of contents", file=OBJECTS_FILE, page=ref.page, record=ref.record))
+            report.problems.append(
+                Problem(
+                    "record-checksum",
+                    "record bytes do not match the CRC-32 in the page's table of contents",
+                    file=OBJECTS_FILE,
+                    page=ref.page,
+                    record=ref.record,
+                )
+            )
     report.counts["references"] = len(refs)
     report.counts["references_resolved"] = resolved
 
@@ -113,8 +147,13 @@ def _decode_everything(repository: Repository, report: VerifyReport) -> None:
     stored = {key.split("/", 1)[0][3:] for key in repository.walk.keys if key.startswith("NS_")}
     unreachable = stored - known
     if unreachable:
-        report.problems.append(Problem("namespace-unreachable", f"{len(unreachable)} namespaces hold objects but no "
-                                       "__NAMESPACE instance links them to ROOT (lost parent or damaged index)"))
+        report.problems.append(
+            Problem(
+                "namespace-unreachable",
+                f"{len(unreachable)} namespaces hold objects but no "
+                "__NAMESPACE instance links them to ROOT (lost parent or damaged index)",
+            )
+        )
     classes = instances = 0
     for namespace in [*namespaces, SYSTEM_CLASS_NAMESPACE]:
         for class_def in repository.classes(namespace):
@@ -130,15 +169,19 @@ def verify(repository: Repository) -> VerifyReport:
     mappings = repository.mappings
     report.notes.extend(mappings.notes)
     if mappings.current:
-        report.notes.append(f"current mapping: {mappings.current} (sequence "
-                            f"{mappings.objects.sequence if mappings.objects else '?'})")
+        report.notes.append(
+            f"current mapping: {mappings.current} (sequence {mappings.objects.sequence if mappings.objects else '?'})"
+        )
     _check_table(mappings.objects, len(repository.objects_data), OBJECT_PAGE, OBJECTS_FILE, report)
     _check_table(mappings.index, len(repository.index_data), INDEX_PAGE, INDEX_FILE, report)
     walk = repository.walk
     report.counts.update(index_pages=len(walk.pages), index_keys=len(walk.keys))
     for logical in walk.unreachable:
-        report.problems.append(Problem("index-orphan-page", "active index page that no other page points to",
-                                       file=INDEX_FILE, page=logical))
+        report.problems.append(
+            Problem(
+                "index-orphan-page", "active index page that no other page points to", file=INDEX_FILE, page=logical
+            )
+        )
     _check_references(repository, report)
     _decode_everything(repository, report)
     seen = set(report.problems)
