@@ -78,9 +78,8 @@ def _add(ev: Evidence, *groups: EventGroup) -> None:
 
 
 def _winmgmt_sddl(ev: Evidence) -> None:
-    ev.services.services["Winmgmt"].sddl = (
-        "D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCLCSWLOCRRC;;;BA)(D;;RPWP;;;AU)(A;;CCLCSWLOCRRC;;;IU)"
-    )
+    winmgmt = ev.services.services["Winmgmt"]
+    winmgmt.sddl = "D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCLCSWLOCRRC;;;BA)(D;;RPWP;;;AU)(A;;CCLCSWLOCRRC;;;IU)"
 
 
 def _broken_provider(ev: Evidence) -> None:
