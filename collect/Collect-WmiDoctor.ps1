@@ -14,7 +14,7 @@
     No passwords, hashes or keys are collected (no SAM or SECURITY hive, no LSA secrets, no environment;
     event consumer properties that hold credentials are left out). Event logs are exported with filters:
     only the events wmidoctor reads, of the last -LogDays days. Every artifact that can carry a command line
-    or a consumer (the WMI-Activity, Sysmon and Security logs, exported as XML for this; third-party
+    or a consumer (the WMI-Activity, System, Sysmon and Security logs, exported as XML for this; third-party
     Autorecover MOFs; service keys; subscriptions) has passwords of known forms masked, and service
     Environment values are left out. manifest.json lists the personal data the bundle holds (host name, user
     names and SIDs in logs and security descriptors, IP addresses, command lines of event consumers).
@@ -129,7 +129,7 @@ $Artifacts = [ordered]@{
     Manifest              = @{ Name = 'manifest.json'; RegistryKey = ''; Personal = @('host name', 'user name of the collector') }
     WmiActivityLog        = @{ Name = 'logs/Microsoft-Windows-WMI-Activity%4Operational.xml'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = ''; Masked = $true }
     ApplicationLog        = @{ Name = 'logs/Application.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = 'Provider[@Name=''Microsoft-Windows-WMI'' or @Name=''WinMgmt'' or @Name=''Microsoft-Windows-WMIAdapter'' or @Name=''WMIAdapter''] or (Provider[@Name=''Microsoft-Windows-Perflib'' or @Name=''Perflib''] and ((EventID>=1008 and EventID<=1011) or EventID=1017 or (EventID>=1022 and EventID<=1023) or EventID=2003))'; Masked = $false }
-    SystemLog             = @{ Name = 'logs/System.evtx'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = '(Provider[@Name=''Microsoft-Windows-DistributedCOM'' or @Name=''DCOM''] and ((EventID>=10005 and EventID<=10006) or (EventID>=10009 and EventID<=10010) or EventID=10016 or EventID=10028 or (EventID>=10036 and EventID<=10038))) or (Provider[@Name=''Service Control Manager''] and ((EventID>=7000 and EventID<=7045)))'; Masked = $false }
+    SystemLog             = @{ Name = 'logs/System.xml'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = '(Provider[@Name=''Microsoft-Windows-DistributedCOM'' or @Name=''DCOM''] and ((EventID>=10005 and EventID<=10006) or (EventID>=10009 and EventID<=10010) or EventID=10016 or EventID=10028 or (EventID>=10036 and EventID<=10038))) or (Provider[@Name=''Service Control Manager''] and ((EventID>=7000 and EventID<=7045)))'; Masked = $true }
     SysmonLog             = @{ Name = 'logs/Microsoft-Windows-Sysmon%4Operational.xml'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = 'EventID=1 or EventID=5 or (EventID>=19 and EventID<=21)'; Masked = $true }
     SecurityLog           = @{ Name = 'logs/Security.xml'; RegistryKey = ''; Personal = @('host name', 'user names and SIDs', 'IP addresses'); Query = 'EventID=4624 or (EventID>=4688 and EventID<=4689)'; Masked = $true }
     RegWbem               = @{ Name = 'registry/wbem.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Wbem'; Personal = @() }
@@ -1307,8 +1307,8 @@ function Skip-WmiTraceMode {
 # Every program and query the collection runs, with what it does to the host. A test compares this list with
 # the script: each program started and each WMI class queried must be listed here.
 $CommandPlan = @(
-    @('event logs', 'wevtutil.exe epl Application|System /q:<WMI events of -LogDays days>', 'reads'),
-    @('event logs', 'wevtutil.exe qe WMI-Activity/Operational|Sysmon|Security /q:<WMI events> /f:xml (secrets masked)', 'reads'),
+    @('event logs', 'wevtutil.exe epl Application /q:<WMI events of -LogDays days>', 'reads'),
+    @('event logs', 'wevtutil.exe qe WMI-Activity/Operational|System|Sysmon|Security /q:<WMI events> /f:xml (secrets masked)', 'reads'),
     @('registry', 'reg.exe export <each key of the artifact table> (Environment values left out, secrets masked)', 'reads'),
     @('registry', 'Get-ItemProperty <named values: host identity, Lsa and MSV1_0 NTLM settings>', 'reads'),
     @('services', 'Get-Service Winmgmt, MpsSvc (Service Control Manager)', 'reads'),

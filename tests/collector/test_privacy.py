@@ -123,7 +123,7 @@ def test_the_export_filters_keep_every_event_the_reader_uses(corpus) -> None:
 
 def test_logs_with_command_lines_are_masked_xml_and_the_others_filtered_evtx() -> None:
     masked = {a.key for a in LOGS if a.masked}
-    assert masked == {"WmiActivityLog", "SysmonLog", "SecurityLog"}
+    assert masked == {"WmiActivityLog", "SystemLog", "SysmonLog", "SecurityLog"}
     for log in LOGS:
         assert log.name.endswith(".xml" if log.masked else ".evtx")
         stem = log.name.rsplit(".", 1)[0]

@@ -152,9 +152,11 @@ ARTIFACTS: tuple[Artifact, ...] = (
     _log(
         "SystemLog",
         "System",
-        "System event log (DCOM and Service Control Manager events)",
+        "System event log (DCOM and Service Control Manager events; exported as masked XML: 7045 holds a new "
+        "service's whole command line)",
         f"({_providers(ev.DCOM, ev.DCOM_SOURCE)} and ({_ids(ev.DCOM_IDS)})) or "
         f"({_providers(ev.SCM)} and ({_ids(ev.SCM_IDS)}))",
+        masked=True,
     ),
     _log(
         "SysmonLog",
