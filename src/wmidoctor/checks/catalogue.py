@@ -23,6 +23,39 @@ def _needs(spec: CheckSpec) -> str:
     return " and ".join(parts) or "nothing"
 
 
+CATALOGUE_SCHEMA = "wmidoctor.checks/1"
+
+
+def as_document() -> dict[str, object]:
+    """Every registered check as data (`diagnose --list-checks --json`)."""
+    return {
+        "schema": CATALOGUE_SCHEMA,
+        "checks": [
+            {
+                "id": spec.id,
+                "title": spec.title,
+                "group": spec.group,
+                "severity": spec.severity,
+                "needs": list(spec.needs),
+                "needs_any": list(spec.needs_any),
+            }
+            for spec in select()
+        ],
+    }
+
+
+def as_text() -> str:
+    """One line per check, grouped: id, severity, title (`diagnose --list-checks`)."""
+    specs = select()
+    width = max(len(spec.id) for spec in specs)
+    lines = []
+    for group, members in groupby(specs, key=lambda spec: spec.group):
+        lines.append(f"{group}:")
+        lines += [f"  {spec.id.ljust(width)}  {spec.severity:<8} {spec.title}" for spec in members]
+    lines.append(f"{len(specs)} checks; `diagnose --only GROUP` runs one group.")
+    return "\n".join(lines)
+
+
 def render() -> str:
     """Every registered check, grouped as `diagnose` lists them."""
     specs = select()

@@ -6,6 +6,7 @@ a bundle (folder, .zip or mounted Windows volume) read by wmidoctor.sources.bund
 
 from __future__ import annotations
 
+import json
 import sys
 import time
 from datetime import datetime, timezone
@@ -114,6 +115,17 @@ def collect_live() -> Path:
     return bundle
 
 
+def _list_checks(fmt: str, path: Path | None, out: Path | None) -> int:
+    from wmidoctor.checks.catalogue import as_document, as_text
+
+    if path is not None:
+        raise click.UsageError("--list-checks reads no evidence: give it no PATH")
+    if fmt not in ("text", "json"):
+        raise click.UsageError("--list-checks prints text or json")
+    write_output(json.dumps(as_document(), indent=2) if fmt == "json" else as_text(), str(out) if out else None)
+    return 0
+
+
 @click.command(
     help="Run every check over a host's evidence and report findings with ordered fixes. PATH: a bundle "
     "folder, .zip, mounted Windows volume, or a saved evidence .json; on Windows, no PATH collects "
@@ -149,6 +161,12 @@ def collect_live() -> Path:
     help="In text, list every passed and skipped check (by default: one line per group).",
 )
 @click.option(
+    "--list-checks",
+    is_flag=True,
+    help="List every check diagnose runs (id, severity, title; with --json also group and evidence needed), "
+    "then exit without reading any evidence.",
+)
+@click.option(
     "--quick",
     is_flag=True,
     help="Skip the expensive reading: no repository read or verification, no parsing of the Autorecover "
@@ -164,8 +182,11 @@ def command(
     verbose: bool,
     quick: bool,
     captures: tuple[Path, ...],
+    list_checks: bool,
 ) -> int:
     fmt = chosen_format(fmt, as_json)
+    if list_checks:
+        return _list_checks(fmt, path, out)
     if path is None:
         path = collect_live()
     refuse_writing_into(out, [path])
