@@ -78,7 +78,7 @@ def test_damaged_artifacts_are_reported_and_the_rest_loads(examples: Path, tmp_p
     found = statuses(evidence)
     assert found["wmi/providers.json"][0] == "damaged" and "JSONDecodeError" in found["wmi/providers.json"][1]
     assert found["commands/sc-qc-winmgmt.txt"] == ("damaged", "OpenService failed with 5: Access is denied.")
-    assert found["logs/System.evtx"] == ("missing", "collector step timeout: wevtutil epl did not finish within 120 s")
+    assert found["logs/System.xml"] == ("missing", "collector step timeout: wevtutil epl did not finish within 120 s")
     assert found["wmi/namespaces.json"][0] == "parsed"
     assert not evidence.providers.providers and evidence.events.collected and evidence.services.collected
     assert evidence.collection.status == "partial"
