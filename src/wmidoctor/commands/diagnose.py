@@ -15,7 +15,7 @@ from pathlib import Path
 import click
 
 from wmidoctor import __version__
-from wmidoctor.commands.options import chosen_format, json_flag
+from wmidoctor.commands.options import chosen_format, format_option, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.output import refuse_writing_into, use_colour, write_output
@@ -134,13 +134,9 @@ def _list_checks(fmt: str, path: Path | None, out: Path | None) -> int:
     "unreadable PATH."
 )
 @click.argument("path", required=False, type=click.Path(exists=True, path_type=Path))
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), jsonl for a "
+@format_option(
+    FORMATS,
+    "text for people, json for machines (schema: wmidoctor/schemas/report.schema.json), jsonl for a "
     "SIEM (one finding per line, passed and skipped checks left out), html for a self-contained page.",
 )
 @json_flag

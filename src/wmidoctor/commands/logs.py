@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wmidoctor.commands.options import chosen_format, json_flag
+from wmidoctor.commands.options import chosen_format, format_option, json_flag
 from wmidoctor.errors import InputError
 
 FORMATS = ("text", "json", "csv", "html")
@@ -61,13 +61,9 @@ def _refuse_an_empty_window(analysis, start: str, end: str) -> None:
     "(UTC unless an offset is given) or an age such as 24h, 7d.",
 )
 @click.option("--until", metavar="TIME", help="Only events at or before TIME (a bare date means its end).")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="text for people; json (schema wmidoctor.logs/2) for machines; csv: one row per event "
+@format_option(
+    FORMATS,
+    "text for people; json (schema wmidoctor.logs/2) for machines; csv: one row per event "
     "group; html: one self-contained file.",
 )
 @json_flag

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-from typing import overload
+from collections.abc import Callable, Sequence
+from typing import TypeVar, overload
 
 import click
 from click.core import ParameterSource
 
 from wmidoctor.errors import InputError
+
+FC = TypeVar("FC", bound=Callable[..., object])
 
 json_flag = click.option("--json", "as_json", is_flag=True, help="Same as --format json.")
 
@@ -26,3 +29,8 @@ def chosen_format(fmt: str | None, as_json: bool, param: str = "fmt") -> str | N
     ):
         raise InputError(f"--json and --format {fmt} conflict: pass one of them")
     return "json"
+
+
+def format_option(formats: Sequence[str], help: str) -> Callable[[FC], FC]:
+    """--format FORMAT (text by default): every verb's choice of output, with its own list and help."""
+    return click.option("--format", "fmt", type=click.Choice(formats), default="text", show_default=True, help=help)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from wmidoctor.commands.options import chosen_format, json_flag
+from wmidoctor.commands.options import chosen_format, format_option, json_flag
 from wmidoctor.errors import InputError
 
 FORMATS = ("text", "json", "html")
@@ -12,13 +12,9 @@ FORMATS = ("text", "json", "html")
 
 @click.command(name="trace", context_settings={"help_option_names": ["-h", "--help"]})
 @click.argument("paths", nargs=-1, required=True, metavar="FILE...")
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(FORMATS),
-    default="text",
-    show_default=True,
-    help="text for people; json (schema wmidoctor.trace/1) for machines; html: one self-contained "
+@format_option(
+    FORMATS,
+    "text for people; json (schema wmidoctor.trace/1) for machines; html: one self-contained "
     "file with a timeline per client.",
 )
 @json_flag
