@@ -41,8 +41,12 @@ def _open(path: str) -> Any:
         raise InputError(str(exc)) from None
 
 
-def _emit(data: Any, text: str, as_json: bool) -> None:
-    click.echo(dumps_json(data) if as_json else text)
+def _emit(data: dict[str, Any], text: str, as_json: bool) -> None:
+    """Print text, or JSON named by its schema: wmidoctor.repo-SUBCOMMAND/1 (schemas/repo-SUBCOMMAND.schema.json)."""
+    if as_json:
+        click.echo(dumps_json({"schema": f"wmidoctor.repo-{click.get_current_context().info_name}/1", **data}))
+    else:
+        click.echo(text)
 
 
 def _emit_read(
