@@ -12,6 +12,7 @@ import click
 from wmidoctor.evidence import Evidence
 from wmidoctor.output import dumps_json
 
+INSPECTION_SCHEMA = "wmidoctor.bundle-inspect/1"  # schemas/bundle-inspect.schema.json
 MARKS = {"parsed": "ok", "present": "--", "damaged": "!!", "missing": "  ", "skipped": ".."}
 
 
@@ -25,6 +26,7 @@ def inspection(evidence: Evidence) -> dict:
     collection = evidence.collection
     what = _descriptions()
     return {
+        "schema": INSPECTION_SCHEMA,
         "path": collection.path,
         "kind": collection.kind,
         "layout": collection.layout,
