@@ -7,7 +7,7 @@ from pathlib import Path
 
 import jsonschema
 
-SCHEMA = Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "knowledge" / "explain.schema.json"
+SCHEMA = Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "schemas" / "explain.schema.json"
 
 
 def _validate(document):

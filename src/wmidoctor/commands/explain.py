@@ -115,7 +115,7 @@ def _related_label(hex_code: str) -> str:
     "--json",
     "as_json",
     is_flag=True,
-    help="Print a JSON list, one object per code (see knowledge/explain.schema.json).",
+    help="Print a JSON list, one object per code (see schemas/explain.schema.json).",
 )
 def command(codes: tuple[str, ...], search_text: str | None, as_json: bool) -> None:
     """Decode WMI, COM/DCOM, RPC, Win32 and NTSTATUS codes: meaning, likely causes, ordered fixes.

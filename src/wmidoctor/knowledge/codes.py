@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 CATALOGUE_FILE = os.path.join(os.path.dirname(__file__), "codes.json")
 
-# The layer vocabulary every entry uses (also the enum in explain.schema.json).
+# The layer vocabulary every entry uses (also the enum in schemas/explain.schema.json).
 LAYERS = (
     "network/RPC",
     "DCOM/COM",
@@ -117,7 +117,7 @@ class Explanation:
     links: tuple[str, ...] = field(default=())
 
     def to_dict(self) -> dict[str, Any]:
-        """The documented `--json` object (src/wmidoctor/knowledge/explain.schema.json)."""
+        """The documented `--json` object (src/wmidoctor/schemas/explain.schema.json)."""
         return {
             "input": self.input,
             "symbol": self.symbol,
