@@ -34,6 +34,8 @@ def test_service_keys_without_a_cover_key_are_read_and_vouch_for_themselves_alon
     (bundle / "registry" / "services.reg").write_bytes(b"\xff\xfe" + text.replace(SERVICES, "").encode("utf-16-le"))
     after = load(bundle)
     assert after.services.status == "collected"
+    # the section names the file holding the service keys (not the firewall policy under Services\SharedAccess)
+    assert [s for s in after.services.sources if s.startswith("registry:")] == ["registry:services.reg"]
     assert sorted(after.services.services) == sorted(before.services.services)
     assert after.services.winmgmt_dependents == before.services.winmgmt_dependents
 

@@ -123,7 +123,10 @@ class RegistryEvidence:
         root = self.registry.key(SERVICES_KEY)
         # A hive holds the whole Services tree; the collector's export only the WMI services and the services
         # depending on Winmgmt, and vouches for those alone.
-        if not self._collect(section, SERVICES_KEY, root) and not any(
+        # The section's source is the file holding Winmgmt's key: the Services key itself is only a parent that the
+        # first file loaded (perhaps the firewall policy, under Services\SharedAccess) brought in.
+        winmgmt = self.registry.key(f"{SERVICES_KEY}\\Winmgmt")
+        if not self._collect(section, SERVICES_KEY, winmgmt or root) and not any(
             self._collect(section, f"{SERVICES_KEY}\\{name}", self.registry.key(f"{SERVICES_KEY}\\{name}"))
             for name in WMI_SERVICES
         ):
