@@ -15,6 +15,7 @@ if TYPE_CHECKING:
     from wmidoctor.evidence.model import Evidence, Setting
     from wmidoctor.evidence.security import SecurityDescriptor
 
+REGISTRY_SCHEMA = "wmidoctor.registry/1"  # schemas/registry.schema.json
 SECTIONS = ("services", "repository", "dcom", "providers", "rpc_policy", "remote_uac", "firewall")
 # Where each section is read from, said when it was not collected so the reader knows what to add.
 NEEDS = {
@@ -146,7 +147,12 @@ def command(paths: tuple[Path, ...], clsids: tuple[str, ...], as_json: bool) -> 
         data = evidence.to_data()
         click.echo(
             dumps_json(
-                {"sources": registry.sources, "problems": problems, "sections": {name: data[name] for name in SECTIONS}}
+                {
+                    "schema": REGISTRY_SCHEMA,
+                    "sources": registry.sources,
+                    "problems": problems,
+                    "sections": {name: data[name] for name in SECTIONS},
+                }
             )
         )
     else:
