@@ -71,7 +71,7 @@ def parse_command(path: str, as_json: bool) -> None:
     except OSError as exc:
         raise InputError(f"{path}: {exc.strerror or exc}") from None
     if as_json:
-        click.echo(dumps_json(document_to_data(document)))
+        click.echo(dumps_json({"schema": "wmidoctor.mof-parse/1", **document_to_data(document)}))
     else:
         info = document.summary()
         click.echo(

@@ -44,6 +44,7 @@ def render_text(documents: list[MofDocument], findings: list[LintFinding]) -> st
 
 def render_json(documents: list[MofDocument], findings: list[LintFinding]) -> dict[str, Any]:
     return {
+        "schema": "wmidoctor.mof-lint/1",  # schemas/mof-lint.schema.json
         "version": 1,
         "tool": f"wmidoctor {__version__}",
         "files": [{key: value for key, value in d.summary().items() if key != "diagnostics"} for d in documents],
