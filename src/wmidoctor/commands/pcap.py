@@ -52,7 +52,7 @@ def command(
             raise InputError(str(exc)) from exc
     data = [r.to_data() for r in reports]
     if fmt == "json":
-        text = dumps_json({"captures": data})
+        text = dumps_json({"schema": "wmidoctor.pcap/1", "captures": data})  # schemas/pcap.schema.json
     elif fmt == "html":
         from wmidoctor.pcap.render import capture_html
 
