@@ -101,6 +101,7 @@ def diagnose_command(
     finally:
         store.close()
     summary = {
+        "schema": "wmidoctor.fleet-run/1",  # schemas/fleet-run.schema.json
         "run": run_id,
         "db": store.target,
         "entries": len(tasks),
