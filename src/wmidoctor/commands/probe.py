@@ -234,7 +234,7 @@ def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str, evid
         evidence.connectivity = to_connectivity(results)
         write_output(evidence.to_json(), evidence_out)
     if fmt == "json":
-        click.echo(dumps_json({"host": host, "results": [r.to_data() for r in results]}))
+        click.echo(dumps_json({"schema": "wmidoctor.probe/1", "host": host, "results": [r.to_data() for r in results]}))
     else:
         click.echo(probe_text(results), nl=False)
     raise SystemExit(0 if all(r.passed for r in results) else 1)
@@ -272,7 +272,16 @@ def _fleet(
     rows = fleet_rows(results)
     summary = summary_rows(rows)
     if fmt == "json":
-        click.echo(dumps_json({"hosts": len(targets), "summary": summary, "results": [r.to_data() for r in results]}))
+        click.echo(
+            dumps_json(
+                {
+                    "schema": "wmidoctor.probe-hosts/1",
+                    "hosts": len(targets),
+                    "summary": summary,
+                    "results": [r.to_data() for r in results],
+                }
+            )
+        )
     elif fmt == "csv":
         click.echo(csv_text(rows, FLEET_COLUMNS), nl=False)
     else:

@@ -1,0 +1,50 @@
+"""`probe --json` (wmidoctor.probe/1) and `probe --hosts FILE --json` (wmidoctor.probe-hosts/1) validate against
+their schemas for a healthy fake host, hosts failing at activation and at the query, and a refused port (all on
+loopback; the fake hosts answer as remote-failures.md says real Windows hosts do)."""
+
+from __future__ import annotations
+
+import json
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+from tests.probe.fakes.msrpc import Scenario
+
+PW_ENV = {"PROBE_PW": "Secret-1"}
+ACCOUNT = ["-u", "CORP\\probe", "--password-env", "PROBE_PW", "--transport", "dcom", "--timeout", "3"]
+
+
+def _valid(document: dict, name: str) -> None:
+    schema = json.loads(resources.files("wmidoctor.schemas").joinpath(f"{name}.schema.json").read_text("utf-8"))
+    jsonschema.Draft202012Validator.check_schema(schema)
+    assert document["schema"] == f"wmidoctor.{name}/1"
+    jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
+
+
+@pytest.mark.network
+@pytest.mark.parametrize(
+    "scenario",
+    [Scenario(), Scenario(activation_error=0x80070005), Scenario(query_error=0x80041010), Scenario(launch_denied=True)],
+    ids=["healthy", "activation-denied", "invalid-class", "launch-denied"],
+)
+def test_one_host_documents_validate(cli, fake_host, scenario: Scenario) -> None:
+    server = fake_host(scenario)
+    result = cli("probe", f"127.0.0.1:{server.port}", *ACCOUNT, "--json", env=PW_ENV)
+    assert result.returncode in (0, 1), result.stderr
+    document = json.loads(result.stdout)
+    _valid(document, "probe")
+    assert "Secret-1" not in result.stdout
+
+
+@pytest.mark.network
+def test_a_hosts_file_document_validates(cli, fake_host, closed_port: int, tmp_path: Path) -> None:
+    server = fake_host()
+    hosts = tmp_path / "hosts.txt"
+    hosts.write_text(f"127.0.0.1:{server.port}\n127.0.0.2:{closed_port}\n", encoding="utf-8")
+    result = cli("probe", "--hosts", str(hosts), *ACCOUNT, "--json", env=PW_ENV)
+    assert result.returncode in (0, 1), result.stderr
+    document = json.loads(result.stdout)
+    _valid(document, "probe-hosts")
+    assert document["hosts"] == 2 and len(document["results"]) == 2
