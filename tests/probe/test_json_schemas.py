@@ -48,3 +48,24 @@ def test_a_hosts_file_document_validates(cli, fake_host, closed_port: int, tmp_p
     document = json.loads(result.stdout)
     _valid(document, "probe-hosts")
     assert document["hosts"] == 2 and len(document["results"]) == 2
+
+
+@pytest.mark.network
+def test_the_fleet_report_of_probe_runs_and_their_changes_validate(cli, fake_host, closed_port: int, tmp_path):
+    """Two probe runs into one database (the second with the healthy host gone): the latest run's report
+    (wmidoctor.probe-run/1) and the change between them (wmidoctor.probe-changes/1)."""
+    server = fake_host()
+    db = str(tmp_path / "probe.sqlite")
+    hosts = tmp_path / "hosts.txt"
+    for listed in (f"127.0.0.1:{server.port}\n127.0.0.2:{closed_port}\n", f"127.0.0.2:{closed_port}\n"):
+        hosts.write_text(listed, encoding="utf-8")
+        run = cli("probe", "--hosts", str(hosts), *ACCOUNT, "--db", db, "--format", "table", env=PW_ENV)
+        assert run.returncode in (0, 1), run.stderr
+    report = cli("fleet", "report", db, "--json")
+    assert report.returncode in (0, 1), report.stderr
+    _valid(json.loads(report.stdout), "probe-run")
+    changes = cli("fleet", "report", db, "--compare", "1", "2", "--json")
+    assert changes.returncode in (0, 1), changes.stderr
+    document = json.loads(changes.stdout)
+    _valid(document, "probe-changes")
+    assert document["changed"]

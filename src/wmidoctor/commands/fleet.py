@@ -65,7 +65,7 @@ def _probe_report(db: str, conn: Any, compare: tuple[int, int] | None, fmt: str)
             raise InputError(f"{db}: no run {missing[0]} (runs: {', '.join(map(str, runs))})")
         changes = _changes(run_rows(conn, compare[0]), run_rows(conn, compare[1]))
         if fmt == "json":
-            click.echo(dumps_json({"runs": list(compare), "changed": changes}))
+            click.echo(dumps_json({"schema": "wmidoctor.probe-changes/1", "runs": list(compare), "changed": changes}))
         elif fmt == "csv":
             click.echo(csv_text(changes, CHANGE_COLUMNS), nl=False)
         else:
@@ -77,7 +77,7 @@ def _probe_report(db: str, conn: Any, compare: tuple[int, int] | None, fmt: str)
     rows = run_rows(conn, run)
     summary = summary_rows(rows)
     if fmt == "json":
-        click.echo(dumps_json({"run": run, "summary": summary, "results": rows}))
+        click.echo(dumps_json({"schema": "wmidoctor.probe-run/1", "run": run, "summary": summary, "results": rows}))
     elif fmt == "csv":
         click.echo(csv_text(rows, FLEET_COLUMNS), nl=False)
     else:
