@@ -139,7 +139,7 @@ $Artifacts = [ordered]@{
     RegWmiAppId           = @{ Name = 'registry/wmi-appid.reg'; RegistryKey = 'HKLM\SOFTWARE\Classes\AppID\{8BC3F05E-D86B-11D0-A075-00C04FB68820}'; Personal = @('account SIDs') }
     RegProviderClsids     = @{ Name = 'registry/provider-clsids.reg'; RegistryKey = 'HKLM\SOFTWARE\Classes\CLSID'; Personal = @() }
     RegUacPolicy          = @{ Name = 'registry/uac-policy.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows\CurrentVersion\Policies\System'; Personal = @() }
-    RegHostIdentity       = @{ Name = 'registry/host-identity.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'; Personal = @('host name') }
+    RegHostIdentity       = @{ Name = 'registry/host-identity.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'; Personal = @('host name', 'domain name') }
     RegDcomPolicy         = @{ Name = 'registry/dcom-policy.reg'; RegistryKey = 'HKLM\SOFTWARE\Policies\Microsoft\Windows NT\DCOM'; Personal = @('account SIDs') }
     RegWmiHelperAppIds    = @{ Name = 'registry/wmi-helper-appids.reg'; RegistryKey = 'HKLM\SOFTWARE\Classes\AppID'; Personal = @('account SIDs'); Subkeys = @('{73E709EA-5D93-4B2E-BBB0-99B7938DA9E4}', '{1F87137D-0E7C-44D5-8C73-4EFFB68962F2}', '{49BD2028-1523-11D1-AD79-00C04FD8FDFF}', 'unsecapp.exe', 'WmiPrvSE.exe') }
     RegSvchost            = @{ Name = 'registry/svchost.reg'; RegistryKey = 'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion\Svchost'; Personal = @() }
@@ -526,6 +526,7 @@ $NamedValues = @{
         'HKLM\SOFTWARE\Microsoft\Windows NT\CurrentVersion'              = @('ProductName', 'EditionID', 'InstallationType', 'CurrentBuild', 'CurrentBuildNumber', 'UBR', 'CurrentMajorVersionNumber', 'CurrentMinorVersionNumber', 'CurrentVersion', 'DisplayVersion', 'ReleaseId')
         'HKLM\SYSTEM\CurrentControlSet\Control\ComputerName\ComputerName' = @('ComputerName')
         'HKLM\SYSTEM\CurrentControlSet\Control\ProductOptions'           = @('ProductType')
+        'HKLM\SYSTEM\CurrentControlSet\Services\Tcpip\Parameters'        = @('Domain', 'NV Domain')
     }
     RegLsa          = [ordered]@{
         'HKLM\SYSTEM\CurrentControlSet\Control\Lsa'         = @('LmCompatibilityLevel', 'RestrictAnonymous', 'RestrictAnonymousSAM', 'EveryoneIncludesAnonymous', 'NoLmHash', 'LimitBlankPasswordUse', 'RestrictRemoteSAM', 'DisableDomainCreds')

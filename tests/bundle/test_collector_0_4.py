@@ -113,3 +113,23 @@ def test_the_winmgmt_svchost_figures_are_read_apart_from_the_provider_hosts(tmp_
     assert all(h.pid != 1234 for h in evidence.provider_hosts.hosts)
     saved = type(evidence).from_json(evidence.to_json())
     assert saved.services.winmgmt_host == host
+
+
+def test_a_domain_controller_and_its_domain_are_known_from_the_registry_when_wmi_is_dead(tmp_path: Path) -> None:
+    """host-identity.reg of a Windows Server 2022 domain controller (InstallationType gives the edition;
+    ProductType LanmanNT still says domain controller), with the DNS domain from the Tcpip parameters."""
+    bundle = _copy(tmp_path)
+    (bundle / "wmi" / "identity.json").unlink()
+    text = (
+        "Windows Registry Editor Version 5.00\r\n\r\n"
+        "[HKEY_LOCAL_MACHINE\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion]\r\n"
+        '"ProductName"="Windows Server 2022 Datacenter"\r\n"EditionID"="ServerDatacenter"\r\n'
+        '"InstallationType"="Server"\r\n"CurrentBuild"="20348"\r\n\r\n'
+        "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Control\\ProductOptions]\r\n"
+        '"ProductType"="LanmanNT"\r\n\r\n'
+        "[HKEY_LOCAL_MACHINE\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters]\r\n"
+        '"NV Domain"="corp.example"\r\n'
+    )
+    (bundle / BY_KEY["RegHostIdentity"].name).write_bytes(b"\xff\xfe" + text.encode("utf-16-le"))
+    identity = load(bundle).identity
+    assert (identity.edition, identity.domain_role, identity.domain) == ("server", "domain-controller", "corp.example")

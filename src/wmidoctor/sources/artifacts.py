@@ -229,9 +229,9 @@ ARTIFACTS: tuple[Artifact, ...] = (
         "host-identity.reg",
         "HKLM\\SOFTWARE\\Microsoft\\Windows NT\\CurrentVersion",
         ("identity",),
-        "who the host is without WMI: named values of CurrentVersion (product, edition, build, UBR), ComputerName "
-        "and ProductOptions",
-        ("host name",),
+        "who the host is without WMI: named values of CurrentVersion (product, edition, build, UBR), ComputerName, "
+        "ProductOptions (workstation, server or domain controller) and the DNS domain (Tcpip parameters)",
+        ("host name", "domain name"),
     ),
     _reg(
         "RegDcomPolicy",

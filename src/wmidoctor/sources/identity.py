@@ -75,8 +75,10 @@ def identity_from_registry(registry: Any, evidence: Evidence) -> None:
                 f"registry:{PRODUCT_OPTIONS_KEY}!ProductType = {product_type}",
             )
             filled.append(f"registry:{options.source}")
-            if product_type.lower() == "lanmannt" and not identity.domain_role:
-                identity.domain_role = "domain-controller"
+    # ProductType says a domain controller whatever InstallationType gave the edition (it does not tell a member
+    # from a standalone host: that is in the SECURITY hive, which is never collected).
+    if _text(options, "ProductType").lower() == "lanmannt" and not identity.domain_role:
+        identity.domain_role = "domain-controller"
     for source in dict.fromkeys(filled):
         identity.mark_collected(
             source, None if identity.status != "not_collected" else "from the registry (WMI identity not read)"
