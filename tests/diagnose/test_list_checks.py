@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+from tests.schemas.documents import load_schema
+
 from wmidoctor.checks import select
 
 
@@ -37,12 +39,10 @@ def test_a_path_or_another_format_with_the_list_is_a_usage_error(cli, tmp_path) 
 
 
 def test_the_json_list_validates_against_its_schema(cli) -> None:
-    from importlib import resources
 
     import jsonschema
 
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath("checks.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema("checks")
     document = json.loads(cli("diagnose", "--list-checks", "--json").stdout)
     jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
     document["checks"][0]["severity"] = "fatal"

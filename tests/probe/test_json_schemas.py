@@ -5,20 +5,19 @@ loopback; the fake hosts answer as remote-failures.md says real Windows hosts do
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
 from tests.probe.fakes.msrpc import Scenario
+from tests.schemas.documents import load_schema
 
 PW_ENV = {"PROBE_PW": "Secret-1"}
 ACCOUNT = ["-u", "CORP\\probe", "--password-env", "PROBE_PW", "--transport", "dcom", "--timeout", "3"]
 
 
 def _valid(document: dict, name: str) -> None:
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath(f"{name}.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema(f"{name}")
     assert document["schema"] == f"wmidoctor.{name}/1"
     jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
 

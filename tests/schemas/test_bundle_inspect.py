@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 import shutil
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
 from tests.corpus_volume import link_volume
+from tests.schemas.documents import load_schema
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "bundles"
 
 
 def _schema() -> dict:
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath("bundle-inspect.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema("bundle-inspect")
     return schema
 
 

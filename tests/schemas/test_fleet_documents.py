@@ -5,17 +5,16 @@
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
+from tests.schemas.documents import load_schema
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "examples" / "bundles"
 
 
 def _valid(document: dict, name: str) -> None:
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath(f"{name}.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema(f"{name}")
     assert document["schema"] == f"wmidoctor.{name}/1"
     jsonschema.validate(document, schema, cls=jsonschema.Draft202012Validator)
 

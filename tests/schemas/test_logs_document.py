@@ -4,16 +4,15 @@ the corpus and on single logs (a damaged one included); the schema rejects a doc
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
+from tests.schemas.documents import load_schema
 
 
 def _schema() -> dict:
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath("logs.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema("logs")
     return schema
 
 

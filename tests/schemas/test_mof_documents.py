@@ -4,18 +4,17 @@ and validate against them on real MOF files of the corpus, files that do not par
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
+from tests.schemas.documents import load_schema
 
 FILES = ["kingsland.mofparser/MyServer.mof", "kingsland.mofparser/WinXpProSp3CIMV2.mof", "pywbem/parse_error01.mof"]
 
 
 def _schema(name: str) -> dict:
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath(f"{name}.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema(f"{name}")
     return schema
 
 

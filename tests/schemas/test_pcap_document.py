@@ -4,16 +4,15 @@ corpus (WMI over DCOM and WinRM), and the schema rejects a stage with an unknown
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
+from tests.schemas.documents import load_schema
 
 
 def _schema() -> dict:
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath("pcap.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema("pcap")
     return schema
 
 

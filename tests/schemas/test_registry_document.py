@@ -4,18 +4,17 @@ on the real hives and .reg export of the corpus (a corrupted hive included) and 
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
+from tests.schemas.documents import load_schema
 
 EXAMPLE = Path(__file__).resolve().parents[2] / "examples" / "bundles" / "dcom-remote-launch-denied"
 
 
 def _schema() -> dict:
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath("registry.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema("registry")
     return schema
 
 

@@ -5,19 +5,17 @@ each schema is itself a valid draft 2020-12 schema and rejects a document that l
 from __future__ import annotations
 
 import json
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
+from tests.schemas.documents import load_schema
 
 SUBCOMMANDS = ("verify", "ls", "show", "providers", "persistence")
 
 
 def _schema(subcommand: str) -> dict:
-    text = resources.files("wmidoctor.schemas").joinpath(f"repo-{subcommand}.schema.json").read_text("utf-8")
-    schema = json.loads(text)
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema(f"repo-{subcommand}")
     return schema
 
 

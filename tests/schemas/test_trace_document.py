@@ -6,19 +6,18 @@ from __future__ import annotations
 
 import json
 import sys
-from importlib import resources
 from pathlib import Path
 
 import jsonschema
 import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "trace"))
+from tests.schemas.documents import load_schema
 from trace_factories import Scenario, to_etl
 
 
 def _schema() -> dict:
-    schema = json.loads(resources.files("wmidoctor.schemas").joinpath("trace.schema.json").read_text("utf-8"))
-    jsonschema.Draft202012Validator.check_schema(schema)
+    schema = load_schema("trace")
     return schema
 
 
