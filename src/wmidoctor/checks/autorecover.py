@@ -7,7 +7,7 @@ from collections import Counter
 
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 
@@ -23,7 +23,6 @@ def _not_listed(ev: Evidence) -> str:
     return "the Autorecover MOFs list was not read" + (f" ({reason})" if reason else "")
 
 
-@check("autorecover.files", "Every autorecover MOF exists on disk", severity="warning", needs=("repository",))
 def files(ev: Evidence, v: Verdict) -> Finding:
     if not _listed(ev):
         return v.skip(_not_listed(ev))
@@ -72,9 +71,11 @@ def files(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check(
-    "autorecover.duplicates", "The autorecover list has no duplicate entries", severity="info", needs=("repository",)
+register_check(
+    files, "autorecover.files", "Every autorecover MOF exists on disk", severity="warning", needs=("repository",)
 )
+
+
 def duplicates(ev: Evidence, v: Verdict) -> Finding:
     if not _listed(ev):
         return v.skip(_not_listed(ev))
@@ -90,6 +91,15 @@ def duplicates(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
+register_check(
+    duplicates,
+    "autorecover.duplicates",
+    "The autorecover list has no duplicate entries",
+    severity="info",
+    needs=("repository",),
+)
+
+
 def _unlist_command(path: str) -> str:
     """PowerShell that removes one entry from the list after saving the key (reg import undoes both)."""
     quoted = path.replace("'", "''")
@@ -101,7 +111,6 @@ def _unlist_command(path: str) -> str:
     )
 
 
-@check("autorecover.parse", "Every autorecover MOF in the bundle compiles", severity="warning", needs=("repository",))
 def parse(ev: Evidence, v: Verdict) -> Finding:
     if not _listed(ev):
         return v.skip(_not_listed(ev))
@@ -159,3 +168,12 @@ def parse(ev: Evidence, v: Verdict) -> Finding:
             ),
         ],
     )
+
+
+register_check(
+    parse,
+    "autorecover.parse",
+    "Every autorecover MOF in the bundle compiles",
+    severity="warning",
+    needs=("repository",),
+)

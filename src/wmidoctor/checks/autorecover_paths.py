@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import AutorecoverMof, Evidence
 from wmidoctor.findings import Finding, Fix
 
@@ -26,12 +26,6 @@ def _fragility(mof: AutorecoverMof) -> str:
     return next((why for pattern, why in _FRAGILE if pattern.search(path)), "")
 
 
-@check(
-    "autorecover.locations",
-    "Autorecover MOFs sit where WMI can compile them at rebuild time",
-    severity="warning",
-    needs=("repository",),
-)
 def locations(ev: Evidence, v: Verdict) -> Finding:
     mofs = ev.repository.autorecover_mofs
     if not (ev.repository.autorecover_source or mofs):
@@ -66,3 +60,12 @@ def locations(ev: Evidence, v: Verdict) -> Finding:
             [ref(m.source or where, m.path) for m in outside[:25]],
         )
     return v.ok(f"All {len(mofs)} autorecover MOFs sit in the WMI folder.", [ref(where)] if where else [])
+
+
+register_check(
+    locations,
+    "autorecover.locations",
+    "Autorecover MOFs sit where WMI can compile them at rebuild time",
+    severity="warning",
+    needs=("repository",),
+)

@@ -4,7 +4,7 @@ defaults: the arbitrator's idle limit, callback security for asynchronous calls,
 from __future__ import annotations
 
 from wmidoctor.checks.fixes import backup_key, restart_winmgmt
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import ARB_TASK_MAX_IDLE_MS, CIMOM_DEFAULTS, CIMOM_KEY
@@ -28,12 +28,6 @@ def _reset(name: str, value: int) -> Fix:
     )
 
 
-@check(
-    "repository.cimom-settings",
-    "CIMOM settings that change WMI's behaviour are at their defaults",
-    severity="warning",
-    needs=("repository",),
-)
 def cimom_settings(ev: Evidence, v: Verdict) -> Finding:
     values = {name: _int(s) for name, s in ev.repository.cimom.items()}
     evidence = [ref(s.source, f"{name}={s.value}") for name, s in ev.repository.cimom.items()]
@@ -77,3 +71,12 @@ def cimom_settings(ev: Evidence, v: Verdict) -> Finding:
             codes=["0x80041032"],
         )
     return v.info(summary, evidence, fixes=fixes)
+
+
+register_check(
+    cimom_settings,
+    "repository.cimom-settings",
+    "CIMOM settings that change WMI's behaviour are at their defaults",
+    severity="warning",
+    needs=("repository",),
+)

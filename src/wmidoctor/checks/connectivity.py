@@ -4,13 +4,12 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import hex_code
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
 from wmidoctor.knowledge.codes import short_meaning
 
 
-@check("connectivity.probes", "Remote WMI probes reach every stage", severity="error", needs=("connectivity",))
 def probes(ev: Evidence, v: Verdict) -> Finding:
     probes = ev.connectivity.probes
     if not probes:
@@ -46,3 +45,8 @@ def probes(ev: Evidence, v: Verdict) -> Finding:
         ],
         codes=[hex_code(p.code) for p in failed if p.code is not None],
     )
+
+
+register_check(
+    probes, "connectivity.probes", "Remote WMI probes reach every stage", severity="error", needs=("connectivity",)
+)

@@ -6,7 +6,7 @@ from collections import Counter
 
 from wmidoctor.checks.events import dcom_events, field
 from wmidoctor.checks.fixes import add_to_distributed_com_users, advice, backup_key
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import WMI_APPID_KEY, WMI_COM_IDS
@@ -22,12 +22,6 @@ def _wmi_id(*values: str) -> str:
     return ""
 
 
-@check(
-    "dcom.wmi-permission-events",
-    "DCOM does not refuse launch or activation of WMI (event 10016)",
-    severity="warning",
-    needs=("events",),
-)
 def wmi_permission_events(ev: Evidence, v: Verdict) -> Finding:
     refused: list[tuple[EventGroup, str]] = []
     sandboxed: list[EventGroup] = []
@@ -109,12 +103,15 @@ def wmi_permission_events(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check(
-    "dcom.activation-timeouts",
-    "WMI's COM servers start in time (DCOM events 10010, 10005)",
-    severity="error",
+register_check(
+    wmi_permission_events,
+    "dcom.wmi-permission-events",
+    "DCOM does not refuse launch or activation of WMI (event 10016)",
+    severity="warning",
     needs=("events",),
 )
+
+
 def activation_timeouts(ev: Evidence, v: Verdict) -> Finding:
     late = [(g, wmi) for g in dcom_events(ev, 10010) if (wmi := _wmi_id(field(g, "Server")))]
     start_failed = [
@@ -173,3 +170,12 @@ def activation_timeouts(ev: Evidence, v: Verdict) -> Finding:
         fixes=fixes,
         codes=["0x80080005", "0x80070422"],
     )
+
+
+register_check(
+    activation_timeouts,
+    "dcom.activation-timeouts",
+    "WMI's COM servers start in time (DCOM events 10010, 10005)",
+    severity="error",
+    needs=("events",),
+)

@@ -12,7 +12,7 @@ from collections import Counter
 
 from wmidoctor.checks.events import dcom_events, field
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence, Setting
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.defaults import (
@@ -116,7 +116,6 @@ def _raise_all_fix(raise_level: Setting) -> Fix:
     )
 
 
-@check("dcom.hardening", "DCOM authentication hardening does not reject WMI clients", severity="error", needs=("dcom",))
 def hardening(ev: Evidence, v: Verdict) -> Finding:
     keys = ev.dcom.hardening
     evidence = [ref(s.source, f"{name}={s.value}") for name, s in keys.items()]
@@ -190,3 +189,12 @@ def hardening(ev: Evidence, v: Verdict) -> Finding:
         )
     scope = "" if ev.events.collected else " (the System log was not read, so rejections could not be counted)"
     return v.ok("No DCOM hardening rejections seen" + scope + ".", evidence)
+
+
+register_check(
+    hardening,
+    "dcom.hardening",
+    "DCOM authentication hardening does not reject WMI clients",
+    severity="error",
+    needs=("dcom",),
+)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from wmidoctor.checks.fixes import backup_key
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, FirewallRule, Setting
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import (
@@ -34,12 +34,6 @@ def _flag_names(value: int) -> str:
     return ", ".join(name for bit, name in SCM_REMOTE_CALL_FLAGS.items() if value & bit) or "no known flag"
 
 
-@check(
-    "dcom.protocols",
-    "DCOM may use TCP/IP, and the SCM's remote-call flags are the defaults",
-    severity="error",
-    needs=("rpc_policy",),
-)
 def protocols(ev: Evidence, v: Verdict) -> Finding:
     listed = _strings(ev.rpc_policy.dcom_protocols)
     flags = ev.dcom.scm_remote_call_flags if ev.dcom.collected else None
@@ -108,6 +102,15 @@ def protocols(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
+register_check(
+    protocols,
+    "dcom.protocols",
+    "DCOM may use TCP/IP, and the SCM's remote-call flags are the defaults",
+    severity="error",
+    needs=("rpc_policy",),
+)
+
+
 def fixed_port(setting: Setting | None) -> int | None:
     """The TCP port of an 'ncacn_ip_tcp,0,<port>' endpoint, or None."""
     for entry in _strings(setting):
@@ -133,12 +136,6 @@ def _firewall_on(ev: Evidence) -> bool:
     )
 
 
-@check(
-    "dcom.wmi-fixed-port",
-    "A fixed WMI port (winmgmt /standalonehost) is set up whole and admitted",
-    severity="warning",
-    needs=("dcom", "services"),
-)
 def wmi_fixed_port(ev: Evidence, v: Verdict) -> Finding:
     service = ev.services.get("Winmgmt")
     endpoints = ev.dcom.wmi_appid_endpoints
@@ -233,3 +230,12 @@ def wmi_fixed_port(ev: Evidence, v: Verdict) -> Finding:
         ],
         codes=["0x800706BA"],
     )
+
+
+register_check(
+    wmi_fixed_port,
+    "dcom.wmi-fixed-port",
+    "A fixed WMI port (winmgmt /standalonehost) is set up whole and admitted",
+    severity="warning",
+    needs=("dcom", "services"),
+)

@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.evidence.processes import describe_pid
 from wmidoctor.findings import EvidenceRef, Finding, Fix
@@ -160,9 +160,6 @@ def _pattern_line(pattern: FailurePattern, ev: Evidence, note: str) -> EvidenceR
     )
 
 
-@check(
-    "events.client-failures", "WMI client operations succeed (WMI-Activity 5858)", severity="warning", needs=("events",)
-)
 def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
     """Each failure pattern is judged on its own: a known-harmless one (knowledge/benign_failures.tsv) is
     info with its reason; another is a problem when it recurs, an isolated failure otherwise."""
@@ -211,7 +208,15 @@ def client_failure_tally(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check("events.provider-load", "Providers load without error (WMI-Activity 5857)", severity="error", needs=("events",))
+register_check(
+    client_failure_tally,
+    "events.client-failures",
+    "WMI client operations succeed (WMI-Activity 5858)",
+    severity="warning",
+    needs=("events",),
+)
+
+
 def provider_load(ev: Evidence, v: Verdict) -> Finding:
     failed = [
         (code, g)
@@ -248,3 +253,12 @@ def provider_load(ev: Evidence, v: Verdict) -> Finding:
         ],
         codes=[hex_code(code) for code, _ in failed],
     )
+
+
+register_check(
+    provider_load,
+    "events.provider-load",
+    "Providers load without error (WMI-Activity 5857)",
+    severity="error",
+    needs=("events",),
+)

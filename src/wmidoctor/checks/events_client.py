@@ -17,7 +17,7 @@ from wmidoctor.checks.events import (
     wmi_adapter_events,
 )
 from wmidoctor.checks.fixes import advice, restart_winmgmt
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence, Provider
 from wmidoctor.evidence.processes import describe_pid
 from wmidoctor.findings import EvidenceRef, Finding, Fix
@@ -110,12 +110,6 @@ _PERF_FIXES = [
 ]
 
 
-@check(
-    "events.perf-classes",
-    "Performance counter classes are available (Win32_PerfFormattedData/RawData)",
-    severity="warning",
-    needs=("events",),
-)
 def perf_classes(ev: Evidence, v: Verdict) -> Finding:
     missing = [
         (code, g)
@@ -158,6 +152,15 @@ def perf_classes(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
+register_check(
+    perf_classes,
+    "events.perf-classes",
+    "Performance counter classes are available (Win32_PerfFormattedData/RawData)",
+    severity="warning",
+    needs=("events",),
+)
+
+
 def _feature(namespace: str) -> str:
     for known, feature in sorted(FEATURE_NAMESPACES.items(), key=lambda item: -len(item[0])):
         if namespace == known or namespace.startswith(known + "\\"):
@@ -165,12 +168,6 @@ def _feature(namespace: str) -> str:
     return ""
 
 
-@check(
-    "events.invalid-namespace",
-    "Clients connect to namespaces that exist (no 0x8004100E)",
-    severity="warning",
-    needs=("events",),
-)
 def invalid_namespace(ev: Evidence, v: Verdict) -> Finding:
     by_namespace: dict[str, list[EventGroup]] = defaultdict(list)
     for code, group in client_failures(ev):
@@ -240,6 +237,15 @@ def invalid_namespace(ev: Evidence, v: Verdict) -> Finding:
     return v.warn(summary, evidence, causes=causes, fixes=fixes, codes=[hex_code(WBEM_E_INVALID_NAMESPACE)])
 
 
+register_check(
+    invalid_namespace,
+    "events.invalid-namespace",
+    "Clients connect to namespaces that exist (no 0x8004100E)",
+    severity="warning",
+    needs=("events",),
+)
+
+
 def _parent(namespace: str) -> str:
     return namespace.rsplit("\\", 1)[0] if "\\" in namespace else "root"
 
@@ -258,12 +264,6 @@ def _suspects(ev: Evidence, namespace: str) -> list[tuple[Provider, str]]:
     return found
 
 
-@check(
-    "events.provider-errors",
-    "Providers serve client requests (no provider load or initialisation failure)",
-    severity="error",
-    needs=("events",),
-)
 def provider_errors(ev: Evidence, v: Verdict) -> Finding:
     failing = [(code, g) for code, g in client_failures(ev) if code in PROVIDER_FAILURE_CODES]
     if not failing:
@@ -337,12 +337,15 @@ def provider_errors(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check(
-    "events.throttling",
-    "The WMI arbitrator does not cancel clients (throttling in WMI-Activity 5858)",
-    severity="warning",
+register_check(
+    provider_errors,
+    "events.provider-errors",
+    "Providers serve client requests (no provider load or initialisation failure)",
+    severity="error",
     needs=("events",),
 )
+
+
 def throttling(ev: Evidence, v: Verdict) -> Finding:
     throttled = [g for _, g in client_failures(ev) if "throttl" in field(g, "PossibleCause").lower()]
     if not throttled:
@@ -386,3 +389,12 @@ def throttling(ev: Evidence, v: Verdict) -> Finding:
         fixes=fixes,
         codes=["0x80041032"],
     )
+
+
+register_check(
+    throttling,
+    "events.throttling",
+    "The WMI arbitrator does not cancel clients (throttling in WMI-Activity 5858)",
+    severity="warning",
+    needs=("events",),
+)

@@ -7,7 +7,7 @@ they need, so it is a warning: the diagnosis is incomplete. Damage in event logs
 
 from __future__ import annotations
 
-from wmidoctor.checks.registry import CHECKS, Verdict, check, ref
+from wmidoctor.checks.registry import CHECKS, Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 
@@ -30,7 +30,6 @@ def _checks_reading(sections: list[str]) -> list[str]:
     return sorted(spec.id for spec in CHECKS.values() if set(spec.needs) & set(sections))
 
 
-@check("evidence.integrity", "The evidence could be read whole", severity="warning", needs=("collection",))
 def integrity(ev: Evidence, v: Verdict) -> Finding:
     sections = ev.sections()
     damaged_config = [name for name in CONFIGURATION_SECTIONS if sections[name].collected and sections[name].problems]
@@ -72,3 +71,8 @@ def integrity(ev: Evidence, v: Verdict) -> Finding:
     if not ev.collection.artifacts:
         return v.ok("The evidence was saved whole (no per-artifact record to check).")
     return v.ok(f"All {sum(1 for a in ev.collection.artifacts if a.status == 'parsed')} artifacts read were whole.")
+
+
+register_check(
+    integrity, "evidence.integrity", "The evidence could be read whole", severity="warning", needs=("collection",)
+)

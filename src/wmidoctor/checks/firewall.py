@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.host import edition as host_edition
 from wmidoctor.checks.host import key_read, missing_artifacts
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, FirewallRule
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.defaults import (
@@ -151,12 +151,6 @@ def _closed_verdict(ev: Evidence, v: Verdict, profiles: list[str], evidence: lis
     )
 
 
-@check(
-    "firewall.wmi-rules",
-    "The firewall admits remote WMI (rule group per profile)",
-    severity="error",
-    needs=("firewall",),
-)
 def wmi_rules(ev: Evidence, v: Verdict) -> Finding:
     profiles = _enabled_profiles(ev)
     evidence = [
@@ -187,3 +181,12 @@ def wmi_rules(ev: Evidence, v: Verdict) -> Finding:
             evidence,
         )
     return _closed_verdict(ev, v, profiles, evidence)
+
+
+register_check(
+    wmi_rules,
+    "firewall.wmi-rules",
+    "The firewall admits remote WMI (rule group per profile)",
+    severity="error",
+    needs=("firewall",),
+)

@@ -8,7 +8,7 @@ from wmidoctor.checks.acl import compare, describe, namespace_rights
 from wmidoctor.checks.events import client_failures, field, operation, operation_namespace, winmgmt_events
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.host import PRE_VISTA, VISTA_OR_LATER, generation
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import (
@@ -45,12 +45,6 @@ def grant_in_wmi_control(namespace: str, what: str) -> Fix:
     )
 
 
-@check(
-    "namespaces.default-security",
-    "root and root\\cimv2 keep their default security",
-    severity="error",
-    needs=("namespaces",),
-)
 def default_security(ev: Evidence, v: Verdict) -> Finding:
     judged = [
         (n, security)
@@ -131,12 +125,15 @@ def default_security(ev: Evidence, v: Verdict) -> Finding:
     return v.ok(f"{', '.join(n.name for n, _ in judged)} hold the default entries.", evidence)
 
 
-@check(
-    "namespaces.remote-denied",
-    "Accounts that connect are allowed in (no WBEM_E_ACCESS_DENIED)",
+register_check(
+    default_security,
+    "namespaces.default-security",
+    "root and root\\cimv2 keep their default security",
     severity="error",
-    needs=("events",),
+    needs=("namespaces",),
 )
+
+
 def remote_denied(ev: Evidence, v: Verdict) -> Finding:
     denied = [g for g in client_failures(ev) if g[0] == WBEM_E_ACCESS_DENIED]
     if not denied:
@@ -181,7 +178,15 @@ def remote_denied(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check("namespaces.encryption", "Clients meet the encryption that namespaces require", severity="warning", needs=())
+register_check(
+    remote_denied,
+    "namespaces.remote-denied",
+    "Accounts that connect are allowed in (no WBEM_E_ACCESS_DENIED)",
+    severity="error",
+    needs=("events",),
+)
+
+
 def encryption(ev: Evidence, v: Verdict) -> Finding:
     if not ev.namespaces.collected and not ev.events.collected:
         return v.skip("neither the namespaces nor the Application log were collected")
@@ -215,3 +220,12 @@ def encryption(ev: Evidence, v: Verdict) -> Finding:
     if required:
         return v.info(f"{len(required)} namespaces require Packet Privacy; no refusals seen.", evidence)
     return v.ok("No namespace requires encryption beyond Windows' own and no client was refused.", evidence)
+
+
+register_check(
+    encryption,
+    "namespaces.encryption",
+    "Clients meet the encryption that namespaces require",
+    severity="warning",
+    needs=(),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import ComServer, Evidence, Provider
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.defaults import (
@@ -52,7 +52,6 @@ def _reinstall(p_names: str) -> list[Fix]:
     ]
 
 
-@check("providers.clsid", "Every provider registration names a CLSID", severity="error", needs=("providers",))
 def clsid(ev: Evidence, v: Verdict) -> Finding:
     providers = [p for p in ev.providers.providers if _is_com(p)]
     if not providers:
@@ -81,13 +80,15 @@ def clsid(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
+register_check(
+    clsid, "providers.clsid", "Every provider registration names a CLSID", severity="error", needs=("providers",)
+)
+
+
 def _com_server(ev: Evidence, p: Provider) -> ComServer | None:
     return ev.providers.com_servers.get((p.clsid or "").upper())
 
 
-@check(
-    "providers.com-registration", "Every provider CLSID is registered in COM", severity="error", needs=("providers",)
-)
 def com_registration(ev: Evidence, v: Verdict) -> Finding:
     if not ev.providers.com_servers:
         return v.skip("the COM registrations (HKLM\\SOFTWARE\\Classes\\CLSID) of the providers were not collected")
@@ -110,7 +111,15 @@ def com_registration(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check("providers.binary", "Every provider's COM server binary exists", severity="error", needs=("providers",))
+register_check(
+    com_registration,
+    "providers.com-registration",
+    "Every provider CLSID is registered in COM",
+    severity="error",
+    needs=("providers",),
+)
+
+
 def binary(ev: Evidence, v: Verdict) -> Finding:
     pairs = [(p, s) for p in ev.providers.providers if p.clsid and (s := _com_server(ev, p)) and s.registered]
     checked = [(p, s) for p, s in pairs if s.binary_exists is not None]
@@ -145,7 +154,11 @@ def binary(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check("providers.registrations", "Every provider has a registration object", severity="warning", needs=("providers",))
+register_check(
+    binary, "providers.binary", "Every provider's COM server binary exists", severity="error", needs=("providers",)
+)
+
+
 def registrations(ev: Evidence, v: Verdict) -> Finding:
     providers = ev.providers.providers
     if not any(p.registrations for p in providers):
@@ -171,15 +184,21 @@ def registrations(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
+register_check(
+    registrations,
+    "providers.registrations",
+    "Every provider has a registration object",
+    severity="warning",
+    needs=("providers",),
+)
+
+
 def _outside_windows(server: ComServer | None) -> bool:
     """True when the provider's COM server is known and does not live in the Windows directory."""
     binary = (server.inproc_server or server.local_server or "") if server else ""
     return bool(binary) and not binary.lower().lstrip('"').startswith(_WINDOWS_DIRS)
 
 
-@check(
-    "providers.hosting", "Providers do not run as LocalSystem without need", severity="warning", needs=("providers",)
-)
 def hosting(ev: Evidence, v: Verdict) -> Finding:
     providers = ev.providers.providers
     if not providers:
@@ -224,3 +243,12 @@ def hosting(ev: Evidence, v: Verdict) -> Finding:
             )
         ],
     )
+
+
+register_check(
+    hosting,
+    "providers.hosting",
+    "Providers do not run as LocalSystem without need",
+    severity="warning",
+    needs=("providers",),
+)

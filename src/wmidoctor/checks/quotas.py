@@ -5,7 +5,7 @@ from __future__ import annotations
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.host import PRE_VISTA, generation
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import PRE_VISTA_QUOTA_DEFAULTS, QUOTA_DEFAULTS, QUOTA_NAMES_IN_5612
@@ -35,7 +35,6 @@ def _set(name: str, value: int, previous: int, when: str = "") -> Fix:
     )
 
 
-@check("quotas.configuration", "Provider host quotas are at least the defaults", severity="warning", needs=("quotas",))
 def configuration(ev: Evidence, v: Verdict) -> Finding:
     evidence, lowered, raised, fixes = [], [], [], []
     era, how = generation(ev)
@@ -77,12 +76,15 @@ def configuration(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check(
-    "quotas.host-kills",
-    "No WMI provider host was stopped for exceeding a quota (event 5612)",
-    severity="error",
-    needs=("events",),
+register_check(
+    configuration,
+    "quotas.configuration",
+    "Provider host quotas are at least the defaults",
+    severity="warning",
+    needs=("quotas",),
 )
+
+
 def host_kills(ev: Evidence, v: Verdict) -> Finding:
     kills = winmgmt_events(ev, 5612)
     if not kills:
@@ -141,3 +143,12 @@ def host_kills(ev: Evidence, v: Verdict) -> Finding:
         ],
         codes=["0x80041006", "0x8004106C", "0x800706BE"],
     )
+
+
+register_check(
+    host_kills,
+    "quotas.host-kills",
+    "No WMI provider host was stopped for exceeding a quota (event 5612)",
+    severity="error",
+    needs=("events",),
+)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.quotas import quota_fix
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import HOST_HEADROOM_WARN, QUOTA_DEFAULTS
@@ -25,12 +25,6 @@ def _show(attribute: str, value: int) -> str:
     return f"{value / _MB:.0f} MB" if "memory" in attribute else str(value)
 
 
-@check(
-    "quotas.host-headroom",
-    "Running provider hosts stay clear of their quotas",
-    severity="warning",
-    needs=("provider_hosts",),
-)
 def host_headroom(ev: Evidence, v: Verdict) -> Finding:
     hosts = ev.provider_hosts.hosts
     if not hosts:
@@ -80,6 +74,15 @@ def host_headroom(ev: Evidence, v: Verdict) -> Finding:
         fixes=_fixes(*nearest),
         codes=["0x80041006", "0x8004106C"],
     )
+
+
+register_check(
+    host_headroom,
+    "quotas.host-headroom",
+    "Running provider hosts stay clear of their quotas",
+    severity="warning",
+    needs=("provider_hosts",),
+)
 
 
 def _fixes(quota: str, current: int) -> list[Fix]:

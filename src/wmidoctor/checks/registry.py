@@ -28,20 +28,26 @@ class CheckSpec:
 CHECKS: dict[str, CheckSpec] = {}
 
 
-def check(check_id: str, title: str, *, severity: str, needs: Iterable[str], needs_any: Iterable[str] = ()) -> Callable:
-    """Register a check; its group is the part of the id before the first dot."""
+def register_check(
+    func: Callable[[Evidence, Verdict], Finding],
+    check_id: str,
+    title: str,
+    *,
+    severity: str,
+    needs: Iterable[str],
+    needs_any: Iterable[str] = (),
+) -> None:
+    """Register a check; its group is the part of the id before the first dot.
+
+    A call after the function rather than a decorator: the mutation tool (`./run mutate`) leaves decorated
+    functions alone, and the checks are the code whose every branch a test must pin."""
     if severity not in SEVERITIES:
         raise ValueError(f"{check_id}: unknown severity {severity!r}")
-
-    def register(func: Callable[[Evidence, Verdict], Finding]) -> Callable[[Evidence, Verdict], Finding]:
-        if check_id in CHECKS:
-            raise ValueError(f"check {check_id} registered twice")
-        CHECKS[check_id] = CheckSpec(
-            check_id, title, check_id.split(".", 1)[0], severity, tuple(needs), func, tuple(needs_any)
-        )
-        return func
-
-    return register
+    if check_id in CHECKS:
+        raise ValueError(f"check {check_id} registered twice")
+    CHECKS[check_id] = CheckSpec(
+        check_id, title, check_id.split(".", 1)[0], severity, tuple(needs), func, tuple(needs_any)
+    )
 
 
 def ref(source: str, detail: str = "") -> EvidenceRef:

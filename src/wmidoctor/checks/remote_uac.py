@@ -2,19 +2,13 @@
 
 from __future__ import annotations
 
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 
 _KEY = "HKLM\\SOFTWARE\\Microsoft\\Windows\\CurrentVersion\\Policies\\System"
 
 
-@check(
-    "remote-uac.token-filter",
-    "Remote UAC token filtering is understood (LocalAccountTokenFilterPolicy)",
-    severity="warning",
-    needs=("remote_uac",),
-)
 def token_filter(ev: Evidence, v: Verdict) -> Finding:
     policy = ev.remote_uac.local_account_token_filter_policy
     evidence = [
@@ -89,3 +83,12 @@ def token_filter(ev: Evidence, v: Verdict) -> Finding:
         fixes=fixes,
         codes=["0x80070005"] if workgroup else [],
     )
+
+
+register_check(
+    token_filter,
+    "remote-uac.token-filter",
+    "Remote UAC token filtering is understood (LocalAccountTokenFilterPolicy)",
+    severity="warning",
+    needs=("remote_uac",),
+)

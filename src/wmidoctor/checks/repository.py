@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import winmgmt_events
 from wmidoctor.checks.fixes import advice, repository_ladder
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import OBJECTS_DATA_ERROR, OBJECTS_DATA_WARN, REPOSITORY_HISTORY_EVENTS
@@ -12,7 +12,6 @@ from wmidoctor.knowledge.defaults import OBJECTS_DATA_ERROR, OBJECTS_DATA_WARN, 
 _MB = 1024 * 1024
 
 
-@check("repository.integrity", "The WMI repository is consistent", severity="critical", needs=("repository",))
 def integrity(ev: Evidence, v: Verdict) -> Finding:
     checks = ev.repository.verifications
     if not checks:
@@ -40,12 +39,11 @@ def integrity(ev: Evidence, v: Verdict) -> Finding:
     return v.skip("the verification did not reach a verdict: " + "; ".join(c.detail or c.method for c in checks))
 
 
-@check(
-    "repository.size",
-    "The repository is not bloated (OBJECTS.DATA under 500 MB)",
-    severity="error",
-    needs=("repository",),
+register_check(
+    integrity, "repository.integrity", "The WMI repository is consistent", severity="critical", needs=("repository",)
 )
+
+
 def size(ev: Evidence, v: Verdict) -> Finding:
     objects = next((f for f in ev.repository.files if f.name.upper() == "OBJECTS.DATA"), None)
     if objects is None:
@@ -88,12 +86,15 @@ def size(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check(
-    "repository.history",
-    "No sign of past repository corruption, rebuild or restore",
-    severity="warning",
+register_check(
+    size,
+    "repository.size",
+    "The repository is not bloated (OBJECTS.DATA under 500 MB)",
+    severity="error",
     needs=("repository",),
 )
+
+
 def history(ev: Evidence, v: Verdict) -> Finding:
     evidence = []
     if ev.repository.corrupted_rec:
@@ -133,3 +134,12 @@ def history(ev: Evidence, v: Verdict) -> Finding:
             ),
         ],
     )
+
+
+register_check(
+    history,
+    "repository.history",
+    "No sign of past repository corruption, rebuild or restore",
+    severity="warning",
+    needs=("repository",),
+)

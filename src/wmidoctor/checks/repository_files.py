@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.fixes import repository_ladder
 from wmidoctor.checks.host import PRE_VISTA, generation
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
 from wmidoctor.knowledge.defaults import PRE_VISTA_REPOSITORY_FILES, REPOSITORY_CORE_FILES, REPOSITORY_DIRECTORY
@@ -20,9 +20,6 @@ def _is_default_directory(directory: str) -> bool:
     return text in (REPOSITORY_DIRECTORY.lower(), "c:\\windows\\system32\\wbem\\repository")
 
 
-@check(
-    "repository.files", "The repository's files are all present and not empty", severity="error", needs=("repository",)
-)
 def files(ev: Evidence, v: Verdict) -> Finding:
     listing = ev.repository.files
     if not listing:
@@ -79,3 +76,12 @@ def files(ev: Evidence, v: Verdict) -> Finding:
         + (" (Windows XP / Server 2003 layout)." if era == PRE_VISTA else "."),
         evidence,
     )
+
+
+register_check(
+    files,
+    "repository.files",
+    "The repository's files are all present and not empty",
+    severity="error",
+    needs=("repository",),
+)

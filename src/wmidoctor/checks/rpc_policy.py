@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.host import key_read, missing_artifacts
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import RESTRICT_REMOTE_CLIENTS, RPC_DYNAMIC_PORTS, RPC_DYNAMIC_PORTS_SMALL
@@ -12,9 +12,6 @@ from wmidoctor.knowledge.defaults import RESTRICT_REMOTE_CLIENTS, RPC_DYNAMIC_PO
 _POLICY_KEY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc"
 
 
-@check(
-    "rpc.restrict-remote-clients", "RPC does not refuse the clients WMI needs", severity="error", needs=("rpc_policy",)
-)
 def restrict_remote_clients(ev: Evidence, v: Verdict) -> Finding:
     policy = ev.rpc_policy
     evidence = [
@@ -62,12 +59,15 @@ def restrict_remote_clients(ev: Evidence, v: Verdict) -> Finding:
     return v.ok(f"RestrictRemoteClients: {described}.", evidence)
 
 
-@check(
-    "rpc.port-range",
-    "RPC dynamic ports are not restricted without a matching firewall opening",
-    severity="warning",
+register_check(
+    restrict_remote_clients,
+    "rpc.restrict-remote-clients",
+    "RPC does not refuse the clients WMI needs",
+    severity="error",
     needs=("rpc_policy",),
 )
+
+
 def port_range(ev: Evidence, v: Verdict) -> Finding:
     ports = ev.rpc_policy.ports
     if ports is None or not ports.value:
@@ -101,6 +101,15 @@ def port_range(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
+register_check(
+    port_range,
+    "rpc.port-range",
+    "RPC dynamic ports are not restricted without a matching firewall opening",
+    severity="warning",
+    needs=("rpc_policy",),
+)
+
+
 def port_ranges(entries: list[str]) -> list[tuple[int, int]]:
     """Rpc\\Internet Ports entries ('5000-5100', '5200') as inclusive (low, high) pairs; others are skipped."""
     found = []
@@ -111,12 +120,6 @@ def port_ranges(entries: list[str]) -> list[tuple[int, int]]:
     return found
 
 
-@check(
-    "rpc.dynamic-ports",
-    "The TCP dynamic port range is the default, or wide enough and clear of RPC's own ports",
-    severity="warning",
-    needs=("rpc_policy",),
-)
 def dynamic_ports(ev: Evidence, v: Verdict) -> Finding:
     policy = ev.rpc_policy
     start_setting, count_setting = policy.dynamic_port_start, policy.dynamic_port_count
@@ -186,3 +189,12 @@ def dynamic_ports(ev: Evidence, v: Verdict) -> Finding:
             fixes=[reset],
         )
     return v.ok(f"The TCP dynamic port range is the default: {described}.", evidence)
+
+
+register_check(
+    dynamic_ports,
+    "rpc.dynamic-ports",
+    "The TCP dynamic port range is the default, or wide enough and clear of RPC's own ports",
+    severity="warning",
+    needs=("rpc_policy",),
+)

@@ -8,7 +8,7 @@ suspicious one a warning, an allow-listed or unremarkable one info. The finding 
 from __future__ import annotations
 
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.checks.security_chains import JudgedChain, judge_chains
 from wmidoctor.checks.security_indicators import summary
 from wmidoctor.evidence.model import Evidence
@@ -168,13 +168,6 @@ def _chain_refs(judged: JudgedChain) -> list[EvidenceRef]:
     return refs
 
 
-@check(
-    "security.subscriptions",
-    "No WMI event subscription looks like persistence",
-    severity="error",
-    needs=(),
-    needs_any=("subscriptions", "wmi_traces"),
-)
 def subscriptions(ev: Evidence, v: Verdict) -> Finding:
     read = evidence_read(ev)
     judged = judge_chains(ev)
@@ -235,3 +228,13 @@ def subscriptions(ev: Evidence, v: Verdict) -> Finding:
             items=items,
         )
     return v.info(f"{len(judged)} subscriptions, none suspicious ({read}).", evidence, references=refs, items=items)
+
+
+register_check(
+    subscriptions,
+    "security.subscriptions",
+    "No WMI event subscription looks like persistence",
+    severity="error",
+    needs=(),
+    needs_any=("subscriptions", "wmi_traces"),
+)

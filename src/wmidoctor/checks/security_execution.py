@@ -14,7 +14,7 @@ from datetime import datetime
 from typing import Any
 
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.checks.security import evidence_read, summary_locator
 from wmidoctor.checks.security_chains import judge_chains
 from wmidoctor.checks.security_indicators import extract, summary
@@ -178,12 +178,6 @@ def _execution_refs(e: Execution) -> list[EvidenceRef]:
     return refs
 
 
-@check(
-    "security.wmi-execution",
-    "WMI's provider host started no shell, script host or unknown program",
-    severity="error",
-    needs=("wmi_traces",),
-)
 def wmi_execution(ev: Evidence, v: Verdict) -> Finding:
     found = executions(ev)
     read = evidence_read(ev)
@@ -230,12 +224,20 @@ def wmi_execution(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
+register_check(
+    wmi_execution,
+    "security.wmi-execution",
+    "WMI's provider host started no shell, script host or unknown program",
+    severity="error",
+    needs=("wmi_traces",),
+)
+
+
 def _format_value(command_line: str) -> str:
     match = _FORMAT.search(command_line)
     return match.group(1).strip("\"'") if match else ""
 
 
-@check("security.wmic-xsl", "WMIC ran no remote XSL stylesheet (script proxy)", severity="error", needs=("wmi_traces",))
 def wmic_xsl(ev: Evidence, v: Verdict) -> Finding:
     processes = _once(ev.wmi_traces.processes)
     evidence: list[EvidenceRef] = []
@@ -344,3 +346,12 @@ def wmic_xsl(ev: Evidence, v: Verdict) -> Finding:
         items=items,
         causes=["an administrator's custom report format", "script proxy execution (T1220)"],
     )
+
+
+register_check(
+    wmic_xsl,
+    "security.wmic-xsl",
+    "WMIC ran no remote XSL stylesheet (script proxy)",
+    severity="error",
+    needs=("wmi_traces",),
+)

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from functools import partial
+
 from wmidoctor.checks.host import PRE_VISTA, build, generation
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import RPC_EPTMAPPER_FIRST_BUILD, SERVICES, ServiceDefault
@@ -29,99 +31,97 @@ def _absence_explained(ev: Evidence, default: ServiceDefault, v: Verdict) -> Fin
     return None
 
 
-def _service_check(default: ServiceDefault) -> None:
-    @check(
-        f"services.{default.name.lower()}",
-        f"{default.display_name} ({default.name}) runs and starts automatically",
-        severity="critical",
-        needs=("services",),
-    )
-    def run(ev: Evidence, v: Verdict) -> Finding:
-        service = ev.services.get(default.name)
-        if service is None and (explained := _absence_explained(ev, default, v)) is not None:
-            return explained
-        if service is None:
-            return v.fail(
-                f"The {default.name} service is not registered on this host: this breaks {default.what_breaks}.",
-                [
-                    ref(
-                        ev.services.sources[0] if ev.services.sources else "",
-                        f"no {default.name} service in the service list",
-                    )
-                ],
-                causes=[
-                    "the service key was deleted (damaged installation or aggressive hardening)",
-                    "the collector could not read this service (see the evidence section problems)",
-                ],
-                fixes=[
-                    Fix(
-                        step="Repair the system files that register the service",
-                        command="DISM /Online /Cleanup-Image /RestoreHealth && sfc /scannow",
-                        risk="low",
-                        undo="nothing to undo (repairs only restore Windows files)",
-                    )
-                ],
-                codes=["0x80070424"],
-            )
-        evidence = [
-            ref(
-                service.source,
-                f"state={service.state or 'unknown'}, start type="
-                f"{service.start_type or 'unknown'}, default {default.start_type}",
-            )
-        ]
-        problems, fixes, causes, codes = [], [], [], []
-        if service.start_type == "disabled":
-            problems.append("is disabled")
-            causes.append("someone or a hardening policy/script disabled it (check Group Policy System Services)")
-            codes.append("0x80070422")
-            fixes.append(
+def service_runs(default: ServiceDefault, ev: Evidence, v: Verdict) -> Finding:
+    service = ev.services.get(default.name)
+    if service is None and (explained := _absence_explained(ev, default, v)) is not None:
+        return explained
+    if service is None:
+        return v.fail(
+            f"The {default.name} service is not registered on this host: this breaks {default.what_breaks}.",
+            [
+                ref(
+                    ev.services.sources[0] if ev.services.sources else "",
+                    f"no {default.name} service in the service list",
+                )
+            ],
+            causes=[
+                "the service key was deleted (damaged installation or aggressive hardening)",
+                "the collector could not read this service (see the evidence section problems)",
+            ],
+            fixes=[
                 Fix(
-                    step=f"Set {default.name} back to its default start type",
-                    command=f"sc config {default.name} start= auto",
+                    step="Repair the system files that register the service",
+                    command="DISM /Online /Cleanup-Image /RestoreHealth && sfc /scannow",
                     risk="low",
-                    undo=f"sc config {default.name} start= disabled",
+                    undo="nothing to undo (repairs only restore Windows files)",
                 )
+            ],
+            codes=["0x80070424"],
+        )
+    evidence = [
+        ref(
+            service.source,
+            f"state={service.state or 'unknown'}, start type="
+            f"{service.start_type or 'unknown'}, default {default.start_type}",
+        )
+    ]
+    problems, fixes, causes, codes = [], [], [], []
+    if service.start_type == "disabled":
+        problems.append("is disabled")
+        causes.append("someone or a hardening policy/script disabled it (check Group Policy System Services)")
+        codes.append("0x80070422")
+        fixes.append(
+            Fix(
+                step=f"Set {default.name} back to its default start type",
+                command=f"sc config {default.name} start= auto",
+                risk="low",
+                undo=f"sc config {default.name} start= disabled",
             )
-        elif service.start_type not in (None, default.start_type, "delayed-auto"):
-            problems.append(f"starts '{service.start_type}' instead of '{default.start_type}'")
-            causes.append("the start type was changed from the Windows default")
-            fixes.append(
-                Fix(
-                    step=f"Restore the default start type of {default.name}",
-                    command=f"sc config {default.name} start= auto",
-                    risk="low",
-                    undo=f"sc config {default.name} start= {service.start_type}",
-                )
+        )
+    elif service.start_type not in (None, default.start_type, "delayed-auto"):
+        problems.append(f"starts '{service.start_type}' instead of '{default.start_type}'")
+        causes.append("the start type was changed from the Windows default")
+        fixes.append(
+            Fix(
+                step=f"Restore the default start type of {default.name}",
+                command=f"sc config {default.name} start= auto",
+                risk="low",
+                undo=f"sc config {default.name} start= {service.start_type}",
             )
-        if service.state not in (None, "running"):
-            problems.append(f"is {service.state}")
-            causes.append("the service stopped or crashed (look for Service Control Manager events 7031/7034)")
-            fixes.append(
-                Fix(
-                    step=f"Start {default.name}",
-                    command=f"sc start {default.name}",
-                    risk="none",
-                    undo=f"sc stop {default.name}",
-                )
+        )
+    if service.state not in (None, "running"):
+        problems.append(f"is {service.state}")
+        causes.append("the service stopped or crashed (look for Service Control Manager events 7031/7034)")
+        fixes.append(
+            Fix(
+                step=f"Start {default.name}",
+                command=f"sc start {default.name}",
+                risk="none",
+                undo=f"sc stop {default.name}",
             )
-        if not problems:
-            if service.state is None:
-                return v.ok(
-                    f"{default.name} starts {service.start_type or 'as configured'} (its running state "
-                    "was not part of the evidence).",
-                    evidence,
-                )
-            return v.ok(f"{default.name} is running.", evidence)
-        summary = f"{default.name} {' and '.join(problems)}: this breaks {default.what_breaks}."
-        return v.fail(summary, evidence, causes=causes, fixes=fixes, codes=codes)
+        )
+    if not problems:
+        if service.state is None:
+            return v.ok(
+                f"{default.name} starts {service.start_type or 'as configured'} (its running state "
+                "was not part of the evidence).",
+                evidence,
+            )
+        return v.ok(f"{default.name} is running.", evidence)
+    summary = f"{default.name} {' and '.join(problems)}: this breaks {default.what_breaks}."
+    return v.fail(summary, evidence, causes=causes, fixes=fixes, codes=codes)
 
 
 for _default in SERVICES:
-    _service_check(_default)
+    register_check(
+        partial(service_runs, _default),
+        f"services.{_default.name.lower()}",
+        f"{_default.display_name} ({_default.name}) runs and starts automatically",
+        severity="critical",
+        needs=("services",),
+    )
 
 
-@check("services.winmgmt-hosting", "How Winmgmt is hosted and what depends on it", severity="info", needs=("services",))
 def winmgmt_hosting(ev: Evidence, v: Verdict) -> Finding:
     service = ev.services.get("Winmgmt")
     if service is None:
@@ -151,3 +151,12 @@ def winmgmt_hosting(ev: Evidence, v: Verdict) -> Finding:
         ]
     )
     return v.info(summary, evidence, fixes=fixes)
+
+
+register_check(
+    winmgmt_hosting,
+    "services.winmgmt-hosting",
+    "How Winmgmt is hosted and what depends on it",
+    severity="info",
+    needs=("services",),
+)

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from wmidoctor.checks.events import field
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence, Service
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import (
@@ -55,12 +55,6 @@ def _describe(service: str, groups: list[EventGroup], meanings: dict[int, str]) 
     ]
 
 
-@check(
-    "services.crashes",
-    "WMI's services do not crash, hang or fail to start (System log)",
-    severity="error",
-    needs=("events",),
-)
 def crashes(ev: Evidence, v: Verdict) -> Finding:
     failures = _scm_groups(ev, SERVICE_FAILURE_EVENTS)
     changes = _scm_groups(ev, SERVICE_CHANGE_EVENTS)
@@ -135,6 +129,15 @@ def crashes(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
+register_check(
+    crashes,
+    "services.crashes",
+    "WMI's services do not crash, hang or fail to start (System log)",
+    severity="error",
+    needs=("events",),
+)
+
+
 def _dacl(sddl: str) -> str:
     """The access-list part of an SDDL string (owner, group and DACL; the audit SACL left out)."""
     return sddl.split("S:", 1)[0]
@@ -152,12 +155,6 @@ def _sdshow_source(ev: Evidence, service: Service) -> str:
     return next((s for s in ev.services.sources if "sdshow" in s.lower() and "winmgmt" in s.lower()), service.source)
 
 
-@check(
-    "services.winmgmt-sddl",
-    "The Winmgmt service's permissions let SYSTEM and administrators control it",
-    severity="warning",
-    needs=("services",),
-)
 def winmgmt_sddl(ev: Evidence, v: Verdict) -> Finding:
     service = ev.services.get("Winmgmt")
     if service is None or not service.sddl:
@@ -209,6 +206,15 @@ def winmgmt_sddl(ev: Evidence, v: Verdict) -> Finding:
     return v.ok("The Winmgmt service has its default permissions.", evidence)
 
 
+register_check(
+    winmgmt_sddl,
+    "services.winmgmt-sddl",
+    "The Winmgmt service's permissions let SYSTEM and administrators control it",
+    severity="warning",
+    needs=("services",),
+)
+
+
 def _binary(image_path: str) -> str:
     path = image_path.strip()
     if path.startswith('"'):
@@ -228,12 +234,6 @@ def _account(name: str) -> str:
     }.get(text, text)
 
 
-@check(
-    "services.configuration",
-    "WMI's services run the Windows binary under their default account",
-    severity="error",
-    needs=("services",),
-)
 def configuration(ev: Evidence, v: Verdict) -> Finding:
     evidence, problems, fixes, judged = [], [], [], 0
     for default in SERVICES:
@@ -282,3 +282,12 @@ def configuration(ev: Evidence, v: Verdict) -> Finding:
         fixes=fixes,
         codes=["0x80070422", "0x8007042C"],
     )
+
+
+register_check(
+    configuration,
+    "services.configuration",
+    "WMI's services run the Windows binary under their default account",
+    severity="error",
+    needs=("services",),
+)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Binding, EventConsumer, Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.subscriptions import path_class, path_keys
@@ -37,9 +37,6 @@ def _remove_binding(binding: Binding) -> Fix:
     )
 
 
-@check(
-    "subscriptions.inventory", "Permanent event subscriptions on this host", severity="info", needs=("subscriptions",)
-)
 def inventory(ev: Evidence, v: Verdict) -> Finding:
     s = ev.subscriptions
     evidence = [ref(f.source, f"filter {f.namespace}:{f.name}: {f.query}") for f in s.filters]
@@ -56,12 +53,15 @@ def inventory(ev: Evidence, v: Verdict) -> Finding:
     return v.info(f"Permanent subscriptions: {counts}.", evidence)
 
 
-@check(
-    "subscriptions.orphans",
-    "Every binding points to an existing filter and consumer",
-    severity="warning",
+register_check(
+    inventory,
+    "subscriptions.inventory",
+    "Permanent event subscriptions on this host",
+    severity="info",
     needs=("subscriptions",),
 )
+
+
 def orphans(ev: Evidence, v: Verdict) -> Finding:
     s = ev.subscriptions
     filters = {(f.namespace.lower(), f.name.lower()) for f in s.filters}
@@ -120,3 +120,12 @@ def orphans(ev: Evidence, v: Verdict) -> Finding:
         ],
         codes=["0x80041010", "0x80041003"] if dead else [],
     )
+
+
+register_check(
+    orphans,
+    "subscriptions.orphans",
+    "Every binding points to an existing filter and consumer",
+    severity="warning",
+    needs=("subscriptions",),
+)

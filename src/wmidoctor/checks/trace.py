@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wmidoctor.checks.registry import Verdict, check, ref
+from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, TraceClient
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge import trace as facts
@@ -44,7 +44,6 @@ def _offender_fixes(client: TraceClient) -> tuple[list[str], list[Fix], list[str
     return causes, fixes, references
 
 
-@check("trace.dominant-client", "No single client keeps WMI busy", severity="warning", needs=("trace",))
 def dominant_client(ev: Evidence, v: Verdict) -> Finding:
     trace = ev.trace
     if not trace.completed:
@@ -88,7 +87,11 @@ def dominant_client(ev: Evidence, v: Verdict) -> Finding:
     )
 
 
-@check("trace.unfinished-operations", "WMI operations finish", severity="warning", needs=("trace",))
+register_check(
+    dominant_client, "trace.dominant-client", "No single client keeps WMI busy", severity="warning", needs=("trace",)
+)
+
+
 def unfinished_operations(ev: Evidence, v: Verdict) -> Finding:
     trace = ev.trace
     if not trace.operations:
@@ -143,3 +146,8 @@ def unfinished_operations(ev: Evidence, v: Verdict) -> Finding:
         f"had run less than {facts.UNFINISHED_AFTER_SECONDS:.0f} s when it ended.",
         evidence,
     )
+
+
+register_check(
+    unfinished_operations, "trace.unfinished-operations", "WMI operations finish", severity="warning", needs=("trace",)
+)
