@@ -88,7 +88,11 @@ class _SafeStream(io.TextIOBase):
         self._target = target
         self._keep_colour = use_colour(target)
 
-    def write(self, text: str) -> int:
+    def write(self, text: str | bytes) -> int:
+        # click writes bytes here when a stream has no binary buffer (its shell-completion script does); a
+        # buffer would be a way around the sanitising, so bytes are decoded and sanitised like text.
+        if isinstance(text, bytes):
+            text = text.decode(self.encoding, "replace")
         self._target.write(terminal_safe(text, self._keep_colour))
         return len(text)
 
