@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from wmidoctor.checks.registry import CHECKS
 from wmidoctor.checks.runner import run_one
+from wmidoctor.checks.spec import CHECKS
 from wmidoctor.evidence.model import Evidence, Service
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from wmidoctor.artifacts.commands import (
+from wmidoctor.artifacts.cmdout import (
     ScError,
     parse_profiles,
     parse_qc,
@@ -13,7 +13,7 @@ from wmidoctor.artifacts.commands import (
     parse_sdshow,
     parse_verify,
 )
-from wmidoctor.artifacts.commands.text import decode_output
+from wmidoctor.artifacts.cmdout.text import decode_output
 
 QC = """[SC] QueryServiceConfig SUCCESS
 

@@ -6,7 +6,7 @@ import pytest
 from config_factories import dynamic_ports
 from diagnose_factories import healthy
 
-from wmidoctor.artifacts.commands import parse_dynamic_ports
+from wmidoctor.artifacts.cmdout import parse_dynamic_ports
 from wmidoctor.checks import CHECKS
 from wmidoctor.checks.rpc_policy import port_ranges
 from wmidoctor.checks.runner import run_one

@@ -31,7 +31,7 @@ from wmidoctor.checks import (  # noqa: F401  (imported for their registrations)
     subscriptions,
     trace,
 )
-from wmidoctor.checks.registry import CHECKS, CheckSpec
 from wmidoctor.checks.runner import CheckRun, groups, run_checks, select
+from wmidoctor.checks.spec import CHECKS, CheckSpec
 
 __all__ = ["CHECKS", "CheckRun", "CheckSpec", "groups", "run_checks", "select"]

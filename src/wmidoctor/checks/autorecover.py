@@ -7,7 +7,7 @@ from collections import Counter
 
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import re
 
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import AutorecoverMof, Evidence
 from wmidoctor.findings import Finding, Fix
 

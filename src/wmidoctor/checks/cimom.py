@@ -4,7 +4,7 @@ defaults: the arbitrator's idle limit, callback security for asynchronous calls,
 from __future__ import annotations
 
 from wmidoctor.checks.fixes import backup_key, restart_winmgmt
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import ARB_TASK_MAX_IDLE_MS, CIMOM_DEFAULTS, CIMOM_KEY

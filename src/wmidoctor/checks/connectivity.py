@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import hex_code
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
 from wmidoctor.knowledge.codes import short_meaning

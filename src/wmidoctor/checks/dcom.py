@@ -7,7 +7,7 @@ from functools import partial
 from wmidoctor.checks.acl import com_rights, compare, describe
 from wmidoctor.checks.fixes import add_to_distributed_com_users, backup_key, edit_com_security
 from wmidoctor.checks.host import key_read, missing_artifacts
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.evidence.security import SecurityDescriptor
 from wmidoctor.findings import Finding, Fix

@@ -6,7 +6,7 @@ from collections import Counter
 
 from wmidoctor.checks.events import dcom_events, field
 from wmidoctor.checks.fixes import add_to_distributed_com_users, advice, backup_key
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import WMI_APPID_KEY, WMI_COM_IDS

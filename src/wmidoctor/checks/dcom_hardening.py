@@ -12,7 +12,7 @@ from collections import Counter
 
 from wmidoctor.checks.events import dcom_events, field
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence, Setting
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.defaults import (

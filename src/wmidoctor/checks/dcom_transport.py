@@ -6,7 +6,7 @@ from __future__ import annotations
 import re
 
 from wmidoctor.checks.fixes import backup_key
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, FirewallRule, Setting
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import (

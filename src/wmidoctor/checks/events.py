@@ -6,7 +6,7 @@ import re
 from dataclasses import dataclass
 
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence
 from wmidoctor.evidence.processes import describe_pid
 from wmidoctor.findings import EvidenceRef, Finding, Fix

@@ -17,7 +17,7 @@ from wmidoctor.checks.events import (
     wmi_adapter_events,
 )
 from wmidoctor.checks.fixes import advice, restart_winmgmt
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence, Provider
 from wmidoctor.evidence.processes import describe_pid
 from wmidoctor.findings import EvidenceRef, Finding, Fix

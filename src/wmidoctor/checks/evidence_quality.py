@@ -7,7 +7,7 @@ they need, so it is a warning: the diagnosis is incomplete. Damage in event logs
 
 from __future__ import annotations
 
-from wmidoctor.checks.registry import CHECKS, Verdict, ref, register_check
+from wmidoctor.checks.spec import CHECKS, Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 

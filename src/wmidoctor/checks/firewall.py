@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.host import edition as host_edition
 from wmidoctor.checks.host import key_read, missing_artifacts
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, FirewallRule
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.defaults import (

@@ -8,7 +8,7 @@ from wmidoctor.checks.acl import compare, describe, namespace_rights
 from wmidoctor.checks.events import client_failures, field, operation, operation_namespace, winmgmt_events
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.host import PRE_VISTA, VISTA_OR_LATER, generation
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import (

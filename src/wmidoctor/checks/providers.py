@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import ComServer, Evidence, Provider
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.defaults import (

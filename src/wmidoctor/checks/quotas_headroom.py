@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.quotas import quota_fix
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import HOST_HEADROOM_WARN, QUOTA_DEFAULTS

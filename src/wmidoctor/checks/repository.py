@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import winmgmt_events
 from wmidoctor.checks.fixes import advice, repository_ladder
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import OBJECTS_DATA_ERROR, OBJECTS_DATA_WARN, REPOSITORY_HISTORY_EVENTS

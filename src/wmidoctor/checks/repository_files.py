@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.fixes import repository_ladder
 from wmidoctor.checks.host import PRE_VISTA, generation
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
 from wmidoctor.knowledge.defaults import PRE_VISTA_REPOSITORY_FILES, REPOSITORY_CORE_FILES, REPOSITORY_DIRECTORY

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.host import key_read, missing_artifacts
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import RESTRICT_REMOTE_CLIENTS, RPC_DYNAMIC_PORTS, RPC_DYNAMIC_PORTS_SMALL

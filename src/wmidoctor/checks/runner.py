@@ -6,7 +6,7 @@ import os
 import time
 from dataclasses import dataclass
 
-from wmidoctor.checks.registry import CHECKS, CheckSpec, Verdict
+from wmidoctor.checks.spec import CHECKS, CheckSpec, Verdict
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
 

@@ -8,9 +8,9 @@ suspicious one a warning, an allow-listed or unremarkable one info. The finding 
 from __future__ import annotations
 
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.checks.security_chains import JudgedChain, judge_chains
 from wmidoctor.checks.security_indicators import summary
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import EvidenceRef, Finding, Fix
 from wmidoctor.knowledge.persistence import MALICIOUS, SUSPICIOUS

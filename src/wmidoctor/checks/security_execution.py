@@ -14,10 +14,10 @@ from datetime import datetime
 from typing import Any
 
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
 from wmidoctor.checks.security import evidence_read, summary_locator
 from wmidoctor.checks.security_chains import judge_chains
 from wmidoctor.checks.security_indicators import extract, summary
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.chains import CONSUMER_HOSTS, NetworkLogon, ProcessStart, ProviderLoad, image_name
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import EvidenceRef, Finding

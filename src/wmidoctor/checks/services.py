@@ -5,7 +5,7 @@ from __future__ import annotations
 from functools import partial
 
 from wmidoctor.checks.host import PRE_VISTA, build, generation
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import RPC_EPTMAPPER_FIRST_BUILD, SERVICES, ServiceDefault

@@ -8,7 +8,7 @@ from collections import defaultdict
 
 from wmidoctor.checks.events import field
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import EventGroup, Evidence, Service
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.defaults import (

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
-from wmidoctor.checks.registry import Verdict, ref, register_check
+from wmidoctor.checks.spec import Verdict, ref, register_check
 from wmidoctor.evidence.model import Binding, EventConsumer, Evidence
 from wmidoctor.findings import Finding, Fix
 from wmidoctor.knowledge.subscriptions import path_class, path_keys

@@ -1,4 +1,5 @@
-"""What a probe produces: one StageResult per stage, one ProbeResult per transport, and a Verdict."""
+"""What a probe produces: one StageResult per stage, one ProbeResult per transport, and a ProbeVerdict
+(why it failed, what to change)."""
 
 from __future__ import annotations
 
@@ -35,7 +36,7 @@ class FixStep:
 
 
 @dataclass
-class Verdict:
+class ProbeVerdict:
     """Why a transport failed and what to change, on which machine (`where`: target | client | network)."""
 
     stage: str
@@ -56,7 +57,7 @@ class ProbeResult:
     target: str
     transport: str  # dcom | wsman
     stages: list[StageResult] = field(default_factory=list)
-    verdict: Verdict | None = None
+    verdict: ProbeVerdict | None = None
     first_row: str = ""  # a short summary of the first object the query returned
     # What the walk learnt about the account, for the verdict: credentials_proved (an authenticated call
     # succeeded), privacy_retry ("ok" | "denied" when a refused call was retried at packet privacy).

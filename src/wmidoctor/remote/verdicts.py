@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wmidoctor.remote.model import FixStep, ProbeResult, Verdict
+from wmidoctor.remote.model import FixStep, ProbeResult, ProbeVerdict
 
 WMI_FIREWALL = "Windows Management Instrumentation (WMI)"
 
@@ -733,7 +733,7 @@ PROOFS = {
 }
 
 
-def judge(obs: Observation) -> Verdict:
+def judge(obs: Observation) -> ProbeVerdict:
     """The verdict for one observation. Pure: the same observation always gives the same verdict."""
     reason = reason_for(obs)
     rule = _match(obs, reason)
@@ -753,7 +753,7 @@ def judge(obs: Observation) -> Verdict:
     elif obs.carrier == BIND_NAK and obs.code is not None:
         symbol, meaning = f"bind_nak reason {obs.code}", ""
     layer = _layer(obs)
-    return Verdict(
+    return ProbeVerdict(
         stage=obs.stage,
         layer=layer,
         code=code,
@@ -805,7 +805,7 @@ def observation_of(result: ProbeResult, local_account: bool) -> Observation | No
     )
 
 
-def verdict_for(result: ProbeResult, local_account: bool) -> Verdict | None:
+def verdict_for(result: ProbeResult, local_account: bool) -> ProbeVerdict | None:
     """The verdict of a probe, or None when every stage passed."""
     obs = observation_of(result, local_account)
     return judge(obs) if obs is not None else None

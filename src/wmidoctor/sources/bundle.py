@@ -316,7 +316,7 @@ class Loader:
         return entry.exit_code if entry else None
 
     def read_commands(self) -> None:
-        from wmidoctor.artifacts.commands.text import decode_output
+        from wmidoctor.artifacts.cmdout.text import decode_output
 
         for artifact, path in self._artifacts(COMMAND):
             try:

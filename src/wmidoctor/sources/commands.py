@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import TypeVar
 
-from wmidoctor.artifacts.commands import (
+from wmidoctor.artifacts.cmdout import (
     ScError,
     parse_dynamic_ports,
     parse_profiles,
@@ -21,7 +21,7 @@ from wmidoctor.artifacts.commands import (
     parse_sdshow,
     parse_verify,
 )
-from wmidoctor.artifacts.commands.netsh import NetshRule
+from wmidoctor.artifacts.cmdout.netsh import NetshRule
 from wmidoctor.evidence import Evidence, Setting
 from wmidoctor.evidence.model import FirewallRule, RepositoryVerification, Service
 from wmidoctor.knowledge.defaults import LEGACY_RULE_GROUP, WMI_RULE_GROUP, names_wmi_fixed_port

@@ -10,7 +10,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from wmidoctor.artifacts.commands.text import FIELD, lines
+from wmidoctor.artifacts.cmdout.text import FIELD, lines
 
 FAILURE = re.compile(r"\[SC\]\s+(\w+)\s+FAILED\s+(\d+)\s*:?\s*(.*)", re.S)
 LEADING_NUMBER = re.compile(r"^\s*([0-9A-Fa-f]+)\s*(.*)$")

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from wmidoctor.artifacts.commands.text import lines
+from wmidoctor.artifacts.cmdout.text import lines
 
 RULE_START = "rule name"
 SEPARATOR = re.compile(r"^-{10,}\s*$")

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wmidoctor.artifacts.commands.text import FIELD, lines
+from wmidoctor.artifacts.cmdout.text import FIELD, lines
 
 _START = "start port"
 _COUNT = "number of ports"

@@ -4,16 +4,16 @@ output and say when the text is in another language (so callers can fall back on
 order of values); what the values mean for WMI is decided elsewhere.
 """
 
-from wmidoctor.artifacts.commands.dynamicport import DynamicPortRange, parse_dynamic_ports
-from wmidoctor.artifacts.commands.netsh import (
+from wmidoctor.artifacts.cmdout.dynamicport import DynamicPortRange, parse_dynamic_ports
+from wmidoctor.artifacts.cmdout.netsh import (
     FirewallProfileState,
     NetshRule,
     RulesOutput,
     parse_profiles,
     parse_rules,
 )
-from wmidoctor.artifacts.commands.sc import ScError, ServiceConfig, ServiceStatus, parse_qc, parse_queryex, parse_sdshow
-from wmidoctor.artifacts.commands.verify import VerifyOutput, parse_verify
+from wmidoctor.artifacts.cmdout.sc import ScError, ServiceConfig, ServiceStatus, parse_qc, parse_queryex, parse_sdshow
+from wmidoctor.artifacts.cmdout.verify import VerifyOutput, parse_verify
 
 __all__ = [
     "DynamicPortRange",
