@@ -55,3 +55,20 @@ def run_cli(
 @pytest.fixture
 def cli():
     return run_cli
+
+
+@pytest.fixture(scope="session", autouse=True)
+def knowledge_read_afresh():
+    """Knowledge tables are read once per process and cached. Each test session starts with empty caches, so the
+    tables its tests see are read by the code under test, not inherited: the mutation run forks every mutant's
+    session from a process that has already read them, and a mutant in a table reader would otherwise go unseen."""
+    import importlib
+    import pkgutil
+
+    import wmidoctor.knowledge
+
+    for module in pkgutil.iter_modules(wmidoctor.knowledge.__path__):
+        loaded = importlib.import_module(f"wmidoctor.knowledge.{module.name}")
+        for value in vars(loaded).values():
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == loaded.__name__:
+                value.cache_clear()
