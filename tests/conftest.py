@@ -9,6 +9,8 @@ from pathlib import Path
 
 import pytest
 
+_CACHES = pytest.StashKey[list]()
+
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT.parent / "shared" / "corpus"
 REFERENCE = ROOT.parent / "shared" / "reference"
@@ -57,18 +59,32 @@ def cli():
     return run_cli
 
 
-@pytest.fixture(scope="session", autouse=True)
-def knowledge_read_afresh():
-    """Knowledge tables are read once per process and cached. Each test session starts with empty caches, so the
-    tables its tests see are read by the code under test, not inherited: the mutation run forks every mutant's
-    session from a process that has already read them, and a mutant in a table reader would otherwise go unseen."""
+def _knowledge_caches() -> list:
     import importlib
     import pkgutil
 
     import wmidoctor.knowledge
 
+    caches = []
     for module in pkgutil.iter_modules(wmidoctor.knowledge.__path__):
         loaded = importlib.import_module(f"wmidoctor.knowledge.{module.name}")
-        for value in vars(loaded).values():
-            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == loaded.__name__:
-                value.cache_clear()
+        caches += [
+            value
+            for value in vars(loaded).values()
+            if callable(getattr(value, "cache_clear", None)) and getattr(value, "__module__", "") == loaded.__name__
+        ]
+    return caches
+
+
+@pytest.fixture(autouse=True)
+def knowledge_read_afresh(request):
+    """Knowledge tables are read once per process and cached; every test starts with empty caches, so the tables
+    it sees are read by the code under test, during the test. The mutation run forks each mutant's tests from a
+    process that has already read them, and it runs for a mutant only the tests seen calling the mutated code:
+    a mutant in a table reader was otherwise never run or never seen. (A few milliseconds per test that reads
+    the code catalogue.)"""
+    caches = request.session.stash.setdefault(_CACHES, [])
+    if not caches:
+        caches += _knowledge_caches()
+    for cache in caches:
+        cache.cache_clear()

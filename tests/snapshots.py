@@ -4,10 +4,17 @@ stored as digests only: the corpus is never copied into the repository."""
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
+
+from wmidoctor.checks import CHECKS
+from wmidoctor.checks.runner import run_one
+from wmidoctor.evidence.model import Evidence
+from wmidoctor.findings import Finding
 
 UPDATE = os.environ.get("WMIDOCTOR_UPDATE_SNAPSHOTS") == "1"
 
@@ -32,3 +39,45 @@ def compare(path: Path, actual: dict, shown: dict | None = None) -> None:
     for part in sorted(set(expected) | set(actual)):
         now = (shown or {}).get(part, actual.get(part))
         assert actual.get(part) == expected.get(part), f"{path.name}: {part} changed; it is now {canonical(now)}"
+
+
+_TESTS = Path(__file__).resolve().parent
+_TMP = re.compile(r"/tmp/pytest-of-[^/]+/pytest-\d+(?:/popen-gw\d+)?/[^/\"\\]+")
+_calls: dict[str, int] = {}
+_stored: dict[Path, dict] = {}
+
+
+def pin(finding: Finding) -> None:
+    """Pin the whole of a finding that a branch test made, beside its status and severity: stored per test module
+    in `snapshots/<module>.json` next to it, under the test's id and the call's number within the test. Paths of
+    this checkout and of pytest's temporary folders are made neutral."""
+    test = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0]  # "tests/diagnose/test_x.py::test_y[row]"
+    _calls[test] = number = _calls.get(test, 0) + 1
+    module = Path(test.partition("::")[0])
+    path = _TESTS.joinpath(*module.parts[1:]).parent / "snapshots" / f"{module.stem}.json"
+    text = json.dumps(finding.to_data()).replace(json.dumps(str(_TESTS.parent))[1:-1], "<repository>")
+    data = json.loads(_TMP.sub("<tmp>", text))
+    key = f"{test.partition('::')[2]} #{number}"
+    if UPDATE:
+        path.parent.mkdir(exist_ok=True)
+        with open(path, "a+", encoding="utf-8") as handle:  # xdist workers update the same file
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            handle.seek(0)
+            stored = json.loads(handle.read() or "{}")
+            stored[key] = data
+            handle.seek(0)
+            handle.truncate()
+            handle.write(canonical(stored) + "\n")
+        return
+    if path not in _stored:
+        assert path.is_file(), f"no snapshot {path.name}: run with WMIDOCTOR_UPDATE_SNAPSHOTS=1 and review it"
+        _stored[path] = json.loads(path.read_text(encoding="utf-8"))
+    assert key in _stored[path], f"{path.name} has no {key!r}: run with WMIDOCTOR_UPDATE_SNAPSHOTS=1 and review it"
+    assert data == _stored[path][key], f"{path.name}: {key} changed; it is now {canonical(data)}"
+
+
+def judged(check_id: str, evidence: Evidence) -> Finding:
+    """Run one check on hand-made evidence and pin its whole finding (`pin`)."""
+    finding = run_one(CHECKS[check_id], evidence).finding
+    pin(finding)
+    return finding

@@ -6,19 +6,18 @@ import pytest
 from config_factories import CIMOM
 from diagnose_factories import healthy, sick
 
+from snapshots import judged
 from wmidoctor.artifacts.registry import Registry
 from wmidoctor.artifacts.registry.model import REG_DWORD, REG_SZ, RegValue
 from wmidoctor.artifacts.registry.regfile import write_reg_file
 from wmidoctor.artifacts.registry.tree import RegTree
-from wmidoctor.checks import CHECKS
-from wmidoctor.checks.runner import run_one
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.findings import Finding
 from wmidoctor.sources.registry import fill_evidence
 
 
 def run(ev: Evidence) -> Finding:
-    return run_one(CHECKS["repository.cimom-settings"], ev).finding
+    return judged("repository.cimom-settings", ev)
 
 
 def test_a_short_arbitrator_idle_limit_warns_and_is_undone_by_deleting_it():

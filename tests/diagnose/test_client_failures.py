@@ -7,9 +7,8 @@ import pytest
 from tests.diagnose.diagnose_factories import healthy
 from tests.diagnose.gap_factories import ACTIVITY, event
 
-from wmidoctor.checks import CHECKS
+from snapshots import judged
 from wmidoctor.checks.events import method_of, target_class
-from wmidoctor.checks.runner import run_one
 from wmidoctor.findings import exit_code
 
 
@@ -132,7 +131,7 @@ def test_client_failure_branches(case: str) -> None:
     ev = healthy()
     ev.events.groups = [g for g in ev.events.groups if g.event_id != 5858] + groups
     ev.identity.edition = edition
-    finding = run_one(CHECKS["events.client-failures"], ev).finding
+    finding = judged("events.client-failures", ev)
     assert (finding.status, finding.severity, exit_code([finding])) == (status, severity, code), finding.summary
     assert words in finding.summary
     if case == "server feature on a client":
@@ -143,7 +142,7 @@ def test_an_unknown_edition_is_said_to_be_assumed() -> None:
     ev = healthy()
     ev.events.groups = [failure("0x80041010", "ExecQuery", "root\\cimv2", "SELECT * FROM Win32_ServerFeature", 9)]
     ev.identity.edition = ""
-    finding = run_one(CHECKS["events.client-failures"], ev).finding
+    finding = judged("events.client-failures", ev)
     assert finding.status == "info" and "assumed client" in " ".join(e.detail for e in finding.evidence)
 
 
@@ -154,7 +153,7 @@ def test_the_summary_names_the_most_frequent_recurring_failure() -> None:
         failure("0x80041013", "ExecQuery", "root\\vendor", "SELECT * FROM Vendor_Thing", 40),
         failure("0x80041010", "ExecQuery", "root\\cimv2", "SELECT * FROM Win32_Gone", 5),
     ]
-    finding = run_one(CHECKS["events.client-failures"], ev).finding
+    finding = judged("events.client-failures", ev)
     assert finding.status == "warn" and "0x80041013" in finding.summary and "40 times" in finding.summary
     assert finding.codes[0] == "0x80041013" and len(finding.codes) == 3
     assert "51 of 51" in finding.summary

@@ -5,8 +5,7 @@ from __future__ import annotations
 from diagnose_factories import healthy, sick
 from gap_factories import DCOM, event
 
-from wmidoctor.checks import CHECKS
-from wmidoctor.checks.runner import run_one
+from snapshots import judged
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.findings import Finding
 from wmidoctor.logs.shapes import group_key, named_fields, shape_of
@@ -15,7 +14,7 @@ APPCOMPAT = "registry:HKLM\\SOFTWARE\\Microsoft\\Ole\\AppCompat"
 
 
 def run(ev: Evidence) -> Finding:
-    return run_one(CHECKS["dcom.hardening"], ev).finding
+    return judged("dcom.hardening", ev)
 
 
 def client_event(event_id: int, application: str, level: str = "2", count: int = 3):

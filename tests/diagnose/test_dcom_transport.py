@@ -6,13 +6,12 @@ import pytest
 from config_factories import APPID, OLE, RPC, fixed_port_rule, standalone
 from diagnose_factories import healthy, sick
 
+from snapshots import judged
 from wmidoctor.artifacts.registry import Registry
 from wmidoctor.artifacts.registry.model import REG_DWORD, REG_MULTI_SZ, RegValue
 from wmidoctor.artifacts.registry.regfile import write_reg_file
 from wmidoctor.artifacts.registry.tree import RegTree
-from wmidoctor.checks import CHECKS
 from wmidoctor.checks.dcom_transport import fixed_port
-from wmidoctor.checks.runner import run_one
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.findings import Finding
 from wmidoctor.knowledge.defaults import names_wmi_fixed_port, ports_include
@@ -20,7 +19,7 @@ from wmidoctor.sources.registry import fill_evidence, firewall_rule
 
 
 def run(check_id: str, ev: Evidence) -> Finding:
-    return run_one(CHECKS[check_id], ev).finding
+    return judged(check_id, ev)
 
 
 def test_protocol_list_without_tcp_fails_with_a_restorable_fix():

@@ -6,8 +6,7 @@ import pytest
 from diagnose_factories import healthy
 from gap_factories import ACTIVITY, DCOM, GAP_SICK, SCM, client_failure, event
 
-from wmidoctor.checks import CHECKS
-from wmidoctor.checks.runner import run_one
+from snapshots import judged
 from wmidoctor.evidence.model import Evidence, Namespace, ProviderHost, RepositoryFile, Setting
 from wmidoctor.evidence.processes import ProcessLife
 from wmidoctor.findings import Finding
@@ -15,7 +14,7 @@ from wmidoctor.knowledge import defaults as d
 
 
 def run(check_id: str, ev: Evidence) -> Finding:
-    return run_one(CHECKS[check_id], ev).finding
+    return judged(check_id, ev)
 
 
 def sick(check_id: str) -> Evidence:

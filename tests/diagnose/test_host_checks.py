@@ -11,8 +11,7 @@ from dataclasses import dataclass
 import pytest
 from diagnose_factories import healthy, sd
 
-from wmidoctor.checks import CHECKS
-from wmidoctor.checks.runner import run_one
+from snapshots import judged
 from wmidoctor.evidence.model import Evidence, FirewallRule, Probe, RepositoryFile, Setting, Stage
 from wmidoctor.findings import exit_code
 from wmidoctor.knowledge import defaults as d
@@ -434,7 +433,7 @@ ROWS = [
 def test_branch(row: Row) -> None:
     ev = healthy()
     row.mutate(ev)
-    finding = run_one(CHECKS[row.check], ev).finding
+    finding = judged(row.check, ev)
     assert (finding.status, finding.severity) == (row.status, row.severity), finding.summary
     assert exit_code([finding]) == row.code
     assert row.says in finding.summary, finding.summary

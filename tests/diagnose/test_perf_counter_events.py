@@ -6,8 +6,7 @@ import pytest
 from diagnose_factories import healthy, sick
 from gap_factories import event
 
-from wmidoctor.checks import CHECKS
-from wmidoctor.checks.runner import run_one
+from snapshots import judged
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
 from wmidoctor.logs.selection import wanted
@@ -18,7 +17,7 @@ PERFLIB = "Microsoft-Windows-Perflib"
 
 
 def run(ev: Evidence) -> Finding:
-    return run_one(CHECKS["events.perf-classes"], ev).finding
+    return judged("events.perf-classes", ev)
 
 
 def details(finding: Finding) -> str:

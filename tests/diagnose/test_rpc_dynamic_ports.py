@@ -6,10 +6,9 @@ import pytest
 from config_factories import dynamic_ports
 from diagnose_factories import healthy
 
+from snapshots import judged
 from wmidoctor.artifacts.cmdout import parse_dynamic_ports
-from wmidoctor.checks import CHECKS
 from wmidoctor.checks.rpc_policy import port_ranges
-from wmidoctor.checks.runner import run_one
 from wmidoctor.evidence.model import Evidence, Setting
 from wmidoctor.sources.commands import CommandOutputError, fill_dynamic_ports
 
@@ -43,7 +42,7 @@ def test_output_without_the_two_numbers_is_damaged():
 
 
 def run(ev: Evidence):
-    return run_one(CHECKS["rpc.dynamic-ports"], ev).finding
+    return judged("rpc.dynamic-ports", ev)
 
 
 @pytest.mark.parametrize(
