@@ -8,7 +8,7 @@ from pathlib import Path
 
 from snapshots import compare
 from wmidoctor.errors import InputError
-from wmidoctor.knowledge.codes import explain, find_codes, lookup
+from wmidoctor.knowledge.codes import explain, find_codes, lookup, mi_result_names
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 
@@ -102,6 +102,15 @@ def _read(text: str) -> dict:
 
 def test_pasted_forms():
     compare(SNAPSHOTS / "pasted-forms.json", {repr(text): _read(text) for text in PASTED})
+
+
+def test_every_mi_result_name():
+    """MI_Result names with a WMI twin read as the twin (with a note); the others have their own entries."""
+    names = mi_result_names()
+    assert names[0] == "MI_RESULT_OK" and len(names) == len(set(names))
+    compare(
+        SNAPSHOTS / "mi-results.json", {name: _read(name) for name in names} | {"mi_result_ok": _read("mi_result_ok")}
+    )
 
 
 def test_codes_found_in_messages():

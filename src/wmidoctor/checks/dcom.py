@@ -191,8 +191,9 @@ def legacy_levels(ev: Evidence, v: Verdict) -> Finding:
         problems.append("impersonation level Anonymous makes WMI calls from clients that rely on the default fail")
     if not problems:
         return v.ok(f"Machine defaults: {summary} (clients should still set Impersonate themselves).", evidence)
+    sentence = "; ".join(problems)
     return v.warn(
-        "; ".join(problems).capitalize() + ".",
+        sentence[0].upper() + sentence[1:] + ".",  # not str.capitalize(), which lowercases "WMI" and "None"
         evidence,
         causes=["the value was changed from its default (2) by a tool or a hardening guide"],
         fixes=[
