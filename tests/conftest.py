@@ -88,3 +88,10 @@ def knowledge_read_afresh(request):
         caches += _knowledge_caches()
     for cache in caches:
         cache.cache_clear()
+
+
+@pytest.fixture(autouse=True)
+def pins_numbered_afresh():
+    from snapshots import new_test
+
+    new_test()

@@ -52,7 +52,7 @@ def pin(finding: Finding) -> None:
     in `snapshots/<module>.json` next to it, under the test's id and the call's number within the test. Paths of
     this checkout and of pytest's temporary folders are made neutral."""
     test = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0]  # "tests/diagnose/test_x.py::test_y[row]"
-    _calls[test] = number = _calls.get(test, 0) + 1
+    _calls[test] = number = _calls.get(test, 0) + 1  # counted afresh for each run of a test (conftest)
     module = Path(test.partition("::")[0])
     path = _TESTS.joinpath(*module.parts[1:]).parent / "snapshots" / f"{module.stem}.json"
     text = json.dumps(finding.to_data()).replace(json.dumps(str(_TESTS.parent))[1:-1], "<repository>")
@@ -74,6 +74,11 @@ def pin(finding: Finding) -> None:
         _stored[path] = json.loads(path.read_text(encoding="utf-8"))
     assert key in _stored[path], f"{path.name} has no {key!r}: run with WMIDOCTOR_UPDATE_SNAPSHOTS=1 and review it"
     assert data == _stored[path][key], f"{path.name}: {key} changed; it is now {canonical(data)}"
+
+
+def new_test() -> None:
+    """A test starts: its pinned findings are numbered from 1 again (a process may run the same test twice)."""
+    _calls.clear()
 
 
 def judged(check_id: str, evidence: Evidence) -> Finding:
