@@ -3,14 +3,16 @@ finding pinned (tests/snapshots.judged). Hand-made evidence: each row changes on
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from dataclasses import dataclass
 
 import pytest
+from config_factories import fixed_port_rule, standalone
 from diagnose_factories import OLE, healthy, sd
 
 from snapshots import judged
-from wmidoctor.evidence.model import Evidence, Setting
+from wmidoctor.evidence.model import Evidence, ProviderHost, Setting
 from wmidoctor.findings import exit_code
 from wmidoctor.knowledge import defaults as d
 
@@ -57,6 +59,48 @@ def _winmgmt(**values: object) -> Callable[[Evidence], None]:
 def _acl(attribute: str, aces, deny=()) -> Callable[[Evidence], None]:
     value = d.DCOM_ACLS[attribute][0]
     return _set("dcom", attribute, sd(list(aces), f"{OLE}!{value}", deny=list(deny)))
+
+
+MB = 1024 * 1024
+
+
+def _hosts(*figures: tuple[int | None, int | None, int | None]) -> Callable[[Evidence], None]:
+    """Provider hosts with (private bytes, handles, threads); the quotas are the healthy host's defaults."""
+
+    def apply(ev: Evidence) -> None:
+        ev.provider_hosts.hosts += [
+            ProviderHost(
+                pid=4000 + index,
+                hosting_model="NetworkServiceHost",
+                providers=[f"root\\cimv2:Provider{index}"],
+                private_bytes=memory,
+                handles=handles,
+                threads=threads,
+                source=f"bundle:wmi/provider-hosts.json#pid {4000 + index}",
+            )
+            for index, (memory, handles, threads) in enumerate(figures)
+        ]
+
+    return apply
+
+
+def _fixed_port(port: int, *changes: Callable[[Evidence], None]) -> Callable[[Evidence], None]:
+    def apply(ev: Evidence) -> None:
+        standalone(ev, port)
+        for rule in ev.firewall.rules:
+            rule.service = ""  # the WMI-In rules no longer follow the service to its own port
+        for change in changes:
+            change(ev)
+
+    return apply
+
+
+def _firewall_off(ev: Evidence) -> None:
+    ev.firewall.profiles = {name: Setting(0, setting.source) for name, setting in ev.firewall.profiles.items()}
+
+
+def _firewall_rules_unread(ev: Evidence) -> None:
+    ev.firewall.rules = []
 
 
 UAC_OFF = _set("remote_uac", "enable_lua", Setting(0, f"{POLICIES}!EnableLUA"))
@@ -194,6 +238,50 @@ ROWS = [
         "warn",
         "warning",
     ),
+    Row(
+        "quotas.host-headroom",
+        "two hosts well below",
+        _hosts((100 * MB, 1000, 40), (50 * MB, 500, 20)),
+        "pass",
+        "warning",
+    ),
+    Row("quotas.host-headroom", "a host without figures", _hosts((None, None, None)), "pass", "warning"),
+    Row(
+        "quotas.host-headroom",
+        "memory exactly at four fifths",
+        _hosts((math.ceil(512 * MB * 0.8), 10, 1)),
+        "warn",
+        "warning",
+    ),
+    Row(
+        "quotas.host-headroom",
+        "memory just under four fifths",
+        _hosts((math.ceil(512 * MB * 0.8) - 1, 10, 1)),
+        "pass",
+        "warning",
+    ),
+    Row(
+        "quotas.host-headroom", "handles and threads near their limits", _hosts((10 * MB, 4000, 250)), "warn", "warning"
+    ),
+    Row("quotas.host-headroom", "all hosts together", _hosts(*[(300 * MB, 100, 10)] * 3), "warn", "warning"),
+    Row("quotas.host-headroom", "many hosts", _hosts(*[(MB, 100, 10)] * 26), "warn", "warning"),
+    Row(
+        "dcom.wmi-fixed-port",
+        "default port, rules not read",
+        _fixed_port(24158, _firewall_rules_unread),
+        "info",
+        "info",
+    ),
+    Row("dcom.wmi-fixed-port", "default port, firewall off", _fixed_port(24158, _firewall_off), "info", "info"),
+    Row(
+        "dcom.wmi-fixed-port",
+        "other port, a rule admits it",
+        _fixed_port(24200, lambda ev: ev.firewall.rules.append(fixed_port_rule(24200))),
+        "info",
+        "info",
+    ),
+    Row("dcom.wmi-fixed-port", "other port, no rule names it", _fixed_port(24200), "info", "info"),
+    Row("dcom.wmi-fixed-port", "default port, no rule admits it", _fixed_port(24158), "warn", "warning"),
     Row("services.winmgmt-sddl", "not collected", _winmgmt(sddl=""), "skipped", "info"),
 ]
 

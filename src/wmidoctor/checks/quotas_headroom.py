@@ -59,8 +59,15 @@ def host_headroom(ev: Evidence, v: Verdict) -> Finding:
         nearest = ("ProcessLimitAllHosts", count_limit)
         close.append(f"{len(hosts)} hosts of ProcessLimitAllHosts {count_limit}")
     if not close:
+        unmeasured = sum(all(getattr(h, figure) is None for figure, _ in _PER_HOST) for h in hosts)
+        measured = len(hosts) - unmeasured
+        if not measured:
+            return v.ok(f"{unmeasured} provider host(s) running, without figures to measure against the quotas.")
         return v.ok(
-            f"{len(hosts)} provider hosts, all below {int(HOST_HEADROOM_WARN * 100)}% of their quotas.", evidence
+            f"{measured} provider host{'' if measured == 1 else 's'} measured, all below "
+            f"{int(HOST_HEADROOM_WARN * 100)}% of their quotas"
+            + (f"; {unmeasured} without figures." if unmeasured else "."),
+            evidence,
         )
     return v.warn(
         f"Provider hosts are close to their quotas ({'; '.join(close)}): WMI kills a host that crosses a "
