@@ -5,31 +5,16 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
+from branch_table import Row, assert_row
 from config_factories import fixed_port_rule, standalone
-from diagnose_factories import OLE, healthy, sd
+from diagnose_factories import OLE, sd
 
-from snapshots import judged
 from wmidoctor.evidence.model import Evidence, ProviderHost, Setting
-from wmidoctor.findings import exit_code
 from wmidoctor.knowledge import defaults as d
 
 POLICIES = "registry:...\\Policies\\System"
-
-
-@dataclass(frozen=True)
-class Row:
-    check: str
-    name: str
-    mutate: Callable[[Evidence], None]
-    status: str
-    severity: str
-
-    @property
-    def code(self) -> int:
-        return 1 if self.status in ("fail", "warn") and self.severity != "info" else 0
 
 
 def _set(section: str, attribute: str, value: object) -> Callable[[Evidence], None]:
@@ -112,184 +97,211 @@ MONITORING_GROUP = "S-1-5-21-1-2-3-1110"
 STANDARD_SDDL = d.WINMGMT_SERVICE_SDDL
 
 ROWS = [
-    Row("remote-uac.token-filter", "UAC turned off", UAC_OFF, "warn", "warning"),
-    Row("remote-uac.token-filter", "workgroup host", _workgroup, "info", "info"),
-    Row("remote-uac.token-filter", "built-in Administrator filtered", BUILT_IN_FILTERED, "info", "info"),
+    Row("UAC turned off", "remote-uac.token-filter", UAC_OFF, "warn", "warning", 1),
+    Row("workgroup host", "remote-uac.token-filter", _workgroup, "info", "info", 0),
+    Row("built-in Administrator filtered", "remote-uac.token-filter", BUILT_IN_FILTERED, "info", "info", 0),
     Row(
-        "remote-uac.token-filter",
         "workgroup, built-in filtered",
+        "remote-uac.token-filter",
         _both(_workgroup, BUILT_IN_FILTERED),
         "info",
         "info",
+        0,
     ),
     Row(
-        "dcom.machine-launch-restriction", "not set", _set("dcom", "machine_launch_restriction", None), "pass", "error"
-    ),
-    Row(
+        "not set",
         "dcom.machine-launch-restriction",
+        _set("dcom", "machine_launch_restriction", None),
+        "pass",
+        "error",
+        0,
+    ),
+    Row(
         "an extra group with remote launch",
+        "dcom.machine-launch-restriction",
         _acl("machine_launch_restriction", [*MACHINE_LAUNCH, (MONITORING_GROUP, d.ALL_COM_RIGHTS)]),
         "info",
         "info",
+        0,
     ),
     Row(
-        "dcom.machine-launch-restriction",
         "Everyone may launch remotely",
+        "dcom.machine-launch-restriction",
         _acl("machine_launch_restriction", [*MACHINE_LAUNCH[:1], (d.EVERYONE, d.ALL_COM_RIGHTS), *MACHINE_LAUNCH[2:]]),
         "warn",
         "warning",
+        1,
     ),
     Row(
-        "dcom.machine-access-restriction",
         "Anonymous may call remotely",
+        "dcom.machine-access-restriction",
         _acl("machine_access_restriction", [*MACHINE_ACCESS[:1], (d.ANONYMOUS, 0x7), *MACHINE_ACCESS[2:]]),
         "warn",
         "warning",
+        1,
     ),
     Row(
-        "dcom.machine-access-restriction",
         "Everyone's remote access removed, administrators granted it",
+        "dcom.machine-access-restriction",
         _acl("machine_access_restriction", [(d.ADMINISTRATORS, 0x7), *MACHINE_ACCESS[1:]]),
         "info",
         "info",
+        0,
     ),
     Row(
-        "dcom.default-launch-permission",
         "a deny entry",
+        "dcom.default-launch-permission",
         _acl("default_launch_permission", DEFAULT_LAUNCH, deny=[(MONITORING_GROUP, 0x1F)]),
         "warn",
         "warning",
+        1,
     ),
     Row(
-        "dcom.default-launch-permission",
         "an extra grant",
+        "dcom.default-launch-permission",
         _acl("default_launch_permission", [*DEFAULT_LAUNCH, (MONITORING_GROUP, 0x1F)]),
         "info",
         "info",
+        0,
     ),
     Row(
-        "dcom.default-access-permission",
         "set to the server's own default",
+        "dcom.default-access-permission",
         _acl("default_access_permission", [(d.SYSTEM, 0x7)]),
         "info",
         "info",
+        0,
     ),
     Row(
-        "dcom.legacy-levels",
         "impersonation Anonymous",
+        "dcom.legacy-levels",
         _set("dcom", "legacy_impersonation_level", Setting(1, f"{OLE}!LegacyImpersonationLevel")),
         "warn",
         "warning",
+        1,
     ),
     Row(
-        "dcom.legacy-levels",
         "both at their lowest",
+        "dcom.legacy-levels",
         _both(
             _set("dcom", "legacy_impersonation_level", Setting(1, f"{OLE}!LegacyImpersonationLevel")),
             _set("dcom", "legacy_authentication_level", Setting(1, f"{OLE}!LegacyAuthenticationLevel")),
         ),
         "warn",
         "warning",
+        1,
     ),
     Row(
-        "dcom.legacy-levels",
         "absent: the defaults",
+        "dcom.legacy-levels",
         _both(_set("dcom", "legacy_impersonation_level", None), _set("dcom", "legacy_authentication_level", None)),
         "pass",
         "warning",
+        0,
     ),
     Row(
-        "dcom.legacy-levels",
         "packet privacy and impersonate",
+        "dcom.legacy-levels",
         _both(
             _set("dcom", "legacy_impersonation_level", Setting(3, f"{OLE}!LegacyImpersonationLevel")),
             _set("dcom", "legacy_authentication_level", Setting(6, f"{OLE}!LegacyAuthenticationLevel")),
         ),
         "pass",
         "warning",
+        0,
     ),
     Row(
-        "services.winmgmt-hosting",
         "own svchost",
+        "services.winmgmt-hosting",
         _winmgmt(service_type="own-process", svchost_group="winmgmt"),
         "info",
         "info",
+        0,
     ),
-    Row("services.winmgmt-hosting", "shared, group unknown", _winmgmt(svchost_group=""), "info", "info"),
-    Row("services.winmgmt-sddl", "the default", _winmgmt(sddl=STANDARD_SDDL), "pass", "warning"),
+    Row("shared, group unknown", "services.winmgmt-hosting", _winmgmt(svchost_group=""), "info", "info", 0),
+    Row("the default", "services.winmgmt-sddl", _winmgmt(sddl=STANDARD_SDDL), "pass", "warning", 0),
     Row(
-        "services.winmgmt-sddl",
         "an extra reader",
+        "services.winmgmt-sddl",
         _winmgmt(sddl=STANDARD_SDDL.replace("S:", "(A;;LCRP;;;NS)S:")),
         "info",
         "info",
+        0,
     ),
     Row(
-        "services.winmgmt-sddl",
         "administrators lost control",
+        "services.winmgmt-sddl",
         _winmgmt(sddl="D:(A;;CCLCSWRPWPDTLOCRRC;;;SY)(A;;CCLCSWLOCRRC;;;BA)"),
         "warn",
         "warning",
+        1,
     ),
     Row(
-        "services.winmgmt-sddl",
         "a deny entry only",
+        "services.winmgmt-sddl",
         _winmgmt(sddl=STANDARD_SDDL.replace("S:", "(D;;DC;;;IU)S:")),
         "warn",
         "warning",
+        1,
     ),
     Row(
-        "quotas.host-headroom",
         "two hosts well below",
+        "quotas.host-headroom",
         _hosts((100 * MB, 1000, 40), (50 * MB, 500, 20)),
         "pass",
         "warning",
+        0,
     ),
-    Row("quotas.host-headroom", "a host without figures", _hosts((None, None, None)), "pass", "warning"),
+    Row("a host without figures", "quotas.host-headroom", _hosts((None, None, None)), "pass", "warning", 0),
     Row(
-        "quotas.host-headroom",
         "memory exactly at four fifths",
+        "quotas.host-headroom",
         _hosts((math.ceil(512 * MB * 0.8), 10, 1)),
         "warn",
         "warning",
+        1,
     ),
     Row(
-        "quotas.host-headroom",
         "memory just under four fifths",
+        "quotas.host-headroom",
         _hosts((math.ceil(512 * MB * 0.8) - 1, 10, 1)),
         "pass",
         "warning",
+        0,
     ),
     Row(
-        "quotas.host-headroom", "handles and threads near their limits", _hosts((10 * MB, 4000, 250)), "warn", "warning"
+        "handles and threads near their limits",
+        "quotas.host-headroom",
+        _hosts((10 * MB, 4000, 250)),
+        "warn",
+        "warning",
+        1,
     ),
-    Row("quotas.host-headroom", "all hosts together", _hosts(*[(300 * MB, 100, 10)] * 3), "warn", "warning"),
-    Row("quotas.host-headroom", "many hosts", _hosts(*[(MB, 100, 10)] * 26), "warn", "warning"),
+    Row("all hosts together", "quotas.host-headroom", _hosts(*[(300 * MB, 100, 10)] * 3), "warn", "warning", 1),
+    Row("many hosts", "quotas.host-headroom", _hosts(*[(MB, 100, 10)] * 26), "warn", "warning", 1),
     Row(
-        "dcom.wmi-fixed-port",
         "default port, rules not read",
+        "dcom.wmi-fixed-port",
         _fixed_port(24158, _firewall_rules_unread),
         "info",
         "info",
+        0,
     ),
-    Row("dcom.wmi-fixed-port", "default port, firewall off", _fixed_port(24158, _firewall_off), "info", "info"),
+    Row("default port, firewall off", "dcom.wmi-fixed-port", _fixed_port(24158, _firewall_off), "info", "info", 0),
     Row(
-        "dcom.wmi-fixed-port",
         "other port, a rule admits it",
+        "dcom.wmi-fixed-port",
         _fixed_port(24200, lambda ev: ev.firewall.rules.append(fixed_port_rule(24200))),
         "info",
         "info",
+        0,
     ),
-    Row("dcom.wmi-fixed-port", "other port, no rule names it", _fixed_port(24200), "info", "info"),
-    Row("dcom.wmi-fixed-port", "default port, no rule admits it", _fixed_port(24158), "warn", "warning"),
-    Row("services.winmgmt-sddl", "not collected", _winmgmt(sddl=""), "skipped", "info"),
+    Row("other port, no rule names it", "dcom.wmi-fixed-port", _fixed_port(24200), "info", "info", 0),
+    Row("default port, no rule admits it", "dcom.wmi-fixed-port", _fixed_port(24158), "warn", "warning", 1),
+    Row("not collected", "services.winmgmt-sddl", _winmgmt(sddl=""), "skipped", "info", 0),
 ]
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[f"{r.check}: {r.name}" for r in ROWS])
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
 def test_branch(row: Row) -> None:
-    ev = healthy()
-    row.mutate(ev)
-    finding = judged(row.check, ev)
-    assert (finding.status, finding.severity) == (row.status, row.severity), finding.summary
-    assert exit_code([finding]) == row.code
+    assert_row(row)

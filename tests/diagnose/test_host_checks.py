@@ -6,30 +6,17 @@ cross-checks the defaults against real hives, exports and repositories."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 
 import pytest
-from diagnose_factories import healthy, sd
+from branch_table import Row, assert_row
+from diagnose_factories import sd
 
-from snapshots import judged
 from wmidoctor.evidence.model import Evidence, FirewallRule, Probe, RepositoryFile, Setting, Stage
-from wmidoctor.findings import exit_code
 from wmidoctor.knowledge import defaults as d
 
 MB = 1024 * 1024
 GPO = "registry:HKLM\\SOFTWARE\\Policies\\Microsoft\\WindowsFirewall"
 RPC_POLICY = "HKLM\\SOFTWARE\\Policies\\Microsoft\\Windows NT\\Rpc"
-
-
-@dataclass(frozen=True)
-class Row:
-    name: str
-    check: str
-    mutate: Callable[[Evidence], object]
-    status: str
-    severity: str
-    code: int
-    says: str = ""  # a phrase the summary must hold
 
 
 def _edition(edition: str, how: str) -> Callable[[Evidence], None]:
@@ -429,14 +416,9 @@ ROWS = [
 ]
 
 
-@pytest.mark.parametrize("row", ROWS, ids=[f"{r.check}: {r.name}" for r in ROWS])
+@pytest.mark.parametrize("row", ROWS, ids=[r.id for r in ROWS])
 def test_branch(row: Row) -> None:
-    ev = healthy()
-    row.mutate(ev)
-    finding = judged(row.check, ev)
-    assert (finding.status, finding.severity) == (row.status, row.severity), finding.summary
-    assert exit_code([finding]) == row.code
-    assert row.says in finding.summary, finding.summary
+    assert_row(row)
 
 
 def test_every_check_with_a_host_dependent_default_has_rows() -> None:
