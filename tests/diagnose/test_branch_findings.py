@@ -88,6 +88,17 @@ def _firewall_rules_unread(ev: Evidence) -> None:
     ev.firewall.rules = []
 
 
+def _levels(authentication: int | None, impersonation: int | None) -> Callable[[Evidence], None]:
+    """The Ole key's LegacyAuthenticationLevel and LegacyImpersonationLevel (None: the value is absent)."""
+
+    def apply(ev: Evidence) -> None:
+        for name, level in (("Authentication", authentication), ("Impersonation", impersonation)):
+            value = None if level is None else Setting(level, f"{OLE}!Legacy{name}Level")
+            setattr(ev.dcom, f"legacy_{name.lower()}_level", value)
+
+    return apply
+
+
 UAC_OFF = _set("remote_uac", "enable_lua", Setting(0, f"{POLICIES}!EnableLUA"))
 BUILT_IN_FILTERED = _set("remote_uac", "filter_administrator_token", Setting(1, f"{POLICIES}!FilterAdministratorToken"))
 MACHINE_LAUNCH = [(a.sid, a.mask) for a in d.MACHINE_LAUNCH_RESTRICTION]
@@ -175,7 +186,7 @@ ROWS = [
     Row(
         "impersonation Anonymous",
         "dcom.legacy-levels",
-        _set("dcom", "legacy_impersonation_level", Setting(1, f"{OLE}!LegacyImpersonationLevel")),
+        _levels(authentication=2, impersonation=1),
         "warn",
         "warning",
         1,
@@ -183,10 +194,7 @@ ROWS = [
     Row(
         "both at their lowest",
         "dcom.legacy-levels",
-        _both(
-            _set("dcom", "legacy_impersonation_level", Setting(1, f"{OLE}!LegacyImpersonationLevel")),
-            _set("dcom", "legacy_authentication_level", Setting(1, f"{OLE}!LegacyAuthenticationLevel")),
-        ),
+        _levels(authentication=1, impersonation=1),
         "warn",
         "warning",
         1,
@@ -194,7 +202,7 @@ ROWS = [
     Row(
         "absent: the defaults",
         "dcom.legacy-levels",
-        _both(_set("dcom", "legacy_impersonation_level", None), _set("dcom", "legacy_authentication_level", None)),
+        _levels(authentication=None, impersonation=None),
         "pass",
         "warning",
         0,
@@ -202,10 +210,7 @@ ROWS = [
     Row(
         "packet privacy and impersonate",
         "dcom.legacy-levels",
-        _both(
-            _set("dcom", "legacy_impersonation_level", Setting(3, f"{OLE}!LegacyImpersonationLevel")),
-            _set("dcom", "legacy_authentication_level", Setting(6, f"{OLE}!LegacyAuthenticationLevel")),
-        ),
+        _levels(authentication=6, impersonation=3),
         "pass",
         "warning",
         0,
