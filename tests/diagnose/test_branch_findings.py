@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 from branch_table import Row, assert_row
 from config_factories import fixed_port_rule, standalone
-from diagnose_factories import OLE, sd
+from diagnose_factories import OLE, group, sd
 
 from wmidoctor.evidence.model import Evidence, ProviderHost, Setting
 from wmidoctor.knowledge import defaults as d
@@ -97,6 +97,23 @@ def _levels(authentication: int | None, impersonation: int | None) -> Callable[[
             setattr(ev.dcom, f"legacy_{name.lower()}_level", value)
 
     return apply
+
+
+def _kills(*kills: tuple[str, int, str]) -> Callable[[Evidence], None]:
+    """Event 5612 groups: (quota as the event names it, how many times, process id)."""
+
+    def apply(ev: Evidence) -> None:
+        ev.events.groups += [
+            group("Microsoft-Windows-WMI", 5612, count, Quota=quota, Value="5000", Maximum="4096", ProcessId=pid)
+            for quota, count, pid in kills
+        ]
+
+    return apply
+
+
+def _host_3124(ev: Evidence) -> None:
+    _hosts((100 * MB, 1000, 40))(ev)
+    ev.provider_hosts.hosts[0].pid = 3124
 
 
 UAC_OFF = _set("remote_uac", "enable_lua", Setting(0, f"{POLICIES}!EnableLUA"))
@@ -284,6 +301,42 @@ ROWS = [
     ),
     Row("all hosts together", "quotas.host-headroom", _hosts(*[(300 * MB, 100, 10)] * 3), "warn", "warning", 1),
     Row("many hosts", "quotas.host-headroom", _hosts(*[(MB, 100, 10)] * 26), "warn", "warning", 1),
+    # most kills, not most event groups: four kills of one quota outweigh two single kills of another
+    Row(
+        "one group of four beats two of one",
+        "quotas.host-kills",
+        _kills(("PrivatePageCount", 4, "3124"), ("HandleCount", 1, "3124"), ("HandleCount", 1, "3200")),
+        "fail",
+        "error",
+        1,
+        "6 times for exceeding their quotas, MemoryPerHost most often (4 times)",
+    ),
+    Row(
+        "a tie goes to the first name",
+        "quotas.host-kills",
+        _kills(("ThreadCount", 2, "1"), ("HandleCount", 2, "2")),
+        "fail",
+        "error",
+        1,
+        "HandlesPerHost most often (2 times)",
+    ),
+    Row(
+        "a quota name the table does not know",
+        "quotas.host-kills",
+        _kills(("PagedPool", 1, "")),
+        "fail",
+        "error",
+        1,
+        "exceeding PagedPool",
+    ),
+    Row(
+        "providers named from the running host",
+        "quotas.host-kills",
+        _both(_kills(("HandleCount", 1, "3124")), _host_3124),
+        "fail",
+        "error",
+        1,
+    ),
     Row(
         "default port, rules not read",
         "dcom.wmi-fixed-port",

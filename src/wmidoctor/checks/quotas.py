@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections import Counter
+
 from wmidoctor.checks.events import field, winmgmt_events
 from wmidoctor.checks.fixes import advice
 from wmidoctor.checks.host import PRE_VISTA, generation
@@ -85,12 +87,17 @@ register_check(
 )
 
 
+def _times(count: int) -> str:
+    return "once" if count == 1 else f"{count} times"
+
+
 def host_kills(ev: Evidence, v: Verdict) -> Finding:
     kills = winmgmt_events(ev, 5612)
     if not kills:
         return v.ok("No provider host was stopped for a quota (no event 5612).")
     hosts = {h.pid: h for h in ev.provider_hosts.hosts} if ev.provider_hosts.collected else {}
-    evidence, quotas, fixes = [], [], []
+    evidence, fixes = [], []
+    kills_by_quota: Counter[str] = Counter()
     for group in kills:
         quota = field(group, "Quota", "param1")
         value, maximum = field(group, "Value", "param2"), field(group, "Maximum", "param3")
@@ -98,7 +105,7 @@ def host_kills(ev: Evidence, v: Verdict) -> Finding:
         providers = field(group, "Providers", "param5")
         if not providers and pid.isdigit() and int(pid) in hosts:
             providers = ", ".join(hosts[int(pid)].providers)
-        quotas.append(QUOTA_NAMES_IN_5612.get(quota, quota))
+        kills_by_quota[QUOTA_NAMES_IN_5612.get(quota, quota)] += group.count
         evidence.append(
             ref(
                 group.source,
@@ -107,7 +114,9 @@ def host_kills(ev: Evidence, v: Verdict) -> Finding:
                 f"{providers or 'not recorded (match the PID with WMI-Activity 5857)'}",
             )
         )
-    top = max(set(quotas), key=quotas.count)
+    total = sum(kills_by_quota.values())
+    # the quota behind most kills (not most event groups); a tie goes to the first name, the same in every run
+    top = min(kills_by_quota, key=lambda name: (-kills_by_quota[name], name))
     current = next((getattr(ev.quotas, attr) for attr, (name, _) in QUOTA_DEFAULTS.items() if name == top), None)
     default = next((d for name, d in QUOTA_DEFAULTS.values() if name == top), None)
     if default is not None:
@@ -121,8 +130,9 @@ def host_kills(ev: Evidence, v: Verdict) -> Finding:
             )
         )
     return v.fail(
-        f"WMI stopped provider hosts {sum(g.count for g in kills)} times for exceeding {top}: every query "
-        "served by those hosts failed at that moment.",
+        f"WMI stopped provider hosts {_times(total)} for exceeding "
+        + (top if len(kills_by_quota) == 1 else f"their quotas, {top} most often ({_times(kills_by_quota[top])})")
+        + ": every query served by those hosts failed at that moment.",
         evidence,
         causes=[
             "a client running huge or too frequent queries against one provider",
