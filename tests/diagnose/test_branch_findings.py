@@ -11,6 +11,7 @@ from branch_table import Row, assert_row
 from config_factories import fixed_port_rule, standalone
 from diagnose_factories import OLE, group, sd
 
+from wmidoctor.evidence.chains import ProcessStart
 from wmidoctor.evidence.model import Evidence, ProviderHost, Setting
 from wmidoctor.knowledge import defaults as d
 
@@ -114,6 +115,35 @@ def _kills(*kills: tuple[str, int, str]) -> Callable[[Evidence], None]:
 def _host_3124(ev: Evidence) -> None:
     _hosts((100 * MB, 1000, 40))(ev)
     ev.provider_hosts.hosts[0].pid = 3124
+
+
+WMIC = "C:\\Windows\\System32\\wbem\\WMIC.exe"
+
+
+def _wmic(command_line: str, *children: str) -> Callable[[Evidence], None]:
+    """WMIC started from cmd.exe (PID 1064) with `command_line`, and the processes WMIC itself started."""
+
+    def start(image: str, line: str, pid: str, parent: str, parent_pid: str, record: int) -> ProcessStart:
+        return ProcessStart(
+            image,
+            line,
+            pid,
+            parent,
+            parent_pid,
+            user="HOST01\\user",
+            time=f"2024-05-01T10:00:0{record}.000000Z",
+            host="HOST01",
+            source=f"evtx:Sysmon.evtx#record {record}",
+            what="Sysmon 1",
+        )
+
+    def apply(ev: Evidence) -> None:
+        ev.wmi_traces.processes.append(start(WMIC, command_line, "1064", "C:\\Windows\\System32\\cmd.exe", "900", 1))
+        ev.wmi_traces.processes += [
+            start(image, f"{image} /c echo", str(2000 + n), WMIC, "1064", 2 + n) for n, image in enumerate(children)
+        ]
+
+    return apply
 
 
 UAC_OFF = _set("remote_uac", "enable_lua", Setting(0, f"{POLICIES}!EnableLUA"))
@@ -336,6 +366,51 @@ ROWS = [
         "fail",
         "error",
         1,
+    ),
+    Row(
+        "process created on another host",
+        "security.wmic-xsl",
+        _wmic('wmic /node:"SRV02" process call create "cmd.exe /c whoami"'),
+        "warn",
+        "warning",
+        1,
+        "1 WMIC run used",
+    ),
+    Row(
+        "a local custom stylesheet",
+        "security.wmic-xsl",
+        _wmic("wmic os get /format:C:\\Users\\Public\\x.xsl"),
+        "warn",
+        "warning",
+        1,
+    ),
+    Row(
+        "a local stylesheet that started a process",
+        "security.wmic-xsl",
+        _wmic("wmic os get /format:C:\\Users\\Public\\x.xsl", "C:\\Windows\\System32\\cmd.exe"),
+        "fail",
+        "error",
+        1,
+    ),
+    Row(
+        "a UNC stylesheet", "security.wmic-xsl", _wmic("wmic os get /format:\\\\srv\\share\\x.xsl"), "fail", "error", 1
+    ),
+    Row(
+        "the built-in csv stylesheet",
+        "security.wmic-xsl",
+        _wmic("wmic os get /format:C:\\Windows\\System32\\wbem\\en-US\\csv.xsl"),
+        "pass",
+        "error",
+        0,
+    ),
+    Row("a plain query", "security.wmic-xsl", _wmic("wmic os get caption"), "pass", "error", 0),
+    Row(
+        "a local query that creates a process",
+        "security.wmic-xsl",
+        _wmic('wmic process call create "notepad.exe"'),
+        "pass",
+        "error",
+        0,
     ),
     Row(
         "default port, rules not read",

@@ -327,7 +327,8 @@ def wmic_xsl(ev: Evidence, v: Verdict) -> Finding:
             "feature that can be removed) or alert on WMIC.exe with /format: and a URL"
         ),
     ]
-    summary_text = f"{len(items)} WMIC runs used a stylesheet or started processes."
+    runs = "1 WMIC run" if len(items) == 1 else f"{len(items)} WMIC runs"
+    summary_text = f"{runs} used a stylesheet or started processes on this or another host."
     if worst == "error":
         return v.fail(
             summary_text,
