@@ -327,7 +327,7 @@ SICK: dict[str, Mutation] = {
             UserDomain="CONTOSO",
             UserName="monitor",
             UserSid="S-1-5-21-1-2-3-1105",
-            Address="10.0.0.7",
+            Address="192.0.2.7",
         ),
     ),
     "dcom.wmi-appid": lambda ev: setattr(

@@ -31,11 +31,11 @@ def client_event(event_id: int, application: str, level: str = "2", count: int =
 
 def test_server_rejections_name_user_and_address_and_fix_the_client_not_the_server():
     ev = sick("dcom.hardening")
-    ev.events.groups.append(event(DCOM, 10036, 2, UserDomain="CONTOSO", UserName="scanner", Address="10.0.0.9"))
+    ev.events.groups.append(event(DCOM, 10036, 2, UserDomain="CONTOSO", UserName="scanner", Address="192.0.2.9"))
     finding = run(ev)
     assert finding.status == "fail"
-    assert "CONTOSO\\monitor from 10.0.0.7 (x7)" in finding.summary
-    assert "CONTOSO\\scanner from 10.0.0.9 (x2)" in finding.summary
+    assert "CONTOSO\\monitor from 192.0.2.7 (x7)" in finding.summary
+    assert "CONTOSO\\scanner from 192.0.2.9 (x2)" in finding.summary
     assert "S-1-5-21-1-2-3-1105" in " ".join(e.detail for e in finding.evidence)
     assert "Packet Integrity" in finding.fixes[0].step and "Do not try to lower" in finding.fixes[0].step
 
@@ -70,7 +70,7 @@ def test_explicit_level_with_a_partial_raise_setting_suggests_raising_all_activa
 def test_many_clients_are_summarised():
     ev = healthy()
     for n in range(7):
-        ev.events.groups.append(event(DCOM, 10036, 1, UserDomain="CONTOSO", UserName=f"u{n}", Address=f"10.0.0.{n}"))
+        ev.events.groups.append(event(DCOM, 10036, 1, UserDomain="CONTOSO", UserName=f"u{n}", Address=f"192.0.2.{n}"))
     assert "and 2 more" in run(ev).summary
 
 
@@ -84,9 +84,9 @@ def test_disabled_logging_warns_and_no_events_passes():
 def test_event_inserts_get_the_names_the_message_templates_give_them():
     provider = "Microsoft-Windows-DistributedCOM"
     server = named_fields(
-        provider, 10036, {"param1": "CONTOSO", "param2": "monitor", "param3": "S-1-5-21-9", "param4": "10.0.0.7"}
+        provider, 10036, {"param1": "CONTOSO", "param2": "monitor", "param3": "S-1-5-21-9", "param4": "192.0.2.7"}
     )
-    assert server == {"UserDomain": "CONTOSO", "UserName": "monitor", "UserSid": "S-1-5-21-9", "Address": "10.0.0.7"}
+    assert server == {"UserDomain": "CONTOSO", "UserName": "monitor", "UserSid": "S-1-5-21-9", "Address": "192.0.2.7"}
     client = named_fields(
         provider, 10037, {"param1": "C:\\a.exe", "param2": "4242", "param3": "{X}", "param4": "SRV01", "param5": "2"}
     )

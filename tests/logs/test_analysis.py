@@ -153,7 +153,7 @@ def test_dcom_10016_fields_are_named_and_wmi_components_flagged() -> None:
         "CONTOSO",
         "poller",
         "S-1-5-21-1",
-        "10.0.0.5",
+        "192.0.2.5",
         "Unavailable",
         "Unavailable",
     ]

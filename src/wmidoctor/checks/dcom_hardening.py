@@ -43,7 +43,7 @@ def _level(text: str) -> str:
 
 
 def rejected_client(group: EventGroup) -> str:
-    """'CONTOSO\\monitor from 10.0.0.7' for a 10036 group."""
+    """'CONTOSO\\monitor from 192.0.2.7' for a 10036 group."""
     who = "\\".join(p for p in (field(group, "UserDomain"), field(group, "UserName")) if p) or "?"
     address = field(group, "Address")
     return f"{who} from {address}" if address else who
