@@ -10,8 +10,9 @@ import json
 import os
 import re
 from pathlib import Path
+from typing import Any
 
-from wmidoctor.checks import CHECKS
+from wmidoctor.checks import CHECKS, run_checks
 from wmidoctor.checks.runner import run_one
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import Finding
@@ -47,6 +48,20 @@ _calls: dict[str, int] = {}
 _stored: dict[Path, dict] = {}
 
 
+def neutral(data: object, places: tuple[tuple[Path, str], ...] = ()) -> Any:
+    """`data` with the given folders, this checkout and pytest's temporary folders written as neutral names, so
+    that what is stored does not depend on where the tests ran."""
+    text = json.dumps(data)
+    for folder, name in (*places, (_TESTS.parent, "<repository>")):
+        text = text.replace(json.dumps(str(folder))[1:-1], name)
+    return json.loads(_TMP.sub("<tmp>", text))
+
+
+def findings_data(evidence: Evidence, places: tuple[tuple[Path, str], ...] = ()) -> dict[str, dict]:
+    """Every check's finding on `evidence` as data, by check id, made neutral (`neutral`)."""
+    return neutral({run.finding.check: run.finding.to_data() for run in run_checks(evidence)}, places)
+
+
 def pin(finding: Finding) -> None:
     """Pin the whole of a finding that a branch test made, beside its status and severity: stored per test module
     in `snapshots/<module>.json` next to it, under the test's id and the call's number within the test. Paths of
@@ -55,8 +70,7 @@ def pin(finding: Finding) -> None:
     _calls[test] = number = _calls.get(test, 0) + 1  # counted afresh for each run of a test (conftest)
     module = Path(test.partition("::")[0])
     path = _TESTS.joinpath(*module.parts[1:]).parent / "snapshots" / f"{module.stem}.json"
-    text = json.dumps(finding.to_data()).replace(json.dumps(str(_TESTS.parent))[1:-1], "<repository>")
-    data = json.loads(_TMP.sub("<tmp>", text))
+    data = neutral(finding.to_data())
     key = f"{test.partition('::')[2]} #{number}"
     if UPDATE:
         path.parent.mkdir(exist_ok=True)

@@ -13,26 +13,18 @@ the real corpus is pinned by tests/verdicts against the expert's reading instead
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 from diagnose_factories import SICK, healthy, sick, worst
 
 from snapshots import compare as compare_snapshot
-from wmidoctor.checks import run_checks
-from wmidoctor.evidence.model import Evidence
+from snapshots import findings_data
 from wmidoctor.sources.bundle import load
 
 ROOT = Path(__file__).resolve().parents[2]
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 EXAMPLES = sorted(p.name for p in (ROOT / "examples" / "bundles").iterdir() if p.is_dir())
-
-
-def findings(ev: Evidence) -> dict[str, dict]:
-    """Each check's finding as data, with this checkout's path made neutral (bundle locators name their folder)."""
-    text = json.dumps({run.finding.check: run.finding.to_data() for run in run_checks(ev)})
-    return json.loads(text.replace(json.dumps(str(ROOT))[1:-1], "<repository>"))
 
 
 def compare(name: str, actual: dict) -> None:
@@ -41,7 +33,7 @@ def compare(name: str, actual: dict) -> None:
 
 @pytest.fixture(scope="module")
 def healthy_findings() -> dict[str, dict]:
-    return findings(healthy())
+    return findings_data(healthy())
 
 
 def test_healthy_host(healthy_findings):
@@ -49,17 +41,17 @@ def test_healthy_host(healthy_findings):
 
 
 def test_most_broken_host():
-    compare("worst", findings(worst()))
+    compare("worst", findings_data(worst()))
 
 
 @pytest.mark.parametrize("check_id", sorted(SICK))
 def test_sick_host(check_id, healthy_findings):
     """The findings that differ from the healthy host's: the sick check's own, and any it drags along."""
-    changed = {check: data for check, data in findings(sick(check_id)).items() if data != healthy_findings[check]}
+    changed = {check: data for check, data in findings_data(sick(check_id)).items() if data != healthy_findings[check]}
     compare(f"sick-{check_id}", changed)
 
 
 @pytest.mark.parametrize("example", EXAMPLES)
 def test_example_bundle(example, monkeypatch):
     monkeypatch.chdir(ROOT)  # a relative path: messages cut at a length cut at the same place in every checkout
-    compare(f"example-{example}", findings(load(Path("examples", "bundles", example))))
+    compare(f"example-{example}", findings_data(load(Path("examples", "bundles", example))))

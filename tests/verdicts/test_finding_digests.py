@@ -13,14 +13,12 @@ Runs in-process (what the mutation run needs to see), on the evidence the verdic
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
-from tests.conftest import CORPUS, ROOT
+from tests.conftest import CORPUS
 
-from snapshots import compare, digest
-from wmidoctor.checks import run_checks
+from snapshots import compare, digest, findings_data
 from wmidoctor.evidence.model import Evidence
 
 pytestmark = pytest.mark.corpus
@@ -57,16 +55,12 @@ LOGS = (
 )
 
 
-def _findings(ev: Evidence) -> dict[str, dict]:
-    text = json.dumps({run.finding.check: run.finding.to_data() for run in run_checks(ev)})
-    # locators name the files read: keep them independent of where this checkout and the corpus are
-    for local, neutral in ((CORPUS.resolve(), "<corpus>"), (CORPUS, "<corpus>"), (ROOT, "<repository>")):
-        text = text.replace(json.dumps(str(local))[1:-1], neutral)
-    return json.loads(text)
+# locators name the files read: keep them independent of where this checkout and the corpus are
+CORPUS_PLACES = ((CORPUS.resolve(), "<corpus>"), (CORPUS, "<corpus>"))
 
 
 def _check(case: str, ev: Evidence) -> None:
-    findings = _findings(ev)
+    findings = findings_data(ev, CORPUS_PLACES)
     name = case.replace("/", "--")
     compare(DIGESTS / f"{name}.json", {check: digest(data) for check, data in findings.items()}, shown=findings)
 
