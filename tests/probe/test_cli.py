@@ -14,6 +14,9 @@ pytestmark = pytest.mark.network
 
 SECRET = "Secret-1"
 PW_ENV = {"PROBE_PW": SECRET}
+CORP_PROBE = ("-u", "probe", "--domain", "CORP")
+PASSWORD_ENV = ("--password-env", "PROBE_PW")  # the password from PW_ENV
+DCOM = ("--transport", "dcom")
 
 
 def test_one_host_text_output_lines_per_stage_then_verdict_exit_1(cli, fake_host):
@@ -23,10 +26,8 @@ def test_one_host_text_output_lines_per_stage_then_verdict_exit_1(cli, fake_host
         f"127.0.0.1:{server.port}",
         "-u",
         "CORP\\probe",
-        "--password-env",
-        "PROBE_PW",
-        "--transport",
-        "dcom",
+        *PASSWORD_ENV,
+        *DCOM,
         "--timeout",
         "3",
         env=PW_ENV,
@@ -56,14 +57,9 @@ def test_healthy_host_exits_0_and_json_has_every_stage(cli, fake_host):
     out = cli(
         "probe",
         f"127.0.0.1:{server.port}",
-        "-u",
-        "probe",
-        "--domain",
-        "CORP",
-        "--password-env",
-        "PROBE_PW",
-        "--transport",
-        "dcom",
+        *CORP_PROBE,
+        *PASSWORD_ENV,
+        *DCOM,
         "--format",
         "json",
         env=PW_ENV,
@@ -82,14 +78,9 @@ def test_probe_evidence_feeds_diagnose(cli, fake_host, tmp_path):
     out = cli(
         "probe",
         f"127.0.0.1:{server.port}",
-        "-u",
-        "probe",
-        "--domain",
-        "CORP",
-        "--password-env",
-        "PROBE_PW",
-        "--transport",
-        "dcom",
+        *CORP_PROBE,
+        *PASSWORD_ENV,
+        *DCOM,
         "--evidence-out",
         str(saved),
         env=PW_ENV,
@@ -110,14 +101,10 @@ def test_password_file_is_read(cli, fake_host, tmp_path):
     out = cli(
         "probe",
         f"127.0.0.1:{server.port}",
-        "-u",
-        "probe",
-        "--domain",
-        "CORP",
+        *CORP_PROBE,
         "--password-file",
         str(secret),
-        "--transport",
-        "dcom",
+        *DCOM,
     )
     assert out.returncode == 0, out.stdout + out.stderr
 
@@ -130,14 +117,10 @@ def test_hashes_from_the_environment_authenticate_and_never_show(cli, fake_host)
     out = cli(
         "probe",
         f"127.0.0.1:{server.port}",
-        "-u",
-        "probe",
-        "--domain",
-        "CORP",
+        *CORP_PROBE,
         "--hashes-env",
         "PROBE_HASHES",
-        "--transport",
-        "dcom",
+        *DCOM,
         "--json",
         env={"PROBE_HASHES": f":{nt}"},
     )
@@ -186,14 +169,9 @@ def test_fleet_run_writes_runs_and_report_compares_them(cli, fake_host, closed_p
         "probe",
         "--hosts",
         str(hosts),
-        "-u",
-        "probe",
-        "--domain",
-        "CORP",
-        "--password-env",
-        "PROBE_PW",
-        "--transport",
-        "dcom",
+        *CORP_PROBE,
+        *PASSWORD_ENV,
+        *DCOM,
         "--timeout",
         "2",
         "--concurrency",
