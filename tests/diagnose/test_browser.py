@@ -8,37 +8,21 @@ import os
 import re
 import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
 from diagnose_factories import sick
 from tests.corpus_volume import link_volume
+from tests.headless import browser, dump_dom, find_chromium
+from tests.headless import screenshot as take_screenshot
 
 pytestmark = pytest.mark.browser
-
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is missing, and CI must run the browser test (apt-get install chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium to run this test)")
-    raise AssertionError("unreachable")
+    return find_chromium()
 
 
 def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
@@ -82,16 +66,9 @@ def png_pixels(data: bytes) -> tuple[int, int, list[bytes]]:
 def render_page(chromium: str, page: Path, tmp_path: Path) -> tuple[list[bytes], str]:
     """Screenshot rows (1280x2000) and the DOM after scripts ran, from headless Chromium."""
     screenshot = tmp_path / f"{page.stem}.png"
-    base = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
-    subprocess.run(
-        [*base, f"--screenshot={screenshot}", "--window-size=1280,2000", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    dom = subprocess.run(
-        [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
-    ).stdout
+    command = browser(chromium, tmp_path)
+    take_screenshot(command, page.as_uri(), screenshot, "1280,2000")
+    dom = dump_dom(command, page.as_uri())
     width, height, rows = png_pixels(screenshot.read_bytes())
     assert (width, height) == (1280, 2000)
     sample = [row[i] for row in rows[::20] for i in range(0, len(row), 97)]

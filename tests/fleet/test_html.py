@@ -3,34 +3,14 @@ own script (asked for through the URL, as a link to a sorted view would)."""
 
 from __future__ import annotations
 
-import os
 import re
-import shutil
 import subprocess
 import sys
 
 import pytest
+from tests.headless import browser, dump_dom, find_chromium, screenshot
 
 pytestmark = pytest.mark.browser
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
-
-def _chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if not path:
-        if os.environ.get("CI") == "true":
-            pytest.fail("chromium is missing, and CI must run the browser tests")
-        pytest.skip("chromium is not installed")
-    return str(path)
 
 
 def test_fleet_page_sorts_and_shows_the_verdict(fleet_entries, tmp_path):
@@ -59,22 +39,11 @@ def test_fleet_page_sorts_and_shows_the_verdict(fleet_entries, tmp_path):
             [sys.executable, "-m", "wmidoctor", "fleet", "report", str(db), "--format", "html"], stdout=out, timeout=120
         ).returncode
     assert code == 1
-    base = [_chromium(), *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    command = browser(find_chromium(), tmp_path)
     shot = tmp_path / "fleet.png"
-    subprocess.run(
-        [*base, f"--screenshot={shot}", "--window-size=1280,900", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
+    screenshot(command, page.as_uri(), shot, "1280,900")
     assert shot.stat().st_size > 20_000  # a rendered page, not a blank one
-    dom = subprocess.run(
-        [*base, "--dump-dom", page.as_uri() + "#sort=causes:hosts:asc"],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=True,
-    ).stdout
+    dom = dump_dom(command, page.as_uri() + "#sort=causes:hosts:asc")
     assert re.search(r'id="verdict">\d+ of 4 hosts have problems', dom)
     causes = dom[dom.index('id="causes"') : dom.index("</table>", dom.index('id="causes"'))]
     hosts = [int(v) for v in re.findall(r'<td class="num" data-value="(\d+)">\d+</td><td class="num"', causes)]

@@ -7,36 +7,20 @@ from __future__ import annotations
 import os
 import shutil
 import struct
-import subprocess
 import zlib
 from pathlib import Path
 
 import pytest
+from tests.headless import browser, dump_dom, find_chromium
+from tests.headless import screenshot as take_screenshot
 from trace_factories import Scenario, to_etl
 
 pytestmark = pytest.mark.browser
 
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
-
 
 @pytest.fixture(scope="module")
 def chromium() -> str:
-    path = shutil.which("chromium") or shutil.which("chromium-browser")
-    if path:
-        return path
-    if os.environ.get("CI") == "true":
-        pytest.fail("chromium is missing, and CI must run the browser test (apt-get install chromium)")
-    pytest.skip("chromium is not installed (apt-get install chromium to run this test)")
-    raise AssertionError("unreachable")
+    return find_chromium()
 
 
 def _chunks(png: bytes, kind: bytes) -> list[bytes]:
@@ -61,17 +45,10 @@ def test_trace_html_renders_with_a_timeline(chromium: str, cli, tmp_path: Path) 
     page = tmp_path / "trace.html"
     assert cli("trace", str(trace), "--format", "html", "--out", str(page)).returncode == 1
 
-    base = [chromium, *FLAGS, f"--user-data-dir={tmp_path / 'profile'}"]
+    command = browser(chromium, tmp_path)
     screenshot = tmp_path / "trace.png"
-    subprocess.run(
-        [*base, f"--screenshot={screenshot}", "--window-size=1280,1600", page.as_uri()],
-        capture_output=True,
-        timeout=120,
-        check=True,
-    )
-    dom = subprocess.run(
-        [*base, "--dump-dom", page.as_uri()], capture_output=True, text=True, timeout=120, check=True
-    ).stdout
+    take_screenshot(command, page.as_uri(), screenshot, "1280,1600")
+    dom = dump_dom(command, page.as_uri())
 
     png = screenshot.read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", png[16:24]) == (1280, 1600)
