@@ -78,11 +78,12 @@ def _knowledge_caches() -> list:
 
 @pytest.fixture(autouse=True)
 def knowledge_read_afresh(request):
-    """Knowledge tables are read once per process and cached; every test starts with empty caches, so the tables
-    it sees are read by the code under test, during the test. The mutation run forks each mutant's tests from a
-    process that has already read them, and it runs for a mutant only the tests seen calling the mutated code:
-    a mutant in a table reader was otherwise never run or never seen. (A few milliseconds per test that reads
-    the code catalogue.)"""
+    """Under the mutation run (mutmut sets MUTANT_UNDER_TEST), every test starts with empty knowledge caches, so the
+    tables it sees are read by the code under test, during the test: mutmut forks each mutant's tests from a process
+    that has already read them, and runs for a mutant only the tests seen calling the mutated code, so a mutant in a
+    table reader was otherwise never run or never seen. Ordinary runs keep the caches (no re-reading per test)."""
+    if "MUTANT_UNDER_TEST" not in os.environ:
+        return
     caches = request.session.stash.setdefault(_CACHES, [])
     if not caches:
         caches += _knowledge_caches()
