@@ -29,6 +29,7 @@ from wmidoctor.knowledge.defaults import (
     WMI_APPID,
     WMI_APPID_KEY,
     WMI_APPID_LAUNCH,
+    DefaultAce,
 )
 
 # Who stands for "administrators" when deciding whether remote use is still possible (groups not expanded).
@@ -69,7 +70,9 @@ def _grants_remote(sd: SecurityDescriptor, needed: int) -> bool:
     return any(sd.allowed_mask(sid) & needed == needed for sid in _ADMIN_PATHS)
 
 
-def dcom_acl(attribute: str, value_name: str, label: str, defaults, ev: Evidence, v: Verdict) -> Finding:
+def dcom_acl(
+    attribute: str, value_name: str, label: str, defaults: tuple[DefaultAce, ...], ev: Evidence, v: Verdict
+) -> Finding:
     """One of the four DCOM ACLs (machine or default, launch or access) against its Windows default."""
     limit = attribute.startswith("machine_")
     launch = "launch" in attribute
