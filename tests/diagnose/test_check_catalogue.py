@@ -6,10 +6,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+from snapshots import compare
 from wmidoctor.checks import CHECKS
-from wmidoctor.checks.catalogue import REGENERATE, render
+from wmidoctor.checks.catalogue import REGENERATE, as_document, as_text, render
 
 DOCS = Path(__file__).resolve().parents[2] / "docs" / "checks.md"
+SNAPSHOT = Path(__file__).with_name("snapshots") / "check-list.json"
 
 
 def test_docs_checks_md_is_what_the_registry_generates() -> None:
@@ -31,3 +33,9 @@ def test_the_regenerate_command_prints_the_catalogue() -> None:
         [sys.executable, "-m", "wmidoctor.checks.catalogue"], capture_output=True, text=True, check=True
     )
     assert done.stdout == render()
+
+
+def test_the_check_list_is_pinned_whole() -> None:
+    """`diagnose --list-checks` text and JSON, in-process (the CLI tests run a subprocess the mutation run cannot
+    reach)."""
+    compare(SNAPSHOT, {"text": as_text().splitlines(), "document": as_document()})

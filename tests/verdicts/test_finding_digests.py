@@ -19,6 +19,7 @@ import pytest
 from tests.conftest import CORPUS
 
 from snapshots import compare, digest, findings_data
+from wmidoctor.checks.tally import code_tally
 from wmidoctor.evidence.model import Evidence
 
 pytestmark = pytest.mark.corpus
@@ -61,6 +62,7 @@ CORPUS_PLACES = ((CORPUS.resolve(), "<corpus>"), (CORPUS, "<corpus>"))
 
 def _check(case: str, ev: Evidence) -> None:
     findings = findings_data(ev, CORPUS_PLACES)
+    findings["(code tally)"] = {"codes": [list(row) for row in code_tally(ev)]}
     name = case.replace("/", "--")
     compare(DIGESTS / f"{name}.json", {check: digest(data) for check, data in findings.items()}, shown=findings)
 
