@@ -13,8 +13,8 @@ ROOT = Path(__file__).resolve().parents[1]
 PACKAGE = ROOT / "src" / "wmidoctor"
 ARCHITECTURE = ROOT / "docs" / "ARCHITECTURE.md"
 
-# Top-level modules that every layer may use: the package's own metadata and error types.
-SHARED = {"__init__", "errors"}
+# Top-level modules that every layer may use: the package's own metadata, error types and shared vocabulary.
+SHARED = {"__init__", "errors", "vocabulary"}
 
 
 def layer_of(module: str) -> str:

@@ -6,10 +6,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from wmidoctor.evidence.codec import from_data, to_data
+from wmidoctor.vocabulary import SEVERITIES, STATUSES, Fix, Severity, Status
 
-STATUSES = ("fail", "warn", "pass", "skipped", "info")
-SEVERITIES = ("critical", "error", "warning", "info")
-RISKS = ("none", "low", "high")
+__all__ = ["SEVERITIES", "STATUSES", "EvidenceRef", "Finding", "Fix", "exit_code"]
 
 
 @dataclass
@@ -19,18 +18,10 @@ class EvidenceRef:
 
 
 @dataclass
-class Fix:
-    step: str
-    command: str = ""
-    risk: str = "none"  # none | low | high
-    undo: str = ""
-
-
-@dataclass
 class Finding:
     check: str  # "dcom.machine-launch-restriction"
-    status: str  # fail | warn | pass | skipped | info
-    severity: str  # critical | error | warning | info
+    status: Status
+    severity: Severity
     title: str
     summary: str = ""
     evidence: list[EvidenceRef] = field(default_factory=list)

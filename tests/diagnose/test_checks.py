@@ -12,7 +12,8 @@ from diagnose_factories import SICK, healthy, sick, worst
 from wmidoctor.checks import CHECKS, run_checks
 from wmidoctor.checks.runner import run_one
 from wmidoctor.evidence.model import NOT_COLLECTED, Evidence
-from wmidoctor.findings import RISKS, SEVERITIES, STATUSES, Finding
+from wmidoctor.findings import Finding
+from wmidoctor.vocabulary import RISKS, SEVERITIES, STATUSES
 from wmidoctor.sources.bundle import load
 
 INFO_ONLY = {spec.id for spec in CHECKS.values() if spec.severity == "info"}

@@ -91,3 +91,25 @@ def test_findings_exit_code_and_round_trip():
     assert exit_code([ok, info]) == 0
     assert exit_code([ok, bad]) == 1
     assert Finding.from_data(bad.to_data()) == bad
+
+
+def test_a_word_outside_the_vocabulary_is_refused_by_the_codec():
+    """Statuses, severities and risks are Literal types: saved evidence or findings carrying another word are
+    refused, naming the value, instead of reaching a renderer that has no class or colour for it."""
+    import pytest
+
+    from wmidoctor.evidence.codec import DecodeError
+
+    data = Evidence().to_data()
+    data["services"]["status"] = "mostly"
+    with pytest.raises(DecodeError, match="services.status"):
+        Evidence.from_data(data)
+    finding = Finding("rpc.dynamic-ports", "warn", "warning", "t", fixes=[Fix("Move the range", risk="high")])
+    document = finding.to_data()
+    document["fixes"][0]["risk"] = "medium"
+    with pytest.raises(DecodeError, match="risk"):
+        Finding.from_data(document)
+    document["fixes"][0]["risk"] = "high"
+    document["severity"] = "severe"
+    with pytest.raises(DecodeError, match="severity"):
+        Finding.from_data(document)

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from wmidoctor.findings import Fix
+from wmidoctor.vocabulary import Risk
 
 ACCOUNT = "<DOMAIN\\account>"  # placeholder the reader replaces with the account that connects
 
 
-def advice(step: str, command: str = "", risk: str = "none") -> Fix:
+def advice(step: str, command: str = "", risk: Risk = "none") -> Fix:
     """A step that changes nothing WMI could roll back (a look, a decision, a product's own repair): nothing to undo."""
     return Fix(step=step, command=command, risk=risk, undo="nothing to undo")
 

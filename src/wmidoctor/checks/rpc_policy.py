@@ -164,7 +164,7 @@ def dynamic_ports(ev: Evidence, v: Verdict) -> Finding:
                     step="Move the Rpc\\Internet Ports range outside the dynamic range (or the "
                     "dynamic range away from it), open the new range in the firewalls, restart",
                     command="",
-                    risk="medium",
+                    risk="high",
                     undo="restore the previous values and restart",
                 ),
                 reset,

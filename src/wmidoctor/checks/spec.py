@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from wmidoctor.evidence.model import Evidence
 from wmidoctor.findings import SEVERITIES, EvidenceRef, Finding, Fix
+from wmidoctor.vocabulary import Severity, Status
 
 
 @dataclass(frozen=True)
@@ -19,7 +20,7 @@ class CheckSpec:
     id: str  # "dcom.machine-launch-restriction"
     title: str
     group: str  # "dcom"
-    severity: str  # the severity of a failure of this check
+    severity: Severity  # the severity of a failure of this check
     needs: tuple[str, ...]  # Evidence sections the check cannot run without
     func: Callable[[Evidence, Verdict], Finding]
     needs_any: tuple[str, ...] = ()  # Evidence sections of which at least one must be collected
@@ -33,7 +34,7 @@ def register_check(
     check_id: str,
     title: str,
     *,
-    severity: str,
+    severity: Severity,
     needs: Iterable[str],
     needs_any: Iterable[str] = (),
 ) -> None:
@@ -62,8 +63,8 @@ class Verdict:
 
     def _finding(
         self,
-        status: str,
-        severity: str,
+        status: Status,
+        severity: Severity,
         summary: str,
         evidence: Iterable[EvidenceRef] = (),
         causes: Iterable[str] = (),
@@ -90,12 +91,12 @@ class Verdict:
         return self._finding("pass", self.spec.severity, summary, evidence, **details)
 
     def fail(
-        self, summary: str, evidence: Iterable[EvidenceRef] = (), *, severity: str | None = None, **details
+        self, summary: str, evidence: Iterable[EvidenceRef] = (), *, severity: Severity | None = None, **details
     ) -> Finding:
         return self._finding("fail", severity or self.spec.severity, summary, evidence, **details)
 
     def warn(
-        self, summary: str, evidence: Iterable[EvidenceRef] = (), *, severity: str = "warning", **details
+        self, summary: str, evidence: Iterable[EvidenceRef] = (), *, severity: Severity = "warning", **details
     ) -> Finding:
         return self._finding("warn", severity, summary, evidence, **details)
 

@@ -41,7 +41,8 @@ def _hints(cls: type) -> dict[str, Any]:
 def from_data(cls: type[T], data: Any) -> T:
     """Rebuild an instance of `cls` from `to_data` output; unknown keys are ignored (newer writers).
     Raises DecodeError naming the first value whose type does not fit."""
-    return _decode(cls, data, "")
+    decoded: T = _decode(cls, data, "")
+    return decoded
 
 
 _JSON_NAMES = {dict: "object", list: "array", str: "str", int: "int", float: "float", bool: "bool", type(None): "null"}
@@ -111,7 +112,7 @@ def _decode(tp: Any, data: Any, path: str) -> Any:
     return data
 
 
-def _decode_dataclass(tp: Any, data: dict, path: str) -> Any:
+def _decode_dataclass(tp: Any, data: dict[str, Any], path: str) -> Any:
     hints = _hints(tp)
     fields = [f for f in dataclasses.fields(tp) if f.init]
     values = {}

@@ -13,17 +13,19 @@ the Windows default applies), which is different again.
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any, Final
 
 from wmidoctor.evidence.chains import NetworkLogon, ProcessStart, ProviderLoad, SubscriptionSighting
 from wmidoctor.evidence.codec import from_data, to_data
 from wmidoctor.evidence.processes import ProcessLife
 from wmidoctor.evidence.security import SecurityDescriptor
+from wmidoctor.vocabulary import ArtifactState, SectionStatus, StageStatus
 
 SCHEMA = "wmidoctor.evidence/1"
 
-COLLECTED = "collected"
-PARTIAL = "partial"
-NOT_COLLECTED = "not_collected"
+COLLECTED: Final = "collected"
+PARTIAL: Final = "partial"
+NOT_COLLECTED: Final = "not_collected"
 
 
 @dataclass
@@ -36,7 +38,7 @@ class Setting:
 
 @dataclass
 class Section:
-    status: str = NOT_COLLECTED  # collected | partial | not_collected
+    status: SectionStatus = NOT_COLLECTED
     reason: str = "not collected"
     sources: list[str] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
@@ -62,7 +64,7 @@ class Section:
 class ArtifactStatus:
     name: str  # the artifact's name in the shared artifact list (e.g. "evtx/System.evtx")
     path: str = ""
-    status: str = "missing"  # present | parsed | damaged | missing | skipped
+    status: ArtifactState = "missing"
     reason: str = ""
 
 
@@ -422,7 +424,7 @@ class Events(Section):
 @dataclass
 class Stage:
     name: str
-    status: str  # ok | failed | skipped | not_reached
+    status: StageStatus
     elapsed_ms: float = 0.0
     code: int | None = None
     detail: str = ""
@@ -526,8 +528,9 @@ class Evidence:
             for name, s in self.sections().items()
         ]
 
-    def to_data(self) -> dict:
-        return to_data(self)
+    def to_data(self) -> dict[str, Any]:
+        data: dict[str, Any] = to_data(self)
+        return data
 
     def to_json(self) -> str:
         import json
@@ -535,7 +538,7 @@ class Evidence:
         return json.dumps(self.to_data(), indent=1, ensure_ascii=False)
 
     @classmethod
-    def from_data(cls, data: dict) -> Evidence:
+    def from_data(cls, data: dict[str, Any]) -> Evidence:
         if not isinstance(data, dict) or not str(data.get("schema", "")).startswith("wmidoctor.evidence/"):
             raise ValueError("not a wmidoctor evidence document (no 'schema' of wmidoctor.evidence/N)")
         return from_data(cls, data)

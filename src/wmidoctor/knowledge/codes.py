@@ -27,6 +27,7 @@ from itertools import pairwise
 from typing import TYPE_CHECKING
 
 from wmidoctor.errors import InputError
+from wmidoctor.vocabulary import Fix
 
 if TYPE_CHECKING:
     from typing import Any
@@ -80,15 +81,6 @@ _NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_]*")
 _PUNCTUATION = "()[]{}<>,;:'\"`.#"
 # Words after which a small number in a pasted message is a Win32 error ("System error 5 has occurred.").
 _ERROR_WORDS = frozenset({"error", "err"})
-
-
-@dataclass(frozen=True)
-class Fix:
-    """One step of a remedy; `command` is what to type (may be empty), `risk` is none|low|high."""
-
-    step: str
-    command: str = ""
-    risk: str = "none"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,7 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from importlib import resources
+from typing import Any
 
 # One client is "dominant" when it holds at least this share of all WMI operation time ...
 DOMINANT_SHARE = 0.5
@@ -47,10 +48,11 @@ def _rows(name: str) -> list[dict[str, str]]:
 
 
 @cache
-def templates() -> dict:
+def templates() -> dict[str, Any]:
     """The WMI-Activity event table (knowledge/wmi_activity_trace.json)."""
     text = resources.files("wmidoctor.knowledge").joinpath("wmi_activity_trace.json").read_text(encoding="utf-8")
-    return json.loads(text)
+    table: dict[str, Any] = json.loads(text)
+    return table
 
 
 @cache

@@ -25,6 +25,7 @@ from wmidoctor.remote.verdicts import (
     WBEM_S_TIMEDOUT,
 )
 from wmidoctor.remote.walk import StageFailure, failed_stage
+from wmidoctor.vocabulary import StageStatus
 
 RPC_ACCESS_DENIED = 5  # the fault status rpc_s_access_denied
 
@@ -45,7 +46,7 @@ class _Stages:
         self.facts: dict[str, object] = {}
         self.stopped = False
 
-    def add(self, name: str, status: str, detail: str = "", *, elapsed_ms: float | None = None) -> None:
+    def add(self, name: str, status: StageStatus, detail: str = "", *, elapsed_ms: float | None = None) -> None:
         if self.stopped:
             return
         self.stages.append(StageResult(name, status, round(elapsed_ms or 0.0, 2), None, detail, self.layers[name]))

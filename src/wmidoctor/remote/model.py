@@ -4,11 +4,14 @@
 from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
+from typing import Final
 
-OK = "ok"
-FAILED = "failed"
-SKIPPED = "skipped"
-NOT_REACHED = "not_reached"
+from wmidoctor.vocabulary import Fix, StageStatus
+
+OK: Final = "ok"
+FAILED: Final = "failed"
+SKIPPED: Final = "skipped"
+NOT_REACHED: Final = "not_reached"
 
 
 def code_label(code: int | None, reason: str | None) -> str:
@@ -19,7 +22,7 @@ def code_label(code: int | None, reason: str | None) -> str:
 @dataclass
 class StageResult:
     name: str
-    status: str  # ok | failed | skipped | not_reached
+    status: StageStatus
     elapsed_ms: float = 0.0
     code: int | None = None  # the status the wire carried (HRESULT, Win32, NTSTATUS, RPC, Kerberos, HTTP)
     detail: str = ""
@@ -27,12 +30,6 @@ class StageResult:
     reason: str = ""  # a short tag for the verdict rules: refused, no_answer, bind_nak, logon_failure, ...
     carrier: str = ""  # what carried the status: fault | bind_nak | reply | krb_error | http | soap_fault | socket
     raw: int | None = None  # the status exactly as the wire carried it (fault status, reject reason, KRB code, HTTP)
-
-
-@dataclass
-class FixStep:
-    step: str
-    command: str = ""
 
 
 @dataclass
@@ -47,7 +44,7 @@ class ProbeVerdict:
     meaning: str
     cause: str
     where: str
-    fixes: list[FixStep] = field(default_factory=list)
+    fixes: list[Fix] = field(default_factory=list)
     proof: str = ""  # what the probe proved on the way (e.g. "credentials accepted by an authenticated call")
     ambiguous: bool = False  # True when the wire cannot tell the causes named apart
 
@@ -86,4 +83,7 @@ class ProbeResult:
         failing = self.failing_stage
         data["failing_stage"] = failing.name if failing else None
         data["code"] = failing.code if failing else None
+        if self.verdict is not None:
+            # the probe's rules judge the cause, not each fix's risk: its documents carry what to do and type
+            data["verdict"]["fixes"] = [{"step": fix.step, "command": fix.command} for fix in self.verdict.fixes]
         return data

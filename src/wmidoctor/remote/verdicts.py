@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from wmidoctor.remote.model import FixStep, ProbeResult, ProbeVerdict
+from wmidoctor.remote.model import ProbeResult, ProbeVerdict
+from wmidoctor.vocabulary import Fix
 
 WMI_FIREWALL = "Windows Management Instrumentation (WMI)"
 
@@ -762,7 +763,7 @@ def judge(obs: Observation) -> ProbeVerdict:
         meaning=meaning,
         cause=rule.cause,
         where=rule.where,
-        fixes=[FixStep(step, command) for step, command in rule.fixes],
+        fixes=[Fix(step, command) for step, command in rule.fixes],
         proof=PROOFS.get(reason, ""),
         ambiguous=rule.ambiguous,
     )

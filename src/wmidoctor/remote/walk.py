@@ -16,6 +16,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 
 from wmidoctor.remote.model import FAILED, NOT_REACHED, OK, SKIPPED, ProbeResult, StageResult
+from wmidoctor.vocabulary import StageStatus
 
 # The whole walk of one transport may take at most this many stage timeouts, however many stages
 # are slow: a host that answers every stage just under the timeout still ends in bounded time.
@@ -126,7 +127,12 @@ class Walk:
         return self.deadline - time.monotonic()
 
     def record(
-        self, name: str, status: str, elapsed_ms: float = 0.0, detail: str = "", failure: StageFailure | None = None
+        self,
+        name: str,
+        status: StageStatus,
+        elapsed_ms: float = 0.0,
+        detail: str = "",
+        failure: StageFailure | None = None,
     ) -> None:
         if failure is not None:
             stage = failed_stage(name, self.layers[name], failure, self.result.transport, self.result.facts, elapsed_ms)

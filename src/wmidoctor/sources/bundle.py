@@ -24,7 +24,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.errors import InputError
@@ -55,10 +55,15 @@ from wmidoctor.sources.layout import (
 )
 from wmidoctor.sources.manifest import Manifest, read_manifest
 from wmidoctor.sources.winpaths import volume_relative
+from wmidoctor.vocabulary import ArtifactState
 
 __all__ = ["load", "volume_relative"]
 
-PRESENT, PARSED, DAMAGED, MISSING, SKIPPED = "present", "parsed", "damaged", "missing", "skipped"
+PRESENT: Final = "present"
+PARSED: Final = "parsed"
+DAMAGED: Final = "damaged"
+MISSING: Final = "missing"
+SKIPPED: Final = "skipped"
 EVIDENCE_SCHEMA = re.compile(r'"schema"\s*:\s*"wmidoctor\.evidence/')
 
 
@@ -160,7 +165,7 @@ class Loader:
                 if reason and artifact.key not in self.layout.found:
                     self.status[artifact.key] = ArtifactStatus(artifact.name, name, DAMAGED, f"in the zip: {reason}")
 
-    def _set(self, key: str, status: str, reason: str = "") -> None:
+    def _set(self, key: str, status: ArtifactState, reason: str = "") -> None:
         entry = self.status[key]
         entry.status, entry.reason = status, reason
 
@@ -245,7 +250,7 @@ class Loader:
                 continue
             self._set(artifact.key, *self._read_repository(path))
 
-    def _read_subscriptions(self, path: Path) -> tuple[str, str]:
+    def _read_subscriptions(self, path: Path) -> tuple[ArtifactState, str]:
         """--quick: only the subscription classes (what the security checks need), no verification."""
         from wmidoctor.artifacts.repository import NotARepository, open_repository
         from wmidoctor.sources.repository import restrict_to_subscriptions, subscriptions
@@ -263,7 +268,7 @@ class Loader:
         self.evidence.subscriptions = section
         return SKIPPED, skipped
 
-    def _read_repository(self, path: Path) -> tuple[str, str]:
+    def _read_repository(self, path: Path) -> tuple[ArtifactState, str]:
         """Read and verify the repository into a scratch Evidence, then take what the live queries did not
         give (the live view wins; the repository adds files, the offline verdict and the rest)."""
         from wmidoctor.artifacts.repository import NotARepository, open_repository
@@ -448,7 +453,7 @@ class Loader:
         from wmidoctor.sources.trace import read_trace_artifacts
 
         for key, status, reason in read_trace_artifacts(self.evidence, self._artifacts(TRACE)):
-            self._set(key, {"parsed": PARSED, "damaged": DAMAGED}.get(status, PRESENT), reason)
+            self._set(key, status, reason)
 
     # --- summary ---------------------------------------------------------------------------------
 

@@ -19,6 +19,7 @@ from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
 from wmidoctor.sources.wmi_queries import as_list
+from wmidoctor.vocabulary import ArtifactState
 
 
 @dataclass
@@ -38,7 +39,7 @@ class ManifestEntry:
         """The collector stopped this step (time limit) or it failed midway: a file it left may be incomplete."""
         return self.status in ("timeout", "failed")
 
-    def missing_status(self) -> tuple[str, str]:
+    def missing_status(self) -> tuple[ArtifactState, str]:
         """(status, reason) for an artifact the manifest names but the bundle does not hold."""
         if self.status == "skipped":
             return "skipped", self.error or "skipped by the collector"

@@ -16,6 +16,7 @@ from wmidoctor.artifacts.registry.model import RegKey
 from wmidoctor.artifacts.registry.view import Registry
 from wmidoctor.evidence import Evidence, Section, Setting
 from wmidoctor.evidence.model import AutorecoverMof, ComServer, FirewallRule, Service
+from wmidoctor.evidence.security import SecurityDescriptor
 from wmidoctor.knowledge.defaults import OLE_KEY, RPC_KEY, WMI_APPID_KEY, names_wmi_fixed_port
 from wmidoctor.knowledge.rights import COM
 
@@ -170,7 +171,7 @@ class RegistryEvidence:
 
     # --- DCOM ------------------------------------------------------------------------------------
 
-    def _sd(self, key: RegKey | None, name: str, problems: list[str]) -> security.SecurityDescriptor | None:
+    def _sd(self, key: RegKey | None, name: str, problems: list[str]) -> SecurityDescriptor | None:
         data = key.data(name) if key is not None else None
         if data is None:
             return None

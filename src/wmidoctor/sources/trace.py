@@ -6,9 +6,12 @@ from pathlib import Path
 
 from wmidoctor.evidence.model import PARTIAL, Evidence
 from wmidoctor.sources.artifacts import Artifact
+from wmidoctor.vocabulary import ArtifactState
 
 
-def read_trace_artifacts(evidence: Evidence, found: list[tuple[Artifact, Path]]) -> list[tuple[str, str, str]]:
+def read_trace_artifacts(
+    evidence: Evidence, found: list[tuple[Artifact, Path]]
+) -> list[tuple[str, ArtifactState, str]]:
     """Analyse the bundle's trace files together; return (artifact key, parsed|damaged|present, reason)."""
     if not found:
         return []
@@ -17,7 +20,7 @@ def read_trace_artifacts(evidence: Evidence, found: list[tuple[Artifact, Path]])
 
     run = analyse([str(path) for _, path in found])
     by_path = {f.path: f for f in run.files}
-    outcome = []
+    outcome: list[tuple[str, ArtifactState, str]] = []
     for artifact, path in found:
         report = by_path.get(str(path))
         if report is None:

@@ -102,7 +102,7 @@ def _document_prefix(plain: BinaryIO) -> str:
     try:
         for seen, (prefix, event, _) in enumerate(ijson.parse(plain)):
             if event == "start_map" and prefix in DOCUMENT_ARRAYS:
-                return prefix
+                return str(prefix)
             if seen > _PREFIX_SCAN_EVENTS:
                 break
     except ijson.JSONError:

@@ -439,7 +439,8 @@ class Splunk:
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
         event = record.get("__event")
         if event is not None:
-            return event.fields
+            decoded: dict[str, str] = event.fields
+            return decoded
         return _with_message_fields(head, {}, record.get("__message") or _first(record.get("Message")))
 
 
@@ -594,7 +595,8 @@ class EvtxJson:
 
     @staticmethod
     def fields(record: dict[str, Any], head: Head) -> dict[str, str]:
-        return record["__event"].fields
+        decoded: dict[str, str] = record["__event"].fields
+        return decoded
 
 
 class Shape:

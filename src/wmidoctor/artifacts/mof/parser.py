@@ -169,19 +169,19 @@ class _ArraySize(int):
     pass
 
 
-class _Scopes(tuple):
+class _Scopes(tuple[Any, ...]):
     pass
 
 
-class _Flavors(tuple):
+class _Flavors(tuple[Any, ...]):
     pass
 
 
-class _Qualifiers(tuple):
+class _Qualifiers(tuple[Any, ...]):
     pass
 
 
-class _Builder(Transformer):
+class _Builder(Transformer[Any, Any]):
     """Builds model objects as the LALR parser reduces rules; finished statements go to `sink`."""
 
     def __init__(self) -> None:

@@ -105,7 +105,7 @@ class _ClassicReader:
         order = "<" if magic in (b"\xd4\xc3\xb2\xa1", b"\x4d\x3c\xb2\xa1") else ">"
         self.divisor = 1e9 if magic in (b"\x4d\x3c\xb2\xa1", b"\xa1\xb2\x3c\x4d") else 1e6
         self.record = struct.Struct(order + "IIII")
-        self.link_type = struct.unpack(order + "I", header[16:20])[0] & 0x0FFFFFFF
+        self.link_type: int = struct.unpack(order + "I", header[16:20])[0] & 0x0FFFFFFF
 
     def datalink(self) -> int:
         return self.link_type
@@ -168,7 +168,7 @@ def frames(path: str | Path, info: CaptureInfo | None = None) -> Iterator[tuple[
             info.warnings.append(f"the file could not be read past record {info.records}: {exc}")
 
 
-def _counted(reader, info: CaptureInfo) -> Iterator[tuple[float, bytes]]:
+def _counted(reader: NgReader, info: CaptureInfo) -> Iterator[tuple[float, bytes]]:
     for ts, frame in reader:
         info.records += 1
         info.bytes_read += len(frame)

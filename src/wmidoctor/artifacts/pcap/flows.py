@@ -11,6 +11,9 @@ from wmidoctor.artifacts.pcap.http import HttpMessage, HttpParser, TlsEvent, Tls
 from wmidoctor.artifacts.pcap.kerberos import KdcReply, KerberosFramer
 from wmidoctor.artifacts.pcap.stream import HalfStream
 
+# a TCP connection as the reader keys it: (client address, client port, server address, server port)
+FlowKey = tuple[bytes, int, bytes, int]
+
 MESSAGES_KEPT = 2000  # per connection; a longer one keeps its first messages and counts the rest
 RPC_BUFFER_MAX = 256 * 1024
 
@@ -42,7 +45,7 @@ class Flow:
     out_of_order: int = 0
     missing: int = 0
     malformed: int = 0  # PDUs that did not parse, or resynchronisations after lost bytes
-    key: tuple = field(default=(), repr=False, compare=False)  # the reader's (client, port, server, port)
+    key: FlowKey = field(default=(b"", 0, b"", 0), repr=False, compare=False)
 
     @property
     def handshake_ms(self) -> float | None:

@@ -16,8 +16,8 @@ from itertools import chain
 from pathlib import Path
 
 from wmidoctor.artifacts.pcap import capture, dcerpc, http, kerberos
-from wmidoctor.artifacts.pcap.flows import Connection, Flow
-from wmidoctor.artifacts.pcap.packets import ACK, FIN, RST, SYN, TCP, address_text, decode
+from wmidoctor.artifacts.pcap.flows import Connection, Flow, FlowKey
+from wmidoctor.artifacts.pcap.packets import ACK, FIN, RST, SYN, TCP, Segment, address_text, decode
 
 RPC_PORTS = frozenset({135})
 WSMAN_PORTS = frozenset({5985, 5986, 47001})
@@ -50,12 +50,12 @@ class Reader:
         self.path = Path(path)
         self.options = options or Options()
         self.info = capture.CaptureInfo(str(path))
-        self.open: dict[tuple, Connection] = {}
-        self.pending: OrderedDict[tuple, tuple[float, int, int]] = OrderedDict()  # key -> (ts, isn, syns)
-        self.ignored: set[tuple] = set()
+        self.open: dict[FlowKey, Connection] = {}
+        self.pending: OrderedDict[FlowKey, tuple[float, int, int]] = OrderedDict()  # key -> (ts, isn, syns)
+        self.ignored: set[FlowKey] = set()
         self.learned: set[tuple[bytes, int]] = set()
         self.rpc_pairs: set[tuple[bytes, bytes]] = set()
-        self.synacks: dict[tuple, float] = {}  # SYN-ACKs of pending connections
+        self.synacks: dict[FlowKey, float] = {}  # SYN-ACKs of pending connections
         self.segments = 0
 
     def read(self) -> Iterator[Flow | DnsAnswer | kerberos.KdcReply]:
@@ -94,7 +94,7 @@ class Reader:
         self.open.clear()
 
     # --- TCP ----------------------------------------------------------------------------------------
-    def _tcp(self, ts: float, seg) -> Iterator[Flow]:
+    def _tcp(self, ts: float, seg: Segment) -> Iterator[Flow]:
         forward = (seg.src, seg.sport, seg.dst, seg.dport)
         connection = self.open.get(forward)
         from_client = True
@@ -153,7 +153,7 @@ class Reader:
             flow.closed_ts = ts
             yield self.open.pop(flow.key).finish()
 
-    def _new(self, ts: float, seg, forward: tuple) -> tuple[Connection | None, bool]:
+    def _new(self, ts: float, seg: Segment, forward: FlowKey) -> tuple[Connection | None, bool]:
         """A connection not seen before: kept when it matters, remembered as pending or ignored otherwise."""
         flags = seg.flags
         options = self.options
@@ -205,14 +205,14 @@ class Reader:
         self.open[key] = connection
         return connection, from_client
 
-    def _ignore(self, key: tuple) -> None:
+    def _ignore(self, key: FlowKey) -> None:
         """Remember a connection as unrelated, under both directions (one set lookup per packet after this)."""
         if len(self.ignored) > IGNORED_MAX:
             self.ignored.clear()
         self.ignored.add(key)
         self.ignored.add((key[2], key[3], key[0], key[1]))
 
-    def _forget(self, seg) -> None:
+    def _forget(self, seg: Segment) -> None:
         self.ignored.discard((seg.src, seg.sport, seg.dst, seg.dport))
         self.ignored.discard((seg.dst, seg.dport, seg.src, seg.sport))
 
@@ -242,7 +242,7 @@ def _protocol(payload: bytes, port: int, options: Options) -> str:
     return ""
 
 
-def _dns(ts: float, seg) -> DnsAnswer | None:
+def _dns(ts: float, seg: Segment) -> DnsAnswer | None:
     """A DNS response's question and A/AAAA answers (dpkt's decoder); None for anything else."""
     import dpkt
 

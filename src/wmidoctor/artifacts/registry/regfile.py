@@ -108,11 +108,11 @@ def decode_data(type_code: int, raw: bytes, ansi: bool = False) -> RegData:
             return [s for s in text.split("\x00") if s] if text.strip("\x00") else []
         return text.split("\x00", 1)[0]
     if type_code == REG_DWORD and len(raw) == 4:
-        return struct.unpack("<I", raw)[0]
+        return int.from_bytes(raw, "little")
     if type_code == REG_DWORD_BIG_ENDIAN and len(raw) == 4:
-        return struct.unpack(">I", raw)[0]
+        return int.from_bytes(raw, "big")
     if type_code == REG_QWORD and len(raw) == 8:
-        return struct.unpack("<Q", raw)[0]
+        return int.from_bytes(raw, "little")
     return raw
 
 

@@ -82,7 +82,8 @@ class Heap:
 
     def u32(self, offset: int) -> int:
         try:
-            return U32.unpack_from(self.data, offset)[0]
+            value: int = U32.unpack_from(self.data, offset)[0]
+            return value
         except struct.error:
             raise DecodeError(f"heap offset {offset} outside the heap") from None
 
@@ -131,7 +132,7 @@ def read_value(code: int, data: bytes, offset: int, heap: Heap) -> Any:
         raise DecodeError(f"value at offset {offset} outside its table") from None
 
 
-def _scalar(base: int, info: tuple, data: bytes, offset: int, heap: Heap) -> Any:
+def _scalar(base: int, info: tuple[Any, ...], data: bytes, offset: int, heap: Heap) -> Any:
     if base in (0x08, 0x65, 0x66):
         return heap.string(U32.unpack_from(data, offset)[0])
     if base == 0x0D:
@@ -316,7 +317,8 @@ def _object_block(heap: Heap, ref: int) -> tuple[bytes, int, int] | None:
 
 def _u32_at(data: bytes, offset: int) -> int:
     try:
-        return U32.unpack_from(data, offset)[0]
+        value: int = U32.unpack_from(data, offset)[0]
+        return value
     except struct.error:
         raise DecodeError(f"offset {offset} outside the object") from None
 
