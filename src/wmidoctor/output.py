@@ -142,3 +142,95 @@ def csv_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
     writer.writerow(header)
     writer.writerows([csv_cell(cell) for cell in row] for row in rows)
     return buffer.getvalue()
+
+
+# --- text layout: the one set of table and wrapping helpers every verb's text view uses ----------------
+
+MIN_LAST_COLUMN = 28  # a wrapping last column (a query, a consumer path) is never narrower than this
+_CELL_BREAKS = re.compile(r"[^ ,:|\\\\]*(?:[ ,:|\\\\]+|$)")
+
+
+def line_width() -> int:
+    """The terminal's width (or $COLUMNS), 120 when not a terminal; never narrower than 80."""
+    import shutil
+
+    return max(80, shutil.get_terminal_size((120, 24)).columns)
+
+
+def cut_table(
+    headers: Sequence[str], rows: Iterable[Sequence[str]], caps: Sequence[int | None], indent: str = ""
+) -> list[str]:
+    """A header line and one line per row, each column as wide as its widest cell up to its cap (None: no cap);
+    a longer cell is cut at the cap. For tables whose full values are in the JSON."""
+    cells = [[cell if cap is None else cell[:cap] for cell, cap in zip(row, caps, strict=True)] for row in rows]
+    widths = [max([len(header), *(len(row[i]) for row in cells)]) for i, header in enumerate(headers)]
+
+    def join(values: Sequence[str]) -> str:
+        return (indent + "  ".join(value.ljust(width) for value, width in zip(values, widths, strict=True))).rstrip()
+
+    return [join(headers), *(join(row) for row in cells)]
+
+
+def wrap_cell(text: str, width: int) -> list[str]:
+    """`text` in lines of at most `width`, broken after spaces, commas, colons, bars and backslashes (so a
+    hosting model like NetworkServiceHost:[Name] or a namespace path breaks where it reads well); a piece
+    longer than the width is cut."""
+    width = max(width, 1)
+    lines = [""]
+    for piece in _CELL_BREAKS.findall(text):
+        if lines[-1] and len(lines[-1]) + len(piece.rstrip()) > width:
+            lines.append("")
+        lines[-1] += piece if lines[-1] else piece.lstrip()
+        while len(lines[-1].rstrip()) > width:
+            lines[-1], rest = lines[-1][:width], lines[-1][width:]
+            lines.append(rest)
+    return [line.rstrip() for line in lines]
+
+
+def wrapped_table(
+    headers: Sequence[str],
+    rows: Sequence[Sequence[str]],
+    caps: Sequence[int],
+    min_last: int = MIN_LAST_COLUMN,
+    indent: str = "  ",
+) -> tuple[str, list[list[str]]]:
+    """A header line and each row's lines, under columns as wide as their widest cell up to their cap (one cap
+    per column but the last, which takes what is left of the line). A longer cell wraps onto continuation
+    lines while the cells beside it stay in their columns: for tables whose text view shows every value."""
+    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
+    widths[:-1] = [min(width, cap) for width, cap in zip(widths[:-1], caps, strict=True)]
+    used = len(indent) + sum(widths[:-1]) + 2 * (len(widths) - 1)
+    widths[-1] = min(widths[-1], max(min_last, line_width() - used))
+
+    def join(cells: Sequence[str]) -> str:
+        return (indent + "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))).rstrip()
+
+    laid_out = []
+    for row in rows:
+        cells = [wrap_cell(cell, width) for cell, width in zip(row, widths, strict=True)]
+        laid_out.append([join([c[n] if n < len(c) else "" for c in cells]) for n in range(max(map(len, cells)))])
+    return join(headers), laid_out
+
+
+def aligned_fields(pairs: Sequence[tuple[str, str]], indent: str) -> list[str]:
+    """`label: value` lines with the values aligned; a multi-line value (a script) keeps its lines, each under
+    the first, left-aligned; a long one-line value wraps at spaces."""
+    import inspect
+    import textwrap
+
+    if not pairs:
+        return []
+    label_width = max(len(label) for label, _ in pairs) + 2
+    pad = indent + " " * label_width
+    lines = []
+    for label, value in pairs:
+        if "\n" in value:
+            # Scripts are stored with their editor's indentation and blank lines: show them left-aligned.
+            body = inspect.cleandoc(value).splitlines()
+        else:
+            body = textwrap.wrap(
+                value, max(MIN_LAST_COLUMN, line_width() - len(pad)), break_long_words=False, break_on_hyphens=False
+            ) or [""]
+        lines.append(f"{indent}{label + ':':<{label_width}}{body[0]}".rstrip())
+        lines.extend(f"{pad}{line}".rstrip() for line in body[1:])
+    return lines

@@ -6,13 +6,9 @@ PATH may be the repository folder, a bundle holding one, or a mounted Windows vo
 
 from __future__ import annotations
 
-import inspect
 import re
-import shutil
-import textwrap
-from collections.abc import Sequence
 from dataclasses import asdict
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
@@ -20,12 +16,7 @@ from wmidoctor.errors import InputError
 from wmidoctor.knowledge.subscriptions import path_keys, payload_properties
 from wmidoctor.output import dumps_json
 
-if TYPE_CHECKING:
-    from wmidoctor.evidence.model import Provider
-
 FIRST_PROBLEMS_SHOWN = 10
-MIN_LAST_COLUMN = 28  # the last column (a query, a consumer path) wraps; never narrower than this
-CELL_BREAKS = re.compile(r"[^ ,:|\\\\]*(?:[ ,:|\\\\]+|$)")
 INSTANCE_PATH = re.compile(r"^(?P<class>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\.(?P<keys>.+)|=\s*@)?$")
 
 json_option = click.option("--json", "as_json", is_flag=True, help="Machine-readable JSON output.")
@@ -66,73 +57,6 @@ def _emit_read(
             err=True,
         )
     raise SystemExit(1 if problems or found_problem else 0)
-
-
-def _line_width() -> int:
-    """The terminal's width (or $COLUMNS), 120 when not a terminal; never narrower than 80."""
-    return max(80, shutil.get_terminal_size((120, 24)).columns)
-
-
-def _wrap_cell(text: str, width: int) -> list[str]:
-    """`text` in lines of at most `width`, broken after spaces, commas, colons, bars and backslashes (so
-    a hosting model like NetworkServiceHost:[Name] or a namespace path breaks where it reads well); a
-    piece longer than the width is cut."""
-    width = max(width, 1)
-    lines = [""]
-    for piece in CELL_BREAKS.findall(text):
-        if lines[-1] and len(lines[-1]) + len(piece.rstrip()) > width:
-            lines.append("")
-        lines[-1] += piece if lines[-1] else piece.lstrip()
-        while len(lines[-1].rstrip()) > width:
-            lines[-1], rest = lines[-1][:width], lines[-1][width:]
-            lines.append(rest)
-    return [line.rstrip() for line in lines]
-
-
-def _table(
-    headers: tuple[str, ...],
-    rows: Sequence[tuple[str, ...]],
-    caps: tuple[int, ...],
-    min_last: int = MIN_LAST_COLUMN,
-    indent: str = "  ",
-) -> tuple[str, list[list[str]]]:
-    """A header line and each row's lines, under columns as wide as their widest cell up to their cap
-    (one cap per column but the last, which takes what is left of the line). A longer cell wraps onto
-    continuation lines while the cells beside it stay in their columns."""
-    widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
-    widths[:-1] = [min(width, cap) for width, cap in zip(widths[:-1], caps, strict=True)]
-    used = len(indent) + sum(widths[:-1]) + 2 * (len(widths) - 1)
-    widths[-1] = min(widths[-1], max(min_last, _line_width() - used))
-
-    def join(cells: list[str]) -> str:
-        return (indent + "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))).rstrip()
-
-    laid_out = []
-    for row in rows:
-        cells = [_wrap_cell(cell, width) for cell, width in zip(row, widths, strict=True)]
-        laid_out.append([join([c[n] if n < len(c) else "" for c in cells]) for n in range(max(map(len, cells)))])
-    return join(list(headers)), laid_out
-
-
-def _fields(pairs: list[tuple[str, str]], indent: str) -> list[str]:
-    """`label: value` lines with the values aligned; a multi-line value (a script) keeps its lines, each
-    under the first; a long one-line value wraps at spaces."""
-    if not pairs:
-        return []
-    label_width = max(len(label) for label, _ in pairs) + 2
-    pad = indent + " " * label_width
-    lines = []
-    for label, value in pairs:
-        if "\n" in value:
-            # Scripts are stored with their editor's indentation and blank lines: show them left-aligned.
-            body = inspect.cleandoc(value).splitlines()
-        else:
-            body = textwrap.wrap(
-                value, max(MIN_LAST_COLUMN, _line_width() - len(pad)), break_long_words=False, break_on_hyphens=False
-            ) or [""]
-        lines.append(f"{indent}{label + ':':<{label_width}}{body[0]}".rstrip())
-        lines.extend(f"{pad}{line}".rstrip() for line in body[1:])
-    return lines
 
 
 @click.group("repo", context_settings={"help_option_names": ["-h", "--help"]})
@@ -296,42 +220,12 @@ def show_command(path: str, target: str, as_json: bool) -> None:
 @json_option
 def providers_command(path: str, as_json: bool) -> None:
     """Every __Win32Provider with its CLSID, HostingModel and registrations."""
+    from wmidoctor.report.repo_text import providers_text
     from wmidoctor.sources.repository import providers
 
     repository = _open(path)
     found = providers(repository)
-    _emit_read(repository, path, {"providers": [asdict(p) for p in found]}, _providers_text(found), as_json)
-
-
-PROVIDER_COLUMNS = ("NAME", "CLSID", "REGISTRATIONS", "HOSTING MODEL")
-# CLSIDs are 38 wide. The hosting model comes last, so a long one (NetworkServiceHost:[Name]) wraps at a
-# colon without pushing any column out of line; 28 fits the part after the colon.
-PROVIDER_CAPS, HOSTING_MODEL_WIDTH = (40, 38, 16), 28
-
-
-def _providers_text(found: list[Provider]) -> str:
-    """One table, its columns sized over every namespace, the providers grouped under their namespace."""
-    if not found:
-        return "no providers"
-    rows = [
-        (
-            p.name,
-            p.clsid or "-",
-            ", ".join(r.removeprefix("__").removesuffix("ProviderRegistration") for r in p.registrations) or "-",
-            p.hosting_model or "(default)",
-        )
-        for p in found
-    ]
-    header, laid_out = _table(PROVIDER_COLUMNS, rows, PROVIDER_CAPS, min_last=HOSTING_MODEL_WIDTH)
-    lines = [f"{len(found)} providers", header]
-    namespace = None
-    for provider, row_lines in zip(found, laid_out, strict=True):
-        if provider.namespace != namespace:
-            namespace = provider.namespace
-            count = sum(1 for p in found if p.namespace == namespace)
-            lines.append(f"{namespace} ({count})")
-        lines.extend(row_lines)
-    return "\n".join(lines)
+    _emit_read(repository, path, {"providers": [asdict(p) for p in found]}, providers_text(found), as_json)
 
 
 def _assess(subs: Any, judged: list[Any]) -> list[dict[str, Any]]:
@@ -385,6 +279,7 @@ def persistence_command(path: str, as_json: bool) -> None:
     from wmidoctor.checks.security_chains import judge_chains
     from wmidoctor.evidence.model import Evidence
     from wmidoctor.logs.chains import render_text as render_chains
+    from wmidoctor.report.repo_text import persistence_text
     from wmidoctor.sources.repository import subscriptions
 
     repository = _open(path)
@@ -394,7 +289,7 @@ def persistence_command(path: str, as_json: bool) -> None:
     judged = judge_chains(evidence)
     consumers = _assess(subs, judged)
     chain_lines = render_chains([j.item() for j in judged], lambda text, **_: text)
-    text = "\n".join([_persistence_text(subs, consumers), *chain_lines])
+    text = "\n".join([persistence_text(subs, consumers), *chain_lines])
     data = {
         "filters": [asdict(f) for f in subs.filters],
         "consumers": consumers,
@@ -405,53 +300,3 @@ def persistence_command(path: str, as_json: bool) -> None:
     _emit_read(
         repository, path, data, text, as_json, found_problem=any(j.severity in ("error", "warning") for j in judged)
     )
-
-
-def _persistence_text(subs: Any, consumers: list[dict[str, Any]]) -> str:
-    """Filters, bindings and timers as tables; each consumer as a block with its payload in full."""
-    lines = [
-        f"{len(subs.filters)} filters, {len(consumers)} consumers, {len(subs.bindings)} bindings, "
-        f"{len(subs.timers)} timers"
-    ]
-    if subs.filters:
-        header, rows = _table(
-            ("NAMESPACE", "NAME", "CREATOR", "QUERY"),
-            [
-                (
-                    f.namespace,
-                    f.name,
-                    f.creator_sid or "-",
-                    f.query + ("" if f.query_language.upper() == "WQL" else f"  [{f.query_language}]"),
-                )
-                for f in subs.filters
-            ],
-            (24, 32, 46),
-        )
-        lines += ["", "Filters", header, *(line for row in rows for line in row)]
-    if consumers:
-        lines += ["", "Consumers"]
-    for c in consumers:
-        mark = "FLAGGED" if c["flagged"] else ("default" if c["default"] else "")
-        lines.append(
-            f'  {mark:<7}  {c["namespace"]}:{c["class"]}.Name="{c["name"]}"'
-            + ("  (installed by Windows: normal)" if c["default"] else "")
-        )
-        pairs = [("bound to", ", ".join(c["filters"]) or "(no binding)"), ("creator", c["creator_sid"] or "-")]
-        pairs += [(key, value if isinstance(value, str) else str(value)) for key, value in c["payload"].items()]
-        lines += _fields(pairs, " " * 13)
-    if subs.bindings:
-        header, rows = _table(
-            ("NAMESPACE", "FILTER", "CONSUMER"), [(b.namespace, b.filter, b.consumer) for b in subs.bindings], (24, 60)
-        )
-        lines += ["", "Bindings", header, *(line for row in rows for line in row)]
-    if subs.timers:
-        header, rows = _table(
-            ("NAMESPACE", "CLASS", "TIMER ID", "EVERY"),
-            [
-                (t.namespace, t.class_name, t.timer_id, "-" if t.interval_ms is None else f"{t.interval_ms} ms")
-                for t in subs.timers
-            ],
-            (24, 28, 40),
-        )
-        lines += ["", "Timers", header, *(line for row in rows for line in row)]
-    return "\n".join(lines)

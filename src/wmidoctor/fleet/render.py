@@ -5,7 +5,7 @@ from __future__ import annotations
 import html
 from typing import Any
 
-from wmidoctor.output import csv_table
+from wmidoctor.output import csv_table, cut_table
 
 CAUSE_COLUMNS = ("check", "severity", "hosts", "share", "examples", "codes", "fix")
 
@@ -17,12 +17,9 @@ def _cell(value: Any) -> str:
 def table(rows: list[dict[str, Any]], columns: tuple[str, ...], widths: dict[str, int] | None = None) -> str:
     if not rows:
         return "  (none)\n"
-    widths = widths or {}
-    cells = [[_cell(r.get(c, ""))[: widths.get(c, 60)] for c in columns] for r in rows]
-    size = [max(len(c), *(len(row[i]) for row in cells)) for i, c in enumerate(columns)]
-    lines = ["  " + "  ".join(c.ljust(size[i]) for i, c in enumerate(columns))]
-    lines += ["  " + "  ".join(v.ljust(size[i]) for i, v in enumerate(row)) for row in cells]
-    return "\n".join(line.rstrip() for line in lines) + "\n"
+    caps = [(widths or {}).get(c, 60) for c in columns]
+    cells = ([_cell(row.get(c, "")) for c in columns] for row in rows)
+    return "\n".join(cut_table(columns, cells, caps, indent="  ")) + "\n"
 
 
 def text(data: dict[str, Any]) -> str:

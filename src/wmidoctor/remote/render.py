@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from wmidoctor.output import csv_table
+from wmidoctor.output import csv_table, cut_table
 from wmidoctor.remote.model import FAILED, OK, ProbeResult, code_label
 
 MARKS = {"ok": "ok", "failed": "FAILED", "skipped": "skipped", "not_reached": "not reached"}
@@ -85,12 +85,8 @@ def summary_rows(rows: list[dict[str, str]]) -> list[dict[str, str]]:
 
 
 def table(rows: list[dict[str, str]], columns: tuple[str, ...], widths: dict[str, int] | None = None) -> str:
-    widths = widths or {}
-    size = {c: min(widths.get(c, 60), max([len(c), *(len(r.get(c, "")) for r in rows)])) for c in columns}
-    out = ["  ".join(c.ljust(size[c]) for c in columns).rstrip()]
-    for row in rows:
-        out.append("  ".join(row.get(c, "")[: size[c]].ljust(size[c]) for c in columns).rstrip())
-    return "\n".join(out) + "\n"
+    caps = [(widths or {}).get(c, 60) for c in columns]
+    return "\n".join(cut_table(columns, ([row.get(c, "") for c in columns] for row in rows), caps)) + "\n"
 
 
 def fleet_text(rows: list[dict[str, str]], summary: list[dict[str, str]]) -> str:

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from wmidoctor.output import cut_table
+
+CELL_CAP = 90  # a longer cell is cut: the JSON holds it whole
+
 
 def render(report: dict[str, Any], fmt: str) -> str:
     if fmt == "json":
@@ -34,12 +38,8 @@ def render_html(report: dict[str, Any]) -> str:
 def _table(title: str, rows: list[dict[str, Any]], columns: list[tuple[str, str]]) -> list[str]:
     if not rows:
         return []
-    cells = [[_cell(row.get(field)) for _, field in columns] for row in rows]
-    widths = [max(len(label), *(len(c[i]) for c in cells)) for i, (label, _) in enumerate(columns)]
-    widths[-1] = min(widths[-1], 90)
-    lines = ["", title, "  " + "  ".join(label.ljust(w) for (label, _), w in zip(columns, widths, strict=True))]
-    lines += ["  " + "  ".join(c[:90].ljust(w) for c, w in zip(row, widths, strict=True)).rstrip() for row in cells]
-    return lines
+    cells = ([_cell(row.get(field)) for _, field in columns] for row in rows)
+    return ["", title, *cut_table([label for label, _ in columns], cells, [CELL_CAP] * len(columns), indent="  ")]
 
 
 def _cell(value: Any) -> str:
