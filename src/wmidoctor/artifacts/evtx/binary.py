@@ -1,8 +1,8 @@
 """Read .evtx files through the `evtx` package (Rust core), decoding only the records asked for.
 
 Every record arrives as a JSON string. A few string searches pull provider, event id and channel out
-of its System block, which is enough to count it; only records the selector wants go through `json.loads`
-and normalisation. Damage never stops reading: with `skip_errors` the parser steps over broken records
+of its System block, which is enough to count it; only records the selector wants are decoded (orjson) and
+normalised. Damage never stops reading: with `skip_errors` the parser steps over broken records
 and chunks and says so in a RuntimeWarning, which we count and keep as the file's problems.
 """
 
@@ -14,6 +14,8 @@ import re
 import warnings
 from collections.abc import Callable, Iterator
 from typing import Any, BinaryIO
+
+import orjson
 
 from wmidoctor.artifacts.evtx.event import Event, LogStats
 from wmidoctor.artifacts.evtx.normalise import from_json, iso_utc
@@ -200,10 +202,23 @@ def _read_batch(
     return batch, True
 
 
+_LENIENT = json.JSONDecoder(strict=False)
+
+
+def _record_json(data: str) -> Any:
+    """One record's JSON: orjson (three times the standard library's speed), or the standard library without
+    its strictness for what orjson refuses (a raw control character inside a string). Integers are exact:
+    event data types are at most 64 bits wide, and orjson keeps every integer of that size."""
+    try:
+        return orjson.loads(data)
+    except orjson.JSONDecodeError:
+        return _LENIENT.decode(data)
+
+
 def _decode(
     data: str, locator: str, stats: LogStats, batch: list[Event], select: Callable[[str, int], bool] | None
 ) -> None:
-    event = from_json(json.loads(data, strict=False), locator)
+    event = from_json(_record_json(data), locator)
     if event is None:
         stats.add_problem("a record without a System block was ignored")
         return

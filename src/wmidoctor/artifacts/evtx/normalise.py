@@ -49,6 +49,8 @@ def iso_utc(text: str) -> str:
 
 
 def _text(value: Any) -> str:
+    if type(value) is str:  # nearly every value: the exact type test first
+        return value.replace("\r\n", "\n") if "\r" in value else value
     if value is None:
         return ""
     if isinstance(value, bool):
@@ -63,6 +65,8 @@ def _text(value: Any) -> str:
 
 
 def _int(value: Any, default: int = 0) -> int:
+    if type(value) is int:
+        return value
     if isinstance(value, dict):
         value = value.get("#text")
     try:
@@ -94,7 +98,11 @@ def _json_fields(event: dict[str, Any]) -> dict[str, str]:
     if isinstance(user_data, dict):
         for wrapper in user_data.values():
             if isinstance(wrapper, dict):
-                return {name: _text(value) for name, value in wrapper.items() if name != "#attributes"}
+                return {
+                    name: value if type(value) is str and "\r" not in value else _text(value)
+                    for name, value in wrapper.items()
+                    if name != "#attributes"
+                }
     return {}
 
 
