@@ -37,6 +37,22 @@ def test_ls_tree_and_namespace(cli, repositories):
     assert rows["__Win32Provider"] == 47 and "Win32_Service" in rows
 
 
+def test_ls_all_is_every_namespace_listing_in_one_run(cli, repositories):
+    """The inventory equals what `ls NAMESPACE` says of each namespace of the tree, one process instead of one per
+    namespace."""
+    folder = str(repositories / WIN10)
+    inventory = json.loads(cli("repo", "ls", folder, "--all", "--json").stdout)["inventory"]
+    names = json.loads(cli("repo", "ls", folder, "--json").stdout)["namespaces"]
+    assert [entry["namespace"] for entry in inventory] == names
+    for entry in inventory[:: max(1, len(inventory) // 6)]:
+        alone = json.loads(cli("repo", "ls", folder, entry["namespace"], "--json").stdout)
+        assert entry["classes"] == alone["classes"], entry["namespace"]
+    text = cli("repo", "ls", folder, "--all").stdout
+    assert "ROOT\\CIMV2: 806 classes" in text and "    47  __Win32Provider : __Provider" in text
+    both = cli("repo", "ls", folder, "root", "--all")
+    assert both.returncode == 2 and "either NAMESPACE or --all" in both.stderr
+
+
 def test_show_class_and_instance(cli, repositories):
     result = cli("repo", "show", str(repositories / WIN10), "root\\cimv2:Win32_Service")
     assert result.returncode == 0 and "class Win32_Service : Win32_BaseService" in result.stdout

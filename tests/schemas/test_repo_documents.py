@@ -37,6 +37,7 @@ def test_every_repo_document_validates(cli, corpus: Path, name: str) -> None:
     _valid(_document(cli, "verify", folder), "verify")
     _valid(_document(cli, "ls", folder), "ls")
     _valid(_document(cli, "ls", folder, "root\\subscription"), "ls")
+    _valid(_document(cli, "ls", folder, "--all"), "ls")
     _valid(_document(cli, "providers", folder), "providers")
     _valid(_document(cli, "persistence", folder), "persistence")
     _valid(_document(cli, "show", folder, "root:__EventFilter"), "show")

@@ -97,13 +97,36 @@ def verify_command(path: str, as_json: bool) -> None:
     raise SystemExit(0 if report.consistent else 1)
 
 
+def _class_rows(repository: Any, namespace: str) -> list[dict[str, Any]]:
+    return [
+        {"class": c.name, "superclass": c.superclass, "instances": repository.instance_count(namespace, c.name)}
+        for c in repository.classes(namespace, with_instances=True)
+    ]
+
+
+def _classes_text(namespace: str, rows: list[dict[str, Any]]) -> str:
+    lines = [f"{namespace}: {len(rows)} classes"]
+    lines += [f"{r['instances']:>6}  {r['class']}" + (f" : {r['superclass']}" if r["superclass"] else "") for r in rows]
+    return "\n".join(lines)
+
+
 @command.command("ls")
 @path_argument
 @click.argument("namespace", required=False)
+@click.option(
+    "--all", "every_namespace", is_flag=True, help="Every namespace with its classes and instance counts, in one run."
+)
 @json_option
-def ls_command(path: str, namespace: str | None, as_json: bool) -> None:
-    """The namespace tree; with NAMESPACE, its classes with their stored instance counts."""
+def ls_command(path: str, namespace: str | None, every_namespace: bool, as_json: bool) -> None:
+    """The namespace tree; with NAMESPACE, its classes with their stored instance counts; with --all, the
+    classes of every namespace (the whole inventory)."""
+    if every_namespace and namespace is not None:
+        raise InputError("give either NAMESPACE or --all, not both")
     repository = _open(path)
+    if every_namespace:
+        inventory = [{"namespace": name, "classes": _class_rows(repository, name)} for name in repository.namespaces()]
+        text = "\n\n".join(_classes_text(entry["namespace"], entry["classes"]) for entry in inventory)
+        _emit_read(repository, path, {"inventory": inventory}, text, as_json)
     if namespace is None:
         names = repository.namespaces()
         text = "\n".join("  " * name.count("\\") + name.rsplit("\\", 1)[-1] for name in names)
@@ -111,20 +134,8 @@ def ls_command(path: str, namespace: str | None, as_json: bool) -> None:
     canonical = repository.canonical_namespace(namespace)
     if canonical is None:
         raise InputError(f"namespace {namespace} is not in this repository (try 'wmidoctor repo ls {path}')")
-    rows = [
-        {"class": c.name, "superclass": c.superclass, "instances": repository.instance_count(canonical, c.name)}
-        for c in repository.classes(canonical, with_instances=True)
-    ]
-    text = "\n".join(
-        f"{r['instances']:>6}  {r['class']}" + (f" : {r['superclass']}" if r["superclass"] else "") for r in rows
-    )
-    _emit_read(
-        repository,
-        path,
-        {"namespace": canonical, "classes": rows},
-        f"{canonical}: {len(rows)} classes\n{text}",
-        as_json,
-    )
+    rows = _class_rows(repository, canonical)
+    _emit_read(repository, path, {"namespace": canonical, "classes": rows}, _classes_text(canonical, rows), as_json)
 
 
 def _split_target(target: str) -> tuple[str, str]:
