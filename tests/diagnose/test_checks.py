@@ -13,8 +13,8 @@ from wmidoctor.checks import CHECKS, run_checks
 from wmidoctor.checks.runner import run_one
 from wmidoctor.evidence.model import NOT_COLLECTED, Evidence
 from wmidoctor.findings import Finding
-from wmidoctor.vocabulary import RISKS, SEVERITIES, STATUSES
 from wmidoctor.sources.bundle import load
+from wmidoctor.vocabulary import RISKS, SEVERITIES, STATUSES
 
 INFO_ONLY = {spec.id for spec in CHECKS.values() if spec.severity == "info"}
 

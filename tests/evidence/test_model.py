@@ -102,7 +102,7 @@ def test_a_word_outside_the_vocabulary_is_refused_by_the_codec():
 
     data = Evidence().to_data()
     data["services"]["status"] = "mostly"
-    with pytest.raises(DecodeError, match="services.status"):
+    with pytest.raises(DecodeError, match=r"services\.status"):
         Evidence.from_data(data)
     finding = Finding("rpc.dynamic-ports", "warn", "warning", "t", fixes=[Fix("Move the range", risk="high")])
     document = finding.to_data()
