@@ -1,5 +1,6 @@
-"""Stage outcomes from attempts the fakes cannot produce (no fake speaks Kerberos): hand-made attempts,
-judged by the same rules as `probe`."""
+"""Stage outcomes from attempts the fakes and the test KDC cannot produce (Kerberos errors inside a bind's
+security trailer): hand-made attempts, judged by the same rules as `probe`. The KDC's own refusals are recorded
+from a real MIT KDC in test_kerberos_capture.py."""
 
 from __future__ import annotations
 

@@ -89,6 +89,7 @@ def test_kdc_errors_about_the_account(kdc, fake_host, setup, code, reason):
         kdc.kadmin(f"addprinc -e camellia256-cts-cmac:normal -pw {PASSWORD} {name}")
     result = probe(kdc.address, fake_host().port, name, password)
     assert failing(result) == ("kdc", reason, "krb_error", code)
+    assert type(result.failing_stage.raw) is int  # not the ASN.1 integer impacket decoded: JSON needs a number
     verdict = result.verdict
     assert verdict.symbol == f"KRB-ERROR {code}" and verdict.fixes and verdict.cause != "the KDC refused the request"
     assert password not in repr(result)

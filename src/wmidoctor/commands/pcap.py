@@ -27,6 +27,13 @@ from wmidoctor.output import dumps_json, refuse_writing_into, write_output
     multiple=True,
     help="Also treat this TCP port as a WinRM listener.",
 )
+@click.option(
+    "--kdc-port",
+    "kdc_ports",
+    type=click.IntRange(1, 65535),
+    multiple=True,
+    help="Also treat this port as a Kerberos KDC (besides 88).",
+)
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
 def command(
     files: tuple[str, ...],
@@ -34,6 +41,7 @@ def command(
     as_json: bool,
     rpc_ports: tuple[int, ...],
     wsman_ports: tuple[int, ...],
+    kdc_ports: tuple[int, ...],
     out: str | None,
 ) -> None:
     """Read pcap/pcapng captures (also gzip) and report, per client -> target attempt over DCOM or WS-Man,
@@ -47,7 +55,7 @@ def command(
     reports = []
     for path in files:
         try:
-            reports.append(analyse(path, frozenset(rpc_ports), frozenset(wsman_ports)))
+            reports.append(analyse(path, frozenset(rpc_ports), frozenset(wsman_ports), frozenset(kdc_ports)))
         except NotACapture as exc:
             raise InputError(str(exc)) from exc
     data = [r.to_data() for r in reports]

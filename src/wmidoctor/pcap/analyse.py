@@ -7,7 +7,7 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 from wmidoctor.artifacts.pcap.capture import CaptureInfo
-from wmidoctor.artifacts.pcap.reader import RPC_PORTS, WSMAN_PORTS, Options, Reader
+from wmidoctor.artifacts.pcap.reader import KERBEROS_PORT, RPC_PORTS, WSMAN_PORTS, Options, Reader
 from wmidoctor.pcap.attempts import Attempt, Folder
 from wmidoctor.pcap.stages import is_wmi, to_result
 from wmidoctor.remote.model import ProbeResult
@@ -91,12 +91,15 @@ class CaptureReport:
 
 
 def analyse(
-    path: str | Path, rpc_ports: frozenset[int] = frozenset(), wsman_ports: frozenset[int] = frozenset()
+    path: str | Path,
+    rpc_ports: frozenset[int] = frozenset(),
+    wsman_ports: frozenset[int] = frozenset(),
+    kdc_ports: frozenset[int] = frozenset(),
 ) -> CaptureReport:
     """Read one capture (raises capture.NotACapture when it is none) and judge every attempt in it."""
-    options = Options(RPC_PORTS | rpc_ports, WSMAN_PORTS | wsman_ports)
+    options = Options(RPC_PORTS | rpc_ports, WSMAN_PORTS | wsman_ports, frozenset({KERBEROS_PORT}) | kdc_ports)
     reader = Reader(path, options)
-    folder = Folder(options.wsman_ports)
+    folder = Folder(options.wsman_ports, options.kdc_ports)
     for item in reader.read():
         folder.add(item)
     report = CaptureReport(reader.info, segments=reader.segments)

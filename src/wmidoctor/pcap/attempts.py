@@ -151,8 +151,9 @@ class Attempt:
 class Folder:
     """Feed Flow and DnsAnswer items in capture order; `attempts()` gives the attempts found."""
 
-    def __init__(self, wsman_ports: frozenset[int]) -> None:
+    def __init__(self, wsman_ports: frozenset[int], kdc_ports: frozenset[int] = frozenset({KERBEROS_PORT})) -> None:
         self.wsman_ports = wsman_ports
+        self.kdc_ports = kdc_ports
         self.by_key: dict[tuple[str, str, str], Attempt] = {}  # the attempt each pair is in now
         self.done: list[Attempt] = []
         self.answers: list[DnsAnswer] = []
@@ -168,7 +169,7 @@ class Folder:
             if len(self.kdc) < KEPT:
                 self.kdc.append(item)
             return
-        if item.protocol == "kerberos" or item.server_port == KERBEROS_PORT:
+        if item.protocol == "kerberos" or item.server_port in self.kdc_ports:
             for reply in item.kdc:
                 self.add(reply)
             return
@@ -257,14 +258,26 @@ def _transport(flow: Flow, wsman_ports: frozenset[int]) -> str:
     return "wsman" if flow.server_port in wsman_ports else "dcom"
 
 
+# KRB-ERRORs that are steps of a working exchange, not refusals: PREAUTH_REQUIRED answers the first AS-REQ of
+# nearly every logon; RESPONSE_TOO_BIG tells a UDP client to ask again over TCP (RFC 4120 7.2.1).
+ROUTINE_KDC_ERRORS = frozenset({25, 52})
+
+
 def _kerberos_users(attempt: Attempt, replies: list[KdcReply]) -> None:
-    """Name the Kerberos user: the KDC issued this client a ticket for a service the attempt presented."""
+    """Name the Kerberos user: the KDC issued this client a ticket for a service the attempt presented. A KDC's
+    refusal belongs to the attempt when it concerns such a service, or, when the attempt never presented a ticket
+    (the refusal stopped it), when the KDC sent it to this client during the attempt."""
     services = {s.rsplit("@", 1)[0].lower() for s in attempt.kerberos_services}
     for reply in replies:
-        if reply.client != attempt.client or reply.service.lower() not in services:
+        if reply.client != attempt.client:
             continue
+        presented = reply.service.lower() in services
         if reply.kind == "KRB-ERROR":
-            attempt.kdc_errors.append(f"KRB-ERROR {reply.error} for {reply.service}")
+            during = attempt.first_ts <= reply.ts <= attempt.last_ts + GAP_S
+            if presented or (not services and during and reply.error not in ROUTINE_KDC_ERRORS):
+                attempt.kdc_errors.append(f"KRB-ERROR {reply.error} for {reply.service}")
+            continue
+        if not presented:
             continue
         identity = Identity(reply.user, reply.realm, "", "Kerberos")
         if identity not in attempt.identities:

@@ -95,7 +95,7 @@ class _Classifier:
         from wmidoctor.remote.kerberos import KdcTimeout
 
         if isinstance(exc, KerberosError):
-            code = exc.getErrorCode()
+            code = int(exc.getErrorCode())  # a pyasn1 Int32 when impacket decoded the KRB-ERROR itself
             return StageFailure(
                 f"the KDC answered KRB-ERROR {code} ({_krb_text(exc)})",
                 carrier=KRB_ERROR,

@@ -41,6 +41,7 @@ class DnsAnswer:
 class Options:
     rpc_ports: frozenset[int] = RPC_PORTS
     wsman_ports: frozenset[int] = WSMAN_PORTS
+    kdc_ports: frozenset[int] = frozenset({KERBEROS_PORT})
 
 
 class Reader:
@@ -69,7 +70,7 @@ class Reader:
             for _ in frames:
                 pass
             return
-        ignored = self.ignored
+        ignored, kdc_ports = self.ignored, self.options.kdc_ports
         for ts, frame in chain((first,), frames):
             segment = decode(link, frame)
             if segment is None:
@@ -85,7 +86,7 @@ class Reader:
                 answer = _dns(ts, segment)
                 if answer is not None:
                     yield answer
-            elif segment.sport == KERBEROS_PORT and segment.payload:
+            elif segment.sport in kdc_ports and segment.payload:
                 reply = kerberos.decode(segment.payload, ts, address_text(segment.dst), address_text(segment.src))
                 if reply is not None:
                     yield reply
@@ -172,7 +173,7 @@ class Reader:
         known = (
             dport in options.rpc_ports
             or dport in options.wsman_ports
-            or dport == KERBEROS_PORT
+            or dport in options.kdc_ports
             or (server, dport) in self.learned
             or (client, server) in self.rpc_pairs
         )
@@ -230,7 +231,7 @@ class Reader:
 def _protocol(payload: bytes, port: int, options: Options) -> str:
     """What a connection carries, from its first payload: HTTP and TLS count only on a WS-Man port or,
     for HTTP, when the first message is addressed to WS-Management."""
-    if port == KERBEROS_PORT:
+    if port in options.kdc_ports:
         return "kerberos"
     if dcerpc.looks_like_rpc(payload):
         return "dcerpc"

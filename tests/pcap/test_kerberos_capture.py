@@ -1,0 +1,85 @@
+"""Kerberos failures of `probe` against a real MIT KDC on loopback, recorded off `lo` while the probe runs and read
+back by `pcap`: the capture's verdict must be the probe's. The KDC's KRB-ERROR travels in the clear, so the code
+is read from the wire; the target's refusal of a valid ticket is the bind_nak with reason 9 a Windows host sends.
+
+Skipped when the MIT KDC is not installed or no packet socket can be opened, except under CI=true, where a
+missing KDC is a failure (as in tests/probe/test_kerberos.py)."""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+
+import jsonschema
+import pytest
+from tests.pcap.test_fakes import Run, assert_same_verdict
+from tests.probe.kdc import REALM, MitKdc, find_tools
+from tests.schemas.documents import load_schema
+
+from wmidoctor.pcap.analyse import analyse
+from wmidoctor.remote.credentials import Credentials
+from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
+
+pytestmark = pytest.mark.network
+PASSWORD = "Secret-1"
+
+
+@pytest.fixture(scope="module")
+def kdc(tmp_path_factory):
+    tools = find_tools()
+    if tools is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the MIT KDC (krb5-kdc, krb5-admin-server) is not installed, and CI must run these tests")
+        pytest.skip("the MIT KDC is not installed (./run test installs krb5-kdc when it runs as root)")
+    server = MitKdc(tmp_path_factory.mktemp("realm"), tools)
+    server.add_service("host/localhost")
+    yield server
+    server.stop()
+
+
+def probe_and_record(record, tmp_path, kdc: MitKdc, port: int, name: str, password: str) -> Run:
+    creds = Credentials(user=name, domain=REALM, password=password, kerberos=True)
+    options = ProbeOptions(transports=("dcom",), timeout=3.0, kdc=kdc.address)
+    with record(port, kdc.port) as capture:
+        (result,) = probe_host(Target("localhost", port), creds, options)
+    path = capture.write(tmp_path / "kerberos.pcap")
+    return Run(result, analyse(path, rpc_ports=frozenset({port}), kdc_ports=frozenset({kdc.port})))
+
+
+def _user(kdc: MitKdc, setup: str) -> tuple[str, str]:
+    name = f"u{uuid.uuid4().hex[:10]}"
+    if setup == "unknown":
+        return name, PASSWORD
+    kdc.add_user(name, PASSWORD, *(("+disallow_all_tix",) if setup == "disabled" else ()))
+    return name, "Not-it-9" if setup == "wrong_password" else PASSWORD
+
+
+@pytest.mark.parametrize(
+    ("setup", "code", "reason"),
+    [
+        ("unknown", 6, "krb_client_unknown"),
+        ("wrong_password", 24, "krb_preauth_failed"),
+        ("disabled", 18, "krb_client_revoked"),
+    ],
+)
+def test_a_kdc_refusal_is_read_from_the_capture(record, tmp_path, kdc, fake_host, setup, code, reason):
+    name, password = _user(kdc, setup)
+    run = probe_and_record(record, tmp_path, kdc, fake_host().port, name, password)
+    stage = run.probe.failing_stage
+    assert (stage.name, stage.reason, stage.raw) == ("kdc", reason, code)
+    assert_same_verdict(run)
+    assert run.finding.result.verdict.symbol == f"KRB-ERROR {code}"
+    document = {"schema": "wmidoctor.pcap/1", "captures": [run.capture.to_data()]}
+    jsonschema.validate(document, load_schema("pcap"), cls=jsonschema.Draft202012Validator)
+    assert password not in json.dumps(document)
+
+
+def test_a_valid_ticket_the_target_refuses_is_bind_nak_9_in_the_capture(record, tmp_path, kdc, fake_host):
+    name, password = _user(kdc, "valid")
+    run = probe_and_record(record, tmp_path, kdc, fake_host().port, name, password)
+    stage = run.probe.failing_stage
+    assert (stage.name, stage.reason, stage.raw) == ("authentication", "bind_nak_security", 9)
+    assert_same_verdict(run)
+    attempt = run.finding.attempt
+    assert "Kerberos" in attempt.mechanisms or "Negotiate" in attempt.mechanisms, attempt.mechanisms
