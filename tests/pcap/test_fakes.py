@@ -245,3 +245,20 @@ def test_cli_rpc_port_option_marks_a_forwarded_endpoint_port(record, tmp_path, c
     assert result.returncode == 1
     (attempt,) = json.loads(result.stdout)["captures"][0]["attempts"]
     assert attempt["failing_stage"] == run.probe.failing_stage.name == "tcp_135"
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        WsmanScenario(not_admitted=True),  # a valid account refused after the Negotiate exchange completed
+        WsmanScenario(plain_500=True),  # an HTTP 500 that is no SOAP fault (a proxy)
+        WsmanScenario(stall="identify"),
+        WsmanScenario(stall="enumerate"),
+    ],
+    ids=["not_admitted", "plain_500", "stall_identify", "stall_enumerate"],
+)
+def test_each_wsman_failure_of_the_probe_is_read_back_from_the_capture(record, tmp_path, scenario):
+    with FakeWsman(scenario) as fake:
+        run = probe_and_record(record, tmp_path, fake.port, "wsman", timeout=1.0)
+    assert not run.probe.passed
+    assert_same_verdict(run)

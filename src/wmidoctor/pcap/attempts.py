@@ -103,6 +103,7 @@ class HttpSeen:
     fault_xml: str = ""  # the response body when it is a readable SOAP fault
     latency_ms: float | None = None
     request_bytes: int = 0  # the request's body: 0 for a bare authentication leg
+    content_type: str = ""  # the response's: multipart/encrypted, a SOAP type, or a proxy's page
 
 
 @dataclass
@@ -457,6 +458,7 @@ def _fold_http(attempt: Attempt, flow: Flow) -> None:
             fault_xml=message.body.decode("utf-8", "replace") if message.body and b"Fault" in message.body else "",
             latency_ms=round((message.ts - request.ts) * 1000, 3) if request else None,
             request_bytes=request.body_len if request else 0,
+            content_type=message.content_type,
         )
         attempt.keep(attempt.http, seen)
         attempt.last_event = f"HTTP {message.status} from the server"

@@ -32,6 +32,7 @@ RPC_ACCESS_DENIED = 5  # the fault status rpc_s_access_denied
 ENDPOINT_INTERFACES = ("EPM", "IObjectExporter", "IRemoteSCMActivator", "IActivation")
 ACTIVATION_METHODS = ("RemoteCreateInstance", "RemoteGetClassObject", "RemoteActivation")
 LOGIN_METHODS = ("NTLMLogin", "WBEMLogin")
+FINAL_TOKENS = ("NTLM AUTHENTICATE", "Kerberos AP-REQ")  # the client's last leg of an authentication exchange
 
 
 class _Stages:
@@ -516,7 +517,7 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         return
     schemes = list(dict.fromkeys(h.scheme for h in exchanges if h.scheme))
     accepted = [h for h in exchanges if h.status is not None and h.status != 401 and (h.scheme or h.encrypted)]
-    final_tokens = [h for h in exchanges if h.client_token.startswith(("NTLM AUTHENTICATE", "Kerberos AP-REQ"))]
+    final_tokens = [h for h in exchanges if h.client_token.startswith(FINAL_TOKENS)]
     if not accepted:
         refused = [h for h in exchanges if h.status == 401]
         if not refused:
@@ -527,10 +528,19 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
             return
         offered = ", ".join(dict.fromkeys(s for h in refused for s in h.offered)) or "none named"
         after = f" after the client's {final_tokens[-1].client_token}" if final_tokens else ""
+        # The server's last token on the final 401 completes the exchange: the credentials were good and the
+        # account was then refused (RootSDDL, remote UAC), as the probe reads it.
+        completed = [h for h in refused if h.server_token and h.client_token.startswith(FINAL_TOKENS)]
+        if completed:
+            stages.facts["credentials_proved"] = True
+        what = (
+            "the server completed the exchange, then refused the account"
+            if completed
+            else "credentials or authentication scheme refused"
+        )
         stages.fail(
             "authentication",
-            f"HTTP 401{after}: credentials or authentication scheme refused "
-            f"(schemes offered: {offered}; tried: {', '.join(schemes) or 'none'})",
+            f"HTTP 401{after}: {what} (schemes offered: {offered}; tried: {', '.join(schemes) or 'none'})",
             carrier=HTTP,
             code=401,
         )
@@ -545,17 +555,11 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
     ok = [h for h in operations if h.status is not None and 200 <= h.status < 300]
     faults = [h for h in operations if h.status == 500]
     if faults and not ok:
-        fault = faults[0]
-        if fault.fault_xml:
-            stages.fail("enumerate", **_soap_fault(fault.fault_xml))
-        else:  # a SOAP fault whose code the encryption hides: the rules' fault reason, no code to show
-            stages.fail(
-                "enumerate",
-                "HTTP 500 (a WS-Man fault; the body is encrypted, so its code is not visible)",
-                carrier=SOAP_FAULT,
-                reason="wsman_fault",
-                layer="wsman",
-            )
+        stages.fail("enumerate", **_fault(faults[0]))
+        return
+    unanswered = [h for h in exchanges if h.status is None and h.request and (h.request_bytes or h.encrypted)]
+    if unanswered and not operations:
+        stages.fail("enumerate", f"{unanswered[0].request}: no answer in the capture", reason="no_answer")
         return
     if not operations:
         return
@@ -567,6 +571,29 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         f"{len(ok)} WS-Man operation{'s' if len(ok) != 1 else ''} answered 2xx{extra}{encrypted}",
         elapsed_ms=sum(h.latency_ms or 0 for h in ok),
     )
+
+
+def _fault(response: HttpSeen) -> dict:
+    """The enumerate failure an HTTP 500 gives: its SOAP fault when readable, a fault the encryption hides, or a
+    500 that is no WS-Man fault at all (a proxy's or a web server's page)."""
+    content_type = response.content_type.lower()
+    if response.fault_xml:
+        return _soap_fault(response.fault_xml)
+    if content_type.startswith("multipart/encrypted"):  # the rules' fault reason, no code to show
+        return {
+            "detail": "HTTP 500 (a WS-Man fault; the body is encrypted, so its code is not visible)",
+            "carrier": SOAP_FAULT,
+            "reason": "wsman_fault",
+            "layer": "wsman",
+        }
+    if "soap" in content_type:
+        return {"detail": "HTTP 500 with an unreadable SOAP fault", "carrier": HTTP, "code": 500, "layer": "wsman"}
+    return {
+        "detail": f"HTTP 500 without a WS-Management fault ({response.content_type or 'no content type'})",
+        "carrier": HTTP,
+        "code": 500,
+        "layer": "http",
+    }
 
 
 def _soap_fault(xml_text: str) -> dict:
