@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import socket
+import threading
 import uuid
 
 import jsonschema
@@ -51,7 +53,11 @@ def _user(kdc: MitKdc, setup: str) -> tuple[str, str]:
     name = f"u{uuid.uuid4().hex[:10]}"
     if setup == "unknown":
         return name, PASSWORD
-    kdc.add_user(name, PASSWORD, *(("+disallow_all_tix",) if setup == "disabled" else ()))
+    if setup == "no_common_etype":  # keys only in an encryption type the client does not offer
+        kdc.kadmin(f"addprinc -e camellia256-cts-cmac:normal -pw {PASSWORD} {name}")
+        return name, PASSWORD
+    options = {"disabled": ("+disallow_all_tix",), "password_expired": ("-pwexpire", "yesterday")}
+    kdc.add_user(name, PASSWORD, *options.get(setup, ()))
     return name, "Not-it-9" if setup == "wrong_password" else PASSWORD
 
 
@@ -61,6 +67,8 @@ def _user(kdc: MitKdc, setup: str) -> tuple[str, str]:
         ("unknown", 6, "krb_client_unknown"),
         ("wrong_password", 24, "krb_preauth_failed"),
         ("disabled", 18, "krb_client_revoked"),
+        ("password_expired", 23, "krb_password_expired"),
+        ("no_common_etype", 14, "krb_etype"),
     ],
 )
 def test_a_kdc_refusal_is_read_from_the_capture(record, tmp_path, kdc, fake_host, setup, code, reason):
@@ -83,3 +91,37 @@ def test_a_valid_ticket_the_target_refuses_is_bind_nak_9_in_the_capture(record, 
     assert_same_verdict(run)
     attempt = run.finding.attempt
     assert "Kerberos" in attempt.mechanisms or "Negotiate" in attempt.mechanisms, attempt.mechanisms
+
+
+def _probe_with_kdc_at(record, tmp_path, kdc_port: int, target_port: int) -> Run:
+    creds = Credentials(user="someone", domain=REALM, password=PASSWORD, kerberos=True)
+    options = ProbeOptions(transports=("dcom",), timeout=0.5, kdc=f"127.0.0.1:{kdc_port}")
+    with record(target_port, kdc_port) as capture:
+        (result,) = probe_host(Target("localhost", target_port), creds, options)
+    path = capture.write(tmp_path / "kdc.pcap")
+    return Run(result, analyse(path, rpc_ports=frozenset({target_port}), kdc_ports=frozenset({kdc_port})))
+
+
+def test_a_kdc_that_never_answers_is_the_kdc_stage_without_an_answer(record, tmp_path, fake_host):
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+    try:
+        run = _probe_with_kdc_at(record, tmp_path, listener.getsockname()[1], fake_host().port)
+    finally:
+        listener.close()
+        for sock in held:
+            sock.close()
+    assert run.probe.failing_stage.reason == "no_answer"
+    assert_same_verdict(run)
+    (silence,) = run.finding.attempt.kdc_unanswered
+    assert not silence.refused
+
+
+def test_a_kdc_port_that_refuses_the_connection(record, tmp_path, fake_host, closed_port):
+    run = _probe_with_kdc_at(record, tmp_path, closed_port, fake_host().port)
+    assert run.probe.failing_stage.reason == "refused"
+    assert_same_verdict(run)
+    assert run.finding.attempt.kdc_unanswered[0].refused

@@ -40,6 +40,7 @@ class Finding:
             "target_names": attempt.server_names,
             "kerberos_services": attempt.kerberos_services,
             "kdc_errors": attempt.kdc_errors,
+            "kdc_unanswered": [asdict(s) for s in attempt.kdc_unanswered],
             "authentication": attempt.mechanisms,
             "authentication_levels": attempt.levels,
             "local_account": self.local_account,

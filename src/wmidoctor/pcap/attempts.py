@@ -119,6 +119,16 @@ class Identity:
 
 
 @dataclass
+class KdcSilence:
+    """A Kerberos conversation that got no reply: the KDC refused the connection, or never answered."""
+
+    ts: float
+    client: str
+    kdc: str  # address:port
+    refused: bool
+
+
+@dataclass
 class Attempt:
     client: str
     target: str
@@ -135,6 +145,7 @@ class Attempt:
     server_names: dict[str, str] = field(default_factory=dict)  # netbios, domain, dns, dns_domain, os_version
     kerberos_services: list[str] = field(default_factory=list)
     kdc_errors: list[str] = field(default_factory=list)
+    kdc_unanswered: list[KdcSilence] = field(default_factory=list)
     ipids: dict[bytes, str] = field(default_factory=dict)  # interface of each object a reply handed out
     mechanisms: list[str] = field(default_factory=list)
     levels: list[str] = field(default_factory=list)
@@ -159,6 +170,7 @@ class Folder:
         self.done: list[Attempt] = []
         self.answers: list[DnsAnswer] = []
         self.kdc: list[KdcReply] = []
+        self.kdc_silences: list[KdcSilence] = []
         self.streams = 0
 
     def add(self, item: Flow | DnsAnswer | KdcReply) -> None:
@@ -173,6 +185,9 @@ class Folder:
         if item.protocol == "kerberos" or item.server_port in self.kdc_ports:
             for reply in item.kdc:
                 self.add(reply)
+            if not item.kdc and len(self.kdc_silences) < KEPT:  # refused, SYNs unanswered, or a request unanswered
+                kdc = f"{item.server}:{item.server_port}"
+                self.kdc_silences.append(KdcSilence(item.first_ts, item.client, kdc, item.refused))
             return
         transport = _transport(item, self.wsman_ports)
         key = (item.client, item.server, transport)
@@ -216,6 +231,8 @@ class Folder:
             addresses = {attempt.target}
             attempt.dns = [a for a in self.answers if addresses & set(a.addresses)]
             _kerberos_users(attempt, self.kdc)
+            if not attempt.kerberos_services:  # no ticket presented: a KDC that stayed silent may be why
+                attempt.kdc_unanswered = [s for s in self.kdc_silences if _during(attempt, s.client, s.ts)]
             attempt.connections.sort(key=lambda c: c.ts)
             attempt.binds.sort(key=lambda b: b.ts)
             attempt.calls.sort(key=lambda c: c.ts)
@@ -264,6 +281,11 @@ def _transport(flow: Flow, wsman_ports: frozenset[int]) -> str:
 ROUTINE_KDC_ERRORS = frozenset({25, 52})
 
 
+def _during(attempt: Attempt, client: str, ts: float) -> bool:
+    """Whether something the capture saw from `client` at `ts` falls inside the attempt (or just after it)."""
+    return client == attempt.client and attempt.first_ts <= ts <= attempt.last_ts + GAP_S
+
+
 def _kerberos_users(attempt: Attempt, replies: list[KdcReply]) -> None:
     """Name the Kerberos user: the KDC issued this client a ticket for a service the attempt presented. A KDC's
     refusal belongs to the attempt when it concerns such a service, or, when the attempt never presented a ticket
@@ -274,7 +296,7 @@ def _kerberos_users(attempt: Attempt, replies: list[KdcReply]) -> None:
             continue
         presented = reply.service.lower() in services
         if reply.kind == "KRB-ERROR":
-            during = attempt.first_ts <= reply.ts <= attempt.last_ts + GAP_S
+            during = _during(attempt, reply.client, reply.ts)
             if presented or (not services and during and reply.error not in ROUTINE_KDC_ERRORS):
                 attempt.kdc_errors.append(f"KRB-ERROR {reply.error} for {reply.service}")
             continue

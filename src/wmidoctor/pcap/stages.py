@@ -186,6 +186,17 @@ def _kdc(attempt: Attempt, stages: _Stages) -> None:
         )
     elif attempt.kerberos_services:
         stages.add("kdc", OK, f"ticket for {attempt.kerberos_services[0]}")
+    elif attempt.kdc_unanswered:
+        silence = attempt.kdc_unanswered[0]
+        if silence.refused:
+            stages.fail("kdc", f"the KDC at {silence.kdc} refused the connection", reason="refused", layer="network")
+        else:
+            stages.fail(
+                "kdc",
+                f"no answer from the KDC at {silence.kdc} in the capture",
+                reason="no_answer",
+                layer="authentication",
+            )
     else:
         stages.add("kdc", SKIPPED, "no Kerberos exchange with a KDC in the capture (NTLM, or a cached ticket)")
 
