@@ -262,3 +262,21 @@ def test_each_wsman_failure_of_the_probe_is_read_back_from_the_capture(record, t
         run = probe_and_record(record, tmp_path, fake.port, "wsman", timeout=1.0)
     assert not run.probe.passed
     assert_same_verdict(run)
+
+
+@pytest.mark.parametrize(
+    "scenario",
+    [
+        Scenario(restrict_anonymous=True),  # RestrictRemoteClients: fault 5 to the anonymous resolver call
+        Scenario(launch_denied=True),  # a valid account without launch rights (or remote-UAC filtered)
+        Scenario(exec_error=0x80041017),  # ExecQuery refuses the query text
+        Scenario(provider_delay=3.0),  # the provider has no row before Next's timeout: WBEM_S_TIMEDOUT
+        Scenario(authenticated_faults={"RemoteCreateInstance": 0x6BA}),  # an RPC server status as a fault
+        Scenario(stall=("ExecQuery",)),
+    ],
+    ids=["restrict_anonymous", "launch_denied", "exec_error", "provider_timeout", "fault_6ba", "stall_exec"],
+)
+def test_more_dcom_failures_of_the_probe_are_read_back_from_the_capture(record, tmp_path, fake_host, scenario):
+    run = probe_and_record(record, tmp_path, fake_host(scenario).port, "dcom", timeout=1.0)
+    assert not run.probe.passed
+    assert_same_verdict(run)

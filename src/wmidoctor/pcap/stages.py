@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from wmidoctor.pcap.attempts import Attempt, BindSeen, CallSeen, ConnectionSeen, HttpSeen
+from wmidoctor.pcap.attempts import RESOLVERS, Attempt, BindSeen, CallSeen, ConnectionSeen, HttpSeen
 from wmidoctor.remote import dcom, wsman
 from wmidoctor.remote.dcom import WBEM_S_FALSE
 from wmidoctor.remote.model import NOT_REACHED, OK, SKIPPED, ProbeResult, StageResult
@@ -168,6 +168,20 @@ def _dcom(attempt: Attempt, stages: _Stages, rpc_ports: frozenset[int]) -> None:
         if (first.result == "no answer" or not first.auth_type) and not _bind_answered(
             first, stages, "endpoint_mapper", endpoint
         ):
+            return
+        # RestrictRemoteClients: RPCSS answers the unauthenticated resolver call with fault 5
+        refused = next(
+            (c for c in calls if c.interface in RESOLVERS and c.auth_level in ("", "none") and c.fault is not None),
+            None,
+        )
+        if refused is not None:
+            stages.fail(
+                "endpoint_mapper",
+                f"{refused.interface}::{refused.method} without authentication: RPC fault 0x{refused.fault:08x}",
+                carrier=FAULT,
+                code=refused.fault,
+                layer="rpc",
+            )
             return
         stages.add("endpoint_mapper", OK, _rpcss_detail(first, calls), elapsed_ms=first.latency_ms)
 
