@@ -10,7 +10,8 @@ import jsonschema
 import pytest
 
 from wmidoctor.findings import EvidenceRef, Finding, Fix
-from wmidoctor.report import CheckTiming, CodeCount, Report, render
+from wmidoctor.report import render
+from wmidoctor.report.model import CheckTiming, CodeCount, Report
 
 SCHEMA = json.loads(
     (Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "schemas" / "report.schema.json").read_text(
@@ -122,7 +123,7 @@ def test_verbose_text_lists_every_check():
 
 
 def test_text_names_the_host_and_how_it_is_known():
-    from wmidoctor.report import HostFacts
+    from wmidoctor.report.model import HostFacts
 
     data = report()
     data.host = HostFacts(

@@ -6,11 +6,14 @@ Exit code 1 when an artifact is damaged (the rest is still reported), 0 otherwis
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
-from wmidoctor.evidence import Evidence
 from wmidoctor.output import dumps_json
+
+if TYPE_CHECKING:
+    from wmidoctor.evidence import Evidence
 
 INSPECTION_SCHEMA = "wmidoctor.bundle-inspect/1"  # schemas/bundle-inspect.schema.json
 MARKS = {"parsed": "ok", "present": "--", "damaged": "!!", "missing": "  ", "skipped": ".."}

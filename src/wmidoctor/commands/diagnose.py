@@ -11,15 +11,19 @@ import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import click
 
 from wmidoctor import __version__
 from wmidoctor.commands.options import chosen_format, format_option, json_flag
 from wmidoctor.errors import InputError
-from wmidoctor.evidence.model import Evidence
 from wmidoctor.output import refuse_writing_into, use_colour, write_output
-from wmidoctor.report import FORMATS, CheckTiming, CodeCount, HostFacts, Report, render
+from wmidoctor.report import FORMATS
+
+if TYPE_CHECKING:  # imported where used: `diagnose --help` and the usage errors need neither
+    from wmidoctor.evidence.model import Evidence
+    from wmidoctor.report.model import HostFacts, Report
 
 
 def load_evidence(path: Path, quick: bool = False) -> Evidence:
@@ -35,6 +39,7 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
     from wmidoctor.checks.events import hex_code
     from wmidoctor.checks.tally import code_tally
     from wmidoctor.knowledge.codes import lookup
+    from wmidoctor.report.model import CheckTiming, CodeCount, Report
     from wmidoctor.sources.identity import settle_edition
 
     settle_edition(evidence)  # saved evidence may predate the edition field
@@ -63,6 +68,8 @@ def diagnose_evidence(evidence: Evidence, *, source: str, only: list[str] | None
 
 
 def host_facts(evidence: Evidence) -> HostFacts:
+    from wmidoctor.report.model import HostFacts
+
     who = evidence.identity
     firsts = [log.first_seen for log in evidence.events.logs if log.first_seen]
     lasts = [log.last_seen for log in evidence.events.logs if log.last_seen]
@@ -191,5 +198,7 @@ def command(
     _add_captures(evidence, path, list(captures))
     report = diagnose_evidence(evidence, source=str(path), only=groups, quick=quick)
     colour = fmt == "text" and out is None and use_colour(sys.stdout)
+    from wmidoctor.report import render
+
     write_output(render(report, fmt, colour=colour, verbose=verbose), str(out) if out else None)
     return report.exit_code

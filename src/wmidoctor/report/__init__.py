@@ -3,7 +3,12 @@
 They know findings, not WMI: everything they show comes from the Report they are given.
 """
 
-from wmidoctor.report.model import REPORT_SCHEMA, CheckTiming, CodeCount, HostFacts, Report
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:  # the model is imported by whoever builds a report; `diagnose --help` needs only FORMATS
+    from wmidoctor.report.model import Report
 
 FORMATS = ("text", "json", "jsonl", "html")
 
@@ -30,4 +35,4 @@ def render(report: Report, fmt: str, colour: bool = False, verbose: bool = False
     raise ValueError(f"unknown report format {fmt!r} (formats: {', '.join(FORMATS)})")
 
 
-__all__ = ["FORMATS", "REPORT_SCHEMA", "CheckTiming", "CodeCount", "HostFacts", "Report", "render"]
+__all__ = ["FORMATS", "render"]
