@@ -2,38 +2,36 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any, TypeVar
+
 import click
 
 from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.output import dumps_json, refuse_writing_into, write_output
 
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def port_option(name: str, help_text: str) -> Callable[[F], F]:
+    """A repeatable port option: --rpc-port gives `rpc_ports`, a tuple of ports."""
+    return click.option(
+        name,
+        name.removeprefix("--").replace("-", "_") + "s",
+        type=click.IntRange(1, 65535),
+        multiple=True,
+        help=help_text,
+    )
+
 
 @click.command(name="pcap")
 @click.argument("files", nargs=-1, required=True, type=click.Path(exists=True, dir_okay=False))
 @click.option("--format", "fmt", type=click.Choice(["text", "json", "html"]), default="text", show_default=True)
 @json_flag
-@click.option(
-    "--rpc-port",
-    "rpc_ports",
-    type=click.IntRange(1, 65535),
-    multiple=True,
-    help="Also treat this TCP port as an RPC endpoint-mapper port (e.g. a forwarded 135).",
-)
-@click.option(
-    "--wsman-port",
-    "wsman_ports",
-    type=click.IntRange(1, 65535),
-    multiple=True,
-    help="Also treat this TCP port as a WinRM listener.",
-)
-@click.option(
-    "--kdc-port",
-    "kdc_ports",
-    type=click.IntRange(1, 65535),
-    multiple=True,
-    help="Also treat this port as a Kerberos KDC (besides 88).",
-)
+@port_option("--rpc-port", "Also treat this TCP port as an RPC endpoint-mapper port (e.g. a forwarded 135).")
+@port_option("--wsman-port", "Also treat this TCP port as a WinRM listener.")
+@port_option("--kdc-port", "Also treat this port as a Kerberos KDC (besides 88).")
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
 def command(
     files: tuple[str, ...],
