@@ -37,7 +37,7 @@ MIXED = "healthy,activation_denied,bind_refused,invalid_class"
 
 def start_farm(scenarios: str) -> tuple[subprocess.Popen[str], list[int]]:
     farm = subprocess.Popen(
-        [sys.executable, "-m", "tests.probe.fakes.farm", str(LISTENERS), scenarios],
+        [sys.executable, "-m", "tests.remote.fakes.farm", str(LISTENERS), scenarios],
         cwd=ROOT,
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,

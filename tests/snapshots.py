@@ -66,7 +66,7 @@ def pin(finding: Finding) -> None:
     """Pin the whole of a finding that a branch test made, beside its status and severity: stored per test module
     in `snapshots/<module>.json` next to it, under the test's id and the call's number within the test. Paths of
     this checkout and of pytest's temporary folders are made neutral."""
-    test = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0]  # "tests/diagnose/test_x.py::test_y[row]"
+    test = os.environ["PYTEST_CURRENT_TEST"].rsplit(" ", 1)[0]  # "tests/checks/test_x.py::test_y[row]"
     _calls[test] = number = _calls.get(test, 0) + 1  # counted afresh for each run of a test (conftest)
     module = Path(test.partition("::")[0])
     path = _TESTS.joinpath(*module.parts[1:]).parent / "snapshots" / f"{module.stem}.json"

@@ -1,5 +1,5 @@
 """Sick hosts for the security checks (hand-made evidence: the checks' own mechanics; the verdicts on real
-attacked hosts are tested in tests/security on the corpus)."""
+attacked hosts are tested in tests/checks/security on the corpus)."""
 
 from __future__ import annotations
 

@@ -4,8 +4,8 @@ tests/verdicts/test_event_cases.py), and the class a 5858 operation names, read 
 from __future__ import annotations
 
 import pytest
-from tests.diagnose.diagnose_factories import healthy
-from tests.diagnose.gap_factories import ACTIVITY, event
+from tests.checks.diagnose_factories import healthy
+from tests.checks.gap_factories import ACTIVITY, event
 
 from snapshots import judged
 from wmidoctor.checks.events import method_of, target_class

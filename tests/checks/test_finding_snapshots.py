@@ -5,9 +5,9 @@ the evidence lines, the exact command of every fix and its undo — on the hand-
 healthy host, each check's sick host, the most broken host) and on the project's example bundles. A changed
 word anywhere in a finding fails here; when the change is meant, rewrite the snapshots and review their diff:
 
-    WMIDOCTOR_UPDATE_SNAPSHOTS=1 python -m pytest tests/diagnose/test_finding_snapshots.py
+    WMIDOCTOR_UPDATE_SNAPSHOTS=1 python -m pytest tests/checks/test_finding_snapshots.py
 
-Hand-made evidence, except the example bundles (the project's own, built by tests/bundle/make_examples.py):
+Hand-made evidence, except the example bundles (the project's own, built by tests/sources/make_examples.py):
 the real corpus is pinned by tests/verdicts against the expert's reading instead, and is never copied here.
 """
 

@@ -1,7 +1,7 @@
 """Every failure `probe` reports against the fake hosts, recorded off loopback while the probe runs and read
 back from the capture: the capture's verdict must be the probe's (same stage, reason, code, cause, fixes).
 
-The fakes are the probe's own (tests/probe/fakes), driven unchanged; the capture is what the kernel put on
+The fakes are the probe's own (tests/remote/fakes), driven unchanged; the capture is what the kernel put on
 `lo`, so handshakes, resets and unanswered SYNs are real TCP behaviour."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ import socket
 from dataclasses import dataclass
 
 import pytest
-from tests.probe.fakes.msrpc import Scenario
-from tests.probe.fakes.wsman import FakeWsman, WsmanScenario
+from tests.remote.fakes.msrpc import Scenario
+from tests.remote.fakes.wsman import FakeWsman, WsmanScenario
 
 from wmidoctor.pcap.analyse import CaptureReport, analyse
 from wmidoctor.remote.credentials import Credentials

@@ -3,12 +3,11 @@ back by `pcap`: the capture's verdict must be the probe's. The KDC's KRB-ERROR t
 is read from the wire; the target's refusal of a valid ticket is the bind_nak with reason 9 a Windows host sends.
 
 Skipped when the MIT KDC is not installed or no packet socket can be opened, except under CI=true, where a
-missing KDC is a failure (as in tests/probe/test_kerberos.py)."""
+missing KDC is a failure (as in tests/remote/test_kerberos.py)."""
 
 from __future__ import annotations
 
 import json
-import os
 import socket
 import threading
 import uuid
@@ -16,7 +15,7 @@ import uuid
 import jsonschema
 import pytest
 from tests.pcap.test_fakes import Run, assert_same_verdict
-from tests.probe.kdc import REALM, MitKdc, find_tools
+from tests.remote.kdc import REALM, MitKdc
 from tests.schemas.documents import load_schema
 
 from wmidoctor.pcap.analyse import analyse
@@ -25,19 +24,6 @@ from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
 
 pytestmark = pytest.mark.network
 PASSWORD = "Secret-1"
-
-
-@pytest.fixture(scope="module")
-def kdc(tmp_path_factory):
-    tools = find_tools()
-    if tools is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the MIT KDC (krb5-kdc, krb5-admin-server) is not installed, and CI must run these tests")
-        pytest.skip("the MIT KDC is not installed (./run test installs krb5-kdc when it runs as root)")
-    server = MitKdc(tmp_path_factory.mktemp("realm"), tools)
-    server.add_service("host/localhost")
-    yield server
-    server.stop()
 
 
 def probe_and_record(record, tmp_path, kdc: MitKdc, port: int, name: str, password: str) -> Run:

@@ -10,7 +10,7 @@ import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
-from tests.probe.fakes.wsman import ENVELOPE, FAULT
+from tests.remote.fakes.wsman import ENVELOPE, FAULT
 
 from wmidoctor.pcap.analyse import analyse
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import os
 import socket
 import sys
 from pathlib import Path
 
 import pytest
 
-sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the fakes are imported as tests.probe.fakes
+sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the fakes are imported as tests.remote.fakes
 
-from tests.probe.fakes.msrpc import FakeRpcServer, Scenario
+from tests.remote.fakes.msrpc import FakeRpcServer, Scenario
+from tests.remote.kdc import MitKdc, find_tools
 
 
 @pytest.fixture
@@ -36,3 +38,18 @@ def closed_port() -> int:
     port = sock.getsockname()[1]
     sock.close()
     return port
+
+
+@pytest.fixture(scope="module")
+def kdc(tmp_path_factory):
+    """A real MIT KDC on loopback with a throwaway realm and host/localhost; principals are made per test.
+    Skipped when the KDC is not installed, except under CI=true, where that is a failure."""
+    tools = find_tools()
+    if tools is None:
+        if os.environ.get("CI") == "true":
+            pytest.fail("the MIT KDC (krb5-kdc, krb5-admin-server) is not installed, and CI must run these tests")
+        pytest.skip("the MIT KDC is not installed (./run test installs krb5-kdc when it runs as root)")
+    server = MitKdc(tmp_path_factory.mktemp("realm"), tools)
+    server.add_service("host/localhost")
+    yield server
+    server.stop()

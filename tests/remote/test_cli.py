@@ -8,7 +8,7 @@ import json
 import sqlite3
 
 import pytest
-from tests.probe.fakes.msrpc import Scenario
+from tests.remote.fakes.msrpc import Scenario
 
 pytestmark = pytest.mark.network
 

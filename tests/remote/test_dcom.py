@@ -9,7 +9,7 @@ import sys
 import uuid
 
 import pytest
-from tests.probe.fakes.msrpc import Scenario
+from tests.remote.fakes.msrpc import Scenario
 
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target, probe_host

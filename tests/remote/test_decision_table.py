@@ -9,7 +9,7 @@ never meets itself (a fault 5 at activation with nothing proved before it, as a 
 from __future__ import annotations
 
 import pytest
-from tests.probe.fakes.msrpc import Scenario
+from tests.remote.fakes.msrpc import Scenario
 
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target, probe_host

@@ -16,8 +16,8 @@ import struct
 import pytest
 from impacket.dcerpc.v5 import dcomrt
 from impacket.dcerpc.v5.dcom import wmi
-from tests.probe.capture import Conversation, conversations
-from tests.probe.fakes.msrpc import FakeRpcServer, Scenario
+from tests.remote.capture import Conversation, conversations
+from tests.remote.fakes.msrpc import FakeRpcServer, Scenario
 
 pytestmark = [pytest.mark.corpus, pytest.mark.network]
 
@@ -111,7 +111,7 @@ def _alive2_shape(reply: dcomrt.ServerAlive2Response) -> dict:
 def test_alter_context_resp_matches_a_real_host(captured):
     """An alter_context adding an interface (no auth, reusing the connection's security context), as the
     captured client sends on the WMI port, answered as Windows answers it (no secondary address)."""
-    from tests.probe.fakes.msrpc import IFACES
+    from tests.remote.fakes.msrpc import IFACES
 
     real = next(c for c in captured if c.server_port != 135)
     # the one adding IWbemLevel1Login (the others add WMI helper interfaces the fake does not serve)
@@ -139,7 +139,7 @@ def test_a_real_activation_reply_reads_through_the_probes_path(captured):
     response = next(p for p in real.server if p.kind == 2 and p.call_id == request.call_id)
     real_shape = _activation_shape(response.stub)
     with FakeRpcServer() as server:
-        from tests.probe.fakes.msrpc import _Connection
+        from tests.remote.fakes.msrpc import _Connection
 
         fake_shape = _activation_shape(_Connection(server, None).remote_create_instance(b""))
     assert real_shape["tcp_bindings_with_port"] and fake_shape["tcp_bindings_with_port"]

@@ -12,7 +12,7 @@ import time
 
 import pytest
 from tests.conftest import ROOT
-from tests.probe.fakes.msrpc import Scenario
+from tests.remote.fakes.msrpc import Scenario
 
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target

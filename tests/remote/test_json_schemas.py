@@ -9,7 +9,7 @@ from pathlib import Path
 
 import jsonschema
 import pytest
-from tests.probe.fakes.msrpc import Scenario
+from tests.remote.fakes.msrpc import Scenario
 from tests.schemas.documents import load_schema
 
 PW_ENV = {"PROBE_PW": "Secret-1"}

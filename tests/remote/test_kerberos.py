@@ -9,33 +9,19 @@ Skipped when the MIT KDC is not installed, except under CI=true, where that is a
 from __future__ import annotations
 
 import datetime
-import os
 import socket
 import threading
 import time
 import uuid
 
 import pytest
-from tests.probe.kdc import REALM, MitKdc, find_tools
+from tests.remote.kdc import REALM
 
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
 
 pytestmark = pytest.mark.network
 PASSWORD = "Secret-1"
-
-
-@pytest.fixture(scope="module")
-def kdc(tmp_path_factory):
-    tools = find_tools()
-    if tools is None:
-        if os.environ.get("CI") == "true":
-            pytest.fail("the MIT KDC (krb5-kdc, krb5-admin-server) is not installed, and CI must run these tests")
-        pytest.skip("the MIT KDC is not installed (./run test installs krb5-kdc when it runs as root)")
-    server = MitKdc(tmp_path_factory.mktemp("realm"), tools)
-    server.add_service("host/localhost")
-    yield server
-    server.stop()
 
 
 def user() -> str:

@@ -10,8 +10,8 @@ from __future__ import annotations
 import time
 
 import pytest
-from tests.probe.fakes.msrpc import Scenario
-from tests.probe.fakes.wsman import FakeWsman, WsmanScenario
+from tests.remote.fakes.msrpc import Scenario
+from tests.remote.fakes.wsman import FakeWsman, WsmanScenario
 
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target, probe_host

@@ -8,7 +8,7 @@ import sqlite3
 
 import pytest
 from impacket.ntlm import compute_nthash
-from tests.probe.fakes.wsman import FakeWsman
+from tests.remote.fakes.wsman import FakeWsman
 
 pytestmark = pytest.mark.network
 

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from impacket.dcerpc.v5 import dcomrt
 from impacket.dcerpc.v5.dcom import wmi
-from tests.probe.fakes.msrpc import FakeRpcServer, Scenario, _Connection
+from tests.remote.fakes.msrpc import FakeRpcServer, Scenario, _Connection
 
 from wmidoctor.remote import templates
 

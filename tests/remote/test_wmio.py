@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 from impacket.dcerpc.v5.dcom import wmi
-from tests.probe.fakes.wmio import encode_instance
+from tests.remote.fakes.wmio import encode_instance
 
 from wmidoctor.remote.wmio import summary_values
 

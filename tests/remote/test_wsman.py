@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from tests.probe.fakes.wsman import FAULT, FakeWsman, WsmanScenario
+from tests.remote.fakes.wsman import FAULT, FakeWsman, WsmanScenario
 
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target, probe_host

@@ -3,9 +3,9 @@
 Every bundle starts from one healthy Windows 10 member workstation and changes what its story needs.
 Event logs are XML exports (`wevtutil qe /f:xml`): we cannot write .evtx. Run from the repository root:
 
-    .venv/bin/python tests/bundle/make_examples.py examples/bundles
+    .venv/bin/python tests/sources/make_examples.py examples/bundles
 
-tests/bundle/test_examples.py regenerates them into a temporary folder and fails when the committed
+tests/sources/test_examples.py regenerates them into a temporary folder and fails when the committed
 files differ, so the examples never drift from this script (or from the formats the loader reads).
 """
 
@@ -735,7 +735,7 @@ def write_bundle(host: Host, folder: Path) -> None:
             "ui_culture": "en-US",
             "elevated": True,
             "wmi_answered": True,
-            "note": "sample bundle written by tests/bundle/make_examples.py; event logs are XML exports",
+            "note": "sample bundle written by tests/sources/make_examples.py; event logs are XML exports",
             "personal_data": ["host name", "user name of the collector"] + [p for p in personal if p != "host name"],
             "artifacts": entries,
         },

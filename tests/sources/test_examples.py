@@ -30,7 +30,7 @@ def test_committed_examples_are_what_the_script_writes(examples: Path, tmp_path:
             if p.is_file()
         }
         assert fresh.keys() == committed.keys(), bundle.name
-        assert [k for k in fresh if fresh[k] != committed[k]] == [], "run tests/bundle/make_examples.py"
+        assert [k for k in fresh if fresh[k] != committed[k]] == [], "run tests/sources/make_examples.py"
 
 
 @pytest.mark.parametrize(

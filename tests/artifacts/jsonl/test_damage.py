@@ -11,7 +11,7 @@ import tracemalloc
 import zipfile
 from pathlib import Path
 
-from tests.jsonl import fixtures
+from tests.artifacts.jsonl import fixtures
 
 from wmidoctor.artifacts.evtx import LogStats, read_log
 from wmidoctor.artifacts.jsonl import MAX_LINE_BYTES

@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 import pytest
-from tests.jsonl import fixtures
+from tests.artifacts.jsonl import fixtures
 
 from wmidoctor.artifacts.evtx import LogStats, read_log
 

@@ -10,11 +10,11 @@ import zipfile
 from pathlib import Path
 
 import pytest
-from tests.jsonl import fixtures
+from tests.artifacts.jsonl import fixtures
 
 from wmidoctor.sources.bundle import load
 
-ROOT = Path(__file__).resolve().parents[2]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 def _groups(evidence) -> list[tuple]:

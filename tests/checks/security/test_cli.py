@@ -9,7 +9,7 @@ from pathlib import Path
 import jsonschema
 from security_bundles import APTSIM_LOGS, APTSIM_REPOSITORY, SYSMON_LOG, SYSMON_SUBSCRIPTION
 
-SCHEMA = Path(__file__).resolve().parents[2] / "src" / "wmidoctor" / "schemas" / "report.schema.json"
+SCHEMA = Path(__file__).resolve().parents[3] / "src" / "wmidoctor" / "schemas" / "report.schema.json"
 LINE_FIELDS = [
     "schema",
     "generated_at",

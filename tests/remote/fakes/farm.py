@@ -1,4 +1,4 @@
-"""Run many fake WMI hosts in one process: `python -m tests.probe.fakes.farm COUNT [SCENARIO]`.
+"""Run many fake WMI hosts in one process: `python -m tests.remote.fakes.farm COUNT [SCENARIO]`.
 
 Prints the listening ports (one line, space separated) and serves until its stdin closes; benchmarks
 start it as a separate process so the fakes do not share the prober's interpreter lock. One thread
@@ -12,7 +12,7 @@ import selectors
 import sys
 import threading
 
-from tests.probe.fakes.msrpc import FakeRpcServer, Scenario, _Connection
+from tests.remote.fakes.msrpc import FakeRpcServer, Scenario, _Connection
 
 SCENARIOS = {
     "healthy": Scenario(reuse_replies=True),

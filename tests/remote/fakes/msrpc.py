@@ -33,7 +33,7 @@ from impacket.dcerpc.v5 import dcomrt, rpcrt
 from impacket.dcerpc.v5.dcom import wmi
 from impacket.dcerpc.v5.dtypes import NULL
 from impacket.uuid import generate
-from tests.probe.fakes.wmio import encode_instance
+from tests.remote.fakes.wmio import encode_instance
 
 IFACES = {
     dcomrt.IID_IObjectExporter[:16]: "IObjectExporter",
