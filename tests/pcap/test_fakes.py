@@ -254,8 +254,10 @@ def test_cli_rpc_port_option_marks_a_forwarded_endpoint_port(record, tmp_path, c
         WsmanScenario(plain_500=True),  # an HTTP 500 that is no SOAP fault (a proxy)
         WsmanScenario(stall="identify"),
         WsmanScenario(stall="enumerate"),
+        WsmanScenario(trickle="identify", trickle_gap=0.05),
+        WsmanScenario(trickle="enumerate", trickle_gap=0.05),
     ],
-    ids=["not_admitted", "plain_500", "stall_identify", "stall_enumerate"],
+    ids=["not_admitted", "plain_500", "stall_identify", "stall_enumerate", "trickle_identify", "trickle_enumerate"],
 )
 def test_each_wsman_failure_of_the_probe_is_read_back_from_the_capture(record, tmp_path, scenario):
     with FakeWsman(scenario) as fake:
@@ -273,8 +275,19 @@ def test_each_wsman_failure_of_the_probe_is_read_back_from_the_capture(record, t
         Scenario(provider_delay=3.0),  # the provider has no row before Next's timeout: WBEM_S_TIMEDOUT
         Scenario(authenticated_faults={"RemoteCreateInstance": 0x6BA}),  # an RPC server status as a fault
         Scenario(stall=("ExecQuery",)),
+        Scenario(trickle=("ExecQuery",), trickle_gap=0.05),  # the reply still arriving at the time limit
+        Scenario(faults={"ServerAlive2": 0x6BA}),  # RPCSS itself answers with a fault
     ],
-    ids=["restrict_anonymous", "launch_denied", "exec_error", "provider_timeout", "fault_6ba", "stall_exec"],
+    ids=[
+        "restrict_anonymous",
+        "launch_denied",
+        "exec_error",
+        "provider_timeout",
+        "fault_6ba",
+        "stall_exec",
+        "trickle_exec",
+        "resolver_fault",
+    ],
 )
 def test_more_dcom_failures_of_the_probe_are_read_back_from_the_capture(record, tmp_path, fake_host, scenario):
     run = probe_and_record(record, tmp_path, fake_host(scenario).port, "dcom", timeout=1.0)

@@ -86,6 +86,7 @@ class CallSeen:
     latency_ms: float | None = None
     detail: str = ""  # readable extras: the class activated, the namespace, the ports named
     ports: list[int] = field(default_factory=list)
+    reply_unfinished: bool = False  # unanswered, while the server was still sending a reply (it trickles)
 
 
 @dataclass
@@ -104,6 +105,7 @@ class HttpSeen:
     latency_ms: float | None = None
     request_bytes: int = 0  # the request's body: 0 for a bare authentication leg
     content_type: str = ""  # the response's: multipart/encrypted, a SOAP type, or a proxy's page
+    reply_unfinished: bool = False  # unanswered, while the server was still sending a reply (it trickles)
 
 
 @dataclass
@@ -418,6 +420,9 @@ def _fold_rpc(attempt: Attempt, flow: Flow, seen: ConnectionSeen) -> None:
             for ipid, returned in pdu.objrefs:
                 attempt.ipids.setdefault(ipid, returned)
             attempt.last_event = f"{call.interface}::{call.method} response"
+    unanswered = [call for call in requests.values() if call.outcome == "no reply"]
+    if unanswered and flow.server_unfinished:
+        unanswered[-1].reply_unfinished = True
 
 
 def _request_detail(call: CallSeen, stub: bytes) -> str:
@@ -484,7 +489,7 @@ def _fold_http(attempt: Attempt, flow: Flow) -> None:
         )
         attempt.keep(attempt.http, seen)
         attempt.last_event = f"HTTP {message.status} from the server"
-    for request in waiting:  # requests the capture shows no answer to
+    for number, request in enumerate(waiting, 1):  # requests the capture shows no answer to
         attempt.keep(
             attempt.http,
             HttpSeen(
@@ -499,5 +504,6 @@ def _fold_http(attempt: Attempt, flow: Flow) -> None:
                 request.encrypted,
                 bool(request.body and b"Identify" in request.body),
                 request_bytes=request.body_len,
+                reply_unfinished=number == len(waiting) and bool(flow.server_unfinished),
             ),
         )

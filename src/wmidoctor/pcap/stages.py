@@ -340,7 +340,7 @@ def _auth_detail(attempt: Attempt, bind: BindSeen | None) -> str:
 def _activation(call: CallSeen, stages: _Stages) -> bool:
     what = f"{call.method}{' of ' + call.detail.removeprefix('class ') if call.detail else ''}"
     if call.outcome == "no reply":
-        stages.fail("activation", f"{what}: no reply in the capture", reason="no_answer")
+        stages.fail("activation", **_unanswered(what, call.reply_unfinished))
         return False
     if call.outcome == "fault":
         stages.fail(
@@ -410,7 +410,7 @@ def _login(calls: list[CallSeen], stages: _Stages) -> None:
         )
         return
     if first.outcome == "no reply":
-        stages.fail("namespace_login", f"{first.method}{namespace}: no reply in the capture", reason="no_answer")
+        stages.fail("namespace_login", **_unanswered(f"{first.method}{namespace}", first.reply_unfinished))
         return
     sealed = " (stub sealed: judged on the PDU type)" if first.sealed else ""
     stages.add(
@@ -482,7 +482,8 @@ def _calls_answered(stage: str, calls: list[CallSeen], stages: _Stages) -> bool:
             return False
     answered = [c for c in calls if c.outcome == "response"]
     if not answered:
-        stages.fail(stage, f"{calls[0].interface}::{calls[0].method}: no reply in the capture", reason="no_answer")
+        first = calls[0]
+        stages.fail(stage, **_unanswered(f"{first.interface}::{first.method}", first.reply_unfinished))
         return False
     methods = ", ".join(dict.fromkeys(f"{c.interface}::{c.method}" for c in answered))
     sealed = " (stubs sealed: judged on the PDU types)" if all(c.sealed for c in answered) else ""
@@ -521,7 +522,7 @@ def _wsman(attempt: Attempt, stages: _Stages) -> None:
         if first.status in (200, 401):
             stages.add("identify", OK, f"HTTP {first.status} to Identify", elapsed_ms=first.latency_ms)
         elif first.status is None:
-            stages.fail("identify", "no answer to Identify in the capture", reason="no_answer")
+            stages.fail("identify", **_unanswered("Identify", first.reply_unfinished))
             return
         else:
             stages.fail(
@@ -547,9 +548,7 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         refused = [h for h in exchanges if h.status == 401]
         if not refused:
             last = exchanges[-1]
-            stages.fail(
-                "authentication", f"{last.request or 'the request'}: no answer in the capture", reason="no_answer"
-            )
+            stages.fail("authentication", **_unanswered(last.request or "the request", last.reply_unfinished))
             return
         offered = ", ".join(dict.fromkeys(s for h in refused for s in h.offered)) or "none named"
         after = f" after the client's {final_tokens[-1].client_token}" if final_tokens else ""
@@ -584,7 +583,7 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         return
     unanswered = [h for h in exchanges if h.status is None and h.request and (h.request_bytes or h.encrypted)]
     if unanswered and not operations:
-        stages.fail("enumerate", f"{unanswered[0].request}: no answer in the capture", reason="no_answer")
+        stages.fail("enumerate", **_unanswered(unanswered[0].request, unanswered[0].reply_unfinished))
         return
     if not operations:
         return
@@ -596,6 +595,20 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
         f"{len(ok)} WS-Man operation{'s' if len(ok) != 1 else ''} answered 2xx{extra}{encrypted}",
         elapsed_ms=sum(h.latency_ms or 0 for h in ok),
     )
+
+
+_DEADLINE = "deadline"  # the probe's reason for a reply still arriving when the stage's time limit passed
+
+
+def _unanswered(what: str, trickled: bool) -> dict:
+    """A request the capture shows no whole reply to: the server never answered, or it was still sending when the
+    client gave up (a reply trickled out a few bytes at a time, past the client's time limit)."""
+    if trickled:
+        return {
+            "detail": f"{what}: the server was still sending its reply when the client gave up",
+            "reason": "deadline",
+        }
+    return {"detail": f"{what}: no reply in the capture", "reason": "no_answer"}
 
 
 def _fault(response: HttpSeen) -> dict:

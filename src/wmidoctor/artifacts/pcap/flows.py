@@ -45,6 +45,7 @@ class Flow:
     out_of_order: int = 0
     missing: int = 0
     malformed: int = 0  # PDUs that did not parse, or resynchronisations after lost bytes
+    server_unfinished: int = 0  # bytes of a reply the server began and had not finished when the capture ends
     key: FlowKey = field(default=(b"", 0, b"", 0), repr=False, compare=False)
 
     @property
@@ -124,6 +125,9 @@ class RpcFramer:
             else:
                 self.flow.messages_dropped += 1
 
+    def unfinished(self) -> int:
+        return len(self.buffer)
+
     def gap(self, missing: int) -> None:
         """Bytes were lost: drop the PDU they belonged to; stay in step when its length is known."""
         self.flow.malformed += 1
@@ -179,6 +183,8 @@ class Connection:
         flow.retransmitted = sum(h.retransmitted for h in self.halves)
         flow.out_of_order = sum(h.out_of_order for h in self.halves)
         flow.missing = sum(h.missing for h in self.halves)
+        server = self.halves[1].consumer
+        flow.server_unfinished = server.unfinished() if server is not None else 0
         return flow
 
 
@@ -187,6 +193,9 @@ class _Bounded:
 
     def __init__(self, parser: HttpParser, flow: Flow):
         self.parser, self.flow = parser, flow
+
+    def unfinished(self) -> int:
+        return self.parser.unfinished()
 
     def feed(self, data: bytes, ts: float) -> None:
         if len(self.flow.http) >= MESSAGES_KEPT:

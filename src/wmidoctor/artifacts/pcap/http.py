@@ -127,6 +127,10 @@ class HttpParser:
                 return
             self._finish()
 
+    def unfinished(self) -> int:
+        """A message begun and not ended: its buffered bytes, and its body so far once its head was read."""
+        return len(self.buffer) + (len(self.body) + 1 if self.current is not None else 0)
+
     def gap(self, missing: int) -> None:
         """Bytes were lost. Inside a body of known length they are only counted (the message stays, marked
         incomplete); elsewhere the partial message is dropped until the next one starts cleanly."""
@@ -248,6 +252,9 @@ class TlsParser:
         self.buffer = bytearray()
         self.encrypted = False  # after ChangeCipherSpec, handshake and alert contents are sealed
         self.saw_data = False
+
+    def unfinished(self) -> int:
+        return len(self.buffer)
 
     def feed(self, data: bytes, ts: float) -> None:
         self.buffer += data

@@ -59,6 +59,9 @@ class KerberosFramer:
         self.replies, self.client, self.kdc, self.from_client = replies, client, kdc, from_client
         self.buffer = bytearray()
 
+    def unfinished(self) -> int:
+        return len(self.buffer)
+
     def feed(self, data: bytes, ts: float) -> None:
         if self.from_client:
             return

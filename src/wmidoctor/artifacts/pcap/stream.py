@@ -16,6 +16,10 @@ class Consumer(Protocol):
 
     def gap(self, missing: int) -> None: ...
 
+    def unfinished(self) -> int:
+        """Bytes of a message that began but did not end (0 when every message was whole)."""
+        ...
+
 
 class HalfStream:
     __slots__ = ("consumer", "held", "held_bytes", "missing", "next_seq", "out_of_order", "retransmitted", "synced")
