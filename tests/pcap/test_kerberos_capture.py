@@ -26,11 +26,13 @@ pytestmark = pytest.mark.network
 PASSWORD = "Secret-1"
 
 
-def probe_and_record(record, tmp_path, kdc: MitKdc, port: int, name: str, password: str) -> Run:
+def probe_and_record(
+    record, tmp_path, kdc: MitKdc, port: int, name: str, password: str, host: str = "localhost"
+) -> Run:
     creds = Credentials(user=name, domain=REALM, password=password, kerberos=True)
     options = ProbeOptions(transports=("dcom",), timeout=3.0, kdc=kdc.address)
     with record(port, kdc.port) as capture:
-        (result,) = probe_host(Target("localhost", port), creds, options)
+        (result,) = probe_host(Target(host, port), creds, options)
     path = capture.write(tmp_path / "kerberos.pcap")
     return Run(result, analyse(path, rpc_ports=frozenset({port}), kdc_ports=frozenset({kdc.port})))
 
@@ -111,3 +113,21 @@ def test_a_kdc_port_that_refuses_the_connection(record, tmp_path, fake_host, clo
     assert run.probe.failing_stage.reason == "refused"
     assert_same_verdict(run)
     assert run.finding.attempt.kdc_unanswered[0].refused
+
+
+def test_no_service_principal_for_the_name_probed(record, tmp_path, kdc, fake_host):
+    name, password = _user(kdc, "valid")
+    run = probe_and_record(record, tmp_path, kdc, fake_host().port, name, password, host="127.0.0.1")
+    assert (run.probe.failing_stage.reason, run.probe.failing_stage.raw) == ("krb_server_unknown", 7)
+    assert_same_verdict(run)
+
+
+def test_a_kdc_policy_refusal(record, tmp_path, kdc, fake_host):
+    name, password = _user(kdc, "valid")
+    kdc.kadmin("modprinc -allow_tgs_req host/localhost")
+    try:
+        run = probe_and_record(record, tmp_path, kdc, fake_host().port, name, password)
+    finally:
+        kdc.kadmin("modprinc +allow_tgs_req host/localhost")
+    assert (run.probe.failing_stage.reason, run.probe.failing_stage.raw) == ("krb_policy", 12)
+    assert_same_verdict(run)
