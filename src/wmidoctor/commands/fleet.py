@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Any
+import sqlite3
 
 import click
 
@@ -52,7 +52,7 @@ def report(db: str, compare: tuple[int, int] | None, fmt: str, kind: str, as_jso
         _probe_report(db, conn, compare, fmt)
 
 
-def _probe_report(db: str, conn: Any, compare: tuple[int, int] | None, fmt: str) -> None:
+def _probe_report(db: str, conn: sqlite3.Connection, compare: tuple[int, int] | None, fmt: str) -> None:
     from wmidoctor.remote.render import FLEET_COLUMNS, csv_text, fleet_text, summary_rows, table
     from wmidoctor.remote.store import run_ids, run_rows
 

@@ -3,13 +3,17 @@
 from __future__ import annotations
 
 import time
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.output import dumps_json
+
+if TYPE_CHECKING:
+    from wmidoctor.fleet.model import HostDiagnosis
+    from wmidoctor.fleet.storage import Store
 
 BATCH = 50  # results per write transaction
 FLUSH_SECONDS = 2.0  # or sooner, so a killed run loses at most this much
@@ -18,13 +22,13 @@ FLUSH_SECONDS = 2.0  # or sooner, so a killed run loses at most this much
 class _BatchWriter:
     """Stores results as they arrive, in batches; counts what it stored."""
 
-    def __init__(self, store: Any, run_id: int, total: int, progress: bool) -> None:
+    def __init__(self, store: Store, run_id: int, total: int, progress: bool) -> None:
         self.store, self.run_id, self.total, self.progress = store, run_id, total, progress
-        self.pending: list = []
+        self.pending: list[HostDiagnosis] = []
         self.done = self.problems = self.errors = 0
         self.flushed_at = time.monotonic()
 
-    def __call__(self, result: Any) -> None:
+    def __call__(self, result: HostDiagnosis) -> None:
         self.pending.append(result)
         self.done += 1
         self.problems += bool(result.findings)
@@ -120,7 +124,7 @@ def diagnose_command(
     raise SystemExit(1 if writer.problems else 0)
 
 
-def report_data(store: Any, run_id: int) -> dict[str, Any]:
+def report_data(store: Store, run_id: int) -> dict[str, Any]:
     from wmidoctor.fleet.report import breakdown, root_causes
 
     run = next(r for r in store.runs() if r["id"] == run_id)

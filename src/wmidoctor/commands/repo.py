@@ -8,13 +8,18 @@ from __future__ import annotations
 
 import re
 from dataclasses import asdict
-from typing import Any
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import click
 
 from wmidoctor.errors import InputError
 from wmidoctor.knowledge.subscriptions import path_keys, payload_properties
 from wmidoctor.output import dumps_json
+
+if TYPE_CHECKING:
+    from wmidoctor.artifacts.repository.reader import Repository
+    from wmidoctor.checks.security_chains import JudgedChain
+    from wmidoctor.evidence.model import Subscriptions
 
 FIRST_PROBLEMS_SHOWN = 10
 INSTANCE_PATH = re.compile(r"^(?P<class>[A-Za-z_][A-Za-z0-9_]*)\s*(?:\.(?P<keys>.+)|=\s*@)?$")
@@ -23,7 +28,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 path_argument = click.argument("path", type=click.Path(path_type=str))
 
 
-def _open(path: str) -> Any:
+def _open(path: str) -> Repository:
     from wmidoctor.artifacts.repository import NotARepository, open_repository
 
     try:
@@ -41,8 +46,8 @@ def _emit(data: dict[str, Any], text: str, as_json: bool) -> None:
 
 
 def _emit_read(
-    repository: Any, path: str, data: dict[str, Any], text: str, as_json: bool, found_problem: bool = False
-) -> None:
+    repository: Repository, path: str, data: dict[str, Any], text: str, as_json: bool, found_problem: bool = False
+) -> NoReturn:
     """Print a read-only view, warn when the repository was damaged, and exit 1 if either found a problem.
 
     Damage met while reading must not pass for an empty answer ('no persistence') from a repository
@@ -97,7 +102,7 @@ def verify_command(path: str, as_json: bool) -> None:
     raise SystemExit(0 if report.consistent else 1)
 
 
-def _class_rows(repository: Any, namespace: str) -> list[dict[str, Any]]:
+def _class_rows(repository: Repository, namespace: str) -> list[dict[str, Any]]:
     return [
         {"class": c.name, "superclass": c.superclass, "instances": repository.instance_count(namespace, c.name)}
         for c in repository.classes(namespace, with_instances=True)
@@ -124,8 +129,9 @@ def ls_command(path: str, namespace: str | None, every_namespace: bool, as_json:
         raise InputError("give either NAMESPACE or --all, not both")
     repository = _open(path)
     if every_namespace:
-        inventory = [{"namespace": name, "classes": _class_rows(repository, name)} for name in repository.namespaces()]
-        text = "\n\n".join(_classes_text(entry["namespace"], entry["classes"]) for entry in inventory)
+        listing = [(name, _class_rows(repository, name)) for name in repository.namespaces()]
+        inventory = [{"namespace": name, "classes": rows} for name, rows in listing]
+        text = "\n\n".join(_classes_text(name, rows) for name, rows in listing)
         _emit_read(repository, path, {"inventory": inventory}, text, as_json)
     if namespace is None:
         names = repository.namespaces()
@@ -239,7 +245,7 @@ def providers_command(path: str, as_json: bool) -> None:
     _emit_read(repository, path, {"providers": [asdict(p) for p in found]}, providers_text(found), as_json)
 
 
-def _assess(subs: Any, judged: list[Any]) -> list[dict[str, Any]]:
+def _assess(subs: Subscriptions, judged: list[JudgedChain]) -> list[dict[str, Any]]:
     """Each consumer with its binding and the verdict of its chain (the judgement `diagnose` and `logs` use):
     flagged when malicious or suspicious, default when allow-listed."""
     from wmidoctor.knowledge.persistence import ALLOWED, MALICIOUS, SUSPICIOUS
@@ -249,7 +255,7 @@ def _assess(subs: Any, judged: list[Any]) -> list[dict[str, Any]]:
         consumer_name = path_keys(binding.consumer).get("name", "")
         filter_name = path_keys(binding.filter).get("name", "")
         bound.setdefault((binding.namespace.lower(), consumer_name.lower()), []).append(filter_name)
-    verdicts: dict[str, list[Any]] = {}
+    verdicts: dict[str, list[JudgedChain]] = {}
     for j in judged:
         verdicts.setdefault(j.chain.consumer_name.lower(), []).append(j)
     rows = []
