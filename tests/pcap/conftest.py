@@ -10,7 +10,7 @@ import pytest
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # the fakes are imported as tests.remote.fakes
 
 from tests.pcap.sniffer import LoopbackCapture, capture_available
-from tests.remote.conftest import closed_port, fake_host, kdc  # noqa: F401  (the probe's own fixtures)
+from tests.remote.conftest import closed_port, fake_host, kdc, self_signed  # noqa: F401  (the probe's own fixtures)
 
 
 @pytest.fixture

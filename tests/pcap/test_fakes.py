@@ -293,3 +293,14 @@ def test_more_dcom_failures_of_the_probe_are_read_back_from_the_capture(record, 
     run = probe_and_record(record, tmp_path, fake_host(scenario).port, "dcom", timeout=1.0)
     assert not run.probe.passed
     assert_same_verdict(run)
+
+
+def test_a_listener_certificate_the_client_does_not_trust(record, tmp_path, self_signed):
+    """TLS 1.3: the server's certificate travels encrypted; the client's unknown_ca alert, before it sent any data,
+    is what the capture shows."""
+    with FakeWsman(certificate=self_signed) as fake, record(fake.port) as capture:
+        options = ProbeOptions(transports=("wsman",), timeout=3.0, wsman_port=fake.port, https=True)
+        (result,) = probe_host(Target("127.0.0.1"), GOOD, options)
+    run = Run(result, analyse(capture.write(tmp_path / "tls.pcap"), wsman_ports=frozenset({fake.port})))
+    assert (run.probe.failing_stage.name, run.probe.failing_stage.reason) == ("tcp", "certificate")
+    assert_same_verdict(run)

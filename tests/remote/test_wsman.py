@@ -161,39 +161,6 @@ def test_identify_is_sent_with_the_unauthenticated_header():
     assert "Microsoft Corporation" in result.stages[2].detail
 
 
-@pytest.fixture(scope="module")
-def self_signed(tmp_path_factory):
-    import shutil
-    import subprocess
-
-    if shutil.which("openssl") is None:
-        pytest.skip("no openssl to make a certificate")
-    folder = tmp_path_factory.mktemp("cert")
-    cert, key = folder / "cert.pem", folder / "key.pem"
-    subprocess.run(
-        [
-            "openssl",
-            "req",
-            "-x509",
-            "-newkey",
-            "rsa:2048",
-            "-nodes",
-            "-days",
-            "1",
-            "-subj",
-            "/CN=other-name",
-            "-keyout",
-            str(key),
-            "-out",
-            str(cert),
-        ],
-        check=True,
-        capture_output=True,
-        timeout=60,
-    )
-    return str(cert), str(key)
-
-
 def test_untrusted_certificate_is_a_client_trust_problem_not_a_firewall(self_signed):
     with FakeWsman(certificate=self_signed) as fake:
         (result,) = probe_host(

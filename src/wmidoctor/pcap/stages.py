@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 
+from wmidoctor.artifacts.pcap.http import TlsEvent
 from wmidoctor.pcap.attempts import RESOLVERS, Attempt, BindSeen, CallSeen, ConnectionSeen, HttpSeen
 from wmidoctor.remote import dcom, wsman
 from wmidoctor.remote.dcom import WBEM_S_FALSE
@@ -506,6 +507,15 @@ def _wsman(attempt: Attempt, stages: _Stages) -> None:
         stages.fail("tcp", detail, reason=reason)
         return
     tls = attempt.tls or any(c.protocol == "tls" for c in attempt.connections)
+    refused = _certificate_refused(attempt) if tls else None
+    if refused is not None:  # as the probe says it: the client does not trust the listener's certificate
+        stages.fail(
+            "tcp",
+            f"the client refused the listener's certificate ({refused.detail} alert from the client)",
+            reason="certificate",
+            layer="network",
+        )
+        return
     stages.add(
         "tcp",
         OK,
@@ -653,9 +663,34 @@ def _soap_fault(xml_text: str) -> dict:
     }
 
 
+# Alerts a client sends when it does not accept the server's certificate (RFC 8446 6.2).
+CERTIFICATE_ALERTS = frozenset(
+    {
+        "bad_certificate",
+        "unsupported_certificate",
+        "certificate_revoked",
+        "certificate_expired",
+        "certificate_unknown",
+        "unknown_ca",
+    }
+)
+
+
+def _certificate_refused(attempt: Attempt) -> TlsEvent | None:
+    """The client's alert refusing the server's certificate, sent before the client sent any application data
+    (TLS 1.3 sends the server's certificate encrypted, as application data records: only the client's own
+    data shows that the handshake completed)."""
+    for event in attempt.tls:
+        if event.from_client and event.kind == "application_data":
+            return None
+        if event.from_client and event.kind == "alert" and event.detail.split(" ")[-1] in CERTIFICATE_ALERTS:
+            return event
+    return None
+
+
 def _tls(attempt: Attempt, stages: _Stages) -> None:
     alerts = [e for e in attempt.tls if e.kind == "alert" and e.detail != "encrypted alert"]
-    data = any(e.kind == "application_data" for e in attempt.tls)
+    data = any(e.kind == "application_data" and e.from_client for e in attempt.tls)
     if alerts and not data:
         alert = alerts[0]
         side = "client" if alert.from_client else "server"
