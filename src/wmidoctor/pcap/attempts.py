@@ -233,7 +233,7 @@ class Folder:
             addresses = {attempt.target}
             attempt.dns = [a for a in self.answers if addresses & set(a.addresses)]
             _kerberos_users(attempt, self.kdc)
-            if not attempt.kerberos_services:  # no ticket presented: a KDC that stayed silent may be why
+            if _stopped_before_authenticating(attempt):  # a KDC that stayed silent may be why
                 attempt.kdc_unanswered = [s for s in self.kdc_silences if _during(attempt, s.client, s.ts)]
             attempt.connections.sort(key=lambda c: c.ts)
             attempt.binds.sort(key=lambda b: b.ts)
@@ -283,6 +283,15 @@ def _transport(flow: Flow, wsman_ports: frozenset[int]) -> str:
 ROUTINE_KDC_ERRORS = frozenset({25, 52})
 
 
+def _stopped_before_authenticating(attempt: Attempt) -> bool:
+    """The attempt never authenticated to the target (no authenticated bind, no HTTP authentication): only then
+    can a KDC's refusal or silence that names no service it presented be why it stopped. An attempt that went on
+    with NTLM, or with a ticket, is not blamed for the client's other Kerberos traffic."""
+    return not (
+        attempt.kerberos_services or any(b.auth_type for b in attempt.binds) or any(h.scheme for h in attempt.http)
+    )
+
+
 def _during(attempt: Attempt, client: str, ts: float) -> bool:
     """Whether something the capture saw from `client` at `ts` falls inside the attempt (or just after it)."""
     return client == attempt.client and attempt.first_ts <= ts <= attempt.last_ts + GAP_S
@@ -299,7 +308,8 @@ def _kerberos_users(attempt: Attempt, replies: list[KdcReply]) -> None:
         presented = reply.service.lower() in services
         if reply.kind == "KRB-ERROR":
             during = _during(attempt, reply.client, reply.ts)
-            if presented or (not services and during and reply.error not in ROUTINE_KDC_ERRORS):
+            stopped = _stopped_before_authenticating(attempt)
+            if presented or (stopped and during and reply.error not in ROUTINE_KDC_ERRORS):
                 attempt.kdc_errors.append(f"KRB-ERROR {reply.error} for {reply.service}")
             continue
         if not presented:
