@@ -146,11 +146,11 @@ def csv_table(header: Sequence[str], rows: Iterable[Sequence[Any]]) -> str:
 
 # --- text layout: the one set of table and wrapping helpers every verb's text view uses ----------------
 
-MIN_LAST_COLUMN = 28  # a wrapping last column (a query, a consumer path) is never narrower than this
+_MIN_LAST_COLUMN = 28  # a wrapping last column (a query, a consumer path) is never narrower than this
 _CELL_BREAKS = re.compile(r"[^ ,:|\\\\]*(?:[ ,:|\\\\]+|$)")
 
 
-def line_width() -> int:
+def _line_width() -> int:
     """The terminal's width (or $COLUMNS), 120 when not a terminal; never narrower than 80."""
     import shutil
 
@@ -171,7 +171,7 @@ def cut_table(
     return [join(headers), *(join(row) for row in cells)]
 
 
-def wrap_cell(text: str, width: int) -> list[str]:
+def _wrap_cell(text: str, width: int) -> list[str]:
     """`text` in lines of at most `width`, broken after spaces, commas, colons, bars and backslashes (so a
     hosting model like NetworkServiceHost:[Name] or a namespace path breaks where it reads well); a piece
     longer than the width is cut."""
@@ -191,7 +191,7 @@ def wrapped_table(
     headers: Sequence[str],
     rows: Sequence[Sequence[str]],
     caps: Sequence[int],
-    min_last: int = MIN_LAST_COLUMN,
+    min_last: int = _MIN_LAST_COLUMN,
     indent: str = "  ",
 ) -> tuple[str, list[list[str]]]:
     """A header line and each row's lines, under columns as wide as their widest cell up to their cap (one cap
@@ -200,14 +200,14 @@ def wrapped_table(
     widths = [max([len(header), *(len(row[i]) for row in rows)]) for i, header in enumerate(headers)]
     widths[:-1] = [min(width, cap) for width, cap in zip(widths[:-1], caps, strict=True)]
     used = len(indent) + sum(widths[:-1]) + 2 * (len(widths) - 1)
-    widths[-1] = min(widths[-1], max(min_last, line_width() - used))
+    widths[-1] = min(widths[-1], max(min_last, _line_width() - used))
 
     def join(cells: Sequence[str]) -> str:
         return (indent + "  ".join(cell.ljust(width) for cell, width in zip(cells, widths, strict=True))).rstrip()
 
     laid_out = []
     for row in rows:
-        cells = [wrap_cell(cell, width) for cell, width in zip(row, widths, strict=True)]
+        cells = [_wrap_cell(cell, width) for cell, width in zip(row, widths, strict=True)]
         laid_out.append([join([c[n] if n < len(c) else "" for c in cells]) for n in range(max(map(len, cells)))])
     return join(headers), laid_out
 
@@ -229,7 +229,7 @@ def aligned_fields(pairs: Sequence[tuple[str, str]], indent: str) -> list[str]:
             body = inspect.cleandoc(value).splitlines()
         else:
             body = textwrap.wrap(
-                value, max(MIN_LAST_COLUMN, line_width() - len(pad)), break_long_words=False, break_on_hyphens=False
+                value, max(_MIN_LAST_COLUMN, _line_width() - len(pad)), break_long_words=False, break_on_hyphens=False
             ) or [""]
         lines.append(f"{indent}{label + ':':<{label_width}}{body[0]}".rstrip())
         lines.extend(f"{pad}{line}".rstrip() for line in body[1:])
