@@ -52,7 +52,22 @@ def _refuse_an_empty_window(analysis, start: str, end: str) -> None:
     )
 
 
-@click.command(name="logs", context_settings={"help_option_names": ["-h", "--help"]}, help=_help())
+class _HelpWhenAsked(click.Command):
+    """The help lists the JSON-lines reader's export shapes: that reader is imported only when the help is shown,
+    not every time the verb starts."""
+
+    def format_help_text(self, ctx: click.Context, formatter: click.HelpFormatter) -> None:
+        if self.help is None:
+            self.help = _help()
+        super().format_help_text(ctx, formatter)
+
+
+@click.command(
+    name="logs",
+    cls=_HelpWhenAsked,
+    context_settings={"help_option_names": ["-h", "--help"]},
+    short_help="Analyse WMI, DCOM and service event logs (.evtx, XML, JSON-lines and CSV exports).",
+)
 @click.argument("paths", nargs=-1, required=True, metavar="PATH...")
 @click.option(
     "--since",
