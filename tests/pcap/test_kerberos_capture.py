@@ -10,12 +10,11 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import uuid
 
 import jsonschema
 import pytest
-from tests.pcap.test_fakes import Run, assert_same_verdict
-from tests.remote.kdc import REALM, MitKdc
+from tests.pcap.recording import Run, assert_same_verdict
+from tests.remote.kdc import ACCOUNT_REFUSALS, PASSWORD, REALM, MitKdc, account
 from tests.schemas.documents import load_schema
 
 from wmidoctor.pcap.analyse import analyse
@@ -23,7 +22,6 @@ from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
 
 pytestmark = pytest.mark.network
-PASSWORD = "Secret-1"
 
 
 def probe_and_record(
@@ -37,30 +35,9 @@ def probe_and_record(
     return Run(result, analyse(path, rpc_ports=frozenset({port}), kdc_ports=frozenset({kdc.port})))
 
 
-def _user(kdc: MitKdc, setup: str) -> tuple[str, str]:
-    name = f"u{uuid.uuid4().hex[:10]}"
-    if setup == "unknown":
-        return name, PASSWORD
-    if setup == "no_common_etype":  # keys only in an encryption type the client does not offer
-        kdc.kadmin(f"addprinc -e camellia256-cts-cmac:normal -pw {PASSWORD} {name}")
-        return name, PASSWORD
-    options = {"disabled": ("+disallow_all_tix",), "password_expired": ("-pwexpire", "yesterday")}
-    kdc.add_user(name, PASSWORD, *options.get(setup, ()))
-    return name, "Not-it-9" if setup == "wrong_password" else PASSWORD
-
-
-@pytest.mark.parametrize(
-    ("setup", "code", "reason"),
-    [
-        ("unknown", 6, "krb_client_unknown"),
-        ("wrong_password", 24, "krb_preauth_failed"),
-        ("disabled", 18, "krb_client_revoked"),
-        ("password_expired", 23, "krb_password_expired"),
-        ("no_common_etype", 14, "krb_etype"),
-    ],
-)
+@pytest.mark.parametrize(("setup", "code", "reason"), ACCOUNT_REFUSALS)
 def test_a_kdc_refusal_is_read_from_the_capture(record, tmp_path, kdc, fake_host, setup, code, reason):
-    name, password = _user(kdc, setup)
+    name, password = account(kdc, setup)
     run = probe_and_record(record, tmp_path, kdc, fake_host().port, name, password)
     stage = run.probe.failing_stage
     assert (stage.name, stage.reason, stage.raw) == ("kdc", reason, code)
@@ -72,7 +49,7 @@ def test_a_kdc_refusal_is_read_from_the_capture(record, tmp_path, kdc, fake_host
 
 
 def test_a_valid_ticket_the_target_refuses_is_bind_nak_9_in_the_capture(record, tmp_path, kdc, fake_host):
-    name, password = _user(kdc, "valid")
+    name, password = account(kdc, "valid")
     run = probe_and_record(record, tmp_path, kdc, fake_host().port, name, password)
     stage = run.probe.failing_stage
     assert (stage.name, stage.reason, stage.raw) == ("authentication", "bind_nak_security", 9)
@@ -116,14 +93,14 @@ def test_a_kdc_port_that_refuses_the_connection(record, tmp_path, fake_host, clo
 
 
 def test_no_service_principal_for_the_name_probed(record, tmp_path, kdc, fake_host):
-    name, password = _user(kdc, "valid")
+    name, password = account(kdc, "valid")
     run = probe_and_record(record, tmp_path, kdc, fake_host().port, name, password, host="127.0.0.1")
     assert (run.probe.failing_stage.reason, run.probe.failing_stage.raw) == ("krb_server_unknown", 7)
     assert_same_verdict(run)
 
 
 def test_a_kdc_policy_refusal(record, tmp_path, kdc, fake_host):
-    name, password = _user(kdc, "valid")
+    name, password = account(kdc, "valid")
     kdc.kadmin("modprinc -allow_tgs_req host/localhost")
     try:
         run = probe_and_record(record, tmp_path, kdc, fake_host().port, name, password)

@@ -94,3 +94,29 @@ class MitKdc:
     def stop(self) -> None:
         self.process.terminate()
         self.process.wait(timeout=10)
+
+
+PASSWORD = "Secret-1"
+# The KDC's refusals about the account: the setup that causes each, its KRB-ERROR code and the probe's reason.
+ACCOUNT_REFUSALS = (
+    ("unknown", 6, "krb_client_unknown"),
+    ("wrong_password", 24, "krb_preauth_failed"),
+    ("disabled", 18, "krb_client_revoked"),
+    ("password_expired", 23, "krb_password_expired"),
+    ("no_common_etype", 14, "krb_etype"),
+)
+
+
+def account(kdc: MitKdc, setup: str) -> tuple[str, str]:
+    """A fresh principal set up as `setup` says ("valid" or one of ACCOUNT_REFUSALS), and the password to try."""
+    import uuid
+
+    name = f"u{uuid.uuid4().hex[:10]}"
+    if setup == "unknown":
+        return name, PASSWORD
+    if setup == "no_common_etype":  # keys only in an encryption type the client does not offer
+        kdc.kadmin(f"addprinc -e camellia256-cts-cmac:normal -pw {PASSWORD} {name}")
+        return name, PASSWORD
+    options = {"disabled": ("+disallow_all_tix",), "password_expired": ("-pwexpire", "yesterday")}
+    kdc.add_user(name, PASSWORD, *options.get(setup, ()))
+    return name, "Not-it-9" if setup == "wrong_password" else PASSWORD

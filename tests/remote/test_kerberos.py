@@ -15,13 +15,12 @@ import time
 import uuid
 
 import pytest
-from tests.remote.kdc import REALM
+from tests.remote.kdc import ACCOUNT_REFUSALS, PASSWORD, REALM, account
 
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
 
 pytestmark = pytest.mark.network
-PASSWORD = "Secret-1"
 
 
 def user() -> str:
@@ -51,28 +50,9 @@ def test_valid_ticket_refused_by_the_target_is_bind_nak_9(kdc, fake_host):
     assert "setspn" in result.verdict.fixes[0].command and "ticket" in result.verdict.cause
 
 
-@pytest.mark.parametrize(
-    ("setup", "code", "reason"),
-    [
-        ("unknown", 6, "krb_client_unknown"),
-        ("wrong_password", 24, "krb_preauth_failed"),
-        ("disabled", 18, "krb_client_revoked"),
-        ("password_expired", 23, "krb_password_expired"),
-        ("no_common_etype", 14, "krb_etype"),
-    ],
-)
+@pytest.mark.parametrize(("setup", "code", "reason"), ACCOUNT_REFUSALS)
 def test_kdc_errors_about_the_account(kdc, fake_host, setup, code, reason):
-    name = user()
-    password = PASSWORD
-    if setup == "wrong_password":
-        kdc.add_user(name, PASSWORD)
-        password = "Not-it-9"
-    elif setup == "disabled":
-        kdc.add_user(name, PASSWORD, "+disallow_all_tix")
-    elif setup == "password_expired":
-        kdc.add_user(name, PASSWORD, "-pwexpire", "yesterday")
-    elif setup == "no_common_etype":  # keys only in an encryption type the client does not offer
-        kdc.kadmin(f"addprinc -e camellia256-cts-cmac:normal -pw {PASSWORD} {name}")
+    name, password = account(kdc, setup)
     result = probe(kdc.address, fake_host().port, name, password)
     assert failing(result) == ("kdc", reason, "krb_error", code)
     assert type(result.failing_stage.raw) is int  # not the ASN.1 integer impacket decoded: JSON needs a number

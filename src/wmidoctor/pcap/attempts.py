@@ -302,14 +302,15 @@ def _kerberos_users(attempt: Attempt, replies: list[KdcReply]) -> None:
     refusal belongs to the attempt when it concerns such a service, or, when the attempt never presented a ticket
     (the refusal stopped it), when the KDC sent it to this client during the attempt."""
     services = {s.rsplit("@", 1)[0].lower() for s in attempt.kerberos_services}
+    stopped = _stopped_before_authenticating(attempt)
     for reply in replies:
         if reply.client != attempt.client:
             continue
         presented = reply.service.lower() in services
         if reply.kind == "KRB-ERROR":
-            during = _during(attempt, reply.client, reply.ts)
-            stopped = _stopped_before_authenticating(attempt)
-            if presented or (stopped and during and reply.error not in ROUTINE_KDC_ERRORS):
+            if presented or (
+                stopped and _during(attempt, reply.client, reply.ts) and reply.error not in ROUTINE_KDC_ERRORS
+            ):
                 attempt.kdc_errors.append(f"KRB-ERROR {reply.error} for {reply.service}")
             continue
         if not presented:

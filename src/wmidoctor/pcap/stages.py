@@ -607,9 +607,6 @@ def _wsman_auth(exchanges: list[HttpSeen], stages: _Stages) -> None:
     )
 
 
-_DEADLINE = "deadline"  # the probe's reason for a reply still arriving when the stage's time limit passed
-
-
 def _unanswered(what: str, trickled: bool) -> dict:
     """A request the capture shows no whole reply to: the server never answered, or it was still sending when the
     client gave up (a reply trickled out a few bytes at a time, past the client's time limit)."""
