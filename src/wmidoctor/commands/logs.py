@@ -76,6 +76,13 @@ class _HelpWhenAsked(click.Command):
     "(UTC unless an offset is given) or an age such as 24h, 7d.",
 )
 @click.option("--until", metavar="TIME", help="Only events at or before TIME (a bare date means its end).")
+@click.option(
+    "--jobs",
+    type=click.IntRange(1, 256),
+    metavar="N",
+    help="Processes reading the log files (default: one per core when the files hold more than 8 MiB; 1: this "
+    "process only). The report is the same whatever N.",
+)
 @format_option(
     FORMATS,
     "text for people; json (schema wmidoctor.logs/2) for machines; csv: one row per event "
@@ -84,7 +91,13 @@ class _HelpWhenAsked(click.Command):
 @json_flag
 @click.option("--out", metavar="FILE", help="Write the report to FILE instead of standard output.")
 def command(
-    paths: tuple[str, ...], since: str | None, until: str | None, fmt: str, as_json: bool, out: str | None
+    paths: tuple[str, ...],
+    since: str | None,
+    until: str | None,
+    jobs: int | None,
+    fmt: str,
+    as_json: bool,
+    out: str | None,
 ) -> None:
     from wmidoctor.logs.render import render
     from wmidoctor.logs.report import build_report
@@ -98,7 +111,7 @@ def command(
     end = parse_time(until, end_of_day=True) if until else ""
     if start and end and start > end:
         raise InputError(f"--since ({start}) is after --until ({end})")
-    analysis = analyse(list(paths), start, end)
+    analysis = analyse(list(paths), start, end, jobs)
     if not analysis.logs:
         raise InputError("no event logs (.evtx, XML or JSON-lines exports) found in " + ", ".join(paths))
     if all(stats.unreadable for stats in analysis.logs):

@@ -8,7 +8,7 @@ exhaust memory - the overflow is counted in one catch-all group per event id.
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 from wmidoctor.artifacts.evtx import Event, LogStats
 from wmidoctor.evidence.processes import ProcessLife, lifetimes
@@ -38,11 +38,18 @@ class Group:
 
     def see(self, event: Event) -> None:
         self.count += 1
-        if event.time:
-            if not self.first_seen or event.time < self.first_seen:
-                self.first_seen = event.time
-            if event.time > self.last_seen:
-                self.last_seen = event.time
+        self._span(event.time, event.time)
+
+    def absorb(self, later: Group) -> None:
+        """Count in the same group's events read from a later input (the example stays the earlier one)."""
+        self.count += later.count
+        self._span(later.first_seen, later.last_seen)
+
+    def _span(self, first: str, last: str) -> None:
+        if first and (not self.first_seen or first < self.first_seen):
+            self.first_seen = first
+        if last > self.last_seen:
+            self.last_seen = last
 
 
 class Analysis:
@@ -60,6 +67,30 @@ class Analysis:
 
     def add_log(self, stats: LogStats) -> None:
         self.logs.append(stats)
+
+    def merge(self, later: Analysis) -> None:
+        """Fold in the analysis of inputs read after this one's: the same as adding their events here in order
+        while no cap is reached (the first example of a group is kept). Past a cap every cap still holds and every
+        event is still counted, but which groups are kept whole can differ, as each input was capped alone."""
+        self.logs += later.logs
+        for (channel, provider, event_id, key), group in later.groups.items():
+            identity = (channel, provider, event_id, key)
+            mine = self.groups.get(identity)
+            if mine is None and self._groups_per_id[(provider, event_id)] >= MAX_GROUPS_PER_ID:
+                identity = (channel, provider, event_id, OVERFLOW_KEY)
+                mine = self.groups.get(identity)
+            if mine is None:
+                self._groups_per_id[(provider, event_id)] += 1
+                self.groups[identity] = replace(group, key=dict(identity[3]))
+            else:
+                mine.absorb(group)
+        self.hourly.update(later.hourly)
+        room = MAX_PROCESS_RECORDS - len(self.process_records)
+        self.process_records += later.process_records[: max(room, 0)]
+        for pid, providers in later.host_providers.items():
+            if pid in self.host_providers or len(self.host_providers) < MAX_PROCESS_IDS:
+                self.host_providers.setdefault(pid, set()).update(providers)
+        self.traces.merge(later.traces)
 
     def add(self, event: Event) -> None:
         provider, event_id = event.provider, event.event_id
@@ -110,7 +141,9 @@ class Analysis:
 
     def _note_host(self, named: dict[str, str]) -> None:
         pid = named.get("ProcessID", "")
-        if pid and named.get("ProviderName") and len(self.host_providers) < MAX_PROCESS_IDS:
+        if not (pid and named.get("ProviderName")):
+            return
+        if pid in self.host_providers or len(self.host_providers) < MAX_PROCESS_IDS:
             self.host_providers.setdefault(pid, set()).add(named["ProviderName"])
 
     def ordered_groups(self) -> list[Group]:

@@ -1,12 +1,25 @@
-"""Read every log named on the command line and aggregate its WMI-related events into one Analysis."""
+"""Read every log named on the command line and aggregate its WMI-related events into one Analysis.
+
+Files on disk are read by a pool of processes, one per core, when there is enough to read to repay starting
+them. Each file gives its own Analysis and they are merged in input order, also in one process, so the result
+depends neither on the number of processes nor on which finished first. Zip members share their archive's read
+allowance and are read in this process.
+"""
 
 from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+from concurrent.futures import Future, ProcessPoolExecutor
 
 from wmidoctor.artifacts.archive import DamagedMember
 from wmidoctor.artifacts.evtx import LogStats, read_log
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput, find_logs
 from wmidoctor.logs.selection import wanted
+
+# Below this much log data on disk a second process costs more than it saves (measured by benchmarks/bench_logs).
+POOL_THRESHOLD_BYTES = 8 << 20
 
 
 def analyse_input(log: LogInput, analysis: Analysis, since: str = "", until: str = "") -> LogStats:
@@ -26,12 +39,50 @@ def not_an_event_log(stats: LogStats) -> bool:
     return stats.kind in ("xml", "json") and stats.records_read == 0 and not stats.problems
 
 
-def analyse(paths: list[str], since: str = "", until: str = "") -> Analysis:
-    """Analyse the logs under `paths`; XML and JSON files that hold no events (not exports) are left out."""
+def _analyse_alone(log: LogInput, since: str, until: str) -> tuple[LogStats, Analysis]:
     analysis = Analysis()
-    for log in find_logs(paths):
-        stats = analyse_input(log, analysis, since, until)
-        if not_an_event_log(stats):
-            continue
-        analysis.add_log(stats)
+    return analyse_input(log, analysis, since, until), analysis
+
+
+def default_jobs(logs: list[LogInput]) -> int:
+    """One process per core when the files on disk hold enough to read; 1 (this process) otherwise."""
+    on_disk = [log for log in logs if not log.member]
+    if len(on_disk) < 2 or sum(_size(log) for log in on_disk) < POOL_THRESHOLD_BYTES:
+        return 1
+    return min(len(on_disk), os.cpu_count() or 1)
+
+
+def _size(log: LogInput) -> int:
+    try:
+        return log.path.stat().st_size
+    except OSError:
+        return 0
+
+
+def analyse(paths: list[str], since: str = "", until: str = "", jobs: int | None = None) -> Analysis:
+    """Analyse the logs under `paths` with `jobs` processes (None: `default_jobs`); XML and JSON files that
+    hold no events (not exports) are left out. Each file is analysed on its own and merged in input order
+    whatever `jobs` is, so the report never depends on it."""
+    logs = find_logs(paths)
+    analysis = Analysis()
+    for stats, part in _parts(logs, since, until, default_jobs(logs) if jobs is None else jobs):
+        if not not_an_event_log(stats):
+            part.add_log(stats)
+            analysis.merge(part)
     return analysis
+
+
+def _parts(logs: list[LogInput], since: str, until: str, jobs: int) -> Iterator[tuple[LogStats, Analysis]]:
+    """Each log's stats and analysis, in input order."""
+    if jobs <= 1:
+        for log in logs:
+            yield _analyse_alone(log, since, until)
+        return
+    with ProcessPoolExecutor(max_workers=jobs) as pool:
+        # the largest files first, so that no process is left with a big one at the end
+        on_disk = sorted((i for i, log in enumerate(logs) if not log.member), key=lambda i: -_size(logs[i]))
+        pending: dict[int, Future[tuple[LogStats, Analysis]]] = {
+            i: pool.submit(_analyse_alone, logs[i], since, until) for i in on_disk
+        }
+        for i, log in enumerate(logs):
+            yield pending.pop(i).result() if i in pending else _analyse_alone(log, since, until)

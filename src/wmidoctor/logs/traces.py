@@ -181,11 +181,7 @@ class TraceCollector:
                     event.computer,
                     event.source,
                 )
-                # a busy server logs network logons by the million: keep the newest (a dict keeps order)
-                self._logons.pop((logon.host, logon.logon_id), None)
-                self._logons[(logon.host, logon.logon_id)] = logon
-                if len(self._logons) > MAX_LOGONS:
-                    del self._logons[next(iter(self._logons))]
+                self._remember(logon)
         elif event.event_id == 5857:
             if fields.get("ProviderName", "").lower() == "cimwin32":
                 self._keep(
@@ -217,6 +213,21 @@ class TraceCollector:
                     what="WMI-Activity 5859",
                 ),
             )
+
+    def merge(self, later: TraceCollector) -> None:
+        """Fold in what a collector of later inputs kept, as if it had seen their events after these."""
+        for name in ("sightings", "processes", "provider_loads"):
+            mine = getattr(self.traces, name)
+            mine += getattr(later.traces, name)[: max(MAX_PER_KIND - len(mine), 0)]
+        for logon in later._logons.values():
+            self._remember(logon)
+
+    def _remember(self, logon: NetworkLogon) -> None:
+        """Keep the newest network logons: a busy server logs them by the million (a dict keeps order)."""
+        self._logons.pop((logon.host, logon.logon_id), None)
+        self._logons[(logon.host, logon.logon_id)] = logon
+        if len(self._logons) > MAX_LOGONS:
+            del self._logons[next(iter(self._logons))]
 
     def _keep(self, target: list, item: object) -> None:
         if len(target) < MAX_PER_KIND:
