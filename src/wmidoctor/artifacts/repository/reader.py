@@ -71,6 +71,7 @@ class Repository:
         self._seen_problems: set[Problem] = set()
         digest = hashlib.md5 if self.layout == XP else hashlib.sha256
         self._digest = digest
+        self._hashes: dict[str, str] = {}  # name -> its index hash: the same few names are hashed again and again
         self.hash_chars = 32 if self.layout == XP else 64
         for required in (INDEX_FILE, OBJECTS_FILE):
             if required not in self.files:
@@ -112,7 +113,10 @@ class Repository:
     # --- index -----------------------------------------------------------------------------------
 
     def hash(self, name: str) -> str:
-        return self._digest(name.upper().encode("utf-16-le")).hexdigest().upper()
+        found = self._hashes.get(name)
+        if found is None:
+            found = self._hashes[name] = self._digest(name.upper().encode("utf-16-le")).hexdigest().upper()
+        return found
 
     @property
     def walk(self) -> IndexWalk:
@@ -228,15 +232,19 @@ class Repository:
                         class_name=part.name,
                     )
                 )
-        properties = {name: replace(prop) for name, prop in (parent.properties.items() if parent else ())}
+        # An inherited property the part does not restate stays the parent's own object unless this class
+        # gives it a default of its own: then a copy carries that default.
+        properties = dict(parent.properties) if parent else {}
         properties.update(part.properties)
         nd_table, value_table = split_nd_value(part, len(properties))
         try:
-            for prop in properties.values():
-                inherited = (
-                    parent.properties[prop.name].default if parent and prop.name in parent.properties else NOT_SET
-                )
-                prop.default = default_of(nd_table, value_table, part.heap, prop, inherited)
+            for name, prop in properties.items():
+                inherited = parent.properties[name].default if parent and name in parent.properties else NOT_SET
+                default = default_of(nd_table, value_table, part.heap, prop, inherited)
+                if name in part.properties:
+                    prop.default = default
+                elif default is not prop.default:
+                    properties[name] = replace(prop, default=default)
         except DecodeError as exc:
             self.problem(
                 Problem(
