@@ -17,6 +17,7 @@ import mmap
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from wmidoctor.artifacts.gate import open_regular
@@ -205,7 +206,7 @@ class Repository:
         if record is None:
             return None
         try:
-            decoded = read_class_record(record)
+            decoded = read_class_record(record, partial(self._class_damage, namespace, ref))
         except DecodeError as exc:
             self.problem(
                 Problem(
@@ -273,6 +274,19 @@ class Repository:
             part.methods,
             len(value_table),
             derivation,
+        )
+
+    def _class_damage(self, namespace: str, ref: ObjectRef, exc: DecodeError) -> None:
+        """Damage in a part of a class decoded on first use (qualifiers, method parameters)."""
+        self.problem(
+            Problem(
+                "class-undecodable",
+                f"class definition does not decode: {exc}",
+                file=OBJECTS_FILE,
+                page=ref.page,
+                record=ref.record,
+                namespace=namespace,
+            )
         )
 
     def class_def(self, namespace: str, class_name: str) -> ClassDef | None:
