@@ -2,14 +2,17 @@
 publicly as [MS-WMIO]: class part, qualifier sets, property lookup table, null/default table, value
 table, heap; plus the repository's own record headers).
 
-Everything here raises DecodeError on malformed input; the reader turns that into a Problem.
+Everything here raises DecodeError on malformed input; the reader turns that into a Problem. Qualifier
+sets and method parameters are only located when read (their lengths checked) and decoded on first
+use: most are never asked for. Damage met then goes to the `on_damage` the reader gave.
 """
 
 from __future__ import annotations
 
 import struct
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar, overload
 
 from wmidoctor.artifacts.repository.model import NOT_SET, EmbeddedObject, Method, Property, Qualifier
 
@@ -61,6 +64,63 @@ EMBEDDING_DEPTH_LIMIT = 16
 
 class DecodeError(Exception):
     """Record bytes that do not decode (truncated, offsets outside the record, unknown types)."""
+
+
+OnDamage = Callable[[DecodeError], None]
+T = TypeVar("T")
+
+
+def ignore_damage(_error: DecodeError) -> None:
+    """For parts whose lazily decoded pieces are never handed out (embedded objects' class parts)."""
+
+
+class Deferred(Sequence[T]):
+    """A sequence decoded on first use rather than when its record is read (subclasses keep where its
+    bytes are and say how to decode them). Damage found then is handed to `on_damage` and leaves the
+    sequence empty. One small object each: a repository holds hundreds of thousands of them."""
+
+    __slots__ = ("_items", "_on_damage")
+
+    def __init__(self, on_damage: OnDamage):
+        self._on_damage = on_damage
+        self._items: list[T] | None = None
+
+    def _decode(self) -> list[T]:
+        raise NotImplementedError
+
+    def _decoded(self) -> list[T]:
+        if self._items is None:
+            try:
+                self._items = self._decode()
+            except DecodeError as exc:
+                self._items = []
+                self._on_damage(exc)
+        return self._items
+
+    @overload
+    def __getitem__(self, index: int) -> T: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> list[T]: ...
+
+    def __getitem__(self, index: int | slice) -> T | list[T]:
+        return self._decoded()[index]
+
+    def __len__(self) -> int:
+        return len(self._decoded())
+
+    def __iter__(self) -> Iterator[T]:
+        return iter(self._decoded())
+
+    def __eq__(self, other: object) -> bool:
+        if isinstance(other, Deferred | list):
+            return self._decoded() == list(other)
+        return NotImplemented
+
+    __hash__ = None  # type: ignore[assignment]  # equal to a list, so unhashable like one
+
+    def __repr__(self) -> str:
+        return repr(self._decoded())
 
 
 def type_name(code: int) -> str:
@@ -145,15 +205,38 @@ def _scalar(base: int, info: tuple[Any, ...], data: bytes, offset: int, heap: He
     return value
 
 
-def read_qualifiers(data: bytes, offset: int, heap: Heap) -> tuple[list[Qualifier], int]:
-    """A qualifier set (length-prefixed) at data[offset]; returns the qualifiers and the offset after."""
+def qualifier_set_end(data: bytes, offset: int) -> int:
+    """Where the qualifier set (length-prefixed) at data[offset] ends; DecodeError when it does not fit."""
     try:
         (length,) = U32.unpack_from(data, offset)
     except struct.error:
         raise DecodeError("qualifier set outside the record") from None
-    end = offset + length
+    end: int = offset + length
     if length < 4 or end > len(data):
         raise DecodeError(f"qualifier set of {length} bytes runs past the record")
+    return end
+
+
+class Qualifiers(Deferred[Qualifier]):
+    """A qualifier set: where it lies, decoded on first use."""
+
+    __slots__ = ("_data", "_end", "_heap", "_offset")
+
+    def __init__(self, data: bytes, offset: int, end: int, heap: Heap, on_damage: OnDamage):
+        super().__init__(on_damage)
+        self._data, self._offset, self._end, self._heap = data, offset, end, heap
+
+    def _decode(self) -> list[Qualifier]:
+        return _decode_qualifiers(self._data, self._offset, self._end, self._heap)
+
+
+def read_qualifiers(data: bytes, offset: int, heap: Heap, on_damage: OnDamage) -> tuple[Qualifiers, int]:
+    """The qualifier set at data[offset], decoded on first use, and the offset after it."""
+    end = qualifier_set_end(data, offset)
+    return Qualifiers(data, offset, end, heap, on_damage), end
+
+
+def _decode_qualifiers(data: bytes, offset: int, end: int, heap: Heap) -> list[Qualifier]:
     qualifiers = []
     position = offset + 4
     while position < end:
@@ -168,7 +251,7 @@ def read_qualifiers(data: bytes, offset: int, heap: Heap) -> tuple[list[Qualifie
         value = read_value(code, data, position, heap)
         qualifiers.append(Qualifier(heap.string(name_ref), type_name(code), value, flavor))
         position += size
-    return qualifiers, end
+    return qualifiers
 
 
 @dataclass
@@ -177,7 +260,7 @@ class ClassPart:
 
     name: str
     superclass: str
-    qualifiers: list[Qualifier]
+    qualifiers: Sequence[Qualifier]
     properties: dict[str, Property]
     nd_value: bytes  # the null/default table then the value table; where one ends depends on the
     heap: Heap  # property count of the whole chain, so `split_nd_value` cuts it once that is known
@@ -185,7 +268,7 @@ class ClassPart:
     methods: list[Method] = field(default_factory=list)
 
 
-def read_class_part(data: bytes, offset: int) -> ClassPart:
+def read_class_part(data: bytes, offset: int, on_damage: OnDamage) -> ClassPart:
     try:
         length, _reserved, name_ref, nd_value_length = struct.unpack_from("<IBII", data, offset)
         end = offset + length
@@ -215,7 +298,7 @@ def read_class_part(data: bytes, offset: int) -> ClassPart:
         raise DecodeError("class part cut short") from None
     name = heap.string(name_ref) if name_ref != 0xFFFFFFFF else ""
     superclass = _first_derivation(derivation)
-    qualifiers, _ = read_qualifiers(data, qualifier_offset, heap)
+    qualifiers, _ = read_qualifiers(data, qualifier_offset, heap, on_damage)
     properties: dict[str, Property] = {}
     heap_data = heap.data
     for i in range(count):
@@ -225,7 +308,7 @@ def read_class_part(data: bytes, offset: int) -> ClassPart:
             code, order, value_offset, origin = PROPERTY_INFO.unpack_from(heap_data, info_offset)
         except struct.error:
             raise DecodeError(f"property {prop_name} description outside the heap") from None
-        prop_qualifiers, _ = read_qualifiers(heap_data, info_offset + PROPERTY_INFO.size, heap)
+        prop_qualifiers, _ = read_qualifiers(heap_data, info_offset + PROPERTY_INFO.size, heap, on_damage)
         properties[prop_name] = Property(
             prop_name, type_name(code), order, value_offset, origin, prop_qualifiers, type_code=code
         )
@@ -271,7 +354,7 @@ def _nd_bits(nd_table: bytes, order: int) -> int:
     return (nd_table[byte] >> ((order % 4) * 2)) & 3
 
 
-def read_methods(data: bytes, offset: int) -> tuple[list[Method], int]:
+def read_methods(data: bytes, offset: int, on_damage: OnDamage) -> tuple[list[Method], int]:
     """A methods part: count, descriptions (name, flags, origin, qualifiers, in/out signatures), heap."""
     try:
         length, count = struct.unpack_from("<IH", data, offset)
@@ -289,8 +372,11 @@ def read_methods(data: bytes, offset: int) -> tuple[list[Method], int]:
         raise DecodeError("methods part cut short") from None
     methods = []
     for name_ref, _flags, _origin, qualifiers_ref, in_ref, out_ref in descriptions:
-        qualifiers = read_qualifiers(heap.data, qualifiers_ref, heap)[0] if qualifiers_ref != 0xFFFFFFFF else []
-        methods.append(Method(heap.string(name_ref), qualifiers, _signature(heap, in_ref), _signature(heap, out_ref)))
+        qualifiers: Sequence[Qualifier] = (
+            read_qualifiers(heap.data, qualifiers_ref, heap, on_damage)[0] if qualifiers_ref != 0xFFFFFFFF else []
+        )
+        parameters_in, parameters_out = (_signature(heap, ref, on_damage) for ref in (in_ref, out_ref))
+        methods.append(Method(heap.string(name_ref), qualifiers, parameters_in, parameters_out))
     return methods, end
 
 
@@ -323,18 +409,32 @@ def _u32_at(data: bytes, offset: int) -> int:
         raise DecodeError(f"offset {offset} outside the object") from None
 
 
-def _signature(heap: Heap, ref: int) -> list[Property]:
-    """Parameters of a method: an embedded __PARAMETERS class (parent part + own part) in the heap."""
+def _signature(heap: Heap, ref: int, on_damage: OnDamage) -> Sequence[Property]:
+    """Parameters of a method: an embedded __PARAMETERS class in the heap, located now, decoded on first use."""
     if ref == 0xFFFFFFFF:
         return []
     found = _object_block(heap, ref)
     if found is None:
         return []
     data, _, position = found
-    parent = read_class_part(data, position)
-    _, position = read_methods(data, parent.end)
-    own = read_class_part(data, position)
-    return sorted(own.properties.values(), key=lambda p: (p.qualifier("ID") is None, p.qualifier("ID") or 0))
+    return Parameters(data, position, on_damage)
+
+
+class Parameters(Deferred[Property]):
+    """The parameters an encoded __PARAMETERS class holds (parent part + own part), in their ID order,
+    decoded on first use."""
+
+    __slots__ = ("_data", "_position")
+
+    def __init__(self, data: bytes, position: int, on_damage: OnDamage):
+        super().__init__(on_damage)
+        self._data, self._position = data, position
+
+    def _decode(self) -> list[Property]:
+        parent = read_class_part(self._data, self._position, self._on_damage)
+        _, position = read_methods(self._data, parent.end, self._on_damage)
+        own = read_class_part(self._data, position, self._on_damage)
+        return sorted(own.properties.values(), key=lambda p: (p.qualifier("ID") is None, p.qualifier("ID") or 0))
 
 
 def read_embedded_object(heap: Heap, ref: int) -> EmbeddedObject:
@@ -347,19 +447,19 @@ def read_embedded_object(heap: Heap, ref: int) -> EmbeddedObject:
         raise DecodeError("empty embedded object")
     data, flags, position = found
     if flags & OBJECT_CLASS:
-        parent = read_class_part(data, position)
-        _, position = read_methods(data, parent.end)
-        return EmbeddedObject(read_class_part(data, position).name, is_class=True)
+        parent = read_class_part(data, position, ignore_damage)
+        _, position = read_methods(data, parent.end, ignore_damage)
+        return EmbeddedObject(read_class_part(data, position, ignore_damage).name, is_class=True)
     if not flags & OBJECT_INSTANCE:
         raise DecodeError(f"embedded object flags 0x{flags:02X} name neither a class nor an instance")
-    part = read_class_part(data, position)
+    part = read_class_part(data, position, ignore_damage)
     position = part.end
     if _u32_at(data, position) != len(data) - position:
         # The instance's own encoding length covers the rest of the object; anything else here is the
         # class's methods part (the public description has one; the repository's objects omit it).
-        _, position = read_methods(data, position)
+        _, position = read_methods(data, position, ignore_damage)
     depth = heap.depth + 1
-    part.heap.depth = depth
+    part.heap = Heap(part.heap.data, depth)  # not changed in place: its qualifiers decode at their own depth
     properties = part.properties.values()
     class_nd, class_values = split_nd_value(part, len(properties))
     try:
@@ -369,11 +469,11 @@ def read_embedded_object(heap: Heap, ref: int) -> EmbeddedObject:
         position += len(class_nd)
         value_table = data[position : position + len(class_values)]
         position += len(class_values)
-        position = read_qualifiers(data, position, part.heap)[1]
+        position = qualifier_set_end(data, position)
         if data[position] == 2:  # a qualifier set for every property follows
             position += 1
             for _ in properties:
-                position = read_qualifiers(data, position, part.heap)[1]
+                position = qualifier_set_end(data, position)
         else:
             position += 1
         (heap_length,) = U32.unpack_from(data, position)
@@ -405,8 +505,9 @@ class ClassRecord:
     part: ClassPart
 
 
-def read_class_record(record: bytes) -> ClassRecord:
-    """A repository class-definition record: superclass name (UTF-16), timestamp, class part, methods."""
+def read_class_record(record: bytes, on_damage: OnDamage) -> ClassRecord:
+    """A repository class-definition record: superclass name (UTF-16), timestamp, class part, methods.
+    Damage in its qualifiers and method parameters, found when they are first used, goes to `on_damage`."""
     try:
         (super_length,) = U32.unpack_from(record, 0)
         position = 4 + super_length * 2
@@ -414,9 +515,9 @@ def read_class_record(record: bytes) -> ClassRecord:
         (timestamp,) = U64.unpack_from(record, position)
     except struct.error:
         raise DecodeError("class record header cut short") from None
-    part = read_class_part(record, position + 8)
+    part = read_class_part(record, position + 8, on_damage)
     if part.end + 8 <= len(record):
-        part.methods, _ = read_methods(record, part.end)
+        part.methods, _ = read_methods(record, part.end, on_damage)
     return ClassRecord(superclass, timestamp, part)
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +71,7 @@ class _NotSet:
 NOT_SET: Any = _NotSet()
 
 
-@dataclass
+@dataclass(slots=True)
 class Qualifier:
     name: str
     type: str  # CIM type name: "string", "boolean", "uint32[]", ...
@@ -78,14 +79,14 @@ class Qualifier:
     flavor: int = 0
 
 
-@dataclass
+@dataclass(slots=True)  # tens of thousands per repository: no __dict__ each, less for the collector to walk
 class Property:
     name: str
     type: str
     index: int  # position in the instance's state bitmap
     offset: int  # byte offset of the value slot in the instance's value area
     level: int  # depth in the class chain where it is declared
-    qualifiers: list[Qualifier] = field(default_factory=list)
+    qualifiers: Sequence[Qualifier] = field(default_factory=list)
     default: Any = NOT_SET
     type_code: int = 0
 
@@ -110,9 +111,9 @@ class EmbeddedObject:
 @dataclass
 class Method:
     name: str
-    qualifiers: list[Qualifier] = field(default_factory=list)
-    parameters_in: list[Property] = field(default_factory=list)
-    parameters_out: list[Property] = field(default_factory=list)
+    qualifiers: Sequence[Qualifier] = field(default_factory=list)
+    parameters_in: Sequence[Property] = field(default_factory=list)
+    parameters_out: Sequence[Property] = field(default_factory=list)
 
 
 @dataclass
@@ -121,7 +122,7 @@ class ClassDef:
     name: str
     superclass: str
     timestamp: int = 0  # FILETIME as stored
-    qualifiers: list[Qualifier] = field(default_factory=list)
+    qualifiers: Sequence[Qualifier] = field(default_factory=list)
     properties: dict[str, Property] = field(default_factory=dict)  # every property, inherited ones too
     methods: list[Method] = field(default_factory=list)
     value_area_size: int = 0

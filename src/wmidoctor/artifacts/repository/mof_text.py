@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from wmidoctor.artifacts.repository.decode import FLAVOR_PROPAGATED
@@ -45,7 +46,7 @@ def _embedded(value: EmbeddedObject, indent: str | None) -> str:
     return f"instance of {value.class_name}\n{indent}{{\n{body}{indent}}}"
 
 
-def _qualifiers(qualifiers: list[Qualifier]) -> str:
+def _qualifiers(qualifiers: Sequence[Qualifier]) -> str:
     shown = []
     for q in qualifiers:
         if q.name.lower() in IMPLICIT_QUALIFIERS or q.flavor & FLAVOR_PROPAGATED:

@@ -17,6 +17,7 @@ import mmap
 from collections import defaultdict
 from collections.abc import Iterator
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 
 from wmidoctor.artifacts.gate import open_regular
@@ -71,6 +72,7 @@ class Repository:
         self._seen_problems: set[Problem] = set()
         digest = hashlib.md5 if self.layout == XP else hashlib.sha256
         self._digest = digest
+        self._hashes: dict[str, str] = {}  # name -> its index hash: the same few names are hashed again and again
         self.hash_chars = 32 if self.layout == XP else 64
         for required in (INDEX_FILE, OBJECTS_FILE):
             if required not in self.files:
@@ -112,7 +114,10 @@ class Repository:
     # --- index -----------------------------------------------------------------------------------
 
     def hash(self, name: str) -> str:
-        return self._digest(name.upper().encode("utf-16-le")).hexdigest().upper()
+        found = self._hashes.get(name)
+        if found is None:
+            found = self._hashes[name] = self._digest(name.upper().encode("utf-16-le")).hexdigest().upper()
+        return found
 
     @property
     def walk(self) -> IndexWalk:
@@ -201,7 +206,7 @@ class Repository:
         if record is None:
             return None
         try:
-            decoded = read_class_record(record)
+            decoded = read_class_record(record, partial(self._class_damage, namespace, ref))
         except DecodeError as exc:
             self.problem(
                 Problem(
@@ -228,15 +233,19 @@ class Repository:
                         class_name=part.name,
                     )
                 )
-        properties = {name: replace(prop) for name, prop in (parent.properties.items() if parent else ())}
+        # An inherited property the part does not restate stays the parent's own object unless this class
+        # gives it a default of its own: then a copy carries that default.
+        properties = dict(parent.properties) if parent else {}
         properties.update(part.properties)
         nd_table, value_table = split_nd_value(part, len(properties))
         try:
-            for prop in properties.values():
-                inherited = (
-                    parent.properties[prop.name].default if parent and prop.name in parent.properties else NOT_SET
-                )
-                prop.default = default_of(nd_table, value_table, part.heap, prop, inherited)
+            for name, prop in properties.items():
+                inherited = parent.properties[name].default if parent and name in parent.properties else NOT_SET
+                default = default_of(nd_table, value_table, part.heap, prop, inherited)
+                if name in part.properties:
+                    prop.default = default
+                elif default is not prop.default:
+                    properties[name] = replace(prop, default=default)
         except DecodeError as exc:
             self.problem(
                 Problem(
@@ -265,6 +274,19 @@ class Repository:
             part.methods,
             len(value_table),
             derivation,
+        )
+
+    def _class_damage(self, namespace: str, ref: ObjectRef, exc: DecodeError) -> None:
+        """Damage in a part of a class decoded on first use (qualifiers, method parameters)."""
+        self.problem(
+            Problem(
+                "class-undecodable",
+                f"class definition does not decode: {exc}",
+                file=OBJECTS_FILE,
+                page=ref.page,
+                record=ref.record,
+                namespace=namespace,
+            )
         )
 
     def class_def(self, namespace: str, class_name: str) -> ClassDef | None:

@@ -5,7 +5,9 @@ number, same-generation copies agree); each table maps logical pages to distinct
 the file; every physical page is either mapped or on the free list (otherwise it is orphaned); the
 index B-tree (page signatures, structure, key order, no unreachable active pages); every object
 reference in the index resolves through the mapping to a record of the stated size (and CRC-32 where
-the page stores one); every namespace, class and instance decodes.
+the page stores one); every namespace, class and instance decodes. A class's qualifier sets and its
+methods' parameters are checked for where they lie (inside the record), not decoded: the reader decodes
+them when first used and records any damage met then.
 """
 
 from __future__ import annotations
