@@ -1,4 +1,7 @@
+import dataclasses
+
 from wmidoctor.evidence import Ace, Evidence, SecurityDescriptor, Setting
+from wmidoctor.evidence.codec import change_strings
 from wmidoctor.evidence.model import (
     COLLECTED,
     NOT_COLLECTED,
@@ -113,3 +116,22 @@ def test_a_word_outside_the_vocabulary_is_refused_by_the_codec():
     document["severity"] = "severe"
     with pytest.raises(DecodeError, match="severity"):
         Finding.from_data(document)
+
+
+def test_change_strings_reaches_every_string_in_place() -> None:
+    @dataclasses.dataclass(frozen=True)
+    class Leaf:
+        name: str
+        count: int
+
+    @dataclasses.dataclass
+    class Tree:
+        leaves: list[Leaf]
+        index: dict[str, tuple[str, ...]]
+        note: str | None = None
+
+    tree = Tree([Leaf("/b/x", 1)], {"/b/key": ("/b/one", "two")})
+    leaves = tree.leaves
+    changed = change_strings(tree, lambda text: text.replace("/b/", ""))
+    assert changed is tree and tree.leaves is leaves  # changed where it stands, not copied
+    assert tree == Tree([Leaf("x", 1)], {"key": ("one", "two")})

@@ -115,6 +115,17 @@ def test_not_a_bundle(tmp_path: Path) -> None:
         load(tmp_path / "absent")
 
 
+def test_locators_are_relative_also_under_a_folder_named_beyond_ascii(examples: Path, tmp_path: Path) -> None:
+    """Paths of other languages were missed before: the folder was looked for in its ASCII-escaped spelling."""
+    folder = tmp_path / "Données José 証拠" / "bundle"
+    shutil.copytree(examples / "dcom-remote-launch-denied", folder)
+    evidence = load(folder)
+    sources = [
+        s for section in evidence.sections().values() if section is not evidence.collection for s in section.sources
+    ]
+    assert sources and not [s for s in sources if "José" in s or "証拠" in s]
+
+
 def test_volume_relative_paths() -> None:
     assert volume_relative("%SystemRoot%\\system32\\wbem\\cimwin32.mof") == "Windows/system32/wbem/cimwin32.mof"
     assert volume_relative("C:\\Program Files\\Vendor\\x.mof") == "Program Files/Vendor/x.mof"

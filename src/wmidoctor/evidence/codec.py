@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from functools import cache
 from typing import Any, Literal, TypeVar, Union
 
@@ -31,6 +32,32 @@ def to_data(obj: Any) -> Any:
     if isinstance(obj, dict):
         return {str(k): to_data(v) for k, v in obj.items()}
     return obj
+
+
+def change_strings(obj: Any, change: Callable[[str], str]) -> Any:
+    """`obj` with `change` applied to every string in it, dict keys included: dataclasses, lists and dicts are
+    changed in place (so a caller's tree needs no copy), tuples rebuilt; the changed object is returned."""
+    if isinstance(obj, str):
+        return change(obj)
+    if dataclasses.is_dataclass(obj) and not isinstance(obj, type):
+        for name in _field_names(type(obj)):
+            value = getattr(obj, name)
+            if value is not None and not isinstance(value, (int, float)):
+                object.__setattr__(obj, name, change_strings(value, change))  # frozen dataclasses too
+    elif isinstance(obj, list):
+        obj[:] = [change_strings(item, change) for item in obj]
+    elif isinstance(obj, tuple):
+        return tuple(change_strings(item, change) for item in obj)
+    elif isinstance(obj, dict):
+        items = [(change_strings(k, change), change_strings(v, change)) for k, v in obj.items()]
+        obj.clear()
+        obj.update(items)
+    return obj
+
+
+@cache
+def _field_names(cls: type) -> tuple[str, ...]:
+    return tuple(f.name for f in dataclasses.fields(cls))
 
 
 @cache

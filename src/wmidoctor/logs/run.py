@@ -22,8 +22,14 @@ from wmidoctor.logs.selection import wanted
 POOL_THRESHOLD_BYTES = 8 << 20
 
 
-def analyse_input(log: LogInput, analysis: Analysis, since: str = "", until: str = "") -> LogStats:
-    stats = LogStats(log.label)
+def not_an_event_log(stats: LogStats) -> bool:
+    """XML or JSON that held no events and no damage: some other file (settings, a report), left out."""
+    return stats.kind in ("xml", "json") and stats.records_read == 0 and not stats.problems
+
+
+def analyse_alone(log: LogInput, since: str = "", until: str = "") -> tuple[LogStats, Analysis]:
+    """One log's stats and its own analysis, to be merged in input order with the others'."""
+    stats, analysis = LogStats(log.label), Analysis()
     try:
         with log.open() as stream:
             for event in read_log(log.path if stream is None else log.name, stats, wanted, since, until, stream):
@@ -31,17 +37,7 @@ def analyse_input(log: LogInput, analysis: Analysis, since: str = "", until: str
     except DamagedMember as exc:  # one unreadable member of a zip is that log's damage, not the whole run's
         stats.unreadable = True
         stats.add_problem(str(exc))
-    return stats
-
-
-def not_an_event_log(stats: LogStats) -> bool:
-    """XML or JSON that held no events and no damage: some other file (settings, a report), left out."""
-    return stats.kind in ("xml", "json") and stats.records_read == 0 and not stats.problems
-
-
-def _analyse_alone(log: LogInput, since: str, until: str) -> tuple[LogStats, Analysis]:
-    analysis = Analysis()
-    return analyse_input(log, analysis, since, until), analysis
+    return stats, analysis
 
 
 def default_jobs(logs: list[LogInput]) -> int:
@@ -76,13 +72,13 @@ def _parts(logs: list[LogInput], since: str, until: str, jobs: int) -> Iterator[
     """Each log's stats and analysis, in input order."""
     if jobs <= 1:
         for log in logs:
-            yield _analyse_alone(log, since, until)
+            yield analyse_alone(log, since, until)
         return
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # the largest files first, so that no process is left with a big one at the end
         on_disk = sorted((i for i, log in enumerate(logs) if not log.member), key=lambda i: -_size(logs[i]))
         pending: dict[int, Future[tuple[LogStats, Analysis]]] = {
-            i: pool.submit(_analyse_alone, logs[i], since, until) for i in on_disk
+            i: pool.submit(analyse_alone, logs[i], since, until) for i in on_disk
         }
         for i, log in enumerate(logs):
-            yield pending.pop(i).result() if i in pending else _analyse_alone(log, since, until)
+            yield pending.pop(i).result() if i in pending else analyse_alone(log, since, until)

@@ -12,6 +12,10 @@ volume step looks up on the disk, and the MOF step parses.
 
 `quick` (diagnose --quick) skips the repository read and the MOF parsing, and reads only the newest
 chunks of large .evtx logs (sources.quicklogs); each artifact and the events section say what was left out.
+
+The two slow parts run side by side: with a repository copy and event logs both present, another process
+reads and verifies the repository while this one reads the logs. Their results are still applied in the
+order above, so the evidence is the same as from one process.
 """
 
 from __future__ import annotations
@@ -22,14 +26,19 @@ import os
 import re
 import tempfile
 import zipfile
-from collections.abc import Callable, Mapping
+from collections import Counter
+from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ProcessPoolExecutor
+from contextlib import contextmanager
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
-from wmidoctor.evidence.model import COLLECTED, PARTIAL, ArtifactStatus, Repository
+from wmidoctor.evidence.codec import change_strings
+from wmidoctor.evidence.model import COLLECTED, PARTIAL, ArtifactStatus, Events, Repository, WmiTraces
 from wmidoctor.sources import commands, listings, volume, wmi_queries
 from wmidoctor.sources.artifacts import (
     COMMAND,
@@ -42,7 +51,7 @@ from wmidoctor.sources.artifacts import (
     TRACE,
     Artifact,
 )
-from wmidoctor.sources.identity import identity_from_events, identity_from_registry, settle_edition
+from wmidoctor.sources.identity import host_names, identity_from_events, identity_from_registry, settle_edition
 from wmidoctor.sources.layout import (
     EVENTS,
     SECTION_SOURCES,
@@ -56,6 +65,9 @@ from wmidoctor.sources.layout import (
 from wmidoctor.sources.manifest import Manifest, read_manifest
 from wmidoctor.sources.winpaths import volume_relative
 from wmidoctor.vocabulary import ArtifactState
+
+if TYPE_CHECKING:
+    from wmidoctor.logs.analysis import Analysis
 
 __all__ = ["load", "volume_relative"]
 
@@ -125,11 +137,16 @@ def _load_zip(path: Path, quick: bool) -> Evidence:
 
 def _relative_sources(evidence: Evidence, root: Path) -> Evidence:
     """Locators relative to the bundle (`evtx:logs/System.evtx`), whatever folder it was read from."""
-    text = evidence.to_json()
-    for prefix in {str(root), str(root.resolve())}:
-        escaped = json.dumps(prefix + os.sep)[1:-1]
-        text = text.replace(escaped, "")
-    return Evidence.from_json(text)
+    prefixes = sorted({str(root) + os.sep, str(root.resolve()) + os.sep}, key=len, reverse=True)
+
+    def relative(text: str) -> str:
+        for prefix in prefixes:
+            if prefix in text:
+                text = text.replace(prefix, "")
+        return text
+
+    changed: Evidence = change_strings(evidence, relative)
+    return changed
 
 
 class Loader:
@@ -183,15 +200,17 @@ class Loader:
 
     def load(self) -> Evidence:
         self.read_json(QUERY, wmi_queries.FILLERS)
-        self.read_manifest()
-        self.read_repository()
+        self.read_manifest()  # first: it says which files a stopped collector step left unfit to read
+        with self._repositories_aside() as repositories:
+            events = self.analyse_events(jobs=max(1, (os.cpu_count() or 1) - 1) if repositories else None)
+            self.read_repository(repositories)
         self.read_registry()
         self.read_json(LISTING, listings.FILLERS)
         self.read_commands()
         self.check_volume_files()
         self.match_mof_files()
         self.parse_autorecover_mofs()
-        self.read_events()
+        self.read_events(events)
         self.read_trace()
         self.finish()
         return _relative_sources(self.evidence, self.layout.root)
@@ -243,12 +262,25 @@ class Loader:
 
     # --- repository ------------------------------------------------------------------------------
 
-    def read_repository(self) -> None:
+    @contextmanager
+    def _repositories_aside(self) -> Iterator[dict[Path, Future[RepositoryRead]]]:
+        """Each repository copy's full read started in another process when event logs will be read meanwhile
+        (empty otherwise: the repository is then read here, in its turn)."""
+        copies = [path for _, path in self._artifacts(REPOSITORY_COPY)]
+        logs = self._artifacts(EVENT_LOG) or self.layout.event_files
+        if self.quick or not copies or not logs or (os.cpu_count() or 1) < 2:
+            yield {}
+            return
+        with ProcessPoolExecutor(max_workers=1) as pool:
+            yield {path: pool.submit(read_repository_copy, path) for path in copies}
+
+    def read_repository(self, pending: Mapping[Path, Future[RepositoryRead]]) -> None:
         for artifact, path in self._artifacts(REPOSITORY_COPY):
             if self.quick:
                 self._set(artifact.key, *self._read_subscriptions(path))
                 continue
-            self._set(artifact.key, *self._read_repository(path))
+            read = pending[path].result() if path in pending else read_repository_copy(path)
+            self._set(artifact.key, *self._take_repository(read))
 
     def _read_subscriptions(self, path: Path) -> tuple[ArtifactState, str]:
         """--quick: only the subscription classes (what the security checks need), no verification."""
@@ -268,19 +300,12 @@ class Loader:
         self.evidence.subscriptions = section
         return SKIPPED, skipped
 
-    def _read_repository(self, path: Path) -> tuple[ArtifactState, str]:
-        """Read and verify the repository into a scratch Evidence, then take what the live queries did not
-        give (the live view wins; the repository adds files, the offline verdict and the rest)."""
-        from wmidoctor.artifacts.repository import NotARepository, open_repository
-        from wmidoctor.sources.repository import fill_evidence
-
-        try:
-            repository = open_repository(path)
-        except (NotARepository, OSError, ValueError) as exc:
-            return DAMAGED, str(exc)
-        scratch = Evidence()
-        with repository:
-            fill_evidence(scratch, repository)
+    def _take_repository(self, read: RepositoryRead) -> tuple[ArtifactState, str]:
+        """From a repository read into a scratch Evidence, take what the live queries did not give (the live
+        view wins; the repository adds files, the offline verdict and the rest)."""
+        scratch, unreadable = read
+        if scratch is None:
+            return DAMAGED, unreadable
         for name in ("providers", "namespaces", "subscriptions", "quotas"):
             if not getattr(self.evidence, name).collected:
                 setattr(self.evidence, name, getattr(scratch, name))
@@ -413,23 +438,34 @@ class Loader:
 
     # --- event logs ------------------------------------------------------------------------------
 
-    def read_events(self) -> None:
-        logs = self._artifacts(EVENT_LOG)
-        exports = self.layout.event_files
-        if not logs and not exports:
-            return
+    def _log_paths(self) -> list[Path]:
+        return [path for _, path in self._artifacts(EVENT_LOG)] + self.layout.event_files
+
+    def analyse_events(self, jobs: int | None) -> LogReading | None:
+        """Everything the event logs give, read ahead of its turn (None: no logs)."""
+        paths = self._log_paths()
+        if not paths:
+            return None
         from wmidoctor.logs.run import analyse
         from wmidoctor.sources.events import events_section, traces_section
         from wmidoctor.sources.quicklogs import analyse_newest
 
-        paths = [path for _, path in logs] + exports
         if self.quick:
             analysis, shortened = analyse_newest(paths)
         else:
-            analysis, shortened = analyse([str(path) for path in paths]), {}
-        self.evidence.events = events_section(analysis)
-        identity_from_events(paths, self.evidence)
-        self.evidence.wmi_traces = traces_section(analysis)
+            analysis, shortened = analyse([str(path) for path in paths], jobs=jobs), {}
+        # the host's name from the logs, unless the live queries gave it (the registry, read later, may yet)
+        names = [] if self.evidence.identity.host else host_names(paths)
+        return LogReading(analysis, shortened, events_section(analysis), traces_section(analysis), names)
+
+    def read_events(self, reading: LogReading | None) -> None:
+        if reading is None:
+            return
+        analysis, shortened = reading.analysis, reading.shortened
+        logs, exports = self._artifacts(EVENT_LOG), self.layout.event_files
+        self.evidence.events = reading.events
+        identity_from_events(reading.host_names, self.evidence)
+        self.evidence.wmi_traces = reading.traces
         if shortened:
             section = self.evidence.events
             told = [section.reason] if section.status == PARTIAL else []
@@ -502,6 +538,36 @@ class Loader:
                 parts.append(f"{artifact.name} {entry.status}" + (f" ({entry.reason})" if entry.reason else ""))
             needs = SECTION_SOURCES.get(name, "")
             section.reason = ("; ".join(parts) if parts else where + (f": needs {needs}" if needs else ""))[:400]
+
+
+@dataclass
+class LogReading:
+    """What the event logs give the evidence, read while the repository is read elsewhere."""
+
+    analysis: Analysis
+    shortened: dict[str, str]  # --quick: per shortened log, what was left out
+    events: Events
+    traces: WmiTraces
+    host_names: list[tuple[Path, Counter[str]]]
+
+
+# A repository copy read into a scratch Evidence, or None and why it could not be opened.
+RepositoryRead = tuple[Evidence | None, str]
+
+
+def read_repository_copy(path: Path) -> RepositoryRead:
+    """Read and verify the repository copy at `path` into a scratch Evidence (in whichever process runs it)."""
+    from wmidoctor.artifacts.repository import NotARepository, open_repository
+    from wmidoctor.sources.repository import fill_evidence
+
+    try:
+        repository = open_repository(path)
+    except (NotARepository, OSError, ValueError) as exc:
+        return None, str(exc)
+    scratch = Evidence()
+    with repository:
+        fill_evidence(scratch, repository)
+    return scratch, ""
 
 
 def merge_repository(target: Repository, read: Repository) -> None:

@@ -85,17 +85,23 @@ def identity_from_registry(registry: Any, evidence: Evidence) -> None:
         )
 
 
-def identity_from_events(logs: list[Path], evidence: Evidence) -> None:
-    """The host name (and DNS domain) from the Computer field of the logs' records, when still unknown."""
+def host_names(logs: list[Path]) -> list[tuple[Path, Counter[str]]]:
+    """Each log's Computer names among its first records (artifacts.evtx.hostname), in the logs' order."""
+    from wmidoctor.artifacts.evtx.hostname import computer_names
+
+    return [(path, computer_names(path)) for path in logs]
+
+
+def identity_from_events(names_by_log: list[tuple[Path, Counter[str]]], evidence: Evidence) -> None:
+    """The host name (and DNS domain) from the Computer field of the logs' records (`host_names`), when still
+    unknown."""
     identity = evidence.identity
     if identity.host:
         return
-    from wmidoctor.artifacts.evtx.hostname import computer_names
-
     names: Counter[str] = Counter()
     sample_of: dict[str, Path] = {}
-    for path in logs:
-        for computer, count in computer_names(path).items():
+    for path, found in names_by_log:
+        for computer, count in found.items():
             names[computer] += count
             sample_of.setdefault(computer, path)
     if not names:

@@ -19,7 +19,7 @@ from typing import BinaryIO
 from wmidoctor.artifacts.gate import open_regular
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput
-from wmidoctor.logs.run import analyse_input, not_an_event_log
+from wmidoctor.logs.run import analyse_alone, not_an_event_log
 
 QUICK_LOG_BYTES = 4 << 20  # per log: 64 chunks, a few thousand records, well under a second to read
 HEADER_BYTES = 4096
@@ -84,8 +84,9 @@ def analyse_newest(paths: list[Path], limit: int | None = None) -> tuple[Analysi
                 f"--quick read the newest {kept} of {total} chunks "
                 f"({len(image) / MIB:.1f} of {path.stat().st_size / MIB:.1f} MiB)"
             )
-        stats = analyse_input(log, analysis)
+        stats, part = analyse_alone(log)
         if not_an_event_log(stats):
             continue
-        analysis.add_log(stats)
+        part.add_log(stats)
+        analysis.merge(part)  # each log on its own, then merged in order, as `logs` does
     return analysis, shortened
