@@ -11,17 +11,22 @@ from __future__ import annotations
 import os
 import textwrap
 from dataclasses import replace
+from typing import TYPE_CHECKING
 
 import click
 
 from wmidoctor.errors import InputError
-from wmidoctor.knowledge.codes import Explanation, explain, find_codes, lookup, search
 from wmidoctor.output import dumps_json, use_colour, write_output
+
+if TYPE_CHECKING:  # the catalogue's module is imported when a code is explained, not to show --help
+    from wmidoctor.knowledge.codes import Explanation
 
 
 def _explanations_for(argument: str) -> list[Explanation]:
     """One argument -> its explanations; anything else is read as a pasted message ("hr=0x80041003",
     "Exception from HRESULT: 0x800706BA") and the codes inside it are explained."""
+    from wmidoctor.knowledge.codes import explain, find_codes
+
     try:
         return [explain(argument)]
     except InputError:
@@ -103,6 +108,8 @@ def _terminal_columns() -> int:
 
 
 def _related_label(hex_code: str) -> str:
+    from wmidoctor.knowledge.codes import lookup
+
     symbol = lookup(int(hex_code, 16)).symbol
     return f"{hex_code} {symbol}" if symbol else hex_code
 
@@ -132,6 +139,8 @@ def command(codes: tuple[str, ...], search_text: str | None, as_json: bool) -> N
         raise click.UsageError("--search needs words to look for")
     rejected: list[str] = []
     if search_text is not None:
+        from wmidoctor.knowledge.codes import search
+
         results = [replace(item, input=search_text) for item in search(search_text)]
     else:
         results = []

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import os
+from typing import TYPE_CHECKING
 
 import click
 
 from wmidoctor.commands.options import chosen_format, json_flag
 from wmidoctor.errors import InputError
 from wmidoctor.output import dumps_json, write_output
-from wmidoctor.remote.credentials import Credentials, parse_hashes, read_password, split_user
-from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions, parse_target
+
+if TYPE_CHECKING:  # the probe's modules are imported when it runs, not to show --help
+    from wmidoctor.remote.credentials import Credentials
+    from wmidoctor.remote.probe import ProbeOptions
 
 
 @click.command(name="probe")
@@ -152,6 +155,8 @@ def command(
             "use --hashes-env VAR or --hashes-file FILE",
             err=True,
         )
+    from wmidoctor.remote.probe import TRANSPORTS, ProbeOptions
+
     options = ProbeOptions(
         transports=TRANSPORTS if transport == "both" else (transport,),
         namespace=namespace,
@@ -200,6 +205,8 @@ def _credentials(
     kerberos: bool,
     realm: str = "",
 ) -> Credentials:
+    from wmidoctor.remote.credentials import Credentials, parse_hashes, read_password, split_user
+
     if not user:
         if password_env or password_file or hashes:
             raise InputError("a password or hashes were given without -u USER")
@@ -221,7 +228,7 @@ def _credentials(
 
 
 def _single(host: str, creds: Credentials, options: ProbeOptions, fmt: str, evidence_out: str | None) -> None:
-    from wmidoctor.remote.probe import probe_host
+    from wmidoctor.remote.probe import parse_target, probe_host
     from wmidoctor.remote.render import probe_text
 
     results = probe_host(parse_target(host), creds, options)

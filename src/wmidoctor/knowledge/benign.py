@@ -14,8 +14,8 @@ import fnmatch
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 
+from wmidoctor.knowledge import data_text
 from wmidoctor.knowledge.codes import parse_code
 
 RECURRING = 5  # the same failure this many times (code, namespace, class) is a dependency, not a one-off
@@ -45,7 +45,7 @@ class BenignFailure:
 
 @cache
 def benign_failures() -> tuple[BenignFailure, ...]:
-    text = resources.files("wmidoctor.knowledge").joinpath("benign_failures.tsv").read_text(encoding="utf-8")
+    text = data_text("benign_failures.tsv")
     rows = []
     for row in csv.DictReader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE):
         codes = frozenset(code for part in row["codes"].split(",") if (code := parse_code(part)) is not None)

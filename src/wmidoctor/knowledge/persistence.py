@@ -12,7 +12,8 @@ import csv
 import re
 from dataclasses import dataclass, field
 from functools import cache
-from importlib import resources
+
+from wmidoctor.knowledge import data_text
 
 MALICIOUS = "malicious"
 SUSPICIOUS = "suspicious"
@@ -70,7 +71,7 @@ class Assessment:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("wmidoctor.knowledge").joinpath(name).read_text(encoding="utf-8")
+    text = data_text(name)
     return list(csv.DictReader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE))
 
 

@@ -7,7 +7,8 @@ from __future__ import annotations
 import csv
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
+
+from wmidoctor.knowledge import data_text
 
 
 @dataclass(frozen=True)
@@ -22,5 +23,5 @@ class ProbeStage:
 
 @cache
 def probe_stages() -> tuple[ProbeStage, ...]:
-    text = resources.files("wmidoctor.knowledge").joinpath("probe_stages.tsv").read_text(encoding="utf-8")
+    text = data_text("probe_stages.tsv")
     return tuple(ProbeStage(**row) for row in csv.DictReader(text.splitlines(), delimiter="\t"))

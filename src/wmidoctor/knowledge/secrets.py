@@ -11,7 +11,8 @@ from __future__ import annotations
 import csv
 import re
 from functools import cache
-from importlib import resources
+
+from wmidoctor.knowledge import data_text
 
 MASK = "[masked]"
 # What ends a secret: white space, quotes, a backslash (a JSON escape), HTML's < > &, and per row more (the @ that
@@ -23,7 +24,7 @@ _OPEN = r"(?P<open>\\?[\"']|&#34;|&#39;|&quot;)?"
 
 @cache
 def _rows() -> tuple[dict[str, str], ...]:
-    text = resources.files("wmidoctor.knowledge").joinpath("secret_patterns.tsv").read_text(encoding="utf-8")
+    text = data_text("secret_patterns.tsv")
     rows = tuple(csv.DictReader(text.splitlines(), delimiter="\t", quoting=csv.QUOTE_NONE))
     if any(not row["reason"] or not row["source"].startswith("https://") for row in rows):
         raise ValueError("secret_patterns.tsv: every row needs a reason and a public source")

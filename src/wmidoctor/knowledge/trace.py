@@ -8,8 +8,9 @@ import json
 import re
 from dataclasses import dataclass
 from functools import cache
-from importlib import resources
 from typing import Any
+
+from wmidoctor.knowledge import data_text
 
 # One client is "dominant" when it holds at least this share of all WMI operation time ...
 DOMINANT_SHARE = 0.5
@@ -42,7 +43,7 @@ class ExpectedOpen:
 
 
 def _rows(name: str) -> list[dict[str, str]]:
-    text = resources.files("wmidoctor.knowledge").joinpath(name).read_text(encoding="utf-8")
+    text = data_text(name)
     lines = [line for line in text.splitlines() if line and not line.startswith("#")]
     return list(csv.DictReader(lines, delimiter="\t", quoting=csv.QUOTE_NONE))
 
@@ -50,7 +51,7 @@ def _rows(name: str) -> list[dict[str, str]]:
 @cache
 def templates() -> dict[str, Any]:
     """The WMI-Activity event table (knowledge/wmi_activity_trace.json)."""
-    text = resources.files("wmidoctor.knowledge").joinpath("wmi_activity_trace.json").read_text(encoding="utf-8")
+    text = data_text("wmi_activity_trace.json")
     table: dict[str, Any] = json.loads(text)
     return table
 
