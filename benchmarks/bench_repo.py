@@ -33,10 +33,15 @@ def our_verify() -> None:
 
 
 def our_inventory() -> int:
+    """Classes stored in each namespace, counted as dissect.cim's are (see `dissect_inventory`)."""
     from wmidoctor.artifacts.repository import open_repository
 
     repository = open_repository(SAMPLE)
-    return sum(len(repository.classes(namespace)) for namespace in repository.namespaces())
+    system = {c.name.upper() for c in repository.classes("__SystemClass")}
+    return sum(
+        sum(c.name.upper() not in system for c in repository.classes(namespace))
+        for namespace in repository.namespaces()
+    )
 
 
 def _cli(*args: str) -> str:
@@ -70,7 +75,10 @@ def dissect_inventory() -> int:
                 walk(child)
 
     walk(cim.root)
-    return sum(len(list(ns.classes)) for ns in seen.values())
+    # dissect.cim lists the system classes (stored once, in __SystemClass) in every namespace; like for like
+    # with ours, each namespace counts the classes stored in it
+    system = {c.name.upper() for c in seen["__SYSTEMCLASS"].classes} if "__SYSTEMCLASS" in seen else set()
+    return sum(sum(c.name.upper() not in system for c in ns.classes) for ns in seen.values())
 
 
 def _verify_seconds(source: Path, repository: Path) -> float:
@@ -132,7 +140,7 @@ def main() -> int:
     dissect_classes = dissect_inventory()  # ~20-30 s: measured once
     baseline = time.perf_counter() - started
     figure(
-        f"class inventory, all namespaces ({our_inventory()} classes)",
+        f"class inventory, all namespaces ({our_inventory()} classes, system classes once)",
         ours,
         "s",
         baseline,
