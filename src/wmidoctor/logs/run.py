@@ -14,6 +14,7 @@ from concurrent.futures import Future, ProcessPoolExecutor
 
 from wmidoctor.artifacts.archive import DamagedMember
 from wmidoctor.artifacts.evtx import LogStats, read_log
+from wmidoctor.artifacts.evtx.hostname import computer_names
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput, find_logs
 from wmidoctor.logs.selection import wanted
@@ -37,6 +38,8 @@ def analyse_alone(log: LogInput, since: str = "", until: str = "") -> tuple[LogS
     except DamagedMember as exc:  # one unreadable member of a zip is that log's damage, not the whole run's
         stats.unreadable = True
         stats.add_problem(str(exc))
+    if not stats.computers and not log.member:  # the .evtx reader counts them as it reads; XML exports here
+        stats.computers = computer_names(log.path)
     return stats, analysis
 
 

@@ -26,7 +26,6 @@ import os
 import re
 import tempfile
 import zipfile
-from collections import Counter
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from contextlib import contextmanager
@@ -51,7 +50,7 @@ from wmidoctor.sources.artifacts import (
     TRACE,
     Artifact,
 )
-from wmidoctor.sources.identity import host_names, identity_from_events, identity_from_registry, settle_edition
+from wmidoctor.sources.identity import identity_from_events, identity_from_registry, settle_edition
 from wmidoctor.sources.layout import (
     EVENTS,
     SECTION_SOURCES,
@@ -454,9 +453,7 @@ class Loader:
             analysis, shortened = analyse_newest(paths)
         else:
             analysis, shortened = analyse([str(path) for path in paths], jobs=jobs), {}
-        # the host's name from the logs, unless the live queries gave it (the registry, read later, may yet)
-        names = [] if self.evidence.identity.host else host_names(paths)
-        return LogReading(analysis, shortened, events_section(analysis), traces_section(analysis), names)
+        return LogReading(analysis, shortened, events_section(analysis), traces_section(analysis))
 
     def read_events(self, reading: LogReading | None) -> None:
         if reading is None:
@@ -464,7 +461,7 @@ class Loader:
         analysis, shortened = reading.analysis, reading.shortened
         logs, exports = self._artifacts(EVENT_LOG), self.layout.event_files
         self.evidence.events = reading.events
-        identity_from_events(reading.host_names, self.evidence)
+        identity_from_events(analysis.logs, self.evidence)
         self.evidence.wmi_traces = reading.traces
         if shortened:
             section = self.evidence.events
@@ -548,7 +545,6 @@ class LogReading:
     shortened: dict[str, str]  # --quick: per shortened log, what was left out
     events: Events
     traces: WmiTraces
-    host_names: list[tuple[Path, Counter[str]]]
 
 
 # A repository copy read into a scratch Evidence, or None and why it could not be opened.

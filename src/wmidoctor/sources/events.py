@@ -6,7 +6,7 @@ from pathlib import Path
 
 from wmidoctor.evidence.model import ArtifactStatus, EventGroup, Events, Evidence, LogFile, WmiTraces
 from wmidoctor.logs.analysis import Analysis
-from wmidoctor.sources.identity import host_names, identity_from_events, settle_edition
+from wmidoctor.sources.identity import identity_from_events, settle_edition
 
 
 def events_section(analysis: Analysis) -> Events:
@@ -78,8 +78,7 @@ def log_evidence(analysis: Analysis) -> Evidence:
         for stats in analysis.logs
     ]
     evidence.collection.mark_collected("logs")
-    if not evidence.identity.host:
-        identity_from_events(host_names([Path(stats.path) for stats in analysis.logs]), evidence)
+    identity_from_events(analysis.logs, evidence)
     settle_edition(evidence)
     return evidence
 

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from collections import Counter
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from wmidoctor.evidence import Evidence
 from wmidoctor.knowledge.defaults import (
@@ -22,6 +22,9 @@ from wmidoctor.knowledge.defaults import (
     PRODUCT_TYPE_EDITION,
     edition_from_identity,
 )
+
+if TYPE_CHECKING:
+    from wmidoctor.artifacts.evtx import LogStats
 
 COMPUTER_NAME_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Control\\ComputerName\\ComputerName"
 TCPIP_KEY = "HKLM\\SYSTEM\\CurrentControlSet\\Services\\Tcpip\\Parameters"
@@ -85,36 +88,33 @@ def identity_from_registry(registry: Any, evidence: Evidence) -> None:
         )
 
 
-def host_names(logs: list[Path]) -> list[tuple[Path, Counter[str]]]:
-    """Each log's Computer names among its first records (artifacts.evtx.hostname), in the logs' order."""
-    from wmidoctor.artifacts.evtx.hostname import computer_names
-
-    return [(path, computer_names(path)) for path in logs]
-
-
-def identity_from_events(names_by_log: list[tuple[Path, Counter[str]]], evidence: Evidence) -> None:
-    """The host name (and DNS domain) from the Computer field of the logs' records (`host_names`), when still
-    unknown."""
+def identity_from_events(logs: list[LogStats], evidence: Evidence) -> None:
+    """The host name (and DNS domain) from the Computer field of the logs' records, when still unknown: the name
+    on the newest record (a host renamed after set-up wrote its first records under its set-up name), else, for
+    exports that give no record times here, the name most of their first records carry."""
     identity = evidence.identity
     if identity.host:
         return
     names: Counter[str] = Counter()
-    sample_of: dict[str, Path] = {}
-    for path, found in names_by_log:
-        for computer, count in found.items():
-            names[computer] += count
-            sample_of.setdefault(computer, path)
-    if not names:
+    for stats in logs:
+        names.update(stats.computers)
+    dated = [stats for stats in logs if stats.newest_computer]
+    if dated:
+        newest = max(dated, key=lambda stats: stats.newest_computer_time)
+        computer, sample = newest.newest_computer, newest.path
+    elif names:
+        computer, _ = names.most_common(1)[0]
+        sample = next(stats.path for stats in logs if computer in stats.computers)
+    else:
         return
-    computer, _ = names.most_common(1)[0]
     host, _, domain = computer.partition(".")
     identity.host = host
     identity.domain = identity.domain or domain
-    identity.host_source = f"evtx:{sample_of[computer].name}#Computer"
+    identity.host_source = f"evtx:{Path(sample).name}#Computer"
     others = [n for n in names if n != computer]
     identity.mark_collected(
         identity.host_source,
-        "host name from event records only"
+        ("host name from the newest event record" if dated else "host name from event records only")
         + (f" (the logs also name {', '.join(sorted(others)[:3])})" if others else ""),
     )
 

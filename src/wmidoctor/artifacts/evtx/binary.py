@@ -15,7 +15,7 @@ import warnings
 from collections import Counter
 from collections.abc import Callable, Iterator
 from itertools import compress, islice, repeat
-from operator import getitem, itemgetter
+from operator import add, getitem, itemgetter
 from typing import Any, BinaryIO
 
 import orjson
@@ -36,31 +36,32 @@ _HEAD = re.compile(
     r'"Provider":\{"#attributes":\{"Name":"([^"\\]*)"(?:,"[^"]*":"[^"\\]*")*\}\},'
     r'"EventID":(?:(\d+)|\{"#attributes":\{[^{}"]*(?:"[^"]*"[^{}"]*)*\},"#text":(\d+)\})'
 )
-_CHANNEL = re.compile(r'"Channel":(?:"([^"\\]*)"|null)')
+_CHANNEL = re.compile(r'"Channel":(?:"([^"\\]*)"|null),"Computer":"([^"\\]*)')
 _HEAD_END = ',"TimeCreated":'  # what lies before is the same for every record of a kind
-_CHANNEL_START, _CHANNEL_END = '"Channel":', ',"Computer":'
+_CHANNEL_START, _COMPUTER = '"Channel":', ',"Computer":"'
 _TIMESTAMP, _DATA = itemgetter("timestamp"), itemgetter("data")
-Summary = tuple[str, int, str]  # (provider, event id, channel)
+Summary = tuple[str, int, str, str]  # (provider, event id, channel, computer)
 
 
 def _cuts(datas: list[str]) -> list[tuple[str, str]]:
-    """Each record's (text up to TimeCreated, channel) cut by string searches mapped over the batch: no Python
-    loop runs per record. A record laid out otherwise gets a cut that `_summary` refuses."""
+    """Each record's (text up to TimeCreated, Channel and Computer) cut by string searches mapped over the batch:
+    no Python loop runs per record. A record laid out otherwise gets a cut that `_summary` refuses."""
     ends = list(map(str.find, datas, repeat(_HEAD_END)))
     heads: Iterator[str] = map(getitem, datas, map(slice, repeat(0), ends))
     channel_starts = list(map(str.find, datas, repeat(_CHANNEL_START), ends))
-    channel_ends = map(str.find, datas, repeat(_CHANNEL_END), channel_starts)
-    channels: Iterator[str] = map(getitem, datas, map(slice, channel_starts, channel_ends))
+    computers = map(str.find, datas, repeat(_COMPUTER), channel_starts)
+    computer_ends = map(str.find, datas, repeat('"'), map(add, computers, repeat(len(_COMPUTER))))
+    channels: Iterator[str] = map(getitem, datas, map(slice, channel_starts, computer_ends))
     return list(zip(heads, channels, strict=True))
 
 
 def _summary(cut: tuple[str, str]) -> Summary | None:
-    """(provider, event id, channel) of a cut; None when the System block is laid out otherwise (escaped
-    characters, attribute order, fields between), and the record is decoded whole instead."""
+    """(provider, event id, channel, computer) of a cut; None when the System block is laid out otherwise
+    (escaped characters, attribute order, fields between, no Computer), and the record is decoded whole instead."""
     head, channel = _HEAD.search(cut[0]), _CHANNEL.fullmatch(cut[1])
     if head is None or channel is None:
         return None
-    return head[1], int(head[2] or head[3]), channel[1] or ""
+    return head[1], int(head[2] or head[3]), channel[1] or "", channel[2]
 
 
 _WARNING_PREFIX = re.compile(r"^Skipping EVTX data:\s*(?:RuntimeError:\s*)?")
@@ -224,10 +225,12 @@ def _read_batch(
     stats.records_read += len(chunk)
     if not chunk:
         return [], 0, True
-    datas = list(map(_DATA, chunk))
-    inside = window.admit(list(map(_TIMESTAMP, chunk)))
+    datas, stamps = list(map(_DATA, chunk)), list(map(_TIMESTAMP, chunk))
+    inside = window.admit(stamps)
     if inside is not None:
-        datas = list(compress(datas, inside))
+        datas, stamps = list(compress(datas, inside)), list(compress(stamps, inside))
+    if datas:
+        _see_newest_computer(stats, datas, stamps)
     batch: list[Event] = []
     if decode_all:
         for data in datas:
@@ -241,14 +244,29 @@ def _read_batch(
         if summary is None:
             wanted[cut] = False
             continue
-        provider, event_id, channel = summary
+        provider, event_id, channel, computer = summary
         counts[(channel, provider, event_id)] += n
+        if computer:
+            stats.computers[computer] += n
         if select(provider, event_id):
             wanted[cut] = True
     if wanted:
         for data, cut in [(data, cut) for data, cut in zip(datas, cuts, strict=True) if cut in wanted]:
             _decode(data, locator, stats, batch, None if wanted[cut] else select)
     return batch, len(datas), len(chunk) < _BATCH
+
+
+_COMPUTER_VALUE = re.compile(r'"Computer":"([^"\\]+)"')
+
+
+def _see_newest_computer(stats: LogStats, datas: list[str], stamps: list[str]) -> None:
+    """The Computer name on the batch's newest record: the name the host had when it wrote it. A host renamed
+    after its installation wrote its first records under the set-up name, so the newest record is the one to
+    trust."""
+    newest = max(range(len(stamps)), key=stamps.__getitem__)
+    found = _COMPUTER_VALUE.search(datas[newest])
+    if found and stamps[newest] >= _PLAUSIBLE:
+        stats.see_computer(iso_utc(stamps[newest]), found[1])
 
 
 _LENIENT = json.JSONDecoder(strict=False)
@@ -273,6 +291,8 @@ def _decode(
         return
     if select is not None:
         stats.counts[(event.channel, event.provider, event.event_id)] += 1
+        if event.computer:
+            stats.computers[event.computer] += 1
         if not select(event.provider, event.event_id):
             return
     batch.append(event)

@@ -45,6 +45,11 @@ class LogStats:
     counts: Counter[tuple[str, str, int]] = field(default_factory=Counter)
     # JSON-lines exports: records per detected shape (artifacts.jsonl.shapes), "unrecognised" included
     shapes: Counter[str] = field(default_factory=Counter)
+    # Computer name -> records (the .evtx reader: every record inside the time window; for other formats,
+    # artifacts.evtx.hostname reads the first records), and the name on the newest record with its time
+    computers: Counter[str] = field(default_factory=Counter)
+    newest_computer: str = ""
+    newest_computer_time: str = ""
 
     MAX_PROBLEMS = 20
 
@@ -69,6 +74,11 @@ class LogStats:
             self.first_seen = iso
         if iso > self.last_seen:
             self.last_seen = iso
+
+    def see_computer(self, iso: str, name: str) -> None:
+        """A record's time and Computer name: the newest one seen is kept (the name the host has now)."""
+        if iso > self.newest_computer_time:
+            self.newest_computer_time, self.newest_computer = iso, name
 
     @property
     def damaged(self) -> bool:

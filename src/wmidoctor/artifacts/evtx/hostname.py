@@ -22,10 +22,12 @@ def computer_names(path: Path) -> Counter[str]:
     """How often each Computer value appears among the first SAMPLE records of the log at `path`."""
     try:
         with open(path, "rb") as handle:
-            head = handle.read(XML_HEAD)
+            head = handle.read(len(EVTX_MAGIC))
+            if head != EVTX_MAGIC:
+                head += handle.read(XML_HEAD - len(head))
     except OSError:
         return Counter()
-    if not head.startswith(EVTX_MAGIC):
+    if head != EVTX_MAGIC:
         text = head.decode("utf-16" if head[:2] in (b"\xff\xfe", b"\xfe\xff") else "utf-8", errors="replace")
         return Counter(_XML_COMPUTER.findall(text)[:SAMPLE])
     import evtx
