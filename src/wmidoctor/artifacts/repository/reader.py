@@ -208,16 +208,7 @@ class Repository:
         try:
             decoded = read_class_record(record, partial(self._class_damage, namespace, ref))
         except DecodeError as exc:
-            self.problem(
-                Problem(
-                    "class-undecodable",
-                    f"class definition does not decode: {exc}",
-                    file=OBJECTS_FILE,
-                    page=ref.page,
-                    record=ref.record,
-                    namespace=namespace,
-                )
-            )
+            self._class_damage(namespace, ref, exc)
             return None
         part = decoded.part
         parent: ClassDef | None = None
@@ -247,17 +238,7 @@ class Repository:
                 elif default is not prop.default:
                     properties[name] = replace(prop, default=default)
         except DecodeError as exc:
-            self.problem(
-                Problem(
-                    "class-undecodable",
-                    f"default values do not decode: {exc}",
-                    file=OBJECTS_FILE,
-                    page=ref.page,
-                    record=ref.record,
-                    namespace=namespace,
-                    class_name=part.name,
-                )
-            )
+            self._class_damage(namespace, ref, exc, "default values", part.name)
         derivation = (
             [decoded.superclass, *parent.derivation]
             if parent and decoded.superclass
@@ -276,16 +257,20 @@ class Repository:
             derivation,
         )
 
-    def _class_damage(self, namespace: str, ref: ObjectRef, exc: DecodeError) -> None:
-        """Damage in a part of a class decoded on first use (qualifiers, method parameters)."""
+    def _class_damage(
+        self, namespace: str, ref: ObjectRef, exc: DecodeError, what: str = "class definition", class_name: str = ""
+    ) -> None:
+        """A class record that does not decode, found when it is read or, for the parts decoded on first use
+        (qualifiers, method parameters), when they are first asked for."""
         self.problem(
             Problem(
                 "class-undecodable",
-                f"class definition does not decode: {exc}",
+                f"{what} does not decode: {exc}",
                 file=OBJECTS_FILE,
                 page=ref.page,
                 record=ref.record,
                 namespace=namespace,
+                class_name=class_name,
             )
         )
 
