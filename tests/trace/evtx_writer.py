@@ -21,8 +21,12 @@ RECORD_HEADER = 24
 EVENT_NS = "http://schemas.microsoft.com/win/2004/08/events/event"
 
 # (name, attributes, children or text); a text given as an int is written as a UInt16 value, as the
-# templates of real logs type EventID and Level
+# templates of real logs type EventID and Level, and a UInt64 as a 64-bit value (EventRecordID)
 Node = tuple[str, dict[str, str], "list[Node] | str | int | None"]
+
+
+class UInt64(int):
+    """A value written as a 64-bit unsigned integer (value type 0x0A), as real logs write EventRecordID."""
 
 
 def _name_hash(name: str) -> int:
@@ -69,7 +73,9 @@ class _Encoder:
             self.out.append(0x03)
         else:
             self.out.append(0x02)
-            if isinstance(content, int):
+            if isinstance(content, UInt64):
+                self.out += struct.pack("<BBQ", 0x05, 0x0A, content)
+            elif isinstance(content, int):
                 self.out += struct.pack("<BBH", 0x05, 0x06, content)
             elif isinstance(content, str):
                 self.out += self._text(content)
@@ -100,7 +106,7 @@ def event_node(
         ("EventID", {}, event_id),
         ("Level", {}, 4),
         ("TimeCreated", {"SystemTime": system_time}, None),
-        ("EventRecordID", {}, str(record_id)),
+        ("EventRecordID", {}, UInt64(record_id)),
         ("Channel", {}, channel),
         ("Computer", {}, computer),
     ]

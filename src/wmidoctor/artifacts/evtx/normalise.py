@@ -124,6 +124,38 @@ def from_json(record: dict[str, Any], locator: str) -> Event | None:
     event = record.get("Event")
     if not isinstance(event, dict) or not isinstance(system := event.get("System"), dict):
         return None
+    return _usual(event, system, locator) or _any(event, system, locator)
+
+
+def _usual(event: dict[str, Any], system: dict[str, Any], locator: str) -> Event | None:
+    """The System block as the `evtx` package nearly always writes it, read by direct lookups; None when any
+    part is laid out otherwise (`_any` reads every layout)."""
+    try:
+        provider = system["Provider"]["#attributes"]["Name"]
+        stamp = system["TimeCreated"]["#attributes"]["SystemTime"]
+        channel, computer = system["Channel"], system["Computer"]
+        record_id, event_id, level = system["EventRecordID"], system["EventID"], system.get("Level")
+    except (KeyError, TypeError):
+        return None
+    plain = type(provider) is type(stamp) is type(channel) is type(computer) is str
+    if not plain or "\r" in computer or type(record_id) is not int or type(event_id) is not int:
+        return None
+    if level is not None and type(level) is not int:
+        return None
+    return Event(
+        channel,
+        provider,
+        event_id,
+        record_id,
+        iso_utc(stamp),
+        computer,
+        level,
+        clean_sysmon_wmi(provider, event_id, _json_fields(event)),
+        f"{locator}#record {record_id}",
+    )
+
+
+def _any(event: dict[str, Any], system: dict[str, Any], locator: str) -> Event:
     get = system.get
     record_id = get("EventRecordID")
     record_id = record_id if type(record_id) is int else _int(record_id)
