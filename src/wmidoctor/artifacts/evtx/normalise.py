@@ -82,16 +82,20 @@ def _attrs(value: Any) -> dict[str, Any]:
 
 
 def _texts(values: dict[str, Any]) -> dict[str, str]:
-    """Named values as strings, without the element's own attributes. Nearly always every value already is a
-    string without a CR, and the copy is all the work: one join tests both in C (it refuses a non-string)."""
+    """Named values as strings, without the element's own attributes. Most values already are strings without
+    a CR: only the others are converted, and one join (in C) looks for a CR in all of them."""
     fields = dict(values)
     fields.pop("#attributes", None)
     try:
-        if "\r" not in "".join(fields.values()):
-            return fields
-    except TypeError:
-        pass
-    return {name: _text(value) for name, value in fields.items()}
+        joined = "".join(fields.values())
+    except TypeError:  # numbers, nulls, nested text
+        for name, value in fields.items():
+            if type(value) is not str:
+                fields[name] = _text(value)
+        joined = "".join(fields.values())
+    if "\r" in joined:
+        return {name: value.replace("\r\n", "\n") for name, value in fields.items()}
+    return fields
 
 
 def _json_fields(event: dict[str, Any]) -> dict[str, str]:
@@ -137,6 +141,8 @@ def _usual(event: dict[str, Any], system: dict[str, Any], locator: str) -> Event
         record_id, event_id, level = system["EventRecordID"], system["EventID"], system.get("Level")
     except (KeyError, TypeError):
         return None
+    if type(event_id) is dict:  # classic events: {"#attributes": {"Qualifiers": ...}, "#text": id}
+        event_id = event_id.get("#text")
     plain = type(provider) is type(stamp) is type(channel) is type(computer) is str
     if not plain or "\r" in computer or type(record_id) is not int or type(event_id) is not int:
         return None
