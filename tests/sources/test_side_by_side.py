@@ -3,7 +3,8 @@ both here in turn (real corpus bundle and volume)."""
 
 from __future__ import annotations
 
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 import pytest
@@ -42,3 +43,28 @@ def test_reading_the_repository_aside_changes_nothing(
     in_turn = bundle.load(root).to_json()
     assert started, "with one core the repository is read in this process"
     assert aside == in_turn
+
+
+def test_a_reading_process_that_dies_is_replaced_by_a_read_here(
+    corpus: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The other process killed (out of memory, say): the repository is read in this process instead."""
+    root = link_bundle(tmp_path / "evidence", corpus)
+
+    class DeadPool:
+        def __init__(self, max_workers: int) -> None:
+            pass
+
+        def submit(self, *_: object) -> Future:
+            future: Future = Future()
+            future.set_exception(BrokenProcessPool("killed"))
+            return future
+
+        def shutdown(self, wait: bool, cancel_futures: bool) -> None:
+            pass
+
+    monkeypatch.setattr(bundle.os, "cpu_count", lambda: 1)
+    expected = bundle.load(root).to_json()
+    monkeypatch.setattr(bundle.os, "cpu_count", lambda: 2)
+    monkeypatch.setattr(bundle, "ProcessPoolExecutor", DeadPool)
+    assert bundle.load(root).to_json() == expected

@@ -28,6 +28,7 @@ import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -270,16 +271,19 @@ class Loader:
         if self.quick or not copies or not logs or (os.cpu_count() or 1) < 2:
             yield {}
             return
-        with ProcessPoolExecutor(max_workers=1) as pool:
+        pool = ProcessPoolExecutor(max_workers=1)
+        try:
             yield {path: pool.submit(read_repository_copy, path) for path in copies}
+        finally:
+            # not waited for: the process then frees what it read (a tenth of a second) beside this one's work
+            pool.shutdown(wait=False, cancel_futures=True)
 
     def read_repository(self, pending: Mapping[Path, Future[RepositoryRead]]) -> None:
         for artifact, path in self._artifacts(REPOSITORY_COPY):
             if self.quick:
                 self._set(artifact.key, *self._read_subscriptions(path))
                 continue
-            read = pending[path].result() if path in pending else read_repository_copy(path)
-            self._set(artifact.key, *self._take_repository(read))
+            self._set(artifact.key, *self._take_repository(_read_here_or_aside(path, pending.get(path))))
 
     def _read_subscriptions(self, path: Path) -> tuple[ArtifactState, str]:
         """--quick: only the subscription classes (what the security checks need), no verification."""
@@ -549,6 +553,16 @@ class LogReading:
 
 # A repository copy read into a scratch Evidence, or None and why it could not be opened.
 RepositoryRead = tuple[Evidence | None, str]
+
+
+def _read_here_or_aside(path: Path, aside: Future[RepositoryRead] | None) -> RepositoryRead:
+    """The other process's read of the copy, or this process's when there was none or that process died."""
+    if aside is not None:
+        try:
+            return aside.result()
+        except BrokenProcessPool:
+            pass
+    return read_repository_copy(path)
 
 
 def read_repository_copy(path: Path) -> RepositoryRead:
