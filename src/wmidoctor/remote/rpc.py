@@ -13,6 +13,7 @@ from impacket import ntlm
 from impacket.dcerpc.v5 import rpcrt
 from impacket.dcerpc.v5.transport import TCPTransport
 
+from wmidoctor.remote import ntlm_v2
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.walk import current_deadline
 
@@ -207,10 +208,25 @@ class LeanDCERPC(rpcrt.DCERPC_v5):
         session keys derived as impacket derives them."""
         user, password, domain, lmhash, nthash, *_ = self._transport.get_credentials()
         challenge = bind_ack[len(bind_ack) - unpack_from("<H", bind_ack, 10)[0] :]
-        response, session_key = ntlm.getNTLMSSPType3(
-            negotiate, challenge, user, password, domain, lmhash, nthash, use_ntlmv2=self._transport.doesSupportNTLMv2()
-        )
-        flags = response["flags"]
+        message: bytes | None = None
+        if user and isinstance(nthash, bytes | str) and self._transport.doesSupportNTLMv2():
+            try:
+                nt_hash = nthash if isinstance(nthash, bytes) and nthash else ntlm_v2.nt_hash_of(password or "")
+                message, flags, session_key = ntlm_v2.authenticate(negotiate["flags"], challenge, user, domain, nt_hash)
+            except ntlm_v2.NotAChallenge:
+                message = None
+        if message is None:  # anonymous, or a reply this module does not answer: impacket's own message
+            response, session_key = ntlm.getNTLMSSPType3(
+                negotiate,
+                challenge,
+                user,
+                password,
+                domain,
+                lmhash,
+                nthash,
+                use_ntlmv2=self._transport.doesSupportNTLMv2(),
+            )
+            flags, message = response["flags"], response.getData()
         self._DCERPC_v5__sessionKey, self._DCERPC_v5__flags, self._DCERPC_v5__sequence = session_key, flags, 0
         if flags & ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY:
             client_seal, server_seal = ntlm.SEALKEY(flags, session_key), ntlm.SEALKEY(flags, session_key, b"Server")
@@ -227,7 +243,7 @@ class LeanDCERPC(rpcrt.DCERPC_v5):
         self._DCERPC_v5__confounder = b""
         call_id = unpack_from("<L", bind_ack, 12)[0]
         self._DCERPC_v5__callid = call_id
-        self._transport.send(self._pdu(rpcrt.MSRPC_AUTH3, call_id, b"    ", response.getData()))
+        self._transport.send(self._pdu(rpcrt.MSRPC_AUTH3, call_id, b"    ", message))
 
     def _transport_send(self, rpc_packet: rpcrt.MSRPCHeader, forceWriteAndx: int = 0, forceRecv: int = 0) -> None:
         if not self._lean() or rpc_packet["type"] != rpcrt.MSRPC_REQUEST:
