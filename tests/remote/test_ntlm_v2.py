@@ -1,9 +1,9 @@
 """The probe's own NTLMv2 AUTHENTICATE, checked with impacket as the independent reader and verifier.
 
 The corpus captures hold no NTLM exchange (every one is Kerberos between domain members), so the CHALLENGE
-messages here are built as the fakes build them ([MS-NLMP] 2.2.1.2), with and without the server's timestamp
-and key exchange. The whole walk against the fakes (which check the proof and then every signature) is covered
-by the probe tests.
+messages here are the fakes' ([MS-NLMP] 2.2.1.2), with and without the server's timestamp and key exchange.
+The whole walk against the fakes (which check the proof and then every signature) is covered by the probe
+tests.
 """
 
 from __future__ import annotations
@@ -13,33 +13,24 @@ import struct
 import pytest
 from Cryptodome.Cipher import ARC4
 from impacket import ntlm
+from tests.remote.fakes.msrpc import ntlm_challenge
 
 from wmidoctor.remote import ntlm_v2
 
-USER, PASSWORD, DOMAIN, HOST = "probe", "Secret-1", "CONTOSO", "WS01.contoso.test"
+USER, PASSWORD, DOMAIN, HOST = "probe", "Secret-1", "CONTOSO", "WS01"
 SERVER_CHALLENGE = b"\x01\x23\x45\x67\x89\xab\xcd\xef"
 SERVER_TIME = struct.pack("<Q", 133_000_000_000_000_000)
 
 
 def _challenge(*, stamp: bool, key_exchange: bool) -> bytes:
-    negotiate = ntlm.getNTLMSSPType1("", "", signingRequired=True, use_ntlmv2=True)
-    flags = negotiate["flags"] | ntlm.NTLMSSP_NEGOTIATE_TARGET_INFO | ntlm.NTLMSSP_NEGOTIATE_VERSION
+    flags = ntlm.getNTLMSSPType1("", "", signingRequired=True, use_ntlmv2=True)["flags"]
     if not key_exchange:
         flags &= ~ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH
-    name = "WS01".encode("utf-16le")
-    pairs = ntlm.AV_PAIRS()
-    pairs[ntlm.NTLMSSP_AV_HOSTNAME] = pairs[ntlm.NTLMSSP_AV_DOMAINNAME] = name
-    pairs[ntlm.NTLMSSP_AV_DNS_HOSTNAME] = HOST.encode("utf-16le")
+    message = ntlm_challenge(flags, HOST, SERVER_CHALLENGE, timestamp=stamp)
     if stamp:
+        pairs = ntlm.AV_PAIRS(message["TargetInfoFields"])
         pairs[ntlm.NTLMSSP_AV_TIME] = SERVER_TIME
-    message = ntlm.NTLMAuthChallenge()
-    message["flags"] = flags
-    message["domain_name"] = name
-    message["domain_offset"] = 40 + 16
-    message["challenge"] = SERVER_CHALLENGE
-    message["TargetInfoFields"] = pairs.getData()
-    message["TargetInfoFields_offset"] = 40 + 16 + len(name)
-    message["Version"] = b"\x0a\x00\x7c\x4f\x00\x00\x00\x0f"
+        message["TargetInfoFields"] = pairs.getData()
     return message.getData()
 
 

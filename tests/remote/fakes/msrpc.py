@@ -149,6 +149,44 @@ class _Session:
         return bytes(pdu) + signature.getData()
 
 
+def ntlm_challenge(
+    negotiate_flags: int, computer: str, challenge: bytes, *, timestamp: bool = True
+) -> ntlm.NTLMAuthChallenge:
+    """The CHALLENGE a Windows server sends for a NEGOTIATE with these flags ([MS-NLMP] 2.2.1.2): the flags
+    it shares with the client, its names as AV pairs and, unless `timestamp` is false, its clock."""
+    flags = negotiate_flags & (
+        ntlm.NTLMSSP_NEGOTIATE_56
+        | ntlm.NTLMSSP_NEGOTIATE_128
+        | ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH
+        | ntlm.NTLMSSP_NEGOTIATE_UNICODE
+        | ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
+        | ntlm.NTLMSSP_NEGOTIATE_SIGN
+        | ntlm.NTLMSSP_NEGOTIATE_SEAL
+    )
+    flags |= (
+        ntlm.NTLMSSP_NEGOTIATE_VERSION
+        | ntlm.NTLMSSP_NEGOTIATE_TARGET_INFO
+        | ntlm.NTLMSSP_TARGET_TYPE_SERVER
+        | ntlm.NTLMSSP_NEGOTIATE_NTLM
+        | ntlm.NTLMSSP_REQUEST_TARGET
+    )
+    name = computer.encode("utf-16le")
+    pairs = ntlm.AV_PAIRS()
+    pairs[ntlm.NTLMSSP_AV_DOMAINNAME] = pairs[ntlm.NTLMSSP_AV_HOSTNAME] = name
+    pairs[ntlm.NTLMSSP_AV_DNS_DOMAINNAME] = pairs[ntlm.NTLMSSP_AV_DNS_HOSTNAME] = name
+    if timestamp:
+        pairs[ntlm.NTLMSSP_AV_TIME] = struct.pack("<Q", int((time.time() + 11644473600) * 10_000_000))
+    message = ntlm.NTLMAuthChallenge()
+    message["flags"] = flags
+    message["domain_name"] = name
+    message["domain_offset"] = 40 + 16
+    message["challenge"] = challenge
+    message["TargetInfoFields"] = pairs.getData()
+    message["TargetInfoFields_offset"] = 40 + 16 + len(name)
+    message["Version"] = b"\x0a\x00\x7c\x4f\x00\x00\x00\x0f"  # 10.0 build 20348, NTLM revision 15
+    return message
+
+
 class _Connection:
     def __init__(self, server: FakeRpcServer, sock: socket.socket):
         self.server = server
@@ -271,7 +309,7 @@ class _Connection:
             negotiate = ntlm.NTLMAuthNegotiate()
             negotiate.fromString(header["auth_data"])
             challenge = self.server.challenge if self.scenario.reuse_replies else generate()[:8]
-            message = self.ntlm_challenge(negotiate, challenge)
+            message = ntlm_challenge(negotiate["flags"], self.scenario.computer, challenge)
             flags = message["flags"]
             auth = message.getData()
             body += struct.pack("<BBBBL", trailer["auth_type"], auth_level, 0, 0, trailer["auth_ctx_id"]) + auth
@@ -296,38 +334,6 @@ class _Connection:
         data = bytearray(pdu.get_packet())
         struct.pack_into("<H", data, 8, len(data))  # frag_length: impacket leaves it to the sender
         return bytes(data)
-
-    def ntlm_challenge(self, negotiate: ntlm.NTLMAuthNegotiate, challenge: bytes) -> ntlm.NTLMAuthChallenge:
-        flags = negotiate["flags"] & (
-            ntlm.NTLMSSP_NEGOTIATE_56
-            | ntlm.NTLMSSP_NEGOTIATE_128
-            | ntlm.NTLMSSP_NEGOTIATE_KEY_EXCH
-            | ntlm.NTLMSSP_NEGOTIATE_UNICODE
-            | ntlm.NTLMSSP_NEGOTIATE_EXTENDED_SESSIONSECURITY
-            | ntlm.NTLMSSP_NEGOTIATE_SIGN
-            | ntlm.NTLMSSP_NEGOTIATE_SEAL
-        )
-        flags |= (
-            ntlm.NTLMSSP_NEGOTIATE_VERSION
-            | ntlm.NTLMSSP_NEGOTIATE_TARGET_INFO
-            | ntlm.NTLMSSP_TARGET_TYPE_SERVER
-            | ntlm.NTLMSSP_NEGOTIATE_NTLM
-            | ntlm.NTLMSSP_REQUEST_TARGET
-        )
-        name = self.scenario.computer.encode("utf-16le")
-        pairs = ntlm.AV_PAIRS()
-        pairs[ntlm.NTLMSSP_AV_DOMAINNAME] = pairs[ntlm.NTLMSSP_AV_HOSTNAME] = name
-        pairs[ntlm.NTLMSSP_AV_DNS_DOMAINNAME] = pairs[ntlm.NTLMSSP_AV_DNS_HOSTNAME] = name
-        pairs[ntlm.NTLMSSP_AV_TIME] = struct.pack("<Q", int((time.time() + 11644473600) * 10_000_000))
-        message = ntlm.NTLMAuthChallenge()
-        message["flags"] = flags
-        message["domain_name"] = name
-        message["domain_offset"] = 40 + 16
-        message["challenge"] = challenge
-        message["TargetInfoFields"] = pairs.getData()
-        message["TargetInfoFields_offset"] = 40 + 16 + len(name)
-        message["Version"] = b"\x0a\x00\x7c\x4f\x00\x00\x00\x0f"  # 10.0 build 20348, NTLM revision 15
-        return message
 
     def auth3(self, data: bytes) -> None:
         """Check the NTLMv2 proof against the account's password, as the server's LSA would, and derive
