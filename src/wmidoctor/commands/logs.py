@@ -80,7 +80,7 @@ class _HelpWhenAsked(click.Command):
     "--jobs",
     type=click.IntRange(1, 256),
     metavar="N",
-    help="Processes reading the log files (default: one per core when the files hold more than 8 MiB; 1: this "
+    help="Processes reading the log files (default: one per core when the files hold more than 16 MiB; 1: this "
     "process only). The report is the same whatever N.",
 )
 @format_option(

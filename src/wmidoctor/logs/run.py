@@ -19,8 +19,10 @@ from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput, find_logs
 from wmidoctor.logs.selection import wanted
 
-# Below this much log data on disk a second process costs more than it saves (measured by benchmarks/bench_logs).
-POOL_THRESHOLD_BYTES = 8 << 20
+# Below this much log data on disk a second process costs about what it saves: starting and stopping the pool
+# costs ~30 ms; on the corpus .evtx files two processes broke even at 7.5 and 13.9 MiB and took 115 ms against
+# 156 ms at 26 MiB (best of 9 each, 2 cores).
+POOL_THRESHOLD_BYTES = 16 << 20
 
 
 def not_an_event_log(stats: LogStats) -> bool:
