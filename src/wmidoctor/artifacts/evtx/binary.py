@@ -219,8 +219,8 @@ def _read_batch(
 ) -> tuple[list[Event], int, bool]:
     """Parse up to `_BATCH` records; count them all and decode the selected ones (the events, how many records
     the window admitted, and whether the log is exhausted). Every per-record step but the decoding is a C-level
-    map over the batch, and each distinct (head, channel) cut is judged once; with `decode_all` every record
-    is decoded and judged from its fields instead."""
+    map over the batch, and each distinct (head, channel and computer) cut is judged once; with `decode_all`
+    every record is decoded and judged from its fields instead."""
     chunk = list(islice(records, _BATCH))
     stats.records_read += len(chunk)
     if not chunk:
