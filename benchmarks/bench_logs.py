@@ -4,7 +4,8 @@ Inputs: every .evtx file of the corpus, once and ten times over (the same paths 
 measured in the same run on the same input, is the `evtx` package (the Rust parser `logs` reads with) iterating
 every record's JSON on one thread and doing nothing with it: the most any reader built on it can reach on one
 core. Ours is the whole `logs` pipeline in this process (analysis, the checks diagnose runs, the report, the text
-rendering) with one process and with one per core. python-evtx, the pure-Python reader, reads the whole corpus
+rendering) with one process and with one per core, and one big log (a real System.evtx's chunks repeated to
+128 MiB) read in ranges of its chunks. python-evtx, the pure-Python reader, reads the whole corpus
 once for scale; the records it loses on damaged files are counted. Peak memory is taken through the CLI, in a
 fresh process per input size, with the pool's processes included.
 """
@@ -14,8 +15,10 @@ from __future__ import annotations
 import resource
 import subprocess
 import sys
+import tempfile
 import time
 import warnings
+from pathlib import Path
 
 from harness import CORPUS, ROOT, best_of, corpus_available, cpu_count, figure
 
@@ -67,6 +70,15 @@ def python_evtx(paths: list[str]) -> tuple[int, float]:
     return records, time.perf_counter() - start
 
 
+def one_big_log(folder: Path, megabytes: int = 128) -> str:
+    """A real host's System.evtx with its chunks repeated up to `megabytes`: one big log, as a busy server's."""
+    source = (CORPUS / "evtx" / "hosts" / "dfirmuseum-win10-rathbunvm" / "System.evtx").read_bytes()
+    header, chunks = source[:4096], source[4096:]
+    path = folder / "System-big.evtx"
+    path.write_bytes(header + chunks * (megabytes * 2**20 // len(chunks)))
+    return str(path)
+
+
 def cli_peak_rss(copies: int) -> float:
     """Peak RSS (MiB) of `wmidoctor logs` on the corpus logs listed `copies` times, its pool's processes included."""
     out = subprocess.run(
@@ -100,6 +112,17 @@ def main() -> None:
             two = ours(paths, jobs) / best_of(lambda paths=paths, jobs=jobs: ours(paths, jobs), repeat=3)
             figure(f"x{copies}: logs, {jobs} processes (rec/s)", two, "rec/s", library, "evtx alone", target=">= 1.6x")
             figure(f"x{copies}: logs, {jobs} processes vs one (rec/s)", two, "rec/s", one, "one process")
+    if cores >= 2:
+        with tempfile.TemporaryDirectory(prefix="bench-logs-") as folder:
+            big = [one_big_log(Path(folder))]
+            records = evtx_iteration(big)
+            library = records / best_of(lambda: evtx_iteration(big), repeat=3)
+            one = ours(big, 1) / best_of(lambda: ours(big, 1), repeat=3)
+            two = ours(big, 2) / best_of(lambda: ours(big, 2), repeat=3)
+        print(f"one big log: 128 MiB, {records} records")
+        figure("one big log: evtx package alone (rec/s)", library, "rec/s")
+        figure("one big log: logs, one process (rec/s)", one, "rec/s", library, "evtx alone")
+        figure("one big log: logs, 2 processes, chunk ranges (rec/s)", two, "rec/s", one, "one process")
     paths = corpus_logs()
     records = evtx_iteration(paths)
     kept, seconds = python_evtx(paths)

@@ -17,6 +17,7 @@ from wmidoctor.artifacts.evtx import Event, LogStats
 from wmidoctor.artifacts.evtx.binary import read_evtx
 from wmidoctor.checks import run_checks
 from wmidoctor.logs import analysis as analysis_module
+from wmidoctor.logs import run as run_module
 from wmidoctor.logs import traces as traces_module
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import find_logs
@@ -157,3 +158,15 @@ def test_past_hand_made_caps_a_merge_counts_every_event_and_keeps_every_cap(monk
     assert len(merged.host_providers) == 3
     assert _whole(merged)["traces"] == _whole(in_order)["traces"]  # kept first by kind, newest logons: exact
     assert len(merged.traces.section().logons) == 4
+
+
+@pytest.mark.corpus
+def test_big_logs_read_in_ranges_of_chunks_report_as_whole_ones(corpus: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Ranges of one file's chunks, read by several processes, give the report of the whole file: the corpus logs
+    (damaged ones among them, whose damage is numbered by the file's chunks) with the split made small."""
+    monkeypatch.setattr(run_module, "SPLIT_BYTES", 1 << 20)
+    monkeypatch.setattr(run_module, "SPLIT_CHUNKS", 4)
+    logs = [str(p) for p in sorted((corpus / "evtx").glob("*.evtx"))]
+    split = [run_module._ranges(log, 2) for log in find_logs(logs)]
+    assert sum(len(ranges) > 1 for ranges in split) >= 4, "several corpus logs are read in ranges"
+    assert _report(logs, jobs=2) == _report(logs, jobs=1)

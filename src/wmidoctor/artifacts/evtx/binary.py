@@ -72,12 +72,17 @@ _PLAUSIBLE = "1980"
 _BATCH = 256
 
 
-def _note_damage(stats: LogStats, caught: list[warnings.WarningMessage]) -> None:
+_CHUNK_NUMBER = re.compile(r"(chunk number )(\d+)")
+
+
+def _note_damage(stats: LogStats, caught: list[warnings.WarningMessage], first_chunk: int) -> None:
     for warning in caught:
         text = str(warning.message)
         if not _WARNING_PREFIX.match(text):
             continue
         message = _WARNING_PREFIX.sub("", text)
+        if first_chunk:  # a range of a file: its chunks are numbered from the range's start
+            message = _CHUNK_NUMBER.sub(lambda m: f"{m[1]}{int(m[2]) + first_chunk}", message)
         lowered = message.lower()
         if "chunk number" in lowered or "chunk header" in lowered:
             stats.chunks_skipped += 1
@@ -155,6 +160,82 @@ def _note_truncation(path: str, stats: LogStats) -> None:
         stats.add_problem(f"file truncated: the header announces {announced} chunk(s), the file holds {present}")
 
 
+class ChunkRange:
+    """A read-only file-like view of an .evtx file that holds its header and chunks `first` up to `last` (None:
+    to the end). The evtx package reads chunks up to the end of what it is given, whatever the header counts,
+    so it reads the view as a log of those chunks: several processes can share one big log."""
+
+    def __init__(self, path: str, first: int, last: int | None) -> None:
+        self._file = open(path, "rb")  # noqa: SIM115 - closed by close(), which the reader calls
+        size = os.fstat(self._file.fileno()).st_size
+        self._start = EVTX_HEADER_BLOCK + first * EVTX_CHUNK_SIZE
+        end = size if last is None else min(size, EVTX_HEADER_BLOCK + last * EVTX_CHUNK_SIZE)
+        self._length = EVTX_HEADER_BLOCK + max(0, end - self._start)
+        self._position = 0
+
+    def readable(self) -> bool:
+        return True
+
+    def seekable(self) -> bool:
+        return True
+
+    def tell(self) -> int:
+        return self._position
+
+    def seek(self, offset: int, whence: int = os.SEEK_SET) -> int:
+        base = {os.SEEK_SET: 0, os.SEEK_CUR: self._position, os.SEEK_END: self._length}[whence]
+        self._position = max(0, base + offset)
+        return self._position
+
+    def read(self, size: int = -1) -> bytes:
+        wanted = self._length - self._position if size is None or size < 0 else size
+        parts = []
+        while wanted > 0 and self._position < self._length:
+            if self._position < EVTX_HEADER_BLOCK:  # the header, where it is
+                at, room = self._position, EVTX_HEADER_BLOCK - self._position
+            else:  # the chunks, shifted to the range's start
+                at, room = self._start + self._position - EVTX_HEADER_BLOCK, self._length - self._position
+            self._file.seek(at)
+            data = self._file.read(min(wanted, room))
+            if not data:
+                break
+            parts.append(data)
+            self._position += len(data)
+            wanted -= len(data)
+        return b"".join(parts)
+
+    def close(self) -> None:
+        self._file.close()
+
+
+def read_evtx_chunks(
+    path: str,
+    name: str,
+    stats: LogStats,
+    select: Callable[[str, int], bool],
+    chunks: tuple[int, int | None],
+    since: str = "",
+    until: str = "",
+) -> Iterator[Event]:
+    """`read_evtx` over chunks [first, last) of the .evtx file at `path` (last None: to the end), as one
+    process's share of a big log; damage is numbered by the file's chunks, and the range that starts the
+    file also checks that the file holds every chunk its header announces."""
+    first, last = chunks
+    view = ChunkRange(path, first, last)
+    try:
+        yield from read_evtx(view, name, stats, select, since, until, first)  # type: ignore[arg-type]
+    finally:
+        view.close()
+    if first == 0:
+        _note_truncation(path, stats)
+
+
+def evtx_chunk_count(path: str) -> int:
+    """How many 64 KiB chunks (the last one possibly cut short) follow the header of the file at `path`."""
+    size = os.path.getsize(path)
+    return max(0, -(-(size - EVTX_HEADER_BLOCK) // EVTX_CHUNK_SIZE))
+
+
 def read_evtx(
     source: str | BinaryIO,
     name: str,
@@ -162,6 +243,7 @@ def read_evtx(
     select: Callable[[str, int], bool],
     since: str = "",
     until: str = "",
+    first_chunk: int = 0,
 ) -> Iterator[Event]:
     """Yield the selected events of one .evtx file; count every record in `stats`.
 
@@ -195,7 +277,7 @@ def read_evtx(
                 locator,
                 decode_all,
             )
-            _note_damage(stats, caught)
+            _note_damage(stats, caught, first_chunk)
         yield from batch
         if exhausted:
             break

@@ -75,6 +75,26 @@ class LogStats:
         if iso > self.last_seen:
             self.last_seen = iso
 
+    def absorb(self, later: LogStats) -> None:
+        """Count in what reading a later range of the same file gave."""
+        self.records_read += later.records_read
+        self.records_skipped += later.records_skipped
+        self.chunks_skipped += later.chunks_skipped
+        self.unreadable = self.unreadable or later.unreadable
+        for problem in later.problems:
+            self.add_problem(problem)
+        for iso in (later.first_seen, later.last_seen):
+            if iso:
+                self.see_time(iso)
+        for iso in (later.records_first, later.records_last):
+            if iso:
+                self.see_record(iso)
+        self.counts.update(later.counts)
+        self.shapes.update(later.shapes)
+        self.computers.update(later.computers)
+        if later.newest_computer:
+            self.see_computer(later.newest_computer_time, later.newest_computer)
+
     def see_computer(self, iso: str, name: str) -> None:
         """A record's time and Computer name: the newest one seen is kept (the name the host has now)."""
         if iso > self.newest_computer_time:
