@@ -8,13 +8,11 @@ missing KDC is a failure (as in tests/remote/test_kerberos.py)."""
 from __future__ import annotations
 
 import json
-import socket
-import threading
 
 import jsonschema
 import pytest
 from tests.pcap.recording import Run, assert_same_verdict
-from tests.remote.kdc import ACCOUNT_REFUSALS, PASSWORD, REALM, MitKdc, account
+from tests.remote.kdc import ACCOUNT_REFUSALS, PASSWORD, REALM, MitKdc, account, silent_kdc
 from tests.schemas.documents import load_schema
 
 from wmidoctor.pcap.analyse import analyse
@@ -68,17 +66,8 @@ def _probe_with_kdc_at(record, tmp_path, kdc_port: int, target_port: int) -> Run
 
 
 def test_a_kdc_that_never_answers_is_the_kdc_stage_without_an_answer(record, tmp_path, fake_host):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    held: list[socket.socket] = []
-    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
-    try:
-        run = _probe_with_kdc_at(record, tmp_path, listener.getsockname()[1], fake_host().port)
-    finally:
-        listener.close()
-        for sock in held:
-            sock.close()
+    with silent_kdc() as kdc_port:
+        run = _probe_with_kdc_at(record, tmp_path, kdc_port, fake_host().port)
     assert run.probe.failing_stage.reason == "no_answer"
     assert_same_verdict(run)
     (silence,) = run.finding.attempt.kdc_unanswered

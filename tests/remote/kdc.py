@@ -11,7 +11,10 @@ import os
 import shutil
 import socket
 import subprocess
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 REALM = "WMIDOCTOR.TEST"
@@ -105,6 +108,22 @@ ACCOUNT_REFUSALS = (
     ("password_expired", 23, "krb_password_expired"),
     ("no_common_etype", 14, "krb_etype"),
 )
+
+
+@contextmanager
+def silent_kdc() -> Iterator[int]:
+    """A loopback port that takes connections and never answers (a KDC that has hung); yields the port."""
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen(8)
+    held: list[socket.socket] = []
+    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
+    try:
+        yield listener.getsockname()[1]
+    finally:
+        listener.close()
+        for sock in held:
+            sock.close()
 
 
 def account(kdc: MitKdc, setup: str) -> tuple[str, str]:

@@ -9,13 +9,11 @@ Skipped when the MIT KDC is not installed, except under CI=true, where that is a
 from __future__ import annotations
 
 import datetime
-import socket
-import threading
 import time
 import uuid
 
 import pytest
-from tests.remote.kdc import ACCOUNT_REFUSALS, PASSWORD, REALM, account
+from tests.remote.kdc import ACCOUNT_REFUSALS, PASSWORD, REALM, account, silent_kdc
 
 from wmidoctor.remote.credentials import Credentials
 from wmidoctor.remote.probe import ProbeOptions, Target, probe_host
@@ -113,19 +111,10 @@ def test_client_clock_skew(kdc, fake_host, monkeypatch):
 
 
 def test_a_kdc_that_never_answers_is_bounded_by_the_stage_timeout(fake_host):
-    listener = socket.socket()
-    listener.bind(("127.0.0.1", 0))
-    listener.listen(8)
-    held: list[socket.socket] = []
-    threading.Thread(target=lambda: held.append(listener.accept()[0]), daemon=True).start()
-    try:
+    with silent_kdc() as kdc_port:
         start = time.monotonic()
-        result = probe(f"127.0.0.1:{listener.getsockname()[1]}", fake_host().port, "someone", timeout=0.5)
+        result = probe(f"127.0.0.1:{kdc_port}", fake_host().port, "someone", timeout=0.5)
         elapsed = time.monotonic() - start
-    finally:
-        listener.close()
-        for sock in held:
-            sock.close()
     assert failing(result)[:2] == ("kdc", "no_answer")
     assert result.verdict.where == "network" and "--kdc" in " ".join(f.step for f in result.verdict.fixes)
     assert elapsed < 0.5 * 3 + 0.6

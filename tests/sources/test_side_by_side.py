@@ -3,6 +3,7 @@ both here in turn (real corpus bundle and volume)."""
 
 from __future__ import annotations
 
+import concurrent.futures
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
@@ -34,7 +35,7 @@ def test_reading_the_repository_aside_changes_nothing(
             pools.append(max_workers)
             super().__init__(max_workers=max_workers)
 
-    monkeypatch.setattr(bundle, "ProcessPoolExecutor", CountedPool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", CountedPool)  # imported when a read goes aside
     monkeypatch.setattr(bundle.os, "cpu_count", lambda: 2)
     aside = bundle.load(root).to_json()
     assert pools == [1], "with two cores one other process reads the repository"
@@ -66,5 +67,5 @@ def test_a_reading_process_that_dies_is_replaced_by_a_read_here(
     monkeypatch.setattr(bundle.os, "cpu_count", lambda: 1)
     expected = bundle.load(root).to_json()
     monkeypatch.setattr(bundle.os, "cpu_count", lambda: 2)
-    monkeypatch.setattr(bundle, "ProcessPoolExecutor", DeadPool)
+    monkeypatch.setattr(concurrent.futures, "ProcessPoolExecutor", DeadPool)
     assert bundle.load(root).to_json() == expected

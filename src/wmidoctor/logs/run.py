@@ -10,16 +10,18 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
+from typing import TYPE_CHECKING
 
 from wmidoctor.artifacts.archive import DamagedMember
 from wmidoctor.artifacts.evtx import LogStats, read_log
-from wmidoctor.artifacts.evtx.binary import EVTX_CHUNK_SIZE, evtx_chunk_count, read_evtx_chunks
+from wmidoctor.artifacts.evtx.binary import EVTX_CHUNK_SIZE, evtx_chunk_count, is_evtx_file, read_evtx_chunks
 from wmidoctor.artifacts.evtx.hostname import computer_names
-from wmidoctor.artifacts.evtx.reader import EVTX_MAGIC
 from wmidoctor.logs.analysis import Analysis
 from wmidoctor.logs.inputs import LogInput, find_logs
 from wmidoctor.logs.selection import wanted
+
+if TYPE_CHECKING:
+    from concurrent.futures import Future
 
 # Below this much log data on disk a second process costs about what it saves: starting and stopping the pool
 # costs ~30 ms; on the corpus .evtx files two processes broke even at 7.5 and 13.9 MiB and took 115 ms against
@@ -79,7 +81,7 @@ def _size(log: LogInput) -> int:
 def _ranges(log: LogInput, jobs: int) -> list[Chunks | None]:
     """How a log is shared among `jobs` processes: an .evtx file on disk of SPLIT_BYTES or more in ranges of
     at least SPLIT_CHUNKS chunks (two per process, so that none waits long for the last), anything else whole."""
-    if jobs < 2 or log.member or _size(log) < SPLIT_BYTES or not _is_evtx(log):
+    if jobs < 2 or log.member or _size(log) < SPLIT_BYTES or not is_evtx_file(str(log.path)):
         return [None]
     chunks = evtx_chunk_count(str(log.path))
     pieces = min(2 * jobs, chunks // SPLIT_CHUNKS)
@@ -87,14 +89,6 @@ def _ranges(log: LogInput, jobs: int) -> list[Chunks | None]:
         return [None]
     starts = [chunks * k // pieces for k in range(pieces)]
     return [(start, starts[k + 1] if k + 1 < pieces else None) for k, start in enumerate(starts)]
-
-
-def _is_evtx(log: LogInput) -> bool:
-    try:
-        with open(log.path, "rb") as handle:
-            return handle.read(len(EVTX_MAGIC)) == EVTX_MAGIC
-    except OSError:
-        return False
 
 
 def analyse(paths: list[str], since: str = "", until: str = "", jobs: int | None = None) -> Analysis:
@@ -127,6 +121,8 @@ def _read(
         for index, chunks in units:
             yield (index, *analyse_alone(logs[index], since, until, chunks))
         return
+    from concurrent.futures import ProcessPoolExecutor  # ~40 ms to import: only when a pool is wanted
+
     with ProcessPoolExecutor(max_workers=jobs) as pool:
         # the largest first, so that no process is left with a big one at the end
         pooled = sorted(

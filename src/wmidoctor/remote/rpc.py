@@ -209,9 +209,10 @@ class LeanDCERPC(rpcrt.DCERPC_v5):
         user, password, domain, lmhash, nthash, *_ = self._transport.get_credentials()
         challenge = bind_ack[len(bind_ack) - unpack_from("<H", bind_ack, 10)[0] :]
         message: bytes | None = None
-        if user and isinstance(nthash, bytes | str) and self._transport.doesSupportNTLMv2():
+        # the transport holds a given NT hash as bytes, and '' without one
+        if user and (isinstance(nthash, bytes) or nthash == "") and self._transport.doesSupportNTLMv2():
             try:
-                nt_hash = nthash if isinstance(nthash, bytes) and nthash else ntlm_v2.nt_hash_of(password or "")
+                nt_hash = nthash or ntlm_v2.nt_hash_of(password or "")
                 message, flags, session_key = ntlm_v2.authenticate(negotiate["flags"], challenge, user, domain, nt_hash)
             except ntlm_v2.NotAChallenge:
                 message = None

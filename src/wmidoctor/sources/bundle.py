@@ -27,10 +27,7 @@ import re
 import tempfile
 import zipfile
 from collections.abc import Callable, Iterator, Mapping
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures.process import BrokenProcessPool
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Final
 
@@ -38,7 +35,7 @@ from wmidoctor.artifacts.gate import read_capped
 from wmidoctor.errors import InputError
 from wmidoctor.evidence import Evidence
 from wmidoctor.evidence.codec import change_strings
-from wmidoctor.evidence.model import COLLECTED, PARTIAL, ArtifactStatus, Events, Repository, WmiTraces
+from wmidoctor.evidence.model import COLLECTED, PARTIAL, ArtifactStatus, Repository
 from wmidoctor.sources import commands, listings, volume, wmi_queries
 from wmidoctor.sources.artifacts import (
     COMMAND,
@@ -67,6 +64,8 @@ from wmidoctor.sources.winpaths import volume_relative
 from wmidoctor.vocabulary import ArtifactState
 
 if TYPE_CHECKING:
+    from concurrent.futures import Future
+
     from wmidoctor.logs.analysis import Analysis
 
 __all__ = ["load", "volume_relative"]
@@ -267,10 +266,11 @@ class Loader:
         """Each repository copy's full read started in another process when event logs will be read meanwhile
         (empty otherwise: the repository is then read here, in its turn)."""
         copies = [path for _, path in self._artifacts(REPOSITORY_COPY)]
-        logs = self._artifacts(EVENT_LOG) or self.layout.event_files
-        if self.quick or not copies or not logs or (os.cpu_count() or 1) < 2:
+        if self.quick or not copies or not self._log_paths() or (os.cpu_count() or 1) < 2:
             yield {}
             return
+        from concurrent.futures import ProcessPoolExecutor  # ~40 ms to import: only when a read goes aside
+
         pool = ProcessPoolExecutor(max_workers=1)
         try:
             yield {path: pool.submit(read_repository_copy, path) for path in copies}
@@ -444,29 +444,29 @@ class Loader:
     def _log_paths(self) -> list[Path]:
         return [path for _, path in self._artifacts(EVENT_LOG)] + self.layout.event_files
 
-    def analyse_events(self, jobs: int | None) -> LogReading | None:
-        """Everything the event logs give, read ahead of its turn (None: no logs)."""
+    def analyse_events(self, jobs: int | None) -> tuple[Analysis, dict[str, str]] | None:
+        """The event logs' analysis, read ahead of its turn, and with --quick what was left out of each log
+        (None: no logs)."""
         paths = self._log_paths()
         if not paths:
             return None
         from wmidoctor.logs.run import analyse
-        from wmidoctor.sources.events import events_section, traces_section
         from wmidoctor.sources.quicklogs import analyse_newest
 
         if self.quick:
-            analysis, shortened = analyse_newest(paths)
-        else:
-            analysis, shortened = analyse([str(path) for path in paths], jobs=jobs), {}
-        return LogReading(analysis, shortened, events_section(analysis), traces_section(analysis))
+            return analyse_newest(paths)
+        return analyse([str(path) for path in paths], jobs=jobs), {}
 
-    def read_events(self, reading: LogReading | None) -> None:
-        if reading is None:
+    def read_events(self, analysed: tuple[Analysis, dict[str, str]] | None) -> None:
+        if analysed is None:
             return
-        analysis, shortened = reading.analysis, reading.shortened
+        from wmidoctor.sources.events import events_section, traces_section
+
+        analysis, shortened = analysed
         logs, exports = self._artifacts(EVENT_LOG), self.layout.event_files
-        self.evidence.events = reading.events
+        self.evidence.events = events_section(analysis)
         identity_from_events(analysis.logs, self.evidence)
-        self.evidence.wmi_traces = reading.traces
+        self.evidence.wmi_traces = traces_section(analysis)
         if shortened:
             section = self.evidence.events
             told = [section.reason] if section.status == PARTIAL else []
@@ -541,16 +541,6 @@ class Loader:
             section.reason = ("; ".join(parts) if parts else where + (f": needs {needs}" if needs else ""))[:400]
 
 
-@dataclass
-class LogReading:
-    """What the event logs give the evidence, read while the repository is read elsewhere."""
-
-    analysis: Analysis
-    shortened: dict[str, str]  # --quick: per shortened log, what was left out
-    events: Events
-    traces: WmiTraces
-
-
 # A repository copy read into a scratch Evidence, or None and why it could not be opened.
 RepositoryRead = tuple[Evidence | None, str]
 
@@ -558,6 +548,8 @@ RepositoryRead = tuple[Evidence | None, str]
 def _read_here_or_aside(path: Path, aside: Future[RepositoryRead] | None) -> RepositoryRead:
     """The other process's read of the copy, or this process's when there was none or that process died."""
     if aside is not None:
+        from concurrent.futures.process import BrokenProcessPool
+
         try:
             return aside.result()
         except BrokenProcessPool:

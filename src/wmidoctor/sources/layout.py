@@ -26,7 +26,7 @@ from functools import cache
 from pathlib import Path
 from urllib.parse import unquote
 
-from wmidoctor.artifacts.evtx.reader import EVTX_MAGIC
+from wmidoctor.artifacts.evtx.binary import EVTX_MAGIC
 from wmidoctor.artifacts.evtx.xmlexport import looks_like_xml
 from wmidoctor.artifacts.gate import open_regular
 from wmidoctor.artifacts.registry.hive import is_hive

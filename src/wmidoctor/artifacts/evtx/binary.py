@@ -23,6 +23,7 @@ import orjson
 from wmidoctor.artifacts.evtx.event import Event, LogStats
 from wmidoctor.artifacts.evtx.normalise import from_json, iso_utc
 
+EVTX_MAGIC = b"ElfFile\x00"
 # .evtx layout: a 4 KiB file header whose chunk count sits at 0x2A, then 64 KiB chunks.
 EVTX_HEADER_BLOCK = 4096
 EVTX_CHUNK_SIZE = 65536
@@ -125,7 +126,7 @@ def _widen(first: str, last: str, stamps: list[str]) -> tuple[str, str]:
     return (low if not first or low < first else first), max(last, high)
 
 
-def _header_problem(source: str | BinaryIO, exc: Exception) -> str:
+def _header_problem(source: str | BinaryIO | ChunkRange, exc: Exception) -> str:
     """Say in plain words why a file is not an .evtx (the parser's message is a Rust error chain)."""
     if isinstance(source, str):
         try:
@@ -223,11 +224,20 @@ def read_evtx_chunks(
     first, last = chunks
     view = ChunkRange(path, first, last)
     try:
-        yield from read_evtx(view, name, stats, select, since, until, first)  # type: ignore[arg-type]
+        yield from read_evtx(view, name, stats, select, since, until, first)
     finally:
         view.close()
     if first == 0:
         _note_truncation(path, stats)
+
+
+def is_evtx_file(path: str) -> bool:
+    """Whether the file at `path` starts as an .evtx file does (an unreadable one does not)."""
+    try:
+        with open(path, "rb") as handle:
+            return handle.read(len(EVTX_MAGIC)) == EVTX_MAGIC
+    except OSError:
+        return False
 
 
 def evtx_chunk_count(path: str) -> int:
@@ -237,7 +247,7 @@ def evtx_chunk_count(path: str) -> int:
 
 
 def read_evtx(
-    source: str | BinaryIO,
+    source: str | BinaryIO | ChunkRange,
     name: str,
     stats: LogStats,
     select: Callable[[str, int], bool],

@@ -10,7 +10,7 @@ import warnings
 from collections import Counter
 from pathlib import Path
 
-from wmidoctor.artifacts.evtx.reader import EVTX_MAGIC
+from wmidoctor.artifacts.evtx.binary import EVTX_MAGIC
 
 _JSON_COMPUTER = re.compile(r'"Computer":"([^"\\]+)"')
 _XML_COMPUTER = re.compile(r"<Computer>([^<]+)</Computer>")

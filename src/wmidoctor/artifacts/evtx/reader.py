@@ -7,15 +7,13 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from wmidoctor.artifacts.evtx.binary import read_evtx
+from wmidoctor.artifacts.evtx.binary import EVTX_MAGIC, read_evtx
 from wmidoctor.artifacts.evtx.event import Event, LogStats
 from wmidoctor.artifacts.evtx.xmlexport import looks_like_xml, read_xml
 from wmidoctor.artifacts.gate import open_regular
 
 # (provider, event id) -> decode this record fully?
 Selector = Callable[[str, int], bool]
-
-EVTX_MAGIC = b"ElfFile\x00"
 
 
 def read_log(
