@@ -53,7 +53,7 @@ _EPOCH_CACHE: dict[str, int] = {}
 
 
 def micros(iso: str) -> int:
-    """'2024-05-01T13:00:00.123456Z' -> microseconds since 1970 (the second part cached)."""
+    """'2024-05-01T13:00:00.123456Z' -> microseconds since 1970 (the second part cached); 0 when unreadable."""
     second = iso[:19]
     base = _EPOCH_CACHE.get(second)
     if base is None:
@@ -68,7 +68,7 @@ def micros(iso: str) -> int:
     return base + (int(fraction) if fraction.isdigit() else 0)
 
 
-@dataclass
+@dataclass(slots=True)
 class Tally:
     """Count, total time, percentile sample and failures of one key (a client, a namespace, a query)."""
 
@@ -137,6 +137,11 @@ class Table:
         return ranked[:limit] if limit else ranked
 
 
+# What a start event asks: (client, user, namespace, method, class, target), shared by every operation
+# that asks the same; the per-key tallies are keyed by it and the operation's provider.
+Request = tuple[str, str, str, str, str, str]
+
+
 @dataclass(slots=True)
 class Operation:
     """An operation seen starting (kept only while it is open, or as one of the slowest)."""
@@ -145,18 +150,40 @@ class Operation:
     group_id: str
     start_us: int
     started: str  # ISO time of the start event
-    client: str
-    user: str
-    namespace: str
-    method: str
-    class_name: str
-    target: str
+    request: Request
     source: str
     duration_us: int = -1  # -1: never finished inside the trace
     code: str = ""
 
+    @property
+    def client(self) -> str:
+        return self.request[0]
+
+    @property
+    def user(self) -> str:
+        return self.request[1]
+
+    @property
+    def namespace(self) -> str:
+        return self.request[2]
+
+    @property
+    def method(self) -> str:
+        return self.request[3]
+
+    @property
+    def class_name(self) -> str:
+        return self.request[4]
+
+    @property
+    def target(self) -> str:
+        return self.request[5]
+
     def __lt__(self, other: Operation) -> bool:  # for the heap of slowest operations
         return (self.duration_us, self.start_us) < (other.duration_us, other.start_us)
+
+
+_SUCCESS = frozenset({"", "0x0", "0", "0x00000000"})  # result codes that say the operation succeeded
 
 
 def client_key(fields: dict[str, str]) -> str:
@@ -166,11 +193,25 @@ def client_key(fields: dict[str, str]) -> str:
     return f"pid {pid} on {machine}" if machine else f"pid {pid}"
 
 
+def _request(fields: dict[str, str]) -> Request:
+    method, namespace, class_name, target = parse_operation(fields.get("Operation", ""))
+    namespace = namespace or fields.get("NamespaceName", "")
+    return client_key(fields), fields.get("User", ""), namespace, method, class_name, target[:300]
+
+
 class TraceAnalysis:
     """Feed events with `add` in time order (file by file), then `finish(end)`; read the tables."""
 
     def __init__(self) -> None:
-        self.roles = facts.roles()
+        by_role = {
+            "start": self._start,
+            "stop": self._stop_event,
+            "provider": self._provider,
+            "method": self._method,
+            "process": self._process,
+        }
+        self._handlers = {event_id: by_role.get(role, self._count_only) for event_id, role in facts.roles().items()}
+        self._second, self._second_us = "", 0  # the second of the last event's time, and its microseconds
         self.events = 0
         self.by_id: Counter[int] = Counter()
         self.first_us = self.last_us = 0
@@ -192,6 +233,7 @@ class TraceAnalysis:
         self.concurrency: dict[int, int] = {}  # second -> most operations open at once
         self.client_seconds: Counter[tuple[str, int]] = Counter()  # (client, second) -> micro-seconds of work
         self.client_users: dict[str, str] = {}
+        self._requests: dict[tuple[str | None, ...], Request] = {}  # a start's fields -> what it asks
         self.slowest: list[Operation] = []
         self.unfinished: list[Operation] = []
         self.methods: Counter[str] = Counter()
@@ -199,66 +241,62 @@ class TraceAnalysis:
 
     # --- feeding -------------------------------------------------------------------------------------
     def add(self, event: Event) -> None:
-        role = self.roles.get(event.event_id)
-        if role is None:
+        handle = self._handlers.get(event.event_id)
+        if handle is None:
             return
         self.events += 1
         self.by_id[event.event_id] += 1
-        now = micros(event.time) if event.time >= "1980" else 0
+        time = event.time
+        if time[:19] == self._second:  # events come in bursts: most share the second before
+            now = self._second_us + (int(time[20:26]) if time[20:26].isdigit() else 0)
+        else:
+            now = micros(time) if time >= "1980" else 0
+            if now:
+                self._second, self._second_us = time[:19], now - now % 1_000_000
         if now:
             if not self.first_us or now < self.first_us:
-                self.first_us, self.first_seen = now, event.time
+                self.first_us, self.first_seen = now, time
             if now > self.last_us:
-                self.last_us, self.last_seen = now, event.time
-        fields = event.fields
-        if role == "start":
-            self._start(event, fields, now)
-        elif role == "stop":
-            self._stop(fields, now)
-        elif role == "provider":
-            self._provider(fields)
-        elif role == "method":
-            self._method(fields)
-        elif role == "process" and len(self.processes_created) < 100:
-            self.processes_created.append(
-                {k: fields.get(k, "") for k in ("Commandline", "CreatedProcessId", "ClientProcessId", "User")}
-            )
+                self.last_us, self.last_seen = now, time
+        handle(event, now)
 
-    def _start(self, event: Event, fields: dict[str, str], now: int) -> None:
+    def _start(self, event: Event, now: int) -> None:
+        fields = event.fields
         operation_id = fields.get("OperationId", "")
         if not operation_id:
             return
         if len(self.open) >= MAX_OPEN and operation_id not in self.open:
             self.open_overflow += 1
             return
-        method, namespace, class_name, target = parse_operation(fields.get("Operation", ""))
-        namespace = namespace or fields.get("NamespaceName", "")
-        client = client_key(fields)
-        self.client_users.setdefault(client, fields.get("User", ""))
+        get = fields.get
+        # a busy client asks the same thing over and over: each distinct ask is parsed once
+        asked = (get("Operation"), get("NamespaceName"), get("ClientProcessId"), get("ClientMachine"), get("User"))
+        request = self._requests.get(asked)
+        if request is None:
+            if len(self._requests) >= MAX_COMBOS:
+                self._requests.clear()
+            request = self._requests[asked] = _request(fields)
+            self.client_users.setdefault(request[0], request[1])
         self.open[operation_id] = Operation(
-            operation_id,
-            fields.get("GroupOperationId", ""),
-            now,
-            event.time,
-            client,
-            fields.get("User", ""),
-            namespace,
-            method,
-            class_name,
-            target[:300],
-            event.source,
+            operation_id, get("GroupOperationId", ""), now, event.time, request, event.source
         )
         self._see_concurrency(now)
-        early = self.early_stops.pop(operation_id, None)
-        if early is not None:
-            self._stop(early[1], early[0])
+        if self.early_stops:
+            early = self.early_stops.pop(operation_id, None)
+            if early is not None:
+                self._stop(early[1], early[0])
 
     def _see_concurrency(self, now: int) -> None:
         second = now // 1_000_000
-        if second in self.concurrency:
-            self.concurrency[second] = max(self.concurrency[second], len(self.open))
+        peak = self.concurrency.get(second)
+        if peak is not None:
+            if len(self.open) > peak:
+                self.concurrency[second] = len(self.open)
         elif len(self.concurrency) < MAX_SECONDS:
             self.concurrency[second] = len(self.open)
+
+    def _stop_event(self, event: Event, now: int) -> None:
+        self._stop(event.fields, now)
 
     def _stop(self, fields: dict[str, str], now: int) -> None:
         operation_id = fields.get("OperationId", fields.get("OperationID", ""))
@@ -268,24 +306,18 @@ class TraceAnalysis:
                 self.early_stops[operation_id] = (now, fields)
             return
         self._see_concurrency(now)
-        duration = max(0, now - operation.start_us) if now and operation.start_us else 0
+        start = operation.start_us
+        duration = max(0, now - start) if now and start else 0
         code = fields.get("ResultCode", "")
-        code = "" if code.lower() in ("", "0x0", "0", "0x00000000") else code
+        if code in _SUCCESS or code.lower() in _SUCCESS:
+            code = ""
         operation.duration_us, operation.code = duration, code
         self.completed += 1
         if code:
             self.failures[code] += 1
         # one tally per distinct (client, user, namespace, request, query, provider): the per-dimension
         # tables are merged from these at the end, one update per operation instead of seven
-        combo = (
-            operation.client,
-            operation.user,
-            operation.namespace,
-            operation.method,
-            operation.class_name,
-            operation.target,
-            self.groups.get(operation.group_id, ""),
-        )
+        combo = (*operation.request, self.groups.get(operation.group_id, ""))
         tally = self.combos.get(combo)
         if tally is None:
             if len(self.combos) >= MAX_COMBOS:
@@ -294,27 +326,40 @@ class TraceAnalysis:
             if tally is None:
                 tally = self.combos[combo] = Tally()
         tally.add(duration, code)
-        second = operation.start_us // 1_000_000
-        key = (operation.client, second)
+        key = (operation.request[0], start // 1_000_000)
         if key in self.client_seconds or len(self.client_seconds) < MAX_SECONDS:
             self.client_seconds[key] += duration
-        if len(self.slowest) < KEEP_SLOWEST:
-            heapq.heappush(self.slowest, operation)
-        elif operation.duration_us > self.slowest[0].duration_us:
-            heapq.heapreplace(self.slowest, operation)
+        slowest = self.slowest
+        if len(slowest) < KEEP_SLOWEST:
+            heapq.heappush(slowest, operation)
+        elif duration > slowest[0].duration_us:
+            heapq.heapreplace(slowest, operation)
 
-    def _provider(self, fields: dict[str, str]) -> None:
+    def _provider(self, event: Event, now: int) -> None:
+        fields = event.fields
         name = fields.get("ProviderName", "")
         group = fields.get("GroupOperationId", "")
         self.provider_loads[(name, fields.get("HostId", ""), fields.get("Path", ""))] += 1
         if group and name and (group in self.groups or len(self.groups) < MAX_GROUPS):
             self.groups[group] = name
 
-    def _method(self, fields: dict[str, str]) -> None:
+    def _method(self, event: Event, now: int) -> None:
+        fields = event.fields
         self.methods[f"{fields.get('ClassName', '')}::{fields.get('MethodName', '')}"] += 1
         operation = self.open.get(fields.get("OperationId", ""))
         if operation is not None and not operation.class_name:
-            operation.class_name = fields.get("ClassName", "")
+            request = operation.request
+            operation.request = (*request[:4], fields.get("ClassName", ""), request[5])
+
+    def _process(self, event: Event, now: int) -> None:
+        if len(self.processes_created) < 100:
+            fields = event.fields
+            self.processes_created.append(
+                {k: fields.get(k, "") for k in ("Commandline", "CreatedProcessId", "ClientProcessId", "User")}
+            )
+
+    def _count_only(self, event: Event, now: int) -> None:
+        """Errors, consumers and the like: counted by id, nothing to pair."""
 
     # --- results -------------------------------------------------------------------------------------
     def finish(self) -> None:

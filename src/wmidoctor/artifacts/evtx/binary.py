@@ -323,11 +323,8 @@ def _read_batch(
         datas, stamps = list(compress(datas, inside)), list(compress(stamps, inside))
     if datas:
         _see_newest_computer(stats, datas, stamps)
-    batch: list[Event] = []
     if decode_all:
-        for data in datas:
-            _decode(data, locator, stats, batch, select)
-        return batch, len(datas), len(chunk) < _BATCH
+        return _judged(_decoded(datas, locator, stats), stats, select), len(datas), len(chunk) < _BATCH
     cuts = _cuts(datas)
     wanted: dict[tuple[str, str], bool] = {}  # cut -> decode it knowing it is selected (False: judge it decoded)
     counts = stats.counts
@@ -342,9 +339,16 @@ def _read_batch(
             stats.computers[computer] += n
         if select(provider, event_id):
             wanted[cut] = True
+    batch: list[Event] = []
     if wanted:
-        for data, cut in [(data, cut) for data, cut in zip(datas, cuts, strict=True) if cut in wanted]:
-            _decode(data, locator, stats, batch, None if wanted[cut] else select)
+        picked = [cut for cut in cuts if cut in wanted]
+        events = _decoded([data for data, cut in zip(datas, cuts, strict=True) if cut in wanted], locator, stats)
+        if all(map(wanted.__getitem__, picked)):  # every cut said what its record is
+            batch = [event for event in events if event is not None]
+        else:  # a record laid out otherwise is judged from its decoded fields
+            for event, known in zip(events, map(wanted.__getitem__, picked), strict=True):
+                if event is not None and (known or _judged([event], stats, select)):
+                    batch.append(event)
     return batch, len(datas), len(chunk) < _BATCH
 
 
@@ -374,17 +378,23 @@ def _record_json(data: str) -> Any:
         return _LENIENT.decode(data)
 
 
-def _decode(
-    data: str, locator: str, stats: LogStats, batch: list[Event], select: Callable[[str, int], bool] | None
-) -> None:
-    event = from_json(_record_json(data), locator)
-    if event is None:
+def _decoded(datas: list[str], locator: str, stats: LogStats) -> list[Event | None]:
+    """The records decoded and normalised (None for one without a System block, said once as a problem)."""
+    try:
+        records = list(map(orjson.loads, datas))
+    except orjson.JSONDecodeError:
+        records = list(map(_record_json, datas))
+    events = list(map(from_json, records, repeat(locator)))
+    if not all(events):
         stats.add_problem("a record without a System block was ignored")
-        return
-    if select is not None:
-        stats.counts[(event.channel, event.provider, event.event_id)] += 1
-        if event.computer:
-            stats.computers[event.computer] += 1
-        if not select(event.provider, event.event_id):
-            return
-    batch.append(event)
+    return events
+
+
+def _judged(events: list[Event | None], stats: LogStats, select: Callable[[str, int], bool]) -> list[Event]:
+    """Count decoded events whose kind no cut told and keep the selected ones; each kind is judged once."""
+    present = [event for event in events if event is not None]
+    kinds = [(event.channel, event.provider, event.event_id) for event in present]
+    stats.counts.update(kinds)
+    stats.computers.update([event.computer for event in present if event.computer])
+    verdicts = {kind: select(kind[1], kind[2]) for kind in set(kinds)}
+    return list(compress(present, map(verdicts.__getitem__, kinds)))

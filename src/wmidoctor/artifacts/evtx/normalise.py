@@ -82,20 +82,20 @@ def _attrs(value: Any) -> dict[str, Any]:
 
 
 def _texts(values: dict[str, Any]) -> dict[str, str]:
-    """Named values as strings, without the element's own attributes. Most values already are strings without
-    a CR: only the others are converted, and one join (in C) looks for a CR in all of them."""
-    fields = dict(values)
-    fields.pop("#attributes", None)
+    """Named values as strings, without the element's own attributes (`values` is the caller's to change). Most
+    values already are strings without a CR: only the others are converted, and one join (in C) looks for a CR
+    in all of them."""
+    values.pop("#attributes", None)
     try:
-        joined = "".join(fields.values())
+        joined = "".join(values.values())
     except TypeError:  # numbers, nulls, nested text
-        for name, value in fields.items():
+        for name, value in values.items():
             if type(value) is not str:
-                fields[name] = _text(value)
-        joined = "".join(fields.values())
+                values[name] = _text(value)
+        joined = "".join(values.values())
     if "\r" in joined:
-        return {name: value.replace("\r\n", "\n") for name, value in fields.items()}
-    return fields
+        return {name: value.replace("\r\n", "\n") for name, value in values.items()}
+    return values
 
 
 def _json_fields(event: dict[str, Any]) -> dict[str, str]:
@@ -124,7 +124,8 @@ def _json_fields(event: dict[str, Any]) -> dict[str, str]:
 
 
 def from_json(record: dict[str, Any], locator: str) -> Event | None:
-    """Normalise the `evtx` package's JSON form; None when the record has no System block."""
+    """Normalise the `evtx` package's JSON form; None when the record has no System block. The record's data
+    dict becomes the event's fields: pass a record you do not keep."""
     event = record.get("Event")
     if not isinstance(event, dict) or not isinstance(system := event.get("System"), dict):
         return None
@@ -148,16 +149,13 @@ def _usual(event: dict[str, Any], system: dict[str, Any], locator: str) -> Event
         return None
     if level is not None and type(level) is not int:
         return None
+    fields = _json_fields(event)
+    if provider == SYSMON:
+        fields = clean_sysmon_wmi(provider, event_id, fields)
+    if len(stamp) != 27 or stamp[19] != "." or stamp[26] != "Z":  # not already as iso_utc writes it
+        stamp = iso_utc(stamp)
     return Event(
-        channel,
-        provider,
-        event_id,
-        record_id,
-        iso_utc(stamp),
-        computer,
-        level,
-        clean_sysmon_wmi(provider, event_id, _json_fields(event)),
-        f"{locator}#record {record_id}",
+        channel, provider, event_id, record_id, stamp, computer, level, fields, f"{locator}#record {record_id}"
     )
 
 
