@@ -30,7 +30,10 @@ def read_log(
     (artifacts.jsonl) if it starts with '{' or '[' (also gzip-compressed), or a Log Analytics CSV export.
     Unreadable input never raises: it is marked in `stats` (unreadable, with the reason).
     """
-    from wmidoctor.artifacts.jsonl import looks_like_csv_export, looks_like_json, read_jsonl  # jsonl imports Event
+    # imported here: the JSON-lines reader imports this package's Event
+    from wmidoctor.artifacts.jsonl.csvrows import looks_like_csv_export
+    from wmidoctor.artifacts.jsonl.lines import looks_like_json
+    from wmidoctor.artifacts.jsonl.reader import read_jsonl
 
     name = Path(path).name
     try:

@@ -40,17 +40,6 @@ from wmidoctor.artifacts.jsonl.times import HostClocks, utc_text
 
 WMI_ACTIVITY = "Microsoft-Windows-WMI-Activity"
 
-# What `logs --help` and the README list: shape -> the export it comes from.
-SHAPES = {
-    "nxlog": "NXLog JSON (OTRF/Mordor, data lakes): flat EventID, SourceName, Channel, EventTime + data",
-    "winlogbeat": "Elastic Winlogbeat/ECS: winlog.event_id, winlog.event_data.*, winlog.user_data.* (or _source)",
-    "splunk": "Splunk JSON export: result._raw as event XML (XmlWinEventLog) or WinEventLog text",
-    "sentinel-event": "Sentinel/Log Analytics Event table: EventLog, Source, EventID, EventData XML",
-    "sentinel-securityevent": "Sentinel/Log Analytics SecurityEvent table: Channel, EventID, EventData XML",
-    "sentinel-windowsevent": "Sentinel/Log Analytics WindowsEvent table: Channel, Provider, EventData object",
-    "evtx-json": "evtx_dump / evtx package JSON of .evtx records: Event.System, Event.EventData",
-}
-
 
 @dataclass(slots=True)
 class Head:
