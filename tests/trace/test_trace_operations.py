@@ -222,3 +222,32 @@ def test_memory_is_bounded_by_key_caps_and_samples(monkeypatch: pytest.MonkeyPat
     assert analysis.clients.tallies["(other)"].count == 2000 - 49 * 4
     assert all(len(t.sample) <= 64 for t in analysis.queries.tallies.values())
     assert analysis.completed == 2000 and not analysis.open
+
+
+def test_a_key_merged_from_many_requests_keeps_a_bounded_sample_with_close_percentiles(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """One client asking 40 different queries, 25 times each, durations 1..1000 ms spread over them: its merged
+    sample is thinned to SAMPLE_SIZE once merged, and its percentiles stay within two of the sample's steps (1000
+    durations / 64 kept: ~16 ms each) of the exact ones."""
+    monkeypatch.setattr(operations, "SAMPLE_SIZE", 64)
+    analysis = TraceAnalysis()
+    for i in range(1000):
+        start = i * 2.0
+        analysis.add(
+            _event(
+                11,
+                start,
+                OperationId=str(i),
+                ClientProcessId="42",
+                Operation=f"Start IWbemServices::ExecQuery - root\\cimv2 : select * from C{i % 40}",
+            )
+        )
+        analysis.add(_event(13, start + (1 + (i * 7919) % 1000) / 1000, OperationId=str(i)))
+    analysis.finish()
+    tally = analysis.clients.tallies["pid 42"]
+    assert tally.count == 1000 and len(tally.sample) == 64
+    exact = sorted((1 + (i * 7919) % 1000) * 1000 for i in range(1000))
+    for fraction in (0.5, 0.9, 0.99):
+        assert abs(tally.percentile(fraction) - exact[int(fraction * 1000) - 1]) <= 2 * 1_000_000 // 64
+    assert all(len(t.sample) == 25 for t in analysis.queries.tallies.values())

@@ -20,6 +20,7 @@ from wmidoctor.artifacts.evtx.event import Event
 from wmidoctor.knowledge import trace as facts
 
 SAMPLE_SIZE = 2048  # durations kept per key for percentiles (a deterministic reservoir beyond that)
+MERGE_SLACK = 8  # how far a merged sample may grow past SAMPLE_SIZE before it is thinned
 MAX_KEYS = 2000  # distinct clients / namespaces / queries kept per table; the rest go to "(other)"
 MAX_COMBOS = 50_000  # distinct (client, user, namespace, request, query, provider) tallied while reading
 MAX_OPEN = 200_000  # operations waiting for their stop event
@@ -95,13 +96,19 @@ class Tally:
                 self.sample[slot] = duration
 
     def merge(self, other: Tally) -> None:
-        """Fold another tally in; the joint sample, when too large, is thinned evenly across its sorted
-        values (so percentiles stay exact while both are small, and close when they are not)."""
+        """Fold another tally in. The joint sample may grow to MERGE_SLACK times SAMPLE_SIZE before it is thinned,
+        so a table's tally is sorted a few times while its keys are merged in, not once per merge; `thin` ends it."""
         self.count += other.count
         self.total_us += other.total_us
         self.max_us = max(self.max_us, other.max_us)
         self.failures.update(other.failures)
         self.sample.extend(other.sample)
+        if len(self.sample) > MERGE_SLACK * SAMPLE_SIZE:
+            self.thin()
+
+    def thin(self) -> None:
+        """At most SAMPLE_SIZE durations, spread evenly across the sorted sample (percentiles stay exact while
+        the sample is small, and close when it is not)."""
         if len(self.sample) > SAMPLE_SIZE:
             ordered = sorted(self.sample)
             step = len(ordered) / SAMPLE_SIZE
@@ -131,6 +138,10 @@ class Table:
             if tally is None:
                 tally = self.tallies[key] = Tally(example=example)
         tally.merge(other)
+
+    def thin(self) -> None:
+        for tally in self.tallies.values():
+            tally.thin()
 
     def top(self, limit: int = 0) -> list[tuple[str, Tally]]:
         ranked = sorted(self.tallies.items(), key=lambda item: (-item[1].total_us, -item[1].count, item[0]))
@@ -378,6 +389,9 @@ class TraceAnalysis:
             if provider:
                 self.providers.merge(provider, tally)
         self.combos.clear()
+        for table in (self.clients, self.users, self.namespaces, self.classes, self.client_classes, self.queries):
+            table.thin()
+        self.providers.thin()
         self.unfinished = sorted(self.open.values(), key=lambda o: (o.start_us, o.operation_id))
 
     @property
