@@ -15,6 +15,7 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from typing import NamedTuple
 
 from wmidoctor.artifacts.evtx.event import Event
 from wmidoctor.knowledge import trace as facts
@@ -148,9 +149,16 @@ class Table:
         return ranked[:limit] if limit else ranked
 
 
-# What a start event asks: (client, user, namespace, method, class, target), shared by every operation
-# that asks the same; the per-key tallies are keyed by it and the operation's provider.
-Request = tuple[str, str, str, str, str, str]
+class Request(NamedTuple):
+    """What a start event asks, shared by every operation that asks the same; the per-key tallies are keyed by
+    it and the operation's provider."""
+
+    client: str
+    user: str
+    namespace: str
+    method: str
+    class_name: str
+    target: str
 
 
 @dataclass(slots=True)
@@ -165,30 +173,6 @@ class Operation:
     source: str
     duration_us: int = -1  # -1: never finished inside the trace
     code: str = ""
-
-    @property
-    def client(self) -> str:
-        return self.request[0]
-
-    @property
-    def user(self) -> str:
-        return self.request[1]
-
-    @property
-    def namespace(self) -> str:
-        return self.request[2]
-
-    @property
-    def method(self) -> str:
-        return self.request[3]
-
-    @property
-    def class_name(self) -> str:
-        return self.request[4]
-
-    @property
-    def target(self) -> str:
-        return self.request[5]
 
     def __lt__(self, other: Operation) -> bool:  # for the heap of slowest operations
         return (self.duration_us, self.start_us) < (other.duration_us, other.start_us)
@@ -207,7 +191,7 @@ def client_key(fields: dict[str, str]) -> str:
 def _request(fields: dict[str, str]) -> Request:
     method, namespace, class_name, target = parse_operation(fields.get("Operation", ""))
     namespace = namespace or fields.get("NamespaceName", "")
-    return client_key(fields), fields.get("User", ""), namespace, method, class_name, target[:300]
+    return Request(client_key(fields), fields.get("User", ""), namespace, method, class_name, target[:300])
 
 
 class TraceAnalysis:
@@ -222,7 +206,6 @@ class TraceAnalysis:
             "process": self._process,
         }
         self._handlers = {event_id: by_role.get(role, self._count_only) for event_id, role in facts.roles().items()}
-        self._second, self._second_us = "", 0  # the second of the last event's time, and its microseconds
         self.events = 0
         self.by_id: Counter[int] = Counter()
         self.first_us = self.last_us = 0
@@ -258,12 +241,7 @@ class TraceAnalysis:
         self.events += 1
         self.by_id[event.event_id] += 1
         time = event.time
-        if time[:19] == self._second:  # events come in bursts: most share the second before
-            now = self._second_us + (int(time[20:26]) if time[20:26].isdigit() else 0)
-        else:
-            now = micros(time) if time >= "1980" else 0
-            if now:
-                self._second, self._second_us = time[:19], now - now % 1_000_000
+        now = micros(time) if time >= "1980" else 0
         if now:
             if not self.first_us or now < self.first_us:
                 self.first_us, self.first_seen = now, time
@@ -287,7 +265,7 @@ class TraceAnalysis:
             if len(self._requests) >= MAX_COMBOS:
                 self._requests.clear()
             request = self._requests[asked] = _request(fields)
-            self.client_users.setdefault(request[0], request[1])
+            self.client_users.setdefault(request.client, request.user)
         self.open[operation_id] = Operation(
             operation_id, get("GroupOperationId", ""), now, event.time, request, event.source
         )
@@ -337,7 +315,7 @@ class TraceAnalysis:
             if tally is None:
                 tally = self.combos[combo] = Tally()
         tally.add(duration, code)
-        key = (operation.request[0], start // 1_000_000)
+        key = (operation.request.client, start // 1_000_000)
         if key in self.client_seconds or len(self.client_seconds) < MAX_SECONDS:
             self.client_seconds[key] += duration
         slowest = self.slowest
@@ -358,9 +336,8 @@ class TraceAnalysis:
         fields = event.fields
         self.methods[f"{fields.get('ClassName', '')}::{fields.get('MethodName', '')}"] += 1
         operation = self.open.get(fields.get("OperationId", ""))
-        if operation is not None and not operation.class_name:
-            request = operation.request
-            operation.request = (*request[:4], fields.get("ClassName", ""), request[5])
+        if operation is not None and not operation.request.class_name:
+            operation.request = operation.request._replace(class_name=fields.get("ClassName", ""))
 
     def _process(self, event: Event, now: int) -> None:
         if len(self.processes_created) < 100:

@@ -24,9 +24,9 @@ def _operation_row(operation, end_us: int) -> dict[str, Any]:
     finished = operation.duration_us >= 0
     return {
         "operation": describe(operation),
-        "client": operation.client,
-        "user": operation.user,
-        "namespace": operation.namespace,
+        "client": operation.request.client,
+        "user": operation.request.user,
+        "namespace": operation.request.namespace,
         "started": operation.started,
         "duration_ms": ms(operation.duration_us) if finished else None,
         "open_ms": None if finished else ms(max(0, end_us - operation.start_us)),

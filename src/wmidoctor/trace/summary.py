@@ -16,11 +16,12 @@ def ms(micro: int) -> float:
 
 
 def describe(operation: Operation) -> str:
-    parts = [operation.method]
-    if operation.namespace:
-        parts.append(f"- {operation.namespace}")
-    if operation.target:
-        parts.append(f": {operation.target}")
+    request = operation.request
+    parts = [request.method]
+    if request.namespace:
+        parts.append(f"- {request.namespace}")
+    if request.target:
+        parts.append(f": {request.target}")
     return " ".join(parts)
 
 
@@ -29,8 +30,8 @@ def _trace_operation(operation: Operation, end_us: int) -> TraceOperation:
     seconds = operation.duration_us / 1e6 if finished else max(0, end_us - operation.start_us) / 1e6
     return TraceOperation(
         operation=describe(operation),
-        client=operation.client,
-        namespace=operation.namespace,
+        client=operation.request.client,
+        namespace=operation.request.namespace,
         started=operation.started,
         seconds=round(seconds, 3),
         open_by_design=not finished and facts.open_by_design(describe(operation)) is not None,
@@ -117,8 +118,8 @@ def timeline(analysis: TraceAnalysis, bins: int = TIMELINE_BINS) -> dict[str, ob
     count = ((last - first) // width) + 1
     clients = [client for client, _ in analysis.clients.top(TIMELINE_CLIENTS)]
     for operation in analysis.unfinished:
-        if operation.client not in clients and len(clients) < TIMELINE_CLIENTS + 4:
-            clients.append(operation.client)
+        if operation.request.client not in clients and len(clients) < TIMELINE_CLIENTS + 4:
+            clients.append(operation.request.client)
     lanes = {client: [0.0] * count for client in clients}
     for (client, second), micro in analysis.client_seconds.items():
         lane = lanes.get(client)
@@ -126,8 +127,8 @@ def timeline(analysis: TraceAnalysis, bins: int = TIMELINE_BINS) -> dict[str, ob
             lane[min(count - 1, (second - first) // width)] += micro / 1000
     open_bars: dict[str, list[float]] = {client: [] for client in clients}
     for operation in analysis.unfinished:
-        if operation.client in open_bars and operation.start_us:
-            open_bars[operation.client].append(round(operation.start_us / 1e6 - first, 3))
+        if operation.request.client in open_bars and operation.start_us:
+            open_bars[operation.request.client].append(round(operation.start_us / 1e6 - first, 3))
     return {
         "bin_s": width,
         "start_epoch_s": first,

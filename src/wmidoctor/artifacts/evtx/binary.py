@@ -339,16 +339,14 @@ def _read_batch(
             stats.computers[computer] += n
         if select(provider, event_id):
             wanted[cut] = True
-    batch: list[Event] = []
-    if wanted:
-        picked = [cut for cut in cuts if cut in wanted]
-        events = _decoded([data for data, cut in zip(datas, cuts, strict=True) if cut in wanted], locator, stats)
-        if all(map(wanted.__getitem__, picked)):  # every cut said what its record is
-            batch = [event for event in events if event is not None]
-        else:  # a record laid out otherwise is judged from its decoded fields
-            for event, known in zip(events, map(wanted.__getitem__, picked), strict=True):
-                if event is not None and (known or _judged([event], stats, select)):
-                    batch.append(event)
+    known = [wanted[cut] for cut in cuts if cut in wanted]
+    events = _decoded([data for data, cut in zip(datas, cuts, strict=True) if cut in wanted], locator, stats)
+    # a record laid out otherwise than its cut expects is judged from its decoded fields
+    batch = [
+        event
+        for event, sure in zip(events, known, strict=True)
+        if event is not None and (sure or _judged([event], stats, select))
+    ]
     return batch, len(datas), len(chunk) < _BATCH
 
 

@@ -149,13 +149,9 @@ def _usual(event: dict[str, Any], system: dict[str, Any], locator: str) -> Event
         return None
     if level is not None and type(level) is not int:
         return None
-    fields = _json_fields(event)
-    if provider == SYSMON:
-        fields = clean_sysmon_wmi(provider, event_id, fields)
-    if len(stamp) != 27 or stamp[19] != "." or stamp[26] != "Z":  # not already as iso_utc writes it
-        stamp = iso_utc(stamp)
+    fields = clean_sysmon_wmi(provider, event_id, _json_fields(event))
     return Event(
-        channel, provider, event_id, record_id, stamp, computer, level, fields, f"{locator}#record {record_id}"
+        channel, provider, event_id, record_id, iso_utc(stamp), computer, level, fields, f"{locator}#record {record_id}"
     )
 
 

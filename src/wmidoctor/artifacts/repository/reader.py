@@ -262,9 +262,14 @@ class Repository:
     ) -> None:
         """A class record that does not decode, found when it is read or, for the parts decoded on first use
         (qualifiers, method parameters), when they are first asked for."""
+        self._undecodable("class-undecodable", what, namespace, ref, exc, class_name)
+
+    def _undecodable(
+        self, kind: str, what: str, namespace: str, ref: ObjectRef, exc: DecodeError, class_name: str
+    ) -> None:
         self.problem(
             Problem(
-                "class-undecodable",
+                kind,
                 f"{what} does not decode: {exc}",
                 file=OBJECTS_FILE,
                 page=ref.page,
@@ -346,17 +351,7 @@ class Repository:
             try:
                 decoded = read_instance_record(record, class_def.properties, class_def.value_area_size, self.hash_chars)
             except DecodeError as exc:
-                self.problem(
-                    Problem(
-                        "instance-undecodable",
-                        f"instance does not decode: {exc}",
-                        file=OBJECTS_FILE,
-                        page=ref.page,
-                        record=ref.record,
-                        namespace=namespace,
-                        class_name=class_def.name,
-                    )
-                )
+                self._undecodable("instance-undecodable", "instance", namespace, ref, exc, class_def.name)
                 continue
             result.append(Instance(namespace, class_def.name, decoded.values, keys, decoded.created, decoded.modified))
         return result
