@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import zipfile
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import islice
 from pathlib import Path
 
 from wmidoctor.artifacts.etl import EtlReading, EtlStats, ManifestProvider, compile_template, guid_bytes, read_etl
 from wmidoctor.artifacts.evtx import Event, LogStats, read_log
+from wmidoctor.artifacts.evtx.binary import EVTX_MAGIC
+from wmidoctor.artifacts.evtx.rows import Row, read_rows
 from wmidoctor.errors import InputError
 from wmidoctor.knowledge import trace as facts
 from wmidoctor.logs.inputs import LogInput
@@ -44,6 +47,13 @@ def wmi_providers() -> dict[bytes, ManifestProvider]:
 
 def _select(provider: str, event_id: int) -> bool:
     return provider == facts.templates()["provider"] and event_id in facts.roles()
+
+
+def _rows(events: Iterable[Event], size: int = 256) -> Iterator[list[Row]]:
+    """Events as batches of rows, the form the .evtx reader gives."""
+    rows = ((e.event_id, e.time, e.fields, e.source) for e in events)
+    while batch := list(islice(rows, size)):
+        yield batch
 
 
 def find_traces(paths: list[str]) -> list[LogInput]:
@@ -93,20 +103,27 @@ def _read_etl(log: LogInput, stream, report: TraceFile) -> Iterator[Event]:
             report.problems.append(f"{reading.short_payloads} event(s) held fewer fields than their template")
 
 
-def read_trace(log: LogInput, report: TraceFile) -> Iterator[Event]:
-    """Yield the WMI-Activity trace events of one file; fill `report`. Never raises on bad content."""
+def read_trace(log: LogInput, report: TraceFile) -> Iterator[list[Row]]:
+    """Yield the WMI-Activity trace events of one file in batches of rows; fill `report`. Never raises on bad
+    content."""
     with log.open() as stream:
         head = stream.read(8) if stream is not None else _head(log.path)
         if stream is not None:
             stream.seek(0)
         if log.name.lower().endswith(".etl") and not head.startswith(b"ElfFile"):
             report.kind = "etl"
-            yield from _read_etl(log, stream, report)
+            yield from _rows(_read_etl(log, stream, report))
             return
         stats = LogStats(log.label)
-        for event in read_log(log.path if stream is None else log.name, stats, _select, stream=stream):
-            report.trace_events += 1
-            yield event
+        if head.startswith(EVTX_MAGIC):
+            stats.kind = "evtx"
+            source = stream if stream is not None else str(log.path)
+            rows = read_rows(source, log.name, stats, facts.templates()["provider"], frozenset(facts.roles()))
+        else:
+            rows = _rows(read_log(log.path if stream is None else log.name, stats, _select, stream=stream))
+        for batch in rows:
+            report.trace_events += len(batch)
+            yield batch
         report.kind, report.records_read = stats.kind, stats.records_read
         report.problems, report.unreadable = list(stats.problems), stats.unreadable
         report.first_seen, report.last_seen = stats.first_seen, stats.last_seen

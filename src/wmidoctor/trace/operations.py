@@ -13,6 +13,7 @@ from __future__ import annotations
 import heapq
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
 from typing import NamedTuple
@@ -85,7 +86,8 @@ class Tally:
     def add(self, duration: int, code: str) -> None:
         self.count += 1
         self.total_us += duration
-        self.max_us = max(self.max_us, duration)
+        if duration > self.max_us:
+            self.max_us = duration
         if code:
             self.failures[code] += 1
         if len(self.sample) < SAMPLE_SIZE:
@@ -163,7 +165,7 @@ class Request(NamedTuple):
 
 @dataclass(slots=True)
 class Operation:
-    """An operation seen starting (kept only while it is open, or as one of the slowest)."""
+    """An operation that is one of the slowest, or never finished inside the trace."""
 
     operation_id: str
     group_id: str
@@ -194,8 +196,15 @@ def _request(fields: dict[str, str]) -> Request:
     return Request(client_key(fields), fields.get("User", ""), namespace, method, class_name, target[:300])
 
 
+# an open operation while it waits for its stop: (group id, start in µs, start time, request, where read)
+_Open = tuple[str, int, str, Request, str]
+# an event: (event id, UTC ISO time, fields, where it was read)
+Row = tuple[int, str, dict[str, str], str]
+
+
 class TraceAnalysis:
-    """Feed events with `add` in time order (file by file), then `finish(end)`; read the tables."""
+    """Feed events with `feed` (batches of rows) or `add` in time order (file by file), then `finish()`; read the
+    tables."""
 
     def __init__(self) -> None:
         by_role = {
@@ -206,11 +215,9 @@ class TraceAnalysis:
             "process": self._process,
         }
         self._handlers = {event_id: by_role.get(role, self._count_only) for event_id, role in facts.roles().items()}
-        self.events = 0
         self.by_id: Counter[int] = Counter()
-        self.first_us = self.last_us = 0
         self.first_seen = self.last_seen = ""
-        self.open: dict[str, Operation] = {}
+        self.open: dict[str, _Open] = {}
         self.open_overflow = 0
         self.orphan_stops = 0
         # stops read before their start: ETL buffers are per processor, so file order is not time order
@@ -219,7 +226,7 @@ class TraceAnalysis:
         self.clients, self.namespaces, self.queries, self.classes = Table(), Table(), Table(), Table()
         self.users = Table()
         self.client_classes = Table()  # "client\trequest" -> its operations (the requests of each client)
-        self.combos: dict[tuple[str, ...], Tally] = {}
+        self.combos: dict[tuple[Request, str], Tally] = {}  # (request, provider) -> its operations
         self.providers = Table()  # provider name -> time of the operations it served
         self.failures: Counter[str] = Counter()  # result code -> operations
         self.provider_loads: Counter[tuple[str, str, str]] = Counter()  # (provider, host pid, path) -> events
@@ -235,22 +242,33 @@ class TraceAnalysis:
 
     # --- feeding -------------------------------------------------------------------------------------
     def add(self, event: Event) -> None:
-        handle = self._handlers.get(event.event_id)
-        if handle is None:
-            return
-        self.events += 1
-        self.by_id[event.event_id] += 1
-        time = event.time
-        now = micros(time) if time >= "1980" else 0
-        if now:
-            if not self.first_us or now < self.first_us:
-                self.first_us, self.first_seen = now, time
-            if now > self.last_us:
-                self.last_us, self.last_seen = now, time
-        handle(event, now)
+        self.feed(((event.event_id, event.time, event.fields, event.source),))
 
-    def _start(self, event: Event, now: int) -> None:
-        fields = event.fields
+    def feed(self, rows: Iterable[Row]) -> None:
+        """Events as rows: (event id, UTC ISO time, fields, where it was read)."""
+        handlers, by_id = self._handlers, self.by_id
+        first, last = self.first_seen, self.last_seen
+        # a trace holds many events a second: the second's start is looked up when the second changes
+        second, base = "\0", 0
+        for event_id, time, fields, source in rows:
+            handle = handlers.get(event_id)
+            if handle is None:
+                continue
+            by_id[event_id] += 1
+            if not time.startswith(second):
+                second = time[:19]
+                base = micros(second) if second >= "1980" else 0
+            fraction = time[20:26]
+            now = base + int(fraction) if base and fraction.isdigit() else base
+            if now:  # the times are all written alike, so as strings they sort as times
+                if not first or time < first:
+                    first = time
+                if time > last:
+                    last = time
+            handle(fields, now, time, source)
+        self.first_seen, self.last_seen = first, last
+
+    def _start(self, fields: dict[str, str], now: int, time: str, source: str) -> None:
         operation_id = fields.get("OperationId", "")
         if not operation_id:
             return
@@ -266,9 +284,7 @@ class TraceAnalysis:
                 self._requests.clear()
             request = self._requests[asked] = _request(fields)
             self.client_users.setdefault(request.client, request.user)
-        self.open[operation_id] = Operation(
-            operation_id, get("GroupOperationId", ""), now, event.time, request, event.source
-        )
+        self.open[operation_id] = (get("GroupOperationId", ""), now, time, request, source)
         self._see_concurrency(now)
         if self.early_stops:
             early = self.early_stops.pop(operation_id, None)
@@ -284,69 +300,69 @@ class TraceAnalysis:
         elif len(self.concurrency) < MAX_SECONDS:
             self.concurrency[second] = len(self.open)
 
-    def _stop_event(self, event: Event, now: int) -> None:
-        self._stop(event.fields, now)
+    def _stop_event(self, fields: dict[str, str], now: int, time: str, source: str) -> None:
+        self._stop(fields, now)
 
     def _stop(self, fields: dict[str, str], now: int) -> None:
-        operation_id = fields.get("OperationId", fields.get("OperationID", ""))
-        operation = self.open.pop(operation_id, None)
-        if operation is None:
+        operation_id = fields.get("OperationId")
+        if operation_id is None:
+            operation_id = fields.get("OperationID", "")
+        opened = self.open.pop(operation_id, None)
+        if opened is None:
             if len(self.early_stops) < MAX_OPEN:
                 self.early_stops[operation_id] = (now, fields)
             return
         self._see_concurrency(now)
-        start = operation.start_us
-        duration = max(0, now - start) if now and start else 0
+        group_id, start, started, request, source = opened
+        duration = now - start if now and start and now > start else 0
         code = fields.get("ResultCode", "")
         if code in _SUCCESS or code.lower() in _SUCCESS:
             code = ""
-        operation.duration_us, operation.code = duration, code
         self.completed += 1
         if code:
             self.failures[code] += 1
-        # one tally per distinct (client, user, namespace, request, query, provider): the per-dimension
-        # tables are merged from these at the end, one update per operation instead of seven
-        combo = (*operation.request, self.groups.get(operation.group_id, ""))
+        # one tally per distinct (request, provider): the per-dimension tables are merged from these at the end,
+        # one update per operation instead of seven
+        combo = (request, self.groups.get(group_id, ""))
         tally = self.combos.get(combo)
         if tally is None:
             if len(self.combos) >= MAX_COMBOS:
-                combo = (OTHER,) * 7
+                combo = (Request(*(OTHER,) * 6), OTHER)
                 tally = self.combos.get(combo)
             if tally is None:
                 tally = self.combos[combo] = Tally()
         tally.add(duration, code)
-        key = (operation.request.client, start // 1_000_000)
+        key = (request.client, start // 1_000_000)
         if key in self.client_seconds or len(self.client_seconds) < MAX_SECONDS:
             self.client_seconds[key] += duration
         slowest = self.slowest
-        if len(slowest) < KEEP_SLOWEST:
-            heapq.heappush(slowest, operation)
-        elif duration > slowest[0].duration_us:
-            heapq.heapreplace(slowest, operation)
+        if len(slowest) < KEEP_SLOWEST or duration > slowest[0].duration_us:
+            kept = Operation(operation_id, group_id, start, started, request, source, duration, code)
+            (heapq.heappush if len(slowest) < KEEP_SLOWEST else heapq.heapreplace)(slowest, kept)
 
-    def _provider(self, event: Event, now: int) -> None:
-        fields = event.fields
+    def _provider(self, fields: dict[str, str], now: int, time: str, source: str) -> None:
         name = fields.get("ProviderName", "")
         group = fields.get("GroupOperationId", "")
         self.provider_loads[(name, fields.get("HostId", ""), fields.get("Path", ""))] += 1
         if group and name and (group in self.groups or len(self.groups) < MAX_GROUPS):
             self.groups[group] = name
 
-    def _method(self, event: Event, now: int) -> None:
-        fields = event.fields
+    def _method(self, fields: dict[str, str], now: int, time: str, source: str) -> None:
         self.methods[f"{fields.get('ClassName', '')}::{fields.get('MethodName', '')}"] += 1
-        operation = self.open.get(fields.get("OperationId", ""))
-        if operation is not None and not operation.request.class_name:
-            operation.request = operation.request._replace(class_name=fields.get("ClassName", ""))
+        operation_id = fields.get("OperationId", "")
+        opened = self.open.get(operation_id)
+        if opened is not None and not opened[3].class_name:
+            group_id, start, started, request, source = opened
+            request = request._replace(class_name=fields.get("ClassName", ""))
+            self.open[operation_id] = (group_id, start, started, request, source)
 
-    def _process(self, event: Event, now: int) -> None:
+    def _process(self, fields: dict[str, str], now: int, time: str, source: str) -> None:
         if len(self.processes_created) < 100:
-            fields = event.fields
             self.processes_created.append(
                 {k: fields.get(k, "") for k in ("Commandline", "CreatedProcessId", "ClientProcessId", "User")}
             )
 
-    def _count_only(self, event: Event, now: int) -> None:
+    def _count_only(self, fields: dict[str, str], now: int, time: str, source: str) -> None:
         """Errors, consumers and the like: counted by id, nothing to pair."""
 
     # --- results -------------------------------------------------------------------------------------
@@ -355,7 +371,7 @@ class TraceAnalysis:
         belongs to an operation that began before the trace did."""
         self.orphan_stops += len(self.early_stops)
         self.early_stops.clear()
-        for (client, user, namespace, method, class_name, target, provider), tally in self.combos.items():
+        for ((client, user, namespace, method, class_name, target), provider), tally in self.combos.items():
             request = f"{method} {class_name}".strip()
             self.clients.merge(client, tally)
             self.users.merge(user or "(none)", tally)
@@ -369,7 +385,22 @@ class TraceAnalysis:
         for table in (self.clients, self.users, self.namespaces, self.classes, self.client_classes, self.queries):
             table.thin()
         self.providers.thin()
-        self.unfinished = sorted(self.open.values(), key=lambda o: (o.start_us, o.operation_id))
+        self.unfinished = sorted(
+            (Operation(operation_id, *opened) for operation_id, opened in self.open.items()),
+            key=lambda o: (o.start_us, o.operation_id),
+        )
+
+    @property
+    def events(self) -> int:
+        return self.by_id.total()
+
+    @property
+    def first_us(self) -> int:
+        return micros(self.first_seen) if self.first_seen else 0
+
+    @property
+    def last_us(self) -> int:
+        return micros(self.last_seen) if self.last_seen else 0
 
     @property
     def busy_us(self) -> int:

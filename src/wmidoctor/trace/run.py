@@ -19,8 +19,8 @@ def analyse(paths: list[str]) -> TraceRun:
     run = TraceRun(TraceAnalysis())
     for log in find_traces(paths):
         report = TraceFile(log.label, kind="")
-        for event in read_trace(log, report):
-            run.analysis.add(event)
+        for rows in read_trace(log, report):
+            run.analysis.feed(rows)
         if report.kind == "xml" and report.records_read == 0 and not report.problems:
             continue
         run.files.append(report)

@@ -33,7 +33,7 @@ CHUNK_COUNT_OFFSET = 0x2A
 # among its attributes, then EventID as a number or as an object with Qualifiers and #text, then Version;
 # Channel (a string, or null on some records) comes later, just before Computer. A batch of records is cut
 # at these marks with C-level string searches, and each distinct cut is judged once (see `_read_batch`).
-_HEAD = re.compile(
+SYSTEM_HEAD = re.compile(
     r'"Provider":\{"#attributes":\{"Name":"([^"\\]*)"(?:,"[^"]*":"[^"\\]*")*\}\},'
     r'"EventID":(?:(\d+)|\{"#attributes":\{[^{}"]*(?:"[^"]*"[^{}"]*)*\},"#text":(\d+)\})'
 )
@@ -59,7 +59,7 @@ def _cuts(datas: list[str]) -> list[tuple[str, str]]:
 def _summary(cut: tuple[str, str]) -> Summary | None:
     """(provider, event id, channel, computer) of a cut; None when the System block is laid out otherwise
     (escaped characters, attribute order, fields between, no Computer), and the record is decoded whole instead."""
-    head, channel = _HEAD.search(cut[0]), _CHANNEL.fullmatch(cut[1])
+    head, channel = SYSTEM_HEAD.search(cut[0]), _CHANNEL.fullmatch(cut[1])
     if head is None or channel is None:
         return None
     return head[1], int(head[2] or head[3]), channel[1] or "", channel[2]
@@ -93,7 +93,7 @@ def _note_damage(stats: LogStats, caught: list[warnings.WarningMessage], first_c
     caught.clear()
 
 
-class _Window:
+class TimeWindow:
     """Filters records by time and remembers the first and last record time seen inside the window."""
 
     def __init__(self, since: str, until: str) -> None:
@@ -115,6 +115,15 @@ class _Window:
         if kept:
             self.first, self.last = _widen(self.first, self.last, kept)
         return inside
+
+    def report(self, stats: LogStats) -> None:
+        """The time spans seen into `stats`: inside the window, and of every record."""
+        if self.first:
+            stats.see_time(iso_utc(self.first))
+            stats.see_time(iso_utc(self.last))
+        if self.all_first:
+            stats.see_record(iso_utc(self.all_first))
+            stats.see_record(iso_utc(self.all_last))
 
     def _inside(self, stamp: str) -> bool:
         second = stamp[:19]
@@ -246,6 +255,40 @@ def evtx_chunk_count(path: str) -> int:
     return max(0, -(-(size - EVTX_HEADER_BLOCK) // EVTX_CHUNK_SIZE))
 
 
+def record_batches(
+    source: str | BinaryIO | ChunkRange, stats: LogStats, first_chunk: int = 0
+) -> Iterator[list[dict[str, Any]]]:
+    """The records of one .evtx file as the `evtx` package gives them, in batches of up to `_BATCH`; every record
+    is counted in `stats` (`records_read`), and damage, truncation and an unreadable file are noted there.
+
+    Each batch is parsed inside a warnings trap and yielded outside it, so the caller's own warnings are never
+    mistaken for damage.
+    """
+    import evtx
+
+    try:
+        # evtx's stub types next() as Optional, but the iterator ends with StopIteration, never None
+        records: Iterator[dict[str, Any]] = evtx.PyEvtxParser(  # type: ignore[assignment]
+            source, skip_errors=True, indent=False
+        ).records_json()
+    except (OSError, RuntimeError, ValueError) as exc:
+        stats.unreadable = True
+        stats.add_problem(f"not readable as an event log: {_header_problem(source, exc)}")
+        return
+    if isinstance(source, str):
+        _note_truncation(source, stats)
+    while True:
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            batch = list(islice(records, _BATCH))
+            _note_damage(stats, caught, first_chunk)
+        stats.records_read += len(batch)
+        if batch:
+            yield batch
+        if len(batch) < _BATCH:
+            return
+
+
 def read_evtx(
     source: str | BinaryIO | ChunkRange,
     name: str,
@@ -258,65 +301,31 @@ def read_evtx(
     """Yield the selected events of one .evtx file; count every record in `stats`.
 
     `since`/`until` are UTC ISO prefixes ('2024-05-01T13:00:00'); records outside them are neither
-    counted nor yielded (but are part of `records_read`). The parser runs in batches inside a warnings
-    trap, and the batch's events are yielded outside it, so the caller's own warnings are never
-    mistaken for damage.
+    counted nor yielded (but are part of `records_read`).
     """
-    import evtx
-
-    try:
-        records = evtx.PyEvtxParser(source, skip_errors=True, indent=False).records_json()
-    except (OSError, RuntimeError, ValueError) as exc:
-        stats.unreadable = True
-        stats.add_problem(f"not readable as an event log: {_header_problem(source, exc)}")
-        return
-    if isinstance(source, str):
-        _note_truncation(source, stats)
-    window = _Window(since, until)
+    window = TimeWindow(since, until)
     locator = f"evtx:{name}"
     decode_all = False
-    while True:
-        with warnings.catch_warnings(record=True) as caught:
-            warnings.simplefilter("always")
-            # evtx's stub types next() as Optional, but the iterator ends with StopIteration, never None
-            batch, admitted, exhausted = _read_batch(
-                records,  # type: ignore[arg-type]
-                stats,
-                select,
-                window,
-                locator,
-                decode_all,
-            )
-            _note_damage(stats, caught, first_chunk)
+    for records in record_batches(source, stats, first_chunk):
+        batch, admitted = _read_batch(records, stats, select, window, locator, decode_all)
         yield from batch
-        if exhausted:
-            break
         # a log the selector mostly wants (a trace) is cheaper decoded whole than cut first
         decode_all = len(batch) * 2 > admitted
-    if window.first:
-        stats.see_time(iso_utc(window.first))
-        stats.see_time(iso_utc(window.last))
-    if window.all_first:
-        stats.see_record(iso_utc(window.all_first))
-        stats.see_record(iso_utc(window.all_last))
+    window.report(stats)
 
 
 def _read_batch(
-    records: Iterator[dict[str, Any]],
+    chunk: list[dict[str, Any]],
     stats: LogStats,
     select: Callable[[str, int], bool],
-    window: _Window,
+    window: TimeWindow,
     locator: str,
     decode_all: bool,
-) -> tuple[list[Event], int, bool]:
-    """Parse up to `_BATCH` records; count them all and decode the selected ones (the events, how many records
-    the window admitted, and whether the log is exhausted). Every per-record step but the decoding is a C-level
-    map over the batch, and each distinct (head, channel and computer) cut is judged once; with `decode_all`
-    every record is decoded and judged from its fields instead."""
-    chunk = list(islice(records, _BATCH))
-    stats.records_read += len(chunk)
-    if not chunk:
-        return [], 0, True
+) -> tuple[list[Event], int]:
+    """Count a batch's records and decode the selected ones (the events, and how many records the window
+    admitted). Every per-record step but the decoding is a C-level map over the batch, and each distinct (head,
+    channel and computer) cut is judged once; with `decode_all` every record is decoded and judged from its
+    fields instead."""
     datas, stamps = list(map(_DATA, chunk)), list(map(_TIMESTAMP, chunk))
     inside = window.admit(stamps)
     if inside is not None:
@@ -324,7 +333,7 @@ def _read_batch(
     if datas:
         _see_newest_computer(stats, datas, stamps)
     if decode_all:
-        return _judged(_decoded(datas, locator, stats), stats, select), len(datas), len(chunk) < _BATCH
+        return _judged(_decoded(datas, locator, stats), stats, select), len(datas)
     cuts = _cuts(datas)
     wanted: dict[tuple[str, str], bool] = {}  # cut -> decode it knowing it is selected (False: judge it decoded)
     counts = stats.counts
@@ -347,7 +356,7 @@ def _read_batch(
         for event, sure in zip(events, known, strict=True)
         if event is not None and (sure or _judged([event], stats, select))
     ]
-    return batch, len(datas), len(chunk) < _BATCH
+    return batch, len(datas)
 
 
 _COMPUTER_VALUE = re.compile(r'"Computer":"([^"\\]+)"')
@@ -366,7 +375,7 @@ def _see_newest_computer(stats: LogStats, datas: list[str], stamps: list[str]) -
 _LENIENT = json.JSONDecoder(strict=False)
 
 
-def _record_json(data: str) -> Any:
+def record_json(data: str) -> Any:
     """One record's JSON: orjson (three times the standard library's speed), or the standard library without
     its strictness for what orjson refuses (a raw control character inside a string). Integers are exact:
     event data types are at most 64 bits wide, and orjson keeps every integer of that size."""
@@ -380,7 +389,7 @@ def _decoded(datas: list[str], locator: str, stats: LogStats) -> list[Event | No
     """The records decoded and normalised (None for one without a System block, said once as a problem). Each
     record is normalised as soon as it is decoded, while its objects are still in the processor's cache: decoding
     the whole batch first tripled the cache misses that reach memory."""
-    events = [from_json(_record_json(data), locator) for data in datas]
+    events = [from_json(record_json(data), locator) for data in datas]
     if not all(events):
         stats.add_problem("a record without a System block was ignored")
     return events

@@ -81,7 +81,7 @@ def _attrs(value: Any) -> dict[str, Any]:
     return value.get("#attributes") or {} if isinstance(value, dict) else {}
 
 
-def _texts(values: dict[str, Any]) -> dict[str, str]:
+def field_texts(values: dict[str, Any]) -> dict[str, str]:
     """Named values as strings, without the element's own attributes (`values` is the caller's to change). Most
     values already are strings without a CR: only the others are converted, and one join (in C) looks for a CR
     in all of them."""
@@ -102,7 +102,7 @@ def _json_fields(event: dict[str, Any]) -> dict[str, str]:
     data = event.get("EventData")
     if isinstance(data, dict):
         if not isinstance(data.get("Data"), dict):
-            return _texts(data)
+            return field_texts(data)
         fields: dict[str, str] = {}
         for name, value in data.items():
             if name == "#attributes":
@@ -119,7 +119,7 @@ def _json_fields(event: dict[str, Any]) -> dict[str, str]:
     if isinstance(user_data, dict):
         for wrapper in user_data.values():
             if isinstance(wrapper, dict):
-                return _texts(wrapper)
+                return field_texts(wrapper)
     return {}
 
 
