@@ -251,3 +251,20 @@ def test_a_key_merged_from_many_requests_keeps_a_bounded_sample_with_close_perce
     for fraction in (0.5, 0.9, 0.99):
         assert abs(tally.percentile(fraction) - exact[int(fraction * 1000) - 1]) <= 2 * 1_000_000 // 64
     assert all(len(t.sample) == 25 for t in analysis.queries.tallies.values())
+
+
+def test_durations_settled_in_batches_give_the_tally_one_by_one_gives(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Stops hand their durations to a tally in batches (PENDING); the count, total, maximum and the reservoir
+    sample past SAMPLE_SIZE must be what settling after every single duration gives."""
+    monkeypatch.setattr(operations, "SAMPLE_SIZE", 50)
+    durations = [(i * 7919) % 1009 for i in range(700)]
+    one_by_one, batched = operations.Tally(), operations.Tally()
+    for duration in durations:
+        one_by_one.pending.append(duration)
+        one_by_one.settle()
+    for start in range(0, len(durations), 64):
+        batched.pending += durations[start : start + 64]
+        batched.settle()
+    assert one_by_one.count == batched.count == 700 and len(batched.sample) == 50
+    assert (one_by_one.total_us, one_by_one.max_us) == (batched.total_us, batched.max_us) == (sum(durations), max(durations))
+    assert one_by_one.sample == batched.sample and batched.sample != durations[:50]  # the reservoir did replace

@@ -13,15 +13,17 @@ from __future__ import annotations
 import heapq
 import re
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
+from operator import itemgetter
 from typing import NamedTuple
 
 from wmidoctor.artifacts.evtx.event import Event
 from wmidoctor.knowledge import trace as facts
 
 SAMPLE_SIZE = 2048  # durations kept per key for percentiles (a deterministic reservoir beyond that)
+PENDING = 64  # durations a tally holds before it counts them in (one call for many operations)
 MERGE_SLACK = 8  # how far a merged sample may grow past SAMPLE_SIZE before it is thinned
 MAX_KEYS = 2000  # distinct clients / namespaces / queries kept per table; the rest go to "(other)"
 MAX_COMBOS = 50_000  # distinct (client, user, namespace, request, query, provider) tallied while reading
@@ -57,7 +59,13 @@ _EPOCH_CACHE: dict[str, int] = {}
 
 def micros(iso: str) -> int:
     """'2024-05-01T13:00:00.123456Z' -> microseconds since 1970 (the second part cached); 0 when unreadable."""
-    second = iso[:19]
+    base = _second_micros(iso[:19])
+    fraction = iso[20:26]
+    return base + int(fraction) if base and fraction.isdigit() else base
+
+
+def _second_micros(second: str) -> int:
+    """'2024-05-01T13:00:00' -> microseconds since 1970 (cached); 0 when unreadable."""
     base = _EPOCH_CACHE.get(second)
     if base is None:
         try:
@@ -67,8 +75,7 @@ def micros(iso: str) -> int:
         if len(_EPOCH_CACHE) > 100_000:
             _EPOCH_CACHE.clear()
         _EPOCH_CACHE[second] = base
-    fraction = iso[20:26]
-    return base + (int(fraction) if fraction.isdigit() else 0)
+    return base
 
 
 @dataclass(slots=True)
@@ -81,26 +88,34 @@ class Tally:
     failures: Counter[str] = field(default_factory=Counter)
     sample: list[int] = field(default_factory=list)
     example: str = ""
+    # durations not counted in yet: an operation's stop appends its duration (and counts a failure) itself, and
+    # `settle` counts them in at PENDING, which costs one call for many operations instead of one for each
+    pending: list[int] = field(default_factory=list)
     _seed: int = 12345
 
-    def add(self, duration: int, code: str) -> None:
-        self.count += 1
-        self.total_us += duration
-        if duration > self.max_us:
-            self.max_us = duration
-        if code:
-            self.failures[code] += 1
-        if len(self.sample) < SAMPLE_SIZE:
-            self.sample.append(duration)
-        else:  # reservoir sampling with a fixed linear congruential generator: the same input, the same result
+    def settle(self) -> None:
+        """Count the pending durations in, in their order: the sample is the one adding them one by one gives."""
+        durations, self.pending = self.pending, []
+        if not durations:
+            return
+        self.total_us += sum(durations)
+        self.max_us = max(self.max_us, *durations)
+        sample = self.sample
+        room = max(0, SAMPLE_SIZE - len(sample))
+        sample += durations[:room]
+        self.count += min(room, len(durations))
+        for duration in durations[room:]:
+            # reservoir sampling with a fixed linear congruential generator: the same input, the same result
+            self.count += 1
             self._seed = (self._seed * 1103515245 + 12345) & 0x7FFFFFFF
             slot = self._seed % self.count
             if slot < SAMPLE_SIZE:
-                self.sample[slot] = duration
+                sample[slot] = duration
 
     def merge(self, other: Tally) -> None:
-        """Fold another tally in. The joint sample may grow to MERGE_SLACK times SAMPLE_SIZE before it is thinned,
-        so a table's tally is sorted a few times while its keys are merged in, not once per merge; `thin` ends it."""
+        """Fold another (settled) tally in. The joint sample may grow to MERGE_SLACK times SAMPLE_SIZE before it is
+        thinned, so a table's tally is sorted a few times while its keys are merged in, not once per merge; `thin`
+        ends it."""
         self.count += other.count
         self.total_us += other.total_us
         self.max_us = max(self.max_us, other.max_us)
@@ -200,6 +215,7 @@ def _request(fields: dict[str, str]) -> Request:
 _Open = tuple[str, int, str, Request, str]
 # an event: (event id, UTC ISO time, fields, where it was read)
 Row = tuple[int, str, dict[str, str], str]
+_EVENT_ID, _TIME = itemgetter(0), itemgetter(1)
 
 
 class TraceAnalysis:
@@ -244,29 +260,40 @@ class TraceAnalysis:
     def add(self, event: Event) -> None:
         self.feed(((event.event_id, event.time, event.fields, event.source),))
 
-    def feed(self, rows: Iterable[Row]) -> None:
+    def feed(self, rows: Sequence[Row]) -> None:
         """Events as rows: (event id, UTC ISO time, fields, where it was read)."""
-        handlers, by_id = self._handlers, self.by_id
-        first, last = self.first_seen, self.last_seen
+        handlers = self._handlers
+        unknown: list[int] = []
         # a trace holds many events a second: the second's start is looked up when the second changes
         second, base = "\0", 0
         for event_id, time, fields, source in rows:
             handle = handlers.get(event_id)
             if handle is None:
+                unknown.append(event_id)
                 continue
-            by_id[event_id] += 1
             if not time.startswith(second):
                 second = time[:19]
-                base = micros(second) if second >= "1980" else 0
-            fraction = time[20:26]
-            now = base + int(fraction) if base and fraction.isdigit() else base
-            if now:  # the times are all written alike, so as strings they sort as times
-                if not first or time < first:
-                    first = time
-                if time > last:
-                    last = time
-            handle(fields, now, time, source)
-        self.first_seen, self.last_seen = first, last
+                base = _second_micros(second) if second >= "1980" else 0
+            fraction = time[20:26]  # `micros` inline: this loop runs for every event
+            handle(fields, base + int(fraction) if base and fraction.isdigit() else base, time, source)
+        self._count(rows, unknown)
+
+    def _count(self, rows: Sequence[Row], unknown: list[int]) -> None:
+        """Count a batch's events by id and widen the span seen (C-level passes over the batch)."""
+        self.by_id.update(map(_EVENT_ID, rows))
+        times = list(map(_TIME, rows))
+        if unknown:
+            self.by_id.subtract(unknown)
+            for event_id in set(unknown):
+                del self.by_id[event_id]
+            times = [row[1] for row in rows if row[0] in self._handlers]
+        if times and (min(times) < "1980" or not micros(min(times)) or not micros(max(times))):
+            times = [time for time in times if time >= "1980" and micros(time)]  # a zero or unreadable time
+        if times:  # the times are all written alike, so as strings they sort as times
+            low, high = min(times), max(times)
+            if not self.first_seen or low < self.first_seen:
+                self.first_seen = low
+            self.last_seen = max(self.last_seen, high)
 
     def _start(self, fields: dict[str, str], now: int, time: str, source: str) -> None:
         operation_id = fields.get("OperationId", "")
@@ -331,7 +358,12 @@ class TraceAnalysis:
                 tally = self.combos.get(combo)
             if tally is None:
                 tally = self.combos[combo] = Tally()
-        tally.add(duration, code)
+        pending = tally.pending
+        pending.append(duration)
+        if code:
+            tally.failures[code] += 1
+        if len(pending) >= PENDING:
+            tally.settle()
         key = (request.client, start // 1_000_000)
         if key in self.client_seconds or len(self.client_seconds) < MAX_SECONDS:
             self.client_seconds[key] += duration
@@ -372,6 +404,7 @@ class TraceAnalysis:
         self.orphan_stops += len(self.early_stops)
         self.early_stops.clear()
         for ((client, user, namespace, method, class_name, target), provider), tally in self.combos.items():
+            tally.settle()
             request = f"{method} {class_name}".strip()
             self.clients.merge(client, tally)
             self.users.merge(user or "(none)", tally)
