@@ -266,5 +266,6 @@ def test_durations_settled_in_batches_give_the_tally_one_by_one_gives(monkeypatc
         batched.pending += durations[start : start + 64]
         batched.settle()
     assert one_by_one.count == batched.count == 700 and len(batched.sample) == 50
-    assert (one_by_one.total_us, one_by_one.max_us) == (batched.total_us, batched.max_us) == (sum(durations), max(durations))
+    expected = (sum(durations), max(durations))
+    assert (one_by_one.total_us, one_by_one.max_us) == (batched.total_us, batched.max_us) == expected
     assert one_by_one.sample == batched.sample and batched.sample != durations[:50]  # the reservoir did replace

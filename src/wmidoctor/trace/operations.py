@@ -20,6 +20,7 @@ from operator import itemgetter
 from typing import NamedTuple
 
 from wmidoctor.artifacts.evtx.event import Event
+from wmidoctor.artifacts.evtx.rows import Row
 from wmidoctor.knowledge import trace as facts
 
 SAMPLE_SIZE = 2048  # durations kept per key for percentiles (a deterministic reservoir beyond that)
@@ -213,8 +214,6 @@ def _request(fields: dict[str, str]) -> Request:
 
 # an open operation while it waits for its stop: (group id, start in µs, start time, request, where read)
 _Open = tuple[str, int, str, Request, str]
-# an event: (event id, UTC ISO time, fields, where it was read)
-Row = tuple[int, str, dict[str, str], str]
 _EVENT_ID, _TIME = itemgetter(0), itemgetter(1)
 
 
@@ -287,13 +286,18 @@ class TraceAnalysis:
             for event_id in set(unknown):
                 del self.by_id[event_id]
             times = [row[1] for row in rows if row[0] in self._handlers]
-        if times and (min(times) < "1980" or not micros(min(times)) or not micros(max(times))):
-            times = [time for time in times if time >= "1980" and micros(time)]  # a zero or unreadable time
-        if times:  # the times are all written alike, so as strings they sort as times
+        if not times:
+            return
+        # the times are all written alike, so as strings they sort as times
+        low, high = min(times), max(times)
+        if low < "1980" or not micros(low) or not micros(high):  # a zero or unreadable time among them
+            times = [time for time in times if time >= "1980" and micros(time)]
+            if not times:
+                return
             low, high = min(times), max(times)
-            if not self.first_seen or low < self.first_seen:
-                self.first_seen = low
-            self.last_seen = max(self.last_seen, high)
+        if not self.first_seen or low < self.first_seen:
+            self.first_seen = low
+        self.last_seen = max(self.last_seen, high)
 
     def _start(self, fields: dict[str, str], now: int, time: str, source: str) -> None:
         operation_id = fields.get("OperationId", "")
