@@ -40,7 +40,7 @@ SYSTEM_HEAD = re.compile(
 _CHANNEL = re.compile(r'"Channel":(?:"([^"\\]*)"|null),"Computer":"([^"\\]*)')
 _HEAD_END = ',"TimeCreated":'  # what lies before is the same for every record of a kind
 _CHANNEL_START, _COMPUTER = '"Channel":', ',"Computer":"'
-_TIMESTAMP, _DATA = itemgetter("timestamp"), itemgetter("data")
+TIMESTAMP, DATA = itemgetter("timestamp"), itemgetter("data")
 Summary = tuple[str, int, str, str]  # (provider, event id, channel, computer)
 
 
@@ -326,7 +326,7 @@ def _read_batch(
     admitted). Every per-record step but the decoding is a C-level map over the batch, and each distinct (head,
     channel and computer) cut is judged once; with `decode_all` every record is decoded and judged from its
     fields instead."""
-    datas, stamps = list(map(_DATA, chunk)), list(map(_TIMESTAMP, chunk))
+    datas, stamps = list(map(DATA, chunk)), list(map(TIMESTAMP, chunk))
     inside = window.admit(stamps)
     if inside is not None:
         datas, stamps = list(compress(datas, inside)), list(compress(stamps, inside))

@@ -15,7 +15,15 @@ from typing import BinaryIO
 
 import orjson
 
-from wmidoctor.artifacts.evtx.binary import SYSTEM_HEAD, ChunkRange, TimeWindow, record_batches, record_json
+from wmidoctor.artifacts.evtx.binary import (
+    DATA,
+    SYSTEM_HEAD,
+    TIMESTAMP,
+    ChunkRange,
+    TimeWindow,
+    record_batches,
+    record_json,
+)
 from wmidoctor.artifacts.evtx.event import LogStats
 from wmidoctor.artifacts.evtx.normalise import clean_sysmon_wmi, field_texts, from_json
 
@@ -40,10 +48,9 @@ def read_rows(
     window = TimeWindow("", "")
     verdicts: dict[str, int] = {}  # a record's head -> the event id it asks for, _SKIP or _DECODE
     for records in record_batches(source, stats):
-        window.admit([record["timestamp"] for record in records])
+        window.admit(list(map(TIMESTAMP, records)))
         rows: list[Row] = []
-        for record in records:
-            data: str = record["data"]
+        for data in map(DATA, records):
             end = data.find(_TIME)
             if end < 0:
                 verdict = _DECODE
