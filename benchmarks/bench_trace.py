@@ -15,7 +15,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from harness import CORPUS, ROOT, best_of, corpus_available, figure, peak_rss_mb
+from harness import CORPUS, ROOT, best_of, corpus_available, evtx_package_records, figure, peak_rss_mb
 
 sys.path.insert(0, str(ROOT / "tests" / "trace"))
 
@@ -54,12 +54,6 @@ def analyse_all(paths: list[str]) -> int:
     from wmidoctor.trace.run import analyse
 
     return build_report(analyse(paths))["summary"]["events"]
-
-
-def evtx_iteration(path: Path) -> int:
-    import evtx
-
-    return sum(1 for _ in evtx.PyEvtxParser(str(path), skip_errors=True, indent=False).records_json())
 
 
 def read_etl_only(paths: list[Path]) -> int:
@@ -130,7 +124,7 @@ def main() -> None:
             figure(f"peak RSS, {path.suffix} trace x4 (MiB)", four, "MiB", one, "x1", target="flat (ratio ~1)")
         analyse_all([str(evtx)])  # warm-up: imports
         seconds = best_of(lambda: analyse_all([str(evtx)]), repeat=3)
-        baseline = best_of(lambda: evtx_iteration(evtx), repeat=3)
+        baseline = best_of(lambda: evtx_package_records([str(evtx)]), repeat=3)
         print(
             f"synthetic trace: {events} events ({OPERATIONS} operations); .evtx {evtx.stat().st_size / 1e6:.1f} MB, "
             f".etl {etl.stat().st_size / 1e6:.1f} MB"

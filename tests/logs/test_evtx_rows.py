@@ -52,6 +52,7 @@ def slow_reads(monkeypatch: pytest.MonkeyPatch) -> Counter[str]:
     return slow
 
 
+@pytest.mark.corpus
 def test_every_corpus_log_reads_alike_provider_by_provider(corpus: Path, slow_reads: Counter[str]) -> None:
     logs = sorted((corpus / "evtx").rglob("*.evtx"))
     assert len(logs) >= 26
@@ -73,6 +74,7 @@ def test_every_corpus_log_reads_alike_provider_by_provider(corpus: Path, slow_re
     assert slow_reads["Microsoft-Windows-Security-Auditing"] == compared["Microsoft-Windows-Security-Auditing"] > 1000
 
 
+@pytest.mark.corpus
 def test_only_the_chosen_event_ids_are_read(corpus: Path) -> None:
     path = next((corpus / "evtx" / "hosts").glob("*/Microsoft-Windows-WMI-Activity%4Operational.evtx"))
     _, events = _generic(path)
@@ -84,6 +86,7 @@ def test_only_the_chosen_event_ids_are_read(corpus: Path) -> None:
     assert none == []
 
 
+@pytest.mark.corpus
 def test_damaged_logs_note_the_same_damage(corpus: Path) -> None:
     path = corpus / "evtx" / "omerbenamram-evtx__sample_with_a_bad_chunk_magic.evtx"
     stats, _ = _generic(path)

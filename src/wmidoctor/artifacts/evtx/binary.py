@@ -33,12 +33,12 @@ CHUNK_COUNT_OFFSET = 0x2A
 # among its attributes, then EventID as a number or as an object with Qualifiers and #text, then Version;
 # Channel (a string, or null on some records) comes later, just before Computer. A batch of records is cut
 # at these marks with C-level string searches, and each distinct cut is judged once (see `_read_batch`).
-SYSTEM_HEAD = re.compile(
+_HEAD = re.compile(
     r'"Provider":\{"#attributes":\{"Name":"([^"\\]*)"(?:,"[^"]*":"[^"\\]*")*\}\},'
     r'"EventID":(?:(\d+)|\{"#attributes":\{[^{}"]*(?:"[^"]*"[^{}"]*)*\},"#text":(\d+)\})'
 )
 _CHANNEL = re.compile(r'"Channel":(?:"([^"\\]*)"|null),"Computer":"([^"\\]*)')
-_HEAD_END = ',"TimeCreated":'  # what lies before is the same for every record of a kind
+HEAD_END = ',"TimeCreated":'  # what lies before is the same for every record of a kind
 _CHANNEL_START, _COMPUTER = '"Channel":', ',"Computer":"'
 TIMESTAMP, DATA = itemgetter("timestamp"), itemgetter("data")
 Summary = tuple[str, int, str, str]  # (provider, event id, channel, computer)
@@ -47,7 +47,7 @@ Summary = tuple[str, int, str, str]  # (provider, event id, channel, computer)
 def _cuts(datas: list[str]) -> list[tuple[str, str]]:
     """Each record's (text up to TimeCreated, Channel and Computer) cut by string searches mapped over the batch:
     no Python loop runs per record. A record laid out otherwise gets a cut that `_summary` refuses."""
-    ends = list(map(str.find, datas, repeat(_HEAD_END)))
+    ends = list(map(str.find, datas, repeat(HEAD_END)))
     heads: Iterator[str] = map(getitem, datas, map(slice, repeat(0), ends))
     channel_starts = list(map(str.find, datas, repeat(_CHANNEL_START), ends))
     computers = map(str.find, datas, repeat(_COMPUTER), channel_starts)
@@ -56,13 +56,20 @@ def _cuts(datas: list[str]) -> list[tuple[str, str]]:
     return list(zip(heads, channels, strict=True))
 
 
+def head_kind(head: str) -> tuple[str, int] | None:
+    """(provider, event id) from the head of a record's System block (its text before HEAD_END); None when it is
+    laid out otherwise (escaped characters, attribute order), and the record is decoded whole instead."""
+    found = _HEAD.search(head)
+    return None if found is None else (found[1], int(found[2] or found[3]))
+
+
 def _summary(cut: tuple[str, str]) -> Summary | None:
     """(provider, event id, channel, computer) of a cut; None when the System block is laid out otherwise
-    (escaped characters, attribute order, fields between, no Computer), and the record is decoded whole instead."""
-    head, channel = SYSTEM_HEAD.search(cut[0]), _CHANNEL.fullmatch(cut[1])
-    if head is None or channel is None:
+    (see `head_kind`; fields between Channel and Computer, or no Computer)."""
+    kind, channel = head_kind(cut[0]), _CHANNEL.fullmatch(cut[1])
+    if kind is None or channel is None:
         return None
-    return head[1], int(head[2] or head[3]), channel[1] or "", channel[2]
+    return *kind, channel[1] or "", channel[2]
 
 
 _WARNING_PREFIX = re.compile(r"^Skipping EVTX data:\s*(?:RuntimeError:\s*)?")

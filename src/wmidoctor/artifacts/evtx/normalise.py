@@ -157,11 +157,9 @@ def _usual(event: dict[str, Any], system: dict[str, Any], locator: str) -> Event
 
 def _any(event: dict[str, Any], system: dict[str, Any], locator: str) -> Event:
     get = system.get
-    record_id = get("EventRecordID")
-    record_id = record_id if type(record_id) is int else _int(record_id)
+    record_id = _int(get("EventRecordID"))
     provider = _text(_attrs(get("Provider")).get("Name"))
-    event_id = get("EventID")
-    event_id = event_id if type(event_id) is int else _int(event_id, -1)
+    event_id = _int(get("EventID"), -1)
     level = get("Level")
     return Event(
         _text(get("Channel")),
@@ -170,7 +168,7 @@ def _any(event: dict[str, Any], system: dict[str, Any], locator: str) -> Event:
         record_id,
         iso_utc(_text(_attrs(get("TimeCreated")).get("SystemTime"))),
         _text(get("Computer")),
-        None if level is None else level if type(level) is int else _int(level, -1),
+        None if level is None else _int(level, -1),
         clean_sysmon_wmi(provider, event_id, _json_fields(event)),
         f"{locator}#record {record_id}",
     )

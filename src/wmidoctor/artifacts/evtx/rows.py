@@ -17,20 +17,21 @@ import orjson
 
 from wmidoctor.artifacts.evtx.binary import (
     DATA,
-    SYSTEM_HEAD,
+    HEAD_END,
     TIMESTAMP,
     ChunkRange,
     TimeWindow,
+    head_kind,
     record_batches,
     record_json,
 )
 from wmidoctor.artifacts.evtx.event import LogStats
-from wmidoctor.artifacts.evtx.normalise import clean_sysmon_wmi, field_texts, from_json
+from wmidoctor.artifacts.evtx.normalise import clean_sysmon_wmi, field_texts, from_json, iso_utc
 
 # (event id, UTC ISO time, fields, where the record is: "evtx:Trace.evtx#record 812")
 Row = tuple[int, str, dict[str, str], str]
 
-_TIME = ',"TimeCreated":{"#attributes":{"SystemTime":"'
+_TIME = HEAD_END + '{"#attributes":{"SystemTime":"'
 _ISO_LENGTH = 27  # 2026-03-02T09:00:00.000100Z, as the parser writes every SystemTime
 # what follows the time: the record number as the record itself holds it (the parser's own record counter, in
 # `event_record_id`, differs from it in logs that were cleared or copied)
@@ -71,31 +72,23 @@ def read_rows(
 
 
 def _judge(head: str, provider: str, event_ids: frozenset[int]) -> int:
-    found = SYSTEM_HEAD.search(head)
-    if found is None:
+    kind = head_kind(head)
+    if kind is None:
         return _DECODE
-    event_id = int(found[2] or found[3])
-    return event_id if found[1] == provider and event_id in event_ids else _SKIP
+    return kind[1] if kind[0] == provider and kind[1] in event_ids else _SKIP
 
 
 def _fast(data: str, end: int, provider: str, event_id: int, locator: str) -> Row | None:
     """The row read at fixed places and from the UserData object alone; None when the record is laid out
-    otherwise (a time written another way, no EventRecordID after it, no UserData last in the event, not one
+    otherwise (a time of another length, no EventRecordID after it, no UserData last in the event, not one
     wrapper element)."""
     start = end + len(_TIME)
-    time = data[start : start + _ISO_LENGTH]
+    time = iso_utc(data[start : start + _ISO_LENGTH])  # as the generic normaliser reads it
     number = start + _ISO_LENGTH + len(_RECORD_ID)
     comma = data.find(",", number)
     record_id = data[number:comma]
     at = data.find(_USER_DATA, comma)
-    if (
-        at < 0
-        or not data.startswith(_RECORD_ID, start + _ISO_LENGTH)
-        or not record_id.isdigit()
-        or time[19] != "."
-        or time[-1] != "Z"
-        or data[-2:] != "}}"
-    ):
+    if at < 0 or not data.startswith(_RECORD_ID, start + _ISO_LENGTH) or not record_id.isdigit() or data[-2:] != "}}":
         return None
     try:
         wrappers = orjson.loads(data[at + len(_USER_DATA) : -2])
